@@ -1,0 +1,212 @@
+"""The store's data: catalogue, shoppers, their events and the log of served searches.
+
+Vectors are not a column of Product: they live per model version in
+``training.ProductEmbedding`` so two retrievers can be served side by side.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import Q
+
+# Full-text configuration of the generated search column (stemming for English text; words of
+# other languages still match exactly).
+SEARCH_CONFIG = "english"
+
+
+class Category(models.Model):
+    """A node of the category tree. ``path`` (external ids joined by '/') makes subtree
+    filters a prefix match; the import service keeps it current."""
+
+    external_id = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "categories"
+        indexes = [models.Index(fields=["path"], name="catalog_category_path_like",
+                                opclasses=["varchar_pattern_ops"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Brand(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    """A sellable item. ``needs_embedding`` is raised when its text changes (import, admin,
+    API) so the incremental embedding job re-encodes it for every served retriever."""
+
+    external_id = models.CharField(max_length=128, unique=True)
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    stock = models.IntegerField(default=0)
+    attributes = models.JSONField(default=dict, blank=True)
+    image_url = models.URLField(max_length=1000, blank=True)
+    active = models.BooleanField(default=True)
+    # Brand, category path names and attribute values: text that lives in other rows or
+    # JSON, denormalised so the generated full-text column can include it.
+    search_text = models.TextField(blank=True, editable=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("search_text", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("description", weight="C", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    needs_embedding = models.BooleanField(default=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="catalog_product_fts"),
+            models.Index(fields=["category", "active"]),
+            models.Index(fields=["brand", "active"]),
+            models.Index(fields=["price"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="catalog_product_price_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.external_id})"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
+class Shopper(models.Model):
+    """A storefront customer, known by the storefront's id. Profile fields are filled by
+    imports (segment, country, attributes) and by serving (category interests)."""
+
+    external_id = models.CharField(max_length=128, unique=True)
+    segment = models.CharField(max_length=64, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    category_interests = models.JSONField(default=dict, blank=True, editable=False)
+    # Bumped whenever a new event changes the profile: part of the cache key of personal results.
+    profile_version = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class EventType(models.TextChoices):
+    SEARCH = "search", "search"
+    VIEW = "view", "view"
+    CLICK = "click", "click"
+    ADD_TO_CART = "add_to_cart", "add to cart"
+    PURCHASE = "purchase", "purchase"
+    RATING = "rating", "rating"
+    REVIEW = "review", "review"
+
+
+class Event(models.Model):
+    """A shopper's action. ``event_id`` makes ingestion idempotent; ``request_id`` links an
+    event to the served result (and so to the experiment variant) it answers."""
+
+    event_id = models.CharField(max_length=128, unique=True)
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="events")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=16, choices=EventType.choices)
+    query = models.CharField(max_length=500, blank=True)
+    position = models.PositiveIntegerField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True, help_text="Rating (rating/review) or price paid (purchase).")
+    review = models.TextField(blank=True)
+    session = models.CharField(max_length=128, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["shopper", "timestamp"]),
+            models.Index(fields=["product", "type"]),
+            models.Index(fields=["type", "timestamp"]),
+            models.Index(fields=["request_id"], name="catalog_event_request_id", condition=~Q(request_id="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} by {self.shopper_id} at {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class SearchLog(models.Model):
+    """Every search the API served: analytics, autocomplete, training pairs, zero-result report."""
+
+    query = models.CharField(max_length=500)
+    normalised_query = models.CharField(max_length=500, db_index=True)
+    corrected_query = models.CharField(max_length=500, blank=True)
+    shopper = models.ForeignKey(Shopper, null=True, blank=True, on_delete=models.CASCADE, related_name="searches")
+    session = models.CharField(max_length=128, blank=True)
+    result_count = models.PositiveIntegerField()
+    latency_ms = models.FloatField()
+    request_id = models.CharField(max_length=64, unique=True)
+    intent = models.CharField(max_length=32, blank=True)
+    strategy = models.CharField(max_length=120, blank=True)
+    variant = models.CharField(max_length=120, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    shown_products = models.JSONField(default=list, blank=True, help_text="External ids in served order.")
+    timestamp = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["shopper", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"“{self.query}” ({self.result_count} results)"
+
+
+class ImportRun(models.Model):
+    """One file import (command, admin upload or bulk API), with its per-row report."""
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "succeeded"
+        PARTIAL = "partial", "imported valid rows, rejected others"
+        REJECTED = "rejected", "rejected (nothing imported)"
+        FAILED = "failed", "failed"
+
+    kind = models.CharField(max_length=16)
+    source = models.CharField(max_length=16, default="command")  # command | admin | api
+    filename = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    total_rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    user = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.filename or ''} ({self.status})"

@@ -1,0 +1,4 @@
+"""Academy portal URLs, mounted under /academy/."""
+
+app_name = "academy"
+urlpatterns: list = []

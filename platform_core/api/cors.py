@@ -1,0 +1,28 @@
+"""CORS only for the origins listed on active public API clients."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+CACHE_KEY = "platform:cors-origins"
+
+
+def allowed_origins() -> set[str]:
+    origins = cache.get(CACHE_KEY)
+    if origins is None:
+        from platform_core.models import ApiClient
+
+        origins = set()
+        for row in ApiClient.objects.filter(active=True, public=True).values_list("allowed_origins", flat=True):
+            origins.update(row)
+        cache.set(CACHE_KEY, origins, 60)
+    return origins
+
+
+def cors_allow_public_origins(sender, request, **kwargs) -> bool:
+    origin = request.headers.get("Origin")
+    return bool(origin) and origin in allowed_origins()
+
+
+def invalidate(**kwargs) -> None:
+    cache.delete(CACHE_KEY)

@@ -1,0 +1,87 @@
+"""Every API error is ``{"error": {"code": "...", "message": "...", "details": ...}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """Raise from a view or service with a code, a message and optional details."""
+
+    def __init__(self, message: str, *, code: str = "invalid", status_code: int = 400, details=None):
+        self.status_code = status_code
+        self.error_code = code
+        self.details = details
+        super().__init__(detail=message, code=code)
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    if isinstance(detail, dict) and detail:
+        key, value = next(iter(detail.items()))
+        inner = _first_message(value)
+        return inner if key in ("non_field_errors", "detail") else f"{key}: {inner}"
+    return str(detail)
+
+
+def json_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.messages)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled API error", exc_info=exc)
+        return Response(error_body("server_error", "An unexpected error occurred; it has been logged."),
+                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(exc, ApiError):
+        body = error_body(exc.error_code, str(exc.detail), exc.details)
+    elif isinstance(exc, exceptions.ValidationError):
+        body = error_body("invalid", _first_message(exc.detail), exc.detail)
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        body = error_body("not_authenticated", "Send an API key: `Authorization: Api-Key <key>` "
+                          "(storefront endpoints), or sign in as staff (session or `Authorization: Token <token>`).")
+    elif isinstance(exc, exceptions.Throttled):
+        body = error_body("throttled", str(exc.detail), {"retry_after_seconds": exc.wait})
+    else:
+        codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"
+        code = codes if isinstance(codes, str) else "error"
+        body = error_body(code, _first_message(exc.detail))
+    response.data = body
+    return response
+
+
+def _api_path(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_404(request, exception=None):
+    if _api_path(request):
+        return JsonResponse(error_body("not_found", f"No endpoint at {request.path}."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def json_500(request):
+    if _api_path(request):
+        return JsonResponse(error_body("server_error", "An unexpected error occurred; it has been logged."), status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

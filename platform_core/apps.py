@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+
+
+class PlatformConfig(AppConfig):
+    """Platform-wide app: staff users and roles, API clients and keys, audit log."""
+
+    name = "platform_core"
+    label = "platform_core"
+    # The design card calls this app "platform"; the package cannot be named so (it would
+    # shadow the standard-library module), but the admin shows the card's name.
+    verbose_name = "Platform"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from platform_core import roles
+
+        post_migrate.connect(roles.sync_role_permissions, dispatch_uid="aisle-sync-roles")
+
+        from corsheaders.signals import check_request_enabled
+        from django.db.models.signals import post_save
+
+        from platform_core.api import cors
+
+        check_request_enabled.connect(cors.cors_allow_public_origins, dispatch_uid="aisle-cors")
+        post_save.connect(cors.invalidate, sender="platform_core.ApiClient", dispatch_uid="aisle-cors-inv")

@@ -1,0 +1,96 @@
+"""Staff users, storefront API clients and the audit log."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", "Operator"
+    ANALYST = "analyst", "Analyst"
+    LEARNER = "learner", "Learner"
+
+
+class User(AbstractUser):
+    """A staff member. Permission roles are Django groups named after :class:`Role`."""
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    @property
+    def roles(self) -> set[str]:
+        if self.is_superuser:
+            return {r.value for r in Role}
+        return set(self.groups.values_list("name", flat=True))
+
+    def has_role(self, role: str) -> bool:
+        return self.is_superuser or self.groups.filter(name=role).exists()
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", "read: search, recommendations, similar, trending"
+    EVENTS = "events", "events: send shopper events"
+    WRITE_CATALOG = "write-catalog", "write-catalog: bulk product upserts"
+    SIMULATE = "simulate", "simulate: traffic simulator (may set X-Aisle-Simulated-Time)"
+
+
+PUBLIC_SCOPES = frozenset({ApiScope.READ, ApiScope.EVENTS})
+
+
+class ApiClient(models.Model):
+    """A storefront (or tool) that calls the REST API with ``Authorization: Api-Key <key>``.
+
+    Only a SHA-256 hash of the key is stored; the key itself is shown once, at creation or
+    rotation. ``prefix`` (the first characters of the key) finds the row without a scan.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = ArrayField(models.CharField(max_length=20, choices=ApiScope.choices), default=list)
+    public = models.BooleanField(
+        default=False,
+        help_text="A key a browser may hold: read and events scopes only; CORS allowed for the origins below.",
+    )
+    allowed_origins = ArrayField(models.CharField(max_length=200), default=list, blank=True,
+                                 help_text="Origins such as https://shop.example.com (public keys only).")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    request_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API client"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def has_scope(self, scope: str) -> bool:
+        return self.active and scope in self.scopes
+
+
+class AuditLog(models.Model):
+    """One operator action (who, what, on which object, when, details). Written by services."""
+
+    actor = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="audit_entries")
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
+    action = models.CharField(max_length=80, db_index=True)
+    object_type = models.CharField(max_length=80, blank=True, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'system'} {self.action} {self.object_repr}".strip()

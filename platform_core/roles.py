@@ -1,0 +1,58 @@
+"""Permission roles as Django groups.
+
+The groups are created by a data migration; their permissions are (re)synced after every
+``migrate`` because other apps' permissions only exist once their models are migrated.
+"""
+
+from __future__ import annotations
+
+ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    # Operators run the catalog, the jobs and the experiments.
+    "operator": {
+        "catalog": ("add", "change", "delete", "view"),
+        "training": ("add", "change", "delete", "view"),
+        "recommend": ("add", "change", "delete", "view"),
+        "platform_core": ("view",),
+        "courses": ("view",),
+    },
+    # Analysts read reports and results, change nothing.
+    "analyst": {
+        "catalog": ("view",),
+        "training": ("view",),
+        "recommend": ("view",),
+    },
+    # Learners use the Academy portal only; labs grant them extra permissions per lab.
+    "learner": {},
+}
+# Models that are not the role's to manage even though their app is listed above.
+ROLE_EXCLUDED_MODELS: dict[str, set[str]] = {
+    "operator": {"platform_core.user", "platform_core.apiclient"},
+}
+
+
+def role_permission_codenames(role: str) -> list[tuple[str, str]]:
+    """(app_label, codename) pairs a role should hold, from the current content types."""
+    from django.contrib.auth.models import Permission
+
+    wanted = []
+    for app_label, actions in ROLE_APP_PERMISSIONS.get(role, {}).items():
+        perms = Permission.objects.filter(content_type__app_label=app_label).select_related("content_type")
+        for perm in perms:
+            action = perm.codename.split("_", 1)[0]
+            model_key = f"{app_label}.{perm.content_type.model}"
+            if action in actions and model_key not in ROLE_EXCLUDED_MODELS.get(role, set()):
+                wanted.append((app_label, perm.codename))
+    return wanted
+
+
+def sync_role_permissions(sender=None, **kwargs) -> None:
+    """post_migrate: give each role group exactly its permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role in ROLE_APP_PERMISSIONS:
+        group, _ = Group.objects.get_or_create(name=role)
+        pairs = role_permission_codenames(role)
+        perms = [
+            Permission.objects.get(content_type__app_label=app, codename=code) for app, code in pairs
+        ]
+        group.permissions.set(perms)

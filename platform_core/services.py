@@ -1,0 +1,124 @@
+"""Writes for the platform app: API clients (create, rotate, revoke, authenticate) and audit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from platform_core.models import PUBLIC_SCOPES, ApiClient, ApiScope, AuditLog
+
+KEY_PREFIX_LEN = 8
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key() -> tuple[str, str]:
+    """A key ``ak_<prefix>_<secret>``; the prefix is stored in clear to find the row."""
+    prefix = secrets.token_hex(KEY_PREFIX_LEN // 2)
+    return prefix, f"ak_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def audit_record(*, actor, action: str, obj: Any = None, details: dict | None = None,
+                 object_type: str = "", object_id: str = "", object_repr: str = "") -> AuditLog:
+    """Record an operator action. ``actor`` may be None for system actions."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:200]
+    user = actor if getattr(actor, "pk", None) else None
+    return AuditLog.objects.create(
+        actor=user,
+        actor_name=getattr(actor, "username", "") or "",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:200],
+        details=details or {},
+    )
+
+
+def parse_scopes(scopes: Iterable[str] | str) -> list[str]:
+    """Validate scope names (a list or a comma-separated string)."""
+    if isinstance(scopes, str):
+        scopes = [s for s in (part.strip() for part in scopes.split(",")) if s]
+    scopes = list(dict.fromkeys(scopes))
+    valid = set(ApiScope.values)
+    unknown = [s for s in scopes if s not in valid]
+    if unknown:
+        raise ValidationError(
+            f"Unknown scope(s): {', '.join(unknown)}. Valid scopes: {', '.join(sorted(valid))}."
+        )
+    if not scopes:
+        raise ValidationError("An API client needs at least one scope.")
+    return scopes
+
+
+def validate_client_settings(*, scopes: list[str], public: bool, allowed_origins: list[str]) -> None:
+    if public:
+        extra = set(scopes) - set(PUBLIC_SCOPES)
+        if extra:
+            raise ValidationError(
+                f"A public key (held by browsers) may only have the read and events scopes, not: {', '.join(sorted(extra))}."
+            )
+    for origin in allowed_origins:
+        if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin or origin.count("/") > 2:
+            raise ValidationError(f"Origin {origin!r} must look like https://shop.example.com (scheme and host, no path).")
+    if allowed_origins and not public:
+        raise ValidationError("Allowed origins only apply to public keys.")
+
+
+@transaction.atomic
+def api_client_create(*, name: str, scopes: Iterable[str] | str, public: bool = False,
+                      allowed_origins: Iterable[str] = (), created_by=None) -> tuple[ApiClient, str]:
+    """Create a client; returns it and its key (shown once, stored as a hash)."""
+    scopes = parse_scopes(scopes)
+    origins = [o.strip() for o in allowed_origins if o.strip()]
+    validate_client_settings(scopes=scopes, public=public, allowed_origins=origins)
+    if ApiClient.objects.filter(name=name).exists():
+        raise ValidationError(f"An API client named {name!r} already exists.")
+    prefix, key = _new_key()
+    client = ApiClient.objects.create(name=name, prefix=prefix, key_hash=_hash_key(key), scopes=scopes,
+                                      public=public, allowed_origins=origins, created_by=created_by)
+    audit_record(actor=created_by, action="api_client.create", obj=client,
+                 details={"scopes": scopes, "public": public})
+    return client, key
+
+
+@transaction.atomic
+def api_client_rotate(*, client: ApiClient, actor=None) -> str:
+    """Issue a new key for the client; the old one stops working at once."""
+    prefix, key = _new_key()
+    client.prefix, client.key_hash, client.rotated_at = prefix, _hash_key(key), timezone.now()
+    client.save(update_fields=["prefix", "key_hash", "rotated_at"])
+    audit_record(actor=actor, action="api_client.rotate", obj=client)
+    return key
+
+
+def api_client_revoke(*, client: ApiClient, actor=None) -> None:
+    client.active = False
+    client.save(update_fields=["active"])
+    audit_record(actor=actor, action="api_client.revoke", obj=client)
+
+
+def api_client_authenticate(key: str) -> ApiClient | None:
+    """The active client whose key this is, or None. Counts the request."""
+    parts = key.split("_")
+    if len(parts) < 3 or parts[0] != "ak":
+        return None
+    client = ApiClient.objects.filter(prefix=parts[1]).first()
+    if client is None or not hmac.compare_digest(client.key_hash, _hash_key(key)):
+        return None
+    if client.active:
+        ApiClient.objects.filter(pk=client.pk).update(request_count=F("request_count") + 1,
+                                                      last_used_at=timezone.now())
+    return client

@@ -1,0 +1,24 @@
+"""pytest plugin loaded before Django is configured (``-p platform_core.testing``).
+
+Finds or starts the embedded servers (unless DATABASE_URL / REDIS_URL are set), then points
+the tests at their own Redis database and temporary DATA_DIR / ARTIFACTS_DIR, so a running
+``make run`` and the development data are never touched. The database is pytest-django's
+``test_<name>`` database on the same server.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from platform_core.embedded import export_environment
+
+export_environment()
+os.environ["REDIS_DB"] = os.environ.get("TEST_REDIS_DB", "15")
+_tmp = tempfile.mkdtemp(prefix="aisle-test-")
+os.environ["DATA_DIR"] = _tmp
+os.environ["ARTIFACTS_DIR"] = os.path.join(_tmp, "artifacts")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,27 @@
+"""Top-level URLs: admin, Academy, REST API (v1), API schema and docs, health probes."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from platform_core import health
+
+admin.site.site_header = "Aisle administration"
+admin.site.site_title = "Aisle admin"
+admin.site.index_title = "Catalog, models, experiments and the Academy"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("academy/", include("courses.urls")),
+    path("api/v1/", include("platform_core.api.urls")),
+    path("api/v1/", include("catalog.api.urls")),
+    path("api/v1/", include("training.api.urls")),
+    path("api/v1/", include("recommend.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler404 = "platform_core.api.exceptions.json_404"
+handler500 = "platform_core.api.exceptions.json_500"

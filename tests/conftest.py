@@ -1,0 +1,109 @@
+"""Shared fixtures: users per role, API clients with keys, a real Celery worker process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests import factories
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_redis():
+    """The tests' own Redis database starts empty (cache, throttles, broker)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def operator_user(db):
+    return factories.UserFactory(username="oper", role="operator")
+
+
+@pytest.fixture
+def analyst_user(db):
+    return factories.UserFactory(username="ana", role="analyst")
+
+
+@pytest.fixture
+def learner_user(db):
+    return factories.UserFactory(username="learner", role="learner", is_staff=False)
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.UserFactory(username="root", is_superuser=True)
+
+
+@pytest.fixture
+def api_key(db):
+    """A storefront key with every scope: returns (client, key)."""
+    from platform_core.services import api_client_create
+
+    return api_client_create(name="test-store", scopes="read,events,write-catalog,simulate")
+
+
+@pytest.fixture
+def storefront(api_key):
+    """A DRF APIClient sending the storefront key."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key[1]}")
+    return client
+
+
+def _worker_env(tmp_artifacts: Path) -> dict:
+    from platform_core.urlconf import database_url
+
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url(settings.DATABASES["default"])
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["REDIS_DB"] = str(settings.REDIS_DB)
+    env["DATA_DIR"] = str(settings.DATA_DIR)
+    env["ARTIFACTS_DIR"] = str(settings.ARTIFACTS_DIR)
+    env["AISLE_SKIP_SERVICES"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on every queue, against the test database and the
+    tests' Redis database. Tests that use it need committed data (``transactional_db``)."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    cmd = [sys.executable, "-m", "celery", "-A", "platform_core", "worker", "-Q", "default,cpu,gpu",
+           "--pool", "solo", "--concurrency", "1", "-n", f"test-{os.getpid()}@%h", "--loglevel", "INFO",
+           "--without-gossip", "--without-mingle"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=_worker_env(settings.ARTIFACTS_DIR), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    from platform_core.celery import app
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited early:\n{log.read_text()[-3000:]}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        proc.kill()
+        raise RuntimeError(f"celery worker did not answer:\n{log.read_text()[-3000:]}")
+    proc.log_path = log
+    yield proc
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

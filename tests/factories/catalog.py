@@ -1,0 +1,3 @@
+"""Factories for catalog."""
+
+__all__: list[str] = []

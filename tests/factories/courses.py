@@ -1,0 +1,3 @@
+"""Factories for courses."""
+
+__all__: list[str] = []

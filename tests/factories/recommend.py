@@ -1,0 +1,3 @@
+"""Factories for recommend."""
+
+__all__: list[str] = []

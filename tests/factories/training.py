@@ -1,0 +1,3 @@
+"""Factories for training."""
+
+__all__: list[str] = []

@@ -1,0 +1,49 @@
+import pytest
+from django.contrib.auth.models import Group
+
+pytestmark = pytest.mark.django_db
+
+
+def test_roles_exist_with_their_permissions():
+    operator = set(Group.objects.get(name="operator").permissions.values_list("codename", flat=True))
+    analyst = set(Group.objects.get(name="analyst").permissions.values_list("codename", flat=True))
+    assert {"change_product", "add_job", "view_auditlog"} <= operator
+    assert "change_apiclient" not in operator
+    assert "view_product" in analyst and not any(p.startswith(("add_", "change_", "delete_")) for p in analyst)
+    assert not Group.objects.get(name="learner").permissions.exists()
+
+
+def test_learner_cannot_reach_admin(client, learner_user):
+    client.force_login(learner_user)
+    resp = client.get("/admin/catalog/product/")
+    assert resp.status_code == 302 and "/admin/login/" in resp["Location"]
+
+
+def test_analyst_reads_but_cannot_change(client, analyst_user):
+    client.force_login(analyst_user)
+    assert client.get("/admin/catalog/product/").status_code == 200
+    assert client.get("/admin/catalog/product/add/").status_code == 403
+
+
+def test_operator_cannot_manage_api_clients(client, operator_user):
+    client.force_login(operator_user)
+    assert client.get("/admin/catalog/product/add/").status_code == 200
+    assert client.get("/admin/platform_core/apiclient/").status_code == 403
+
+
+def test_healthz(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200 and resp.json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_check_and_fails_without_a_worker(client, monkeypatch):
+    from platform_core.celery import app
+
+    monkeypatch.setattr(app.control, "ping", lambda timeout=1.0: [])
+    resp = client.get("/readyz")
+    body = resp.json()
+    assert resp.status_code == 503
+    assert body["checks"]["database"]["status"] == "ok" and "pgvector" in body["checks"]["database"]["detail"]
+    assert body["checks"]["redis"]["status"] == "ok"
+    assert body["checks"]["worker"]["status"] == "fail"
+    assert all("latency_ms" in c for c in body["checks"].values())

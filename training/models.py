@@ -1,0 +1,141 @@
+"""Model registry, vectors per model version, and jobs."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from pgvector.django import VectorField
+
+
+class Task(models.TextChoices):
+    RETRIEVER = "retriever", "retriever (text encoder for products and queries)"
+    INTENT = "intent", "query intent classifier"
+    SENTIMENT = "sentiment", "review sentiment classifier"
+    RANKER = "ranker", "ranker"
+    CF = "cf", "collaborative filtering"
+
+
+class ModelVersion(models.Model):
+    """A trained (or registered) model. ``artifact_dir`` is relative to ARTIFACTS_DIR; ``base``
+    is a Hugging Face id or path resolved at load time, never baked into the artifact."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training", "training"
+        READY = "ready", "ready"
+        FAILED = "failed", "failed"
+        ARCHIVED = "archived", "archived"
+
+    task = models.CharField(max_length=16, choices=Task.choices, db_index=True)
+    name = models.CharField(max_length=200)
+    base = models.CharField(max_length=500, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    job = models.ForeignKey("training.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions")
+    artifact_dir = models.CharField(max_length=500, blank=True)
+    dimension = models.PositiveIntegerField(null=True, blank=True, help_text="Vector size (retrievers).")
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    dataset_snapshot = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    promoted_by = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["task"], condition=Q(is_active=True), name="training_one_active_per_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk} {self.name}"
+
+
+class ProductEmbedding(models.Model):
+    """A product's vector under one retriever version. Each version gets its own partial HNSW
+    index (created by the embedding service), so versions can serve side by side."""
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="embeddings")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="product_embeddings")
+    vector = VectorField()
+    text_hash = models.CharField(max_length=32)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "product"], name="training_embedding_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id} under version {self.model_version_id}"
+
+
+class ShopperProfile(models.Model):
+    """A shopper's profile vector (decayed mean of engaged products) under one retriever version."""
+
+    shopper = models.ForeignKey("catalog.Shopper", on_delete=models.CASCADE, related_name="profiles")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="shopper_profiles")
+    vector = VectorField()
+    event_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "shopper"], name="training_profile_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"shopper {self.shopper_id} under version {self.model_version_id}"
+
+
+class Job(models.Model):
+    """A training / embedding / evaluation run on a Celery worker, with live progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+        CANCELLED = "cancelled", "cancelled"
+
+    kind = models.CharField(max_length=40, db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    queue = models.CharField(max_length=16, default="gpu")
+    progress = models.FloatField(default=0.0)
+    step = models.PositiveIntegerField(default=0)
+    total_steps = models.PositiveIntegerField(default=0)
+    epoch = models.PositiveIntegerField(default=0)
+    loss = models.FloatField(null=True, blank=True)
+    throughput = models.FloatField(null=True, blank=True, help_text="Items per second.")
+    eta_seconds = models.FloatField(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    log = models.TextField(blank=True)
+    metrics_history = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    device = models.CharField(max_length=64, blank=True)
+    peak_memory_mb = models.FloatField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    attempt = models.PositiveIntegerField(default=1)
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    result_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="jobs")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job #{self.pk} ({self.status})"
