@@ -89,6 +89,8 @@ if not DATABASE_URL:
     # import (e.g. a linter) gets a placeholder that fails clearly on first use.
     DATABASE_URL = "postgresql://postgres@/aisle?host=/nonexistent-run-through-manage.py"
 DATABASES = {"default": urlconf.database_settings(DATABASE_URL)}
+if env("TEST_DATABASE_NAME", default=""):
+    DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker and result backend ----------------------------------------

@@ -15,6 +15,9 @@ from platform_core.embedded import export_environment
 
 export_environment()
 os.environ["REDIS_DB"] = os.environ.get("TEST_REDIS_DB", "15")
+# Two test runs at once (two checkouts, or a developer beside CI) must not drop each other's
+# database: the name carries the Redis db number, which concurrent runs set apart.
+os.environ.setdefault("TEST_DATABASE_NAME", f"test_aisle_{os.environ['REDIS_DB']}")
 _tmp = tempfile.mkdtemp(prefix="aisle-test-")
 os.environ["DATA_DIR"] = _tmp
 os.environ["ARTIFACTS_DIR"] = os.path.join(_tmp, "artifacts")
