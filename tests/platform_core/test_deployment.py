@@ -1,0 +1,51 @@
+"""docker-compose.yml cannot run here (no Docker engine): check its structure instead."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SETTINGS_TEXT = (ROOT / "platform_core" / "settings.py").read_text()
+SETTINGS_VARS = set(re.findall(r'env(?:\.\w+)?\("([A-Z_]+)"', SETTINGS_TEXT))
+
+
+def test_services_images_and_commands():
+    services = COMPOSE["services"]
+    assert set(services) == {"db", "redis", "web", "worker", "worker-gpu", "beat"}
+    assert services["db"]["image"].startswith("pgvector/pgvector:pg16")
+    assert services["redis"]["image"].startswith("redis:7")
+    assert "healthcheck" in services["db"] and "healthcheck" in services["redis"]
+    assert "gunicorn" in " ".join(services["web"]["command"])
+    worker = services["worker"]["command"]
+    assert worker[worker.index("-Q") + 1] == "default,cpu" and worker[worker.index("--pool") + 1] == "threads"
+    gpu = services["worker-gpu"]["command"]
+    assert gpu[gpu.index("-Q") + 1] == "gpu" and gpu[gpu.index("--pool") + 1] == "solo"
+    devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"][0]
+    assert devices["driver"] == "nvidia" and "gpu" in devices["capabilities"]
+    assert services["beat"]["command"][3] == "beat"
+
+
+def test_one_image_definition_and_shared_artifacts_volume():
+    services = COMPOSE["services"]
+    for name in ("web", "worker", "worker-gpu", "beat"):
+        build = services[name]["build"]
+        context = build if isinstance(build, str) else build["context"]
+        assert context == "."
+        assert "artifacts:/artifacts" in services[name]["volumes"]
+        assert services[name]["environment"]["ARTIFACTS_DIR"] == "/artifacts"
+    assert (ROOT / "Dockerfile").exists()
+    assert {"pgdata", "artifacts"} <= set(COMPOSE["volumes"])
+
+
+def test_every_variable_it_sets_is_read_by_the_settings():
+    app_env = set(COMPOSE["services"]["web"]["environment"])
+    example = {
+        line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    db_only = {"POSTGRES_PASSWORD"}
+    assert app_env <= SETTINGS_VARS, app_env - SETTINGS_VARS
+    assert example - db_only <= SETTINGS_VARS, (example - db_only) - SETTINGS_VARS
+    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"} <= example
