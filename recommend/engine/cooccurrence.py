@@ -1,0 +1,104 @@
+"""Bought-together associations from baskets, and trending items from recent events."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Hashable, Iterable
+from datetime import datetime
+from typing import Literal
+
+from recommend.engine.fusion import id_sort_key
+
+__all__ = ["bought_together", "trending"]
+
+
+def bought_together(
+    orders: Iterable[Iterable[Hashable]],
+    min_support: int = 3,
+    *,
+    measure: Literal["lift", "confidence"] = "lift",
+    top_n: int = 20,
+    max_basket_size: int = 50,
+) -> dict[Hashable, list[tuple[Hashable, float]]]:
+    """For each item, the items bought with it, best first.
+
+    With ``N`` baskets, ``n(a)`` baskets holding ``a`` and ``n(a, b)`` holding both:
+
+    - ``"confidence"``: ``P(b | a) = n(a, b) / n(a)``, "of the baskets with a, the share that
+      also hold b". Easy to read, but it favours bestsellers that go with everything.
+    - ``"lift"`` (default): ``P(b | a) / P(b) = n(a, b) * N / (n(a) * n(b))``, how much more
+      often b is bought with a than at random. It corrects the bestseller bias and overrates
+      rare pairs, which ``min_support`` (minimum ``n(a, b)``) keeps in check.
+
+    Items repeated in a basket count once. Every basket counts toward ``N`` and ``n(a)``,
+    but baskets with more than ``max_basket_size`` distinct items (bulk or B2B orders) add
+    no pairs: they say little about what goes together and cost quadratic time. Ties are
+    broken by support, then id.
+    """
+    if min_support < 1:
+        raise ValueError(f"min_support must be >= 1, got {min_support}")
+    if measure not in ("lift", "confidence"):
+        raise ValueError(f"measure must be 'lift' or 'confidence', got {measure!r}")
+    baskets = 0
+    item_counts: Counter[Hashable] = Counter()
+    pair_counts: Counter[tuple[Hashable, Hashable]] = Counter()
+    for order in orders:
+        items = sorted(set(order), key=id_sort_key)
+        if not items:
+            continue
+        baskets += 1
+        item_counts.update(items)
+        if len(items) <= max_basket_size:
+            pair_counts.update(itertools.combinations(items, 2))
+
+    related: dict[Hashable, list[tuple[Hashable, float, int]]] = {}
+    for (a, b), support in pair_counts.items():
+        if support < min_support:
+            continue
+        for x, y in ((a, b), (b, a)):
+            if measure == "confidence":
+                score = support / item_counts[x]
+            else:
+                score = support * baskets / (item_counts[x] * item_counts[y])
+            related.setdefault(x, []).append((y, score, support))
+    result: dict[Hashable, list[tuple[Hashable, float]]] = {}
+    for item in sorted(related, key=id_sort_key):
+        ranked = sorted(related[item], key=lambda t: (-t[1], -t[2], id_sort_key(t[0])))
+        result[item] = [(other, score) for other, score, _ in ranked[:top_n]]
+    return result
+
+
+def _seconds(moment: datetime | float | int) -> float:
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("naive datetime: pass timezone-aware datetimes or epoch seconds")
+        return moment.timestamp()
+    return float(moment)
+
+
+def trending(
+    events: Iterable[tuple[Hashable, datetime | float, float]],
+    now: datetime | float,
+    half_life_hours: float = 24.0,
+    *,
+    top_n: int | None = None,
+) -> list[tuple[Hashable, float]]:
+    """Items by exponentially decayed engagement: ``sum weight * 0.5 ** (age_h / half_life)``.
+
+    ``events`` are ``(item, timestamp, weight)`` with aware datetimes or epoch seconds; use
+    event-type weights (e.g. :data:`recommend.engine.profiles.EVENT_WEIGHTS`). Future
+    timestamps count as now. Highest score first, ties by id.
+    """
+    if half_life_hours <= 0:
+        raise ValueError(f"half_life_hours must be > 0, got {half_life_hours}")
+    now_s = _seconds(now)
+    scores: dict[Hashable, float] = {}
+    for item, moment, weight in events:
+        age_hours = max(0.0, now_s - _seconds(moment)) / 3600.0
+        scores[item] = scores.get(item, 0.0) + float(weight) * math.exp2(
+            -age_hours / half_life_hours
+        )
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], id_sort_key(kv[0])))
+    return ranked if top_n is None else ranked[: max(0, top_n)]

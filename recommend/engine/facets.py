@@ -1,0 +1,140 @@
+"""Facet counts (category, brand, price ranges) over a candidate list."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from recommend.engine.text import normalise
+
+__all__ = ["compute_facets", "nice_round", "nice_step", "price_buckets"]
+
+
+def nice_step(width: float) -> float:
+    """The 1-2-5 series number nearest ``width``: 0.7 -> 0.5, 37 -> 50, 140 -> 100."""
+    if width <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
+    magnitude = 10 ** math.floor(math.log10(width))
+    mantissa = width / magnitude
+    factor = 1 if mantissa < 1.5 else 2 if mantissa < 3.5 else 5 if mantissa < 7.5 else 10
+    return factor * magnitude
+
+
+def nice_round(value: float, mode: str = "nearest", *, step: float | None = None) -> float:
+    """Round ``value`` to a multiple of ``step``, by default half its decimal magnitude
+    (15 -> 15, 37 -> 35, 240 -> 250, 3.7 -> 3.5).
+
+    ``mode`` is "nearest", "down" or "up". Zero and negative values give 0.
+    """
+    if value <= 0:
+        return 0.0
+    if step is None:
+        step = 10 ** math.floor(math.log10(value)) / 2
+    ratio = value / step
+    if mode == "down":
+        units = math.floor(ratio + 1e-9)
+    elif mode == "up":
+        units = math.ceil(ratio - 1e-9)
+    else:
+        units = math.floor(ratio + 0.5)
+    return float(round(units * step, 10))
+
+
+def _edge(value: float, mode: str, spread_step: float, coarse: bool) -> float:
+    """Round an edge to its own magnitude, but never coarser than the spread allows."""
+    if value <= 0:
+        return 0.0
+    own = 10 ** math.floor(math.log10(value)) / (1 if coarse else 2)
+    return nice_round(value, mode, step=min(own, spread_step))
+
+
+def price_buckets(prices: Sequence[float], max_buckets: int = 5) -> list[dict[str, float | int]]:
+    """Split prices into at most ``max_buckets`` ranges with round edges.
+
+    Inner edges are the candidates' quantiles (so each bucket holds a similar share of
+    them), rounded to half their decimal magnitude (37 -> 35, 240 -> 250); the outer edges
+    round the minimum down and the maximum up to a whole magnitude (3.99 -> 3, 731 -> 800).
+    No edge is rounded coarser than a tenth of the price spread (on the 1-2-5 series), so a
+    narrow range such as 1,000-1,500 still splits (1,100, 1,200, ...). Each bucket is ``{"min", "max", "count"}`` covering ``min <= price < max``
+    (the last one includes its max); empty buckets are merged into their neighbour.
+    """
+    if max_buckets < 1:
+        raise ValueError(f"max_buckets must be >= 1, got {max_buckets}")
+    values = np.asarray([float(p) for p in prices], dtype=np.float64)
+    values = values[np.isfinite(values) & (values >= 0)]
+    if values.size == 0:
+        return []
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return [{"min": low, "max": high, "count": int(values.size)}]
+    # a narrow range (1000-1500) needs finer steps than its magnitude (500) suggests
+    spread_step = nice_step((high - low) / (2 * max_buckets))
+    lo_edge = _edge(low, "down", spread_step, coarse=True)
+    hi_edge = _edge(high, "up", spread_step, coarse=True)
+    quantiles = np.quantile(values, np.arange(1, max_buckets) / max_buckets)
+    inner = sorted({_edge(float(q), "nearest", spread_step, coarse=False) for q in quantiles})
+    edges = [lo_edge, *(e for e in inner if lo_edge < e < hi_edge), hi_edge]
+    counts = np.histogram(values, bins=np.asarray(edges))[0]  # last bin is closed
+    buckets: list[dict[str, float | int]] = []
+    for i, count in enumerate(counts):
+        if count == 0 and buckets:
+            buckets[-1]["max"] = edges[i + 1]
+        elif count == 0:
+            continue  # a leading empty bucket: the next one starts lower instead
+        else:
+            start = buckets[-1]["max"] if buckets else edges[0]
+            buckets.append({"min": start, "max": edges[i + 1], "count": int(count)})
+    if buckets:
+        buckets[0]["min"] = edges[0]
+    return buckets
+
+
+def compute_facets(
+    candidates: Iterable[tuple[Hashable | None, str | None, float | Decimal | None]],
+    *,
+    category_names: Mapping[Hashable, str] | None = None,
+    max_price_buckets: int = 5,
+    top_n: int | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Count categories, brands and price ranges over ``(category_id, brand, price)`` rows.
+
+    Returns ``{"category": [{"id", "name", "count"}], "brand": [{"name", "count"}], "price":
+    [{"min", "max", "count"}]}``. Categories and brands are sorted by count, then name, and
+    cut to ``top_n`` when given. Brands are grouped case- and width-insensitively and shown
+    in their most frequent spelling. ``None`` values are skipped per facet.
+    """
+    names = category_names or {}
+    categories: Counter[Hashable] = Counter()
+    brand_counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    prices: list[float] = []
+    for category_id, brand, price in candidates:
+        if category_id is not None:
+            categories[category_id] += 1
+        if brand is not None and brand.strip():
+            key = normalise(brand)
+            brand_counts[key] += 1
+            spellings.setdefault(key, Counter())[" ".join(brand.split())] += 1
+        if price is not None:
+            prices.append(float(price))
+
+    category_facet = [
+        {"id": cid, "name": names.get(cid, str(cid)), "count": n} for cid, n in categories.items()
+    ]
+    category_facet.sort(key=lambda row: (-row["count"], str(row["name"]), str(row["id"])))
+    brand_facet = [
+        {"name": spellings[key].most_common(1)[0][0], "count": n} for key, n in brand_counts.items()
+    ]
+    brand_facet.sort(key=lambda row: (-row["count"], normalise(row["name"])))
+    if top_n is not None:
+        category_facet, brand_facet = category_facet[:top_n], brand_facet[:top_n]
+    return {
+        "category": category_facet,
+        "brand": brand_facet,
+        "price": price_buckets(prices, max_price_buckets),
+    }

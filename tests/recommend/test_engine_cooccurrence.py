@@ -1,0 +1,63 @@
+"""Bought-together associations and trending items."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from recommend.engine.cooccurrence import bought_together, trending
+
+# 10 baskets: n(a)=6, n(b)=4, n(c)=5, n(a,b)=3, n(a,c)=4, n(b,c)=1
+ORDERS = [
+    ["a", "b", "c"],
+    ["a", "b"],
+    ["a", "b", "a"],  # a repeated item counts once
+    ["a", "c"],
+    ["a", "c"],
+    ["a", "c"],
+    ["c"],
+    ["b"],
+    ["d"],
+    [],  # an empty basket is ignored
+    ["e", "f"],
+]
+
+
+def test_confidence_is_the_conditional_probability():
+    result = bought_together(ORDERS, min_support=1, measure="confidence")
+    assert result["a"] == [("c", pytest.approx(4 / 6)), ("b", pytest.approx(3 / 6))]
+    assert result["b"] == [("a", pytest.approx(3 / 4)), ("c", pytest.approx(1 / 4))]
+
+
+def test_lift_compares_with_chance_and_min_support_filters():
+    result = bought_together(ORDERS, min_support=2)  # N = 10 non-empty baskets
+    assert result["a"] == [
+        ("c", pytest.approx(4 * 10 / (6 * 5))),
+        ("b", pytest.approx(3 * 10 / (6 * 4))),
+    ]
+    assert "c" not in dict(result["b"])  # n(b, c) = 1 < 2
+    assert "e" not in result
+
+
+def test_large_baskets_add_no_pairs_and_ties_are_stable():
+    bulk = [[f"x{i}" for i in range(100)]] * 5
+    assert bought_together(bulk, min_support=1, max_basket_size=50) == {}
+    tied = bought_together([["a", "b"], ["a", "c"]], min_support=1, measure="confidence")
+    assert tied["a"] == [("b", 0.5), ("c", 0.5)]
+    with pytest.raises(ValueError):
+        bought_together(ORDERS, measure="jaccard")
+
+
+def test_trending_decays_by_half_life():
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    events = [
+        ("old-hit", now - timedelta(hours=48), 10.0),  # 10 * 0.25 = 2.5
+        ("new", now - timedelta(hours=1), 3.0),  # 3 * 2 ** (-1 / 24)
+        ("new", now + timedelta(minutes=5), 1.0),  # future: counts as now
+        ("steady", now - timedelta(hours=24), 4.0),  # 2.0
+    ]
+    ranked = trending(events, now, half_life_hours=24)
+    assert [item for item, _ in ranked] == ["new", "old-hit", "steady"]
+    assert ranked[0][1] == pytest.approx(3 * 2 ** (-1 / 24) + 1)
+    assert ranked[1][1] == pytest.approx(2.5)
+    assert trending(events, now, 24, top_n=1) == ranked[:1]
+    assert trending([], now) == []
