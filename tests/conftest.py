@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests import factories
-
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -27,22 +25,30 @@ def _clean_test_redis():
 
 @pytest.fixture
 def operator_user(db):
-    return factories.UserFactory(username="oper", role="operator")
+    from tests.factories import UserFactory
+
+    return UserFactory(username="oper", role="operator")
 
 
 @pytest.fixture
 def analyst_user(db):
-    return factories.UserFactory(username="ana", role="analyst")
+    from tests.factories import UserFactory
+
+    return UserFactory(username="ana", role="analyst")
 
 
 @pytest.fixture
 def learner_user(db):
-    return factories.UserFactory(username="learner", role="learner", is_staff=False)
+    from tests.factories import UserFactory
+
+    return UserFactory(username="learner", role="learner", is_staff=False)
 
 
 @pytest.fixture
 def admin_user(db):
-    return factories.UserFactory(username="root", is_superuser=True)
+    from tests.factories import UserFactory
+
+    return UserFactory(username="root", is_superuser=True)
 
 
 @pytest.fixture
