@@ -22,15 +22,22 @@ class Category(models.Model):
 
     external_id = models.CharField(max_length=128, unique=True)
     name = models.CharField(max_length=200)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["path"]
         verbose_name_plural = "categories"
-        indexes = [models.Index(fields=["path"], name="catalog_category_path_like",
-                                opclasses=["varchar_pattern_ops"])]
+        indexes = [
+            models.Index(
+                fields=["path"],
+                name="catalog_category_path_like",
+                opclasses=["varchar_pattern_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -53,8 +60,12 @@ class Product(models.Model):
     external_id = models.CharField(max_length=128, unique=True)
     title = models.CharField(max_length=500)
     description = models.TextField(blank=True)
-    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
-    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    brand = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
     price = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="EUR")
     stock = models.IntegerField(default=0)
@@ -84,7 +95,9 @@ class Product(models.Model):
             models.Index(fields=["price"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(price__gte=0), name="catalog_product_price_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="catalog_product_price_nonnegative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,6 +115,7 @@ class Shopper(models.Model):
     external_id = models.CharField(max_length=128, unique=True)
     segment = models.CharField(max_length=64, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    signup_date = models.DateField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
     category_interests = models.JSONField(default=dict, blank=True, editable=False)
     # Bumped whenever a new event changes the profile: part of the cache key of personal results.
@@ -132,11 +146,15 @@ class Event(models.Model):
 
     event_id = models.CharField(max_length=128, unique=True)
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="events")
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
     type = models.CharField(max_length=16, choices=EventType.choices)
     query = models.CharField(max_length=500, blank=True)
     position = models.PositiveIntegerField(null=True, blank=True)
-    value = models.FloatField(null=True, blank=True, help_text="Rating (rating/review) or price paid (purchase).")
+    value = models.FloatField(
+        null=True, blank=True, help_text="Rating (rating/review) or price paid (purchase)."
+    )
     review = models.TextField(blank=True)
     session = models.CharField(max_length=128, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
@@ -149,7 +167,9 @@ class Event(models.Model):
             models.Index(fields=["shopper", "timestamp"]),
             models.Index(fields=["product", "type"]),
             models.Index(fields=["type", "timestamp"]),
-            models.Index(fields=["request_id"], name="catalog_event_request_id", condition=~Q(request_id="")),
+            models.Index(
+                fields=["request_id"], name="catalog_event_request_id", condition=~Q(request_id="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -162,7 +182,9 @@ class SearchLog(models.Model):
     query = models.CharField(max_length=500)
     normalised_query = models.CharField(max_length=500, db_index=True)
     corrected_query = models.CharField(max_length=500, blank=True)
-    shopper = models.ForeignKey(Shopper, null=True, blank=True, on_delete=models.CASCADE, related_name="searches")
+    shopper = models.ForeignKey(
+        Shopper, null=True, blank=True, on_delete=models.CASCADE, related_name="searches"
+    )
     session = models.CharField(max_length=128, blank=True)
     result_count = models.PositiveIntegerField()
     latency_ms = models.FloatField()
@@ -171,12 +193,20 @@ class SearchLog(models.Model):
     strategy = models.CharField(max_length=120, blank=True)
     variant = models.CharField(max_length=120, blank=True)
     filters = models.JSONField(default=dict, blank=True)
-    shown_products = models.JSONField(default=list, blank=True, help_text="External ids in served order.")
+    shown_products = models.JSONField(
+        default=list, blank=True, help_text="External ids in served order."
+    )
     timestamp = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-timestamp", "-id"]
-        indexes = [models.Index(fields=["shopper", "timestamp"])]
+        indexes = [
+            models.Index(fields=["shopper", "timestamp"]),
+            # The admin's zero-result report scans only the searches that found nothing.
+            models.Index(
+                fields=["timestamp"], name="catalog_searchlog_zero", condition=Q(result_count=0)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"“{self.query}” ({self.result_count} results)"
@@ -200,6 +230,10 @@ class ImportRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    deactivated = models.PositiveIntegerField(
+        default=0, help_text="Products deactivated by a full sync."
+    )
+    duration_seconds = models.FloatField(default=0)
     errors = models.JSONField(default=list, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     user = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL)

@@ -46,8 +46,17 @@ def role_permission_codenames(role: str) -> list[tuple[str, str]]:
 
 
 def sync_role_permissions(sender=None, **kwargs) -> None:
-    """post_migrate: give each role group exactly its permissions (idempotent)."""
+    """post_migrate: give each role group exactly its permissions (idempotent).
+
+    post_migrate fires once per app, and auth creates an app's permissions in its own handler;
+    create them for every app first so the last-migrated app's permissions are not missed.
+    """
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=kwargs.get("using", "default"))
 
     for role in ROLE_APP_PERMISSIONS:
         group, _ = Group.objects.get_or_create(name=role)
