@@ -1,0 +1,68 @@
+"""Admin access for learners during a lab.
+
+Decision (see docs/academy.md): the Django admin admits only ``is_staff`` users, and learners are
+not staff. Starting a lab makes a non-staff learner staff *for the lab's duration* and adds them to
+the lab's permission group (``lab:<slug>``, holding exactly the lab's permissions); passing or
+leaving the lab takes both back. Being staff with a few model permissions already limits the
+admin's model pages to those models, but any page that only checks ``is_staff`` (the password
+change page, custom views that forget a permission check) would open too. So the admin site's
+``has_permission`` is wrapped: for a user whose staff access comes from a lab, only the admin
+index, logout, the JavaScript catalogue, and the pages under ``/admin/<app>/<model>/`` of models
+their active labs' permissions name are allowed; everything else sends them to the admin login
+page as for any non-staff user. Operators and analysts (staff of their own) are not affected.
+"""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+
+ALWAYS_ALLOWED = {"", "logout", "jsi18n", "autocomplete"}
+
+
+def _admin_prefix() -> str:
+    try:
+        return reverse("admin:index")
+    except NoReverseMatch:  # pragma: no cover — admin not mounted
+        return "/admin/"
+
+
+def path_in_scope(path: str, scope: set[str], *, prefix: str | None = None) -> bool:
+    """Whether an admin ``path`` belongs to the models in ``scope`` (``app_label.model``)."""
+    prefix = prefix or _admin_prefix()
+    if not path.startswith(prefix):
+        return False
+    parts = path[len(prefix):].split("/")
+    first = parts[0]
+    if len(parts) <= 2 and first in ALWAYS_ALLOWED and (len(parts) == 1 or parts[1] == ""):
+        return True
+    if len(parts) < 2:
+        return False
+    app_label, model = first, parts[1]
+    if model == "":
+        return any(name.split(".", 1)[0] == app_label for name in scope)  # the app's index page
+    return f"{app_label}.{model}" in scope
+
+
+def request_in_lab_scope(request) -> bool:
+    """True unless the user is a lab-scoped learner asking for a page outside their labs."""
+    from courses.selectors import lab_admin_scope
+
+    cached = getattr(request, "_academy_lab_scope", False)
+    scope = lab_admin_scope(request.user) if cached is False else cached
+    request._academy_lab_scope = scope
+    if scope is None:
+        return True
+    return path_in_scope(request.path, scope)
+
+
+def install(site) -> None:
+    """Wrap ``site.has_permission`` with the lab scope (idempotent)."""
+    if getattr(site, "_academy_lab_scope_installed", False):
+        return
+    original = site.has_permission
+
+    def has_permission(request) -> bool:
+        return original(request) and request_in_lab_scope(request)
+
+    site.has_permission = has_permission
+    site._academy_lab_scope_installed = True

@@ -1,0 +1,326 @@
+"""Lab checks: code that reads the platform's own records to decide whether a learner did the
+lab's task. Each check is registered by name (the ``check`` of a lab in the curriculum)::
+
+    @register_check("catalog_import_fixed")
+    def catalog_import_fixed(*, user, started_at) -> CheckResult: ...
+
+A check receives the learner and the moment they started the lab (records older than that do not
+count), and returns a :class:`CheckResult` with one item per requirement: (label, ok, detail).
+Checks only read. Models of apps that are still being built are looked up with
+``apps.get_model`` so a missing one gives a clear "not available yet" item instead of an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Q
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    label: str
+    ok: bool
+    detail: str = ""
+
+    def as_list(self) -> list:
+        return [self.label, self.ok, self.detail]
+
+
+@dataclass
+class CheckResult:
+    """``passed`` is True only when every item is ok (and there is at least one)."""
+
+    passed: bool
+    items: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    @classmethod
+    def from_items(cls, items: list[CheckItem]) -> CheckResult:
+        return cls(passed=bool(items) and all(i.ok for i in items), items=[(i.label, i.ok, i.detail) for i in items])
+
+
+CheckFunction = Callable[..., CheckResult]
+_CHECKS: dict[str, CheckFunction] = {}
+
+
+def register_check(name: str) -> Callable[[CheckFunction], CheckFunction]:
+    def decorator(func: CheckFunction) -> CheckFunction:
+        _CHECKS[name] = func
+        return func
+
+    return decorator
+
+
+def registered_checks() -> list[str]:
+    return sorted(_CHECKS)
+
+
+def get_check(name: str) -> CheckFunction:
+    try:
+        return _CHECKS[name]
+    except KeyError:
+        raise LookupError(f"No lab check named {name!r}; registered: {', '.join(registered_checks())}") from None
+
+
+def run_check(name: str, *, user, started_at: datetime) -> CheckResult:
+    """Run a check; an unexpected error becomes a failed item (the learner sees it, we log it)."""
+    try:
+        return get_check(name)(user=user, started_at=started_at)
+    except LookupError as exc:
+        return CheckResult.from_items([CheckItem("Check available", False, str(exc))])
+    except Exception as exc:  # a check must never take the lab page down
+        logger.exception("Lab check %s failed for user %s", name, getattr(user, "pk", None))
+        return CheckResult.from_items([CheckItem("Check ran", False, f"The check itself failed ({exc.__class__.__name__}); "
+                                                                    "tell an instructor.")])
+
+
+def _model(app_label: str, name: str):
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
+
+
+def _field_names(model) -> set[str]:
+    return {f.name for f in model._meta.get_fields()}
+
+
+def _not_available(what: str, label: str = "Platform feature available") -> CheckResult:
+    return CheckResult.from_items([CheckItem(label, False, f"{what} are not available on this platform yet.")])
+
+
+# --- metrics ----------------------------------------------------------------------------------------
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def metric(metrics: dict | None, name: str) -> float | None:
+    """A version's own figure for ``name`` (e.g. ``ndcg@10``, ``macro_f1``): at the top level or in
+    a ``test`` block (the held-out split), never a baseline's."""
+    metrics = metrics or {}
+    for block in (metrics, metrics.get("test"), metrics.get("held_out"), metrics.get("version")):
+        if isinstance(block, dict) and _number(block.get(name)) is not None:
+            return _number(block[name])
+    return None
+
+
+def baseline_metric(metrics: dict | None, name: str) -> float | None:
+    """The active version's figure for ``name`` recorded in a new version's metrics (measured on
+    the same split when the job evaluated both side by side)."""
+    metrics = metrics or {}
+    for key in ("active_same_split", "active", "baseline", "compared_to_active"):
+        block = metrics.get(key)
+        if isinstance(block, dict):
+            value = metric(block, name)
+            if value is not None:
+                return value
+    for key in (f"active_{name}", f"baseline_{name}", f"active.{name}"):
+        if _number(metrics.get(key)) is not None:
+            return _number(metrics[key])
+    return None
+
+
+def _jobs(*, user, started_at: datetime, kind: str, params: dict | None = None):
+    Job = _model("training", "Job")
+    qs = Job.objects.filter(created_by=user, kind=kind, created_at__gte=started_at)
+    if params:
+        qs = qs.filter(params__contains=params)
+    return qs.select_related("result_version").order_by("-created_at")
+
+
+def _job_items(jobs, *, what: str) -> tuple[list, CheckItem]:
+    jobs = list(jobs)
+    succeeded = [j for j in jobs if j.status == "succeeded" and j.result_version_id]
+    if succeeded:
+        return succeeded, CheckItem(f"A {what} job you launched succeeded", True,
+                                    f"{len(succeeded)} succeeded (latest: job #{succeeded[0].pk}).")
+    if jobs:
+        states = ", ".join(f"#{j.pk} {j.status}" for j in jobs[:5])
+        return [], CheckItem(f"A {what} job you launched succeeded", False,
+                             f"Your jobs since the lab started: {states}. Wait for one to finish, or fix and retry a failed one.")
+    return [], CheckItem(f"A {what} job you launched succeeded", False,
+                         "No job of this kind launched by you since you started the lab.")
+
+
+# --- checks -----------------------------------------------------------------------------------------
+
+@register_check("retriever_beats_active")
+def retriever_beats_active(*, user, started_at: datetime) -> CheckResult:
+    """A succeeded finetune_retriever job by the learner whose version's NDCG@10 beats the active
+    retriever's on the same held-out split (as recorded in the version's metrics)."""
+    if _model("training", "Job") is None:
+        return _not_available("Training jobs")
+    from courses import selectors
+
+    succeeded, job_item = _job_items(_jobs(user=user, started_at=started_at, kind="finetune_retriever"),
+                                     what="retriever fine-tuning")
+    items = [job_item]
+    if not succeeded:
+        items.append(CheckItem("NDCG@10 beats the active retriever", False, "Needs a succeeded job first."))
+        return CheckResult.from_items(items)
+    active = selectors.active_model_version("retriever")
+    best: tuple[float, float, Any] | None = None
+    notes = []
+    for job in succeeded:
+        version = job.result_version
+        mine = metric(version.metrics, "ndcg@10")
+        theirs = baseline_metric(version.metrics, "ndcg@10")
+        if theirs is None and active is not None and active.pk != version.pk:
+            theirs = metric(active.metrics, "ndcg@10")
+        if mine is None or theirs is None:
+            notes.append(f"version #{version.pk}: NDCG@10 not recorded side by side")
+            continue
+        if best is None or mine - theirs > best[0] - best[1]:
+            best = (mine, theirs, version)
+    if best is None:
+        items.append(CheckItem("NDCG@10 beats the active retriever", False, "; ".join(notes) or "No metrics."))
+    else:
+        mine, theirs, version = best
+        items.append(CheckItem("NDCG@10 beats the active retriever", mine > theirs,
+                               f"Version #{version.pk} “{version.name}”: NDCG@10 {mine:.4f} vs active {theirs:.4f}"
+                               + (" — better." if mine > theirs else " — not better yet: try LoRA vs full, or another epoch.")))
+    return CheckResult.from_items(items)
+
+
+INTENT_LABELS_REQUIRED = 60
+INTENT_MACRO_F1_REQUIRED = 0.8
+
+
+@register_check("intent_classifier_f1")
+def intent_classifier_f1(*, user, started_at: datetime) -> CheckResult:
+    """≥ 60 intent labels saved by the learner since the lab started, and a succeeded
+    finetune_classifier(task=intent) job they launched whose version reaches macro-F1 ≥ 0.8."""
+    items = []
+    QueryLabel = _model("training", "QueryLabel")
+    if QueryLabel is None:
+        items.append(CheckItem(f"At least {INTENT_LABELS_REQUIRED} queries labelled by you", False,
+                               "The query labelling page is not available on this platform yet."))
+    else:
+        names = _field_names(QueryLabel)
+        user_field = "user" if "user" in names else "created_by"
+        since = Q(created_at__gte=started_at)
+        if "updated_at" in names:
+            since |= Q(updated_at__gte=started_at)
+        count = QueryLabel.objects.filter(since, **{user_field: user}).count()
+        items.append(CheckItem(f"At least {INTENT_LABELS_REQUIRED} queries labelled by you", count >= INTENT_LABELS_REQUIRED,
+                               f"{count} labelled since you started the lab."))
+    if _model("training", "Job") is None:
+        items.append(CheckItem("An intent classifier job you launched succeeded", False, "Training jobs are not available yet."))
+        return CheckResult.from_items(items)
+    succeeded, job_item = _job_items(
+        _jobs(user=user, started_at=started_at, kind="finetune_classifier", params={"task": "intent"}),
+        what="intent classifier (finetune_classifier, task=intent)")
+    items.append(job_item)
+    scores = [(metric(j.result_version.metrics, "macro_f1"), j.result_version) for j in succeeded]
+    scores = [(s, v) for s, v in scores if s is not None]
+    if not scores:
+        items.append(CheckItem(f"Macro-F1 ≥ {INTENT_MACRO_F1_REQUIRED} on held-out intents", False,
+                               "No succeeded intent version with a recorded macro-F1 yet."))
+    else:
+        score, version = max(scores, key=lambda sv: sv[0])
+        items.append(CheckItem(f"Macro-F1 ≥ {INTENT_MACRO_F1_REQUIRED} on held-out intents", score >= INTENT_MACRO_F1_REQUIRED,
+                               f"Best: version #{version.pk} with macro-F1 {score:.3f}."))
+    return CheckResult.from_items(items)
+
+
+@register_check("experiment_shipped_winner")
+def experiment_shipped_winner(*, user, started_at: datetime) -> CheckResult:
+    """An experiment the learner started, now shipped, with a winner."""
+    Experiment = _model("recommend", "Experiment")
+    if Experiment is None:
+        return _not_available("Experiments", label="Experiments available")
+    names = _field_names(Experiment)
+    owner = next((f for f in ("started_by", "created_by", "owner") if f in names), None)
+    if owner is None:
+        return _not_available("Experiments with a recorded owner", label="Experiments available")
+    qs = Experiment.objects.filter(**{owner: user})
+    time_field = next((f for f in ("started_at", "created_at") if f in names), None)
+    if time_field:
+        qs = qs.filter(**{f"{time_field}__gte": started_at})
+    experiments = list(qs)
+    items = [CheckItem("An experiment you started", bool(experiments),
+                       f"{len(experiments)} since you started the lab." if experiments else
+                       "None yet: create one on the search surface and start it.")]
+    shipped = [e for e in experiments if str(getattr(e, "status", "")) == "shipped"]
+    items.append(CheckItem("It was shipped", bool(shipped),
+                           f"Experiment “{shipped[0]}” shipped." if shipped else "Ship the winning variant from the results page."))
+    winner_field = next((f for f in ("winner", "winning_variant", "shipped_variant") if f in names), None)
+    with_winner = [e for e in shipped if winner_field and getattr(e, f"{winner_field}_id", getattr(e, winner_field, None))]
+    items.append(CheckItem("It has a winner", bool(with_winner),
+                           f"Winner: {getattr(with_winner[0], winner_field)}." if with_winner else
+                           "A shipped experiment must name the winning variant."))
+    return CheckResult.from_items(items)
+
+
+@register_check("catalog_import_fixed")
+def catalog_import_fixed(*, user, started_at: datetime) -> CheckResult:
+    """An import of the learner's lab file was rejected at least once, then a later import of it
+    succeeded with 200 rows landed and none rejected, and all 200 products are in the catalogue
+    with a valid title, price, currency and an existing category."""
+    from catalog.models import ImportRun, Product
+    from courses.lab_files import ROWS, external_ids
+
+    runs = list(ImportRun.objects.filter(user=user, kind="products", created_at__gte=started_at).order_by("created_at", "id"))
+    rejected = [r for r in runs if r.rejected > 0 or r.status in ("rejected", "partial")]
+    items = [CheckItem("The importer rejected rows of your file at least once", bool(rejected),
+                       f"Import #{rejected[0].pk}: {rejected[0].rejected} of {rejected[0].total_rows} rows rejected."
+                       if rejected else "Upload the lab's file as downloaded first, and read the error report.")]
+    clean = [r for r in runs if rejected and r.created_at >= rejected[0].created_at and r.pk != rejected[0].pk
+             and r.status == "succeeded" and r.rejected == 0 and (r.created + r.updated + r.unchanged) >= ROWS]
+    if clean:
+        run = clean[-1]
+        detail = (f"Import #{run.pk}: {run.created + run.updated + run.unchanged} rows landed "
+                  f"({run.created} created, {run.updated} updated, {run.unchanged} unchanged), 0 rejected.")
+    elif rejected:
+        last = runs[-1]
+        detail = (f"Latest import #{last.pk}: {last.status}, {last.rejected} rejected of {last.total_rows}. "
+                  f"Fix the rows it names and upload the whole file again.")
+    else:
+        detail = "Comes after a rejected import."
+    items.append(CheckItem(f"A later import landed all {ROWS} rows with none rejected", bool(clean), detail))
+
+    ids = external_ids(user.pk)
+    products = list(Product.objects.filter(external_id__in=ids).select_related("category"))
+    invalid = [p.external_id for p in products if not p.title.strip() or p.category_id is None
+               or p.price is None or p.price <= Decimal("0") or len(p.currency) != 3]
+    missing = ROWS - len(products)
+    ok = missing == 0 and not invalid
+    if ok:
+        detail = f"All {ROWS} products are in the catalogue with a title, a price and a category."
+    else:
+        parts = []
+        if missing:
+            parts.append(f"{missing} of your {ROWS} products are not in the catalogue")
+        if invalid:
+            parts.append(f"{len(invalid)} lack a title, a positive price or a category (e.g. {', '.join(invalid[:3])})")
+        detail = "; ".join(parts) + "."
+    items.append(CheckItem(f"All {ROWS} lab products are in the catalogue, valid", ok, detail))
+    return CheckResult.from_items(items)
+
+
+# --- downloads ------------------------------------------------------------------------------------
+
+def import_lab_file_for(user):
+    """The import lab's CSV for ``user`` (from the catalogue's real categories, leaves first)."""
+    from catalog.models import Category
+    from courses.lab_files import CategoryRef, import_lab_file
+
+    leaves = list(Category.objects.filter(children__isnull=True).values_list("external_id", "name"))
+    if not leaves:
+        leaves = list(Category.objects.values_list("external_id", "name"))
+    return import_lab_file(user_id=user.pk, categories=[CategoryRef(e, n) for e, n in leaves])
+
+
+# Check name → function(user) -> LabFile: files a lab page offers for download.
+DOWNLOADS: dict[str, Callable] = {"catalog_import_fixed": import_lab_file_for}

@@ -1,0 +1,501 @@
+"""Writes of the Academy: enrolment, progress, quiz grading, labs, certificates, discussion and
+the curriculum import/export. Every function takes keyword-only arguments."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from courses import grading, labs, selectors
+from courses.curriculum_format import (
+    CourseDoc,
+    Curriculum,
+    LabDoc,
+    LessonDoc,
+    ModuleDoc,
+    PathDoc,
+    QuestionDoc,
+    QuizDoc,
+    read_curriculum,
+    write_curriculum,
+)
+from courses.models import (
+    Attempt,
+    Certificate,
+    Course,
+    Enrollment,
+    Lab,
+    LabAttempt,
+    LabResult,
+    LearningPath,
+    LearningPathCourse,
+    LearningPathEnrollment,
+    Lesson,
+    LessonProgress,
+    Module,
+    Post,
+    Question,
+    Quiz,
+    Thread,
+)
+from platform_core.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+
+class QuizClosed(PermissionDenied):
+    """No more attempts: the quiz is passed, or the retry policy's attempts are used up."""
+
+
+class LabNotStarted(PermissionDenied):
+    """Checking a lab needs a started (active) lab."""
+
+
+# --- enrolment and progress -------------------------------------------------------------------------
+
+def course_enroll(*, user, course: Course) -> Enrollment:
+    """Enrol ``user`` in ``course`` (idempotent)."""
+    enrollment, _ = Enrollment.objects.get_or_create(user=user, course=course)
+    return enrollment
+
+
+@transaction.atomic
+def path_follow(*, user, path: LearningPath) -> LearningPathEnrollment:
+    """Follow a learning path: it appears on the dashboard, and its courses are enrolled."""
+    follow, _ = LearningPathEnrollment.objects.get_or_create(user=user, path=path)
+    for step in path.steps.select_related("course"):
+        course_enroll(user=user, course=step.course)
+    return follow
+
+
+def path_unfollow(*, user, path: LearningPath) -> None:
+    LearningPathEnrollment.objects.filter(user=user, path=path).delete()
+
+
+@transaction.atomic
+def lesson_complete(*, user, lesson: Lesson) -> LessonProgress:
+    """Mark a lesson complete (idempotent); may complete the course."""
+    course = lesson.module.course
+    course_enroll(user=user, course=course)
+    progress, created = LessonProgress.objects.get_or_create(user=user, lesson=lesson)
+    if created:
+        certificate_issue_if_eligible(user=user, course=course)
+    return progress
+
+
+def lesson_uncomplete(*, user, lesson: Lesson) -> None:
+    LessonProgress.objects.filter(user=user, lesson=lesson).delete()
+
+
+# --- quizzes ----------------------------------------------------------------------------------------
+
+def question_specs(quiz: Quiz) -> list[grading.QuestionSpec]:
+    return [grading.QuestionSpec(id=q.pk, kind=q.kind, text=q.text, choices=q.choices, correct=q.correct,
+                                 explanation=q.explanation)
+            for q in quiz.questions.order_by("order", "id")]
+
+
+@transaction.atomic
+def quiz_submit(*, user, quiz: Quiz, answers: dict) -> Attempt:
+    """Grade and record an attempt. ``answers``: question id → list of choice indexes (the order
+    chosen, for ordering questions). Raises :class:`QuizClosed` when the quiz is already passed or
+    the retry policy (``max_attempts``, 0 = unlimited) has no attempt left."""
+    # Lock the learner's attempts at this quiz so two quick submits cannot both take the last try.
+    list(Attempt.objects.select_for_update().filter(user=user, quiz=quiz).values_list("pk", flat=True))
+    state = selectors.quiz_state(user=user, quiz=quiz)
+    if state.passed:
+        raise QuizClosed("You have already passed this quiz.")
+    if state.locked:
+        raise QuizClosed(f"No attempts left: this quiz allows {quiz.max_attempts}. Ask an instructor to reset your attempts.")
+    result = grading.grade(question_specs(quiz), answers, pass_mark=quiz.pass_mark)
+    number = (Attempt.objects.filter(user=user, quiz=quiz).aggregate(n=Max("number"))["n"] or 0) + 1
+    attempt = Attempt.objects.create(
+        quiz=quiz, user=user, number=number,
+        answers={str(r.question_id): r.given for r in result.results},
+        feedback=[r.as_dict() for r in result.results], score=result.score, passed=result.passed,
+    )
+    course = quiz.module.course
+    course_enroll(user=user, course=course)
+    if attempt.passed:
+        certificate_issue_if_eligible(user=user, course=course)
+    return attempt
+
+
+def quiz_attempts_reset(*, quiz: Quiz, user, actor) -> int:
+    """An instructor gives a learner a fresh set of attempts (audited). Passed attempts stay."""
+    deleted, _ = Attempt.objects.filter(quiz=quiz, user=user, passed=False).delete()
+    audit_record(actor=actor, action="academy.quiz_attempts_reset", obj=quiz,
+                 details={"learner": user.username, "deleted": deleted})
+    return deleted
+
+
+# --- labs -------------------------------------------------------------------------------------------
+
+def lab_group_name(lab: Lab) -> str:
+    return f"lab:{lab.slug}"[:150]
+
+
+def lab_permissions(lab: Lab) -> tuple[list[Permission], list[str]]:
+    """The Permission rows a lab names, and the names that do not exist (yet) on this platform."""
+    found, missing = [], []
+    for name in lab.permissions:
+        app_label, _, codename = name.partition(".")
+        perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if perm is None:
+            missing.append(name)
+        else:
+            found.append(perm)
+    return found, missing
+
+
+def lab_group_sync(*, lab: Lab) -> Group:
+    """The lab's permission group holds exactly the lab's (existing) permissions."""
+    group, _ = Group.objects.get_or_create(name=lab_group_name(lab))
+    perms, missing = lab_permissions(lab)
+    group.permissions.set(perms)
+    if missing:
+        logger.info("Lab %s names permissions that do not exist yet: %s", lab.slug, ", ".join(missing))
+    return group
+
+
+@transaction.atomic
+def lab_start(*, user, lab: Lab) -> LabAttempt:
+    """Start a lab: the learner joins the lab's permission group (its permissions only) and, if
+    they are not staff, becomes staff for the lab's duration so the admin lets them in; the
+    admin scope guard (``courses.admin_access``) keeps them to the lab's pages. Idempotent."""
+    current = LabAttempt.objects.select_for_update().filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE).first()
+    if current is not None:
+        return current
+    group = lab_group_sync(lab=lab)
+    user.groups.add(group)
+    granted_staff = not user.is_staff
+    if granted_staff:
+        get_user_model().objects.filter(pk=user.pk).update(is_staff=True)
+        user.is_staff = True
+    attempt = LabAttempt.objects.create(user=user, lab=lab, granted_staff=granted_staff)
+    course_enroll(user=user, course=lab.module.course)
+    audit_record(actor=user, action="academy.lab_start", obj=lab,
+                 details={"attempt": attempt.pk, "permissions": lab.permissions, "granted_staff": granted_staff})
+    return attempt
+
+
+def _lab_access_end(*, attempt: LabAttempt) -> None:
+    user = attempt.user
+    group = Group.objects.filter(name=lab_group_name(attempt.lab)).first()
+    if group is not None:
+        user.groups.remove(group)
+    still_granted = LabAttempt.objects.filter(user=user, status=LabAttempt.Status.ACTIVE, granted_staff=True) \
+        .exclude(pk=attempt.pk).exists()
+    if attempt.granted_staff and not still_granted:
+        get_user_model().objects.filter(pk=user.pk).update(is_staff=False)
+        user.is_staff = False
+
+
+@transaction.atomic
+def lab_check(*, user, lab: Lab) -> LabResult:
+    """Run the lab's check against the platform's records and record the result. A pass ends
+    the lab (its permissions and any staff access it granted are taken back) and may complete
+    the course."""
+    attempt = LabAttempt.objects.select_for_update().filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE).first()
+    if attempt is None:
+        raise LabNotStarted("Start the lab first: the check only counts what you do after starting it.")
+    outcome = labs.run_check(lab.check_name, user=user, started_at=attempt.started_at)
+    result = LabResult.objects.create(attempt=attempt, passed=outcome.passed,
+                                      items=[list(item) for item in outcome.items])
+    if outcome.passed:
+        attempt.status = LabAttempt.Status.PASSED
+        attempt.ended_at = timezone.now()
+        attempt.save(update_fields=["status", "ended_at"])
+        _lab_access_end(attempt=attempt)
+        audit_record(actor=user, action="academy.lab_passed", obj=lab, details={"attempt": attempt.pk})
+        certificate_issue_if_eligible(user=user, course=lab.module.course)
+    return result
+
+
+@transaction.atomic
+def lab_leave(*, user, lab: Lab) -> LabAttempt | None:
+    """Leave a lab without passing it: its permissions (and granted staff access) are taken back."""
+    attempt = LabAttempt.objects.select_for_update().filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE).first()
+    if attempt is None:
+        return None
+    attempt.status = LabAttempt.Status.LEFT
+    attempt.ended_at = timezone.now()
+    attempt.save(update_fields=["status", "ended_at"])
+    _lab_access_end(attempt=attempt)
+    audit_record(actor=user, action="academy.lab_leave", obj=lab, details={"attempt": attempt.pk})
+    return attempt
+
+
+# --- certificates -----------------------------------------------------------------------------------
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud and typed
+
+
+def certificate_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    return f"AISLE-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def certificate_issue_if_eligible(*, user, course: Course) -> Certificate | None:
+    """Issue the course certificate once every lesson is complete and every quiz and lab passed.
+    Returns the (new or existing) certificate, or None when requirements are not met."""
+    existing = Certificate.objects.filter(user=user, course=course).first()
+    if existing is not None:
+        return existing
+    if not selectors.course_requirements_met(user=user, course=course):
+        return None
+    name = user.get_full_name().strip() or user.username
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                certificate = Certificate.objects.create(user=user, course=course, code=certificate_code(),
+                                                         learner_name=name, course_title=course.title)
+            break
+        except IntegrityError:
+            existing = Certificate.objects.filter(user=user, course=course).first()
+            if existing is not None:  # a concurrent request issued it
+                return existing
+    else:  # pragma: no cover — five collisions of a 60-bit code
+        raise RuntimeError("Could not allocate a unique certificate code.")
+    Enrollment.objects.filter(user=user, course=course).update(completed_at=certificate.issued_at)
+    audit_record(actor=user, action="academy.certificate_issued", obj=certificate,
+                 details={"course": course.slug, "code": certificate.code})
+    return certificate
+
+
+# --- discussion -------------------------------------------------------------------------------------
+
+MAX_POST_LENGTH = 10_000
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("Write something first.")
+    if len(body) > MAX_POST_LENGTH:
+        raise ValidationError(f"Posts are limited to {MAX_POST_LENGTH:,} characters.")
+    return body
+
+
+@transaction.atomic
+def thread_create(*, user, lesson: Lesson, title: str, body: str) -> Thread:
+    """Open a discussion under a lesson with its first post. Stored as written; always
+    sanitised when displayed (``courses.rendering.render_post``)."""
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError("Give the thread a title.")
+    thread = Thread.objects.create(lesson=lesson, author=user, title=title[:200])
+    Post.objects.create(thread=thread, author=user, body=_clean_body(body))
+    return thread
+
+
+@transaction.atomic
+def post_create(*, user, thread: Thread, body: str) -> Post:
+    post = Post.objects.create(thread=thread, author=user, body=_clean_body(body))
+    Thread.objects.filter(pk=thread.pk).update(last_post_at=post.created_at)
+    return post
+
+
+def post_hide(*, post: Post, actor) -> None:
+    """Moderation: hide a post (kept for the record, audited)."""
+    post.hidden = True
+    post.save(update_fields=["hidden"])
+    audit_record(actor=actor, action="academy.post_hide", obj=post, details={"thread": post.thread_id})
+
+
+# --- curriculum as data -----------------------------------------------------------------------------
+
+@dataclass
+class LoadReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, bucket: str, kind: str, n: int = 1) -> None:
+        table = getattr(self, bucket)
+        table[kind] = table.get(kind, 0) + n
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.deleted)
+
+    def summary(self) -> str:
+        def fmt(table: dict[str, int]) -> str:
+            return ", ".join(f"{n} {kind}" for kind, n in sorted(table.items())) or "nothing"
+        return (f"created {fmt(self.created)}; updated {fmt(self.updated)}; deleted {fmt(self.deleted)}; "
+                f"unchanged {sum(self.unchanged.values())} rows")
+
+
+def _upsert(report: LoadReport, kind: str, model, lookup: dict, values: dict):
+    obj = model.objects.filter(**lookup).first()
+    if obj is None:
+        obj = model.objects.create(**lookup, **values)
+        report.count("created", kind)
+        return obj
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    if changed:
+        for name in changed:
+            setattr(obj, name, values[name])
+        obj.save(update_fields=changed)
+        report.count("updated", kind)
+    else:
+        report.count("unchanged", kind)
+    return obj
+
+
+@transaction.atomic
+def curriculum_load(*, root: Path | str, prune: bool = False, actor=None) -> LoadReport:
+    """Import a curriculum folder: validate everything first (raising ``CurriculumError`` with
+    every problem and its file, importing nothing), then upsert by slug — courses, modules,
+    lessons, quizzes and labs — so loading the same folder twice changes nothing. Questions are
+    matched by position. With ``prune``, modules / lessons / labs / paths that are no longer in
+    the files are deleted (this deletes learner progress on them, so it is opt-in)."""
+    curriculum, warnings = read_curriculum(root, known_checks=labs.registered_checks())
+    report = LoadReport(warnings=list(warnings))
+    lab_perm_missing: list[str] = []
+    for c_order, doc in enumerate(curriculum.courses, start=1):
+        course = _upsert(report, "courses", Course, {"slug": doc.slug}, {
+            "title": doc.title, "summary": doc.summary, "level": doc.level, "pass_mark": doc.pass_mark,
+            "roles": list(doc.roles), "order": c_order})
+        keep_modules = []
+        for m_order, mdoc in enumerate(doc.modules, start=1):
+            module = _upsert(report, "modules", Module, {"course": course, "slug": mdoc.slug},
+                             {"title": mdoc.title, "summary": mdoc.summary, "order": m_order})
+            keep_modules.append(module.pk)
+            keep_lessons = []
+            for l_order, ldoc in enumerate(mdoc.lessons, start=1):
+                lesson = _upsert(report, "lessons", Lesson, {"module": module, "slug": ldoc.slug},
+                                 {"title": ldoc.title, "minutes": ldoc.minutes, "body": ldoc.body, "order": l_order})
+                keep_lessons.append(lesson.pk)
+            if prune:
+                n, _ = Lesson.objects.filter(module=module).exclude(pk__in=keep_lessons).delete()
+                if n:
+                    report.count("deleted", "lessons", n)
+            _load_quiz(report, module, mdoc.quiz)
+            _load_lab(report, module, mdoc.lab, lab_perm_missing)
+        if prune:
+            n, _ = Module.objects.filter(course=course).exclude(pk__in=keep_modules).delete()
+            if n:
+                report.count("deleted", "modules", n)
+    for pdoc in curriculum.paths:
+        path = _upsert(report, "paths", LearningPath, {"slug": pdoc.slug},
+                       {"title": pdoc.title, "role": pdoc.role, "summary": pdoc.summary})
+        wanted = {slug: n for n, slug in enumerate(pdoc.courses, start=1)}
+        existing = {s.course.slug: s for s in path.steps.select_related("course")}
+        for slug, order in wanted.items():
+            step = existing.get(slug)
+            if step is None:
+                LearningPathCourse.objects.create(path=path, course=Course.objects.get(slug=slug), order=order)
+                report.count("created", "path steps")
+            elif step.order != order:
+                step.order = order
+                step.save(update_fields=["order"])
+                report.count("updated", "path steps")
+        stale = [s.pk for slug, s in existing.items() if slug not in wanted]
+        if stale:
+            LearningPathCourse.objects.filter(pk__in=stale).delete()
+            report.count("deleted", "path steps", len(stale))
+    if prune:
+        n, _ = LearningPath.objects.exclude(slug__in=[p.slug for p in curriculum.paths]).delete()
+        if n:
+            report.count("deleted", "paths", n)
+    for name in sorted(set(lab_perm_missing)):
+        report.warnings.append(f"lab permission {name} does not exist on this platform yet (granted once it does)")
+    if report.changed:
+        audit_record(actor=actor, action="academy.curriculum_load", object_type="courses.course",
+                     object_repr=str(root)[:200], details={"summary": report.summary(), "prune": prune})
+    return report
+
+
+def _load_quiz(report: LoadReport, module: Module, doc: QuizDoc | None) -> None:
+    if doc is None:
+        n, _ = Quiz.objects.filter(module=module).delete()
+        if n:
+            report.count("deleted", "quizzes")
+        return
+    quiz = _upsert(report, "quizzes", Quiz, {"module": module},
+                   {"title": doc.title, "pass_mark": doc.pass_mark, "max_attempts": doc.max_attempts})
+    existing = list(quiz.questions.order_by("order", "id"))
+    for n, qdoc in enumerate(doc.questions, start=1):
+        values = {"kind": qdoc.kind, "text": qdoc.text, "choices": list(qdoc.choices), "correct": list(qdoc.correct),
+                  "explanation": qdoc.explanation, "order": n}
+        if n <= len(existing):
+            question = existing[n - 1]
+            changed = [k for k, v in values.items() if getattr(question, k) != v]
+            if changed:
+                for k in changed:
+                    setattr(question, k, values[k])
+                question.save(update_fields=changed)
+                report.count("updated", "questions")
+            else:
+                report.count("unchanged", "questions")
+        else:
+            Question.objects.create(quiz=quiz, **values)
+            report.count("created", "questions")
+    extra = [q.pk for q in existing[len(doc.questions):]]
+    if extra:
+        Question.objects.filter(pk__in=extra).delete()
+        report.count("deleted", "questions", len(extra))
+
+
+def _load_lab(report: LoadReport, module: Module, doc: LabDoc | None, missing_perms: list[str]) -> None:
+    if doc is None:
+        n, _ = Lab.objects.filter(module=module).exclude(attempts__isnull=False).delete()
+        if n:
+            report.count("deleted", "labs")
+        return
+    # A lab keeps its slug across moves between modules: match it by slug first.
+    lab = Lab.objects.filter(slug=doc.slug).first()
+    values = {"module": module, "title": doc.title, "check_name": doc.check, "permissions": list(doc.permissions),
+              "instructions": doc.instructions}
+    if lab is None:
+        Lab.objects.filter(module=module).delete()
+    lab = _upsert(report, "labs", Lab, {"slug": doc.slug}, values)
+    _, missing = lab_permissions(lab)
+    missing_perms.extend(missing)
+    lab_group_sync(lab=lab)
+
+
+def curriculum_snapshot() -> Curriculum:
+    """The curriculum in the database, as the folder format's documents."""
+    courses = []
+    for course in Course.objects.order_by("order", "id").prefetch_related("modules__lessons", "modules__quiz__questions",
+                                                                           "modules__lab"):
+        cdoc = CourseDoc(slug=course.slug, title=course.title, summary=course.summary, level=course.level,
+                         pass_mark=course.pass_mark, roles=list(course.roles))
+        for module in sorted(course.modules.all(), key=lambda m: (m.order, m.pk)):
+            mdoc = ModuleDoc(slug=module.slug, title=module.title, summary=module.summary)
+            for lesson in sorted(module.lessons.all(), key=lambda x: (x.order, x.pk)):
+                mdoc.lessons.append(LessonDoc(slug=lesson.slug, title=lesson.title, minutes=lesson.minutes, body=lesson.body))
+            quiz = getattr(module, "quiz", None)
+            if quiz is not None:
+                mdoc.quiz = QuizDoc(title=quiz.title, pass_mark=quiz.pass_mark, max_attempts=quiz.max_attempts,
+                                    questions=[QuestionDoc(kind=q.kind, text=q.text, choices=list(q.choices),
+                                                           correct=list(q.correct), explanation=q.explanation)
+                                               for q in sorted(quiz.questions.all(), key=lambda q: (q.order, q.pk))])
+            lab = getattr(module, "lab", None)
+            if lab is not None:
+                mdoc.lab = LabDoc(slug=lab.slug, title=lab.title, check=lab.check_name,
+                                  permissions=list(lab.permissions), instructions=lab.instructions)
+            cdoc.modules.append(mdoc)
+        courses.append(cdoc)
+    paths = [PathDoc(slug=p.slug, title=p.title, role=p.role, summary=p.summary,
+                     courses=[s.course.slug for s in p.steps.select_related("course").order_by("order")])
+             for p in LearningPath.objects.order_by("pk")]
+    return Curriculum(courses=courses, paths=paths)
+
+
+def curriculum_export(*, root: Path | str) -> list[Path]:
+    """Write the database's curriculum in the folder format ``academy_load`` reads."""
+    return write_curriculum(curriculum_snapshot(), root)
