@@ -1,0 +1,279 @@
+"""Encoders, device helpers and progress plumbing (training.ml.encoders/device/progress).
+
+Fast tests use a tiny BERT built from a config with a WordPiece vocabulary written here;
+the one slow test uses the packaged all-MiniLM-L6-v2. No database, no hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from training.ml.device import autocast_context, peak_memory_mb, pick_device, reset_peak
+from training.ml.encoders import (
+    BASE_RETRIEVER_ID,
+    PACKAGED_MINILM_ALIAS,
+    _fast_path_supported,
+    atomic_artifact_dir,
+    encode_texts,
+    load_encoder,
+    product_text,
+    resolve_model_source,
+    text_hash,
+)
+from training.ml.progress import JobCancelled, Throttled, check_cancel
+
+WORDS = [
+    "red",
+    "blue",
+    "shoe",
+    "shoes",
+    "mug",
+    "lamp",
+    "tent",
+    "acme",
+    "globex",
+    "cheap",
+    "steel",
+    "big",
+]
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s", "##er"]
+
+
+def build_tiny_encoder(directory: Path, pooling_mode: str = "mean", normalize: bool = True) -> Path:
+    """Write a 2-layer, 32-dim BERT + WordPiece tokenizer as a SentenceTransformer directory."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Normalize, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    hf_dir = directory.with_name(directory.name + "-hf")
+    hf_dir.mkdir(parents=True)
+    (hf_dir / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    BertTokenizer(vocab=str(hf_dir / "vocab.txt")).save_pretrained(str(hf_dir))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    BertModel(config).save_pretrained(str(hf_dir))
+    transformer = Transformer(str(hf_dir))
+    modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode)]
+    if normalize:
+        modules.append(Normalize())
+    SentenceTransformer(modules=modules, device="cpu").save(str(directory))
+    shutil.rmtree(hf_dir)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory):
+    return load_encoder(
+        None, str(build_tiny_encoder(tmp_path_factory.mktemp("enc") / "tiny")), "cpu"
+    )
+
+
+def sample_texts(count: int) -> list[str]:
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 9)))) for _ in range(count)]
+    # Empty, unknown words, sub-words, a text longer than max_seq_length (64), duplicates.
+    return [*texts, "", "zzz qqq", "redder shoes", " ".join(["lamp"] * 200), texts[0], texts[1]]
+
+
+# --------------------------------------------------------------------------- encode_texts
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 128])
+def test_encode_texts_matches_model_encode_in_input_order(tiny_model, batch_size: int) -> None:
+    assert _fast_path_supported(tiny_model)
+    texts = sample_texts(60)
+    expected = tiny_model.encode(texts, normalize_embeddings=True)
+    got = encode_texts(tiny_model, texts, batch_size=batch_size)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert (got * expected).sum(axis=1).min() > 0.999
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_encode_texts_empty_input(tiny_model) -> None:
+    assert encode_texts(tiny_model, []).shape == (0, 32)
+
+
+def test_encode_texts_reports_progress_and_cancels(tiny_model) -> None:
+    texts = sample_texts(50)
+    calls: list[tuple[float, int, int]] = []
+    encode_texts(
+        tiny_model,
+        texts,
+        batch_size=4,
+        progress_cb=lambda f, s, t, loss, extra: calls.append((f, s, t)),
+    )
+    fractions = [c[0] for c in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert calls[-1][1:] == (len(texts), len(texts))
+
+    seen: list[int] = []
+    with pytest.raises(JobCancelled):
+        encode_texts(
+            tiny_model,
+            texts,
+            batch_size=4,
+            progress_cb=lambda f, s, t, loss, extra: seen.append(s),
+            should_cancel=lambda: len(seen) >= 2,
+        )
+    assert len(seen) == 2
+
+
+def test_encode_texts_falls_back_for_other_pipelines(tmp_path: Path) -> None:
+    model = load_encoder(
+        None, str(build_tiny_encoder(tmp_path / "cls", pooling_mode="cls", normalize=False)), "cpu"
+    )
+    assert not _fast_path_supported(model)
+    texts = sample_texts(20)
+    expected = model.encode(texts, normalize_embeddings=True)
+    got = encode_texts(model, texts, batch_size=8)
+    assert (got * expected).sum(axis=1).min() > 0.999
+
+
+# --------------------------------------------------------------------------- sources and artifacts
+
+
+def test_resolve_model_source() -> None:
+    packaged = resolve_model_source(BASE_RETRIEVER_ID)
+    assert packaged == resolve_model_source(PACKAGED_MINILM_ALIAS)
+    assert (Path(packaged) / "modules.json").exists()
+    assert resolve_model_source("/models/my-encoder") == "/models/my-encoder"
+    assert resolve_model_source("BAAI/bge-small-en-v1.5") == "BAAI/bge-small-en-v1.5"
+
+
+def test_load_encoder_rejects_missing_artifact(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_encoder(str(tmp_path / "nope"), None, "cpu")
+
+
+def test_atomic_artifact_dir(tmp_path: Path) -> None:
+    out_dir = tmp_path / "v1.2"
+    with pytest.raises(RuntimeError), atomic_artifact_dir(out_dir) as scratch:
+        assert scratch.name == "v1.2.tmp"
+        (scratch / "half").write_text("x")
+        raise RuntimeError("crash while saving")
+    assert not out_dir.exists() and not (tmp_path / "v1.2.tmp").exists()
+
+    with atomic_artifact_dir(out_dir) as scratch:
+        (scratch / "weights").write_text("first")
+        assert not out_dir.exists()
+    with atomic_artifact_dir(out_dir) as scratch:
+        (scratch / "weights").write_text("second")
+        assert (out_dir / "weights").read_text() == "first"  # readers see the old one meanwhile
+    assert (out_dir / "weights").read_text() == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1.2"]
+
+
+# --------------------------------------------------------------------------- product text
+
+
+def test_product_text_order_and_cleaning() -> None:
+    text = product_text(
+        "Trail Runner 2", "Acme", "Shoes > Running", "<p>Light &amp; fast.</p>\n\n Grippy  sole"
+    )
+    assert text == "Trail Runner 2 | Acme | Shoes > Running | Light & fast. Grippy sole"
+    assert product_text("Acme Trail Runner", "acme", None, "") == "Acme Trail Runner"
+    assert product_text("Mug", None, "Kitchen", None) == "Mug | Kitchen"
+
+
+def test_product_text_truncates_description_at_a_word() -> None:
+    text = product_text("Lamp", "Globex", "Home", "bright " * 200, max_chars=60)
+    assert len(text) <= 60 and text.startswith("Lamp | Globex | Home | bright")
+    assert text.endswith("bright")
+
+
+def test_text_hash() -> None:
+    digest = text_hash("Mug | Kitchen")
+    assert digest == hashlib.sha256(b"Mug | Kitchen").hexdigest()[:32]
+    assert len(digest) == 32 and digest != text_hash("Mug | Kitchen ")
+
+
+# --------------------------------------------------------------------------- device and progress
+
+
+def test_cpu_device_helpers() -> None:
+    import torch
+
+    info = pick_device("cpu")
+    assert info.device == "cpu" and info.dtype is None and not info.is_cuda
+    with autocast_context(info):
+        assert (torch.ones(2) * 2).dtype == torch.float32
+    reset_peak(info)
+    assert peak_memory_mb(info) > 0
+    if not torch.cuda.is_available():
+        assert pick_device("cuda").device == "cpu"
+        assert pick_device(None).device == "cpu"
+    with pytest.raises(ValueError):
+        pick_device("tpu")
+
+
+def test_check_cancel() -> None:
+    check_cancel(None)
+    check_cancel(lambda: False)
+    with pytest.raises(JobCancelled):
+        check_cancel(lambda: True)
+
+
+def test_throttled_limits_calls_but_keeps_first_and_final() -> None:
+    now = [0.0]
+    calls: list[int] = []
+    throttled = Throttled(
+        lambda f, s, t, loss, extra: calls.append(s), min_interval=5.0, clock=lambda: now[0]
+    )
+    for step in range(1, 11):
+        now[0] = step * 1.0
+        throttled(step / 10, step, 10, 0.5, {})
+    assert calls == [1, 6, 10]
+
+    held: list[int] = []
+    throttled = Throttled(
+        lambda f, s, t, loss, extra: held.append(s), min_interval=5.0, clock=lambda: now[0]
+    )
+    throttled(0.1, 1, 10, None, {})
+    throttled(0.2, 2, 10, None, {})
+    throttled.flush()
+    throttled.flush()
+    assert held == [1, 2]
+
+
+# --------------------------------------------------------------------------- real model
+
+
+@pytest.mark.slow
+def test_real_minilm_encode_texts_matches_model_encode() -> None:
+    model = load_encoder(None, BASE_RETRIEVER_ID, "cpu")
+    brands = ["Acme", "Globex", "Initech", "Northwind", "Contoso"]
+    things = [
+        "running shoes",
+        "ceramic coffee mug",
+        "two-person tent",
+        "wireless headphones",
+        "desk lamp",
+    ]
+    texts = [f"{b} {t} size {i}" for i, (b, t) in enumerate((b, t) for b in brands for t in things)]
+    texts += [
+        product_text(t.title(), b, "Catalog", "A long description. " * 60)
+        for b, t in zip(brands, things, strict=True)
+    ]
+    texts += ["", "ÉLAN Café crème", "red"]
+    texts = (texts * 2)[:50]
+    expected = model.encode(texts, normalize_embeddings=True)
+    got = encode_texts(model, texts, batch_size=16)
+    assert got.shape == (50, 384)
+    assert (got * expected).sum(axis=1).min() > 0.999
