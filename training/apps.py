@@ -6,3 +6,7 @@ class TrainingConfig(AppConfig):
 
     name = "training"
     verbose_name = "Training"
+
+    def ready(self) -> None:
+        # The built-in job kinds (no torch: runners are imported by the worker that runs them).
+        from training import kinds  # noqa: F401

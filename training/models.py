@@ -28,26 +28,40 @@ class ModelVersion(models.Model):
     task = models.CharField(max_length=16, choices=Task.choices, db_index=True)
     name = models.CharField(max_length=200)
     base = models.CharField(max_length=500, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
-    job = models.ForeignKey("training.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    job = models.ForeignKey(
+        "training.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
+    )
     artifact_dir = models.CharField(max_length=500, blank=True)
-    dimension = models.PositiveIntegerField(null=True, blank=True, help_text="Vector size (retrievers).")
+    dimension = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Vector size (retrievers)."
+    )
     hyperparameters = models.JSONField(default=dict, blank=True)
     dataset_snapshot = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY)
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     promoted_at = models.DateTimeField(null=True, blank=True)
-    promoted_by = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    promoted_by = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The version this one replaced when it was last promoted: what `model_rollback` goes back to.
+    previous_active = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["task"], condition=Q(is_active=True), name="training_one_active_per_task"),
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(is_active=True), name="training_one_active_per_task"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -58,15 +72,21 @@ class ProductEmbedding(models.Model):
     """A product's vector under one retriever version. Each version gets its own partial HNSW
     index (created by the embedding service), so versions can serve side by side."""
 
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="embeddings")
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="product_embeddings")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="embeddings"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="product_embeddings"
+    )
     vector = VectorField()
     text_hash = models.CharField(max_length=32)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["model_version", "product"], name="training_embedding_unique"),
+            models.UniqueConstraint(
+                fields=["model_version", "product"], name="training_embedding_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,15 +96,21 @@ class ProductEmbedding(models.Model):
 class ShopperProfile(models.Model):
     """A shopper's profile vector (decayed mean of engaged products) under one retriever version."""
 
-    shopper = models.ForeignKey("catalog.Shopper", on_delete=models.CASCADE, related_name="profiles")
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="shopper_profiles")
+    shopper = models.ForeignKey(
+        "catalog.Shopper", on_delete=models.CASCADE, related_name="profiles"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="shopper_profiles"
+    )
     vector = VectorField()
     event_count = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["model_version", "shopper"], name="training_profile_unique"),
+            models.UniqueConstraint(
+                fields=["model_version", "shopper"], name="training_profile_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -103,7 +129,9 @@ class Job(models.Model):
 
     kind = models.CharField(max_length=40, db_index=True)
     params = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
     queue = models.CharField(max_length=16, default="gpu")
     progress = models.FloatField(default=0.0)
     step = models.PositiveIntegerField(default=0)
@@ -123,12 +151,16 @@ class Job(models.Model):
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     attempt = models.PositiveIntegerField(default=1)
-    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
-    result_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL,
-                                       related_name="+")
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    result_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     celery_task_id = models.CharField(max_length=64, blank=True)
-    created_by = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="jobs")
+    created_by = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -139,3 +171,65 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} job #{self.pk} ({self.status})"
+
+
+class QueryLabel(models.Model):
+    """An operator's intent label for a (normalised) query, saved from the admin labelling page.
+    Labels come from ``training.labels.intent_labels()``; they override the weak labels that the
+    intent classifier job derives from sessions."""
+
+    query = models.CharField(max_length=500, unique=True, help_text="Normalised query text.")
+    label = models.CharField(max_length=32)
+    user = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["query"]
+
+    def __str__(self) -> str:
+        return f"“{self.query}” → {self.label}"
+
+
+class QueryToLabel(QueryLabel):
+    """Admin entry "Label queries": the labelling page (a proxy, so it gets its own menu line
+    and permissions); the rows are QueryLabel's."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "query to label"
+        verbose_name_plural = "label queries"
+
+
+class JobNotice(models.Model):
+    """A message for a job's launcher (e.g. "job #12 failed"), shown once on their next admin
+    page load and then marked delivered."""
+
+    class Level(models.TextChoices):
+        ERROR = "error", "error"
+        WARNING = "warning", "warning"
+        SUCCESS = "success", "success"
+
+    user = models.ForeignKey(
+        "platform_core.User", on_delete=models.CASCADE, related_name="job_notices"
+    )
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="notices")
+    level = models.CharField(max_length=16, choices=Level.choices, default=Level.ERROR)
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["user"],
+                name="training_notice_pending",
+                condition=Q(delivered_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,193 @@
+"""Query parameters (validated) and response shapes (for the OpenAPI schema) of the serving API.
+
+Views build plain dicts in ``recommend.search`` / ``recommend.recs``; the response serializers
+here describe them for drf-spectacular, and a test validates real responses against the
+generated schema, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rest_framework import serializers
+
+from recommend.pipeline import DEFAULT_SIZE, MAX_SIZE
+from recommend.recs import EXCLUDE_CHOICES
+
+# --------------------------------------------------------------------------- query parameters
+
+
+class CommonQuery(serializers.Serializer):
+    shopper = serializers.CharField(required=False, allow_blank=True, max_length=128,
+                                    help_text="The shopper's external id; an unknown one gets cold-start results.")
+    session = serializers.CharField(required=False, allow_blank=True, max_length=128, default="",
+                                    help_text="The storefront's session id (experiment assignment of anonymous shoppers).")
+
+
+class SizeQuery(CommonQuery):
+    size = serializers.IntegerField(required=False, default=DEFAULT_SIZE, min_value=1, max_value=MAX_SIZE,
+                                    help_text=f"Results per page, 1–{MAX_SIZE}.")
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise serializers.ValidationError("A finite number is required.")
+    return value
+
+
+class SearchQuery(SizeQuery):
+    q = serializers.CharField(required=True, allow_blank=True, trim_whitespace=False,
+                              help_text="The query as the shopper typed it (normalised and cut to 256 characters).")
+    category = serializers.CharField(required=False, max_length=128,
+                                     help_text="A category's external id: matches its whole subtree.")
+    brand = serializers.CharField(required=False, max_length=200, help_text="A brand name (case-insensitive).")
+    price_min = serializers.FloatField(required=False, min_value=0, validators=[_finite])
+    price_max = serializers.FloatField(required=False, min_value=0, validators=[_finite])
+    in_stock = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                        help_text="true: only in stock; false: only out of stock.")
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
+
+    def validate(self, attrs):
+        low, high = attrs.get("price_min"), attrs.get("price_max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"price_max": ["price_max must not be below price_min."]})
+        return attrs
+
+
+class RecommendationsQuery(SizeQuery):
+    context_product = serializers.CharField(required=False, max_length=128,
+                                            help_text="A product the shopper is looking at (external id).")
+    exclude = serializers.ChoiceField(choices=EXCLUDE_CHOICES, required=False, default="purchased",
+                                      help_text="purchased: leave out what the shopper bought; seen: anything "
+                                                "they had an event with; none: nothing.")
+
+
+class TrendingQuery(SizeQuery):
+    category = serializers.CharField(required=False, max_length=128, help_text="A category's external id (subtree).")
+
+
+class AutocompleteQuery(CommonQuery):
+    q = serializers.CharField(required=True, allow_blank=True, trim_whitespace=False)
+    size = serializers.IntegerField(required=False, default=DEFAULT_SIZE, min_value=1, max_value=MAX_SIZE)
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class CategoryRef(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ProductOut(serializers.Serializer):
+    id = serializers.CharField(help_text="The product's external id.")
+    title = serializers.CharField()
+    price = serializers.FloatField()
+    currency = serializers.CharField()
+    category = CategoryRef(allow_null=True)
+    brand = serializers.CharField(allow_null=True)
+    image_url = serializers.CharField(allow_blank=True)
+    in_stock = serializers.BooleanField()
+
+
+class RetrieverHit(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1-based rank in that retriever's list.")
+    score = serializers.FloatField(help_text="The retriever's raw score (ts_rank_cd, cosine, CF score, …).")
+
+
+class AppliedRuleOut(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["boost", "bury", "pin"])
+    detail = serializers.CharField()
+    score_before = serializers.FloatField(allow_null=True)
+    score_after = serializers.FloatField(allow_null=True)
+
+
+class RankerOut(serializers.Serializer):
+    score = serializers.FloatField()
+
+
+class ExplanationOut(serializers.Serializer):
+    retrievers = serializers.DictField(
+        child=RetrieverHit(allow_null=True),
+        help_text="Which retrievers found the item: lexical and semantic always appear (null when that "
+                  "retriever did not find it); recommendations add cf, profile, interests, "
+                  "bought_together, trending, context.")
+    matched_terms = serializers.ListField(child=serializers.CharField())
+    personalisation = serializers.CharField(allow_null=True, help_text="e.g. “because you viewed …”.")
+    rules = AppliedRuleOut(many=True)
+    ranker = RankerOut(allow_null=True)
+
+
+class ResultItem(serializers.Serializer):
+    product = ProductOut()
+    score = serializers.FloatField()
+    explanation = ExplanationOut()
+
+
+class IntentOut(serializers.Serializer):
+    label = serializers.CharField(allow_null=True)
+    score = serializers.FloatField(required=False, help_text="Present when there is a label.")
+    reason = serializers.CharField(required=False, help_text="Present when label is null: why there is none.")
+
+
+class CategoryFacet(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class BrandFacet(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PriceFacet(serializers.Serializer):
+    min = serializers.FloatField()
+    max = serializers.FloatField()
+    count = serializers.IntegerField()
+
+
+class FacetsOut(serializers.Serializer):
+    category = CategoryFacet(many=True)
+    brand = BrandFacet(many=True)
+    price = PriceFacet(many=True)
+
+
+class ServedOut(serializers.Serializer):
+    request_id = serializers.CharField(help_text="Send it back with the shopper's events.")
+    variant = serializers.CharField(allow_null=True, help_text="The experiment variant, or null.")
+    served_at = serializers.DateTimeField(help_text="Server time, or the X-Aisle-Simulated-Time sent.")
+
+
+class SearchOut(ServedOut):
+    query = serializers.CharField(allow_blank=True)
+    corrected_query = serializers.CharField(allow_null=True)
+    intent = IntentOut()
+    total = serializers.IntegerField(help_text="Size of the filtered candidate set retrieval found.")
+    results = ResultItem(many=True)
+    facets = FacetsOut()
+
+
+class ListOut(ServedOut):
+    results = ResultItem(many=True)
+
+
+class Suggestion(serializers.Serializer):
+    text = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["query", "product", "category"])
+    id = serializers.CharField(allow_null=True, help_text="External id of the product or category; null for a query.")
+
+
+class AutocompleteOut(serializers.Serializer):
+    suggestions = Suggestion(many=True)
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField(allow_null=True)
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorDetail()

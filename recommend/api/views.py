@@ -1,0 +1,212 @@
+"""Storefront serving endpoints: search, recommendations, similar, bought-together, trending,
+autocomplete. Views validate parameters and shape responses; ``recommend.search`` and
+``recommend.recs`` do the work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from platform_core.api.exceptions import ApiError
+from platform_core.api.permissions import HasScope, api_client
+from recommend import experiment_services, loaders, recs
+from recommend import search as search_module
+from recommend.api import serializers as s
+from recommend.pipeline import ServingContext, serving_context
+from recommend.recs import RecsParams, UnknownProduct
+
+SIMULATED_TIME_HEADER = "X-Aisle-Simulated-Time"
+
+_ERRORS = {
+    400: OpenApiResponse(s.ErrorOut, description="Invalid parameters."),
+    401: OpenApiResponse(s.ErrorOut, description="Missing, unknown or revoked API key."),
+    403: OpenApiResponse(s.ErrorOut, description="The key lacks the read scope (or simulate, for the time header)."),
+    429: OpenApiResponse(s.ErrorOut, description="Throttled."),
+}
+_SIMULATED = OpenApiParameter(
+    SIMULATED_TIME_HEADER, OpenApiTypes.DATETIME, OpenApiParameter.HEADER, required=False,
+    description="ISO 8601 time to serve at (keys with the `simulate` scope only): stamps the search log, "
+                "exposures and the response.")
+
+
+def _clean_text(value: str | None) -> str | None:
+    """NUL cannot be stored or compared by PostgreSQL, and a lone surrogate cannot be encoded
+    as UTF-8 (it would break the JSON response and every query); the rest is the engine's."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
+class ServingView(APIView):
+    """Base: API-key with the read scope, query validation, context, response stamping."""
+
+    permission_classes = [HasScope]
+    required_scope = "read"
+    surface = "search"
+    query_serializer: type[s.CommonQuery] = s.CommonQuery
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        loaders.use_serving_threads()
+
+    def params(self, request) -> dict:
+        serializer = self.query_serializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return {k: _clean_text(v) for k, v in serializer.validated_data.items()}
+
+    def served_at(self, request) -> tuple[datetime, bool]:
+        raw = request.headers.get(SIMULATED_TIME_HEADER)
+        if not raw:
+            return datetime.now(UTC), False
+        client = api_client(request)
+        if client is None or not client.has_scope("simulate"):
+            raise ApiError(f"{SIMULATED_TIME_HEADER} needs an API key with the 'simulate' scope.",
+                           code="permission_denied", status_code=403)
+        try:
+            moment = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise ApiError(f"{SIMULATED_TIME_HEADER} must be an ISO 8601 time, got {raw[:64]!r}.",
+                           code="invalid", status_code=400) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment, True
+
+    def context(self, request, params: dict) -> ServingContext:
+        now, simulated = self.served_at(request)
+        return serving_context(self.surface, shopper_external_id=params.get("shopper") or None,
+                               session=params.get("session") or "", now=now, simulated=simulated)
+
+    def respond(self, ctx: ServingContext, body: dict, *, experiment_surface: bool = True) -> Response:
+        experiment_services.exposure_record(ctx=ctx, body=body, measured=experiment_surface)
+        body = {**body, "request_id": ctx.request_id,
+                "variant": ctx.variant if experiment_surface else None,
+                "served_at": ctx.now.isoformat()}
+        response = Response(body)
+        response["X-Request-ID"] = ctx.request_id
+        if ctx.timings or ctx.notes:
+            response["Server-Timing"] = ctx.server_timing()
+        if ctx.simulated:
+            response[SIMULATED_TIME_HEADER] = ctx.now.isoformat()
+        return response
+
+
+class SearchView(ServingView):
+    """Hybrid product search with facets and per-item explanations."""
+
+    surface = "search"
+    query_serializer = s.SearchQuery
+
+    @extend_schema(parameters=[s.SearchQuery, _SIMULATED], responses={200: s.SearchOut, **_ERRORS},
+                   summary="Search products", tags=["serving"])
+    def get(self, request):
+        params = self.params(request)
+        ctx = self.context(request, params)
+        query = search_module.SearchParams(
+            q=params["q"], category=params.get("category"), brand=params.get("brand"),
+            price_min=params.get("price_min"), price_max=params.get("price_max"),
+            in_stock=params.get("in_stock"), page=params["page"], size=params["size"])
+        try:
+            body = search_module.search(query, ctx)
+        except search_module.UnknownCategory:
+            raise ApiError(f"Unknown category {params['category']!r}.", code="unknown_category",
+                           details={"category": [f"No category has the external id {params['category']!r}."]}) from None
+        return self.respond(ctx, body)
+
+
+class RecommendationsView(ServingView):
+    """Personal recommendations (cold start for unknown or new shoppers)."""
+
+    surface = "recommendations"
+    query_serializer = s.RecommendationsQuery
+
+    @extend_schema(parameters=[s.RecommendationsQuery, _SIMULATED],
+                   responses={200: s.ListOut, 404: OpenApiResponse(s.ErrorOut, description="Unknown context product."),
+                              **_ERRORS}, summary="Recommendations for a shopper", tags=["serving"])
+    def get(self, request):
+        params = self.params(request)
+        ctx = self.context(request, params)
+        try:
+            results = recs.recommendations(RecsParams(size=params["size"], context_product=params.get("context_product"),
+                                                      exclude=params["exclude"]), ctx)
+        except UnknownProduct:
+            raise ApiError(f"Unknown product {params['context_product']!r}.", code="not_found", status_code=404) from None
+        return self.respond(ctx, {"results": results})
+
+
+class SimilarView(ServingView):
+    """Products similar to one product."""
+
+    surface = "similar"
+    query_serializer = s.SizeQuery
+
+    @extend_schema(parameters=[s.SizeQuery, _SIMULATED],
+                   responses={200: s.ListOut, 404: OpenApiResponse(s.ErrorOut, description="Unknown product."), **_ERRORS},
+                   summary="Similar products", tags=["serving"])
+    def get(self, request, product_id: str):
+        params = self.params(request)
+        ctx = self.context(request, params)
+        try:
+            results = recs.similar(_clean_text(product_id), params["size"], ctx)
+        except UnknownProduct:
+            raise ApiError(f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404) from None
+        return self.respond(ctx, {"results": results})
+
+
+class BoughtTogetherView(ServingView):
+    """Products bought in the same baskets as one product."""
+
+    surface = "recommendations"
+    query_serializer = s.SizeQuery
+
+    @extend_schema(parameters=[s.SizeQuery, _SIMULATED],
+                   responses={200: s.ListOut, 404: OpenApiResponse(s.ErrorOut, description="Unknown product."), **_ERRORS},
+                   summary="Frequently bought together", tags=["serving"])
+    def get(self, request, product_id: str):
+        params = self.params(request)
+        ctx = self.context(request, params)
+        try:
+            results = recs.bought_with(_clean_text(product_id), params["size"], ctx)
+        except UnknownProduct:
+            raise ApiError(f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404) from None
+        return self.respond(ctx, {"results": results}, experiment_surface=False)
+
+
+class TrendingView(ServingView):
+    """Trending products, store-wide or in one category."""
+
+    surface = "recommendations"
+    query_serializer = s.TrendingQuery
+
+    @extend_schema(parameters=[s.TrendingQuery, _SIMULATED], responses={200: s.ListOut, **_ERRORS},
+                   summary="Trending products", tags=["serving"])
+    def get(self, request):
+        params = self.params(request)
+        ctx = self.context(request, params)
+        try:
+            results = recs.trending(params.get("category"), params["size"], ctx)
+        except KeyError:
+            raise ApiError(f"Unknown category {params['category']!r}.", code="unknown_category",
+                           details={"category": [f"No category has the external id {params['category']!r}."]}) from None
+        return self.respond(ctx, {"results": results}, experiment_surface=False)
+
+
+class AutocompleteView(ServingView):
+    """Query suggestions from popular searches, categories and product titles."""
+
+    query_serializer = s.AutocompleteQuery
+
+    @extend_schema(parameters=[s.AutocompleteQuery], responses={200: s.AutocompleteOut, **_ERRORS},
+                   summary="Autocomplete", tags=["serving"])
+    def get(self, request):
+        params = self.params(request)
+        now, _ = self.served_at(request)
+        return Response({"suggestions": recs.autocomplete(params["q"], params["size"], now)})

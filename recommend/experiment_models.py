@@ -1,0 +1,340 @@
+"""A/B experiments on serving strategies: experiments, their variants, assignments, exposures.
+
+Made visible to Django by one import at the end of ``recommend/models.py`` (the models
+belong to the ``recommend`` app). Writes go through ``recommend.experiment_services``; reads
+and results through ``recommend.experiment_selectors``; the statistics are plain Python in
+``recommend.experiments``.
+
+Lifecycle: draft → running → stopped → shipped (a running experiment may also be shipped
+directly, which stops it). Only a draft can be edited or deleted; at most one experiment per
+surface runs at a time (a partial unique constraint backs the service's check).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from recommend.models import (
+    Surface,  # models.py is loaded first (it imports this module at its end)
+)
+
+__all__ = ["Assignment", "Experiment", "ExperimentMetric", "Exposure", "Variant"]
+
+
+class ExperimentMetric(models.TextChoices):
+    """Metrics measured per variant (primary metric or guardrail)."""
+
+    CTR = "ctr", "click-through rate (served lists with a click)"
+    ADD_TO_CART = "add_to_cart_rate", "add-to-cart rate (exposed shoppers who added to cart)"
+    CONVERSION = "conversion_rate", "conversion rate (exposed shoppers who bought)"
+    REVENUE = "revenue_per_shopper", "revenue per exposed shopper"
+    ZERO_RESULT = "zero_result_rate", "zero-result rate (lower is better)"
+    LATENCY = "latency", "server latency (lower is better)"
+
+
+PRIMARY_METRICS = [
+    (ExperimentMetric.CTR.value, ExperimentMetric.CTR.label),
+    (ExperimentMetric.ADD_TO_CART.value, ExperimentMetric.ADD_TO_CART.label),
+    (ExperimentMetric.CONVERSION.value, ExperimentMetric.CONVERSION.label),
+    (ExperimentMetric.REVENUE.value, ExperimentMetric.REVENUE.label),
+]
+
+
+def default_guardrails() -> list[str]:
+    return [ExperimentMetric.ZERO_RESULT.value, ExperimentMetric.LATENCY.value]
+
+
+class Experiment(models.Model):
+    """An A/B test of serving strategies on one surface.
+
+    Each variant serves a Strategy to a share of the units (shoppers, or sessions for
+    anonymous traffic); the optional holdout gets the surface's default strategy and is not
+    measured. ``salt`` seeds the deterministic assignment hash, so a unit keeps its variant
+    for the experiment's life. ``min_sample_size`` (units per variant) comes from the
+    built-in calculator: baseline rate, minimum detectable relative effect, power and α.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "draft"
+        RUNNING = "running", "running"
+        STOPPED = "stopped", "stopped"
+        SHIPPED = "shipped", "shipped"
+
+    name = models.CharField(max_length=120, unique=True)
+    surface = models.CharField(max_length=20, choices=Surface.choices, db_index=True)
+    hypothesis = models.TextField(
+        help_text="What you expect and why, e.g. “The fine-tuned retriever finds "
+        "what shoppers mean, so more searches end in a click.”"
+    )
+    primary_metric = models.CharField(
+        max_length=32, choices=PRIMARY_METRICS, default=ExperimentMetric.CTR
+    )
+    guardrails = ArrayField(
+        models.CharField(max_length=32, choices=ExperimentMetric.choices),
+        default=default_guardrails,
+        blank=True,
+        help_text="Metrics that must not get significantly worse.",
+    )
+    guardrail_tolerance = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Relative harm a rate or revenue guardrail may show before it counts as breached "
+        "(0.05 = 5%).",
+    )
+    latency_tolerance = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Relative latency increase the latency guardrail accepts (0.5 = +50%): a strategy "
+        "that encodes queries or runs a ranker is expected to cost some time.",
+    )
+    holdout_percent = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0), MaxValueValidator(99.99)],
+        help_text="Share of units kept out of the experiment (they get the default strategy). "
+        "Variant shares plus the holdout must sum to 100.",
+    )
+
+    # Sample-size calculator inputs and its result.
+    baseline_rate = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0001), MaxValueValidator(0.9999)],
+        help_text="Today's value of the primary metric as a rate (0.10 = 10%); for revenue, use the "
+        "conversion rate.",
+    )
+    minimum_detectable_effect = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.001), MaxValueValidator(10)],
+        help_text="Smallest relative change worth detecting (0.10 = +10%).",
+    )
+    power = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(0.99)]
+    )
+    alpha = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.001), MaxValueValidator(0.2)],
+        help_text="Significance level (two-sided).",
+    )
+    min_sample_size = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Units per variant the calculator asks for."
+    )
+    sequential = models.BooleanField(
+        default=True,
+        help_text="Always-valid p-values (mSPRT): results may be read at any time. Off: a "
+        "fixed-horizon test, valid once the planned sample size is reached.",
+    )
+    attribution_window_minutes = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
+        help_text="Events without a request id count for the exposure that preceded them within this window.",
+    )
+    cuped_days = models.PositiveIntegerField(
+        default=14,
+        validators=[MaxValueValidator(365)],
+        help_text="CUPED: days before the first exposure used as each shopper's pre-period (0: off).",
+    )
+
+    salt = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Seed of the assignment hash, fixed when the experiment starts.",
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    winner = models.ForeignKey(
+        "recommend.Variant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="The variant shipped.",
+    )
+    conclusion = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The verdict recorded when the experiment was stopped or shipped.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    shipped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["surface"],
+                condition=Q(status="running"),
+                name="recommend_one_running_experiment_per_surface",
+            ),
+            models.CheckConstraint(
+                condition=Q(holdout_percent__gte=0, holdout_percent__lt=100),
+                name="recommend_experiment_holdout_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class Variant(models.Model):
+    """One arm of an experiment: a strategy served to ``share`` percent of the units.
+
+    Exactly one variant per experiment is the control (the comparison baseline); an A/A test
+    gives two variants the same strategy.
+    """
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    key = models.SlugField(
+        max_length=40, help_text="Returned as `variant` in API responses, e.g. control, treatment."
+    )
+    strategy = models.ForeignKey(
+        "recommend.Strategy", on_delete=models.PROTECT, related_name="variants"
+    )
+    share = models.FloatField(
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Percent of units (with the other variants and the holdout: 100).",
+    )
+    is_control = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["experiment", "-is_control", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "key"], name="recommend_variant_key_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["experiment"],
+                condition=Q(is_control=True),
+                name="recommend_variant_one_control",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class UnitType(models.TextChoices):
+    SHOPPER = "shopper", "shopper"
+    SESSION = "session", "session (anonymous)"
+
+
+class Assignment(models.Model):
+    """A unit's variant in an experiment, recorded at its first exposure.
+
+    The variant itself is a pure function of (salt, unit), so serving never reads this
+    table; it is the durable record (and unique per experiment and unit, written with
+    ``ON CONFLICT DO NOTHING`` so concurrent first requests agree).
+    """
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="assignments")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="assignments")
+    unit_type = models.CharField(max_length=8, choices=UnitType.choices)
+    unit_id = models.CharField(max_length=128, help_text="Shopper external id, or session id.")
+    shopper = models.ForeignKey(
+        "catalog.Shopper",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="experiment_assignments",
+    )
+    assigned_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["experiment", "assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "unit_type", "unit_id"],
+                name="recommend_assignment_unique_unit",
+            ),
+        ]
+        indexes = [models.Index(fields=["shopper"], name="recommend_assignment_shopper")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_type} {self.unit_id} → {self.variant_id}"
+
+
+class Exposure(models.Model):
+    """One served response of an experiment surface: which unit saw which variant, when
+    (the simulated time for simulator traffic), how fast and with how many results.
+
+    Written in batches by ``recommend.tasks.flush_exposures`` from a Redis buffer, never in
+    the request. ``request_id`` links the shopper's later events (``catalog.Event``) to it.
+    """
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="exposures")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="exposures")
+    unit_type = models.CharField(max_length=8, choices=UnitType.choices)
+    unit_id = models.CharField(max_length=128)
+    shopper = models.ForeignKey(
+        "catalog.Shopper",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="experiment_exposures",
+    )
+    session = models.CharField(max_length=128, blank=True)
+    request_id = models.CharField(max_length=64, unique=True)
+    timestamp = models.DateTimeField()
+    latency_ms = models.FloatField(default=0)
+    result_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["experiment", "timestamp"], name="recommend_exposure_exp_time"),
+            models.Index(
+                fields=["experiment", "shopper", "timestamp"], name="recommend_exposure_shopper"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} ({self.variant_id})"
+
+
+# Privacy: shopper_forget / shopper_export cover assignments and exposures (catalog hook lists).
+from recommend.experiment_privacy import register_privacy_hooks  # noqa: E402
+
+register_privacy_hooks()

@@ -1,0 +1,434 @@
+"""Reads for A/B experiments: the running experiment per surface (served from a process cache),
+a unit's variant, and an experiment's results.
+
+Serving calls :func:`variant_for` on every request of an experiment surface: it costs no query
+(the running experiments are cached per config generation, which every start / stop / ship
+bumps) and the variant is a hash of (salt, unit), so it is sticky without reading anything.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.db import connection
+
+from recommend.experiments import analysis as A
+from recommend.experiments.assignment import assign
+from recommend.experiments.chart import LiftSeries, lift_chart_svg
+from recommend.experiments.stats import sample_size
+from recommend.store import generations
+
+# --------------------------------------------------------------------------- running experiments
+
+
+@dataclass(frozen=True)
+class RunningVariant:
+    id: int
+    key: str
+    share: float
+    strategy_id: int
+
+
+@dataclass(frozen=True)
+class RunningExperiment:
+    """A running experiment as plain values (shared between threads and requests)."""
+
+    id: int
+    name: str
+    surface: str
+    salt: str
+    holdout_percent: float
+    variants: tuple[RunningVariant, ...]
+
+    def assign(self, unit_id: str) -> RunningVariant | None:
+        """The unit's variant, or None in the holdout: a pure function of (salt, unit)."""
+        key = assign(
+            self.salt, unit_id, [(v.key, v.share) for v in self.variants], self.holdout_percent
+        )
+        return None if key is None else next(v for v in self.variants if v.key == key)
+
+    def variant(self, key: str) -> RunningVariant | None:
+        return next((v for v in self.variants if v.key == key), None)
+
+
+class _RunningCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation: Any = object()
+        self._value: dict[str, RunningExperiment] = {}
+
+    def get(self, generation: int) -> dict[str, RunningExperiment]:
+        if self._generation == generation:
+            return self._value
+        with self._lock:
+            if self._generation != generation:
+                self._value = _load_running()
+                self._generation = generation
+        return self._value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation = object()
+
+
+_running_cache = _RunningCache()
+
+
+def _load_running() -> dict[str, RunningExperiment]:
+    from recommend.experiment_models import Experiment
+
+    running: dict[str, RunningExperiment] = {}
+    for exp in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related(
+        "variants"
+    ):
+        variants = tuple(
+            RunningVariant(id=v.pk, key=v.key, share=v.share, strategy_id=v.strategy_id)
+            for v in sorted(exp.variants.all(), key=lambda v: (not v.is_control, v.pk))
+        )
+        if exp.salt and variants:
+            running[exp.surface] = RunningExperiment(
+                id=exp.pk,
+                name=exp.name,
+                surface=exp.surface,
+                salt=exp.salt,
+                holdout_percent=exp.holdout_percent,
+                variants=variants,
+            )
+    return running
+
+
+def running_experiments(config_generation: int | None = None) -> dict[str, RunningExperiment]:
+    """``{surface: running experiment}`` of the current config generation."""
+    if config_generation is None:
+        config_generation = generations()[1]
+    return _running_cache.get(config_generation)
+
+
+def clear_running_cache() -> None:
+    _running_cache.clear()
+
+
+@dataclass(frozen=True)
+class UnitAssignment:
+    experiment: RunningExperiment
+    variant: RunningVariant
+    unit_type: str
+    unit_id: str
+
+
+def experiment_unit(shopper, session: str) -> tuple[str, str] | None:
+    """``(unit_type, unit_id)``: the shopper's external id, else the session, else None."""
+    if shopper is not None and getattr(shopper, "external_id", None):
+        return "shopper", str(shopper.external_id)
+    if session:
+        return "session", str(session)
+    return None
+
+
+def variant_for(
+    surface: str, shopper, session: str, *, config_generation: int | None = None
+) -> UnitAssignment | None:
+    """The running experiment's variant for this shopper (or anonymous session) on ``surface``;
+    None when nothing runs there, the unit is in the holdout, or there is no unit at all."""
+    experiment = running_experiments(config_generation).get(surface)
+    if experiment is None:
+        return None
+    unit = experiment_unit(shopper, session)
+    if unit is None:
+        return None
+    variant = experiment.assign(unit[1] if unit[0] == "shopper" else f"session:{unit[1]}")
+    if variant is None:
+        return None
+    return UnitAssignment(
+        experiment=experiment, variant=variant, unit_type=unit[0], unit_id=unit[1]
+    )
+
+
+# --------------------------------------------------------------------------- calculator
+
+
+def sample_size_or_none(
+    baseline_rate: float | None, mde: float | None, power: float = 0.8, alpha: float = 0.05
+) -> int | None:
+    """Units per variant for the calculator, or None when the inputs are out of range."""
+    try:
+        return sample_size(float(baseline_rate), float(mde), power=float(power), alpha=float(alpha))
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class ExperimentResults:
+    """What the results page shows."""
+
+    experiment: Any
+    analysis: A.Analysis | None
+    bucket_labels: list[str]
+    bucket_seconds: int
+    chart_svg: str
+    exposures: int
+    units: int
+    first_exposure: datetime | None
+    last_exposure: datetime | None
+    pre_period_units: int
+    variant_ids: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def recommended_variant_id(self) -> int | None:
+        if self.analysis is None or self.analysis.recommended is None:
+            return None
+        return self.variant_ids.get(self.analysis.recommended)
+
+
+_ATTRIBUTED_SQL = """
+WITH att AS (
+    SELECT x.id AS exposure_id, e.type, e.value
+      FROM catalog_event e
+      JOIN recommend_exposure x ON x.request_id = e.request_id AND x.experiment_id = %(exp)s
+     WHERE e.request_id <> '' AND e.type IN ('click', 'add_to_cart', 'purchase')
+    UNION ALL
+    SELECT w.id, e.type, e.value
+      FROM catalog_event e
+      JOIN LATERAL (
+            SELECT x.id FROM recommend_exposure x
+             WHERE x.experiment_id = %(exp)s AND x.shopper_id = e.shopper_id
+               AND x.timestamp <= e.timestamp AND x.timestamp >= e.timestamp - %(window)s
+             ORDER BY x.timestamp DESC LIMIT 1) w ON true
+     WHERE e.request_id = '' AND e.type IN ('click', 'add_to_cart', 'purchase')
+       AND e.timestamp >= %(start)s AND e.timestamp <= %(end)s
+       AND e.shopper_id IN (SELECT DISTINCT shopper_id FROM recommend_exposure
+                             WHERE experiment_id = %(exp)s AND shopper_id IS NOT NULL)
+    UNION ALL
+    SELECT w.id, e.type, e.value
+      FROM catalog_event e
+      JOIN LATERAL (
+            SELECT x.id FROM recommend_exposure x
+             WHERE x.experiment_id = %(exp)s AND x.shopper_id IS NULL AND x.session = e.session
+               AND x.timestamp <= e.timestamp AND x.timestamp >= e.timestamp - %(window)s
+             ORDER BY x.timestamp DESC LIMIT 1) w ON true
+     WHERE e.request_id = '' AND e.session <> '' AND e.type IN ('click', 'add_to_cart', 'purchase')
+       AND e.timestamp >= %(start)s AND e.timestamp <= %(end)s
+       AND e.session IN (SELECT DISTINCT session FROM recommend_exposure
+                          WHERE experiment_id = %(exp)s AND shopper_id IS NULL AND session <> '')
+),
+per_exposure AS (
+    SELECT exposure_id,
+           count(*) FILTER (WHERE type = 'click') AS clicks,
+           count(*) FILTER (WHERE type = 'add_to_cart') AS carts,
+           count(*) FILTER (WHERE type = 'purchase') AS purchases,
+           coalesce(sum(value) FILTER (WHERE type = 'purchase'), 0) AS revenue
+      FROM att GROUP BY exposure_id
+)
+SELECT x.variant_id, x.unit_type, x.unit_id, min(x.shopper_id),
+       floor(extract(epoch FROM x.timestamp - %(start)s) / %(bucket)s)::int AS bucket,
+       count(*), count(*) FILTER (WHERE a.clicks > 0), count(*) FILTER (WHERE x.result_count = 0),
+       coalesce(sum(a.carts), 0), coalesce(sum(a.purchases), 0), coalesce(sum(a.revenue), 0),
+       sum(x.latency_ms)
+  FROM recommend_exposure x
+  LEFT JOIN per_exposure a ON a.exposure_id = x.id
+ WHERE x.experiment_id = %(exp)s
+ GROUP BY x.variant_id, x.unit_type, x.unit_id, bucket
+"""
+
+_PRE_PERIOD_SQL = """
+SELECT e.shopper_id,
+       count(*) FILTER (WHERE e.type = 'add_to_cart'),
+       count(*) FILTER (WHERE e.type = 'purchase'),
+       coalesce(sum(e.value) FILTER (WHERE e.type = 'purchase'), 0)
+  FROM catalog_event e
+ WHERE e.shopper_id = ANY(%(shoppers)s) AND e.type IN ('add_to_cart', 'purchase')
+   AND e.timestamp >= %(from)s AND e.timestamp < %(to)s
+ GROUP BY e.shopper_id
+"""
+
+
+def _bucket_seconds(span: timedelta) -> int:
+    """Hourly looks for short experiments, daily for most, weekly for long ones."""
+    if span <= timedelta(days=2):
+        return 3600
+    if span <= timedelta(days=90):
+        return 86400
+    return 7 * 86400
+
+
+def _bucket_label(start: datetime, index: int, seconds: int) -> str:
+    moment = start + timedelta(seconds=seconds * (index + 1))
+    return moment.strftime("%d %b %H:%M") if seconds < 86400 else moment.strftime("%d %b")
+
+
+def experiment_results(experiment) -> ExperimentResults:
+    """Metrics per variant, comparisons, SRM, guardrails, CUPED, mSPRT, chart and verdict.
+
+    Events count for an exposure through their ``request_id``; events without one count for
+    the unit's latest exposure within ``attribution_window_minutes`` before them.
+    """
+    from recommend.experiment_models import Exposure
+
+    variants = list(experiment.variants.select_related("strategy").order_by("-is_control", "pk"))
+    span = Exposure.objects.filter(experiment=experiment).values_list("timestamp", flat=True)
+    first = span.order_by("timestamp").first()
+    last = span.order_by("-timestamp").first()
+    variant_ids = {v.key: v.pk for v in variants}
+    empty = ExperimentResults(
+        experiment=experiment,
+        analysis=None,
+        bucket_labels=[],
+        bucket_seconds=86400,
+        chart_svg=lift_chart_svg([], []),
+        exposures=0,
+        units=0,
+        first_exposure=first,
+        last_exposure=last,
+        pre_period_units=0,
+        variant_ids=variant_ids,
+    )
+    if len(variants) < 2 or not any(v.is_control for v in variants):
+        empty.message = "The experiment needs a control and at least one other variant."
+        return empty
+    if first is None:
+        empty.message = (
+            "No exposures yet: results appear once shoppers are served by the running experiment."
+        )
+        return empty
+
+    seconds = _bucket_seconds(last - first)
+    start = datetime.fromtimestamp(
+        math.floor(first.timestamp() / seconds) * seconds, tz=first.tzinfo
+    )
+    window = timedelta(minutes=experiment.attribution_window_minutes)
+    params = {
+        "exp": experiment.pk,
+        "window": window,
+        "start": start,
+        "end": last + window,
+        "bucket": seconds,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ATTRIBUTED_SQL, params)
+        raw = cursor.fetchall()
+        cursor.execute(
+            "SELECT variant_id, percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) "
+            "FROM recommend_exposure WHERE experiment_id = %s GROUP BY variant_id",
+            [experiment.pk],
+        )
+        p95_by_id = dict(cursor.fetchall())
+
+    arm_index = {v.pk: i for i, v in enumerate(variants)}
+    unit_index: dict[tuple[str, str], int] = {}
+    unit_shopper: list[int | None] = []
+    records = []
+    for variant_id, unit_type, unit_id, shopper_id, bucket, *numbers in raw:
+        if variant_id not in arm_index:
+            continue
+        key = (unit_type, unit_id)
+        if key not in unit_index:
+            unit_index[key] = len(unit_index)
+            unit_shopper.append(shopper_id)
+        records.append(
+            (arm_index[variant_id], unit_index[key], bucket, *[float(n) for n in numbers])
+        )
+    rows = A.UnitRows.from_records(records)
+
+    pre, pre_units = _pre_period(experiment, unit_shopper, first)
+    tau2 = None
+    if experiment.primary_metric in ("ctr", "add_to_cart_rate", "conversion_rate"):
+        tau2 = {
+            experiment.primary_metric: (
+                experiment.baseline_rate * experiment.minimum_detectable_effect
+            )
+            ** 2
+        }
+    buckets = int(rows.bucket.max()) + 1 if len(rows) else 0
+    analysis = A.analyse(
+        arms=[
+            A.ArmSpec(key=v.key, share=v.share, is_control=v.is_control, label=v.strategy.name)
+            for v in variants
+        ],
+        rows=rows,
+        primary_metric=experiment.primary_metric,
+        guardrails=list(experiment.guardrails or []),
+        guardrail_tolerance=experiment.guardrail_tolerance,
+        latency_tolerance=experiment.latency_tolerance,
+        alpha=experiment.alpha,
+        sequential=experiment.sequential,
+        tau2=tau2,
+        required_n=experiment.min_sample_size or None,
+        pre=pre,
+        p95_latency={v.key: p95_by_id.get(v.pk) for v in variants},
+        buckets=buckets,
+    )
+    labels = [_bucket_label(start, i, seconds) for i in range(buckets)]
+    chart = lift_chart_svg(
+        [
+            LiftSeries(
+                name=t.key,
+                points=[(look.bucket, look.lift, look.ci_low, look.ci_high) for look in t.looks],
+            )
+            for t in analysis.treatments
+        ],
+        labels,
+        title=f"Cumulative lift of {A.METRIC_LABELS[experiment.primary_metric]} over the control"
+        + (" (always-valid confidence sequence)" if experiment.sequential else " (95% CI)"),
+    )
+    return ExperimentResults(
+        experiment=experiment,
+        analysis=analysis,
+        bucket_labels=labels,
+        bucket_seconds=seconds,
+        chart_svg=chart,
+        exposures=sum(a.exposures for a in analysis.arms),
+        units=sum(a.units for a in analysis.arms),
+        first_exposure=first,
+        last_exposure=last,
+        pre_period_units=pre_units,
+        variant_ids=variant_ids,
+    )
+
+
+def _pre_period(
+    experiment, unit_shopper: list[int | None], first: datetime
+) -> tuple[dict[str, np.ndarray] | None, int]:
+    """Each unit's add-to-cart count, purchase count and revenue in the ``cuped_days`` before
+    the experiment's first exposure (0 for anonymous units and shoppers without history)."""
+    if not experiment.cuped_days or not unit_shopper:
+        return None, 0
+    shoppers = sorted({s for s in unit_shopper if s is not None})
+    if not shoppers:
+        return None, 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PRE_PERIOD_SQL,
+            {
+                "shoppers": shoppers,
+                "from": first - timedelta(days=experiment.cuped_days),
+                "to": first,
+            },
+        )
+        found = {row[0]: row[1:] for row in cursor.fetchall()}
+    if not found:
+        return None, 0
+    carts = np.zeros(len(unit_shopper))
+    purchases = np.zeros(len(unit_shopper))
+    revenue = np.zeros(len(unit_shopper))
+    for i, shopper_id in enumerate(unit_shopper):
+        values = found.get(shopper_id)
+        if values is not None:
+            carts[i], purchases[i], revenue[i] = (
+                float(values[0]),
+                float(values[1]),
+                float(values[2]),
+            )
+    return {
+        "add_to_cart_rate": carts,
+        "conversion_rate": purchases,
+        "revenue_per_shopper": revenue,
+    }, len(found)

@@ -1,0 +1,367 @@
+"""Models held by a serving process: loaded lazily on first use, once per version.
+
+torch and sentence-transformers are imported only inside the loaders (a web process that
+never serves a semantic query never imports them). Every loader is keyed by the model
+version id, so a promotion (a new active id) loads the new model beside the old one; old
+entries are dropped when the cache holds more than a few versions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+from recommend.engine.spelling import SpellCorrector
+from recommend.selectors import VersionRef
+
+logger = logging.getLogger(__name__)
+
+MAX_VERSIONS_PER_KIND = 3
+SPELL_CHECK_SECONDS = 60.0
+
+
+class _VersionCache:
+    """``{version id: loaded model}`` with one loader at a time per cache and LRU eviction."""
+
+    def __init__(self, load: Callable[[VersionRef], Any]) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._items: OrderedDict[int, Any] = OrderedDict()
+
+    def get(self, version: VersionRef) -> Any:
+        item = self._items.get(version.id)
+        if item is not None:
+            return item
+        with self._lock:
+            if version.id not in self._items:
+                self._items[version.id] = self._load(version)
+                while len(self._items) > MAX_VERSIONS_PER_KIND:
+                    self._items.popitem(last=False)
+            return self._items[version.id]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def artifact_path(version: VersionRef) -> Path | None:
+    if not version.artifact_dir:
+        return None
+    path = Path(version.artifact_dir)
+    return path if path.is_absolute() else Path(settings.ARTIFACTS_DIR) / path
+
+
+# --------------------------------------------------------------------------- query encoder
+
+
+def _load_encoder(version: VersionRef) -> Any:
+    from training.ml.encoders import BASE_RETRIEVER_ID, load_encoder
+
+    path = artifact_path(version)
+    if path is not None and not path.is_dir():
+        path = None  # a registered base model has no artifact of its own
+    base = version.base or getattr(settings, "DEFAULT_ENCODER", BASE_RETRIEVER_ID)
+    model = load_encoder(path, base=base, device="cpu")
+    model.eval()
+    return model
+
+
+_encoders = _VersionCache(_load_encoder)
+_serving_process = False
+_threads_applied = False
+
+
+def use_serving_threads() -> None:
+    """Mark this process as a server: torch will run ``SERVING_TORCH_THREADS`` intra-op threads
+    (default 1) once it computes here.
+
+    One short query gains little from a second thread, and a web server runs several requests
+    (and processes) at once: with torch's default of one thread per core, a single query took
+    0.5 s instead of 40 ms on a busy 2-core machine. Called by the serving views only, never by
+    workers that train; torch is not imported by this call.
+    """
+    global _serving_process
+    _serving_process = True
+
+
+def _apply_serving_threads() -> None:
+    global _threads_applied
+    if _serving_process and not _threads_applied:
+        import torch
+
+        torch.set_num_threads(max(1, int(getattr(settings, "SERVING_TORCH_THREADS", 1))))
+        _threads_applied = True
+
+
+def encode_query(version: VersionRef, text: str) -> np.ndarray:
+    """The L2-normalised embedding of one query under a retriever version."""
+    from training.ml.encoders import encode_texts
+
+    _apply_serving_threads()
+    model = _encoders.get(version)
+    return encode_texts(model, [text], batch_size=1)[0]
+
+
+def _tokenizer_source(version: VersionRef) -> str:
+    from training.ml.encoders import BASE_RETRIEVER_ID, resolve_model_source
+
+    path = artifact_path(version)
+    if path is not None and (path / "tokenizer.json").exists():
+        return str(path)
+    return resolve_model_source(version.base or getattr(settings, "DEFAULT_ENCODER", BASE_RETRIEVER_ID))
+
+
+_known_words_by_source: dict[str, frozenset[str]] = {}
+_known_words_lock = threading.Lock()
+
+
+def known_words(version: VersionRef | None) -> frozenset[str]:
+    """Words the typo corrector must leave alone: the whole words of the retriever's tokenizer
+    vocabulary (loaded alone, without weights; once per tokenizer). Empty without a retriever."""
+    if version is None:
+        return frozenset()
+    try:
+        source = _tokenizer_source(version)
+    except Exception:
+        return frozenset()
+    words = _known_words_by_source.get(source)
+    if words is not None:
+        return words
+    with _known_words_lock:
+        if source not in _known_words_by_source:
+            from recommend.engine.query_correction import dictionary_words
+
+            try:
+                from transformers import AutoTokenizer
+
+                words = dictionary_words(AutoTokenizer.from_pretrained(source).get_vocab())
+            except Exception:
+                logger.warning("no tokenizer vocabulary at %s: typo correction is unguarded", source,
+                               exc_info=True)
+                words = frozenset()
+            _known_words_by_source[source] = words
+        return _known_words_by_source[source]
+
+
+# --------------------------------------------------------------------------- ranker
+
+
+def _load_ranker(version: VersionRef) -> Any:
+    from training.ml.ranker import RankerScorer
+
+    path = artifact_path(version)
+    if path is None or not (path / "ranker.json").exists():
+        logger.warning("ranker version %s has no artifact at %s; serving without it", version.id, path)
+        return False
+    return RankerScorer.load(path)
+
+
+_rankers = _VersionCache(_load_ranker)
+
+
+def ranker_scorer(version: VersionRef | None):
+    """The version's numpy scorer, or None (no version, or a broken artifact)."""
+    if version is None:
+        return None
+    scorer = _rankers.get(version)
+    return scorer or None
+
+
+# --------------------------------------------------------------------------- CF
+
+
+@dataclass
+class CFServing:
+    """A loaded CF model with the id convention its training used (pks or external ids)."""
+
+    model: Any
+    keyed_by_external_id: bool
+
+    def user_key(self, shopper_id: int, shopper_external_id: str) -> Hashable:
+        return shopper_external_id if self.keyed_by_external_id else shopper_id
+
+
+def _load_cf(version: VersionRef) -> Any:
+    from training.ml.cf import load_cf_model
+
+    path = artifact_path(version)
+    if path is None or not (path / "cf.json").exists():
+        logger.warning("cf version %s has no artifact at %s; serving without it", version.id, path)
+        return False
+    model = load_cf_model(path)
+    sample = model.item_ids[0] if model.item_ids else 0
+    return CFServing(model=model, keyed_by_external_id=isinstance(sample, str))
+
+
+_cf_models = _VersionCache(_load_cf)
+
+
+def cf_model(version: VersionRef | None) -> CFServing | None:
+    if version is None:
+        return None
+    return _cf_models.get(version) or None
+
+
+# --------------------------------------------------------------------------- intent
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    label: str | None
+    score: float | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.label is None:
+            return {"label": None, "reason": self.reason or "no intent classifier"}
+        return {"label": self.label, "score": round(float(self.score or 0.0), 4)}
+
+
+def _load_intent(version: VersionRef) -> Any:
+    try:
+        from training.ml.classifier import TextClassifier
+    except ImportError:
+        logger.warning("training.ml.classifier is not available; intent is off")
+        return False
+    path = artifact_path(version)
+    if path is None or not path.is_dir():
+        logger.warning("intent version %s has no artifact at %s", version.id, path)
+        return False
+    try:
+        return TextClassifier.load(path, device="cpu")
+    except Exception:
+        logger.exception("intent version %s failed to load", version.id)
+        return False
+
+
+_intent_models = _VersionCache(_load_intent)
+
+
+def classify_intent(version: VersionRef | None, text: str) -> IntentResult:
+    """The query's intent under the strategy's classifier, or a reason why there is none."""
+    if version is None:
+        return IntentResult(None, reason="no intent classifier is active for this strategy")
+    _apply_serving_threads()
+    classifier = _intent_models.get(version)
+    if not classifier:
+        return IntentResult(None, reason=f"intent version {version.id} could not be loaded")
+    try:
+        label, score = _predict_one(classifier, text)
+    except Exception:
+        logger.exception("intent classification failed")
+        return IntentResult(None, reason="intent classification failed")
+    return IntentResult(label, score=score)
+
+
+def _predict_one(classifier: Any, text: str) -> tuple[str, float]:
+    """Adapt to the classifier's API: ``predict_proba`` (labels + matrix) or ``predict``."""
+    if hasattr(classifier, "predict_proba"):
+        probs = np.asarray(classifier.predict_proba([text]))[0]
+        labels = list(classifier.labels)
+        best = int(np.argmax(probs))
+        return str(labels[best]), float(probs[best])
+    prediction = classifier.predict([text])[0]
+    if isinstance(prediction, tuple | list):
+        return str(prediction[0]), float(prediction[1])
+    if isinstance(prediction, dict):
+        return str(prediction["label"]), float(prediction.get("score", 1.0))
+    return str(prediction), 1.0
+
+
+# --------------------------------------------------------------------------- spelling
+
+
+class _SpellHolder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.version: str | None = None
+        self.checked_at = -1e18
+        self.corrector: SpellCorrector | None = None
+
+
+_spell = _SpellHolder()
+
+
+def _vocabulary_version() -> str:
+    """Changes when the catalogue changes, and once a day (logged queries accumulate)."""
+    from django.db.models import Count, Max
+
+    from catalog.models import Product
+
+    stats = Product.objects.filter(active=True).aggregate(n=Count("id"), latest=Max("updated_at"))
+    latest = stats["latest"].isoformat() if stats["latest"] else "-"
+    return f"{stats['n']}:{latest}:{datetime.now(UTC):%Y-%m-%d}"
+
+
+def _build_corrector() -> SpellCorrector:
+    from django.db.models import Count
+
+    from catalog.models import Brand, Category, Event, Product, SearchLog
+
+    def texts():
+        for title, search_text in Product.objects.filter(active=True).values_list("title", "search_text").iterator(chunk_size=5000):
+            yield title
+            yield search_text
+        yield from Brand.objects.values_list("name", flat=True)
+        yield from Category.objects.values_list("name", flat=True)
+
+    extra: dict[str, int] = {}
+    logged = (SearchLog.objects.filter(result_count__gt=0).values("normalised_query")
+              .annotate(n=Count("id")).order_by("-n")[:20000])
+    for row in logged:
+        extra[row["normalised_query"]] = extra.get(row["normalised_query"], 0) + row["n"]
+    searched = (Event.objects.filter(type="search").exclude(query="").values("query")
+                .annotate(n=Count("id")).order_by("-n")[:20000])
+    for row in searched:
+        extra[row["query"]] = extra.get(row["query"], 0) + row["n"]
+    return SpellCorrector.from_texts(texts(), extra_counts=extra)
+
+
+def spell_corrector() -> SpellCorrector:
+    """The corrector for the current vocabulary: process memory, else Redis, else built."""
+    import time
+
+    holder = _spell
+    now = time.monotonic()
+    if holder.corrector is not None and now - holder.checked_at < SPELL_CHECK_SECONDS:
+        return holder.corrector
+    with holder.lock:
+        if holder.corrector is not None and time.monotonic() - holder.checked_at < SPELL_CHECK_SECONDS:
+            return holder.corrector
+        version = _vocabulary_version()
+        if version != holder.version or holder.corrector is None:
+            key = f"recommend:spelling:{version}"
+            data = None
+            try:
+                data = cache.get(key)
+            except Exception:
+                logger.warning("spelling cache read failed", exc_info=True)
+            if data is not None:
+                corrector = SpellCorrector.from_dict(data)
+            else:
+                corrector = _build_corrector()
+                try:
+                    cache.set(key, corrector.to_dict(), 24 * 3600)
+                except Exception:
+                    logger.warning("spelling cache write failed", exc_info=True)
+            holder.corrector, holder.version = corrector, version
+        holder.checked_at = time.monotonic()
+        return holder.corrector
+
+
+def clear_loaded_models() -> None:
+    """Drop every loaded model and the corrector (tests; the bench between databases)."""
+    for c in (_encoders, _rankers, _cf_models, _intent_models):
+        c.clear()
+    with _spell.lock:
+        _spell.corrector, _spell.version, _spell.checked_at = None, None, -1e18

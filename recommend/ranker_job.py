@@ -1,0 +1,408 @@
+"""``train_ranker``: learn the search ranker from the search log and events.
+
+Registered with Training's job registry (``run_job train_ranker``, the admin's launch form,
+``POST /api/v1/jobs``). The model, loss and numpy scorer are Training's
+(``training.ml.ranker``); this module builds the training lists:
+
+- **served lists**: SearchLog rows (what was shown, in order) joined with the events that
+  carry their ``request_id`` (click 1, add to cart 2, purchase 3 as engagement);
+- **search sessions** without a log row (imported history such as the demo store): a search
+  event's list is rebuilt with today's retrieval (lexical + semantic, fused), the products the
+  session clicked are put at the positions they were clicked at, and engagement is what the
+  session did with them.
+
+Features are computed as serving computes them (``recommend.pipeline.feature_dicts``), with
+the shopper's profile *as of the search* (events before it only) so the label does not leak
+into the profile feature. Lists are split by time (70/15/15); the report compares AUC and
+NDCG@10 of the ranker with reciprocal rank fusion of the lexical and semantic scores (what
+serving does without a ranker) on the test period.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import ValidationError
+
+from training.jobs import Param, register_job_kind
+
+ENGAGEMENT = {"click": 1.0, "add_to_cart": 2.0, "purchase": 3.0}
+
+
+def _validate(params: dict[str, Any]) -> None:
+    if params["alpha"] <= 0 and params["beta"] <= 0:
+        raise ValidationError({"beta": ["alpha and beta cannot both be 0: the loss would be 0."]})
+
+
+register_job_kind(
+    "train_ranker", queue="cpu", runner="recommend.ranker_job.run",
+    help="Learn the search ranker from the search log and events: features lexical score, semantic score, "
+         "profile similarity, CF score, popularity, price and shown position (fixed at serving); loss "
+         "alpha*BCE(click) + beta*pairwise logistic; AUC and NDCG@10 against fusion on a time split.",
+    params=[
+        Param("alpha", float, 1.0, "weight of the click BCE term", min=0),
+        Param("beta", float, 1.0, "weight of the pairwise ranking term", min=0),
+        Param("model", str, "linear", "linear, or mlp (one hidden ReLU layer)", choices=("linear", "mlp")),
+        Param("epochs", int, 30, "passes over the training lists", min=1, max=1000),
+        Param("learning_rate", float, 0.05, "Adam learning rate", min=0, max=10),
+        Param("max_lists", int, 4000, "use at most this many of the most recent lists", min=10),
+        Param("list_size", int, 20, "items per rebuilt list (search sessions without a log row)", min=2, max=100),
+        Param("min_lists", int, 30, "fail unless at least this many lists with an engagement are found", min=3),
+        Param("days", int, None, "only searches of the last N days", min=1),
+        Param("name", str, "", "version name (default: generated)"),
+        Param("seed", int, 42, "training seed (recorded with the version)"),
+    ],
+    validate=_validate,
+)
+
+
+@dataclass
+class ShownList:
+    """One result list a shopper saw and what they did with it."""
+
+    list_id: str
+    timestamp: datetime
+    query: str
+    shopper_id: int | None
+    products: list[int]
+    positions: dict[int, int] = field(default_factory=dict)  # product -> 1-based shown position
+    engagement: dict[int, float] = field(default_factory=dict)
+    source: str = "log"
+
+    @property
+    def clicked(self) -> set[int]:
+        return {pk for pk, level in self.engagement.items() if level > 0}
+
+
+# --------------------------------------------------------------------------- lists
+
+
+def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
+    """Lists from the search log, with engagement from events carrying their request id."""
+    from catalog.models import Event, SearchLog
+    from recommend.retrievers import product_ids_for_external
+
+    logs = SearchLog.objects.exclude(shown_products=[]).order_by("-timestamp")
+    if since is not None:
+        logs = logs.filter(timestamp__gte=since)
+    rows = list(logs.values_list("request_id", "timestamp", "normalised_query", "corrected_query", "shopper_id",
+                                 "shown_products")[:max_lists])
+    if not rows:
+        return []
+    mapping = product_ids_for_external(sorted({p for *_, shown in rows for p in shown}))
+    engagement: dict[str, dict[int, float]] = defaultdict(dict)
+    for request_id, product_id, kind in Event.objects.filter(
+            request_id__in=[r[0] for r in rows], type__in=list(ENGAGEMENT), product__isnull=False
+    ).values_list("request_id", "product_id", "type"):
+        level = engagement[request_id]
+        level[product_id] = max(level.get(product_id, 0.0), ENGAGEMENT[kind])
+    lists = []
+    for request_id, timestamp, normalised, corrected, shopper_id, shown in rows:
+        products = [mapping[p] for p in shown if p in mapping]
+        if len(products) < 2:
+            continue
+        lists.append(ShownList(list_id=request_id, timestamp=timestamp, query=corrected or normalised,
+                               shopper_id=shopper_id, products=products,
+                               positions={pk: i for i, pk in enumerate(products, start=1)},
+                               engagement={pk: v for pk, v in engagement[request_id].items() if pk in products}))
+    return lists
+
+
+def session_lists(*, max_lists: int, since: datetime | None, list_size: int, skip_sessions: set[str],
+                  retrieve) -> list[ShownList]:
+    """Lists rebuilt from search events (history without a search log)."""
+    from catalog.models import Event
+    from recommend.engine.text import normalise
+
+    searches = Event.objects.filter(type="search").exclude(query="").exclude(session="").order_by("-timestamp")
+    if since is not None:
+        searches = searches.filter(timestamp__gte=since)
+    searches = [s for s in searches.values_list("id", "shopper_id", "session", "query", "timestamp")[: max_lists * 2]
+                if s[2] not in skip_sessions][:max_lists]
+    if not searches:
+        return []
+    by_session: dict[tuple[int, str], list[tuple]] = defaultdict(list)
+    for event in Event.objects.filter(
+            session__in=list({s[2] for s in searches}), type__in=list(ENGAGEMENT), product__isnull=False
+    ).order_by("timestamp", "id").values_list("shopper_id", "session", "product_id", "type", "query", "position",
+                                              "timestamp"):
+        by_session[(event[0], event[1])].append(event)
+    lists = []
+    for search_id, shopper_id, session, query, timestamp in searches:
+        events = by_session.get((shopper_id, session), [])
+        normalised = normalise(query)
+        clicks: dict[int, int] = {}
+        engagement: dict[int, float] = {}
+        for _s, _sess, product, kind, event_query, position, ts in events:
+            if ts < timestamp:
+                continue
+            if kind == "click":
+                if normalise(event_query) != normalised or product in clicks:
+                    continue
+                clicks[product] = position or 0
+                engagement[product] = max(engagement.get(product, 0.0), ENGAGEMENT[kind])
+            elif product in clicks:
+                engagement[product] = max(engagement.get(product, 0.0), ENGAGEMENT[kind])
+        products = [pk for pk in retrieve(normalised, list_size) if pk not in clicks]
+        for product, position in sorted(clicks.items(), key=lambda t: t[1] or 10**6):
+            where = min(max((position or len(products) + 1) - 1, 0), len(products))
+            products.insert(where, product)
+        products = products[: max(list_size, len(clicks))]
+        if len(products) < 2:
+            continue
+        lists.append(ShownList(list_id=f"search-{search_id}", timestamp=timestamp, query=normalised,
+                               shopper_id=shopper_id, products=products,
+                               positions={pk: i for i, pk in enumerate(products, start=1)},
+                               engagement={pk: v for pk, v in engagement.items() if pk in products},
+                               source="session"))
+    return lists
+
+
+# --------------------------------------------------------------------------- features
+
+
+class FeatureBuilder:
+    """Ranker features of shown lists, computed as serving computes them."""
+
+    def __init__(self, *, retriever, cf_version) -> None:
+        from recommend import aggregates, loaders, selectors
+
+        self.retriever = retriever
+        self.config = selectors.serving_config()
+        self.ids: list[int] = []
+        self.matrix = np.zeros((0, 0), dtype=np.float32)
+        self.row_of: dict[int, int] = {}
+        if retriever is not None:
+            from training.vectors import load_vectors
+
+            self.ids, self.matrix = load_vectors(retriever.id)
+            norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
+            self.matrix = np.divide(self.matrix, norms, out=np.zeros_like(self.matrix), where=norms > 0)
+            self.row_of = {pk: i for i, pk in enumerate(self.ids)}
+        self.cf = loaders.cf_model(cf_version)
+        self.popularity = aggregates.current().popularity
+        self._query_cache: dict[str, Any] = {}
+        self._profiles: dict[int, list[tuple[datetime, int, str]]] = {}
+
+    # -- queries
+    def prepared(self, normalised: str):
+        from recommend import loaders, store
+        from recommend.search import prepare_query
+
+        if normalised not in self._query_cache:
+            prepared = prepare_query(normalised, self.config.synonyms, loaders.known_words(self.retriever))
+            vector = None
+            if self.retriever is not None:
+                vector, _ = store.query_vector(self.retriever.id, prepared.semantic_text,
+                                               lambda text: loaders.encode_query(self.retriever, text))
+            self._query_cache[normalised] = (prepared, vector)
+        return self._query_cache[normalised]
+
+    def retrieve(self, normalised: str, k: int) -> list[int]:
+        """Today's fused lexical + semantic top ``k`` (rebuilding lists of old searches)."""
+        from recommend.engine.fusion import reciprocal_rank_fusion
+        from recommend.retrievers import PostgresLexicalIndex
+
+        prepared, vector = self.prepared(normalised)
+        ranked = {"lexical": PostgresLexicalIndex().search(prepared.lexical_text, k)}
+        if vector is not None and len(self.ids):
+            sims = self.matrix @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
+            top = np.argsort(-sims)[:k]
+            ranked["semantic"] = [(self.ids[i], float(sims[i])) for i in top]
+        return [f.id for f in reciprocal_rank_fusion(ranked, k=60)][:k]
+
+    # -- shopper profile as of a moment
+    def _events(self, shopper_id: int) -> list[tuple[datetime, int, str]]:
+        from catalog.models import Event
+        from recommend.engine.profiles import EVENT_WEIGHTS
+
+        if shopper_id not in self._profiles:
+            self._profiles[shopper_id] = list(
+                Event.objects.filter(shopper_id=shopper_id, type__in=list(EVENT_WEIGHTS), product__isnull=False)
+                .order_by("timestamp", "id").values_list("timestamp", "product_id", "type"))
+        return self._profiles[shopper_id]
+
+    def profile_at(self, shopper_id: int | None, moment: datetime) -> np.ndarray | None:
+        from recommend.engine.profiles import decayed_profile
+        from recommend.services import PROFILE_EVENTS, PROFILE_HALF_LIFE_DAYS
+
+        if shopper_id is None or not len(self.ids):
+            return None
+        before = [e for e in self._events(shopper_id) if e[0] < moment and e[1] in self.row_of][-PROFILE_EVENTS:]
+        if not before:
+            return None
+        matrix = self.matrix[[self.row_of[pk] for _, pk, _ in before]]
+        vector = decayed_profile(matrix, [ts for ts, _, _ in before], [kind for _, _, kind in before],
+                                 before[-1][0], half_life_days=PROFILE_HALF_LIFE_DAYS)
+        return vector if float(np.linalg.norm(vector)) > 0 else None
+
+    # -- one list
+    def features(self, shown: ShownList) -> tuple[list[dict[str, float]], list[float]]:
+        """Feature dicts (with the shown position) and the fusion baseline score per item."""
+        from recommend.pipeline import FeatureInputs, feature_dicts
+        from recommend.retrievers import PostgresLexicalIndex, product_rows
+
+        prepared, vector = self.prepared(shown.query)
+        pks = shown.products
+        lexical = PostgresLexicalIndex().scores(prepared.lexical_text, pks)
+        semantic: dict[int, float] = {}
+        profile: dict[int, float] = {}
+        rows = [self.row_of[pk] for pk in pks if pk in self.row_of]
+        with_vectors = [pk for pk in pks if pk in self.row_of]
+        if vector is not None and rows:
+            unit = vector / max(float(np.linalg.norm(vector)), 1e-12)
+            semantic = dict(zip(with_vectors, (self.matrix[rows] @ unit).tolist(), strict=True))
+            profile_vector = self.profile_at(shown.shopper_id, shown.timestamp)
+            if profile_vector is not None:
+                profile = dict(zip(with_vectors, (self.matrix[rows] @ profile_vector.astype(np.float32)).tolist(),
+                                   strict=True))
+        cf: dict[int, float] = {}
+        if self.cf is not None and shown.shopper_id is not None and not self.cf.keyed_by_external_id:
+            cf = {pk: float(s) for pk, s in zip(pks, self.cf.model.score(shown.shopper_id, pks), strict=True)}
+        prices = {pk: row.price for pk, row in product_rows(pks).items()}
+        popularity = {pk: self.popularity[pk] for pk in pks if pk in self.popularity}
+        dicts = feature_dicts(pks, FeatureInputs(lexical=lexical, semantic=semantic, profile=profile, cf=cf),
+                              prices, popularity)
+        for pk, d in zip(pks, dicts, strict=True):
+            d["position"] = float(shown.positions.get(pk, len(pks)))
+        return dicts, fusion_baseline(pks, lexical, semantic)
+
+
+def fusion_baseline(pks: Sequence[int], lexical: dict[int, float], semantic: dict[int, float], k: int = 60) -> list[float]:
+    """RRF of the within-list lexical and semantic rankings (what serving does without a ranker)."""
+    score = dict.fromkeys(pks, 0.0)
+    for source in (lexical, semantic):
+        ranked = sorted((pk for pk in pks if source.get(pk, 0.0) > 0), key=lambda pk: -source[pk])
+        for rank, pk in enumerate(ranked, start=1):
+            score[pk] += 1.0 / (k + rank)
+    return [score[pk] for pk in pks]
+
+
+def list_metrics(lists: Sequence[tuple[list[float], list[float], list[float]]], k: int = 10) -> dict[str, float]:
+    """AUC over every item (click vs not) and mean NDCG@k over lists with engagement;
+    each list is ``(scores, clicks, engagement)``."""
+    from training.ml import metrics
+
+    scores = [s for scores_, _, _ in lists for s in scores_]
+    clicks = [c for _, clicks_, _ in lists for c in clicks_]
+    out: dict[str, float] = {"lists": float(len(lists)), "rows": float(len(scores))}
+    if 0 < sum(1 for c in clicks if c > 0) < len(clicks):
+        out["auc"] = round(metrics.auc(scores, [c > 0 for c in clicks]), 4)
+    ndcgs = []
+    for scores_, _, engagement in lists:
+        gains = {i: g for i, g in enumerate(engagement) if g > 0}
+        if gains:
+            order = sorted(range(len(scores_)), key=lambda i: (-scores_[i], i))
+            ndcgs.append(metrics.ndcg_at_k(order, gains, k))
+    out[f"ndcg@{k}"] = round(float(np.mean(ndcgs)), 4) if ndcgs else 0.0
+    return out
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def build_dataset(*, params: dict[str, Any], retriever, cf_version, progress=None, check_cancel=None):
+    """``(lists, rows_by_list, baseline_by_list)`` for the job (also used by tests)."""
+    from django.utils import timezone
+
+    from training.ml.ranker import RankerRow
+
+    since = timezone.now() - timedelta(days=params["days"]) if params.get("days") else None
+    builder = FeatureBuilder(retriever=retriever, cf_version=cf_version)
+    lists = served_lists(max_lists=params["max_lists"], since=since)
+    if len(lists) < params["max_lists"]:
+        from catalog.models import SearchLog
+
+        logged_sessions = set(SearchLog.objects.exclude(session="").values_list("session", flat=True).distinct())
+        lists += session_lists(max_lists=params["max_lists"] - len(lists), since=since,
+                               list_size=params["list_size"], skip_sessions=logged_sessions,
+                               retrieve=builder.retrieve)
+    lists = [shown for shown in lists if shown.engagement]  # a list nobody engaged with teaches nothing
+    rows: dict[str, list] = {}
+    baseline: dict[str, list[float]] = {}
+    for n, shown in enumerate(lists, start=1):
+        if check_cancel is not None:
+            check_cancel()
+        dicts, fused = builder.features(shown)
+        rows[shown.list_id] = [
+            RankerRow(list_id=shown.list_id, features=d, click=1.0 if shown.engagement.get(pk, 0) > 0 else 0.0,
+                      engagement=float(shown.engagement.get(pk, 0.0)))
+            for pk, d in zip(shown.products, dicts, strict=True)]
+        baseline[shown.list_id] = fused
+        if progress is not None and n % 20 == 0:
+            progress(n / len(lists), n, len(lists), None, {})
+    return lists, rows, baseline
+
+
+def run(ctx) -> None:
+    from django.utils import timezone
+
+    from recommend import selectors
+    from training.ml.encoders import atomic_artifact_dir
+    from training.ml.ranker import RankerConfig, train_ranker
+    from training.ml.splits import split_by_time
+    from training.models import Task
+
+    p = ctx.params
+    strategy = selectors.default_strategy("search")
+    models = selectors.served_models(strategy)
+    with ctx.stage("build lists", 0.0, 0.5):
+        lists, rows, baseline = build_dataset(params=p, retriever=models.retriever, cf_version=models.cf,
+                                              progress=ctx.progress, check_cancel=ctx.check_cancel)
+        sources = defaultdict(int)
+        for shown in lists:
+            sources[shown.source] += 1
+        ctx.log(f"{len(lists)} lists with engagement ({dict(sources)})")
+        if len(lists) < p["min_lists"]:
+            raise ValidationError(f"Only {len(lists)} result lists with an engagement (need {p['min_lists']}); "
+                                  "serve searches (or import search events) first.")
+    split = split_by_time(lists, time_fn=lambda shown: shown.timestamp, ratios=(0.7, 0.15, 0.15))
+    train_rows = [r for shown in split.train for r in rows[shown.list_id]]
+    valid_rows = [r for shown in split.valid for r in rows[shown.list_id]]
+    config = RankerConfig(model=p["model"], epochs=p["epochs"], learning_rate=p["learning_rate"],
+                          alpha=p["alpha"], beta=p["beta"], seed=p["seed"])
+    with ctx.stage("train", 0.5, 0.9):
+        result = train_ranker(train_rows, config, progress_cb=ctx.progress, should_cancel=ctx.should_cancel,
+                              valid_rows=valid_rows or None)
+    with ctx.stage("evaluate", 0.9, 0.95):
+        def scored(part, use_ranker: bool):
+            out = []
+            for shown in part:
+                items = rows[shown.list_id]
+                if use_ranker:
+                    scores = result.scorer.score_features([r.features for r in items], fix_position=True).tolist()
+                else:
+                    scores = baseline[shown.list_id]
+                out.append((scores, [r.click for r in items], [r.engagement for r in items]))
+            return out
+
+        test = list(split.test) or list(split.valid)
+        ranker_test = list_metrics(scored(test, True))
+        fusion_test = list_metrics(scored(test, False))
+        ctx.log(f"test: ranker {ranker_test}; fusion {fusion_test}")
+    metrics = {
+        "auc": ranker_test.get("auc"), "ndcg@10": ranker_test.get("ndcg@10"),
+        "fusion_auc": fusion_test.get("auc"), "fusion_ndcg@10": fusion_test.get("ndcg@10"),
+        "test_lists": len(test), "train_lists": len(split.train), "valid_lists": len(split.valid),
+        "sources": dict(sources),
+        "train": {k: v for k, v in result.metrics.items() if isinstance(v, int | float) and math.isfinite(v)},
+        "feature_weights": result.metrics.get("feature_weights"),
+    }
+    snapshot = {"source": "search log + events (request id); search sessions rebuilt with current retrieval",
+                "lists": len(lists), "split": split.summary(), "sources": dict(sources),
+                "retriever_version": models.retriever.id if models.retriever else None,
+                "cf_version": models.cf.id if models.cf else None}
+    version = ctx.create_version(
+        task=Task.RANKER, name=p["name"] or f"ranker {p['model']} {timezone.now():%Y-%m-%d %H:%M}",
+        hyperparameters={k: p[k] for k in ("alpha", "beta", "model", "epochs", "learning_rate", "seed", "list_size")},
+        dataset_snapshot=snapshot, metrics=metrics)
+    with ctx.stage("save", 0.95, 1.0), atomic_artifact_dir(ctx.artifact_path(version)) as scratch:
+        result.scorer.save(scratch)
+    ctx.metrics = metrics
+    ctx.result_version = version

@@ -1,0 +1,377 @@
+"""Recommendations, similar items, bought-together, trending and autocomplete.
+
+Recommendations fuse candidate lists (reciprocal rank fusion, weights from the strategy):
+CF (the strategy's CF model), the shopper's profile embedding (nearest products to the
+decayed mean of their engaged products' vectors), their category interests (trending in
+those categories), bought-together with what they bought, and trending; then the ranker,
+rules, exclusions and diversity. Cold start: an unknown or anonymous shopper gets trending;
+a shopper with only a few events gets trending in the categories of those events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db import connection
+
+from recommend import aggregates, loaders, selectors, services, store
+from recommend.engine import diversity, fusion
+from recommend.engine.explain import ItemEvidence, because_you_viewed
+from recommend.engine.text import normalise, tokenize
+from recommend.pipeline import (
+    FeatureInputs,
+    ServingContext,
+    apply_merchandising,
+    feature_dicts,
+    item_payload,
+    popularity,
+    ranker_scores,
+)
+from recommend.retrievers import PgVectorIndex, ProductRow, product_rows
+
+CANDIDATES_PER_SOURCE = 100
+COLD_START_EVENTS = 3
+EXCLUDE_CHOICES = ("purchased", "seen", "none")
+
+
+class UnknownProduct(LookupError):
+    """The product id names no active product."""
+
+
+@dataclass(frozen=True)
+class RecsParams:
+    size: int = 10
+    context_product: str | None = None
+    exclude: str = "purchased"
+    category: str | None = None
+
+
+def _anchor(external_id: str) -> ProductRow:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM catalog_product WHERE external_id = %s AND active", [external_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise UnknownProduct(external_id)
+    return product_rows([row[0]])[row[0]]
+
+
+# --------------------------------------------------------------------------- CF
+
+
+def cf_scores(ctx: ServingContext, ids: Sequence[int]) -> dict[int, float]:
+    """The CF model's score of each product for the request's shopper (ranker feature)."""
+    model = loaders.cf_model(ctx.models.cf)
+    if model is None or ctx.shopper is None or not ids:
+        return {}
+    user = model.user_key(ctx.shopper.id, ctx.shopper.external_id)
+    if model.keyed_by_external_id:
+        rows = product_rows(list(ids))
+        keys = [rows[pk].external_id if pk in rows else "" for pk in ids]
+    else:
+        keys = list(ids)
+    scores = model.model.score(user, keys)
+    return {pk: float(s) for pk, s in zip(ids, scores, strict=True) if s}
+
+
+def _cf_to_pks(model: loaders.CFServing, pairs: list[tuple[Any, float]]) -> list[tuple[int, float]]:
+    if not model.keyed_by_external_id:
+        return [(int(pk), float(s)) for pk, s in pairs]
+    from recommend.retrievers import product_ids_for_external
+
+    mapping = product_ids_for_external([str(p) for p, _ in pairs])
+    return [(mapping[str(p)], float(s)) for p, s in pairs if str(p) in mapping]
+
+
+def _cf_candidates(ctx: ServingContext, k: int) -> list[tuple[int, float]]:
+    model = loaders.cf_model(ctx.models.cf)
+    if model is None or ctx.shopper is None or ctx.strategy.cf_weight <= 0:
+        return []
+    user = model.user_key(ctx.shopper.id, ctx.shopper.external_id)
+    return _cf_to_pks(model, model.model.recommend(user, k=k, exclude_seen=False))
+
+
+def _cf_similar(ctx: ServingContext, anchor: ProductRow, k: int) -> list[tuple[int, float]]:
+    model = loaders.cf_model(ctx.models.cf)
+    if model is None or ctx.strategy.cf_weight <= 0:
+        return []
+    key = anchor.external_id if model.keyed_by_external_id else anchor.id
+    return _cf_to_pks(model, model.model.similar_items(key, k=k))
+
+
+# --------------------------------------------------------------------------- shared tail
+
+
+def _finish(ctx: ServingContext, ranked: dict[str, list[tuple[int, float]]], weights: dict[str, float], *,
+            size: int, exclude: set[int], personal_text: dict[int, str] | None = None,
+            profile_vector: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Fuse, rank, apply rules, diversify and shape the items."""
+    with ctx.stage("fusion"):
+        fused = [f for f in fusion.reciprocal_rank_fusion(ranked, weights=weights, k=ctx.strategy.rrf_k)
+                 if f.id not in exclude]
+        fused = fused[: max(size * 5, 50)]
+        ids = [f.id for f in fused]
+        rows = product_rows(ids)
+        tree = selectors.category_tree()
+        by_id = {f.id: f for f in fused}
+    with ctx.stage("rank"):
+        scored = [(f.id, f.score) for f in fused if f.id in rows]
+        ranker_by_id: dict[int, float] = {}
+        if ctx.models.ranker is not None and scored:
+            ids_rows = [pk for pk, _ in scored]
+            inputs = FeatureInputs(cf=cf_scores(ctx, ids_rows) if ctx.shopper else {})
+            retriever = ctx.models.retriever
+            if profile_vector is not None and retriever is not None:
+                sims = PgVectorIndex(retriever.id, retriever.dimension or len(profile_vector)).similarities(
+                    ids_rows, [profile_vector])
+                inputs.profile = sims[0]
+            features = feature_dicts(ids_rows, inputs, {pk: rows[pk].price for pk in ids_rows},
+                                     popularity(ids_rows, ctx.now))
+            probabilities = ranker_scores(ctx.models, features)
+            if probabilities is not None:
+                ranker_by_id = {pk: float(p) for pk, p in zip(ids_rows, probabilities, strict=True)}
+                scored = sorted(((pk, ranker_by_id[pk]) for pk in ids_rows), key=lambda t: -t[1])
+        outcome = apply_merchandising(ctx, scored, rows, tree)
+    with ctx.stage("diversity"):
+        items = outcome.items
+        strategy = ctx.strategy
+        if strategy.diversity == "category_cap":
+            items = diversity.cap_by_group(items, lambda it: rows[it.id].category_id, strategy.max_category_share, size)
+        elif strategy.diversity == "mmr" and ctx.models.retriever is not None and items:
+            index = PgVectorIndex(ctx.models.retriever.id, ctx.models.retriever.dimension or 384)
+            vectors = index.vectors([it.id for it in items])
+            with_vectors = [it for it in items if it.id in vectors]
+            if with_vectors:
+                items = diversity.mmr(with_vectors, [it.score for it in with_vectors],
+                                      np.stack([vectors[it.id] for it in with_vectors]),
+                                      lambda_=strategy.mmr_lambda, size=size)
+        items = items[:size]
+    results = []
+    for item in items:
+        fused_item = by_id.get(item.id)
+        evidence = ItemEvidence(id=item.id, sources=fused_item.sources if fused_item else {},
+                                personalisation=(personal_text or {}).get(item.id), rules=item.applied_rules,
+                                ranker_score=ranker_by_id.get(item.id))
+        results.append(item_payload(rows[item.id], tree, item.score, evidence))
+    return results
+
+
+def _because_texts(retriever, recent: list[int], candidates: list[int]) -> dict[int, str]:
+    """"because you viewed …": each candidate's most similar recently engaged product."""
+    if retriever is None or not recent or not candidates:
+        return {}
+    dim = int(retriever.dimension or 384)
+    sql = (
+        "SELECT DISTINCT ON (c.product_id) c.product_id, p.title FROM training_productembedding c "
+        "JOIN training_productembedding r ON r.model_version_id = c.model_version_id AND r.product_id = ANY(%s) "
+        "JOIN catalog_product p ON p.id = r.product_id "
+        f"WHERE c.model_version_id = {int(retriever.id)} AND c.product_id = ANY(%s) "
+        f"ORDER BY c.product_id, (c.vector::vector({dim})) <=> (r.vector::vector({dim}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(recent[:10]), list(candidates)])
+        return {pk: because_you_viewed(title) or "" for pk, title in cursor.fetchall()}
+
+
+# --------------------------------------------------------------------------- recommendations
+
+
+def _trending_in(category_ids: dict[int, float], k: int, now) -> list[tuple[int, float]]:
+    """Trending items interleaved across categories by interest share."""
+    table = aggregates.current(now).by_category
+    scored: dict[int, float] = {}
+    for cat, share in category_ids.items():
+        for rank, (pk, _score) in enumerate(table.get(cat, [])[:k], start=1):
+            scored[pk] = max(scored.get(pk, 0.0), share / rank)
+    return sorted(scored.items(), key=lambda t: (-t[1], t[0]))[:k]
+
+
+def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, Any]]:
+    """Personal recommendations (cold-start aware); cached per profile version."""
+    started = time.perf_counter()
+    anchor = _anchor(params.context_product) if params.context_product else None
+    key = store.digest([*ctx.cache_token(), "recs", params.size, params.context_product, params.exclude,
+                        ctx.shopper.id if ctx.shopper else None,
+                        ctx.shopper.profile_version if ctx.shopper else None])
+    cached = store.result_get(key)
+    if cached is not None:
+        ctx.notes["cache"] = "hit"
+        ctx.timings["total"] = (time.perf_counter() - started) * 1000
+        return cached
+    k = CANDIDATES_PER_SOURCE
+    strategy = ctx.strategy
+    retriever = ctx.models.retriever
+    agg = aggregates.current(ctx.now)
+    ranked: dict[str, list[tuple[int, float]]] = {"trending": agg.trending[:k]}
+    weights = {"trending": strategy.trending_weight, "cf": strategy.cf_weight, "profile": strategy.profile_weight,
+               "interests": 1.0, "bought_together": 1.0, "context": 1.5}
+    exclude: set[int] = set()
+    personal_text: dict[int, str] = {}
+    profile_vector = None
+    with ctx.stage("profile"):
+        state = services.shopper_profile_current(shopper=ctx.shopper, retriever=retriever) if ctx.shopper else None
+    if state is not None and state.event_count:
+        if params.exclude == "purchased":
+            exclude |= state.purchased
+        elif params.exclude == "seen":
+            exclude |= state.seen
+        ranked["interests"] = _trending_in(state.interests, k, ctx.now)
+        if state.event_count < COLD_START_EVENTS:
+            # Cold start: too little history for CF or a profile vector to mean much.
+            weights["trending"] = min(weights["trending"], 0.25)
+            for pk in dict(ranked["interests"]):
+                personal_text[pk] = "popular in categories you looked at"
+        else:
+            with ctx.stage("cf"):
+                ranked["cf"] = _cf_candidates(ctx, k)
+            if state.vector is not None and retriever is not None and strategy.profile_weight > 0:
+                with ctx.stage("semantic"):
+                    index = PgVectorIndex(retriever.id, retriever.dimension or len(state.vector))
+                    ranked["profile"] = [
+                        (pk, sim) for pk, sim in index.search_planned(state.vector, k, None, exclude=list(exclude)).results
+                        if sim >= strategy.semantic_min_score]
+                profile_vector = state.vector
+            together: dict[int, float] = {}
+            for seed in state.recent_purchases[:5]:
+                for rank, (pk, _lift) in enumerate(agg.bought_together.get(seed, []), start=1):
+                    together[pk] = max(together.get(pk, 0.0), 1.0 / rank)
+            ranked["bought_together"] = sorted(together.items(), key=lambda t: -t[1])[:k]
+            for pk in dict(ranked["bought_together"]):
+                personal_text.setdefault(pk, "often bought with what you bought")
+            for pk in dict(ranked["cf"]):
+                personal_text.setdefault(pk, "shoppers with similar taste liked it")
+    if anchor is not None:
+        exclude.add(anchor.id)
+        if retriever is not None:
+            index = PgVectorIndex(retriever.id, retriever.dimension or 384)
+            vec = index.vectors([anchor.id]).get(anchor.id)
+            if vec is not None:
+                with ctx.stage("semantic"):
+                    ranked["context"] = [(pk, sim) for pk, sim in
+                                         index.search_planned(vec, k, None, exclude=[anchor.id]).results
+                                         if sim >= strategy.semantic_min_score]
+        for rank, (pk, _) in enumerate(agg.bought_together.get(anchor.id, []), start=1):
+            ranked.setdefault("context", []).append((pk, 1.0 / rank))
+    if state is not None and profile_vector is not None:
+        with ctx.stage("explain"):
+            candidates = [pk for pk, _ in ranked.get("profile", [])]
+            for pk, text in _because_texts(retriever, state.recent, candidates).items():
+                if text:
+                    personal_text[pk] = text
+    results = _finish(ctx, ranked, weights, size=params.size, exclude=exclude, personal_text=personal_text,
+                      profile_vector=profile_vector)
+    store.result_set(key, results)
+    ctx.timings["total"] = (time.perf_counter() - started) * 1000
+    return results
+
+
+def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, Any]]:
+    """Products like this one: nearest vectors, fused with CF neighbours."""
+    started = time.perf_counter()
+    anchor = _anchor(external_id)
+    key = store.digest([*ctx.cache_token(), "similar", anchor.id, size])
+    cached = store.result_get(key)
+    if cached is not None:
+        ctx.notes["cache"] = "hit"
+        return cached
+    ranked: dict[str, list[tuple[int, float]]] = {}
+    retriever = ctx.models.retriever
+    if retriever is not None:
+        index = PgVectorIndex(retriever.id, retriever.dimension or 384)
+        vector = index.vectors([anchor.id]).get(anchor.id)
+        if vector is not None:
+            with ctx.stage("semantic"):
+                ranked["semantic"] = [
+                    (pk, sim) for pk, sim in index.search_planned(vector, max(CANDIDATES_PER_SOURCE, size * 3), None,
+                                                                  exclude=[anchor.id]).results
+                    if sim >= ctx.strategy.semantic_min_score]
+    with ctx.stage("cf"):
+        ranked["cf"] = _cf_similar(ctx, anchor, CANDIDATES_PER_SOURCE)
+    text = f"similar to {' '.join(anchor.title.split())}"
+    personal = {pk: text for source in ranked.values() for pk, _ in source}
+    results = _finish(ctx, ranked, {"semantic": ctx.strategy.semantic_weight, "cf": ctx.strategy.cf_weight},
+                      size=size, exclude={anchor.id}, personal_text=personal)
+    store.result_set(key, results)
+    ctx.timings["total"] = (time.perf_counter() - started) * 1000
+    return results
+
+
+def bought_with(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, Any]]:
+    """Products bought in the same baskets as this one, by lift."""
+    anchor = _anchor(external_id)
+    pairs = aggregates.current(ctx.now).bought_together.get(anchor.id, [])
+    rows = product_rows([pk for pk, _ in pairs])
+    tree = selectors.category_tree()
+    outcome = apply_merchandising(ctx, [(pk, s) for pk, s in pairs if pk in rows], rows, tree)
+    text = f"bought together with {' '.join(anchor.title.split())}"
+    return [item_payload(rows[it.id], tree, it.score,
+                         ItemEvidence(id=it.id, sources={"bought_together": (rank, it.score)},
+                                      personalisation=text, rules=it.applied_rules))
+            for rank, it in enumerate(outcome.items[:size], start=1)]
+
+
+def trending(category: str | None, size: int, ctx: ServingContext) -> list[dict[str, Any]]:
+    """Trending products, store-wide or in a category subtree; raises ``KeyError`` for an
+    unknown category."""
+    agg = aggregates.current(ctx.now)
+    tree = selectors.category_tree()
+    if category:
+        info = tree.by_external.get(category)
+        if info is None:
+            raise KeyError(category)
+        pairs = agg.by_category.get(info.id, [])
+    else:
+        pairs = agg.trending
+    pairs = pairs[: max(size * 3, 30)]
+    rows = product_rows([pk for pk, _ in pairs])
+    outcome = apply_merchandising(ctx, [(pk, s) for pk, s in pairs if pk in rows], rows, tree)
+    return [item_payload(rows[it.id], tree, it.score,
+                         ItemEvidence(id=it.id, sources={"trending": (rank, it.score)}, rules=it.applied_rules))
+            for rank, it in enumerate(outcome.items[:size], start=1)]
+
+
+# --------------------------------------------------------------------------- autocomplete
+
+
+def autocomplete(q: str, size: int, now) -> list[dict[str, Any]]:
+    """Suggestions for a partly typed query: popular logged queries that start with it, then
+    categories and product titles whose words start with its words."""
+    text = normalise(q, 100)
+    tokens = tokenize(text)
+    if not tokens:
+        return []
+    suggestions: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(text_: str, kind: str, id_: str | None) -> None:
+        key = (kind, normalise(text_))
+        if key not in seen and len(suggestions) < size:
+            seen.add(key)
+            suggestions.append({"text": text_, "kind": kind, "id": id_})
+
+    for query, _count in aggregates.current(now).popular_queries:
+        if query.startswith(text) and query != text:
+            add(query, "query", None)
+            if len(suggestions) >= max(1, size // 2):
+                break
+    tree = selectors.category_tree()
+    for info in sorted(tree.by_id.values(), key=lambda c: (c.path.count("/"), c.name)):
+        words = tokenize(info.name)
+        if all(any(w.startswith(t) for w in words) for t in tokens):
+            add(info.name, "category", info.external_id)
+            if len(suggestions) >= size:
+                return suggestions
+    tsquery = " & ".join("'" + t.replace("'", "''").replace("\\", "") + "':*" for t in tokens)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.external_id, m.title FROM ("
+            "  SELECT p.id, p.external_id, p.title, p.search_vector FROM catalog_product p"
+            "  WHERE p.active AND p.search_vector @@ to_tsquery('english', %s) LIMIT 500"
+            ") m ORDER BY ts_rank_cd(m.search_vector, to_tsquery('english', %s)) DESC, m.id LIMIT %s",
+            [tsquery, tsquery, size * 2])
+        for external_id, title in cursor.fetchall():
+            add(title, "product", external_id)
+    return suggestions

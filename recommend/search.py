@@ -1,0 +1,295 @@
+"""The search pipeline (Django at the edges, decisions in ``recommend.engine``).
+
+strategy → normalise → typo correction → synonyms → intent → lexical ‖ semantic (in parallel)
+→ reciprocal rank fusion → ranker (when the strategy has one) → rules (boost/bury, hide
+out-of-stock, pins) → facets over the filtered candidate set → explanations → search log.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from recommend import loaders, selectors, services, store
+from recommend.engine import fusion, synonyms
+from recommend.engine.explain import ItemEvidence, matched_terms
+from recommend.engine.facets import compute_facets
+from recommend.engine.query_correction import guarded_correct
+from recommend.engine.retrieval import Range
+from recommend.engine.rules import pinned_ids
+from recommend.engine.text import normalise, tokenize
+from recommend.pipeline import (
+    FeatureInputs,
+    ServingContext,
+    apply_merchandising,
+    feature_dicts,
+    item_payload,
+    popularity,
+    ranker_scores,
+    submit,
+)
+from recommend.retrievers import (
+    PgVectorIndex,
+    PostgresLexicalIndex,
+    SemanticOutcome,
+    product_rows,
+    product_texts,
+)
+
+QUERY_MAX_CHARS = 256
+MIN_CANDIDATES = 100
+MAX_CANDIDATES = 1000
+FACET_TOP = 20
+
+
+class UnknownCategory(ValueError):
+    """The ``category`` filter names no category."""
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str
+    category: str | None = None
+    brand: str | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool | None = None
+    page: int = 1
+    size: int = 10
+
+    def token(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["q"] = normalise(self.q, QUERY_MAX_CHARS)
+        return data
+
+    def filters_for_log(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()
+                if k not in ("q", "page", "size") and v is not None}
+
+
+def build_filters(params: SearchParams) -> dict[str, Any]:
+    """The engine filter mapping for the request; raises :class:`UnknownCategory`."""
+    filters: dict[str, Any] = {}
+    if params.category:
+        ids = selectors.category_tree().subtree_ids(params.category)
+        if ids is None:
+            raise UnknownCategory(params.category)
+        filters["category_id"] = set(ids)
+    if params.brand:
+        filters["brand_id"] = set(selectors.brand_ids(params.brand))  # unknown brand: matches nothing
+    if params.price_min is not None or params.price_max is not None:
+        filters["price"] = Range(min=float(params.price_min) if params.price_min is not None else None,
+                                 max=float(params.price_max) if params.price_max is not None else None)
+    if params.in_stock is not None:
+        filters["in_stock"] = params.in_stock
+    return filters
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A normalised query after typo correction and synonym expansion."""
+
+    corrected: str
+    changed: bool
+    tokens: list[str]
+    expansion: synonyms.Expansion
+    lexical_text: str
+    semantic_text: str
+
+
+def prepare_query(normalised: str, synonym_index: synonyms.SynonymIndex,
+                  known_words: frozenset[str] = frozenset()) -> PreparedQuery:
+    """Typo correction from the catalogue's vocabulary (real words in ``known_words`` stay as
+    typed), then synonyms: the texts the lexical and the semantic retrievers receive (the ranker
+    job prepares its queries the same way)."""
+    correction = guarded_correct(loaders.spell_corrector(), normalised, known_words)
+    tokens = tokenize(correction.corrected)
+    expansion = synonyms.expand(tokens, synonym_index)
+    return PreparedQuery(corrected=correction.corrected, changed=correction.changed, tokens=tokens,
+                         expansion=expansion, lexical_text=synonyms.lexical_query_text(expansion),
+                         semantic_text=synonyms.semantic_query_text(expansion))
+
+
+def _empty_body(params: SearchParams, reason: str, corrected: str | None = None) -> dict[str, Any]:
+    return {"query": params.q[:QUERY_MAX_CHARS], "corrected_query": corrected,
+            "intent": {"label": None, "reason": reason}, "total": 0, "results": [],
+            "facets": {"category": [], "brand": [], "price": []}}
+
+
+def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
+    """Serve one search; returns the response body (without ``request_id``/``variant``) and
+    queues its search-log row. Stage timings land in ``ctx.timings``."""
+    started = time.perf_counter()
+    filters = build_filters(params)
+    normalised = normalise(params.q, QUERY_MAX_CHARS)
+    personal = ctx.models.ranker is not None and ctx.shopper is not None
+    cache_key = store.digest([*ctx.cache_token(), params.token(),
+                              ctx.shopper.profile_version if personal else None,
+                              ctx.shopper.id if personal else None])
+    cached = store.result_get(cache_key)
+    if cached is not None:
+        ctx.notes["cache"] = "hit"
+        body = cached
+    else:
+        body = _compute(params, normalised, filters, ctx)
+        store.result_set(cache_key, body)
+    ctx.timings["total"] = (time.perf_counter() - started) * 1000
+    _log(params, normalised, body, ctx)
+    return body
+
+
+def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx: ServingContext) -> dict[str, Any]:
+    if not normalised or not tokenize(normalised):
+        return _empty_body(params, "the query has no searchable words")
+    if "brand_id" in filters and not filters["brand_id"]:
+        return _empty_body(params, "no products of this brand")
+
+    with ctx.stage("spell"):
+        prepared = prepare_query(normalised, ctx.config.synonyms, loaders.known_words(ctx.models.retriever))
+    corrected, tokens, expansion = prepared.corrected, prepared.tokens, prepared.expansion
+    lexical_text, semantic_text = prepared.lexical_text, prepared.semantic_text
+    wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, params.page * params.size))
+
+    lexical_index = PostgresLexicalIndex()
+    lexical_future = submit(_timed, lexical_index.search, lexical_text, wanted, filters)
+
+    with ctx.stage("intent"):
+        intent = loaders.classify_intent(ctx.models.intent, corrected)
+
+    semantic: SemanticOutcome | None = None
+    query_vector = None
+    retriever = ctx.models.retriever
+    if retriever is not None and ctx.strategy.semantic_weight > 0:
+        with ctx.stage("encode"):
+            query_vector, _hit = store.query_vector(retriever.id, semantic_text,
+                                                    lambda text: loaders.encode_query(retriever, text))
+        dimension = retriever.dimension or int(query_vector.shape[0])
+        with ctx.stage("semantic"):
+            index = PgVectorIndex(retriever.id, dimension)
+            semantic = index.search_planned(query_vector, wanted, filters or None)
+    lexical, lexical_ms = lexical_future.result()
+    ctx.timings["lexical"] = lexical_ms
+
+    with ctx.stage("fusion"):
+        semantic_hits = [(pk, s) for pk, s in (semantic.results if semantic else [])
+                         if s >= ctx.strategy.semantic_min_score]
+        fused = fusion.reciprocal_rank_fusion(
+            {"lexical": lexical, "semantic": semantic_hits},
+            weights={"lexical": ctx.strategy.lexical_weight, "semantic": ctx.strategy.semantic_weight},
+            k=ctx.strategy.rrf_k)
+        pins = list(pinned_ids(ctx.config.pins, normalised))
+        candidate_ids = [f.id for f in fused] + [pk for pk in pins if pk not in {f.id for f in fused}]
+        rows = product_rows(candidate_ids, filters)
+        tree = selectors.category_tree()
+        by_id = {f.id: f for f in fused}
+
+    with ctx.stage("rank"):
+        scored = [(f.id, f.score) for f in fused if f.id in rows]
+        ranker_by_id: dict[int, float] = {}
+        scorer_ids = [pk for pk, _ in scored]
+        features = None
+        if ctx.models.ranker is not None and scorer_ids:
+            features = _search_features(ctx, scorer_ids, lexical_text, query_vector, lexical, semantic, rows)
+            probabilities = ranker_scores(ctx.models, features)
+            if probabilities is not None:
+                ranker_by_id = {pk: float(p) for pk, p in zip(scorer_ids, probabilities, strict=True)}
+                scored = sorted(((pk, ranker_by_id[pk]) for pk in scorer_ids), key=lambda t: -t[1])
+        scored += [(pk, 0.0) for pk in pins if pk in rows and pk not in by_id]
+        outcome = apply_merchandising(ctx, scored, rows, tree, query=normalised)
+
+    with ctx.stage("facets"):
+        candidates = outcome.items
+        names = {c.external_id: c.name for c in tree.by_id.values()}
+        facet_rows = []
+        for item in candidates:
+            row = rows[item.id]
+            category = tree.by_id.get(row.category_id) if row.category_id else None
+            facet_rows.append((category.external_id if category else None, row.brand, row.price))
+        facets = compute_facets(facet_rows, category_names=names, top_n=FACET_TOP)
+
+    with ctx.stage("explain"):
+        start = (params.page - 1) * params.size
+        page_items = candidates[start:start + params.size]
+        texts = product_texts([item.id for item in page_items])
+        results = []
+        for item in page_items:
+            row = rows[item.id]
+            fused_item = by_id.get(item.id)
+            evidence = ItemEvidence(
+                id=item.id,
+                sources=fused_item.sources if fused_item else {},
+                matched_terms=matched_terms(tokens, texts.get(item.id, row.title), expansion=expansion),
+                rules=item.applied_rules,
+                ranker_score=ranker_by_id.get(item.id),
+            )
+            results.append(item_payload(row, tree, item.score, evidence))
+    if semantic is not None and semantic.plan is not None:
+        ctx.notes["semantic_plan"] = semantic.plan.method + (" (fallback)" if semantic.fallback else "")
+    return {
+        "query": params.q[:QUERY_MAX_CHARS],
+        "corrected_query": corrected if prepared.changed else None,
+        "intent": intent.as_dict(),
+        "total": len(candidates),
+        "results": results,
+        "facets": facets,
+    }
+
+
+def _timed(fn, *args):
+    started = time.perf_counter()
+    result = fn(*args)
+    return result, (time.perf_counter() - started) * 1000
+
+
+def _search_features(ctx: ServingContext, ids: list[int], lexical_text: str, query_vector, lexical, semantic,
+                     rows) -> list[dict[str, float]]:
+    """Complete every candidate's features (a lexical-only hit gets its cosine too, and vice
+    versa): the ranker was trained on complete features (``recommend.ranker_job``)."""
+    # One definition for every candidate (any-term ts_rank_cd), as in training.
+    lexical_scores = PostgresLexicalIndex().scores(lexical_text, ids)
+    semantic_scores: dict[int, float] = dict(semantic.results) if semantic else {}
+    profile_scores: dict[int, float] = {}
+    retriever = ctx.models.retriever
+    profile_vector = None
+    cf_scores: dict[int, float] = {}
+    if ctx.shopper is not None:
+        state = services.shopper_profile_current(shopper=ctx.shopper, retriever=retriever)
+        profile_vector = state.vector
+        cf_scores = _cf_scores(ctx, ids)
+    if retriever is not None and query_vector is not None:
+        vectors = [query_vector] + ([profile_vector] if profile_vector is not None else [])
+        sims = PgVectorIndex(retriever.id, retriever.dimension or len(query_vector)).similarities(ids, vectors)
+        semantic_scores = {**sims[0], **semantic_scores}
+        if profile_vector is not None:
+            profile_scores = sims[1]
+    prices = {pk: rows[pk].price for pk in ids}
+    return feature_dicts(ids, FeatureInputs(lexical=lexical_scores, semantic=semantic_scores,
+                                            profile=profile_scores, cf=cf_scores),
+                         prices, popularity(ids, ctx.now))
+
+
+def _cf_scores(ctx: ServingContext, ids: list[int]) -> dict[int, float]:
+    from recommend.recs import cf_scores
+
+    return cf_scores(ctx, ids)
+
+
+def _log(params: SearchParams, normalised: str, body: dict[str, Any], ctx: ServingContext) -> None:
+    services.searchlog_record({
+        "query": params.q[:500],
+        "normalised_query": normalised[:500],
+        "corrected_query": body.get("corrected_query") or "",
+        "shopper_id": ctx.shopper.id if ctx.shopper else None,
+        "session": ctx.session,
+        "result_count": body["total"],
+        "latency_ms": round(ctx.timings.get("total", 0.0), 3),
+        "request_id": ctx.request_id,
+        "intent": (body.get("intent") or {}).get("label") or "",
+        "strategy": ctx.strategy.name,
+        "variant": ctx.variant or "",
+        "filters": params.filters_for_log(),
+        "shown_products": [r["product"]["id"] for r in body["results"]],
+        "timestamp": ctx.now.isoformat(),
+    })

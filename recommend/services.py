@@ -1,0 +1,341 @@
+"""Writes of the serving app: strategies, the search log, aggregates and shopper profiles."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from platform_core.services import audit_record
+from recommend import aggregates as aggregates_module
+from recommend import store
+from recommend.engine import profiles
+from recommend.engine.cooccurrence import bought_together
+from recommend.selectors import ShopperRef, VersionRef, category_tree
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STRATEGIES = {
+    "search": ("default-search", "Hybrid search: lexical + semantic, RRF, ranker when one is active."),
+    "recommendations": ("default-recommendations", "CF, profile embedding, interests, bought-together and trending."),
+    "similar": ("default-similar", "Nearest neighbours of the product's vector, plus CF neighbours."),
+}
+SEARCHLOG_FLUSH_BATCH = 1000
+
+# Trending: decayed engagement over the last TRENDING_WINDOW_DAYS before the latest event.
+TRENDING_WINDOW_DAYS = 14
+TRENDING_HALF_LIFE_HOURS = 72.0
+POPULARITY_WINDOW_DAYS = 120
+POPULARITY_HALF_LIFE_HOURS = 30 * 24.0
+TRENDING_TOP = 500
+TRENDING_PER_CATEGORY = 100
+PROFILE_EVENTS = 300
+PROFILE_HALF_LIFE_DAYS = 14.0
+INTEREST_HALF_LIFE_DAYS = 30.0
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+def config_changed() -> int:
+    """Invalidate cached strategies, rules and results (every config write calls this)."""
+    return store.bump_config_generation()
+
+
+def strategy_ensure_defaults() -> list[str]:
+    """Create the default strategy of any surface that has none; returns the names created."""
+    from recommend.models import Strategy
+
+    created_names = []
+    for surface, (name, description) in DEFAULT_STRATEGIES.items():
+        if Strategy.objects.filter(surface=surface, is_default=True).exists():
+            continue
+        try:
+            with transaction.atomic():
+                strategy, created = Strategy.objects.get_or_create(
+                    name=name, defaults={"surface": surface, "description": description, "is_default": True})
+                if not created and strategy.surface == surface:
+                    Strategy.objects.filter(pk=strategy.pk).update(is_default=True)
+                elif not created:  # the name is taken by another surface's strategy
+                    Strategy.objects.create(name=f"{name}-{surface}", surface=surface,
+                                            description=description, is_default=True)
+                created_names.append(name)
+        except IntegrityError:  # another process made one default first
+            continue
+    if created_names:
+        config_changed()
+    return created_names
+
+
+@transaction.atomic
+def strategy_make_default(*, strategy, actor=None) -> None:
+    """Serve ``strategy`` by default on its surface (the previous default stops being one)."""
+    from recommend.models import Strategy
+
+    previous = list(Strategy.objects.select_for_update().filter(surface=strategy.surface, is_default=True)
+                    .exclude(pk=strategy.pk).values_list("name", flat=True))
+    Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(pk=strategy.pk).update(is_default=False)
+    Strategy.objects.filter(pk=strategy.pk).update(is_default=True)
+    strategy.is_default = True
+    audit_record(actor=actor, action="strategy.make_default", obj=strategy,
+                 details={"surface": strategy.surface, "previous_default": previous})
+    transaction.on_commit(config_changed)
+
+
+@transaction.atomic
+def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> None:
+    """Save an edited strategy as its next version (cached results of the old one expire)."""
+    from django.db.models import F
+
+    from recommend.models import Strategy
+
+    creating = strategy.pk is None
+    if strategy.is_default and not creating:
+        Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(pk=strategy.pk).update(is_default=False)
+    strategy.save()
+    if not creating:
+        Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1)
+        strategy.refresh_from_db(fields=["version"])
+    audit_record(actor=actor, action="strategy.create" if creating else "strategy.update", obj=strategy,
+                 details={"version": strategy.version, "changed": changed or []})
+    transaction.on_commit(config_changed)
+
+
+# --------------------------------------------------------------------------- search log
+
+
+def searchlog_record(row: Mapping[str, Any]) -> None:
+    """Queue one served search for the log (Redis list; written in batches by
+    ``recommend.tasks.flush_exposures``). Writes directly when Redis is unavailable."""
+    if not store.searchlog_push(dict(row)):
+        _searchlog_write([dict(row)])
+
+
+def _searchlog_write(rows: list[dict[str, Any]]) -> int:
+    from catalog.models import SearchLog
+
+    objects = []
+    for row in rows:
+        timestamp = row.get("timestamp")
+        if isinstance(timestamp, str):
+            timestamp = datetime.fromisoformat(timestamp)
+        objects.append(SearchLog(
+            query=str(row.get("query", ""))[:500], normalised_query=str(row.get("normalised_query", ""))[:500],
+            corrected_query=str(row.get("corrected_query") or "")[:500], shopper_id=row.get("shopper_id"),
+            session=str(row.get("session", ""))[:128], result_count=int(row.get("result_count", 0)),
+            latency_ms=float(row.get("latency_ms", 0.0)), request_id=str(row["request_id"])[:64],
+            intent=str(row.get("intent") or "")[:32], strategy=str(row.get("strategy", ""))[:120],
+            variant=str(row.get("variant") or "")[:120], filters=row.get("filters") or {},
+            shown_products=list(row.get("shown_products") or []), timestamp=timestamp or timezone.now(),
+        ))
+    try:
+        created = SearchLog.objects.bulk_create(objects, ignore_conflicts=True, batch_size=500)
+    except IntegrityError:
+        # a shopper deleted (forgotten) since the search: keep the row without them
+        for obj in objects:
+            obj.shopper_id = None
+        created = SearchLog.objects.bulk_create(objects, ignore_conflicts=True, batch_size=500)
+    return len(created)
+
+
+def searchlogs_flush(*, max_rows: int = 50_000) -> int:
+    """Write queued search-log rows; returns how many were taken from the queue."""
+    taken = 0
+    while taken < max_rows:
+        rows = store.searchlog_pop(min(SEARCHLOG_FLUSH_BATCH, max_rows - taken))
+        if not rows:
+            break
+        try:
+            _searchlog_write(rows)
+        except Exception:
+            store.searchlog_requeue(rows)
+            raise
+        taken += len(rows)
+    return taken
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def _decayed_sql(window_days: int, half_life_hours: float) -> str:
+    weights = " ".join(f"WHEN '{name}' THEN {float(w)}" for name, w in profiles.EVENT_WEIGHTS.items())
+    # Same formula as recommend.engine.cooccurrence.trending: sum weight * 0.5 ** (age_h / half_life)
+    return (
+        f"SELECT e.product_id, sum((CASE e.type {weights} ELSE 0 END) * "
+        f"power(0.5, greatest(0, extract(epoch FROM (%(ref)s - e.timestamp)) / 3600.0) / {float(half_life_hours)})) "
+        f"FROM catalog_event e JOIN catalog_product p ON p.id = e.product_id AND p.active "
+        f"WHERE e.product_id IS NOT NULL AND e.timestamp > %(ref)s - interval '{int(window_days)} days' "
+        f"AND e.timestamp <= %(ref)s GROUP BY e.product_id"
+    )
+
+
+def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates_module.Aggregates:
+    """Recompute trending (global and per category subtree), popularity, bought-together and
+    popular queries, store them for every process, and return them.
+
+    Decay is measured from the latest event (not the wall clock), so a store whose events
+    stopped a while ago, or a simulator running ahead in time, still has a trending list.
+    """
+    from django.db.models import Count
+
+    from catalog.models import Event, SearchLog
+
+    with connection.cursor() as cursor:
+        if reference_time is None:
+            cursor.execute("SELECT max(timestamp) FROM catalog_event WHERE product_id IS NOT NULL")
+            reference_time = cursor.fetchone()[0] or timezone.now()
+        cursor.execute(_decayed_sql(TRENDING_WINDOW_DAYS, TRENDING_HALF_LIFE_HOURS), {"ref": reference_time})
+        trending = sorted(((pk, float(s)) for pk, s in cursor.fetchall() if s and s > 0), key=lambda t: (-t[1], t[0]))
+        cursor.execute(_decayed_sql(POPULARITY_WINDOW_DAYS, POPULARITY_HALF_LIFE_HOURS), {"ref": reference_time})
+        popularity = {pk: math.log1p(float(s)) for pk, s in cursor.fetchall() if s and s > 0}
+        cursor.execute("SELECT id, category_id FROM catalog_product WHERE active AND id = ANY(%s)",
+                       [[pk for pk, _ in trending] + list(popularity)])
+        product_categories = {pk: cat for pk, cat in cursor.fetchall() if cat is not None}
+        # Baskets: purchases of one shopper in one session (or one day when sessionless).
+        cursor.execute(
+            "SELECT array_agg(DISTINCT product_id) FROM catalog_event WHERE type = 'purchase' "
+            "AND product_id IS NOT NULL GROUP BY shopper_id, "
+            "CASE WHEN session <> '' THEN session ELSE to_char(timestamp, 'YYYY-MM-DD') END")
+        baskets = [row[0] for row in cursor.fetchall()]
+    tree = category_tree()
+    by_category: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for pk, score in trending:
+        cat = product_categories.get(pk)
+        info = tree.by_id.get(cat) if cat is not None else None
+        for ancestor in (info.ancestors if info else ()):
+            bucket = by_category[ancestor]
+            if len(bucket) < TRENDING_PER_CATEGORY:
+                bucket.append((pk, score))
+    together = bought_together(baskets, min_support=2, measure="lift", top_n=20)
+    queries: dict[str, int] = defaultdict(int)
+    for row in (SearchLog.objects.filter(result_count__gt=0).values("normalised_query")
+                .annotate(n=Count("id")).order_by("-n")[:5000]):
+        queries[row["normalised_query"]] += row["n"]
+    for row in (Event.objects.filter(type="search").exclude(query="").values("query")
+                .annotate(n=Count("id")).order_by("-n")[:5000]):
+        from recommend.engine.text import normalise
+
+        queries[normalise(row["query"])] += row["n"]
+    popular_queries = sorted(((q, n) for q, n in queries.items() if q), key=lambda t: (-t[1], t[0]))[:5000]
+    value = aggregates_module.Aggregates(
+        stamp=f"{timezone.now().isoformat()}:{len(trending)}",
+        reference_time=reference_time.timestamp(),
+        trending=trending[:TRENDING_TOP],
+        by_category=dict(by_category),
+        popularity=popularity,
+        bought_together={int(k): [(int(p), float(s)) for p, s in v] for k, v in together.items()},
+        popular_queries=popular_queries,
+        product_categories={pk: cat for pk, cat in product_categories.items()
+                            if pk in {p for p, _ in trending[:TRENDING_TOP]}},
+    )
+    aggregates_module.store(value)
+    return value
+
+
+# --------------------------------------------------------------------------- shopper profiles
+
+
+@dataclass
+class ProfileState:
+    """A shopper's current profile, computed from their events (no wall clock involved)."""
+
+    vector: np.ndarray | None = None
+    event_count: int = 0
+    recent: list[int] = field(default_factory=list)  # engaged products, most recent first
+    recent_purchases: list[int] = field(default_factory=list)
+    interests: dict[int, float] = field(default_factory=dict)  # category id -> share
+    purchased: set[int] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)
+
+
+def _profile_key(retriever: VersionRef | None, shopper: ShopperRef) -> str:
+    return f"recommend:profile:{retriever.id if retriever else 0}:{shopper.id}:{shopper.profile_version}"
+
+
+def shopper_profile_current(*, shopper: ShopperRef, retriever: VersionRef | None) -> ProfileState:
+    """The shopper's profile at their current ``profile_version``.
+
+    Event ingestion bumps ``profile_version``; this function recomputes the profile when the
+    cached one is for an older version, so a new event reaches the profile before the
+    shopper's next request is answered. The vector is stored in ``training.ShopperProfile``
+    (per retriever version) and the category interests on the shopper.
+    """
+    from django.core.cache import cache
+
+    key = _profile_key(retriever, shopper)
+    cached = cache.get(key)
+    if cached is not None:
+        state = ProfileState(**cached)
+        if state.vector is not None:
+            state.vector = np.frombuffer(state.vector, dtype=np.float32)
+        return state
+    state = _profile_compute(shopper=shopper, retriever=retriever)
+    payload = dict(state.__dict__)
+    payload["vector"] = state.vector.astype(np.float32).tobytes() if state.vector is not None else None
+    cache.set(key, payload, 24 * 3600)
+    return state
+
+
+def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> ProfileState:
+    from catalog.models import Shopper
+    from recommend.retrievers import PgVectorIndex
+    from training.models import ShopperProfile
+
+    weighted = tuple(profiles.EVENT_WEIGHTS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, bool_or(type = 'purchase') FROM catalog_event "
+            "WHERE shopper_id = %s AND product_id IS NOT NULL GROUP BY product_id", [shopper.id])
+        rows = cursor.fetchall()
+        cursor.execute(
+            "SELECT e.product_id, e.type, e.timestamp, p.category_id FROM catalog_event e "
+            "JOIN catalog_product p ON p.id = e.product_id WHERE e.shopper_id = %s AND e.type = ANY(%s) "
+            f"ORDER BY e.timestamp DESC, e.id DESC LIMIT {PROFILE_EVENTS}", [shopper.id, list(weighted)])
+        events = cursor.fetchall()
+    state = ProfileState(seen={pk for pk, _ in rows}, purchased={pk for pk, bought in rows if bought},
+                         event_count=len(events))
+    if not events:
+        return state
+    reference = events[0][2]
+    state.recent = list(dict.fromkeys(pk for pk, *_ in events))
+    state.recent_purchases = list(dict.fromkeys(pk for pk, kind, *_ in events if kind in ("purchase", "add_to_cart")))
+    interests = profiles.category_interests([cat for *_, cat in events], [ts for _, _, ts, _ in events],
+                                            [kind for _, kind, _, _ in events], reference,
+                                            half_life_days=INTEREST_HALF_LIFE_DAYS)
+    state.interests = {int(k): float(v) for k, v in interests.items()}
+    tree = category_tree()
+    Shopper.objects.filter(pk=shopper.id).update(category_interests={
+        tree.by_id[c].external_id: round(v, 4) for c, v in state.interests.items() if c in tree.by_id})
+    if retriever is not None and retriever.dimension:
+        index = PgVectorIndex(retriever.id, retriever.dimension)
+        vectors = index.vectors(state.recent)
+        usable = [(pk, kind, ts) for pk, kind, ts, _ in events if pk in vectors]
+        if usable:
+            matrix = np.stack([vectors[pk] for pk, _, _ in usable])
+            vector = profiles.decayed_profile(matrix, [ts for *_, ts in usable], [k for _, k, _ in usable],
+                                              reference, half_life_days=PROFILE_HALF_LIFE_DAYS)
+            if float(np.linalg.norm(vector)) > 0:
+                state.vector = vector.astype(np.float32)
+                # One upsert statement: this runs on the request path of the shopper's next request.
+                from recommend.retrievers import vector_literal
+
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"INSERT INTO {ShopperProfile._meta.db_table} (shopper_id, model_version_id, vector, "
+                        "event_count, updated_at) VALUES (%s, %s, %s::vector, %s, now()) "
+                        "ON CONFLICT (model_version_id, shopper_id) DO UPDATE SET vector = EXCLUDED.vector, "
+                        "event_count = EXCLUDED.event_count, updated_at = EXCLUDED.updated_at",
+                        [shopper.id, retriever.id, vector_literal(state.vector), len(usable)])
+    return state
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,63 @@
+"""Fixtures of the serving tests (the engine tests in this folder use none of them)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def serving_state():
+    """Fresh serving caches: the tests' Redis database and every process-local cache.
+
+    The database rolls back after each test but Redis and module caches would not: a
+    strategy, trending list or vector cached by one test must not leak into the next.
+    """
+    from django.core.cache import cache
+
+    from recommend import aggregates, loaders, retrievers, selectors
+
+    def reset() -> None:
+        cache.clear()
+        selectors.clear_process_caches()
+        aggregates.forget()
+        retrievers.clear_filter_stats()
+        with loaders._spell.lock:
+            loaders._spell.corrector, loaders._spell.version, loaders._spell.checked_at = None, None, -1e18
+
+    reset()
+    yield
+    reset()
+    from recommend.pipeline import close_pool_connections
+
+    close_pool_connections()  # a pool thread's connection would keep the test database open
+
+
+@pytest.fixture
+def hashing_encoder(monkeypatch):
+    """Queries are encoded by the test store's hashing encoder instead of a real model."""
+    from recommend import loaders
+    from tests.factories.recommend import HashingEncoder
+
+    encoder = HashingEncoder()
+    monkeypatch.setattr(loaders, "encode_query", lambda version, text: encoder(text))
+    return encoder
+
+
+@pytest.fixture
+def serving_store(db, serving_state, hashing_encoder):
+    from tests.factories.recommend import build_serving_store
+
+    return build_serving_store()
+
+
+@pytest.fixture
+def read_client(db):
+    """A storefront client whose key has only the read scope."""
+    from rest_framework.test import APIClient
+
+    from platform_core.services import api_client_create
+
+    _, key = api_client_create(name="read-only-store", scopes="read")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client

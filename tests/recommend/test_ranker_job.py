@@ -1,0 +1,132 @@
+"""``run_job train_ranker``: lists from the search log and events, a time split, the ranker
+against fusion, and serving with the promoted ranker."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from catalog.models import Event, SearchLog
+from recommend.ranker_job import fusion_baseline, list_metrics
+from tests.factories.catalog import ShopperFactory
+from training import services as training_services
+from training.jobs import get_job_kind, validate_params
+from training.models import Job, ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+QUERIES = {"headphones": ["hp-1", "hp-2", "hp-4", "lt-3", "sh-3", "kt-2"],
+           "laptop": ["lt-1", "lt-2", "lt-3", "hp-2", "tv-2", "kt-4"],
+           "coffee": ["kt-1", "kt-3", "kt-4", "kt-2", "sh-3", "hp-4"],
+           "running shoes": ["sh-1", "sh-2", "sh-3", "hp-3", "kt-2", "lt-3"]}
+
+
+def test_fusion_baseline_and_list_metrics_by_hand():
+    # lexical ranks: 1 -> a, 2 -> b; semantic ranks: 1 -> b, 2 -> c; k = 60
+    scores = fusion_baseline(["a", "b", "c"], {"a": 2.0, "b": 1.0}, {"b": 0.9, "c": 0.5, "a": 0.0})
+    assert scores == pytest.approx([1 / 61, 1 / 62 + 1 / 61, 1 / 62])
+    # two lists: the first ranks its clicked item first, the second last
+    metrics = list_metrics([([3.0, 2.0, 1.0], [1, 0, 0], [1, 0, 0]), ([3.0, 2.0, 1.0], [0, 0, 1], [0, 0, 2])], k=10)
+    # AUC over the 6 items: positives scored 3 and 1, negatives 2, 1, 3, 2 -> (2 + 0.5 + 0 ... ) / 8
+    pairs = [(3, 2), (3, 1), (3, 3), (3, 2), (1, 2), (1, 1), (1, 3), (1, 2)]
+    expected_auc = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
+    assert metrics["auc"] == pytest.approx(expected_auc, abs=1e-4)
+    import math
+
+    second = (2**2 - 1) / math.log2(4) / (2**2 - 1)  # the gain-2 item at rank 3
+    assert metrics["ndcg@10"] == pytest.approx((1.0 + second) / 2, abs=1e-4)
+
+
+def test_job_kind_is_registered_with_its_parameters():
+    kind = get_job_kind("train_ranker")
+    assert kind.queue == "cpu" and kind.runner == "recommend.ranker_job.run"
+    params = validate_params(kind, {"alpha": "0.5", "epochs": "5"})
+    assert params["alpha"] == 0.5 and params["beta"] == 1.0 and params["epochs"] == 5
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        validate_params(kind, {"alpha": 0, "beta": 0})
+
+
+def _served_history(store, n_lists: int = 160, seed: int = 7) -> None:
+    """Search-log rows with the shopper's engagement: shoppers click the cheapest product of a
+    list almost always and others rarely, wherever they were shown; fusion ignores price."""
+    rng = random.Random(seed)
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    shoppers = [ShopperFactory(external_id=f"ranker-shopper-{i}") for i in range(12)]
+    prices = {ext: float(p.price) for ext, p in store.products.items()}
+    for n in range(n_lists):
+        query = rng.choice(list(QUERIES))
+        shown = QUERIES[query][:]
+        rng.shuffle(shown)
+        moment = start + timedelta(hours=n * 3)
+        request_id = f"req-ranker-{n}"
+        shopper = rng.choice(shoppers)
+        SearchLog.objects.create(query=query, normalised_query=query, result_count=len(shown), latency_ms=5,
+                                 request_id=request_id, shopper=shopper, shown_products=shown, timestamp=moment,
+                                 strategy="default-search")
+        cheapest = min(shown, key=prices.get)
+        for position, ext in enumerate(shown, start=1):
+            if (ext == cheapest and rng.random() < 0.9) or rng.random() < 0.04:
+                for kind in ("click",) + (("purchase",) if rng.random() < 0.3 else ()):
+                    Event.objects.create(event_id=f"{request_id}-{ext}-{kind}", shopper=shopper,
+                                         product=store.products[ext], type=kind, request_id=request_id,
+                                         query=query, position=position,
+                                         timestamp=moment + timedelta(seconds=30 + position))
+
+
+def test_train_ranker_beats_fusion_and_serves_once_promoted(storefront, serving_store, operator_user,
+                                                           django_capture_on_commit_callbacks):
+    _served_history(serving_store)
+    job = training_services.job_launch(kind="train_ranker", user=operator_user,
+                                       params={"epochs": 60, "min_lists": 30, "learning_rate": 0.05})
+    finished = training_services.job_run(job_id=job.pk)
+    assert finished.status == Job.Status.SUCCEEDED, finished.error
+    version = finished.result_version
+    assert version.task == "ranker" and version.status == ModelVersion.Status.READY
+    metrics = finished.metrics
+    assert metrics["sources"] == {"log": 160} or metrics["sources"].get("log", 0) > 100
+    assert metrics["test_lists"] > 10
+    assert metrics["auc"] > metrics["fusion_auc"] + 0.1
+    assert metrics["ndcg@10"] > metrics["fusion_ndcg@10"]
+    assert metrics["feature_weights"]["log_price"] < 0  # it learned "cheaper gets clicked"
+    assert version.dataset_snapshot["split"]["counts"]["train"] > version.dataset_snapshot["split"]["counts"]["test"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        training_services.model_promote(version=version, user=operator_user)
+    body = storefront.get("/api/v1/search", {"q": "headphones"}).json()
+    assert all(r["explanation"]["ranker"] is not None for r in body["results"])
+    ranked_prices = [r["product"]["price"] for r in body["results"]]
+    assert ranked_prices[0] == min(ranked_prices)
+
+
+def test_train_ranker_rebuilds_lists_from_search_sessions(serving_store, operator_user):
+    # No search log: history imported as events (search, then clicks carrying the query).
+    shopper = ShopperFactory(external_id="importer")
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    rng = random.Random(3)
+    for n in range(60):
+        query = rng.choice(list(QUERIES))
+        session = f"sess-{n}"
+        moment = start + timedelta(hours=n)
+        Event.objects.create(event_id=f"s-{n}", shopper=shopper, type="search", query=query, session=session,
+                             timestamp=moment)
+        clicked = QUERIES[query][rng.randrange(3)]
+        Event.objects.create(event_id=f"c-{n}", shopper=shopper, product=serving_store.products[clicked],
+                             type="click", query=query, position=2, session=session,
+                             timestamp=moment + timedelta(seconds=20))
+    job = training_services.job_launch(kind="train_ranker", user=operator_user,
+                                       params={"epochs": 5, "min_lists": 20, "list_size": 5})
+    finished = training_services.job_run(job_id=job.pk)
+    assert finished.status == Job.Status.SUCCEEDED, finished.error
+    assert finished.metrics["sources"] == {"session": 60}
+
+
+def test_train_ranker_fails_clearly_without_history(serving_store, operator_user):
+    job = training_services.job_launch(kind="train_ranker", user=operator_user, params={})
+    finished = training_services.job_run(job_id=job.pk)
+    assert finished.status == Job.Status.FAILED
+    assert "result lists with an engagement" in finished.error
+    assert not ModelVersion.objects.filter(task="ranker").exists()

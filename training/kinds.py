@@ -1,0 +1,203 @@
+"""The built-in job kinds. Runners are dotted paths, imported only in the worker that runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from training.jobs import REQUIRED, Param, register_job_kind
+
+DEVICE = Param("device", str, "auto", "auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
+SEED = Param(
+    "seed", int, 42, "seed of the 70/15/15 split and of training (recorded with the version)"
+)
+
+
+def _judged_csv_rule(params: dict) -> None:
+    """A judged CSV must live under DATA_DIR (a relative path is taken from there): a job reads
+    it on the worker, so the parameter must not reach arbitrary files."""
+    raw = params.get("judged_csv")
+    if not raw:
+        return
+    root = Path(settings.DATA_DIR).resolve()
+    path = (root / raw).resolve()
+    if path != root and root not in path.parents:
+        raise ValidationError(
+            {"judged_csv": [f"must be a file under DATA_DIR ({root}), e.g. demo/relevance.csv."]}
+        )
+    if not path.is_file():
+        raise ValidationError({"judged_csv": [f"{path} does not exist."]})
+    params["judged_csv"] = str(path)
+
+
+def _classifier_rules(params: dict) -> None:
+    if params["task"] == "sentiment" and params["labels"] not in ("auto", "ratings"):
+        raise ValidationError(
+            {"labels": ["sentiment labels come from ratings: use labels=auto (or ratings)."]}
+        )
+    if params["task"] == "intent" and params["labels"] == "ratings":
+        raise ValidationError(
+            {"labels": ["intent labels are auto, manual or weak (ratings are for sentiment)."]}
+        )
+
+
+register_job_kind(
+    "embed_catalog",
+    queue="gpu",
+    runner="training.runners.embed.run",
+    help="Encode every active product (title, brand, category, description) with a retriever version, "
+    "write the vectors with COPY and build the version's HNSW index. incremental=true re-embeds only "
+    "products whose text changed, for every retriever version that is active or pinned by a strategy.",
+    params=[
+        Param(
+            "version",
+            int,
+            None,
+            "retriever version id (default: the active one; ignored when incremental)",
+            min=1,
+        ),
+        Param(
+            "incremental",
+            bool,
+            False,
+            "only products whose text hash changed, for every served retriever",
+        ),
+        Param("batch_size", int, 128, "texts per forward pass", min=1, max=4096),
+        Param("build_index", bool, True, "build the version's HNSW index after writing"),
+        DEVICE,
+    ],
+)
+
+register_job_kind(
+    "finetune_retriever",
+    queue="gpu",
+    runner="training.runners.retriever.run",
+    help="Contrastive fine-tuning (in-batch negatives) of the retriever on (query, engaged product) pairs "
+    "mined from the search log and search events followed by click / cart / purchase; then embeds the "
+    "catalogue for the new version and evaluates Recall@10, NDCG@10 and MRR on the held-out queries "
+    "next to the active version.",
+    params=[
+        Param(
+            "base_version",
+            int,
+            None,
+            "retriever version to start from (default: the active one)",
+            min=1,
+        ),
+        Param("mode", str, "full", "full fine-tuning or a LoRA adapter", choices=("full", "lora")),
+        Param("epochs", int, 1, "passes over the training pairs", min=1, max=100),
+        Param("batch_size", int, 64, "pairs per step (in-batch negatives)", min=2, max=4096),
+        Param("learning_rate", float, None, "default 2e-5 (full) or 2e-4 (lora)", min=0, max=1),
+        Param("lora_r", int, 8, "LoRA rank (mode=lora)", min=1, max=256),
+        Param(
+            "max_seq_len",
+            int,
+            64,
+            "tokens kept per query / product text while training",
+            min=8,
+            max=512,
+        ),
+        Param(
+            "hard_negatives",
+            bool,
+            False,
+            "add a shown-but-not-engaged product per pair as a negative",
+        ),
+        Param("max_pairs", int, None, "use at most this many training pairs (the heaviest)", min=1),
+        Param(
+            "min_pairs", int, 20, "fail unless at least this many training pairs are found", min=1
+        ),
+        Param("days", int, None, "only events of the last N days", min=1),
+        Param(
+            "judged_csv",
+            str,
+            "",
+            "also evaluate on a judged CSV under DATA_DIR (query,product_id,...,grade), e.g. demo/relevance.csv",
+        ),
+        Param("name", str, "", "version name (default: generated)"),
+        SEED,
+        DEVICE,
+    ],
+    validate=_judged_csv_rule,
+)
+
+register_job_kind(
+    "finetune_classifier",
+    queue="gpu",
+    runner="training.runners.classifier.run",
+    help="Fine-tune a text classifier: query intent (labels from the labelling page, else weak labels from "
+    "what the session did next) or review sentiment (labels from ratings). Accuracy, macro-F1, confusion.",
+    params=[
+        Param("task", str, REQUIRED, "which classifier", choices=("intent", "sentiment")),
+        Param(
+            "labels",
+            str,
+            "auto",
+            "intent: auto (manual labels over weak ones), manual or weak; sentiment: ratings",
+            choices=("auto", "manual", "weak", "ratings"),
+        ),
+        Param(
+            "base",
+            str,
+            settings.DEFAULT_ENCODER,
+            "encoder to fine-tune (Hugging Face id or local path)",
+        ),
+        Param("epochs", int, 3, "passes over the training examples", min=1, max=100),
+        Param("batch_size", int, 32, "examples per step", min=1, max=4096),
+        Param("learning_rate", float, 5e-5, "optimizer learning rate", min=0, max=1),
+        Param("max_examples", int, None, "use at most this many examples", min=1),
+        Param(
+            "min_examples",
+            int,
+            20,
+            "fail unless at least this many labelled examples are found",
+            min=2,
+        ),
+        Param("name", str, "", "version name (default: generated)"),
+        SEED,
+        DEVICE,
+    ],
+    validate=_classifier_rules,
+)
+
+register_job_kind(
+    "train_cf",
+    queue="cpu",
+    runner="training.runners.cf.run",
+    help="Collaborative filtering from interactions: item-item co-occurrence and implicit-feedback matrix "
+    "factorisation (implicit ALS), Recall@20 / NDCG@20 on a time split against popularity.",
+    params=[
+        Param("factors", int, 64, "ALS latent factors", min=1, max=1024),
+        Param("iterations", int, 15, "ALS iterations", min=1, max=500),
+        Param("regularization", float, 0.01, "ALS L2 regularisation", min=0),
+        Param("alpha", float, 1.0, "ALS confidence scale", min=0),
+        Param("top_k", int, 50, "item-item neighbours kept per item", min=1, max=10000),
+        Param("k", int, 20, "cut-off of Recall@k / NDCG@k", min=1, max=1000),
+        Param("days", int, None, "only events of the last N days", min=1),
+        Param("name", str, "", "version name (default: generated)"),
+        SEED,
+    ],
+)
+
+register_job_kind(
+    "evaluate",
+    queue="gpu",
+    runner="training.runners.evaluate.run",
+    help="Evaluate any version against the active version of its task on the same split "
+    "(retriever: Recall/NDCG@k, MRR; classifiers: accuracy, macro-F1; cf: Recall/NDCG@k).",
+    params=[
+        Param("version", int, REQUIRED, "the version to evaluate", min=1),
+        Param("seed", int, None, "split seed (default: the one recorded with the version)"),
+        Param("k", int, None, "cut-off (default 10 for retrievers, 20 for cf)", min=1, max=1000),
+        Param(
+            "judged_csv",
+            str,
+            "",
+            "retriever: evaluate on a judged CSV under DATA_DIR instead of the held-out split",
+        ),
+        DEVICE,
+    ],
+    validate=_judged_csv_rule,
+)

@@ -1,0 +1,155 @@
+"""``finetune_classifier``: query intent or review sentiment, split 70/15/15 by text key."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from training import datasets, selectors
+from training.context import JobContext
+from training.models import ModelVersion
+
+
+def examples_for(
+    task: str, *, labels_mode: str, seed: int, days: int | None = None
+) -> datasets.TextExamples:
+    if task == "intent":
+        return datasets.intent_examples(
+            mode="auto" if labels_mode == "ratings" else labels_mode, seed=seed, days=days
+        )
+    return datasets.sentiment_examples(seed=seed, days=days)
+
+
+def load_classifier(version: ModelVersion, device: Any):
+    from training.ml.classifier import TextClassifier
+
+    return TextClassifier.load(settings.ARTIFACTS_DIR / version.artifact_dir, device=device)
+
+
+def score(classifier, examples: list[tuple[str, str]], labels: list[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-label figures and the confusion matrix on ``examples``."""
+    from training.ml.metrics import classification_report
+
+    texts = [text for text, _ in examples]
+    truth = [label for _, label in examples]
+    predicted = [label for label, _ in classifier.predict(texts)] if texts else []
+    report = classification_report(truth, predicted, labels=labels)
+    report["accuracy"] = round(report["accuracy"], 4)
+    report["macro_f1"] = round(report["macro_f1"], 4)
+    return report
+
+
+def run(ctx: JobContext) -> None:
+    from training.ml.classifier import ClassifierTrainConfig, train_classifier
+    from training.ml.device import pick_device, reset_peak
+
+    p = ctx.params
+    task = p["task"]
+    device = pick_device(p["device"])
+    ctx.set_device(device)
+    reset_peak(device)
+    with ctx.stage("collect labels", 0.0, 0.1):
+        data = examples_for(task, labels_mode=p["labels"], seed=p["seed"])
+        train = list(data.split.train)
+        if p["max_examples"] and len(train) > p["max_examples"]:
+            random.Random(p["seed"]).shuffle(train)
+            train = train[: p["max_examples"]]
+        present = sorted({label for _, label in train})
+        ctx.log(
+            f"{data.snapshot['examples']} labelled examples ({data.snapshot['source']}), "
+            f"labels {data.snapshot['label_counts']}; train {len(train)}, valid {len(data.split.valid)}, "
+            f"test {len(data.split.test)}"
+        )
+        if len(train) < p["min_examples"]:
+            hint = (
+                "label queries on the admin labelling page or log more searches"
+                if task == "intent"
+                else "import reviews with ratings"
+            )
+            raise ValidationError(
+                f"Only {len(train)} training examples for {task}; at least {p['min_examples']} "
+                f"are needed (param min_examples): {hint}."
+            )
+        if len(present) < 2:
+            raise ValidationError(
+                f"The training examples carry only the label(s) {present}; a classifier needs two."
+            )
+    config = ClassifierTrainConfig(
+        base=p["base"],
+        labels=data.labels,
+        epochs=p["epochs"],
+        batch_size=p["batch_size"],
+        lr=p["learning_rate"],
+        seed=p["seed"],
+        device=device.device,
+        task=task,
+    )
+    version = ctx.create_version(
+        task=task,
+        name=p["name"] or f"{task} classifier {timezone.now():%Y-%m-%d %H:%M}",
+        base=p["base"],
+        hyperparameters={
+            "epochs": p["epochs"],
+            "batch_size": p["batch_size"],
+            "learning_rate": p["learning_rate"],
+            "seed": p["seed"],
+            "labels_mode": p["labels"],
+            "labels": data.labels,
+            "train_examples": len(train),
+        },
+        dataset_snapshot=data.snapshot,
+    )
+    out_dir = ctx.artifact_path(version)
+    valid = list(data.split.valid)
+    with ctx.stage("train", 0.1, 0.85):
+        result = train_classifier(
+            config,
+            [t for t, _ in train],
+            [label for _, label in train],
+            out_dir,
+            progress_cb=ctx.progress,
+            should_cancel=ctx.should_cancel,
+            eval_texts=[t for t, _ in valid] or None,
+            eval_labels=[label for _, label in valid] or None,
+        )
+    ctx.log(
+        f"trained {result.steps} steps at {result.examples_per_sec:.0f} examples/s, "
+        f"final loss {result.final_loss:.4f}"
+    )
+    with ctx.stage("evaluate", 0.85, 1.0):
+        classifier = load_classifier(version, device)
+        test = score(classifier, list(data.split.test), data.labels)
+        metrics: dict[str, Any] = {
+            "accuracy": test["accuracy"],
+            "macro_f1": test["macro_f1"],
+            "test_examples": test["support"],
+            "labels": test["labels"],
+            "confusion": test["confusion"],
+            "per_label": test["per_label"],
+            "train_loss": round(result.final_loss, 4),
+        }
+        if result.eval_metrics:
+            metrics["valid"] = {
+                "accuracy": round(result.eval_metrics["accuracy"], 4),
+                "macro_f1": round(result.eval_metrics["macro_f1"], 4),
+            }
+        active = selectors.active_version(task)
+        if active is not None and active.artifact_dir:
+            other = score(load_classifier(active, device), list(data.split.test), data.labels)
+            metrics["active_same_split"] = {
+                "accuracy": other["accuracy"],
+                "macro_f1": other["macro_f1"],
+            }
+            metrics["active_version"] = active.pk
+    ctx.log(
+        f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
+        f"on {metrics['test_examples']} examples"
+    )
+    version.metrics = metrics
+    version.save(update_fields=["metrics"])
+    ctx.metrics = metrics
+    ctx.result_version = version

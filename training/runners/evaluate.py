@@ -1,0 +1,135 @@
+"""``evaluate``: any version against the active version of its task, on the same split.
+
+Retrievers, classifiers and CF models are built in; another app can add a task with
+``training.jobs.register_evaluator(task, fn)`` where ``fn(ctx, version, active) -> dict``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from training import datasets, evaluation, selectors
+from training.context import JobContext
+from training.jobs import get_evaluator
+from training.models import ModelVersion, Task
+
+
+def recorded_seed(version: ModelVersion, default: int = 42) -> int:
+    split = (version.dataset_snapshot or {}).get("split") or {}
+    seed = split.get("seed", (version.hyperparameters or {}).get("seed"))
+    return int(seed) if seed is not None else default
+
+
+def run(ctx: JobContext) -> None:
+    from training.ml.device import pick_device
+
+    p = ctx.params
+    version = ModelVersion.objects.filter(pk=p["version"]).first()
+    if version is None:
+        raise ValidationError(f"Model version #{p['version']} does not exist.")
+    active = selectors.active_version(version.task)
+    device = pick_device(p["device"])
+    ctx.set_device(device)
+    seed = p["seed"] if p["seed"] is not None else recorded_seed(version)
+    ctx.log(
+        f"evaluating {version.task} version #{version.pk} against active "
+        f"#{active.pk if active else '-'} (split seed {seed})"
+    )
+    with ctx.stage("evaluate", 0.0, 1.0):
+        custom = get_evaluator(version.task)
+        if custom is not None:
+            result = custom(ctx, version, active)
+        elif version.task == Task.RETRIEVER:
+            result = _retriever(ctx, version, seed, device)
+        elif version.task in (Task.INTENT, Task.SENTIMENT):
+            result = _classifier(version, active, seed, device)
+        elif version.task == Task.CF:
+            result = _cf(version, active, p["k"] or 20)
+        else:
+            raise ValidationError(
+                f"No evaluator for {version.task} versions (register one with "
+                "training.jobs.register_evaluator)."
+            )
+    result.update(version=version.pk, active_version=active.pk if active else None, seed=seed)
+    metrics = dict(version.metrics or {})
+    metrics["evaluation"] = result
+    version.metrics = metrics
+    version.save(update_fields=["metrics"])
+    ctx.metrics = result
+    ctx.result_version = version
+
+
+def _retriever(ctx: JobContext, version: ModelVersion, seed: int, device) -> dict[str, Any]:
+    from training.runners.embed import load_version_encoder
+
+    k = ctx.params["k"] or 10
+    if ctx.params["judged_csv"]:
+        judgments = datasets.judged_csv(ctx.params["judged_csv"])
+        source = ctx.params["judged_csv"]
+    else:
+        days = (version.dataset_snapshot or {}).get("days")
+        judgments = datasets.retriever_data(seed=seed, days=days).judgments("test")
+        source = "held-out queries (test split)"
+    missing = selectors.missing_vector_count(version)
+    if missing:
+        raise ValidationError(
+            f"Version #{version.pk} lacks vectors for {missing} active products; run "
+            f"embed_catalog --param version={version.pk} first."
+        )
+    model = load_version_encoder(version, device)
+    comparison = evaluation.compare_retrievers(model, version, judgments, k=k, device=device)
+    out = {"source": source, "k": k, **comparison}
+    cand, base = comparison["candidate"], comparison.get("baseline")
+    ctx.log(
+        f"{source}: ndcg@{k} {cand[f'ndcg@{k}']:.4f} vs active {base[f'ndcg@{k}']:.4f}"
+        if base
+        else f"{source}: ndcg@{k} {cand[f'ndcg@{k}']:.4f}"
+    )
+    return out
+
+
+def _classifier(
+    version: ModelVersion, active: ModelVersion | None, seed: int, device
+) -> dict[str, Any]:
+    from training.runners.classifier import examples_for, load_classifier, score
+
+    mode = (version.hyperparameters or {}).get("labels_mode", "auto")
+    data = examples_for(version.task, labels_mode=mode, seed=seed)
+    test = list(data.split.test)
+    mine = score(load_classifier(version, device), test, data.labels)
+    out: dict[str, Any] = {
+        "candidate": {
+            "accuracy": mine["accuracy"],
+            "macro_f1": mine["macro_f1"],
+            "confusion": mine["confusion"],
+            "labels": mine["labels"],
+        },
+        "examples": len(test),
+    }
+    if active is not None and active.pk != version.pk and active.artifact_dir:
+        theirs = score(load_classifier(active, device), test, data.labels)
+        out["baseline"] = {"accuracy": theirs["accuracy"], "macro_f1": theirs["macro_f1"]}
+    return out
+
+
+def _cf(version: ModelVersion, active: ModelVersion | None, k: int) -> dict[str, Any]:
+    from django.conf import settings
+
+    from training.ml.cf import build_interactions, evaluate_cf, load_cf_model
+
+    days = (version.dataset_snapshot or {}).get("days")
+    split, _ = datasets.cf_interactions(days=days)
+    train, test = build_interactions(split.train), build_interactions(split.test)
+    out: dict[str, Any] = {
+        "candidate": evaluate_cf(
+            load_cf_model(settings.ARTIFACTS_DIR / version.artifact_dir), train, test, k=k
+        ),
+        "k": k,
+    }
+    if active is not None and active.pk != version.pk:
+        out["baseline"] = evaluate_cf(
+            load_cf_model(settings.ARTIFACTS_DIR / active.artifact_dir), train, test, k=k
+        )
+    return out

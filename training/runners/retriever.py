@@ -1,0 +1,162 @@
+"""``finetune_retriever``: mine pairs, split by query, fine-tune, embed the catalogue, evaluate."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from training import datasets, evaluation, selectors, vectors
+from training.context import JobContext
+from training.models import ModelVersion, Task
+from training.runners.embed import embed_version
+
+
+def run(ctx: JobContext) -> None:
+    from training.ml.device import pick_device, reset_peak
+    from training.ml.retriever import DEFAULT_LR, RetrieverTrainConfig, train_retriever
+
+    p = ctx.params
+    device = pick_device(p["device"])
+    ctx.set_device(device)
+    reset_peak(device)
+
+    parent = _parent_version(p["base_version"])
+    base = (parent.base if parent else "") or settings.DEFAULT_ENCODER
+    init_dir = (
+        str(settings.ARTIFACTS_DIR / parent.artifact_dir)
+        if parent and parent.artifact_dir
+        else None
+    )
+
+    with ctx.stage("mine pairs", 0.0, 0.05):
+        data = datasets.retriever_data(seed=p["seed"], days=p["days"])
+        train_pairs = list(data.split.train)
+        if p["max_pairs"]:
+            train_pairs = train_pairs[: p["max_pairs"]]  # mine_query_pairs sorts heaviest first
+        texts = datasets.product_texts_by_id(
+            pair.product_id for pair in data.split.train + data.split.test
+        )
+        negatives = datasets.shown_not_engaged(days=p["days"]) if p["hard_negatives"] else None
+        if negatives is not None:
+            texts.update(
+                datasets.product_texts_by_id(pid for ids in negatives.values() for pid in ids)
+            )
+        examples = datasets.training_triples(train_pairs, negatives=negatives, texts=texts)
+        counts = data.snapshot["split"]["counts"]
+        ctx.log(
+            f"{data.snapshot['pairs']} pairs from {data.snapshot['events']} events; split by query "
+            f"(seed {p['seed']}): train {counts['train']}, valid {counts['valid']}, test {counts['test']}"
+        )
+        if len(examples) < p["min_pairs"]:
+            raise ValidationError(
+                f"Only {len(examples)} training pairs (query followed by click / cart / purchase) were found; "
+                f"at least {p['min_pairs']} are needed (param min_pairs). Import events or run the demo store."
+            )
+
+    config = RetrieverTrainConfig(
+        base=base,
+        init_artifact_dir=init_dir,
+        mode=p["mode"],
+        lora_r=p["lora_r"],
+        epochs=p["epochs"],
+        batch_size=p["batch_size"],
+        lr=p["learning_rate"],
+        seed=p["seed"],
+        hard_negatives=p["hard_negatives"],
+        max_seq_len=p["max_seq_len"],
+        device=device.device,
+    )
+    lr = p["learning_rate"] if p["learning_rate"] is not None else DEFAULT_LR[p["mode"]]
+    hyper = {
+        "mode": p["mode"],
+        "epochs": p["epochs"],
+        "batch_size": p["batch_size"],
+        "learning_rate": lr,
+        "lora_r": p["lora_r"] if p["mode"] == "lora" else None,
+        "hard_negatives": p["hard_negatives"],
+        "max_seq_len": p["max_seq_len"],
+        "max_pairs": p["max_pairs"],
+        "seed": p["seed"],
+        "train_examples": len(examples),
+    }
+    version = ctx.create_version(
+        task=Task.RETRIEVER,
+        name=p["name"] or f"{p['mode']} fine-tune {timezone.now():%Y-%m-%d %H:%M}",
+        base=base,
+        parent=parent,
+        hyperparameters=hyper,
+        dataset_snapshot=data.snapshot,
+    )
+    out_dir = ctx.artifact_path(version)
+
+    with ctx.stage("train", 0.05, 0.6):
+        result = train_retriever(
+            config, examples, out_dir, progress_cb=ctx.progress, should_cancel=ctx.should_cancel
+        )
+    ctx.log(
+        f"trained {result.steps} steps at {result.pairs_per_sec:.0f} pairs/s, final loss {result.final_loss:.4f}"
+    )
+    ctx.timings["train_pairs_per_s"] = round(result.pairs_per_sec, 1)
+
+    with ctx.stage("embed catalogue", 0.6, 0.9):
+        items = vectors.active_product_texts()
+        figures = embed_version(
+            ctx,
+            version,
+            items=items,
+            batch_size=128,
+            device=device,
+            build_index=True,
+            progress_cb=ctx.progress,
+            should_cancel=ctx.should_cancel,
+        )
+    ctx.log(f"embedded {figures['products']} products at {figures['products_per_s']}/s")
+    ctx.check_cancel()
+
+    with ctx.stage("evaluate", 0.9, 1.0):
+        from training.runners.embed import load_version_encoder
+
+        model = load_version_encoder(version, device)
+        judgments = data.judgments("test")
+        comparison = evaluation.compare_retrievers(model, version, judgments, k=10, device=device)
+        metrics = dict(comparison["candidate"])
+        if "baseline" in comparison:
+            metrics["active_same_split"] = comparison["baseline"]
+            metrics["active_version"] = comparison["baseline_version"]
+        if p["judged_csv"]:
+            judged = datasets.judged_csv(p["judged_csv"])
+            metrics["judged"] = evaluation.compare_retrievers(
+                model, version, judged, k=10, device=device
+            )
+        metrics.update(
+            train_loss=round(result.final_loss, 4),
+            train_steps=result.steps,
+            train_pairs_per_s=round(result.pairs_per_sec, 1),
+            embed=figures,
+        )
+    _log_side_by_side(ctx, metrics)
+    version.metrics = metrics
+    version.save(update_fields=["metrics"])
+    ctx.metrics = metrics
+    ctx.result_version = version
+
+
+def _parent_version(version_id: int | None) -> ModelVersion | None:
+    if version_id:
+        version = ModelVersion.objects.filter(pk=version_id, task=Task.RETRIEVER).first()
+        if version is None:
+            raise ValidationError(f"Retriever version #{version_id} does not exist.")
+        return version
+    return selectors.active_version(Task.RETRIEVER)
+
+
+def _log_side_by_side(ctx: JobContext, metrics: dict) -> None:
+    base = metrics.get("active_same_split")
+    for name in ("recall@10", "ndcg@10", "mrr"):
+        if base:
+            ctx.log(
+                f"held-out {name}: new {metrics[name]:.4f} vs active #{metrics['active_version']} {base[name]:.4f}"
+            )
+        else:
+            ctx.log(f"held-out {name}: new {metrics[name]:.4f}")
