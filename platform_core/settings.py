@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "training.middleware.JobNoticeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -223,6 +224,10 @@ PROMOTION_REQUIRED_COURSE = env("PROMOTION_REQUIRED_COURSE", default="")
 SHOPPER_FORGET_MODE = env("SHOPPER_FORGET_MODE", default="delete")  # delete | anonymise
 JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=5)
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=90)
+# Torch threads for a job (0 = torch's default). Set 1 where workers share a small box with
+# the web server: on 2 cores, 2 spinning torch threads trained 5-7x slower than 1.
+JOB_TORCH_THREADS = env.int("JOB_TORCH_THREADS", default=0)
+TRAINING_INTENT_LABELS = env.list("TRAINING_INTENT_LABELS", default=["browse", "buy", "review"])
 DEFAULT_ENCODER = env("DEFAULT_ENCODER", default="sentence-transformers/all-MiniLM-L6-v2")
 DEMO_STORE = env.bool("DEMO_STORE", default=True)
 HOST = env("HOST", default="127.0.0.1")

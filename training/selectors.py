@@ -132,16 +132,33 @@ def _flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def compare_with_active(version: ModelVersion) -> tuple[ModelVersion | None, list[MetricRow]]:
-    """Side-by-side metric rows of ``version`` and the active version of its task."""
+    """Side-by-side metric rows of ``version`` and the active version of its task.
+
+    Where the version's job also scored the active version on the same split
+    (``active_same_split`` with ``active_version`` = the active one), those figures fill the
+    active column: they compare like with like, unlike the active version's own metrics.
+    """
     active = active_version(version.task)
-    mine = _flatten(version.metrics or {})
-    theirs = _flatten(active.metrics or {}) if active and active.pk != version.pk else {}
+    if active is not None and active.pk == version.pk:
+        active = None
+    metrics = dict(version.metrics or {})
+    theirs = _flatten(active.metrics or {}) if active else {}
+    same_split = metrics.get("active_same_split")
+    if (
+        active is not None
+        and isinstance(same_split, dict)
+        and metrics.get("active_version") == active.pk
+    ):
+        metrics.pop("active_same_split")
+        metrics.pop("active_version")
+        theirs.update(_flatten(same_split))
+    mine = _flatten(metrics)
     rows = []
     for name in sorted(set(mine) | set(theirs)):
         a, b = mine.get(name), theirs.get(name)
         delta = a - b if isinstance(a, int | float) and isinstance(b, int | float) else None
         rows.append(MetricRow(name, a, b, delta))
-    return (active if active and active.pk != version.pk else None), rows
+    return active, rows
 
 
 def labelled_queries() -> dict[str, str]:

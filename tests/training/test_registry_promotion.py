@@ -183,3 +183,19 @@ def test_compare_with_active_lists_metrics_side_by_side():
     assert table["macro_f1"] == (None, 0.4, None)
     assert table["valid.accuracy"] == (0.7, None, None)
     assert active.is_active
+
+
+def test_compare_uses_the_active_versions_figures_on_the_same_split():
+    active = factories.ModelVersionFactory(task=Task.RETRIEVER, is_active=True, metrics={})
+    candidate = factories.ModelVersionFactory(
+        task=Task.RETRIEVER,
+        metrics={
+            "ndcg@10": 0.2,
+            "active_same_split": {"ndcg@10": 0.15},
+            "active_version": active.pk,
+        },
+    )
+    _, rows = selectors.compare_with_active(candidate)
+    table = {r.name: (r.value, r.active_value) for r in rows}
+    assert table == {"ndcg@10": (0.2, 0.15)}
+    assert abs(rows[0].delta - 0.05) < 1e-9
