@@ -79,7 +79,7 @@ def percentile(values, q: float) -> float:
 
 def table(headers: list[str], rows: list[list], *, title: str = "") -> str:
     """A plain fixed-width table (numbers right-aligned)."""
-    cells = [[f"{c:.3f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
+    cells = [[f"{c:.4f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
     lines = [title] if title else []
     lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))))

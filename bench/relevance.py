@@ -225,8 +225,9 @@ def evaluate(rows: Sequence[dict], *, encoder_base: str = "sentence-transformers
         "queries": float(len(truth)), "products": float(len(products))}
 
 
-def _development_ranker() -> str | None:
-    """The active ranker's artifact directory in the development database, if any."""
+def _development_ranker(version_id: int | None = None) -> str | None:
+    """The artifact directory of the development database's active ranker (or of the ranker
+    version ``version_id``), if any."""
     import os
 
     import psycopg
@@ -236,8 +237,12 @@ def _development_ranker() -> str | None:
         return None
     try:
         with psycopg.connect(url) as conn:
-            row = conn.execute("SELECT artifact_dir FROM training_modelversion WHERE task = 'ranker' "
-                               "AND is_active").fetchone()
+            if version_id is not None:
+                row = conn.execute("SELECT artifact_dir FROM training_modelversion WHERE task = 'ranker' "
+                                   "AND id = %s", [version_id]).fetchone()
+            else:
+                row = conn.execute("SELECT artifact_dir FROM training_modelversion WHERE task = 'ranker' "
+                                   "AND is_active").fetchone()
     except psycopg.Error:
         return None
     return row[0] if row and row[0] else None
@@ -248,6 +253,8 @@ def main() -> None:
     parser.add_argument("path", help="judged CSV: query,product_id,title,description,grade")
     parser.add_argument("--encoder", default="sentence-transformers/all-MiniLM-L6-v2")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--ranker-version", type=int, default=None,
+                        help="a development ranker version to use instead of the active one")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the products and vectors of the previous run on the same file (no re-embedding)")
     args = parser.parse_args()
@@ -262,7 +269,7 @@ def main() -> None:
     else:
         ModelVersion.objects.filter(task="ranker").delete()
     reset_serving_caches()
-    ranker = _development_ranker()
+    ranker = _development_ranker(args.ranker_version)
     started = time.perf_counter()
     result = evaluate(rows, encoder_base=args.encoder, ranker_artifact=ranker, batch_size=args.batch_size,
                       log=lambda m: print(f"  {m}", flush=True))
@@ -272,7 +279,8 @@ def main() -> None:
                 title=f"{args.path}: {int(result['queries'])} judged queries over {int(result['products'])} "
                       f"products ({time.perf_counter() - started:.0f} s)"))
     if ranker is None:
-        print("hybrid + ranker: n/a (no ranker version is active in the development database)")
+        print("hybrid + ranker: n/a (no ranker version is active in the development database; "
+              "--ranker-version ID picks one)")
     reset_serving_caches()
 
 

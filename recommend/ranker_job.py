@@ -55,6 +55,8 @@ register_job_kind(
         Param("list_size", int, 20, "items per rebuilt list (search sessions without a log row)", min=2, max=100),
         Param("min_lists", int, 30, "fail unless at least this many lists with an engagement are found", min=3),
         Param("days", int, None, "only searches of the last N days", min=1),
+        Param("position", str, "auto", "shown position as a feature (corrects position bias; fixed at serving): "
+              "on, off, or auto = the better on the validation period", choices=("auto", "on", "off")),
         Param("name", str, "", "version name (default: generated)"),
         Param("seed", int, 42, "training seed (recorded with the version)"),
     ],
@@ -276,12 +278,9 @@ class FeatureBuilder:
 
 def fusion_baseline(pks: Sequence[int], lexical: dict[int, float], semantic: dict[int, float], k: int = 60) -> list[float]:
     """RRF of the within-list lexical and semantic rankings (what serving does without a ranker)."""
-    score = dict.fromkeys(pks, 0.0)
-    for source in (lexical, semantic):
-        ranked = sorted((pk for pk in pks if source.get(pk, 0.0) > 0), key=lambda pk: -source[pk])
-        for rank, pk in enumerate(ranked, start=1):
-            score[pk] += 1.0 / (k + rank)
-    return [score[pk] for pk in pks]
+    from recommend.pipeline import fusion_within
+
+    return fusion_within(pks, lexical, semantic, k)
 
 
 def list_metrics(lists: Sequence[tuple[list[float], list[float], list[float]]], k: int = 10) -> dict[str, float]:
@@ -365,26 +364,47 @@ def run(ctx) -> None:
     split = split_by_time(lists, time_fn=lambda shown: shown.timestamp, ratios=(0.7, 0.15, 0.15))
     train_rows = [r for shown in split.train for r in rows[shown.list_id]]
     valid_rows = [r for shown in split.valid for r in rows[shown.list_id]]
+    from dataclasses import replace
+
+    from recommend.pipeline import EXTRA_FEATURES
+    from training.ml.ranker import FEATURES, POSITION
+
+    with_position = FEATURES + EXTRA_FEATURES
+    feature_sets = {"on": with_position, "off": tuple(f for f in with_position if f != POSITION)}
+    modes = ["on", "off"] if p["position"] == "auto" else [p["position"]]
     config = RankerConfig(model=p["model"], epochs=p["epochs"], learning_rate=p["learning_rate"],
                           alpha=p["alpha"], beta=p["beta"], seed=p["seed"])
-    with ctx.stage("train", 0.5, 0.9):
-        result = train_ranker(train_rows, config, progress_cb=ctx.progress, should_cancel=ctx.should_cancel,
-                              valid_rows=valid_rows or None)
-    with ctx.stage("evaluate", 0.9, 0.95):
-        def scored(part, use_ranker: bool):
-            out = []
-            for shown in part:
-                items = rows[shown.list_id]
-                if use_ranker:
-                    scores = result.scorer.score_features([r.features for r in items], fix_position=True).tolist()
-                else:
-                    scores = baseline[shown.list_id]
-                out.append((scores, [r.click for r in items], [r.engagement for r in items]))
-            return out
 
+    def scored(part, scorer=None):
+        """(scores, clicks, engagement) per list: the scorer's (position fixed) or fusion's."""
+        out = []
+        for shown in part:
+            items = rows[shown.list_id]
+            if scorer is not None:
+                scores = scorer.score_features([r.features for r in items], fix_position=True).tolist()
+            else:
+                scores = baseline[shown.list_id]
+            out.append((scores, [r.click for r in items], [r.engagement for r in items]))
+        return out
+
+    results, validation = {}, {}
+    for n, mode in enumerate(modes):
+        share = 0.4 / len(modes)
+        with ctx.stage(f"train (position {mode})", 0.5 + n * share, 0.5 + (n + 1) * share):
+            results[mode] = train_ranker(train_rows, replace(config, features=feature_sets[mode]),
+                                         progress_cb=ctx.progress, should_cancel=ctx.should_cancel,
+                                         valid_rows=valid_rows or None)
+        validation[mode] = list_metrics(scored(split.valid, results[mode].scorer)) if split.valid else {}
+    # With the position as a feature, clicks are explained by where items were shown; when the
+    # log was served in one fixed order, position and relevance are confounded and fixing the
+    # position at serving leaves a weaker model. The validation period decides.
+    chosen = max(modes, key=lambda mode: (validation[mode].get("ndcg@10", 0.0), mode == "on"))
+    result = results[chosen]
+    ctx.log(f"validation NDCG@10: {({m: v.get('ndcg@10') for m, v in validation.items()})}; position {chosen}")
+    with ctx.stage("evaluate", 0.9, 0.95):
         test = list(split.test) or list(split.valid)
-        ranker_test = list_metrics(scored(test, True))
-        fusion_test = list_metrics(scored(test, False))
+        ranker_test = list_metrics(scored(test, result.scorer))
+        fusion_test = list_metrics(scored(test))
         ctx.log(f"test: ranker {ranker_test}; fusion {fusion_test}")
     metrics = {
         "auc": ranker_test.get("auc"), "ndcg@10": ranker_test.get("ndcg@10"),
@@ -393,6 +413,8 @@ def run(ctx) -> None:
         "sources": dict(sources),
         "train": {k: v for k, v in result.metrics.items() if isinstance(v, int | float) and math.isfinite(v)},
         "feature_weights": result.metrics.get("feature_weights"),
+        "position_feature": chosen,
+        "validation_ndcg@10": {mode: v.get("ndcg@10") for mode, v in validation.items()},
     }
     snapshot = {"source": "search log + events (request id); search sessions rebuilt with current retrieval",
                 "lists": len(lists), "split": split.summary(), "sources": dict(sources),
@@ -400,7 +422,8 @@ def run(ctx) -> None:
                 "cf_version": models.cf.id if models.cf else None}
     version = ctx.create_version(
         task=Task.RANKER, name=p["name"] or f"ranker {p['model']} {timezone.now():%Y-%m-%d %H:%M}",
-        hyperparameters={k: p[k] for k in ("alpha", "beta", "model", "epochs", "learning_rate", "seed", "list_size")},
+        hyperparameters={**{k: p[k] for k in ("alpha", "beta", "model", "epochs", "learning_rate", "seed",
+                                               "list_size", "position")}, "position_used": chosen},
         dataset_snapshot=snapshot, metrics=metrics)
     with ctx.stage("save", 0.95, 1.0), atomic_artifact_dir(ctx.artifact_path(version)) as scratch:
         result.scorer.save(scratch)

@@ -103,15 +103,22 @@ class PostgresLexicalIndex:
     def search(self, query_text: str, k: int, filters: Mapping[str, Any] | None = None) -> list[tuple[Hashable, float]]:
         """Up to ``k`` products matching every term, best ``ts_rank_cd`` first; when fewer than
         ``OR_FALLBACK_BELOW`` match them all, products matching any term follow."""
+        strict, partial = self.search_split(query_text, k, filters)
+        return strict + partial
+
+    def search_split(self, query_text: str, k: int, filters: Mapping[str, Any] | None = None
+                     ) -> tuple[list[tuple[Hashable, float]], list[tuple[Hashable, float]]]:
+        """``(full matches, partial matches)``: the partial list (any term) is filled only when
+        fewer than ``OR_FALLBACK_BELOW`` products match every term."""
         if not query_text.strip() or k <= 0:
-            return []
+            return [], []
         strict = self._query("websearch_to_tsquery('english', %s)", query_text, k, filters)
         if len(strict) >= min(k, OR_FALLBACK_BELOW):
-            return strict
+            return strict, []
         relaxed = self._query(
             "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery",
             query_text, k - len(strict), filters, exclude=[pk for pk, _ in strict])
-        return strict + relaxed
+        return strict, relaxed
 
     def scores(self, query_text: str, product_ids: Sequence[int]) -> dict[int, float]:
         """``ts_rank_cd`` of given products (0 when they do not match): ranker features."""

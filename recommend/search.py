@@ -42,6 +42,9 @@ QUERY_MAX_CHARS = 256
 MIN_CANDIDATES = 100
 MAX_CANDIDATES = 1000
 FACET_TOP = 20
+PARTIAL = "lexical_partial"
+#: Fusion weight of products matching only some query words, relative to the lexical weight.
+PARTIAL_WEIGHT = 0.5
 
 
 class UnknownCategory(ValueError):
@@ -153,7 +156,7 @@ def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx
     wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, params.page * params.size))
 
     lexical_index = PostgresLexicalIndex()
-    lexical_future = submit(_timed, lexical_index.search, lexical_text, wanted, filters)
+    lexical_future = submit(_timed, lexical_index.search_split, lexical_text, wanted, filters)
 
     with ctx.stage("intent"):
         intent = loaders.classify_intent(ctx.models.intent, corrected)
@@ -169,16 +172,22 @@ def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx
         with ctx.stage("semantic"):
             index = PgVectorIndex(retriever.id, dimension)
             semantic = index.search_planned(query_vector, wanted, filters or None)
-    lexical, lexical_ms = lexical_future.result()
+    (lexical_full, lexical_partial), lexical_ms = lexical_future.result()
+    lexical = lexical_full + lexical_partial
     ctx.timings["lexical"] = lexical_ms
 
     with ctx.stage("fusion"):
         semantic_hits = [(pk, s) for pk, s in (semantic.results if semantic else [])
                          if s >= ctx.strategy.semantic_min_score]
+        # Products matching only some of the query's words are weaker evidence than full
+        # matches: they fuse at half the lexical weight (ranked after the full matches, as one
+        # list), and show as "lexical" in explanations.
         fused = fusion.reciprocal_rank_fusion(
-            {"lexical": lexical, "semantic": semantic_hits},
-            weights={"lexical": ctx.strategy.lexical_weight, "semantic": ctx.strategy.semantic_weight},
+            {"lexical": lexical_full, PARTIAL: lexical_partial, "semantic": semantic_hits},
+            weights={"lexical": ctx.strategy.lexical_weight, PARTIAL: ctx.strategy.lexical_weight * PARTIAL_WEIGHT,
+                     "semantic": ctx.strategy.semantic_weight},
             k=ctx.strategy.rrf_k)
+        fused = [_as_lexical(f, offset=len(lexical_full)) for f in fused]
         pins = list(pinned_ids(ctx.config.pins, normalised))
         candidate_ids = [f.id for f in fused] + [pk for pk in pins if pk not in {f.id for f in fused}]
         rows = product_rows(candidate_ids, filters)
@@ -235,6 +244,16 @@ def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx
         "results": results,
         "facets": facets,
     }
+
+
+def _as_lexical(item: fusion.Fused, *, offset: int) -> fusion.Fused:
+    """Report a partial lexical match under "lexical", ranked after the full matches."""
+    if PARTIAL not in item.sources:
+        return item
+    sources = dict(item.sources)
+    rank, score = sources.pop(PARTIAL)
+    sources["lexical"] = (rank + offset, score)
+    return fusion.Fused(id=item.id, score=item.score, sources=sources)
 
 
 def _timed(fn, *args):

@@ -169,13 +169,13 @@ def test_lexical_runs_on_a_pool_thread_beside_semantic_when_data_is_committed(st
 
     build_serving_store()
     threads = []
-    original = PostgresLexicalIndex.search
+    original = PostgresLexicalIndex.search_split
 
     def spy(self, *args, **kwargs):
         threads.append(threading.current_thread().name)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(PostgresLexicalIndex, "search", spy)
+    monkeypatch.setattr(PostgresLexicalIndex, "search_split", spy)
     body = storefront.get("/api/v1/search", {"q": "espresso machine"}).json()
     assert threads and threads[0].startswith("recommend-db")
     top = body["results"][0]

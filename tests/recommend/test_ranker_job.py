@@ -92,6 +92,7 @@ def test_train_ranker_beats_fusion_and_serves_once_promoted(storefront, serving_
     assert metrics["auc"] > metrics["fusion_auc"] + 0.1
     assert metrics["ndcg@10"] > metrics["fusion_ndcg@10"]
     assert metrics["feature_weights"]["log_price"] < 0  # it learned "cheaper gets clicked"
+    assert metrics["position_feature"] in ("on", "off") and set(metrics["validation_ndcg@10"]) == {"on", "off"}
     assert version.dataset_snapshot["split"]["counts"]["train"] > version.dataset_snapshot["split"]["counts"]["test"]
 
     with django_capture_on_commit_callbacks(execute=True):
