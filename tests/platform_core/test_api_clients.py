@@ -96,3 +96,17 @@ def test_admin_creates_client_and_shows_key_once(client, admin_user):
     key = next(m for m in msgs if "API key" in m).rsplit(" ", 1)[-1]
     assert _client(key).get("/api/v1/whoami").json()["client"] == "pos"
     assert AuditLog.objects.filter(action="api_client.create", actor=admin_user).exists()
+
+
+def test_request_counts_are_batched_but_exact():
+    from django.core.cache import cache
+
+    client, key = services.api_client_create(name="busy", scopes="read")
+    for _ in range(3):
+        assert _client(key).get("/api/v1/whoami").status_code == 200
+    client.refresh_from_db()
+    assert client.request_count == 1  # the first request wrote; the next two wait in Redis
+    cache.delete(f"platform:apiclient:{client.pk}:flushed")  # a minute later
+    _client(key).get("/api/v1/whoami")
+    client.refresh_from_db()
+    assert client.request_count == 4
