@@ -227,6 +227,9 @@ JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=90)
 # Torch threads for a job (0 = torch's default). Set 1 where workers share a small box with
 # the web server: on 2 cores, 2 spinning torch threads trained 5-7x slower than 1.
 JOB_TORCH_THREADS = env.int("JOB_TORCH_THREADS", default=0)
+# Torch threads for query encoding in web processes: with 2 threads under load one query took
+# ~0.5 s, with 1 thread 14 ms (bench/search_latency.py).
+SERVING_TORCH_THREADS = env.int("SERVING_TORCH_THREADS", default=1)
 TRAINING_INTENT_LABELS = env.list("TRAINING_INTENT_LABELS", default=["browse", "buy", "review"])
 DEFAULT_ENCODER = env("DEFAULT_ENCODER", default="sentence-transformers/all-MiniLM-L6-v2")
 DEMO_STORE = env.bool("DEMO_STORE", default=True)
