@@ -121,7 +121,8 @@ def test_job_changelist_has_progress_bars_and_flat_query_count(
     factories.JobFactory(status=Job.Status.RUNNING, progress=0.5)
     url = reverse("admin:training_job_changelist")
     operator_client.get(url)  # warm caches (content types, sessions)
-    with django_assert_max_num_queries(14) as few:
+    # 15: the page itself plus the JobNoticeMiddleware lookup that every admin page makes
+    with django_assert_max_num_queries(15) as few:
         assert operator_client.get(url).status_code == 200
     user = factories.UserFactory(username="launcher")
     version = factories.ModelVersionFactory()
@@ -145,7 +146,8 @@ def test_version_changelist_query_count_and_change_page_comparison(
     )
     url = reverse("admin:training_modelversion_changelist")
     operator_client.get(url)
-    with django_assert_max_num_queries(14) as few:
+    # 15: the page itself plus the JobNoticeMiddleware lookup that every admin page makes
+    with django_assert_max_num_queries(15) as few:
         operator_client.get(url)
     user = factories.UserFactory(username="trainer")
     job = factories.JobFactory(status=Job.Status.SUCCEEDED)

@@ -221,7 +221,7 @@ def test_cancel_of_a_running_job_stops_it_within_a_step(settings):
 
     settings.JOB_HEARTBEAT_SECONDS = 0.5
     version = factories.ModelVersionFactory(is_active=True)
-    factories.build_training_store(per_category=10, shoppers=1, sessions=1)
+    factories.build_training_store(per_category=60, shoppers=1, sessions=1)
     job = _launch("embed_catalog", {"device": "cpu", "batch_size": 1, "build_index": False})
     outcome = {}
 
