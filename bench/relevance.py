@@ -215,6 +215,7 @@ def evaluate(rows: Sequence[dict], *, encoder_base: str = "sentence-transformers
             ctx = ServingContext(surface="search", strategy=strategy,
                                  models=ServedModels(retriever=retriever, ranker=ranker_version),
                                  config=selectors.serving_config(), shopper=None, session="", variant=None,
+                                 shopper_external_id=None,
                                  now=datetime.now(UTC), simulated=False, generations=generations())
             body = search.search(search.SearchParams(q=query, size=K), ctx)
             scores[name].append(ndcg([r["product"]["id"] for r in body["results"]], gains))

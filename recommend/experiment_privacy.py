@@ -13,15 +13,10 @@ from catalog import privacy
 def forget_experiment_rows(ctx: privacy.ForgetContext) -> dict[str, int]:
     """Delete the shopper's assignments and exposures, or (anonymise) hand them to the
     replacement shopper with the session cleared, so experiment counts stay intact."""
-    from recommend.experiment_models import Assignment, Exposure, UnitType
+    from recommend.experiment_models import Assignment, Exposure
 
     shopper = ctx.shopper
-    assignments = Assignment.objects.filter(shopper=shopper) | Assignment.objects.filter(
-        unit_type=UnitType.SHOPPER, unit_id=shopper.external_id
-    )
-    exposures = Exposure.objects.filter(shopper=shopper) | Exposure.objects.filter(
-        unit_type=UnitType.SHOPPER, unit_id=shopper.external_id
-    )
+    assignments, exposures = _rows_of(Assignment, shopper), _rows_of(Exposure, shopper)
     if ctx.replacement is None:
         return {
             "experiment_exposures": exposures.delete()[0],
@@ -34,13 +29,23 @@ def forget_experiment_rows(ctx: privacy.ForgetContext) -> dict[str, int]:
     }
 
 
+def _rows_of(model, shopper):
+    """The shopper's rows: linked by id, or assigned by their external id before the shopper
+    was known to the database."""
+    from recommend.experiment_models import UnitType
+
+    return model.objects.filter(shopper=shopper) | model.objects.filter(
+        unit_type=UnitType.SHOPPER, unit_id=shopper.external_id
+    )
+
+
 def export_experiment_rows(shopper) -> dict[str, Any]:
     """The shopper's assignments and exposures (experiment name, variant, times)."""
     from recommend.experiment_models import Assignment, Exposure
 
     assignments = [
         {"experiment": name, "variant": key, "unit_type": unit_type, "assigned_at": at.isoformat()}
-        for name, key, unit_type, at in Assignment.objects.filter(shopper=shopper)
+        for name, key, unit_type, at in _rows_of(Assignment, shopper)
         .order_by("assigned_at", "id")
         .values_list("experiment__name", "variant__key", "unit_type", "assigned_at")
     ]
@@ -53,7 +58,7 @@ def export_experiment_rows(shopper) -> dict[str, Any]:
             "timestamp": ts.isoformat(),
             "result_count": count,
         }
-        for name, key, request_id, session, ts, count in Exposure.objects.filter(shopper=shopper)
+        for name, key, request_id, session, ts, count in _rows_of(Exposure, shopper)
         .order_by("timestamp", "id")
         .values_list(
             "experiment__name", "variant__key", "request_id", "session", "timestamp", "result_count"

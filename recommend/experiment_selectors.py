@@ -121,24 +121,36 @@ class UnitAssignment:
     unit_id: str
 
 
-def experiment_unit(shopper, session: str) -> tuple[str, str] | None:
-    """``(unit_type, unit_id)``: the shopper's external id, else the session, else None."""
-    if shopper is not None and getattr(shopper, "external_id", None):
-        return "shopper", str(shopper.external_id)
+def experiment_unit(
+    shopper, session: str, *, external_id: str | None = None
+) -> tuple[str, str] | None:
+    """``(unit_type, unit_id)``: the shopper's external id, else the session, else None.
+
+    ``external_id`` is the id the storefront sent, known to the database or not: a shopper whose
+    first request comes before their first event is assigned by that id, so they keep their
+    variant once their events make them known (assigning them by session would move them)."""
+    external_id = external_id or getattr(shopper, "external_id", None)
+    if external_id:
+        return "shopper", str(external_id)
     if session:
         return "session", str(session)
     return None
 
 
 def variant_for(
-    surface: str, shopper, session: str, *, config_generation: int | None = None
+    surface: str,
+    shopper,
+    session: str,
+    *,
+    config_generation: int | None = None,
+    external_id: str | None = None,
 ) -> UnitAssignment | None:
     """The running experiment's variant for this shopper (or anonymous session) on ``surface``;
     None when nothing runs there, the unit is in the holdout, or there is no unit at all."""
     experiment = running_experiments(config_generation).get(surface)
     if experiment is None:
         return None
-    unit = experiment_unit(shopper, session)
+    unit = experiment_unit(shopper, session, external_id=external_id)
     if unit is None:
         return None
     variant = experiment.assign(unit[1] if unit[0] == "shopper" else f"session:{unit[1]}")

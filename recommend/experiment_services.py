@@ -435,6 +435,7 @@ def exposure_record(*, ctx, body: dict[str, Any], measured: bool = True) -> None
             request_id=ctx.request_id,
             shopper=ctx.shopper,
             session=ctx.session,
+            external_id=ctx.shopper_external_id,
             timestamp=ctx.now,
             latency_ms=float(ctx.timings.get("total", 0.0)),
             result_count=int(body["total"]) if "total" in body else len(body.get("results") or []),
@@ -450,6 +451,7 @@ def exposure_push(
     request_id: str,
     shopper,
     session: str,
+    external_id: str | None = None,
     timestamp: datetime | None = None,
     latency_ms: float = 0.0,
     result_count: int = 0,
@@ -460,7 +462,7 @@ def exposure_push(
 
     experiment = running_experiments().get(surface)
     variant = experiment.variant(variant_key) if experiment else None
-    unit = experiment_unit(shopper, session)
+    unit = experiment_unit(shopper, session, external_id=external_id)
     if variant is None or unit is None:
         return False
     row = {
@@ -496,6 +498,16 @@ def _exposures_write(rows: list[dict[str, Any]]) -> int:
     variant_ids = set(
         Variant.objects.filter(pk__in={r["variant_id"] for r in rows}).values_list("pk", flat=True)
     )
+    # a shopper unknown when served (their first request came before their first event) is
+    # linked now if their events have made them known since: window attribution needs the id
+    unlinked = {r["unit_id"] for r in rows if r["unit_type"] == "shopper" and not r.get("shopper_id")}
+    if unlinked:
+        linked = dict(
+            Shopper.objects.filter(external_id__in=unlinked).values_list("external_id", "pk")
+        )
+        for r in rows:
+            if r["unit_type"] == "shopper" and not r.get("shopper_id"):
+                r["shopper_id"] = linked.get(r["unit_id"])
     shopper_ids = {r["shopper_id"] for r in rows if r.get("shopper_id")}
     existing = (
         set(Shopper.objects.filter(pk__in=shopper_ids).values_list("pk", flat=True))

@@ -60,6 +60,7 @@ class ServingContext:
     shopper: ShopperRef | None
     session: str
     variant: str | None
+    shopper_external_id: str | None  # as the storefront sent it: the experiment unit
     now: datetime
     simulated: bool
     generations: tuple[int, int]
@@ -91,10 +92,11 @@ def serving_context(surface: str, *, shopper_external_id: str | None, session: s
     gens = generations()
     config = selectors.serving_config(gens[1])
     shopper = selectors.shopper_ref(shopper_external_id)
-    strategy, variant = selectors.resolve_strategy(surface, shopper, session)
+    strategy, variant = selectors.resolve_strategy(surface, shopper, session, external_id=shopper_external_id)
     models = selectors.served_models(strategy, models_generation=gens[0])
     return ServingContext(surface=surface, strategy=strategy, models=models, config=config, shopper=shopper,
-                          session=session, variant=variant, now=now, simulated=simulated, generations=gens)
+                          session=session, variant=variant, shopper_external_id=shopper_external_id or None,
+                          now=now, simulated=simulated, generations=gens)
 
 
 # --------------------------------------------------------------------------- parallel work

@@ -269,17 +269,20 @@ def default_strategy(surface: str, *, config_generation: int | None = None) -> S
     return config.strategies[config.defaults[surface]]
 
 
-def resolve_strategy(surface: str, shopper: ShopperRef | None, session: str) -> tuple[StrategyConfig, str | None]:
+def resolve_strategy(surface: str, shopper: ShopperRef | None, session: str, *,
+                     external_id: str | None = None) -> tuple[StrategyConfig, str | None]:
     """The strategy that serves this request and the experiment variant key (or None).
 
     The single hook for experiments: the running experiment on ``surface`` (cached per config
-    generation) assigns ``shopper`` (or ``session`` when anonymous) by a sticky hash, and the
+    generation) assigns the shopper's external id (``external_id``, which need not be in the
+    database yet, else ``shopper``'s), or ``session`` when anonymous, by a sticky hash, and the
     variant's strategy serves; otherwise (no experiment, holdout, no unit) the default does.
     """
     from recommend.experiment_selectors import variant_for
 
     config_generation = generations()[1]
-    hit = variant_for(surface, shopper, session, config_generation=config_generation)
+    hit = variant_for(surface, shopper, session, config_generation=config_generation,
+                      external_id=external_id)
     if hit is not None:
         strategy = serving_config(config_generation).strategies.get(hit.variant.strategy_id)
         if strategy is not None:

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 
 from catalog import services as catalog_services
+from catalog.models import Shopper
 from recommend import experiment_services as services
 from recommend import selectors
 from recommend.experiment_models import Assignment, Exposure
@@ -123,6 +124,61 @@ def test_search_api_returns_variant_and_request_id_and_logs_exposures_in_batches
     assert again["variant"] == body["variant"]
     assert Assignment.objects.filter(unit_id="alice").count() == 1
     assert Exposure.objects.filter(unit_id="alice").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_shopper_unknown_to_the_database_is_assigned_by_their_id_and_keeps_the_variant(
+    operator_user, serving_store, storefront
+):
+    """The storefront's first request for a new shopper comes before their first event: they
+    are assigned by their external id (not by session), keep that variant in a new session
+    once their events make them known, and their exposures are linked, exported and forgotten."""
+    experiment, _, _ = _running(operator_user)
+    product = next(iter(serving_store.products))
+    first = storefront.get(
+        "/api/v1/search", {"q": "headphones", "shopper": "newcomer", "session": "s-1"}
+    ).json()
+    assert first["variant"] in ("control", "treatment")
+    services.exposures_flush()
+    exposure = Exposure.objects.get(request_id=first["request_id"])
+    assert (exposure.unit_type, exposure.unit_id, exposure.shopper_id) == (
+        "shopper",
+        "newcomer",
+        None,
+    )
+    # a session of its own would hash elsewhere for some of these; the id must win every time
+    variants = set()
+    for n in range(12):
+        body = storefront.get(
+            "/api/v1/search", {"q": "kettle", "shopper": "newcomer", "session": f"other-{n}"}
+        ).json()
+        variants.add(body["variant"])
+    assert variants == {first["variant"]}
+
+    posted = storefront.post(
+        "/api/v1/events",
+        {"events": [{"event_id": "nc-1", "shopper": "newcomer", "type": "click",
+                     "product": product, "request_id": first["request_id"], "session": "s-1",
+                     "timestamp": datetime.now(UTC).isoformat()}]},
+        format="json",
+    )
+    assert posted.status_code == 202, posted.content
+    known = storefront.get(
+        "/api/v1/search", {"q": "laptop", "shopper": "newcomer", "session": "s-2"}
+    ).json()
+    assert known["variant"] == first["variant"]
+    services.exposures_flush()
+    # exposures still queued when the shopper became known are linked to them at the flush
+    shopper = Shopper.objects.get(external_id="newcomer")
+    linked = Exposure.objects.filter(unit_id="newcomer", shopper=shopper)
+    assert linked.count() == 13 and Exposure.objects.get(request_id=first["request_id"]).shopper_id is None
+    assert Assignment.objects.filter(experiment=experiment, unit_id="newcomer").count() == 1
+
+    exported = catalog_services.shopper_export(external_id="newcomer")["experiments"]
+    assert len(exported["assignments"]) == 1 and len(exported["exposures"]) == 14
+    catalog_services.shopper_forget(external_id="newcomer", mode="delete")
+    assert not Exposure.objects.filter(unit_id="newcomer").exists()
+    assert not Assignment.objects.filter(unit_id="newcomer").exists()
 
 
 @pytest.mark.django_db
