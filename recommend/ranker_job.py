@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ValidationError
 
+from recommend.engine.cooccurrence import PopularityTimeline
 from training.jobs import Param, register_job_kind
 
 ENGAGEMENT = {"click": 1.0, "add_to_cart": 2.0, "purchase": 3.0}
@@ -173,7 +174,7 @@ class FeatureBuilder:
     """Ranker features of shown lists, computed as serving computes them."""
 
     def __init__(self, *, retriever, cf_version) -> None:
-        from recommend import aggregates, loaders, selectors
+        from recommend import loaders, selectors
 
         self.retriever = retriever
         self.config = selectors.serving_config()
@@ -188,7 +189,7 @@ class FeatureBuilder:
             self.matrix = np.divide(self.matrix, norms, out=np.zeros_like(self.matrix), where=norms > 0)
             self.row_of = {pk: i for i, pk in enumerate(self.ids)}
         self.cf = loaders.cf_model(cf_version)
-        self.popularity = aggregates.current().popularity
+        self._popularity: PopularityTimeline | None = None
         self._query_cache: dict[str, Any] = {}
         self._profiles: dict[int, list[tuple[datetime, int, str]]] = {}
 
@@ -244,6 +245,23 @@ class FeatureBuilder:
                                  before[-1][0], half_life_days=PROFILE_HALF_LIFE_DAYS)
         return vector if float(np.linalg.norm(vector)) > 0 else None
 
+    # -- popularity as of a moment
+    def popularity_at(self, pks: Sequence[int], moment: datetime) -> dict[int, float]:
+        """Popularity as serving would have read it when the list was shown: events strictly
+        before ``moment`` only (today's aggregates would count the clicks being predicted)."""
+        if self._popularity is None:
+            from catalog.models import Event
+            from recommend.engine.profiles import EVENT_WEIGHTS
+            from recommend.services import POPULARITY_HALF_LIFE_HOURS, POPULARITY_WINDOW_DAYS
+
+            rows = (Event.objects.filter(type__in=list(EVENT_WEIGHTS), product__isnull=False,
+                                         product__active=True)
+                    .values_list("product_id", "timestamp", "type").iterator(chunk_size=20_000))
+            self._popularity = PopularityTimeline(
+                ((pk, ts, EVENT_WEIGHTS[kind]) for pk, ts, kind in rows),
+                window_days=POPULARITY_WINDOW_DAYS, half_life_hours=POPULARITY_HALF_LIFE_HOURS)
+        return self._popularity.at(pks, moment)
+
     # -- one list
     def features(self, shown: ShownList) -> tuple[list[dict[str, float]], list[float]]:
         """Feature dicts (with the shown position) and the fusion baseline score per item."""
@@ -268,7 +286,7 @@ class FeatureBuilder:
         if self.cf is not None and shown.shopper_id is not None and not self.cf.keyed_by_external_id:
             cf = {pk: float(s) for pk, s in zip(pks, self.cf.model.score(shown.shopper_id, pks), strict=True)}
         prices = {pk: row.price for pk, row in product_rows(pks).items()}
-        popularity = {pk: self.popularity[pk] for pk in pks if pk in self.popularity}
+        popularity = self.popularity_at(pks, shown.timestamp)
         dicts = feature_dicts(pks, FeatureInputs(lexical=lexical, semantic=semantic, profile=profile, cf=cf),
                               prices, popularity)
         for pk, d in zip(pks, dicts, strict=True):

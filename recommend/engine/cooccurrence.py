@@ -9,9 +9,11 @@ from collections.abc import Hashable, Iterable
 from datetime import datetime
 from typing import Literal
 
+import numpy as np
+
 from recommend.engine.fusion import id_sort_key
 
-__all__ = ["bought_together", "trending"]
+__all__ = ["PopularityTimeline", "bought_together", "trending"]
 
 
 def bought_together(
@@ -102,3 +104,57 @@ def trending(
         )
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], id_sort_key(kv[0])))
     return ranked if top_n is None else ranked[: max(0, top_n)]
+
+
+class PopularityTimeline:
+    """Each item's popularity as it stood at any past moment, for training on logged lists.
+
+    Serving reads popularity as ``log1p(sum weight * 0.5 ** (age_h / half_life))`` over the
+    events of the last ``window_days`` (the aggregates' formula). A model trained on old lists
+    must see the popularity of *that* moment: today's value counts the very clicks the model
+    learns to predict, and everything after them (a leak that flatters offline metrics).
+    :meth:`at` counts only the events strictly before the moment.
+    """
+
+    def __init__(
+        self,
+        events: Iterable[tuple[Hashable, datetime | float, float]],
+        *,
+        window_days: float,
+        half_life_hours: float,
+    ) -> None:
+        if half_life_hours <= 0 or window_days <= 0:
+            raise ValueError("window_days and half_life_hours must be > 0")
+        self.window_s = float(window_days) * 86_400.0
+        self.half_life_s = float(half_life_hours) * 3_600.0
+        grouped: dict[Hashable, list[tuple[float, float]]] = {}
+        for item, moment, weight in events:
+            grouped.setdefault(item, []).append((_seconds(moment), float(weight)))
+        self._items: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
+        for item, pairs in grouped.items():
+            pairs.sort()
+            array = np.asarray(pairs, dtype=np.float64)
+            self._items[item] = (array[:, 0], array[:, 1])
+
+    def score(self, item: Hashable, moment: datetime | float) -> float:
+        """The decayed engagement of ``item`` just before ``moment`` (0 when none)."""
+        found = self._items.get(item)
+        if found is None:
+            return 0.0
+        times, weights = found
+        now = _seconds(moment)
+        lo = int(np.searchsorted(times, now - self.window_s, side="right"))
+        hi = int(np.searchsorted(times, now, side="left"))
+        if hi <= lo:
+            return 0.0
+        ages = now - times[lo:hi]
+        return float(np.dot(weights[lo:hi], np.exp2(-ages / self.half_life_s)))
+
+    def at(self, items: Iterable[Hashable], moment: datetime | float) -> dict[Hashable, float]:
+        """``{item: log1p(score)}`` at ``moment`` for the items with any engagement before it."""
+        out: dict[Hashable, float] = {}
+        for item in items:
+            value = self.score(item, moment)
+            if value > 0:
+                out[item] = math.log1p(value)
+        return out

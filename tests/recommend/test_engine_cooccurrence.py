@@ -1,5 +1,6 @@
 """Bought-together associations and trending items."""
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -61,3 +62,27 @@ def test_trending_decays_by_half_life():
     assert ranked[1][1] == pytest.approx(2.5)
     assert trending(events, now, 24, top_n=1) == ranked[:1]
     assert trending([], now) == []
+
+
+def test_popularity_timeline_counts_only_what_happened_before_the_moment():
+    from recommend.engine.cooccurrence import PopularityTimeline
+
+    day = 86_400.0
+    events = [("a", 0.0, 1.0), ("a", 10 * day, 8.0), ("a", 20 * day, 2.0), ("b", 19 * day, 4.0)]
+    timeline = PopularityTimeline(events, window_days=15, half_life_hours=24 * 5)
+    # at day 20: a's purchase (10 days old, two half-lives) counts, its day-0 view is outside the
+    # window, and its click at exactly day 20 has not happened yet (it is what a model predicts)
+    assert timeline.score("a", 20 * day) == pytest.approx(8.0 * 0.25)
+    assert timeline.score("b", 20 * day) == pytest.approx(4.0 * 0.5 ** 0.2)
+    assert timeline.score("a", 20 * day + 1) == pytest.approx(8.0 * 0.5 ** ((10 * day + 1) / (5 * day)) + 2.0 * 0.5 ** (1 / (5 * day)))
+    assert timeline.score("b", 19 * day) == 0.0 and timeline.score("unknown", 20 * day) == 0.0
+    # log1p, as serving's aggregates store it, and only for items with engagement before then
+    at = timeline.at(["a", "b", "c"], 19 * day)
+    assert at == {"a": pytest.approx(math.log1p(8.0 * 0.5 ** (9 / 5)))}
+    # the same formula as trending() over the events before the moment
+    now = 20 * day + 3600
+    within = [(i, t, w) for i, t, w in events if now - 15 * day < t < now]
+    expected = dict(trending(within, now, half_life_hours=120))
+    assert timeline.score("a", now) == pytest.approx(expected["a"])
+    with pytest.raises(ValueError):
+        PopularityTimeline([], window_days=0, half_life_hours=1)
