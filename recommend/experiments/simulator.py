@@ -22,6 +22,7 @@ Django's test client and one over HTTP), so this module imports no Django.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import threading
@@ -83,6 +84,22 @@ class SimReport:
     start: datetime | None = None
     end: datetime | None = None
     errors: list[str] = field(default_factory=list)
+    #: per session, a hash of every list served to it (ids and variants, in order)
+    served: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """One hash of every list served, session by session: two runs with the same seed on
+        the same store and models print the same fingerprint, and where they differ, which
+        sessions were served differently (:meth:`diverging`) says where to look."""
+        digest = hashlib.sha256()
+        for session in sorted(self.served):
+            digest.update(f"{session}={self.served[session]};".encode())
+        return digest.hexdigest()[:16]
+
+    def diverging(self, other: SimReport) -> list[str]:
+        """Sessions served differently in ``other`` (or in only one of the two runs)."""
+        keys = set(self.served) | set(other.served)
+        return sorted(k for k in keys if self.served.get(k) != other.served.get(k))
 
     def count(self, bucket: dict[str, int], key: str, n: int = 1) -> None:
         bucket[key] = bucket.get(key, 0) + n
@@ -230,9 +247,15 @@ class TrafficSimulator:
                 if len(self.report.errors) < 20:
                     self.report.errors.append(f"{kind}: {exc}")
             return None
+        shown = ",".join(str((item.get("product") or {}).get("id")) for item in body.get("results") or [])
+        session = str(params.get("session") or "")
         with self._lock:
             self.report.count(self.report.requests, kind)
             self.report.count(self.report.variants, str(body.get("variant") or ""))
+            previous = self.report.served.get(session, "")
+            self.report.served[session] = hashlib.sha256(
+                f"{previous}|{path}?{params.get('q', '')}:{body.get('variant')}:{shown}".encode()
+            ).hexdigest()[:16]
         return body
 
     def _click_plan(self, rng: random.Random, probs: list[float], plant: float) -> list[bool]:

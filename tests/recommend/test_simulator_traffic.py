@@ -142,16 +142,17 @@ def test_simulator_drives_the_api_on_one_simulated_clock(operator_user, demo_sto
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="Flaky in a fresh clone (seen once: +8.0% CTR, CI -1.3%..+18.2%, p = 0.092): the simulator's "
-    "outcome is not yet fully determined by its seed. The planted +20% effect is asserted "
-    "deterministically in test_experiments_results.py; tracked in the Experiments issue.",
-)
 @pytest.mark.django_db
 def test_simulated_planted_click_effect_wins_and_a_a_does_not(operator_user, demo_store):
     """Two experiments at once: on search the treatment's lists are clicked 20% more often
-    (planted in the simulated shoppers), on recommendations both arms are identical."""
+    (planted in the simulated shoppers), on recommendations both arms are identical.
+
+    The run is a function of its seed (the same fingerprint in a fresh process and after other
+    tests). It is sized for the effect the plant really makes: lists that would be clicked
+    anyway cannot be clicked more, so on this store's ~67% click-through rate the planted 20%
+    shows as ~+10-16%; about 2,700 searches detect that with room to spare (p ~ 1e-4 with
+    seed 11, 3e-8 with seed 12), where the calculator's 388 per arm for a full 20% did not
+    (+8.0%, p = 0.092, at 971 searches)."""
     # fixed-horizon tests planned by the calculator for a 20% effect on a ~50% click-through rate
     plan = {"sequential": False, "baseline_rate": 0.5, "minimum_detectable_effect": 0.2}
     planted = _experiment(operator_user, name="planted", **plan)
@@ -162,13 +163,13 @@ def test_simulated_planted_click_effect_wins_and_a_a_does_not(operator_user, dem
     report = _simulate(
         demo_store,
         shoppers=300,
-        days=3,
-        sessions_per_day=1.3,
-        search_share=0.6,
+        days=6,
+        sessions_per_day=1.5,
+        search_share=0.75,
         similar_after_click=0.0,
         plant={"treatment": 1.2},
     )
-    assert report.requests["search"] > 700 and report.requests["recommendations"] > 400
+    assert report.requests["search"] > 2000 and report.requests["recommendations"] > 500
 
     analysis = experiment_results(planted).analysis
     assert analysis.outcome == "winner" and analysis.recommended == "treatment", analysis.sentence
