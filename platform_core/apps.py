@@ -15,6 +15,7 @@ class PlatformConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from platform_core import roles
+        from platform_core.api import schema  # noqa: F401  (registers the ApiKey OpenAPI scheme)
 
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="aisle-sync-roles")
 

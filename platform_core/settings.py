@@ -184,12 +184,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKey": {"type": "apiKey", "in": "header", "name": "Authorization",
-                       "description": "`Api-Key <key>`"}
-        }
-    },
+    # the ApiKey security scheme comes from platform_core.api.schema (an auth extension)
 }
 
 # CORS: only origins listed on active `public` API clients (checked per request, see

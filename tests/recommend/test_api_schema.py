@@ -64,6 +64,9 @@ def test_every_endpoint_is_documented_with_its_parameters(schema):
         names = {p["name"] for p in operation.get("parameters", []) if p["in"] in ("query", "path")}
         assert expected <= names, (path, expected - names)
         assert {"200", "400", "401", "403"} <= set(operation["responses"]), path
+        assert {"ApiKey": []} in operation["security"], (path, operation.get("security"))
+    scheme = schema["components"]["securitySchemes"]["ApiKey"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
     size = next(p for p in schema["paths"]["/api/v1/search"]["get"]["parameters"] if p["name"] == "size")
     assert size["schema"]["maximum"] == 100 and size["schema"]["minimum"] == 1 and size["schema"]["default"] == 10
 
