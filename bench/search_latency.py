@@ -298,8 +298,101 @@ def run_scale(n_products: int, args, log) -> dict:
         for name, ms in _timings(response["Server-Timing"]).items():
             recs_stages[name].append(ms)
     services.searchlogs_flush()
-    return {"served": served, "bare": bare, "stages": stages, "recs": recs, "recs_stages": recs_stages,
-            "queries": len(queries)}
+    result = {"served": served, "bare": bare, "stages": stages, "recs": recs, "recs_stages": recs_stages,
+              "queries": len(queries)}
+    if args.experiment_queries:
+        result.update(run_experiment_phase(client, store, args, log))
+    return result
+
+
+def _personal_queries(store: dict, n: int, *, seed: int) -> list[dict]:
+    """``n`` distinct queries, each from a known shopper (two in three) or an anonymous session:
+    the requests an experiment assigns and exposes."""
+    rng = random.Random(seed)
+    out = []
+    for i, params in enumerate(make_queries(store, n, seed=seed)):
+        if rng.random() < 2 / 3:
+            params["shopper"] = rng.choice(store["shoppers"])
+        else:
+            params["session"] = f"bench-session-{seed}-{i}"
+        out.append(params)
+    return out
+
+
+def run_experiment_phase(client, store: dict, args, log) -> dict:
+    """Search with an A/B experiment running on the surface, next to the same kind of traffic
+    (known shoppers and anonymous sessions, distinct queries, caches cold) without one.
+
+    The two phases alternate in blocks of 50 requests (the experiment is started and stopped
+    between blocks), so drift of the machine's load falls on both alike. Also timed: the
+    exposure queueing inside each request (``exposure_record``) and the batched flush."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.cache import cache
+
+    from recommend import aggregates, experiment_services, retrievers
+    from recommend.experiment_models import Experiment, Exposure
+    from recommend.experiment_selectors import clear_running_cache
+    from recommend.models import Strategy
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-operator", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get_or_create(name="operator")[0])
+    base = Strategy.objects.get(surface="search", is_default=True)
+    other, _ = Strategy.objects.get_or_create(name="bench variant", surface="search",
+                                              defaults={"lexical_weight": base.lexical_weight,
+                                                        "semantic_weight": base.semantic_weight})
+    Exposure.objects.all().delete()
+    Experiment.objects.filter(name__startswith="bench latency").delete()  # an earlier run's
+    queries = _personal_queries(store, 2 * args.experiment_queries, seed=args.seed + 100)
+    keep = (aggregates.current(), retrievers.filter_stats())
+    cache.clear()
+    aggregates.store(keep[0])
+
+    queue_ms: list[float] = []
+    real_record = experiment_services.exposure_record
+
+    def timed_record(**kwargs):
+        started = time.perf_counter()
+        real_record(**kwargs)
+        if kwargs["ctx"].variant:
+            queue_ms.append((time.perf_counter() - started) * 1000)
+
+    experiment_services.exposure_record = timed_record  # the view calls it through the module
+    served = {"without": [], "with": []}
+    variants: dict[str, int] = defaultdict(int)
+    experiment = None
+    pending = flushed = 0
+    flush_ms = 0.0
+    try:
+        for block in range(0, len(queries), 50):
+            running = (block // 50) % 2 == 1
+            if running:
+                experiment = experiment_services.experiment_create(
+                    name=f"bench latency {block}", surface="search", hypothesis="latency only", actor=user,
+                    salt=f"bench-{block}", variants=[experiment_services.VariantSpec("control", base, 50, True),
+                                                     experiment_services.VariantSpec("treatment", other, 50)])
+                experiment_services.experiment_start(experiment=experiment, actor=user)
+            for params in queries[block:block + 50]:
+                started = time.perf_counter()
+                response = client.get("/api/v1/search", params)
+                served["with" if running else "without"].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.content[:300]
+                if running:
+                    variants[str(response.json()["variant"])] += 1
+            if running:  # the batch flush beat would run, timed here before the stop flushes
+                pending += experiment_services.exposures_pending()
+                started = time.perf_counter()
+                flushed += experiment_services.exposures_flush()
+                flush_ms += (time.perf_counter() - started) * 1000
+                experiment_services.experiment_stop(experiment=experiment, actor=user)
+                clear_running_cache()
+    finally:
+        experiment_services.exposure_record = real_record
+    log(f"experiment phase: {len(served['with'])} requests with an experiment running "
+        f"(variants {dict(variants)}), {len(served['without'])} without; {pending} exposures queued, "
+        f"flushed {flushed} in {flush_ms:.0f} ms ({flush_ms / max(flushed, 1) * 1000:.0f} µs per row)")
+    return {"exp_with": served["with"], "exp_without": served["without"], "exp_queue": queue_ms,
+            "exp_flush_ms": flush_ms, "exp_flushed": flushed}
 
 
 def main() -> None:
@@ -308,6 +401,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--shoppers", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--experiment-queries", type=int, default=500,
+                        help="requests with and (as many) without an A/B experiment running; 0 skips the phase")
     args = parser.parse_args()
     setup_django(DATABASE)
     scales = [int(s) for s in args.scales.split(",") if s.strip()]
@@ -333,6 +428,10 @@ def main() -> None:
     rows.append(row("recommendations: server", lambda r: r["recs"]))
     for stage in RECS_STAGES:
         rows.append(row(f"  {stage}", lambda r, s=stage: r["recs_stages"].get(s, [])))
+    if args.experiment_queries:
+        rows.append(row("search, shoppers, no experiment", lambda r: r["exp_without"]))
+        rows.append(row("search, shoppers, experiment running", lambda r: r["exp_with"]))
+        rows.append(row("  exposure queueing in the request", lambda r: r["exp_queue"]))
     print(table(headers, rows, title=f"Latency in ms, one client, {args.queries} distinct queries, caches cold"))
     print()
     for n in scales:
@@ -342,6 +441,12 @@ def main() -> None:
               f"overhead served/bare p50 {percentile(r['served'], 50) / percentile(bare, 50):.2f}x, "
               f"p95 {percentile(r['served'], 95) / percentile(bare, 95):.2f}x (target < 1.5x); "
               f"recommendations p95 {percentile(r['recs'], 95):.1f} ms")
+        if args.experiment_queries:
+            print(f"{n:,} products, experiment running vs not (same traffic shape): p50 "
+                  f"{percentile(r['exp_with'], 50):.1f} vs {percentile(r['exp_without'], 50):.1f} ms, p95 "
+                  f"{percentile(r['exp_with'], 95):.1f} vs {percentile(r['exp_without'], 95):.1f} ms; exposure "
+                  f"queueing p50 {percentile(r['exp_queue'], 50) * 1000:.0f} µs, p95 "
+                  f"{percentile(r['exp_queue'], 95) * 1000:.0f} µs; flush {r['exp_flush_ms'] / max(r['exp_flushed'], 1) * 1000:.0f} µs per row")
     reset_serving_caches()
 
 
