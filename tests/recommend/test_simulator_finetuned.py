@@ -1,13 +1,21 @@
 """Online A/B test of a fine-tuned retriever against the base encoder on the demo store, with
 the real packaged model: the Training issue's fine-tuning job makes the candidate, two search
 strategies pin the two versions, simulated shoppers judge what each serves, and the experiment
-declares the fine-tuned retriever the winner.
+should declare the fine-tuned retriever the winner.
 
-Slow and opt-in (``AISLE_ONLINE_FINETUNE_TEST=1``): the real encoder on CPU embeds, fine-tunes
-and encodes every simulated query. On the shared 2-core development machine the fine-tuning alone
-took 9 minutes (2 pairs/s under load), and on this 300-product store a 2-epoch fine-tune did not
-beat the base encoder offline (held-out NDCG@10 0.534 vs 0.546), so the online test is run on
-demand (a GPU, a larger store) rather than in every ``make test``.
+Opt-in (``AISLE_ONLINE_FINETUNE_TEST=1``) because on this 300-product store it does not: the
+fine-tuned retriever is not better for these shoppers. Measured 2026-12-05 on an idle 2-core
+CPU (the whole test runs in about 45 s; seeds as below):
+
+* 8 steps (256 pairs, lr 1e-4): held-out mined queries NDCG@10 0.546 -> 0.528 (recall@10
+  0.774 -> 0.828); online 1,189 searches, CTR 0.658 (base) vs 0.649, -1.4%, p = 0.78.
+* 54 steps (3 epochs, all 559 pairs, hard negatives): NDCG@10 0.546 -> 0.526; online 2,471
+  searches (6 days, 2 sessions a day), CTR 0.656 vs 0.652, -0.6%, p = 0.88.
+
+Click-through saturates here (about two in three lists get a click whichever retriever serves),
+so even the +3.6% NDCG@10 that the small fine-tune gains on the judged queries
+(``tests/training/test_jobs_kinds.py``) would need tens of thousands of searches to show
+online. Run it to check a better recipe or a larger store.
 """
 
 from __future__ import annotations
@@ -33,9 +41,22 @@ pytestmark = [
     pytest.mark.timeout(3600),
     pytest.mark.skipif(
         not os.environ.get("AISLE_ONLINE_FINETUNE_TEST"),
-        reason="opt-in: set AISLE_ONLINE_FINETUNE_TEST=1 (real fine-tuning, minutes on CPU)",
+        reason="opt-in: set AISLE_ONLINE_FINETUNE_TEST=1 (on this store the fine-tuned "
+        "retriever does not win yet; see the module docstring)",
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread(settings):
+    """One torch thread, as in the training job tests: on a shared 2-core machine two OpenMP
+    threads spin-wait for each other."""
+    settings.JOB_TORCH_THREADS = 1
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +74,8 @@ def test_finetuned_retriever_wins_an_online_experiment_against_the_base_encoder(
     job = training_services.job_launch(
         kind="finetune_retriever",
         user=operator_user,
-        params={"epochs": 2, "batch_size": 32, "seed": 42, "device": "cpu"},
+        params={"epochs": 1, "batch_size": 32, "max_pairs": 256, "max_seq_len": 32,
+                "learning_rate": 1e-4, "seed": 42, "device": "cpu"},
     )
     job = training_services.job_run(job_id=job.pk)
     assert job.status == Job.Status.SUCCEEDED, job.error
