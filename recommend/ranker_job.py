@@ -8,8 +8,9 @@ Registered with Training's job registry (``run_job train_ranker``, the admin's l
   carry their ``request_id`` (click 1, add to cart 2, purchase 3 as engagement);
 - **search sessions** without a log row (imported history such as the demo store): a search
   event's list is rebuilt with today's retrieval (lexical + semantic, fused), the products the
-  session clicked are put at the positions they were clicked at, and engagement is what the
-  session did with them.
+  session clicked *that today's retrieval also finds* are put at the positions they were
+  clicked at, and engagement is what the session did with them. Searches without such a click
+  are skipped (nothing to learn, and retrieval is the cost).
 
 Features are computed as serving computes them (``recommend.pipeline.feature_dicts``), with
 the shopper's profile *as of the search* (events before it only) so the label does not leak
@@ -118,8 +119,10 @@ def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
 
 
 def session_lists(*, max_lists: int, since: datetime | None, list_size: int, skip_sessions: set[str],
-                  retrieve) -> list[ShownList]:
-    """Lists rebuilt from search events (history without a search log)."""
+                  retrieve, progress=None, check_cancel=None) -> list[ShownList]:
+    """Lists rebuilt from search events (history without a search log). Only searches followed
+    by a click are rebuilt (retrieval is the cost here, and a list nobody engaged with teaches
+    the ranker nothing); ``progress(fraction, step, total)`` reports every 20 searches."""
     from catalog.models import Event
     from recommend.engine.text import normalise
 
@@ -137,7 +140,12 @@ def session_lists(*, max_lists: int, since: datetime | None, list_size: int, ski
                                               "timestamp"):
         by_session[(event[0], event[1])].append(event)
     lists = []
-    for search_id, shopper_id, session, query, timestamp in searches:
+    for n, (search_id, shopper_id, session, query, timestamp) in enumerate(searches, start=1):
+        if n % 20 == 0:
+            if check_cancel is not None:
+                check_cancel()
+            if progress is not None:
+                progress(n / len(searches), n, len(searches))
         events = by_session.get((shopper_id, session), [])
         normalised = normalise(query)
         clicks: dict[int, int] = {}
@@ -152,7 +160,17 @@ def session_lists(*, max_lists: int, since: datetime | None, list_size: int, ski
                 engagement[product] = max(engagement.get(product, 0.0), ENGAGEMENT[kind])
             elif product in clicks:
                 engagement[product] = max(engagement.get(product, 0.0), ENGAGEMENT[kind])
-        products = [pk for pk in retrieve(normalised, list_size) if pk not in clicks]
+        if not clicks:
+            continue
+        retrieved = retrieve(normalised, list_size)
+        # Only clicks today's retrieval also finds: positives and negatives then come from the
+        # same candidates. A clicked product it does not find would enter the list with a low
+        # lexical and semantic score, and the ranker would learn that low relevance is clicked.
+        found = set(retrieved)
+        clicks = {pk: position for pk, position in clicks.items() if pk in found}
+        if not clicks:
+            continue
+        products = [pk for pk in retrieved if pk not in clicks]
         for product, position in sorted(clicks.items(), key=lambda t: t[1] or 10**6):
             where = min(max((position or len(products) + 1) - 1, 0), len(products))
             products.insert(where, product)
@@ -337,9 +355,13 @@ def build_dataset(*, params: dict[str, Any], retriever, cf_version, progress=Non
         from catalog.models import SearchLog
 
         logged_sessions = set(SearchLog.objects.exclude(session="").values_list("session", flat=True).distinct())
+        rebuilt = None
+        if progress is not None:
+            def rebuilt(fraction: float, step: int, total: int) -> None:
+                progress(fraction / 2, step, total, None, {"phase": "rebuild lists"})
         lists += session_lists(max_lists=params["max_lists"] - len(lists), since=since,
                                list_size=params["list_size"], skip_sessions=logged_sessions,
-                               retrieve=builder.retrieve)
+                               retrieve=builder.retrieve, progress=rebuilt, check_cancel=check_cancel)
     lists = [shown for shown in lists if shown.engagement]  # a list nobody engaged with teaches nothing
     rows: dict[str, list] = {}
     baseline: dict[str, list[float]] = {}
@@ -353,7 +375,7 @@ def build_dataset(*, params: dict[str, Any], retriever, cf_version, progress=Non
             for pk, d in zip(shown.products, dicts, strict=True)]
         baseline[shown.list_id] = fused
         if progress is not None and n % 20 == 0:
-            progress(n / len(lists), n, len(lists), None, {})
+            progress(0.5 + n / len(lists) / 2, n, len(lists), None, {"phase": "features"})
     return lists, rows, baseline
 
 
