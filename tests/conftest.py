@@ -24,6 +24,19 @@ def _clean_test_redis():
 
 
 @pytest.fixture
+def one_torch_thread(settings):
+    """Train and encode with one torch thread (jobs too, through ``JOB_TORCH_THREADS``): on a
+    shared 2-core machine (the test database, other test runs) two OpenMP threads spin-wait for
+    each other and run several times slower."""
+    settings.JOB_TORCH_THREADS = 1
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def operator_user(db):
     from tests.factories import UserFactory
 

@@ -16,19 +16,7 @@ from training import bootstrap, selectors, services, vectors
 from training.ml.pairs import normalize_query
 from training.models import Job, ModelVersion, ProductEmbedding, QueryLabel, Task
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread(settings):
-    """Jobs here train with one torch thread: on a shared 2-core machine (the test database,
-    other test runs) two OpenMP threads spin-wait for each other and run several times slower."""
-    settings.JOB_TORCH_THREADS = 1
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture
