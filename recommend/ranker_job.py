@@ -191,10 +191,11 @@ def session_lists(*, max_lists: int, since: datetime | None, list_size: int, ski
 class FeatureBuilder:
     """Ranker features of shown lists, computed as serving computes them."""
 
-    def __init__(self, *, retriever, cf_version) -> None:
+    def __init__(self, *, retriever, cf_version, since: datetime | None = None) -> None:
         from recommend import loaders, selectors
 
         self.retriever = retriever
+        self.since = since  # lists are no older: popularity needs no event before its window
         self.config = selectors.serving_config()
         self.ids: list[int] = []
         self.matrix = np.zeros((0, 0), dtype=np.float32)
@@ -272,9 +273,11 @@ class FeatureBuilder:
             from recommend.engine.profiles import EVENT_WEIGHTS
             from recommend.services import POPULARITY_HALF_LIFE_HOURS, POPULARITY_WINDOW_DAYS
 
-            rows = (Event.objects.filter(type__in=list(EVENT_WEIGHTS), product__isnull=False,
-                                         product__active=True)
-                    .values_list("product_id", "timestamp", "type").iterator(chunk_size=20_000))
+            events = Event.objects.filter(type__in=list(EVENT_WEIGHTS), product__isnull=False,
+                                          product__active=True)
+            if self.since is not None:
+                events = events.filter(timestamp__gt=self.since - timedelta(days=POPULARITY_WINDOW_DAYS))
+            rows = events.values_list("product_id", "timestamp", "type").iterator(chunk_size=20_000)
             self._popularity = PopularityTimeline(
                 ((pk, ts, EVENT_WEIGHTS[kind]) for pk, ts, kind in rows),
                 window_days=POPULARITY_WINDOW_DAYS, half_life_hours=POPULARITY_HALF_LIFE_HOURS)
@@ -349,7 +352,7 @@ def build_dataset(*, params: dict[str, Any], retriever, cf_version, progress=Non
     from training.ml.ranker import RankerRow
 
     since = timezone.now() - timedelta(days=params["days"]) if params.get("days") else None
-    builder = FeatureBuilder(retriever=retriever, cf_version=cf_version)
+    builder = FeatureBuilder(retriever=retriever, cf_version=cf_version, since=since)
     lists = served_lists(max_lists=params["max_lists"], since=since)
     if len(lists) < params["max_lists"]:
         from catalog.models import SearchLog
