@@ -360,7 +360,6 @@ def run_experiment_phase(client, store: dict, args, log) -> dict:
     experiment_services.exposure_record = timed_record  # the view calls it through the module
     served = {"without": [], "with": []}
     variants: dict[str, int] = defaultdict(int)
-    experiment = None
     pending = flushed = 0
     flush_ms = 0.0
     try:
