@@ -29,6 +29,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+from catalog.csv_safety import SafeCsvWriter, formula_unescape
+
 KINDS = ("products", "categories", "shoppers", "events")
 FORMATS = ("csv", "jsonl")
 EVENT_TYPES = ("search", "view", "click", "add_to_cart", "purchase", "rating", "review")
@@ -262,6 +264,7 @@ def _read_csv(text: str) -> ParsedFile:
                 )
             )
             continue
+        cells = [formula_unescape(c) for c in cells]  # the quote an export put before a formula
         parsed.rows.append(SourceRow(data=dict(zip(header, cells, strict=True)), line=start))
     return parsed
 
@@ -756,12 +759,13 @@ class RowWriter:
     def __init__(self, handle: IO[str], *, kind: str, fmt: str):
         self.handle, self.fmt, self.columns = handle, fmt, column_names(kind)
         if fmt == "csv":
-            self._csv = csv.writer(handle, lineterminator="\n")
+            # text cells a spreadsheet would run as a formula are escaped (catalog.csv_safety)
+            self._csv = SafeCsvWriter(handle, format_value=cell)
             self._csv.writerow(self.columns)
 
     def write(self, row: dict[str, Any]) -> None:
         if self.fmt == "csv":
-            self._csv.writerow([cell(row.get(c)) for c in self.columns])
+            self._csv.writerow([row.get(c) for c in self.columns])
         else:
             obj = {c: json_value(row.get(c)) for c in self.columns}
             self.handle.write(json.dumps(obj, ensure_ascii=False, sort_keys=False) + "\n")

@@ -10,12 +10,13 @@ category id that does not exist, a missing title — and each broken row carries
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from catalog.csv_safety import SafeCsvWriter
 
 ROWS = 200
 COLUMNS = ("external_id", "title", "description", "category", "brand", "price", "currency", "stock",
@@ -66,7 +67,7 @@ def import_lab_file(*, user_id: int, categories: Sequence[CategoryRef]) -> LabFi
     broken = dict(zip(broken_rows, kinds, strict=True))
 
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out)  # category ids come from the catalogue: escape formulas
     writer.writerow(COLUMNS)
     ids, broken_ids = [], {}
     for n in range(ROWS):
