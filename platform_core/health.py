@@ -1,11 +1,34 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+``/readyz`` has one contract, which later features extend with checks, never new formats::
+
+    {"status": "ok" | "degraded" | "fail",
+     "checks": {name: {"status": "ok" | "degraded" | "fail", "detail": ..., "latency_ms": float}}}
+
+``fail`` (HTTP 503) only when this node cannot serve: the database or Redis is unreachable.
+``degraded`` (HTTP 200, so a backlog never takes every node out of a load balancer): a buffer
+backlog or dead letters above their thresholds, no worker consuming a queue.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from django.db import connection
 from django.http import JsonResponse
+
+OK, DEGRADED, FAIL = "ok", "degraded", "fail"
+_RANK = {OK: 0, DEGRADED: 1, FAIL: 2}
+QUEUES = ("default", "cpu", "gpu", "flush")
+
+
+class Degraded(Exception):
+    """Raised by a check that works but is not healthy; its message is the detail."""
+
+    def __init__(self, detail):
+        super().__init__(str(detail))
+        self.detail = detail
 
 
 def healthz(request):
@@ -13,15 +36,14 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _timed(check) -> dict:
+def _timed(check: Callable[[], object]) -> dict:
     started = time.perf_counter()
     try:
-        detail = check()
-        result = {"status": "ok"}
-        if detail:
-            result["detail"] = detail
+        result = {"status": OK, "detail": check()}
+    except Degraded as exc:
+        result = {"status": DEGRADED, "detail": exc.detail}
     except Exception as exc:  # a probe reports every failure, it never raises
-        result = {"status": "fail", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        result = {"status": FAIL, "detail": f"{type(exc).__name__}: {exc}"[:300]}
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return result
 
@@ -36,26 +58,62 @@ def _database():
 
 
 def _redis():
-    from django.core.cache import cache
+    from platform_core.buffers import redis_client
 
-    client = cache._cache.get_client(write=True)
+    client = redis_client()
     if not client.ping():
         raise RuntimeError("no PONG")
+    try:
+        policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
+        aof = client.config_get("appendonly").get("appendonly")
+    except Exception:  # a managed Redis may refuse CONFIG: nothing more to say then
+        return "PONG"
+    detail = f"PONG; maxmemory-policy={policy}, appendonly={aof}"
+    if policy not in (None, "noeviction"):
+        raise Degraded(f"{detail}: buffered rows can be evicted (set maxmemory-policy noeviction)")
+    return detail
 
 
-def _worker():
+def _buffers():
+    from platform_core import buffers
+
+    report = buffers.health()
+    if report["problems"]:
+        raise Degraded({**report["buffers"], "problems": report["problems"]})
+    return report["buffers"]
+
+
+def _workers():
     from platform_core.celery import app
 
-    replies = app.control.ping(timeout=1.0)
+    replies = app.control.inspect(timeout=1.0).active_queues() or {}
+    served = {queue["name"] for queues in replies.values() for queue in queues}
     if not replies:
-        raise RuntimeError("no Celery worker answered within 1 s (start one: make run)")
-    return sorted(name for reply in replies for name in reply)
+        raise Degraded("no Celery worker answered within 1 s: jobs and buffer flushes wait (start one: make run)")
+    detail = {"workers": sorted(replies), "queues_without_worker": [q for q in QUEUES if q not in served]}
+    if "flush" not in served or "default" not in served:
+        raise Degraded(detail)
+    return detail
+
+
+def readiness() -> tuple[str, dict]:
+    """Every check, timed; the overall status is the worst of them."""
+    checks = {"database": _timed(_database), "redis": _timed(_redis)}
+    redis_down = checks["redis"]["status"] == FAIL
+    for name, check in (("buffers", _buffers), ("worker", _workers)):
+        checks[name] = (
+            {"status": DEGRADED, "detail": "Redis is unreachable", "latency_ms": 0.0}
+            if redis_down else _timed(check)
+        )
+    status = max((c["status"] for c in checks.values()), key=_RANK.__getitem__)
+    # only the database and Redis make a node unable to serve: other failures degrade it
+    if status == FAIL and checks["database"]["status"] != FAIL and not redis_down:
+        status = DEGRADED
+    return status, checks
 
 
 def readyz(request):
-    """Database, Redis and at least one worker reachable; 503 when one fails."""
-    checks = {"database": _timed(_database), "redis": _timed(_redis)}
-    checks["worker"] = _timed(_worker) if checks["redis"]["status"] == "ok" else {
-        "status": "fail", "error": "Redis is unreachable, so workers cannot be asked"}
-    ok = all(c["status"] == "ok" for c in checks.values())
-    return JsonResponse({"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503)
+    """503 when the database or Redis is unreachable; 200 otherwise, ``degraded`` or ``ok``."""
+    status, checks = readiness()
+    return JsonResponse({"status": status, "checks": checks}, status=503 if status == FAIL else 200,
+                        json_dumps_params={"default": str})

@@ -94,3 +94,18 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name or 'system'} {self.action} {self.object_repr}".strip()
+
+
+class DeadLetter(models.Model):
+    """Rows a buffer flush could not store (``platform_core.buffers``). They live in Redis, not
+    in a table: this unmanaged model only gives the admin page and its permissions a home
+    (``view_deadletter`` to see them, ``change_deadletter`` to retry or discard)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ("view", "change")
+        verbose_name = "dead letter"
+        verbose_name_plural = "dead letters"
+
+    def __str__(self) -> str:
+        return "dead letter"

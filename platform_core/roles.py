@@ -24,6 +24,18 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # Learners use the Academy portal only; labs grant them extra permissions per lab.
     "learner": {},
 }
+# Single permissions a role holds beyond its apps' actions above.
+ROLE_EXTRA_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    # operators run the platform: retrying or discarding the buffers' dead letters is theirs
+    "operator": (
+        ("platform_core", "change_deadletter"),
+        # an import with "full sync" deactivates every product missing from the file: operators
+        # own the catalog feed; analysts, learners and labs never get it (see courses.labs)
+        ("catalog", "full_sync_product"),
+    ),
+    # analysts see which served rows were not stored (their reports would miss them)
+    "analyst": (("platform_core", "view_deadletter"),),
+}
 # Models that are not the role's to manage even though their app is listed above.
 ROLE_EXCLUDED_MODELS: dict[str, set[str]] = {
     "operator": {"platform_core.user", "platform_core.apiclient"},
@@ -42,7 +54,7 @@ def role_permission_codenames(role: str) -> list[tuple[str, str]]:
             model_key = f"{app_label}.{perm.content_type.model}"
             if action in actions and model_key not in ROLE_EXCLUDED_MODELS.get(role, set()):
                 wanted.append((app_label, perm.codename))
-    return wanted
+    return wanted + list(ROLE_EXTRA_PERMISSIONS.get(role, ()))
 
 
 def sync_role_permissions(sender=None, **kwargs) -> None:

@@ -13,20 +13,43 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp import constants as csp
 
-from platform_core import urlconf
+from platform_core import security, urlconf
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(os.environ.get("AISLE_ENV_FILE", BASE_DIR / ".env"), overwrite=False)
 
-SECRET_KEY = env("SECRET_KEY", default="aisle-dev-insecure-change-me")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / ".data"))).resolve()
 ARTIFACTS_DIR = Path(env("ARTIFACTS_DIR", default=str(DATA_DIR / "artifacts"))).resolve()
+
+# SECRET_KEY from the environment, else DATA_DIR/secret_key (random, 0600, created once); a
+# key published with the code stops a DEBUG-off process here (platform_core.security).
+SECRET_KEY = security.secret_key_load(configured=env("SECRET_KEY", default=""), data_dir=DATA_DIR, debug=DEBUG)
+
+# --- Deployment behind TLS (all off by default, so `make run` on http://127.0.0.1 works;
+# docker-compose.yml turns them on; `manage.py check --deploy` passes with its values) -----------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Probes and scrapers talk plain HTTP inside the deployment's network.
+SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[r"^healthz$", r"^readyz$", r"^metrics$"])
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# "HTTP_X_FORWARDED_PROTO,https" when a TLS-terminating proxy that overwrites that header is in
+# front; never set it otherwise (a client could claim https).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "platform_core.apps.PlatformConfig",
@@ -47,19 +70,29 @@ INSTALLED_APPS = [
     "training.apps.TrainingConfig",
     "recommend.apps.RecommendConfig",
     "courses.apps.CoursesConfig",
+    # Security: login lockout, Content-Security-Policy, optional second factor for staff.
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "training.middleware.JobNoticeMiddleware",
+    "platform_core.admin_deadletters.DeadLetterNoticeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "platform_core.urls"
@@ -67,6 +100,11 @@ WSGI_APPLICATION = "platform_core.wsgi.application"
 ASGI_APPLICATION = "platform_core.asgi.application"
 AUTH_USER_MODEL = "platform_core.User"
 LOGIN_URL = "/academy/login/"
+# django-axes first: it refuses a locked-out username/address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 TEMPLATES = [
     {
@@ -128,6 +166,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Routing by task name: each app names its queue in the task decorator too; this table is the
 # single place that says which queue a task family uses.
 CELERY_TASK_ROUTES = {
+    # buffer flushes and usage counters: a queue and worker of their own (run_platform, compose)
+    "recommend.tasks.flush_*": {"queue": "flush"},
+    "platform_core.tasks.buffers_reclaim": {"queue": "flush"},
+    "platform_core.tasks.api_client_usage_flush": {"queue": "flush"},
     "platform_core.tasks.*": {"queue": "default"},
     "catalog.tasks.*": {"queue": "cpu"},
     "training.tasks.run_gpu_job": {"queue": "gpu"},
@@ -149,11 +191,41 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommend.tasks.refresh_trending",
         "schedule": crontab(minute="*/10"),
     },
+    "catalog-retention": {  # events / search logs past their retention (catalog.retention)
+        "task": "catalog.tasks.retention_apply",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    # a flush that cannot run in time is dropped ("expires"), not piled up behind a dead worker
+    "recommend-flush-searchlogs": {
+        "task": "recommend.tasks.flush_searchlogs",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 30},
+    },
     "recommend-flush-exposures": {
         "task": "recommend.tasks.flush_exposures",
-        "schedule": timedelta(seconds=10),
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 30},
+    },
+    "platform-buffers-reclaim": {
+        "task": "platform_core.tasks.buffers_reclaim",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 120},
+    },
+    "platform-api-client-usage": {
+        "task": "platform_core.tasks.api_client_usage_flush",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 120},
     },
 }
+
+# --- Buffers (platform_core.buffers) and readiness ---------------------------------------------
+# A buffer holds at most this many rows; past it a new row is dropped and counted (a request is
+# never blocked by its log). A claim older than the stale age belongs to a flusher that died:
+# beat puts its rows back. /readyz says "degraded" (still 200) past the two thresholds.
+BUFFER_MAX_ROWS = env.int("BUFFER_MAX_ROWS", default=1_000_000)
+BUFFER_CLAIM_STALE_SECONDS = env.int("BUFFER_CLAIM_STALE_SECONDS", default=300)
+READYZ_BUFFER_BACKLOG_DEGRADED = env.int("READYZ_BUFFER_BACKLOG_DEGRADED", default=50_000)
+READYZ_DEAD_LETTERS_DEGRADED = env.int("READYZ_DEAD_LETTERS_DEGRADED", default=0)
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -171,7 +243,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "platform_core.api.exceptions.json_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # bounded in size (API_MAX_BODY_BYTES) and depth; a too-big body is a JSON 413, bad JSON a 400
+    "DEFAULT_PARSER_CLASSES": ["platform_core.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -184,7 +257,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # the ApiKey security scheme comes from platform_core.api.schema (an auth extension)
+    # security per endpoint kind (auth extensions) and the error responses every operation
+    # shares (this hook) come from platform_core.api.schema
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "platform_core.api.schema.add_error_responses",
+    ],
 }
 
 # CORS: only origins listed on active `public` API clients (checked per request, see
@@ -205,7 +283,52 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# The largest JSON body the REST API reads, in bytes: a larger one is refused with a 413 JSON
+# error before it is read (a batch of 1,000 events or products is far below it).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=20 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Login lockout (django-axes) ---------------------------------------------------------------
+# LOGIN_FAILURE_LIMIT failed sign-ins in a row for one username, or from one client address, lock
+# that username / address out of /admin/login/ and /academy/login/ for LOGIN_LOCKOUT_MINUTES (the
+# right password is refused meanwhile). A success resets the count. Unlock early with
+# `manage.py unlock_login <username>` (or --ip); attempts and lockouts are in the admin under Axes.
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "platform_core.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "platform_core.lockout.lockout_response"
+AXES_VERBOSE = False
+# How many reverse proxies that append to X-Forwarded-For stand in front of the app (0: none, the
+# header is ignored; docker compose behind one TLS proxy: 1). Lockout counts per client address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Second factor for staff (django-otp), off by default --------------------------------------
+# On: the admin asks staff for a one-time code from a TOTP app (devices under "TOTP devices" in
+# the admin; a first code for a user with none: `manage.py addstatictoken <username>`).
+STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=False)
+OTP_TOTP_ISSUER = "Aisle"
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------------
+# Everything from our own origin; no inline script or style anywhere (templates use classes in
+# static CSS and static JS; what must stay inline takes `nonce="{{ request.csp_nonce }}"`).
+# Images may be data: URIs (Swagger UI's icons, the admin's SVG widgets).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF, "data:"],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
@@ -217,6 +340,13 @@ USE_TZ = True
 # experiments. Empty: no gate.
 PROMOTION_REQUIRED_COURSE = env("PROMOTION_REQUIRED_COURSE", default="")
 SHOPPER_FORGET_MODE = env("SHOPPER_FORGET_MODE", default="delete")  # delete | anonymise
+# Retention (catalog.retention, the daily "catalog-retention" beat task): events / search logs
+# older than this many days are deleted in batches; 0 keeps them forever. With RETENTION_ARCHIVE
+# they are first written to DATA_DIR/archive/<kind>-<time>.jsonl.gz.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=0)
+SEARCHLOG_RETENTION_DAYS = env.int("SEARCHLOG_RETENTION_DAYS", default=0)
+RETENTION_ARCHIVE = env.bool("RETENTION_ARCHIVE", default=False)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=10_000)
 JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=5)
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=90)
 # Torch threads for a job (0 = torch's default). Set 1 where workers share a small box with
@@ -237,5 +367,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -22,4 +22,4 @@ class RecommendConfig(AppConfig):
         m2m_changed.connect(config_row_changed, sender=models.Strategy.boost_rules.through,
                             dispatch_uid="recommend-config-m2m")
 
-        from recommend import ranker_job  # noqa: F401  (registers the train_ranker job kind)
+        from recommend import buffers, ranker_job  # noqa: F401  (register the buffers and the train_ranker job kind)

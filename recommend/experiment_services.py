@@ -6,13 +6,12 @@ experiment must always be possible). Every action is audited and bumps the servi
 generation, so serving picks the change up on its next request.
 
 Exposures never touch the database in the request: :func:`exposure_record` pushes a row onto a
-Redis list and :func:`exposures_flush` (``recommend.tasks.flush_exposures``, every 10 s) writes
+Redis buffer (``recommend.buffers.EXPOSURE``) and :func:`exposures_flush` (``recommend.tasks.flush_exposures``, every 5 s) writes
 them in batches together with each unit's first assignment.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Sequence
@@ -30,7 +29,6 @@ from recommend.experiments.assignment import validate_allocation
 
 logger = logging.getLogger(__name__)
 
-EXPOSURE_BUFFER = "aisle:recommend:exposure-buffer"
 EXPOSURE_FLUSH_BATCH = 2000
 
 
@@ -477,16 +475,18 @@ def exposure_push(
         "latency_ms": round(float(latency_ms), 3),
         "result_count": int(result_count),
     }
-    try:
-        store.redis_client().rpush(EXPOSURE_BUFFER, json.dumps(row))
-    except Exception:
-        logger.warning("exposure buffer push failed; writing directly", exc_info=True)
+    from recommend.buffers import EXPOSURE
+
+    if EXPOSURE.push(row) == "failed":
+        logger.warning("exposure buffer unreachable; writing directly")
         _exposures_write([row])
     return True
 
 
 def exposures_pending() -> int:
-    return int(store.redis_client().llen(EXPOSURE_BUFFER))
+    from recommend.buffers import EXPOSURE
+
+    return EXPOSURE.pending()
 
 
 def _exposures_write(rows: list[dict[str, Any]]) -> int:
@@ -559,21 +559,12 @@ def _exposures_write(rows: list[dict[str, Any]]) -> int:
 
 
 def exposures_flush(*, max_rows: int = 200_000) -> int:
-    """Write queued exposures; returns how many rows were taken from the queue."""
-    client = store.redis_client()
-    taken = 0
-    while taken < max_rows:
-        raw = client.lpop(EXPOSURE_BUFFER, min(EXPOSURE_FLUSH_BATCH, max_rows - taken))
-        if not raw:
-            break
-        rows = [json.loads(item) for item in raw]
-        try:
-            _exposures_write(rows)
-        except Exception:
-            client.lpush(EXPOSURE_BUFFER, *[json.dumps(r) for r in reversed(rows)])
-            raise
-        taken += len(rows)
-    return taken
+    """Write queued exposures (claimed batches; a row that cannot be stored goes to the
+    dead-letter list and the rest land); returns how many rows were taken from the buffer."""
+    from platform_core.buffers import flush
+    from recommend.buffers import EXPOSURE
+
+    return flush(EXPOSURE, _exposures_write, batch_size=EXPOSURE_FLUSH_BATCH, max_rows=max_rows).taken
 
 
 def assignment_record(

@@ -113,13 +113,15 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
 
 
 def searchlog_record(row: Mapping[str, Any]) -> None:
-    """Queue one served search for the log (Redis list; written in batches by
-    ``recommend.tasks.flush_exposures``). Writes directly when Redis is unavailable."""
-    if not store.searchlog_push(dict(row)):
+    """Queue one served search for the log (a Redis buffer written in batches by
+    ``recommend.tasks.flush_searchlogs``). Writes directly only when Redis is unreachable."""
+    if store.searchlog_push(dict(row)) == "failed":
         _searchlog_write([dict(row)])
 
 
 def _searchlog_write(rows: list[dict[str, Any]]) -> int:
+    """Insert SearchLog rows; a request id already stored is skipped (a batch written twice,
+    after its flusher died, is stored once)."""
     from catalog.models import SearchLog
 
     objects = []
@@ -137,7 +139,8 @@ def _searchlog_write(rows: list[dict[str, Any]]) -> int:
             shown_products=list(row.get("shown_products") or []), timestamp=timestamp or timezone.now(),
         ))
     try:
-        created = SearchLog.objects.bulk_create(objects, ignore_conflicts=True, batch_size=500)
+        with transaction.atomic():  # a savepoint: the retry below needs a usable transaction
+            created = SearchLog.objects.bulk_create(objects, ignore_conflicts=True, batch_size=500)
     except IntegrityError:
         # a shopper deleted (forgotten) since the search: keep the row without them
         for obj in objects:
@@ -147,19 +150,12 @@ def _searchlog_write(rows: list[dict[str, Any]]) -> int:
 
 
 def searchlogs_flush(*, max_rows: int = 50_000) -> int:
-    """Write queued search-log rows; returns how many were taken from the queue."""
-    taken = 0
-    while taken < max_rows:
-        rows = store.searchlog_pop(min(SEARCHLOG_FLUSH_BATCH, max_rows - taken))
-        if not rows:
-            break
-        try:
-            _searchlog_write(rows)
-        except Exception:
-            store.searchlog_requeue(rows)
-            raise
-        taken += len(rows)
-    return taken
+    """Write queued search-log rows (claimed batches; a row that cannot be stored goes to the
+    dead-letter list and the rest land); returns how many rows were taken from the buffer."""
+    from platform_core.buffers import flush
+    from recommend.buffers import SEARCHLOG
+
+    return flush(SEARCHLOG, _searchlog_write, batch_size=SEARCHLOG_FLUSH_BATCH, max_rows=max_rows).taken
 
 
 # --------------------------------------------------------------------------- aggregates

@@ -1,4 +1,4 @@
-"""Redis access for serving: generations, result cache, query vectors, buffered search logs.
+"""Redis access for serving: generations, result cache, query vectors, the search-log buffer.
 
 Generations are small integers in the Django cache that writers bump; readers put them in
 cache keys (so a bump invalidates every dependent entry at once) and key process-local
@@ -14,36 +14,22 @@ import hashlib
 import json
 import logging
 import pickle
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.core.cache import cache
+
+from platform_core import buffers
 
 logger = logging.getLogger(__name__)
 
 MODELS_GENERATION_KEY = "serving:models-generation"
 CONFIG_GENERATION_KEY = "recommend:config-generation"
-SEARCHLOG_BUFFER = "aisle:recommend:searchlog-buffer"
 RESULT_TTL = 300
 QUERY_VECTOR_TTL = 24 * 3600
 
-_client_lock = threading.Lock()
-_client = None
-
-
-def redis_client():
-    """A redis-py client on the cache's Redis database (raw lists for the log buffer)."""
-    global _client
-    if _client is None:
-        with _client_lock:
-            if _client is None:
-                import redis
-
-                _client = redis.Redis.from_url(settings.REDIS_CACHE_URL)
-    return _client
+redis_client = buffers.redis_client  # one client per process for serving and the buffers
 
 
 def _raw_int(value) -> int:
@@ -136,29 +122,15 @@ def query_vector(version_id: int, text: str, encode: Callable[[str], np.ndarray]
 # --- search log buffer --------------------------------------------------------------------
 
 
-def searchlog_push(row: dict[str, Any]) -> bool:
-    """Queue a SearchLog row for ``recommend.tasks.flush_exposures``; False if Redis failed."""
-    try:
-        redis_client().rpush(SEARCHLOG_BUFFER, json.dumps(row, default=str))
-        return True
-    except Exception:
-        logger.warning("search log buffer push failed", exc_info=True)
-        return False
+def searchlog_push(row: dict[str, Any]) -> str:
+    """Queue a SearchLog row for ``recommend.tasks.flush_searchlogs``: ``"queued"``,
+    ``"dropped"`` (buffer full, counted) or ``"failed"`` (Redis unreachable)."""
+    from recommend.buffers import SEARCHLOG
 
-
-def searchlog_pop(count: int) -> list[dict[str, Any]]:
-    """Take up to ``count`` queued rows (oldest first)."""
-    raw = redis_client().lpop(SEARCHLOG_BUFFER, count)
-    if not raw:
-        return []
-    return [json.loads(item) for item in raw]
-
-
-def searchlog_requeue(rows: list[dict[str, Any]]) -> None:
-    """Put rows back at the head (a flush that failed to write them)."""
-    if rows:
-        redis_client().lpush(SEARCHLOG_BUFFER, *[json.dumps(r, default=str) for r in reversed(rows)])
+    return SEARCHLOG.push(row)
 
 
 def searchlog_pending() -> int:
-    return int(redis_client().llen(SEARCHLOG_BUFFER))
+    from recommend.buffers import SEARCHLOG
+
+    return SEARCHLOG.pending()

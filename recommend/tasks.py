@@ -1,18 +1,30 @@
 """Periodic serving tasks (scheduled by beat in settings.CELERY_BEAT_SCHEDULE). Thin wrappers:
-the work is in ``recommend.services``."""
+the work is in ``recommend.services`` and ``platform_core.buffers``.
+
+The buffer flushes run on the ``flush`` queue, served by a worker of its own, so a long job on
+``cpu`` can never delay them; search logs and exposures are flushed by separate tasks, so a
+problem in one never holds the other back.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 
-@shared_task(queue="default", acks_late=True, ignore_result=True)
-def flush_exposures() -> int:
-    """Write the search-log rows (and, with the Experiments issue, exposures) that serving
-    queued in Redis. Every 10 s."""
-    from recommend import experiment_services, services
+@shared_task(queue="flush", acks_late=True, ignore_result=True)
+def flush_searchlogs() -> int:
+    """Write the served searches queued in Redis. Every 5 s."""
+    from recommend import services
 
-    return services.searchlogs_flush() + experiment_services.exposures_flush()
+    return services.searchlogs_flush()
+
+
+@shared_task(queue="flush", acks_late=True, ignore_result=True)
+def flush_exposures() -> int:
+    """Write the experiment exposures queued in Redis. Every 5 s."""
+    from recommend import experiment_services
+
+    return experiment_services.exposures_flush()
 
 
 @shared_task(queue="default", acks_late=True, ignore_result=True)

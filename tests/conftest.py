@@ -101,7 +101,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery worker` process on every queue, against the test database and the
     tests' Redis database. Tests that use it need committed data (``transactional_db``)."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    cmd = [sys.executable, "-m", "celery", "-A", "platform_core", "worker", "-Q", "default,cpu,gpu",
+    cmd = [sys.executable, "-m", "celery", "-A", "platform_core", "worker", "-Q", "default,cpu,gpu,flush",
            "--pool", "solo", "--concurrency", "1", "-n", f"test-{os.getpid()}@%h", "--loglevel", "INFO",
            "--without-gossip", "--without-mingle"]
     with open(log, "w") as out:

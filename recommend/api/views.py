@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import HasScope, api_client
+from platform_core.timeparse import parse_iso8601_utc
 from recommend import experiment_services, loaders, recs
 from recommend import search as search_module
 from recommend.api import serializers as s
@@ -29,8 +30,9 @@ _ERRORS = {
 }
 _SIMULATED = OpenApiParameter(
     SIMULATED_TIME_HEADER, OpenApiTypes.DATETIME, OpenApiParameter.HEADER, required=False,
-    description="ISO 8601 time to serve at (keys with the `simulate` scope only): stamps the search log, "
-                "exposures and the response.")
+    description="ISO 8601 time with a UTC offset (within ±14:00, years 1970–2100) to serve at (keys with "
+                "the `simulate` scope only): stamps the search log, exposures and the response. Anything "
+                "else, an empty value included, is a 400.")
 
 
 def _clean_text(value: str | None) -> str | None:
@@ -65,20 +67,18 @@ class ServingView(APIView):
 
     def served_at(self, request) -> tuple[datetime, bool]:
         raw = request.headers.get(SIMULATED_TIME_HEADER)
-        if not raw:
+        if raw is None:
             return datetime.now(UTC), False
         client = api_client(request)
         if client is None or not client.has_scope("simulate"):
             raise ApiError(f"{SIMULATED_TIME_HEADER} needs an API key with the 'simulate' scope.",
                            code="permission_denied", status_code=403)
         try:
-            moment = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            raise ApiError(f"{SIMULATED_TIME_HEADER} must be an ISO 8601 time, got {raw[:64]!r}.",
-                           code="invalid", status_code=400) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment, True
+            # strict: what is accepted here is stored with the search log and the exposures
+            return parse_iso8601_utc(raw), True
+        except ValueError as exc:
+            raise ApiError(f"{SIMULATED_TIME_HEADER} must be an ISO 8601 time with a UTC offset within "
+                           f"±14:00 and a year within 1970–2100: {exc}.", code="invalid", status_code=400) from None
 
     def context(self, request, params: dict) -> ServingContext:
         now, simulated = self.served_at(request)

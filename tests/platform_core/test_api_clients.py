@@ -30,6 +30,7 @@ def test_command_prints_key_alone_on_last_line_and_stores_only_a_hash():
     resp = _client(key).get("/api/v1/whoami")
     assert resp.status_code == 200
     assert resp.json() == {"client": "shop", "scopes": ["read", "events", "write-catalog"], "public": False}
+    services.api_client_usage_flush()  # beat's job, every minute
     client.refresh_from_db()
     assert client.request_count == 1 and client.last_used_at is not None
 
@@ -98,15 +99,24 @@ def test_admin_creates_client_and_shows_key_once(client, admin_user):
     assert AuditLog.objects.filter(action="api_client.create", actor=admin_user).exists()
 
 
-def test_request_counts_are_batched_but_exact():
-    from django.core.cache import cache
+def test_request_counts_are_kept_in_redis_and_written_by_the_beat_task():
+    from platform_core import tasks
+    from platform_core.buffers import redis_client
 
+    redis_client().delete(services.USAGE_COUNTS_KEY, services.USAGE_SEEN_KEY)  # earlier tests' requests
     client, key = services.api_client_create(name="busy", scopes="read")
+    other, other_key = services.api_client_create(name="quiet", scopes="read")
     for _ in range(3):
         assert _client(key).get("/api/v1/whoami").status_code == 200
+    _client(other_key).get("/api/v1/whoami")
     client.refresh_from_db()
-    assert client.request_count == 1  # the first request wrote; the next two wait in Redis
-    cache.delete(f"platform:apiclient:{client.pk}:flushed")  # a minute later
+    assert client.request_count == 0 and client.last_used_at is None  # no write inside a request
+    assert tasks.api_client_usage_flush() == 4
+    client.refresh_from_db()
+    other.refresh_from_db()
+    assert (client.request_count, other.request_count) == (3, 1)
+    assert client.last_used_at is not None
     _client(key).get("/api/v1/whoami")
+    assert tasks.api_client_usage_flush() == 1 and tasks.api_client_usage_flush() == 0
     client.refresh_from_db()
     assert client.request_count == 4

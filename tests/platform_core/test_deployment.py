@@ -13,13 +13,16 @@ SETTINGS_VARS = set(re.findall(r'env(?:\.\w+)?\("([A-Z_]+)"', SETTINGS_TEXT))
 
 def test_services_images_and_commands():
     services = COMPOSE["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "worker-gpu", "beat"}
+    assert set(services) == {"db", "redis", "web", "worker", "worker-flush", "worker-gpu", "beat"}
     assert services["db"]["image"].startswith("pgvector/pgvector:pg16")
     assert services["redis"]["image"].startswith("redis:7")
     assert "healthcheck" in services["db"] and "healthcheck" in services["redis"]
     assert "gunicorn" in " ".join(services["web"]["command"])
     worker = services["worker"]["command"]
     assert worker[worker.index("-Q") + 1] == "default,cpu" and worker[worker.index("--pool") + 1] == "threads"
+    flush = services["worker-flush"]["command"]
+    assert flush[flush.index("-Q") + 1] == "flush"
+    assert services["redis"]["command"][-2:] == ["--maxmemory-policy", "noeviction"]
     gpu = services["worker-gpu"]["command"]
     assert gpu[gpu.index("-Q") + 1] == "gpu" and gpu[gpu.index("--pool") + 1] == "solo"
     devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"][0]
@@ -29,7 +32,7 @@ def test_services_images_and_commands():
 
 def test_one_image_definition_and_shared_artifacts_volume():
     services = COMPOSE["services"]
-    for name in ("web", "worker", "worker-gpu", "beat"):
+    for name in ("web", "worker", "worker-flush", "worker-gpu", "beat"):
         build = services[name]["build"]
         context = build if isinstance(build, str) else build["context"]
         assert context == "."

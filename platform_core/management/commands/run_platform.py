@@ -48,6 +48,10 @@ class Command(BaseCommand):
                                     "-n", "cpu@%h", "--loglevel", "INFO"],
             "worker-gpu": celery + ["worker", "-Q", "gpu", "--pool", "solo", "--concurrency", "1",
                                     "-n", "gpu@%h", "--loglevel", "INFO"],
+            # the buffers' flushes: never behind a long job on cpu (threads: a slow batch of one
+            # buffer does not hold the other)
+            "worker-flush": celery + ["worker", "-Q", "flush", "--pool", "threads", "--concurrency", "2",
+                                      "-n", "flush@%h", "--loglevel", "WARNING"],
             "beat": celery + ["beat", "--loglevel", "WARNING", "--schedule",
                               str(settings.DATA_DIR / "celerybeat-schedule")],
         }
@@ -68,12 +72,22 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"\nAisle is running.\n  Admin:    {base}/admin/\n  Academy:  {base}/academy/\n"
                 f"  API docs: {base}/api/docs/\n  Ready:    {base}/readyz\nPress Ctrl-C to stop.\n"))
+            restarts: dict[str, list[float]] = {name: [] for name in commands}
             while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
+                for name, proc in list(procs.items()):
+                    if proc.poll() is None:
+                        continue
+                    # a crashed worker or beat is restarted, like a process supervisor would
+                    # (nothing is lost: claimed buffer rows are re-queued, jobs are reaped);
+                    # the web server exiting, or a process crashing in a loop, stops everything
+                    recent = [t for t in restarts[name] if t > time.time() - 60] + [time.time()]
+                    restarts[name] = recent
+                    if name == "web" or len(recent) > 3:
                         self.stderr.write(f"{name} exited with status {proc.returncode}; stopping the platform.")
                         stopping = True
                         break
+                    self.stderr.write(f"{name} exited with status {proc.returncode}; restarting it.")
+                    procs[name] = subprocess.Popen(commands[name], start_new_session=True)
                 time.sleep(0.5)
         finally:
             self.stdout.write("\nStopping web, workers and beat…")
