@@ -479,7 +479,10 @@ def exposure_push(
 
     if EXPOSURE.push(row) == "failed":
         logger.warning("exposure buffer unreachable; writing directly")
-        _exposures_write([row])
+        try:
+            _exposures_write([row])
+        except Exception:  # an experiment must never fail a response
+            logger.exception("exposure %s could not be written (Redis and the database refused it)", row["request_id"])
     return True
 
 

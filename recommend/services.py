@@ -116,7 +116,11 @@ def searchlog_record(row: Mapping[str, Any]) -> None:
     """Queue one served search for the log (a Redis buffer written in batches by
     ``recommend.tasks.flush_searchlogs``). Writes directly only when Redis is unreachable."""
     if store.searchlog_push(dict(row)) == "failed":
-        _searchlog_write([dict(row)])
+        try:
+            _searchlog_write([dict(row)])
+        except Exception:  # the log must never fail the response it describes
+            logger.exception("search log %s could not be written (Redis and the database refused it)",
+                             row.get("request_id"))
 
 
 def _searchlog_write(rows: list[dict[str, Any]]) -> int:
