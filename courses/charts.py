@@ -23,8 +23,9 @@ def grouped_bar_chart(*, groups: Sequence[str], series: Sequence[Series], title:
     group_w = plot_w / n_groups
     bar_w = min(40.0, (group_w * 0.8) / n_series)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-labelledby="chart-title chart-desc" style="max-width:{width}px;font-family:system-ui,sans-serif">',
+        # presentation attributes and a class, no style="" (Content-Security-Policy)
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" role="img" '
+        'class="aisle-fluid-svg" font-family="system-ui,sans-serif" aria-labelledby="chart-title chart-desc">',
         f'<title id="chart-title">{escape(title)}</title>',
         '<desc id="chart-desc">' + escape("; ".join(
             f"{g}: " + ", ".join(f"{s.name} {_fmt(s.values[i])}" for s in series) for i, g in enumerate(groups))) + "</desc>",

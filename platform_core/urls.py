@@ -1,10 +1,17 @@
 """Top-level URLs: admin, Academy, REST API (v1), API schema and docs, health probes."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from platform_core import health
+
+if settings.STAFF_OTP_REQUIRED:
+    # django-otp's documented switch: the admin then also asks for a one-time code.
+    from django_otp.admin import OTPAdminSite
+
+    admin.site.__class__ = OTPAdminSite
 
 admin.site.site_header = "Aisle administration"
 admin.site.site_title = "Aisle admin"
@@ -20,7 +27,9 @@ urlpatterns = [
     path("api/v1/", include("training.api.urls")),
     path("api/v1/", include("recommend.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's initialisation as a script file: no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+         name="api-docs"),
 ]
 
 handler404 = "platform_core.api.exceptions.json_404"

@@ -264,8 +264,8 @@ class ExperimentAdmin(admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Experiment):
         return format_html(
-            '<strong style="color:{}">{}</strong>',
-            STATUS_COLOURS.get(obj.status, "#333"),
+            '<strong class="aisle-c-{}">{}</strong>',  # colour classes: aisle/admin.css (CSP)
+            STATUS_COLOURS.get(obj.status, "#333").lstrip("#"),
             obj.get_status_display(),
         )
 

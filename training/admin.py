@@ -53,7 +53,7 @@ def _errors(exc: ValidationError | PermissionDenied) -> str:
 
 def _pretty_json(value) -> str:
     return format_html(
-        '<pre style="white-space:pre-wrap;max-height:30em;overflow:auto">{}</pre>',
+        '<pre class="aisle-json-pre">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
 

@@ -59,7 +59,7 @@ def line_chart_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(series)} over time" '
-        'style="background:#fff;border:1px solid #ddd;margin:4px 8px 4px 0">',
+        'class="aisle-chart">',  # no style="" (Content-Security-Policy): aisle/admin.css
         f'<text x="{left}" y="12" font-size="11" fill="#333">{escape(series)}</text>',
     ]
     if len(points) < 2:
@@ -114,9 +114,11 @@ def progress_bar(fraction: float, status: str, *, width: int = 120) -> SafeStrin
     colour = {"failed": "#ba2121", "cancelled": "#999", "succeeded": "#44a048"}.get(
         status, "#79aec8"
     )
+    # SVG geometry attributes instead of style="" (the Content-Security-Policy forbids inline styles)
     return mark_safe(
-        f'<div class="aisle-progress" title="{fraction:.0%}" style="display:inline-block;vertical-align:middle;'
-        f'width:{width}px;height:10px;background:#eee;border-radius:3px;overflow:hidden">'
-        f'<div style="width:{fraction * 100:.1f}%;height:100%;background:{colour}"></div></div>'
-        f' <span style="font-size:11px">{fraction:.0%}</span>'
+        f'<svg class="aisle-progress" title="{fraction:.0%}" width="{width}" height="10" '
+        f'viewBox="0 0 {width} 10" role="img" aria-label="{fraction:.0%}">'
+        f'<rect width="{width}" height="10" rx="3" fill="#eee"/>'
+        f'<rect width="{fraction * width:.1f}" height="10" rx="3" fill="{colour}"/></svg>'
+        f' <span class="aisle-progress-label">{fraction:.0%}</span>'
     )

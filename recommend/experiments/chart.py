@@ -54,7 +54,7 @@ def lift_chart_svg(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-        'style="background:#fff;border:1px solid #ddd;font-family:sans-serif">',
+        'class="aisle-chart-plain" font-family="sans-serif">',  # no style="" (CSP): aisle/admin.css
         f'<text x="{left}" y="16" font-size="12" fill="#333">{escape(title)}</text>',
     ]
     finite = [
