@@ -286,12 +286,21 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
         ]
 
     def import_view(self, request):
-        """Upload a CSV / JSON Lines file of any kind; the same service as the commands."""
-        if not request.user.has_perm("catalog.add_product"):
+        """Upload a CSV / JSON Lines file of a kind the user may write; the same service as the
+        commands. Each kind needs the permissions of the rows it writes (``IMPORT_PERMISSIONS``),
+        and a full sync its own permission: a kind or a full sync the user may not run is a 403,
+        not a form error, and imports nothing."""
+        kinds = importable_kinds(request.user)
+        if not kinds:
             raise PermissionDenied
+        may_full_sync = request.user.has_perm(FULL_SYNC_PERMISSION)
         report = None
         if request.method == "POST":
-            form = ImportForm(request.POST, request.FILES)
+            if request.POST.get("kind", "products") not in kinds or (
+                request.POST.get("full_sync") and not may_full_sync
+            ):
+                raise PermissionDenied
+            form = ImportForm(request.POST, request.FILES, kinds=kinds, full_sync=may_full_sync)
             if form.is_valid():
                 upload = form.cleaned_data["file"]
                 fmt = form.cleaned_data["format"] or formats.detect_format(upload.name)
@@ -301,7 +310,7 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
                     fmt=fmt,
                     filename=upload.name,
                     skip_invalid=form.cleaned_data["skip_invalid"],
-                    full_sync=form.cleaned_data["full_sync"],
+                    full_sync=form.cleaned_data.get("full_sync", False),
                     user=request.user,
                     origin="admin",
                 )
@@ -312,7 +321,7 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
                 )
                 self.message_user(request, report.summary(), level)
         else:
-            form = ImportForm()
+            form = ImportForm(kinds=kinds, full_sync=may_full_sync)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -324,6 +333,24 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
             "recent_runs": ImportRun.objects.select_related("user")[:10],
         }
         return TemplateResponse(request, "admin/catalog/import.html", context)
+
+
+# What each import kind writes, as the permissions it needs (all of them). Brands named by a
+# product row are part of that product's data; events create the shoppers they name.
+IMPORT_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "products": ("catalog.add_product", "catalog.change_product"),
+    "categories": ("catalog.add_category", "catalog.change_category"),
+    "shoppers": ("catalog.add_shopper", "catalog.change_shopper"),
+    "events": ("catalog.add_event", "catalog.add_shopper"),
+}
+# Deactivates every active product absent from the file: operators only (platform_core.roles);
+# no lab grants it (courses.labs.NEVER_GRANTED_BY_LABS).
+FULL_SYNC_PERMISSION = "catalog.full_sync_product"
+
+
+def importable_kinds(user) -> list[str]:
+    """The import kinds ``user`` may run, in the contract's order."""
+    return [kind for kind in formats.KINDS if user.has_perms(IMPORT_PERMISSIONS[kind])]
 
 
 class ImportForm(forms.Form):
@@ -341,6 +368,15 @@ class ImportForm(forms.Form):
     full_sync = forms.BooleanField(
         required=False, help_text="Products only: deactivate active products absent from the file."
     )
+
+    def __init__(self, *args, kinds: list[str] | None = None, full_sync: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            self.fields["kind"].choices = [(k, k) for k in kinds]
+            if "products" not in kinds:
+                self.fields["kind"].initial = kinds[0] if kinds else None
+        if not full_sync or (kinds is not None and "products" not in kinds):
+            del self.fields["full_sync"]
 
     def clean(self):
         data = super().clean()
@@ -452,7 +488,12 @@ class EventAdmin(BigTableAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False  # events are facts; operators may only delete them
+        return False  # events are facts
+
+    def has_delete_permission(self, request, obj=None):
+        # a read-only log: shoppers are forgotten through their own action (the privacy
+        # service), old events leave by the retention task, never by "Delete selected"
+        return False
 
 
 class ZeroResultsFilter(admin.SimpleListFilter):
@@ -495,6 +536,9 @@ class SearchLogAdmin(BigTableAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a read-only log (see EventAdmin)
 
     def get_urls(self):
         return [
@@ -572,6 +616,9 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record of what was imported, by whom: read-only
 
     @admin.display(description="Warnings")
     def warning_list(self, obj: ImportRun) -> str:

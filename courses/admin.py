@@ -169,7 +169,7 @@ class LessonAdmin(admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "body":
-            field.widget.attrs.update({"rows": 28, "style": "width: 100%; font-family: ui-monospace, monospace;"})
+            field.widget.attrs.update({"rows": 28, "class": "aisle-markdown-editor"})  # aisle/admin.css (CSP)
         return field
 
     @admin.display(description="Preview")
@@ -300,7 +300,13 @@ class AttemptAdmin(ReadOnlyAdmin):
     list_select_related = ("user", "quiz")
     actions = ("reset_attempts",)
 
-    @admin.action(description="Reset these learners' failed attempts at these quizzes (gives them new tries)")
+    def has_reset_permission(self, request) -> bool:
+        """Deleting a learner's failed attempts is its own permission (``courses.reset_attempt``),
+        held by no role: viewing the attempts, as operators do, is not enough."""
+        return request.user.has_perm("courses.reset_attempt")
+
+    @admin.action(description="Reset these learners' failed attempts at these quizzes (gives them new tries)",
+                  permissions=["reset"])
     def reset_attempts(self, request, queryset):
         pairs = {(a.quiz_id, a.user_id): a for a in queryset.select_related("quiz", "user")}
         total = 0
@@ -363,7 +369,7 @@ class PostAdmin(admin.ModelAdmin):
     list_select_related = ("thread", "author")
     actions = ("hide_posts",)
 
-    @admin.action(description="Hide selected posts")
+    @admin.action(description="Hide selected posts", permissions=["change"])
     def hide_posts(self, request, queryset):
         for post in queryset:
             services.post_hide(post=post, actor=request.user)

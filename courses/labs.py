@@ -47,6 +47,22 @@ class CheckResult:
         return cls(passed=bool(items) and all(i.ok for i in items), items=[(i.label, i.ok, i.detail) for i in items])
 
 
+# Permissions no lab ever grants, whatever its ``permissions`` list says (the lab group is synced
+# without them): they reach beyond a learner's own exercise. ``full_sync_product`` deactivates every
+# product missing from a file; the others write shoppers' behaviour and the platform's own records.
+NEVER_GRANTED_BY_LABS: frozenset[str] = frozenset({
+    "catalog.full_sync_product",
+    "catalog.add_event", "catalog.change_event", "catalog.delete_event",
+    "catalog.delete_product", "catalog.delete_category", "catalog.delete_shopper",
+    "catalog.delete_searchlog", "catalog.delete_importrun",
+    "platform_core.add_user", "platform_core.change_user", "platform_core.delete_user",
+    "platform_core.add_apiclient", "platform_core.change_apiclient", "platform_core.delete_apiclient",
+    "platform_core.delete_auditlog",
+    "courses.reset_attempt",
+    "auth.add_group", "auth.change_group", "auth.delete_group",
+    "auth.add_permission", "auth.change_permission", "auth.delete_permission",
+})
+
 CheckFunction = Callable[..., CheckResult]
 _CHECKS: dict[str, CheckFunction] = {}
 

@@ -136,6 +136,9 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The admin's "reset attempts" action deletes a learner's failed attempts: no role holds it
+        # (superusers, or a user it is given to by hand); see docs/academy.md.
+        permissions = [("reset_attempt", "Can reset a learner's failed quiz attempts")]
         indexes = [models.Index(fields=["user", "quiz"])]
         constraints = [models.UniqueConstraint(fields=["quiz", "user", "number"], name="courses_attempt_number_unique")]
 

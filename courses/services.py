@@ -145,9 +145,13 @@ def lab_group_name(lab: Lab) -> str:
 
 
 def lab_permissions(lab: Lab) -> tuple[list[Permission], list[str]]:
-    """The Permission rows a lab names, and the names that do not exist (yet) on this platform."""
+    """The Permission rows a lab names, and the names that do not exist (yet) on this platform.
+    Permissions in ``labs.NEVER_GRANTED_BY_LABS`` are never granted, whatever the lab says."""
     found, missing = [], []
     for name in lab.permissions:
+        if name in labs.NEVER_GRANTED_BY_LABS:
+            logger.warning("Lab %s names %s, which no lab may grant; left out.", lab.slug, name)
+            continue
         app_label, _, codename = name.partition(".")
         perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
         if perm is None:

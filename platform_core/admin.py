@@ -81,13 +81,14 @@ class ApiClientAdmin(admin.ModelAdmin):
         obj._state.adding = False
         messages.warning(request, f"API key for “{client.name}” — copy it now, it is not shown again: {key}")
 
-    @admin.action(description="Rotate key (the old key stops working; the new one is shown once)")
+    @admin.action(description="Rotate key (the old key stops working; the new one is shown once)",
+                  permissions=["change"])
     def rotate_keys(self, request, queryset):
         for client in queryset:
             key = services.api_client_rotate(client=client, actor=request.user)
             messages.warning(request, f"New API key for “{client.name}” (shown once): {key}")
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke_keys(self, request, queryset):
         for client in queryset:
             services.api_client_revoke(client=client, actor=request.user)
@@ -111,3 +112,46 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- django-axes' login records ------------------------------------------------------------------
+# Its admin offers "Delete selected" on its two logs and a clean-up action without a permission.
+# The logs become read-only; deleting an attempt (which lifts a lockout, like `unlock_login`) and
+# the clean-up need the attempt's delete permission, which no role holds.
+
+def _axes_admin() -> None:
+    from django.conf import settings
+
+    if not getattr(settings, "AXES_ENABLE_ADMIN", True) or "axes" not in settings.INSTALLED_APPS:
+        return
+    import axes.admin as axes_admin  # registers axes' own admins first (and only once)
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+        @admin.action(description="Clean up expired attempts", permissions=["delete"])
+        def cleanup_expired_attempts(self, request, queryset):
+            return super().cleanup_expired_attempts(request, queryset)
+
+    class ReadOnlyLog:
+        def has_change_permission(self, request, obj=None):
+            return False
+
+        def has_delete_permission(self, request, obj=None):
+            return False
+
+    class AccessLogAdmin(ReadOnlyLog, axes_admin.AccessLogAdmin):
+        pass
+
+    class AccessFailureLogAdmin(ReadOnlyLog, axes_admin.AccessFailureLogAdmin):
+        pass
+
+    for model, model_admin in ((AccessAttempt, AccessAttemptAdmin), (AccessLog, AccessLogAdmin),
+                               (AccessFailureLog, AccessFailureLogAdmin)):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+        admin.site.register(model, model_admin)
+
+
+_axes_admin()
+
+from platform_core import admin_deadletters  # noqa: E402,F401  (the dead-letter page)

@@ -18,6 +18,7 @@ from django.urls import path, reverse, reverse_lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from platform_core.redirects import safe_next
 from recommend import experiment_selectors as selectors
 from recommend import experiment_services as services
 from recommend.experiment_models import Experiment, ExperimentMetric, Variant, default_guardrails
@@ -332,9 +333,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, None):
             raise PermissionDenied
         self._run(request, experiment, action)
-        return redirect(
-            request.POST.get("next") or reverse("admin:recommend_experiment_change", args=[pk])
-        )
+        return redirect(safe_next(request, reverse("admin:recommend_experiment_change", args=[pk])))
 
     def _run(self, request, experiment: Experiment, action: str) -> bool:
         service = {"start": services.experiment_start, "stop": services.experiment_stop}[action]

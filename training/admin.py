@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from platform_core.redirects import safe_next
 from training import labelling, selectors, services
 from training.charts import job_charts, progress_bar
 from training.jobs import REQUIRED, get_job_kind, job_kinds
@@ -214,9 +215,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         self._require_change(request)
         self._rollback(request, task)
-        return redirect(
-            request.POST.get("next") or reverse("admin:training_modelversion_changelist")
-        )
+        return redirect(safe_next(request, reverse("admin:training_modelversion_changelist")))
 
     def _promote(self, request, version: ModelVersion) -> None:
         try:

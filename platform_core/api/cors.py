@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.core.cache import cache
 
 CACHE_KEY = "platform:cors-origins"
@@ -20,6 +23,12 @@ def allowed_origins() -> set[str]:
 
 
 def cors_allow_public_origins(sender, request, **kwargs) -> bool:
+    """django-cors-headers' ``check_request_enabled`` signal: a True answer enables CORS for the
+    request *whatever its path* (the signal is ORed with ``CORS_URLS_REGEX``), so the path is
+    checked here too: a public key's origin gets CORS headers on the API only, never on the
+    admin, the Academy, the API docs or the health probes."""
+    if not re.match(settings.CORS_URLS_REGEX, request.path_info):
+        return False
     origin = request.headers.get("Origin")
     return bool(origin) and origin in allowed_origins()
 

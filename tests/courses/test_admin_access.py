@@ -32,7 +32,9 @@ def test_learner_cannot_reach_any_admin_page(client, learner_user):
 def test_during_a_lab_only_the_lab_pages_open(client, learner_user, small_course):
     client.force_login(learner_user)
     lab = small_course.lab  # permissions: catalog.view_product, catalog.add_importrun, catalog.view_importrun
-    lab.permissions = ["catalog.view_product", "catalog.add_product", "catalog.view_importrun", "catalog.add_importrun"]
+    # the import page needs the rights of what a products import writes: add and change
+    lab.permissions = ["catalog.view_product", "catalog.add_product", "catalog.change_product", "catalog.view_importrun",
+                       "catalog.add_importrun"]
     lab.save()
     attempt = services.lab_start(user=learner_user, lab=lab)
     learner_user.refresh_from_db()
@@ -53,7 +55,7 @@ def test_during_a_lab_only_the_lab_pages_open(client, learner_user, small_course
     learner_user.refresh_from_db()
     assert not learner_user.is_staff and not learner_user.groups.filter(name="lab:import-lab").exists()
     assert _is_login_redirect(client.get("/admin/catalog/product/"))
-    assert Group.objects.get(name="lab:import-lab").permissions.count() == 4  # the group stays for the next learner
+    assert Group.objects.get(name="lab:import-lab").permissions.count() == 5  # the group stays for the next learner
 
 
 def test_passing_a_lab_takes_the_access_back(client, learner_user, small_course, monkeypatch):
