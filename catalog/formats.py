@@ -11,7 +11,11 @@ Rules shared by every kind (documented in docs/catalog.md):
 * A CSV cell left empty takes the column's default. A column absent from the file (or a key
   absent from a JSON object) leaves the stored value of an existing row untouched and takes
   the default for a new row.
-* Times are ISO 8601; a time without a zone is UTC.
+* Times are ISO 8601; a time without a zone is UTC. Event times lie in the years 1970-2100.
+* Text is refused when it holds NUL (PostgreSQL cannot store it) or a lone UTF-16 surrogate
+  (not a character; a JSON escape like ``"\\ud800"`` makes one), anywhere: plain fields and the
+  keys and values of ``attributes``. Numbers must be finite and fit their column. A bad value
+  rejects its row with a reason; it never reaches the database.
 """
 
 from __future__ import annotations
@@ -35,6 +39,13 @@ KINDS = ("products", "categories", "shoppers", "events")
 FORMATS = ("csv", "jsonl")
 EVENT_TYPES = ("search", "view", "click", "add_to_cart", "purchase", "rating", "review")
 MAX_PRICE = Decimal("9999999999.99")  # Product.price is NUMERIC(12, 2)
+MAX_INT = 2_147_483_647  # integer columns (stock, position)
+# Event times: PostgreSQL and Python share no wider safe range (datetime overflows on the UTC
+# conversion of year 1 or 9999 with an offset), and a shop's events outside it are a mistake.
+EVENT_TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+EVENT_TIME_MAX = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: up to the end of 2100
+MAX_ATTRIBUTE_DEPTH = 10  # nesting of lists/objects inside an ``attributes`` object
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,14 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 }
 
 
+def storable(text: str) -> str:
+    """Text with NUL and lone surrogates written as escapes (``\\x00``, ``\\ud800``), for
+    messages that quote what a client sent."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def column_names(kind: str) -> tuple[str, ...]:
     return tuple(c.name for c in COLUMNS[kind])
 
@@ -168,6 +187,11 @@ class RowError:
     reason: str
     line: int | None = None
     index: int | None = None
+
+    def __post_init__(self) -> None:
+        # reasons are stored (jsonb) and returned (UTF-8 JSON): never let a quoted value's NUL
+        # or lone surrogate through, whichever message quoted it
+        self.field, self.reason = storable(self.field), storable(self.reason)
 
     def as_dict(self) -> dict[str, Any]:
         where = {"line": self.line} if self.line is not None else {"index": self.index}
@@ -240,7 +264,9 @@ def _read_csv(text: str) -> ParsedFile:
     header = [h.strip() for h in header]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise FileFormatError(f"The header names a column twice: {', '.join(dupes)}.")
+        raise FileFormatError(
+            f"The header names a column twice: {storable(', '.join(dupes))}."
+        )
     if not any(header):
         raise FileFormatError("The header row is empty.")
     parsed = ParsedFile(columns=header)
@@ -287,6 +313,10 @@ def _read_jsonl(text: str) -> ParsedFile:
                 )
             )
             continue
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, deep nesting
+            reason = str(exc)[:80] or "nested too deeply"
+            errors.append(RowError(field="", reason=f"not valid JSON ({reason})", line=number))
+            continue
         if not isinstance(obj, dict):
             errors.append(RowError(field="", reason="each line must be a JSON object", line=number))
             continue
@@ -324,7 +354,8 @@ def check_columns(kind: str, parsed: ParsedFile, *, require_event_id: bool = Fal
     known = set(column_names(kind))
     unknown = [c for c in parsed.columns if c not in known]
     if unknown:
-        return [f"Unknown column{'s' if len(unknown) > 1 else ''} ignored: {', '.join(unknown)}."]
+        names = storable(", ".join(unknown))
+        return [f"Unknown column{'s' if len(unknown) > 1 else ''} ignored: {names}."]
     return []
 
 
@@ -340,22 +371,41 @@ def _blank(value: Any) -> bool:
 
 
 def _show(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    """A short, printable quote of a value for a message (repr escapes NUL and surrogates)."""
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+    except (ValueError, TypeError, RecursionError):
+        text = type(value).__name__
     return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def unstorable_reason(text: str) -> str | None:
+    """Why PostgreSQL (or UTF-8) cannot take this text, or None when it can."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character"
+    return f"contains a lone surrogate ({found.group()!r} at position {found.start()}), which is not valid Unicode"
 
 
 def as_text(value: Any, *, max_length: int | None = None, strip: bool = True) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise Invalid(f"must be text, not {type(value).__name__}")
+        raise Invalid(f"must be text, not {_type_name(value)}")
     text = str(value)
     text = text.strip() if strip else text
     if max_length is not None and len(text) > max_length:
         raise Invalid(f"is {len(text)} characters long; at most {max_length} allowed")
-    if "\x00" in text:
-        raise Invalid("contains a NUL character")
+    reason = unstorable_reason(text)
+    if reason:
+        raise Invalid(reason)
     return text
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
 
 
 def as_identifier(value: Any, *, max_length: int = 128) -> str:
@@ -372,13 +422,15 @@ def as_price(value: Any) -> Decimal:
         raise Invalid("is required")
     if isinstance(value, bool):
         raise Invalid(f"{_show(value)} is not a number")
+    if not isinstance(value, (str, int, float, Decimal)):
+        raise Invalid(f"must be a number, not {_type_name(value)}")
     try:
         amount = (
             Decimal(str(value).strip().replace(" ", ""))
             if not isinstance(value, Decimal)
             else value
         )
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise Invalid(
             f"{_show(value)} is not a number (use a dot for decimals, e.g. 19.90)"
         ) from None
@@ -386,10 +438,11 @@ def as_price(value: Any) -> Decimal:
         raise Invalid(f"{_show(value)} is not a finite number")
     if amount < 0:
         raise Invalid(f"{_show(value)} is negative; a price is 0 or more")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise Invalid(f"{_show(value)} has more than 2 decimal places")
+    # the size first: quantize() of a huge number (1e30) overflows the decimal context
     if amount > MAX_PRICE:
         raise Invalid(f"{_show(value)} is too large (at most {MAX_PRICE})")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise Invalid(f"{_show(value)} has more than 2 decimal places")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -404,27 +457,33 @@ def as_int(value: Any, *, minimum: int | None = None, default: int | None = None
         number = int(value)
     elif isinstance(value, int):
         number = value
-    else:
-        text = str(value).strip()
+    elif isinstance(value, str):
+        text = value.strip()
         if not re.fullmatch(r"[+-]?\d+", text):
             raise Invalid(f"{_show(value)} is not a whole number")
+        if len(text.lstrip("+-0")) > 10:  # int() of thousands of digits is slow, then refused
+            raise Invalid(f"{_show(value)} is too large (at most {MAX_INT})")
         number = int(text)
+    else:
+        raise Invalid(f"must be a whole number, not {_type_name(value)}")
     if minimum is not None and number < minimum:
-        raise Invalid(f"{number} is below the minimum of {minimum}")
-    if abs(number) > 2_147_483_647:
-        raise Invalid(f"{number} is too large")
+        raise Invalid(f"{_show(number)} is below the minimum of {minimum}")
+    if abs(number) > MAX_INT:
+        raise Invalid(f"{_show(number)} is too large (at most {MAX_INT})")
     return number
 
 
 def as_float(value: Any) -> float | None:
     if _blank(value):
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise Invalid(f"{_show(value)} is not a number")
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise Invalid(f"{_show(value)} is not a number") from None
+    except OverflowError:  # an int beyond float's range
+        raise Invalid(f"{_show(value)} is too large") from None
     if not math.isfinite(number):
         raise Invalid(f"{_show(value)} is not a finite number")
     return number
@@ -456,14 +515,57 @@ def as_json_object(value: Any) -> dict:
         obj = value
     elif isinstance(value, str):
         try:
-            obj = json.loads(value)
+            obj = json.loads(value, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             raise Invalid(f"is not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError) as exc:  # NaN, 5,000-digit numbers, deep nesting
+            raise Invalid(f"is not valid JSON ({str(exc)[:80] or 'nested too deeply'})") from None
     else:
         raise Invalid("must be a JSON object")
     if not isinstance(obj, dict):
         raise Invalid(f"must be a JSON object, not a JSON {type(obj).__name__}")
+    _check_json_value(obj)
     return obj
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_json_value(obj: Any) -> None:
+    """Every key and string storable, every number finite, nesting bounded (iteratively: a
+    deep object must not blow the stack here either)."""
+    stack: list[tuple[Any, int, str]] = [(obj, 1, "")]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, (list, tuple)):
+            items = ((f"[{i}]", v) for i, v in enumerate(value))
+        elif isinstance(value, str):
+            reason = unstorable_reason(value)
+            if reason:
+                raise Invalid(f"the value at {where or 'the top'} {reason}")
+            continue
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise Invalid(f"the value at {where or 'the top'} is not a finite number")
+        elif value is None or isinstance(value, (bool, int, float)):
+            continue
+        else:
+            raise Invalid(f"the value at {where} is not JSON ({_type_name(value)})")
+        if depth > MAX_ATTRIBUTE_DEPTH:
+            raise Invalid(f"is nested more than {MAX_ATTRIBUTE_DEPTH} levels deep")
+        for key, item in items:
+            if isinstance(value, dict):
+                if not isinstance(key, str):
+                    raise Invalid(f"the key {_show(key)} is not text")
+                reason = unstorable_reason(key)
+                if reason:
+                    raise Invalid(f"the key {_show(key)} {reason}")
+                path = f"{where}.{key}" if where else key
+            else:
+                path = f"{where}{key}"
+            stack.append((item, depth + 1, path if len(path) <= 40 else path[:37] + "..."))
 
 
 def as_url(value: Any) -> str:
@@ -521,7 +623,13 @@ def as_timestamp(value: Any) -> datetime:
             ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: outside datetime's range
+        moment = None
+    if moment is None or not EVENT_TIME_MIN <= moment < EVENT_TIME_MAX:
+        raise Invalid(f"{_show(value)} is outside the years 1970 to 2100")
+    return moment
 
 
 # --- Rows of each kind -----------------------------------------------------------------------
@@ -539,6 +647,9 @@ def _clean(data: dict, spec: dict[str, Any], problems: Problems) -> dict[str, An
             out[name] = parse(data[name])
         except Invalid as exc:
             problems.append((name, str(exc)))
+        except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+            # a parser's blind spot: still this row's problem, never the whole batch's
+            problems.append((name, f"{_show(data[name])} cannot be read ({type(exc).__name__})"))
     return out
 
 

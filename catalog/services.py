@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import psycopg
+from django import db
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -324,7 +325,7 @@ def _finish_validation(
     skip_invalid: bool,
 ) -> bool:
     """Fill counts and status from the errors; True when writing should go ahead."""
-    errors.sort(key=lambda e: e.line if e.line is not None else e.index or 0)
+    errors.sort(key=_error_order)
     report.errors = errors
     report.total_rows = len(rows) + len(read_errors)
     report.rejected = len({(e.line, e.index) for e in errors})
@@ -333,6 +334,76 @@ def _finish_validation(
         return False
     report.status = ImportRun.Status.PARTIAL if errors else ImportRun.Status.SUCCEEDED
     return True
+
+
+def _error_order(error: RowError) -> int:
+    return error.line if error.line is not None else error.index or 0
+
+
+# What the database (or psycopg, encoding a parameter) says about a value it cannot take.
+REFUSED_BY_DATABASE = (
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    db.DataError,
+    db.IntegrityError,
+    UnicodeEncodeError,
+)
+
+
+class _RolledBack(Exception):
+    """Leaves an import's transaction so that nothing it wrote is kept."""
+
+
+def _database_reason(exc: BaseException) -> str:
+    cause = exc.__cause__ if isinstance(exc, db.Error) and exc.__cause__ else exc
+    diag = getattr(cause, "diag", None)
+    text = (getattr(diag, "message_primary", None) or str(cause) or type(cause).__name__)
+    return text.splitlines()[0][:200]
+
+
+def _write_isolating(
+    report: ImportReport,
+    items: Sequence[tuple[SourceRow, dict]],
+    write: Callable[[list[dict]], None],
+) -> list[RowError]:
+    """Write ``items`` with ``write`` in one savepoint. Validation should have refused every
+    value the database cannot take; should one slip through, the items are written again one
+    at a time, each in its own savepoint, so the bad one is rejected by itself and the others
+    land. Returns the refused items' errors; ``report``'s counts cover what was written."""
+    counted = ("created", "updated", "unchanged", "shoppers_created")
+
+    def attempt(values: list[dict]) -> BaseException | None:
+        before = [getattr(report, name) for name in counted]
+        try:
+            with transaction.atomic():
+                write(values)
+        except REFUSED_BY_DATABASE as exc:
+            for name, value in zip(counted, before, strict=True):
+                setattr(report, name, value)
+            return exc
+        return None
+
+    if attempt([clean for _, clean in items]) is None:
+        return []
+    refused = []
+    for row, clean in items:
+        exc = attempt([clean])
+        if exc is not None:
+            refused.append(row.error("", f"could not be stored: {_database_reason(exc)}"))
+    return refused
+
+
+def _reject_refused(report: ImportReport, refused: list[RowError], *, skip_invalid: bool) -> None:
+    """Add rows the database refused to the report: with ``skip_invalid`` the rest was kept
+    (partial); without, the import was rolled back (rejected, nothing written)."""
+    report.errors = sorted([*report.errors, *refused], key=_error_order)
+    report.rejected = len({(e.line, e.index) for e in report.errors})
+    if skip_invalid:
+        report.status = ImportRun.Status.PARTIAL
+        return
+    report.status = ImportRun.Status.REJECTED
+    report.created = report.updated = report.unchanged = report.deactivated = 0
+    report.shoppers_created = 0
 
 
 @contextmanager
@@ -403,22 +474,37 @@ def _products_import(
     ):
         return
     file_ids = [
-        r.data.get("external_id") for r in rows if isinstance(r.data.get("external_id"), str)
+        r.data.get("external_id")
+        for r in rows
+        if isinstance(r.data.get("external_id"), str)
+        and formats.unstorable_reason(r.data["external_id"]) is None  # matches no stored id
     ]
-    with transaction.atomic():
-        brand_ids = _brands_ensure({c["brand"] for _, c in resolved if c.get("brand")})
-        for chunk in _chunks(resolved, WRITE_CHUNK):
-            _products_write_chunk(
-                report,
-                chunk,
-                categories=categories,
-                category_names=category_names,
-                brand_ids=brand_ids,
-            )
-            if progress:
-                progress(len(chunk), len(resolved))
-        if full_sync:
-            report.deactivated = _products_deactivate_absent(file_ids)
+    refused: list[RowError] = []
+
+    def write(values: list[dict]) -> None:
+        _products_write_chunk(
+            report,
+            values,
+            categories=categories,
+            category_names=category_names,
+            brand_ids=brand_ids,
+        )
+
+    try:
+        with transaction.atomic():
+            brand_ids = _brands_ensure({c["brand"] for _, c in resolved if c.get("brand")})
+            for chunk in _chunks(resolved, WRITE_CHUNK):
+                refused += _write_isolating(report, chunk, write)
+                if progress:
+                    progress(len(chunk), len(resolved))
+            if refused and not skip_invalid:
+                raise _RolledBack
+            if full_sync:
+                report.deactivated = _products_deactivate_absent(file_ids)
+    except _RolledBack:
+        pass
+    if refused:
+        _reject_refused(report, refused, skip_invalid=skip_invalid)
 
 
 def _brands_ensure(names: set[str]) -> dict[str, int]:
@@ -435,13 +521,13 @@ def _brands_ensure(names: set[str]) -> dict[str, int]:
 
 def _products_write_chunk(
     report: ImportReport,
-    chunk: Sequence[tuple[SourceRow, dict]],
+    chunk: Sequence[dict],
     *,
     categories: dict[str, tuple[int, str]],
     category_names: dict[str, str],
     brand_ids: dict[str, int],
 ) -> None:
-    ids = [clean["external_id"] for _, clean in chunk]
+    ids = [clean["external_id"] for clean in chunk]
     existing = {
         p["external_id"]: p
         for p in Product.objects.filter(external_id__in=ids).values(
@@ -450,7 +536,7 @@ def _products_write_chunk(
     }
     path_by_id = dict(categories.values())
     inserts, updates = [], []
-    for _, clean in chunk:
+    for clean in chunk:
         old = existing.get(clean["external_id"])
         # A key the row does not carry keeps the stored value (new rows: the default).
         base = (
@@ -933,36 +1019,44 @@ def _events_import(
         else:
             valid.append((row, event))
     product_ids = _product_ids({e["product"] for _, e in valid if e["product"]})
-    known = []
+    known: list[tuple[SourceRow, dict]] = []
     for row, event in valid:
         if event["product"] and event["product"] not in product_ids:
             errors.append(row.error("product", f"unknown product {event['product']!r}"))
         else:
-            known.append(event)
+            known.append((row, event))
     if not _finish_validation(
         report, rows=rows, read_errors=read_errors, errors=errors, skip_invalid=skip_invalid
     ):
         return
-    with transaction.atomic():
-        if len(known) <= EVENT_CHUNK:
-            # one batch (the API): insert and touch the shoppers in a single statement
-            report.created, report.shoppers_created = _events_write_chunk(
-                known, product_ids=product_ids
-            )
-        else:
-            # a file: touch the shoppers once, at the end, so their rows stay locked only
-            # for the last statement and live API batches for them are not held up
-            seen_by_shopper: dict[int, datetime] = {}
+    refused: list[RowError] = []
+    # one batch (the API): insert and touch the shoppers in a single statement; a file: touch
+    # the shoppers once, at the end, so their rows stay locked only for the last statement
+    # and live API batches for them are not held up
+    seen_by_shopper: dict[int, datetime] | None = None if len(known) <= EVENT_CHUNK else {}
+
+    def write(events: list[dict]) -> None:
+        accepted, created_shoppers = _events_write_chunk(
+            events, product_ids=product_ids, seen_by_shopper=seen_by_shopper
+        )
+        report.created += accepted
+        report.shoppers_created += created_shoppers
+
+    try:
+        with transaction.atomic():
             for chunk in _chunks(known, EVENT_CHUNK):
-                accepted, created_shoppers = _events_write_chunk(
-                    chunk, product_ids=product_ids, seen_by_shopper=seen_by_shopper
-                )
-                report.created += accepted
-                report.shoppers_created += created_shoppers
-                if progress:
+                refused += _write_isolating(report, chunk, write)
+                if progress and seen_by_shopper is not None:
                     progress(len(chunk), len(known))
-            _shoppers_touch(seen_by_shopper)
-        report.unchanged = len(known) - report.created
+            if refused and not skip_invalid:
+                raise _RolledBack
+            if seen_by_shopper is not None:
+                _shoppers_touch(seen_by_shopper)
+            report.unchanged = len(known) - len(refused) - report.created
+    except _RolledBack:
+        pass
+    if refused:
+        _reject_refused(report, refused, skip_invalid=skip_invalid)
 
 
 def _product_ids(external_ids: set[str]) -> dict[str, int]:

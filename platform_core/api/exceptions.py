@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -38,8 +39,28 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+def _request_too_big(request) -> ApiError:
+    """Django's own limit (``DATA_UPLOAD_MAX_MEMORY_SIZE``, on form bodies and on anything that
+    reads ``request.body``) as the API's 413, not a 500."""
+    try:
+        sent = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else None
+    except (TypeError, ValueError):
+        sent = None
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return ApiError(
+        f"The request body is larger than the {limit:,} bytes accepted here.",
+        code="body_too_large",
+        status_code=413,
+        details={"max_bytes": limit, "sent_bytes": sent},
+    )
+
+
 def json_exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RequestDataTooBig):
+        exc = _request_too_big(context.get("request"))
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, a malformed multipart body
+        exc = ApiError(str(exc) or "The request is malformed.", code="bad_request")
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.messages)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
