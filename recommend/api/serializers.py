@@ -37,7 +37,8 @@ def _finite(value: float | None) -> float | None:
 
 class SearchQuery(SizeQuery):
     q = serializers.CharField(required=True, allow_blank=True, trim_whitespace=False,
-                              help_text="The query as the shopper typed it (normalised and cut to 256 characters).")
+                              help_text="The query as the shopper typed it (normalised and cut to 256 characters). "
+                                        "A NUL character is a 400; bytes that are not UTF-8 are replaced.")
     category = serializers.CharField(required=False, max_length=128,
                                      help_text="A category's external id: matches its whole subtree.")
     brand = serializers.CharField(required=False, max_length=200, help_text="A brand name (case-insensitive).")
@@ -67,7 +68,8 @@ class TrendingQuery(SizeQuery):
 
 
 class AutocompleteQuery(CommonQuery):
-    q = serializers.CharField(required=True, allow_blank=True, trim_whitespace=False)
+    q = serializers.CharField(required=True, allow_blank=True, trim_whitespace=False,
+                              help_text="The prefix typed so far. A NUL character is a 400.")
     size = serializers.IntegerField(required=False, default=DEFAULT_SIZE, min_value=1, max_value=MAX_SIZE)
 
 

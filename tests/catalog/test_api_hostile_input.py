@@ -440,6 +440,50 @@ def test_csv_cells_get_the_same_rules(write, run_command):
     assert list(Product.objects.values_list("external_id", flat=True)) == ["a"]
 
 
+def test_category_and_shopper_files_get_the_same_rules():
+    categories = "\n".join(
+        _body(r).decode()
+        for r in [
+            {"external_id": "bags", "name": "Bags"},
+            {"external_id": "b\u0000", "name": "Nul"},
+            {"external_id": "hats", "name": "\ud800"},
+        ]
+    )
+    report = services.catalog_import_file(
+        kind="categories", source=categories.encode(), fmt="jsonl", skip_invalid=True
+    )
+    assert [(e.line, e.field) for e in report.errors] == [(2, "external_id"), (3, "name")]
+    shoppers = "\n".join(
+        _body(r, "1e400").decode()
+        for r in [
+            {"external_id": "s-1", "attributes": {"tier": "gold"}},
+            {"external_id": "s-2", "attributes": {"tier": "a\u0000"}},
+            {"external_id": "s-3", "attributes": {"score": RAW}},
+            {"external_id": "s-4", "segment": "\udfff"},
+            {"external_id": "s-5", "signup_date": "2024-01-01\u0000"},
+        ]
+    )
+    report = services.catalog_import_file(
+        kind="shoppers", source=shoppers.encode(), fmt="jsonl", skip_invalid=True
+    )
+    assert report.status == ImportRun.Status.PARTIAL, report.summary()
+    assert [(e.line, e.field) for e in report.errors] == [
+        (2, "attributes"),
+        (3, "attributes"),
+        (4, "segment"),
+        (5, "signup_date"),
+    ]
+
+
+def test_a_jsonl_line_with_a_number_python_refuses_is_that_lines_error(product):
+    lines = [json.dumps(_event(1)), '{"event_id": "e-2", "value": 1' + "0" * 5000 + "}"]
+    report = services.catalog_import_file(
+        kind="events", source="\n".join(lines).encode(), fmt="jsonl", skip_invalid=True
+    )
+    assert [(e.line, e.field) for e in report.errors] == [(2, "")]
+    assert report.created == 1
+
+
 # --- Values: plain-Python checks of the shared validators -------------------------------------
 
 

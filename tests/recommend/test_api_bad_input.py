@@ -157,3 +157,24 @@ def test_lone_surrogates_from_any_source_are_made_encodable():
     cleaned = _clean_text("head\ud83dphones\x00")
     cleaned.encode("utf-8")  # would raise on a lone surrogate
     assert cleaned.startswith("head") and cleaned.endswith("phones")
+
+
+@pytest.mark.parametrize("raw", [
+    "q=%5Cud800",                 # the JSON escape typed as text
+    "q=%ED%A0%80",                # the surrogate encoded as UTF-8 (not valid UTF-8)
+    "q=%ED%A0%80%ED%B0%80",       # a surrogate pair encoded separately (CESU-8)
+    "q=headphones%ED%BF%BF",      # a lone low surrogate after a word
+])
+@pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/autocomplete"])
+def test_a_lone_surrogate_query_is_never_a_500(storefront, serving_store, path, raw):
+    response = storefront.get(f"{path}?{raw}")
+    assert response.status_code == 200, response.content
+    response.content.decode("utf-8")  # the answer is valid UTF-8 JSON
+    response.json()
+
+
+def test_the_query_parameters_document_the_nul_rule(admin_client):
+    schema = admin_client.get("/api/schema/", {"format": "json"}).json()
+    for path in ("/api/v1/search", "/api/v1/autocomplete"):
+        q = next(p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "q")
+        assert "NUL" in q["description"]
