@@ -34,6 +34,7 @@ class ApiScope(models.TextChoices):
     EVENTS = "events", "events: send shopper events"
     WRITE_CATALOG = "write-catalog", "write-catalog: bulk product upserts"
     SIMULATE = "simulate", "simulate: traffic simulator (may set X-Aisle-Simulated-Time)"
+    PRIVACY = "privacy", "privacy: export or forget a shopper's data (never on a public key)"
 
 
 PUBLIC_SCOPES = frozenset({ApiScope.READ, ApiScope.EVENTS})

@@ -33,15 +33,20 @@ def _new_key() -> tuple[str, str]:
 
 def audit_record(*, actor, action: str, obj: Any = None, details: dict | None = None,
                  object_type: str = "", object_id: str = "", object_repr: str = "") -> AuditLog:
-    """Record an operator action. ``actor`` may be None for system actions."""
+    """Record an operator action. ``actor`` may be None for system actions, or the
+    :class:`ApiClient` whose key made the call (named ``api-client:<name>`` in the log)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
-    user = actor if getattr(actor, "pk", None) else None
+    if isinstance(actor, ApiClient):
+        user, actor_name = None, f"api-client:{actor.name}"
+    else:
+        user = actor if getattr(actor, "pk", None) else None
+        actor_name = getattr(actor, "username", "") or ""
     return AuditLog.objects.create(
         actor=user,
-        actor_name=getattr(actor, "username", "") or "",
+        actor_name=actor_name,
         action=action,
         object_type=object_type,
         object_id=object_id,
