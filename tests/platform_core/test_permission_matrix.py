@@ -1,0 +1,633 @@
+"""Who may open each page: every admin and Academy URL the resolver knows × anonymous, learner,
+learner in a lab, analyst, operator and superuser, against a table written down here.
+
+The URL list is generated from the resolver, so a new page fails this test until a row for it
+says who may see it. Rows are written per route (``admin/catalog/product/<path:object_id>/change/``),
+filled with real objects. A failing run prints the statuses it got in the table's format;
+``PERMISSION_MATRIX_PRINT=1`` prints the whole table as it stands, to start a new row from (then
+decide each cell: the table is a decision, not a recording).
+
+Cells, in the order of ``USERS``:
+
+- ``L``: sent to the login page of the URL's area (the admin's for /admin/, the Academy's for
+  /academy/): not let in at all;
+- ``302``: any other redirect (the view did its work or sent the user on);
+- a status code otherwise (``403`` refused by a permission, ``404`` not there for this user,
+  ``405`` not this method).
+
+The learner in a lab holds the permissions the curriculum's catalog import lab grants (read from
+its ``module.yaml``) and, for the lab's duration, staff access scoped to those models
+(``courses.admin_access``). POST rows send a request that is harmless when allowed (promote the
+active version, roll back a task with nothing to roll back, cancel a finished job, start an
+experiment that is not a draft ...), so one database serves the whole table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
+
+USERS = ("anon", "learner", "lab", "analyst", "operator", "super")
+
+# Top-level routes that are not admin or Academy pages: public by design, with their own tests.
+NOT_IN_THE_MATRIX = ("api/v1/", "api/schema/", "api/docs/", "healthz", "readyz")
+
+# route → (method, expected cells for USERS)
+MATRIX: dict[str, tuple[str, str]] = {
+    # --- the admin site: staff only; a lab's learner only inside the lab's models
+    "admin/": ("GET", "  L   L 200 200 200 200"),
+    "admin/login/": ("GET", "200 200 200 302 302 302"),
+    "admin/logout/": ("GET", "302 302 405 405 405 405"),
+    "admin/password_change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/password_change/done/": ("GET", "  L   L   L 200 200 200"),
+    "admin/autocomplete/": ("GET", "  L   L 403 403 403 403"),
+    "admin/jsi18n/": ("GET", "  L   L 200 200 200 200"),
+    "admin/r/<path:content_type_id>/<path:object_id>/": ("GET", "  L   L   L 404 404 404"),
+
+    # --- groups and users, API clients: superusers (operators are excluded from users and clients)
+    "admin/auth/group/": ("GET", "  L   L   L 403 403 200"),
+    "admin/auth/group/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/auth/group/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/auth/group/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/auth/group/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/auth/group/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/platform_core/user/<id>/password/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/user/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/user/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/user/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/user/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/user/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/user/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/platform_core/apiclient/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/apiclient/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/apiclient/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/apiclient/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/apiclient/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/platform_core/apiclient/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- the audit log: operators read it; nobody adds, changes or deletes
+    "admin/platform_core/auditlog/": ("GET", "  L   L   L 403 200 200"),
+    "admin/platform_core/auditlog/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/platform_core/auditlog/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/platform_core/auditlog/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/platform_core/auditlog/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/platform_core/auditlog/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- login lockout records: superusers; deleting an attempt lifts a lockout; the logs are read-only
+    "admin/axes/accessattempt/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accessattempt/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/axes/accessattempt/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accessattempt/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accessattempt/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accessattempt/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/axes/accesslog/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accesslog/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/axes/accesslog/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accesslog/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/axes/accesslog/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accesslog/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/axes/accessfailurelog/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accessfailurelog/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/axes/accessfailurelog/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accessfailurelog/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/axes/accessfailurelog/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/axes/accessfailurelog/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- dead letters: analysts see them, operators retry / discard (platform_core.roles)
+    "admin/platform_core/deadletter/": ("GET", "  L   L   L 200 200 200"),
+    "admin/platform_core/deadletter/act/": ("POST", "  L   L   L 403 302 302"),
+
+    # --- DRF tokens (unused by the API, which takes API keys): superusers
+    "admin/authtoken/tokenproxy/": ("GET", "  L   L   L 403 403 200"),
+    "admin/authtoken/tokenproxy/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/authtoken/tokenproxy/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/authtoken/tokenproxy/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/authtoken/tokenproxy/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/authtoken/tokenproxy/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- catalog: analysts read, operators write; the import lab's learner: categories (read),
+    # products (add / change, import products), import runs (read)
+    "admin/catalog/category/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/category/add/": ("GET", "  L   L 403 403 200 200"),
+    "admin/catalog/category/<path:object_id>/history/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/category/<path:object_id>/delete/": ("GET", "  L   L 403 403 200 200"),
+    "admin/catalog/category/<path:object_id>/change/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/category/<path:object_id>/": ("GET", "  L   L 302 302 302 302"),
+    "admin/catalog/brand/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/brand/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/catalog/brand/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/brand/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/catalog/brand/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/brand/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/catalog/product/import/": ("GET", "  L   L 200 403 200 200"),
+    "admin/catalog/product/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/product/add/": ("GET", "  L   L 200 403 200 200"),
+    "admin/catalog/product/<path:object_id>/history/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/product/<path:object_id>/delete/": ("GET", "  L   L 403 403 200 200"),
+    "admin/catalog/product/<path:object_id>/change/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/product/<path:object_id>/": ("GET", "  L   L 302 302 302 302"),
+
+    # --- shoppers, events, search logs: outside the lab; events and search logs are read-only logs
+    "admin/catalog/shopper/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/shopper/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/catalog/shopper/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/shopper/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/catalog/shopper/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/shopper/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/catalog/event/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/event/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/catalog/event/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/event/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/catalog/event/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/event/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/catalog/searchlog/zero-results/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/searchlog/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/searchlog/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/catalog/searchlog/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/searchlog/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/catalog/searchlog/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/searchlog/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- import runs: a read-only log
+    "admin/catalog/importrun/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/importrun/add/": ("GET", "  L   L 403 403 403 403"),
+    "admin/catalog/importrun/<path:object_id>/history/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/importrun/<path:object_id>/delete/": ("GET", "  L   L 403 403 403 403"),
+    "admin/catalog/importrun/<path:object_id>/change/": ("GET", "  L   L 200 200 200 200"),
+    "admin/catalog/importrun/<path:object_id>/": ("GET", "  L   L 302 302 302 302"),
+
+    # --- training: analysts read, operators promote, roll back, launch, cancel, retry (POST rows
+    # promote the active version, roll back with nothing to roll back, act on a finished job)
+    "admin/training/modelversion/<int:pk>/promote/": ("POST", "  L   L   L 403 302 302"),
+    "admin/training/modelversion/rollback/<str:task>/": ("POST", "  L   L   L 403 302 302"),
+    "admin/training/modelversion/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/modelversion/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/training/modelversion/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/modelversion/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/training/modelversion/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/modelversion/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/training/job/launch/": ("GET", "  L   L   L 403 200 200"),
+    "admin/training/job/<int:pk>/progress/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/job/<int:pk>/cancel/": ("POST", "  L   L   L 403 302 302"),
+    "admin/training/job/<int:pk>/retry/": ("POST", "  L   L   L 403 302 302"),
+    "admin/training/job/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/job/add/": ("GET", "  L   L   L 302 302 302"),
+    "admin/training/job/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/job/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/training/job/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/job/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/training/querylabel/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/querylabel/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/training/querylabel/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/querylabel/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/training/querylabel/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/querylabel/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/training/querytolabel/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/jobnotice/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/jobnotice/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/training/jobnotice/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/jobnotice/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/training/jobnotice/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/jobnotice/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- strategies, rules and experiments: analysts read, operators write (the experiment is
+    # stopped: starting or stopping it again is refused after the permission check, and it cannot be deleted)
+    "admin/recommend/strategy/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/strategy/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/strategy/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/strategy/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/strategy/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/strategy/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/recommend/synonymset/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/synonymset/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/synonymset/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/synonymset/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/synonymset/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/synonymset/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/recommend/pinnedresult/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/pinnedresult/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/pinnedresult/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/pinnedresult/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/pinnedresult/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/pinnedresult/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/recommend/boostrule/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/boostrule/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/boostrule/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/boostrule/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/boostrule/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/boostrule/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/recommend/experiment/sample-size/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/experiment/<int:pk>/start/": ("POST", "  L   L   L 403 302 302"),
+    "admin/recommend/experiment/<int:pk>/stop/": ("POST", "  L   L   L 403 302 302"),
+    "admin/recommend/experiment/<int:pk>/ship/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/experiment/<int:pk>/results/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/experiment/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/experiment/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/recommend/experiment/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/experiment/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/recommend/experiment/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/recommend/experiment/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- the Academy's admin: operators read it; authoring, moderation and resets are superusers'
+    # (or whoever is given courses.* permissions); a report or preview someone may not see is a 404
+    "admin/courses/course/<int:course_id>/report/": ("GET", "  L   L   L 404 200 200"),
+    "admin/courses/course/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/course/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/course/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/course/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/course/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/course/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/module/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/module/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/module/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/module/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/module/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/module/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/lesson/<int:lesson_id>/preview/": ("GET", "  L   L   L 404 200 200"),
+    "admin/courses/lesson/preview-markdown/": ("POST", "  L   L   L 404 404 200"),
+    "admin/courses/lesson/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/lesson/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/lesson/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/lesson/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/lesson/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/lesson/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/quiz/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/quiz/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/quiz/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/quiz/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/quiz/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/quiz/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/lab/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/lab/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/lab/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/lab/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/lab/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/lab/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/learningpath/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/learningpath/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/learningpath/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/learningpath/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/learningpath/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/learningpath/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/enrollment/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/enrollment/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/courses/enrollment/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/enrollment/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/enrollment/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/enrollment/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/attempt/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/attempt/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/courses/attempt/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/attempt/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/attempt/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/attempt/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/labattempt/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/labattempt/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/courses/labattempt/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/labattempt/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/labattempt/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/labattempt/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/certificate/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/certificate/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/courses/certificate/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/certificate/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/certificate/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/certificate/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/thread/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/thread/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/thread/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/thread/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/thread/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/thread/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/post/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/post/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/post/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/post/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/post/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/post/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- second-factor devices: superusers
+    "admin/otp_totp/totpdevice/<int:pk>/config/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_totp/totpdevice/<int:pk>/qrcode/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_totp/totpdevice/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_totp/totpdevice/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_totp/totpdevice/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_totp/totpdevice/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_totp/totpdevice/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_totp/totpdevice/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/otp_static/staticdevice/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_static/staticdevice/add/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_static/staticdevice/<path:object_id>/history/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_static/staticdevice/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_static/staticdevice/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
+    "admin/otp_static/staticdevice/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+
+    # --- an app's index (catalog here) and unknown admin pages
+    "admin/<app_list>": ("GET", "  L   L 200 200 200 200"),
+    "admin/<catch-all>": ("GET", "  L   L   L 404 404 404"),
+
+    # --- the Academy portal: any signed-in user (staff learn too); POST-only views answer a GET with
+    # 405 once signed in; a quiz attempt is its learner's only; certificates are public (verification)
+    "academy/": ("GET", "  L 200 200 200 200 200"),
+    "academy/login/": ("GET", "200 302 302 302 302 302"),
+    "academy/logout/": ("GET", "405 405 405 405 405 405"),
+    "academy/courses/": ("GET", "  L 200 200 200 200 200"),
+    "academy/courses/<slug:course_slug>/": ("GET", "  L 200 200 200 200 200"),
+    "academy/courses/<slug:course_slug>/enrol/": ("GET", "  L 405 405 405 405 405"),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/quiz/": ("GET", "  L 200 200 200 200 200"),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/quiz/attempts/<int:number>/": ("GET", "  L 200 404 404 404 404"),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/": ("GET", "  L 200 200 200 200 200"),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/complete/": ("GET", "  L 405 405 405 405 405"),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/threads/": ("GET", "  L 405 405 405 405 405"),
+    "academy/threads/<int:thread_id>/": ("GET", "  L 200 200 200 200 200"),
+    "academy/threads/<int:thread_id>/reply/": ("GET", "  L 405 405 405 405 405"),
+    "academy/paths/<slug:path_slug>/": ("GET", "  L 200 200 200 200 200"),
+    "academy/paths/<slug:path_slug>/follow/": ("GET", "  L 405 405 405 405 405"),
+    "academy/labs/<slug:lab_slug>/": ("GET", "  L 200 200 200 200 200"),
+    "academy/labs/<slug:lab_slug>/start/": ("GET", "  L 405 405 405 405 405"),
+    "academy/labs/<slug:lab_slug>/check/": ("GET", "  L 405 405 405 405 405"),
+    "academy/labs/<slug:lab_slug>/leave/": ("GET", "  L 405 405 405 405 405"),
+    "academy/labs/<slug:lab_slug>/queue/": ("GET", "  L 200 200 200 200 200"),
+    "academy/labs/<slug:lab_slug>/download/": ("GET", "  L 200 200 200 200 200"),
+    "academy/certificates/": ("GET", "  L 200 200 200 200 200"),
+    "academy/certificates/<str:code>/": ("GET", "200 200 200 200 200 200"),
+}
+
+REPO = Path(__file__).resolve().parents[2]
+IMPORT_LAB_YAML = REPO / "courses/curriculum/04-responsible-and-efficient-ai/01-privacy/module.yaml"
+
+
+def _routes(patterns, prefix: str = ""):
+    """(route key, URLPattern) for every pattern; regex patterns are keyed by their name."""
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _routes(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            if isinstance(p.pattern, RegexPattern):
+                yield f"{prefix}<{p.name or 'catch-all'}>", p
+            else:
+                yield prefix + str(p.pattern), p
+
+
+def _matrix_routes() -> list[str]:
+    return [key for key, _ in _routes(get_resolver().url_patterns)
+            if key.startswith(("admin/", "academy/"))]
+
+
+class World:
+    """The objects the URLs point at, made once."""
+
+    def __init__(self):
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+        from django_otp.plugins.otp_static.models import StaticDevice
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from rest_framework.authtoken.models import Token
+
+        from catalog.models import ImportRun
+        from courses import services as course_services
+        from courses.models import (
+            Attempt,
+            Certificate,
+            Enrollment,
+            LabAttempt,
+            LearningPath,
+            LearningPathCourse,
+            Post,
+            Thread,
+        )
+        from platform_core import services as platform_services
+        from platform_core.models import AuditLog
+        from platform_core.roles import sync_role_permissions
+        from tests.factories import (
+            BoostRuleFactory,
+            BrandFactory,
+            CategoryFactory,
+            CourseFactory,
+            EventFactory,
+            ExperimentFactory,
+            JobFactory,
+            LabFactory,
+            LessonFactory,
+            ModelVersionFactory,
+            ModuleFactory,
+            PinnedResultFactory,
+            ProductFactory,
+            QueryLabelFactory,
+            QuizFactory,
+            SearchLogFactory,
+            ShopperFactory,
+            StrategyFactory,
+            SynonymSetFactory,
+            UserFactory,
+        )
+        from training.models import Job, JobNotice
+
+        sync_role_permissions()  # every app's permissions exist now; roles get theirs
+        self.users = {
+            "anon": None,
+            "learner": UserFactory(username="learner", role="learner", is_staff=False),
+            "lab": UserFactory(username="labber", role="learner", is_staff=False),
+            "analyst": UserFactory(username="analyst", role="analyst"),
+            "operator": UserFactory(username="operator", role="operator"),
+            "super": UserFactory(username="root", is_superuser=True),
+        }
+        learner = self.users["learner"]
+
+        # Academy: a published course with a lesson, a quiz and the import lab
+        course = CourseFactory(slug="search-basics", published=True)
+        module = ModuleFactory(course=course, slug="retrieval")
+        lesson = LessonFactory(module=module, slug="lexical", order=1)
+        quiz = QuizFactory(module=module)
+        lab_doc = yaml.safe_load(IMPORT_LAB_YAML.read_text())["lab"]
+        lab = LabFactory(module=module, slug=lab_doc["slug"], check_name=lab_doc["check"],
+                         permissions=list(lab_doc["permissions"]))
+        course_services.lab_start(user=self.users["lab"], lab=lab)
+        Enrollment.objects.get_or_create(user=learner, course=course)
+        attempt = Attempt.objects.create(quiz=quiz, user=learner, number=1, score=50, passed=False)
+        thread = Thread.objects.create(lesson=lesson, author=learner, title="How do I?")
+        post = Post.objects.create(thread=thread, author=learner, body="Question")
+        path = LearningPath.objects.create(slug="merch", title="Merchandising", role="merchandiser")
+        LearningPathCourse.objects.create(path=path, course=course, order=1)
+        certificate = Certificate.objects.create(user=learner, course=course, code="CERT-0001",
+                                                 learner_name="Kim", course_title=course.title)
+        lab_attempt = LabAttempt.objects.get(user=self.users["lab"], lab=lab)
+
+        # catalog
+        category = CategoryFactory(external_id="bags")
+        brand = BrandFactory()
+        product = ProductFactory(category=category, brand=brand)
+        shopper = ShopperFactory()
+        event = EventFactory(shopper=shopper, product=product)
+        search = SearchLogFactory(shopper=shopper)
+        import_run = ImportRun.objects.create(kind="products", source="admin", status="succeeded")
+
+        # training: an active version (promoting it again is refused) and a finished job
+        version = ModelVersionFactory(is_active=True)
+        job = JobFactory(status=Job.Status.SUCCEEDED)
+        notice = JobNotice.objects.create(user=self.users["operator"], job=job, level="info", message="done")
+        label = QueryLabelFactory()
+
+        # recommend: an experiment that is neither a draft nor running
+        strategy = StrategyFactory()
+        experiment = ExperimentFactory(status="stopped")
+
+        # platform
+        api_client, _ = platform_services.api_client_create(name="shop", scopes="read")
+        audit = AuditLog.objects.create(action="test.entry", actor_name="x")
+        target_user = UserFactory(username="target")
+        Token.objects.create(user=target_user)
+        login = {"user_agent": "t", "ip_address": "10.0.0.1", "username": "kim", "http_accept": "*/*",
+                 "path_info": "/admin/login/"}
+        access_attempt = AccessAttempt.objects.create(**login, get_data="", post_data="", failures_since_start=1)
+        totp = TOTPDevice.objects.create(user=target_user, name="phone", confirmed=True)
+        static = StaticDevice.objects.create(user=target_user, name="backup", confirmed=True)
+
+        self.objects = {
+            "auth/group": Group.objects.get(name="analyst"),
+            "platform_core/user": target_user,
+            "platform_core/apiclient": api_client,
+            "platform_core/auditlog": audit,
+            "authtoken/tokenproxy": target_user,  # a token proxy's id is its user's
+            "catalog/category": category,
+            "catalog/brand": brand,
+            "catalog/product": product,
+            "catalog/shopper": shopper,
+            "catalog/event": event,
+            "catalog/searchlog": search,
+            "catalog/importrun": import_run,
+            "training/modelversion": version,
+            "training/job": job,
+            "training/querylabel": label,
+            "training/jobnotice": notice,
+            "recommend/strategy": strategy,
+            "recommend/synonymset": SynonymSetFactory(),
+            "recommend/pinnedresult": PinnedResultFactory(product=product),
+            "recommend/boostrule": BoostRuleFactory(),
+            "recommend/experiment": experiment,
+            "courses/course": course,
+            "courses/module": module,
+            "courses/lesson": lesson,
+            "courses/quiz": quiz,
+            "courses/lab": lab,
+            "courses/learningpath": path,
+            "courses/enrollment": Enrollment.objects.get(user=learner, course=course),
+            "courses/attempt": attempt,
+            "courses/labattempt": lab_attempt,
+            "courses/certificate": certificate,
+            "courses/thread": thread,
+            "courses/post": post,
+            "axes/accessattempt": access_attempt,
+            "axes/accesslog": AccessLog.objects.create(**login),
+            "axes/accessfailurelog": AccessFailureLog.objects.create(**login),
+            "otp_totp/totpdevice": totp,
+            "otp_static/staticdevice": static,
+        }
+        self.kwargs = {
+            "course_slug": course.slug, "module_slug": module.slug, "lesson_slug": lesson.slug,
+            "number": 1, "thread_id": thread.pk, "path_slug": path.slug, "lab_slug": lab.slug,
+            "code": certificate.code, "task": "retriever", "course_id": course.pk, "lesson_id": lesson.pk,
+            "id": target_user.pk, "content_type_id": ContentType.objects.get_for_model(product).pk,
+            "object_id": product.pk,
+        }
+
+    def url(self, route: str) -> str:
+        """``route`` with its parameters filled in from the objects."""
+        if route == "admin/<app_list>":
+            return "/admin/catalog/"
+        if route == "admin/<catch-all>":
+            return "/admin/no-such-page/"
+        parts = route.split("/")
+        model_key = "/".join(parts[1:3]) if route.startswith("admin/") else None
+        out = []
+        for part in parts:
+            if part.startswith("<") and part.endswith(">"):
+                name = part[1:-1].split(":")[-1]
+                if name in ("object_id", "pk") and model_key in self.objects:
+                    out.append(str(self.objects[model_key].pk))
+                elif name in self.kwargs:
+                    out.append(str(self.kwargs[name]))
+                else:
+                    raise KeyError(f"No value for {part} in {route}: add one to World")
+            else:
+                out.append(part)
+        return "/" + "/".join(out)
+
+
+def _cell(route: str, response) -> str:
+    if response.status_code in (301, 302):
+        login = "/admin/login/" if route.startswith("admin/") else "/academy/login/"
+        return "L" if response["Location"].startswith(login) else "302"
+    return str(response.status_code)
+
+
+def _format(route: str, method: str, cells: list[str]) -> str:
+    return f'    "{route}": ("{method}", "{" ".join(f"{c:>3}" for c in cells)}"),'
+
+
+@pytest.fixture
+def quiet_request_log():
+    """Hundreds of expected 403/404/405s: skip formatting a log line (and traceback) for each."""
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.mark.django_db
+def test_every_admin_and_academy_url_has_a_decided_status_for_every_role(quiet_request_log):
+    routes = _matrix_routes()
+    missing = [r for r in routes if r not in MATRIX]
+    stale = [r for r in MATRIX if r not in routes]
+
+    world = World()
+    clients = {}
+    for name, user in world.users.items():
+        clients[name] = Client()
+        if user is not None:
+            clients[name].force_login(user)
+
+    got: dict[str, tuple[str, list[str]]] = {}
+    took: dict[str, float] = {}
+    for route in routes:
+        started = time.perf_counter()
+        method = MATRIX.get(route, ("GET", ""))[0]
+        url = world.url(route)
+        cells = []
+        for name in USERS:
+            send = clients[name].post if method == "POST" else clients[name].get
+            cells.append(_cell(route, send(url, {"body": "# preview"} if method == "POST" else {})))
+        got[route] = (method, cells)
+        took[route] = time.perf_counter() - started
+
+    if os.environ.get("PERMISSION_MATRIX_PRINT"):
+        print("\n" + "\n".join(_format(r, m, c) for r, (m, c) in got.items()))
+        print("\nslowest:", *(f"{took[r]:.2f}s {r}" for r in sorted(took, key=took.get)[-15:]), sep="\n")
+    wrong = [r for r in routes if r in MATRIX and MATRIX[r][1].split() != got[r][1]]
+    report = []
+    if missing:
+        report.append("Routes with no row (decide who may see them, add a row):\n"
+                      + "\n".join(_format(r, *got[r]) for r in missing))
+    if stale:
+        report.append("Rows for routes that no longer exist:\n" + "\n".join(stale))
+    if wrong:
+        report.append(f"Rows whose statuses differ ({' '.join(USERS)}): expected, then got\n"
+                      + "\n".join(f'{_format(r, *MATRIX[r][:1], MATRIX[r][1].split())}\n{_format(r, *got[r])}'
+                                  for r in wrong))
+    assert not report, "\n\n".join(report)
+    # the POST rows changed nothing: each was refused, or refused after its permission check
+    for key, field, value in (("training/modelversion", "is_active", True), ("training/job", "status", "succeeded"),
+                              ("recommend/experiment", "status", "stopped")):
+        obj = world.objects[key]
+        obj.refresh_from_db()
+        assert getattr(obj, field) == value, key
