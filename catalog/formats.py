@@ -45,6 +45,10 @@ MAX_INT = 2_147_483_647  # integer columns (stock, position)
 EVENT_TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_TIME_MAX = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: up to the end of 2100
 MAX_ATTRIBUTE_DEPTH = 10  # nesting of lists/objects inside an ``attributes`` object
+MAX_ATTRIBUTES_JSON = 100_000  # characters of an ``attributes`` object written as JSON
+# PostgreSQL's tsvector (the full-text column) holds at most 1 MB: 100,000 characters of words
+# stay well below it, and no shop writes a longer product description.
+MAX_DESCRIPTION = 100_000
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -62,7 +66,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "products": (
         Column("external_id", "text ≤128", True, "The storefront's id of the product (unique)."),
         Column("title", "text ≤500", True, "Product name as shown to shoppers."),
-        Column("description", "text", False, "Free text; empty by default."),
+        Column("description", "text ≤100000", False, "Free text; empty by default."),
         Column(
             "category",
             "category external id",
@@ -525,6 +529,9 @@ def as_json_object(value: Any) -> dict:
     if not isinstance(obj, dict):
         raise Invalid(f"must be a JSON object, not a JSON {type(obj).__name__}")
     _check_json_value(obj)
+    size = len(json.dumps(obj, ensure_ascii=False))
+    if size > MAX_ATTRIBUTES_JSON:
+        raise Invalid(f"is {size} characters of JSON; at most {MAX_ATTRIBUTES_JSON} allowed")
     return obj
 
 
@@ -662,7 +669,7 @@ def _required(data: dict, names: Iterable[str], problems: Problems) -> None:
 _PRODUCT_SPEC = {
     "external_id": as_identifier,
     "title": lambda v: as_text(v, max_length=500) or _raise("is required (empty)"),
-    "description": as_text,
+    "description": lambda v: as_text(v, max_length=MAX_DESCRIPTION),
     "category": lambda v: as_text(v, max_length=128) or None,
     "brand": lambda v: as_text(v, max_length=200) or None,
     "price": as_price,

@@ -344,6 +344,7 @@ def _error_order(error: RowError) -> int:
 REFUSED_BY_DATABASE = (
     psycopg.DataError,
     psycopg.IntegrityError,
+    psycopg.errors.ProgramLimitExceeded,  # e.g. text too long for the full-text column
     db.DataError,
     db.IntegrityError,
     UnicodeEncodeError,

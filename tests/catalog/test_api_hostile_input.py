@@ -308,6 +308,8 @@ HOSTILE_PRODUCTS = [
     ({"title": ["t"]}, None, "title"),
     ({"description": "\ud800"}, None, "description"),
     ({"description": "a\u0000"}, None, "description"),
+    ({"description": "word " * 20_001}, None, "description"),
+    ({"attributes": {"k": "x" * 100_000}}, None, "attributes"),
     ({"attributes": {"k": "a\u0000b"}}, None, "attributes"),
     ({"attributes": {"k\u0000": "v"}}, None, "attributes"),
     ({"attributes": {"k": "\ud800"}}, None, "attributes"),
@@ -362,6 +364,22 @@ def test_a_product_value_the_database_refuses_is_rejected_by_itself(storefront, 
     assert not Product.objects.exists()
     response = post_raw(storefront, f"{BULK_URL}?skip_invalid=true", _body(items))
     assert response.status_code == 200, response.content[:500]
+    assert set(Product.objects.values_list("external_id", flat=True)) == {"a", "c"}
+
+
+def test_a_description_too_big_for_the_full_text_index_is_rejected_by_itself(
+    storefront, monkeypatch
+):
+    """PostgreSQL's tsvector holds 1 MB: past the description limit (switched off here), the
+    database refuses the row — that product alone, with the database's reason."""
+    monkeypatch.setattr(formats, "MAX_DESCRIPTION", 10_000_000)
+    words = " ".join(f"w{i}x" for i in range(250_000))
+    items = [_product("a"), _product("b", description=words), _product("c")]
+    response = post_raw(storefront, f"{BULK_URL}?skip_invalid=true", _body(items))
+    assert response.status_code == 200, response.content[:500]
+    report = response.json()
+    assert [(e["index"], e["field"]) for e in report["errors"]] == [(1, "")]
+    assert "tsvector" in report["errors"][0]["reason"]
     assert set(Product.objects.values_list("external_id", flat=True)) == {"a", "c"}
 
 
