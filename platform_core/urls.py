@@ -5,13 +5,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from platform_core import health
+from platform_core import health, security
 
-if settings.STAFF_OTP_REQUIRED:
-    # django-otp's documented switch: the admin then also asks for a one-time code.
-    from django_otp.admin import OTPAdminSite
-
-    admin.site.__class__ = OTPAdminSite
+if settings.STAFF_OTP_REQUIRED:  # the admin also asks staff for a one-time code (django-otp)
+    security.staff_otp_enable(admin.site)
 
 admin.site.site_header = "Aisle administration"
 admin.site.site_title = "Aisle admin"
