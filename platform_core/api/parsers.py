@@ -18,15 +18,17 @@ from rest_framework import renderers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from platform_core.api.exceptions import ApiError
-
 # Deeper than any request the API defines (an events batch with nested attributes is < 15);
 # bounded well below Python's recursion limit so nothing downstream (serialisers, json.dumps,
 # repr in messages) can recurse out of stack on a parsed body.
 MAX_JSON_DEPTH = 64
 
 
-def body_too_large(*, limit: int, sent: int | None) -> ApiError:
+def body_too_large(*, limit: int, sent: int | None):
+    # imported here: exceptions imports rest_framework.views, whose APIView reads
+    # DEFAULT_PARSER_CLASSES (this module) while it is defined — a circular import otherwise
+    from platform_core.api.exceptions import ApiError
+
     return ApiError(
         f"The request body is larger than the {limit:,} bytes the API accepts; send smaller batches.",
         code="body_too_large",
