@@ -100,6 +100,10 @@ WSGI_APPLICATION = "platform_core.wsgi.application"
 ASGI_APPLICATION = "platform_core.asgi.application"
 AUTH_USER_MODEL = "platform_core.User"
 LOGIN_URL = "/academy/login/"
+# Where a sign-in lands when its `next` is missing or points off this site (Django refuses those):
+# only the admin's login falls back to it (the Academy's names its dashboard); not Django's
+# /accounts/profile/, which does not exist here.
+LOGIN_REDIRECT_URL = "admin:index"
 # django-axes first: it refuses a locked-out username/address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -336,6 +336,12 @@ def test_experiment_start_and_stop_do_not_follow_a_foreign_next(client, operator
         assert client.post(url, {"next": results})["Location"] == results
 
 
+@pytest.mark.parametrize("login, home", [("/academy/login/", "/academy/"), ("/admin/login/", "/admin/")])
+def test_login_pages_do_not_follow_a_foreign_next(client, operator_user, login, home):
+    response = client.post(f"{login}?next={EVIL}", {"username": "oper", "password": "pass-1234", "next": EVIL})
+    assert response.status_code == 302 and response["Location"] == home
+
+
 # --- CORS ------------------------------------------------------------------------------------------
 
 ORIGIN = "https://shop.example.com"
