@@ -12,14 +12,15 @@ MAX_BATCH = 1000
 
 
 class ProductInSerializer(serializers.Serializer):
-    """One product in the file contract (CSV header names = JSON keys)."""
+    """One product in the file contract (CSV header names = JSON keys). Text holding a NUL
+    character or a lone surrogate (here or in `attributes`) rejects the product."""
 
     external_id = serializers.CharField(max_length=128)
     title = serializers.CharField(max_length=500)
     price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True
     )
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     category = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -58,7 +59,8 @@ class ImportReportSerializer(serializers.Serializer):
 
 
 class EventInSerializer(serializers.Serializer):
-    """One shopper event (the events contract; ``event_id`` required here)."""
+    """One shopper event (the events contract; ``event_id`` required here). A bad value —
+    text holding a NUL character or a lone surrogate too — rejects that event only."""
 
     event_id = serializers.CharField(
         max_length=128, help_text="Idempotency key: an event is stored once."
@@ -73,7 +75,10 @@ class EventInSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Product external id; required for every type but search.",
     )
-    timestamp = serializers.DateTimeField(help_text="ISO 8601; without a zone it is UTC.")
+    timestamp = serializers.DateTimeField(
+        help_text="ISO 8601; without a zone it is UTC. A time outside the years 1970-2100 "
+        "rejects that event (listed in `errors`)."
+    )
     query = serializers.CharField(required=False, allow_blank=True, max_length=500)
     position = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     value = serializers.FloatField(
