@@ -308,6 +308,20 @@ def test_read_only_logs_offer_no_delete(client, admin_user):
     assert Event.objects.count() == 1 and SearchLog.objects.count() == 1
 
 
+def test_a_product_or_shopper_with_events_is_not_deleted_through_the_admin(client, operator_user):
+    """Deleting them would cascade into the events log: deactivate the product, forget the shopper."""
+    sync_role_permissions()
+    event = EventFactory()
+    client.force_login(operator_user)
+    for obj in (event.product, event.shopper):
+        meta = obj._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_delete", args=[obj.pk])
+        page = client.get(url)
+        assert page.status_code == 200 and page.context["perms_lacking"] == {"event"}
+        assert client.post(url, {"post": "yes"}).status_code == 403
+    assert Event.objects.filter(pk=event.pk).exists()
+
+
 # --- next= -------------------------------------------------------------------------------------------
 
 EVIL = "https://evil.example/"
