@@ -268,9 +268,7 @@ def _read_csv(text: str) -> ParsedFile:
     header = [h.strip() for h in header]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise FileFormatError(
-            f"The header names a column twice: {storable(', '.join(dupes))}."
-        )
+        raise FileFormatError(f"The header names a column twice: {storable(', '.join(dupes))}.")
     if not any(header):
         raise FileFormatError("The header row is empty.")
     parsed = ParsedFile(columns=header)

@@ -141,8 +141,8 @@ def catalog_import_file(
     )
     fmt = fmt or formats.detect_format(filename)
     started = time.monotonic()
-    report = ImportReport(
-        kind=kind, source=origin, filename=Path(filename).name if filename else ""
+    report = ImportReport(  # an uploaded file's name is the client's text too
+        kind=kind, source=origin, filename=formats.storable(Path(filename).name) if filename else ""
     )
     try:
         parsed = formats.read_rows(source, fmt=fmt)
@@ -358,7 +358,7 @@ class _RolledBack(Exception):
 def _database_reason(exc: BaseException) -> str:
     cause = exc.__cause__ if isinstance(exc, db.Error) and exc.__cause__ else exc
     diag = getattr(cause, "diag", None)
-    text = (getattr(diag, "message_primary", None) or str(cause) or type(cause).__name__)
+    text = getattr(diag, "message_primary", None) or str(cause) or type(cause).__name__
     return text.splitlines()[0][:200]
 
 

@@ -81,11 +81,15 @@ class JSONParser(BaseParser):
         try:
             text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise ParseError(f"JSON parse error - the body is not {encoding} text ({getattr(exc, 'reason', exc)}).") from None
+            raise ParseError(
+                f"JSON parse error - the body is not {encoding} text ({getattr(exc, 'reason', exc)})."
+            ) from None
         try:
             data = json.loads(text, parse_constant=_refuse_constant)
         except RecursionError:
-            raise ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.") from None
+            raise ParseError(
+                f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
+            ) from None
         except ValueError as exc:  # JSONDecodeError, NaN, a number of 5,000 digits
             raise ParseError(f"JSON parse error - {exc}") from None
         if isinstance(data, (dict, list)) and _too_deep(data, MAX_JSON_DEPTH):

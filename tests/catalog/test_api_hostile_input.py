@@ -271,9 +271,7 @@ def test_unknown_and_hostile_keys_of_an_event_are_ignored(events_client, product
     assert body["accepted"] == 1, body
 
 
-def test_a_value_the_database_refuses_is_rejected_by_itself(
-    events_client, product, monkeypatch
-):
+def test_a_value_the_database_refuses_is_rejected_by_itself(events_client, product, monkeypatch):
     """Defence in depth: were a validator to let through a value PostgreSQL refuses (here NUL
     in a review, with the check switched off), only that event is rejected."""
     monkeypatch.setitem(formats._EVENT_SPEC, "review", lambda v: v)
@@ -317,7 +315,7 @@ HOSTILE_PRODUCTS = [
     ({"attributes": {"k": {"deep": ["x", "y\u0000"]}}}, None, "attributes"),
     ({"attributes": DEEP}, None, "attributes"),
     ({"attributes": {"k": RAW}}, "1e400", "attributes"),
-    ({"attributes": "{\"k\": NaN}"}, None, "attributes"),
+    ({"attributes": '{"k": NaN}'}, None, "attributes"),
     ({"attributes": "not json"}, None, "attributes"),
     ({"attributes": [1, 2]}, None, "attributes"),
     ({"brand": "\ud800"}, None, "brand"),
@@ -395,9 +393,7 @@ def test_event_files_get_the_same_per_line_rejections(product):
         _event(5, review="a\u0000b"),
         _event(6),
     ]
-    text = "\n".join(
-        _body(e, "1" + "0" * 400).decode() for e in lines
-    )
+    text = "\n".join(_body(e, "1" + "0" * 400).decode() for e in lines)
     report = services.catalog_import_file(
         kind="events", source=text.encode(), fmt="jsonl", skip_invalid=True
     )
@@ -491,6 +487,17 @@ def test_category_and_shopper_files_get_the_same_rules():
         (4, "segment"),
         (5, "signup_date"),
     ]
+
+
+def test_a_file_name_with_nul_or_a_surrogate_is_recorded_escaped(product):
+    report = services.catalog_import_file(
+        kind="events",
+        source=json.dumps(_event(1)).encode(),
+        fmt="jsonl",
+        filename="up\x00load\ud800.jsonl",
+    )
+    assert report.created == 1
+    assert ImportRun.objects.get().filename == "up\\x00load\\ud800.jsonl"
 
 
 def test_a_jsonl_line_with_a_number_python_refuses_is_that_lines_error(product):
