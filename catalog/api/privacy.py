@@ -111,8 +111,8 @@ class ShopperForgetView(APIView):
         },
     )
     def post(self, request, external_id: str):
-        body = request.data if request.data not in (None, "") else {}
-        form = ShopperForgetSerializer(data=body)
+        # no body at all reads as {}; a body that is not a JSON object (null, a list) is a 400
+        form = ShopperForgetSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         mode = form.validated_data.get("mode") or settings.SHOPPER_FORGET_MODE
         try:

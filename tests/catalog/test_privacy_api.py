@@ -81,9 +81,11 @@ def test_forget_can_anonymise_for_one_call(alice, privacy_client, settings):
     assert not Shopper.objects.filter(external_id="shop/alice-42").exists()
 
 
-def test_forget_refuses_an_unknown_mode(alice, privacy_client):
-    error = _error(privacy_client.post(_url("shop/alice-42", "forget"), {"mode": "shred"}, format="json"), 400, "invalid")
-    assert "mode" in error["message"]
+@pytest.mark.parametrize("body", ['{"mode": "shred"}', "null", '["delete"]'])
+def test_forget_refuses_a_body_that_is_not_an_object_with_a_known_mode(alice, privacy_client, body):
+    response = privacy_client.post(_url("shop/alice-42", "forget"), body, content_type="application/json")
+    error = _error(response, 400, "invalid")
+    assert "mode" in error["message"] or not body.startswith("{")
     assert Shopper.objects.filter(external_id="shop/alice-42").exists()
 
 
