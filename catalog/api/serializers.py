@@ -4,11 +4,26 @@ so a product or event is never judged by two sets of rules."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.formats import EVENT_TYPES
 
 MAX_BATCH = 1000
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+            {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"},
+        ],
+        "description": "0 or more, at most 9999999999.99 and 2 decimal places: a JSON number or "
+        "a string such as `19.90`. Empty is refused (the price is required).",
+    }
+)
+class PriceField(serializers.DecimalField):
+    """A price as the products contract reads it (``catalog.formats.as_price``)."""
 
 
 class ProductInSerializer(serializers.Serializer):
@@ -17,9 +32,7 @@ class ProductInSerializer(serializers.Serializer):
 
     external_id = serializers.CharField(max_length=128)
     title = serializers.CharField(max_length=500)
-    price = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True
-    )
+    price = PriceField(max_digits=12, decimal_places=2, min_value=0)
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     category = serializers.CharField(
         required=False,
@@ -97,7 +110,10 @@ class EventInSerializer(serializers.Serializer):
 
 
 class EventBatchSerializer(serializers.Serializer):
-    events = EventInSerializer(many=True, help_text=f"At most {MAX_BATCH} events.")
+    events = serializers.ListField(
+        child=EventInSerializer(), min_length=1, max_length=MAX_BATCH,
+        help_text=f"1 to {MAX_BATCH} events.",
+    )
 
 
 class EventRejectionSerializer(serializers.Serializer):

@@ -42,7 +42,7 @@ class ProductBulkView(APIView):
         operation_id="products_bulk_upsert",
         summary="Create or update products by external_id",
         description=(
-            "A JSON list of at most 1,000 products (`external_id`, `title`, `price` required; the columns of "
+            "A JSON list of 1 to 1,000 products (`external_id`, `title`, `price` required; the columns of "
             "the products file). Upsert by `external_id`; sending the same list twice changes nothing. "
             "By default a list with any invalid product stores nothing (400 `invalid_rows`, the report in "
             "`details`); `?skip_invalid=true` stores the valid ones and reports the others by index. "

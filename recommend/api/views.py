@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import HasScope, api_client
+from platform_core.api.schema import SIMULATED_TIME_PATTERN
 from platform_core.timeparse import parse_iso8601_utc
 from recommend import experiment_services, loaders, recs
 from recommend import search as search_module
@@ -29,7 +29,8 @@ _ERRORS = {
     429: OpenApiResponse(s.ErrorOut, description="Throttled."),
 }
 _SIMULATED = OpenApiParameter(
-    SIMULATED_TIME_HEADER, OpenApiTypes.DATETIME, OpenApiParameter.HEADER, required=False,
+    SIMULATED_TIME_HEADER, str, OpenApiParameter.HEADER, required=False, pattern=SIMULATED_TIME_PATTERN,
+    examples=[OpenApiExample("a simulated time", value="2030-06-15T12:00:00Z")],
     description="ISO 8601 time with a UTC offset (within ±14:00, years 1970–2100) to serve at (keys with "
                 "the `simulate` scope only): stamps the search log, exposures and the response. Anything "
                 "else, an empty value included, is a 400.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,8 +13,14 @@ from rest_framework.views import APIView
 from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import IsStaffWithPerm
 from training import services
-from training.api.serializers import JobLaunchSerializer, JobSerializer, ModelVersionSerializer
-from training.models import Job, ModelVersion, Task
+from training.api.serializers import (
+    JobLaunchSerializer,
+    JobListQuery,
+    JobSerializer,
+    ModelVersionQuery,
+    ModelVersionSerializer,
+)
+from training.models import Job, ModelVersion
 
 
 def _invalid(exc: DjangoValidationError, code: str = "invalid_params") -> ApiError:
@@ -53,14 +59,16 @@ class JobListCreateView(APIView):
     @extend_schema(
         responses=JobSerializer(many=True),
         summary="Recent jobs",
-        parameters=[OpenApiParameter("kind", str), OpenApiParameter("status", str)],
+        parameters=[JobListQuery],
     )
     def get(self, request):
+        query = JobListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         jobs = Job.objects.select_related("created_by").order_by("-created_at")
-        if request.query_params.get("kind"):
-            jobs = jobs.filter(kind=request.query_params["kind"])
-        if request.query_params.get("status"):
-            jobs = jobs.filter(status=request.query_params["status"])
+        if query.validated_data.get("kind"):
+            jobs = jobs.filter(kind=query.validated_data["kind"])
+        if query.validated_data.get("status"):
+            jobs = jobs.filter(status=query.validated_data["status"])
         return Response(JobSerializer(jobs[:50], many=True).data)
 
 
@@ -83,7 +91,16 @@ class JobCancelView(APIView):
     permission_classes = [IsStaffWithPerm]
     required_perms_all = ("training.change_job",)
 
-    @extend_schema(request=None, responses=JobSerializer, summary="Cancel a job")
+    @extend_schema(
+        request=None,
+        responses={
+            200: JobSerializer,
+            409: OpenApiResponse(
+                description="The job has already finished (code `finished`): nothing to cancel."
+            ),
+        },
+        summary="Cancel a job",
+    )
     def post(self, request, pk: int):
         job = get_object_or_404(Job, pk=pk)
         try:
@@ -102,22 +119,14 @@ class ModelVersionListView(APIView):
     @extend_schema(
         responses=ModelVersionSerializer(many=True),
         summary="Model versions",
-        parameters=[
-            OpenApiParameter("task", str, enum=Task.values),
-            OpenApiParameter("active", bool),
-        ],
+        parameters=[ModelVersionQuery],
     )
     def get(self, request):
+        query = ModelVersionQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         versions = ModelVersion.objects.order_by("-created_at")
-        task = request.query_params.get("task")
-        if task:
-            if task not in Task.values:
-                raise ApiError(
-                    f"Unknown task {task!r}; tasks: {', '.join(Task.values)}.",
-                    code="invalid",
-                    details={"task": Task.values},
-                )
-            versions = versions.filter(task=task)
-        if request.query_params.get("active") in ("1", "true"):
+        if query.validated_data.get("task"):
+            versions = versions.filter(task=query.validated_data["task"])
+        if query.validated_data.get("active"):
             versions = versions.filter(is_active=True)
         return Response(ModelVersionSerializer(versions[:200], many=True).data)
