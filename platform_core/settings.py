@@ -308,6 +308,9 @@ AXES_VERBOSE = False
 # How many reverse proxies that append to X-Forwarded-For stand in front of the app (0: none, the
 # header is ignored; docker compose behind one TLS proxy: 1). Lockout counts per client address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The API throttle keys callers without a key by address with the same rule (DRF's default,
+# None, would trust every X-Forwarded-For entry a client writes).
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 
 # --- Second factor for staff (django-otp), off by default --------------------------------------
 # On: the admin asks staff for a one-time code from a TOTP app (devices under "TOTP devices" in
