@@ -102,11 +102,6 @@ checks.negative_data_rejection.enabled = false
 include-operation-id = ["v1_search_retrieve", "v1_trending_retrieve", "products_bulk_upsert", "v1_jobs_create"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 
-# A JSON `null` body is taken as no body (the body is optional), not refused as "not an object".
-[[operations]]
-include-operation-id = "shopper_forget"
-checks.negative_data_rejection.enabled = false
-
 # Similar items and bought-together of a product the store has (random ids only ever get a 404).
 [[operations]]
 include-path-regex = "^/api/v1/products/[{{]product_id[}}]/"
