@@ -154,7 +154,8 @@ def test_strategy_edit_invalidates_cached_results(storefront, serving_store, ope
     services.strategy_save(strategy=strategy, actor=operator_user, changed=["semantic_weight"])
     response = storefront.get("/api/v1/search", {"q": "coffee"})
     assert 'cache;desc="hit"' not in response["Server-Timing"]
-    assert all(r["explanation"]["retrievers"]["semantic"] is None for r in response.json()["results"])
+    results = response.json()["results"]
+    assert results and all(r["explanation"]["retrievers"]["semantic"] is None for r in results)
     assert Strategy.objects.get(pk=strategy.pk).version == 2
 
 
