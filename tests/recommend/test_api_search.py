@@ -159,6 +159,7 @@ def test_strategy_edit_invalidates_cached_results(storefront, serving_store, ope
     assert Strategy.objects.get(pk=strategy.pk).version == 2
 
 
+@pytest.mark.slow  # transaction=True: flushing every table afterwards takes 3 to 8 s here
 @pytest.mark.django_db(transaction=True)
 def test_lexical_runs_on_a_pool_thread_beside_semantic_when_data_is_committed(storefront, serving_state,
                                                                              hashing_encoder, monkeypatch):
