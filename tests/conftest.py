@@ -23,6 +23,13 @@ def _clean_test_redis():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Django's PBKDF2 takes about 0.5 s a hash on this 2-core machine and every user fixture
+    sets a password; no test here measures the hasher's strength (the settings keep PBKDF2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def one_torch_thread(settings):
     """Train and encode with one torch thread (jobs too, through ``JOB_TORCH_THREADS``): on a

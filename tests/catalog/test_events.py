@@ -156,6 +156,7 @@ def test_api_auth_and_scope_errors_are_json(db, client):
     assert response.status_code == 401 and response.json()["error"]["message"] == "Unknown API key."
 
 
+@pytest.mark.slow  # transaction=True: flushing every table afterwards takes 3 to 8 s here
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_requests_with_the_same_batch_store_each_event_once(api_key):
     """Two threads, each with its own database connection, post the same batch at once."""

@@ -584,6 +584,7 @@ def quiet_request_log():
     logger.setLevel(level)
 
 
+@pytest.mark.slow  # every URL for every role: about 20 s here
 @pytest.mark.django_db
 def test_every_admin_and_academy_url_has_a_decided_status_for_every_role(quiet_request_log):
     routes = _matrix_routes()

@@ -44,7 +44,8 @@ def test_exact_index_matches_brute_force_with_filters(data):
 
 def test_exact_index_equality_filter_and_edge_cases(data):
     index, vectors, *_ = data
-    assert all(int(i[1:]) % 7 == 4 for i, _ in index.search(vectors[4], 20, {"category_id": 4}))
+    in_category = [i for i, _ in index.search(vectors[4], 20, {"category_id": 4})]
+    assert in_category and all(int(i[1:]) % 7 == 4 for i in in_category)
     assert index.search(vectors[4], 1)[0][0] == "p4"  # a vector is its own nearest neighbour
     assert index.search(np.zeros(16), 5) == []
     assert index.search(vectors[0], 0) == []

@@ -98,7 +98,7 @@ def test_train_ranker_beats_fusion_and_serves_once_promoted(storefront, serving_
     with django_capture_on_commit_callbacks(execute=True):
         training_services.model_promote(version=version, user=operator_user)
     body = storefront.get("/api/v1/search", {"q": "headphones"}).json()
-    assert all(r["explanation"]["ranker"] is not None for r in body["results"])
+    assert body["results"] and all(r["explanation"]["ranker"] is not None for r in body["results"])
     ranked_prices = [r["product"]["price"] for r in body["results"]]
     assert ranked_prices[0] == min(ranked_prices)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from catalog.models import Shopper
 from recommend import services
 from recommend.models import Strategy
 from tests.factories.catalog import EventFactory, SearchLogFactory, ShopperFactory
-from training.models import ShopperProfile
+from training.models import ProductEmbedding, ShopperProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -162,12 +163,28 @@ def test_context_product_and_mmr_diversity(storefront, serving_store, popular):
     assert "sh-1" not in ids(body)
     assert body["results"][0]["product"]["category"]["id"] == "running"
     assert body["results"][0]["explanation"]["retrievers"]["context"]
-    plain = storefront.get("/api/v1/products/hp-1/similar", {"size": 4}).json()
     strategy = Strategy.objects.get(surface="similar", is_default=True)
+    strategy.diversity, strategy.semantic_min_score = "none", -1.0  # every product is a candidate
+    strategy.save()
+    candidates = ids(storefront.get("/api/v1/products/hp-1/similar", {"size": 50}).json())
+    assert len(candidates) >= 6
     strategy.diversity, strategy.mmr_lambda = "mmr", 0.0  # diversity only
     strategy.save()
     diverse = storefront.get("/api/v1/products/hp-1/similar", {"size": 4}).json()
-    assert sorted(ids(diverse)) == sorted(ids(plain)) and len(ids(plain)) >= 2  # the same candidates, re-picked
+    # With lambda 0 MMR keeps the most similar product, then each time takes the candidate least
+    # like those already taken: farthest-first over the stored vectors, computed here.
+    unit = {}
+    for row in ProductEmbedding.objects.filter(model_version=serving_store.retriever,
+                                               product__external_id__in=candidates).select_related("product"):
+        vector = np.asarray(row.vector, dtype=np.float64)
+        unit[row.product.external_id] = vector / np.linalg.norm(vector)
+    expected, left = [candidates[0]], candidates[1:]
+    while len(expected) < 4:
+        pick = min(left, key=lambda pid: max(float(unit[pid] @ unit[done]) for done in expected))
+        expected.append(pick)
+        left.remove(pick)
+    assert expected != candidates[:4]  # the data tells re-picking from the relevance order
+    assert ids(diverse) == expected
 
 
 def test_intent_from_the_strategys_classifier(storefront, serving_store):

@@ -23,6 +23,7 @@ def test_recall_ndcg_by_hand():
     assert ndcg == pytest.approx((1 / 1.5849625) / (1 + 1 / 1.5849625))
 
 
+@pytest.mark.slow  # a 500-product demo store, CF training and 300 shoppers replayed: about 10 s here
 def test_personalised_recommendations_beat_trending_on_held_out_purchases(storefront, serving_state,
                                                                           hashing_encoder, tmp_path):
     catalog_services.demo_store_build(products=500, shoppers=400, days=40, seed=5, truth_dir=tmp_path)

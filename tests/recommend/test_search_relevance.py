@@ -8,7 +8,7 @@ import pytest
 from bench.relevance import BM25, evaluate
 from catalog.demo import generate_store
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = pytest.mark.django_db
 
 
 def test_bm25_ranks_by_term_rarity_and_frequency():
@@ -18,6 +18,7 @@ def test_bm25_ranks_by_term_rarity_and_frequency():
     assert bm25.search("purple", 3) == []
 
 
+@pytest.mark.slow  # encodes a 400-product store with the packaged MiniLM
 def test_hybrid_beats_lexical_and_semantic_on_held_out_truth(serving_state):
     store = generate_store(products=400, shoppers=10, days=3, seed=11)
     scores = evaluate(store.truth.relevance)

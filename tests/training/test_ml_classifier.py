@@ -1,18 +1,16 @@
-"""Text classifier fine-tuning and serving (training.ml.classifier) on a tiny BERT.
+"""Text classifier fine-tuning and serving (training.ml.classifier) on the tiny BERT of
+tests/training/conftest.py.
 
 No database, no hub: the tiny model and its WordPiece vocabulary are written by the test.
 """
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from training.ml.classifier import (
     ClassifierTrainConfig,
@@ -26,38 +24,13 @@ from training.ml.progress import JobCancelled
 LABELS = ["browse", "buy", "review"]
 CUES = {"browse": ["show", "ideas"], "buy": ["buy", "order"], "review": ["review", "rating"]}
 NOISE = [f"n{i}" for i in range(10)]
-VOCAB = [
-    "[PAD]",
-    "[UNK]",
-    "[CLS]",
-    "[SEP]",
-    "[MASK]",
-    *[w for ws in CUES.values() for w in ws],
-    *NOISE,
-]
+WORDS = [*[w for ws in CUES.values() for w in ws], *NOISE]
 
 
 @pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-dim BERT and its WordPiece tokenizer, saved as a Hugging Face directory."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    directory = tmp_path_factory.mktemp("models") / "tiny-bert"
-    directory.mkdir()
-    (directory / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    BertTokenizer(vocab=str(directory / "vocab.txt")).save_pretrained(str(directory))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(str(directory))
-    return directory
+def tiny_base(tmp_path_factory: pytest.TempPathFactory, tiny_bert) -> Path:
+    """The tiny BERT over the cue and noise words, as a Hugging Face directory."""
+    return tiny_bert(tmp_path_factory.mktemp("models") / "tiny-bert", WORDS)
 
 
 def toy_data(count: int, seed: int, skew: bool = False) -> tuple[list[str], list[str]]:

@@ -1,20 +1,16 @@
 """Encoders, device helpers and progress plumbing (training.ml.encoders/device/progress).
 
-Fast tests use a tiny BERT built from a config with a WordPiece vocabulary written here;
+Fast tests use the tiny BERT of tests/training/conftest.py over the words below;
 the one slow test uses the packaged all-MiniLM-L6-v2. No database, no hub.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from training.ml.device import autocast_context, peak_memory_mb, pick_device, reset_peak
 from training.ml.encoders import (
@@ -44,45 +40,13 @@ WORDS = [
     "steel",
     "big",
 ]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s", "##er"]
-
-
-def build_tiny_encoder(directory: Path, pooling_mode: str = "mean", normalize: bool = True) -> Path:
-    """Write a 2-layer, 32-dim BERT + WordPiece tokenizer as a SentenceTransformer directory."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.base.modules import Normalize, Transformer
-    from sentence_transformers.sentence_transformer.modules import Pooling
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    hf_dir = directory.with_name(directory.name + "-hf")
-    hf_dir.mkdir(parents=True)
-    (hf_dir / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    BertTokenizer(vocab=str(hf_dir / "vocab.txt")).save_pretrained(str(hf_dir))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(str(hf_dir))
-    transformer = Transformer(str(hf_dir))
-    modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode)]
-    if normalize:
-        modules.append(Normalize())
-    SentenceTransformer(modules=modules, device="cpu").save(str(directory))
-    shutil.rmtree(hf_dir)
-    return directory
+SUBWORDS = ["##s", "##er"]
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory):
-    return load_encoder(
-        None, str(build_tiny_encoder(tmp_path_factory.mktemp("enc") / "tiny")), "cpu"
-    )
+def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_encoder):
+    directory = tiny_encoder(tmp_path_factory.mktemp("enc") / "tiny", [*WORDS, *SUBWORDS])
+    return load_encoder(None, str(directory), "cpu")
 
 
 def sample_texts(count: int) -> list[str]:
@@ -135,10 +99,11 @@ def test_encode_texts_reports_progress_and_cancels(tiny_model) -> None:
     assert len(seen) == 2
 
 
-def test_encode_texts_falls_back_for_other_pipelines(tmp_path: Path) -> None:
-    model = load_encoder(
-        None, str(build_tiny_encoder(tmp_path / "cls", pooling_mode="cls", normalize=False)), "cpu"
+def test_encode_texts_falls_back_for_other_pipelines(tmp_path: Path, tiny_encoder) -> None:
+    directory = tiny_encoder(
+        tmp_path / "cls", [*WORDS, *SUBWORDS], pooling_mode="cls", normalize=False
     )
+    model = load_encoder(None, str(directory), "cpu")
     assert not _fast_path_supported(model)
     texts = sample_texts(20)
     expected = model.encode(texts, normalize_embeddings=True)

@@ -1,4 +1,4 @@
-"""Retriever fine-tuning (training.ml.retriever) on a tiny BERT built from a config.
+"""Retriever fine-tuning (training.ml.retriever) on the tiny BERT of tests/training/conftest.py.
 
 No database, no hub: the tiny model and its WordPiece vocabulary are written by the test.
 """
@@ -6,7 +6,6 @@ No database, no hub: the tiny model and its WordPiece vocabulary are written by 
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 from collections import Counter
@@ -14,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from training.ml.encoders import encode_texts, load_encoder, read_artifact_meta
 from training.ml.progress import JobCancelled
@@ -26,44 +23,13 @@ from training.ml.retriever import (
 )
 
 N_ITEMS = 16
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "find", "item", "cheap", "new"]
-VOCAB += [f"q{k}" for k in range(N_ITEMS)] + [f"p{k}" for k in range(N_ITEMS)]
-
-
-def build_tiny_encoder(directory: Path) -> Path:
-    """Write a 2-layer, 32-dim BERT + WordPiece tokenizer as a SentenceTransformer directory."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.base.modules import Normalize, Transformer
-    from sentence_transformers.sentence_transformer.modules import Pooling
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    hf_dir = directory.with_name(directory.name + "-hf")
-    hf_dir.mkdir(parents=True)
-    (hf_dir / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    BertTokenizer(vocab=str(hf_dir / "vocab.txt")).save_pretrained(str(hf_dir))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(str(hf_dir))
-    transformer = Transformer(str(hf_dir))
-    pooling = Pooling(transformer.get_embedding_dimension(), "mean")
-    SentenceTransformer(modules=[transformer, pooling, Normalize()], device="cpu").save(
-        str(directory)
-    )
-    shutil.rmtree(hf_dir)
-    return directory
+WORDS = ["find", "item", "cheap", "new"]
+WORDS += [f"q{k}" for k in range(N_ITEMS)] + [f"p{k}" for k in range(N_ITEMS)]
 
 
 @pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_encoder(tmp_path_factory.mktemp("models") / "tiny-base")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory, tiny_encoder) -> Path:
+    return tiny_encoder(tmp_path_factory.mktemp("models") / "tiny-base", WORDS)
 
 
 def toy_pairs(repeats: int = 2) -> list[tuple[str, str]]:
