@@ -330,9 +330,10 @@ def run_experiment_phase(client, store: dict, args, log) -> dict:
     from django.contrib.auth.models import Group
     from django.core.cache import cache
 
-    from recommend import aggregates, experiment_services, retrievers
-    from recommend.experiment_models import Experiment, Exposure
-    from recommend.experiment_selectors import clear_running_cache
+    from recommend import aggregates, retrievers
+    from recommend.experiments import services as experiment_services
+    from recommend.experiments.models import Experiment, Exposure
+    from recommend.experiments.selectors import clear_running_cache
     from recommend.models import Strategy
 
     user, _ = get_user_model().objects.get_or_create(username="bench-operator", defaults={"is_staff": True})

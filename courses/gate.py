@@ -1,5 +1,5 @@
 """The course gate: a setting names a course that must be passed before a user may promote
-model versions (Training) or start / ship experiments (Recommend). Never applied to stopping."""
+model versions (Training) or start / ship experiments (Experiments). Never applied to stopping."""
 
 from __future__ import annotations
 

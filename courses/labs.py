@@ -253,7 +253,7 @@ def intent_classifier_f1(*, user, started_at: datetime) -> CheckResult:
 @register_check("experiment_shipped_winner")
 def experiment_shipped_winner(*, user, started_at: datetime) -> CheckResult:
     """An experiment the learner started, now shipped, with a winner."""
-    Experiment = _model("recommend", "Experiment")
+    Experiment = _model("experiments", "Experiment")
     if Experiment is None:
         return _not_available("Experiments", label="Experiments available")
     names = _field_names(Experiment)

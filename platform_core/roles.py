@@ -12,6 +12,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "catalog": ("add", "change", "delete", "view"),
         "training": ("add", "change", "delete", "view"),
         "recommend": ("add", "change", "delete", "view"),
+        "experiments": ("add", "change", "delete", "view"),
         "platform_core": ("view",),
         "courses": ("view",),
     },
@@ -20,6 +21,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "catalog": ("view",),
         "training": ("view",),
         "recommend": ("view",),
+        "experiments": ("view",),
     },
     # Learners use the Academy portal only; labs grant them extra permissions per lab.
     "learner": {},

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "catalog.apps.CatalogConfig",
     "training.apps.TrainingConfig",
     "recommend.apps.RecommendConfig",
+    "recommend.experiments.apps.ExperimentsConfig",
     "courses.apps.CoursesConfig",
     # Security: login lockout, Content-Security-Policy, optional second factor for staff.
     "axes",

@@ -127,5 +127,3 @@ class BoostRuleAdmin(_ConfigAdmin):
     def target(self, obj: BoostRule) -> str:
         return str(obj.category or obj.brand or "—")
 
-
-from recommend import experiment_admin  # noqa: E402,F401  (A/B experiments)

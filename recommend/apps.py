@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class RecommendConfig(AppConfig):
-    """Search and recommendation serving, strategies, rules, A/B experiments."""
+    """Search and recommendation serving, strategies, rules (A/B experiments: the experiments app)."""
 
     name = "recommend"
     verbose_name = "Recommend"

@@ -229,7 +229,3 @@ class BoostRule(models.Model):
         if unknown:
             raise ValidationError({"surfaces": f"Unknown surface(s): {', '.join(sorted(unknown))}."})
 
-
-# A/B experiments (Experiment, Variant, Assignment, Exposure) live in their own module and
-# belong to this app: importing it here registers them with Django.
-from recommend import experiment_models  # noqa: E402,F401

@@ -278,7 +278,7 @@ def resolve_strategy(surface: str, shopper: ShopperRef | None, session: str, *,
     database yet, else ``shopper``'s), or ``session`` when anonymous, by a sticky hash, and the
     variant's strategy serves; otherwise (no experiment, holdout, no unit) the default does.
     """
-    from recommend.experiment_selectors import variant_for
+    from recommend.experiments.selectors import variant_for
 
     config_generation = generations()[1]
     hit = variant_for(surface, shopper, session, config_generation=config_generation,

@@ -22,7 +22,7 @@ def flush_searchlogs() -> int:
 @shared_task(queue="flush", acks_late=True, ignore_result=True)
 def flush_exposures() -> int:
     """Write the experiment exposures queued in Redis. Every 5 s."""
-    from recommend import experiment_services
+    from recommend.experiments import services as experiment_services
 
     return experiment_services.exposures_flush()
 

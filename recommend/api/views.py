@@ -14,9 +14,10 @@ from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import HasScope, api_client
 from platform_core.api.schema import SIMULATED_TIME_PATTERN
 from platform_core.timeparse import parse_iso8601_utc
-from recommend import experiment_services, loaders, recs
+from recommend import loaders, recs
 from recommend import search as search_module
 from recommend.api import serializers as s
+from recommend.experiments import services as experiment_services
 from recommend.pipeline import ServingContext, serving_context
 from recommend.recs import RecsParams, UnknownProduct
 

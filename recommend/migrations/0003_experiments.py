@@ -3,7 +3,7 @@
 import django.contrib.postgres.fields
 import django.core.validators
 import django.db.models.deletion
-import recommend.experiment_models
+import recommend.experiments.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('surface', models.CharField(choices=[('search', 'search'), ('recommendations', 'recommendations'), ('similar', 'similar items')], db_index=True, max_length=20)),
                 ('hypothesis', models.TextField(help_text='What you expect and why, e.g. “The fine-tuned retriever finds what shoppers mean, so more searches end in a click.”')),
                 ('primary_metric', models.CharField(choices=[('ctr', 'click-through rate (served lists with a click)'), ('add_to_cart_rate', 'add-to-cart rate (exposed shoppers who added to cart)'), ('conversion_rate', 'conversion rate (exposed shoppers who bought)'), ('revenue_per_shopper', 'revenue per exposed shopper')], default='ctr', max_length=32)),
-                ('guardrails', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('ctr', 'click-through rate (served lists with a click)'), ('add_to_cart_rate', 'add-to-cart rate (exposed shoppers who added to cart)'), ('conversion_rate', 'conversion rate (exposed shoppers who bought)'), ('revenue_per_shopper', 'revenue per exposed shopper'), ('zero_result_rate', 'zero-result rate (lower is better)'), ('latency', 'server latency (lower is better)')], max_length=32), blank=True, default=recommend.experiment_models.default_guardrails, help_text='Metrics that must not get significantly worse.', size=None)),
+                ('guardrails', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('ctr', 'click-through rate (served lists with a click)'), ('add_to_cart_rate', 'add-to-cart rate (exposed shoppers who added to cart)'), ('conversion_rate', 'conversion rate (exposed shoppers who bought)'), ('revenue_per_shopper', 'revenue per exposed shopper'), ('zero_result_rate', 'zero-result rate (lower is better)'), ('latency', 'server latency (lower is better)')], max_length=32), blank=True, default=recommend.experiments.models.default_guardrails, help_text='Metrics that must not get significantly worse.', size=None)),
                 ('guardrail_tolerance', models.FloatField(default=0.0, help_text='Relative harm a rate or revenue guardrail may show before it counts as breached (0.05 = 5%).', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)])),
                 ('latency_tolerance', models.FloatField(default=0.5, help_text='Relative latency increase the latency guardrail accepts (0.5 = +50%): a strategy that encodes queries or runs a ranker is expected to cost some time.', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
                 ('holdout_percent', models.FloatField(default=0.0, help_text='Share of units kept out of the experiment (they get the default strategy). Variant shares plus the holdout must sum to 100.', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(99.99)])),

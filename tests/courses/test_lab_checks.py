@@ -221,9 +221,9 @@ def test_experiment_check_when_experiments_are_missing(learner_user, monkeypatch
 
 
 def test_experiment_lab_end_to_end(learner_user, operator_user):
-    Experiment, Variant = labs._model("recommend", "Experiment"), labs._model("recommend", "Variant")
+    Experiment, Variant = labs._model("experiments", "Experiment"), labs._model("experiments", "Variant")
     if Experiment is None or Variant is None:
-        pytest.skip("the recommend app has no Experiment model yet")
+        pytest.skip("the experiments app has no Experiment model yet")
     from tests.factories import StrategyFactory
 
     sc = build_course(slug="experiment-course", check_name="experiment_shipped_winner")

@@ -189,7 +189,7 @@ def build_serving_store(*, filler: int = 0, encoder: HashingEncoder | None = Non
 
 
 # --- A/B experiments -----------------------------------------------------------------------------
-from recommend.experiment_models import Experiment, Variant  # noqa: E402
+from recommend.experiments.models import Experiment, Variant  # noqa: E402
 
 __all__ += ["ExperimentFactory", "VariantFactory"]
 

@@ -47,7 +47,7 @@ def browser():
 def _seed():
     """One object per admin page worth seeing, and an Academy course with a lesson, quiz and lab."""
     from courses import services as course_services
-    from recommend.experiment_models import Exposure
+    from recommend.experiments.models import Exposure
     from tests import factories
     from tests.factories.courses import (
         CourseFactory,
@@ -102,8 +102,8 @@ def _pages(s) -> list[tuple[str, str | None]]:
         (reverse("admin:training_modelversion_changelist"), None),
         (reverse("admin:recommend_strategy_changelist"), None),
         (reverse("admin:recommend_strategy_change", args=[s["strategy"].pk]), None),
-        (reverse("admin:recommend_experiment_change", args=[s["experiment"].pk]), None),
-        (reverse("admin:recommend_experiment_results", args=[s["experiment"].pk]), ".aisle-results"),
+        (reverse("admin:experiments_experiment_change", args=[s["experiment"].pk]), None),
+        (reverse("admin:experiments_experiment_results", args=[s["experiment"].pk]), ".aisle-results"),
         (reverse("admin:courses_course_changelist"), None),
         (reverse("admin:courses_lesson_change", args=[s["lesson"].pk]), "#lesson-markdown-preview"),
         (reverse("admin:courses_course_report", args=[course.pk]), ".academy-kpis"),

@@ -226,17 +226,17 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/recommend/boostrule/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
     "admin/recommend/boostrule/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/recommend/boostrule/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-    "admin/recommend/experiment/sample-size/": ("GET", "  L   L   L 200 200 200"),
-    "admin/recommend/experiment/<int:pk>/start/": ("POST", "  L   L   L 403 302 302"),
-    "admin/recommend/experiment/<int:pk>/stop/": ("POST", "  L   L   L 403 302 302"),
-    "admin/recommend/experiment/<int:pk>/ship/": ("GET", "  L   L   L 403 200 200"),
-    "admin/recommend/experiment/<int:pk>/results/": ("GET", "  L   L   L 200 200 200"),
-    "admin/recommend/experiment/": ("GET", "  L   L   L 200 200 200"),
-    "admin/recommend/experiment/add/": ("GET", "  L   L   L 403 200 200"),
-    "admin/recommend/experiment/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
-    "admin/recommend/experiment/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
-    "admin/recommend/experiment/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
-    "admin/recommend/experiment/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/experiments/experiment/sample-size/": ("GET", "  L   L   L 200 200 200"),
+    "admin/experiments/experiment/<int:pk>/start/": ("POST", "  L   L   L 403 302 302"),
+    "admin/experiments/experiment/<int:pk>/stop/": ("POST", "  L   L   L 403 302 302"),
+    "admin/experiments/experiment/<int:pk>/ship/": ("GET", "  L   L   L 403 200 200"),
+    "admin/experiments/experiment/<int:pk>/results/": ("GET", "  L   L   L 200 200 200"),
+    "admin/experiments/experiment/": ("GET", "  L   L   L 200 200 200"),
+    "admin/experiments/experiment/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/experiments/experiment/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/experiments/experiment/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/experiments/experiment/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/experiments/experiment/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
 
     # --- the Academy's admin: operators read it; authoring, moderation and resets are superusers'
     # (or whoever is given courses.* permissions); a report or preview someone may not see is a 404
@@ -477,7 +477,7 @@ class World:
         notice = JobNotice.objects.create(user=self.users["operator"], job=job, level="info", message="done")
         label = QueryLabelFactory()
 
-        # recommend: an experiment that is neither a draft nor running
+        # experiments: an experiment that is neither a draft nor running
         strategy = StrategyFactory()
         experiment = ExperimentFactory(status="stopped")
 
@@ -513,7 +513,7 @@ class World:
             "recommend/synonymset": SynonymSetFactory(),
             "recommend/pinnedresult": PinnedResultFactory(product=product),
             "recommend/boostrule": BoostRuleFactory(),
-            "recommend/experiment": experiment,
+            "experiments/experiment": experiment,
             "courses/course": course,
             "courses/module": module,
             "courses/lesson": lesson,
@@ -628,7 +628,7 @@ def test_every_admin_and_academy_url_has_a_decided_status_for_every_role(quiet_r
     assert not report, "\n\n".join(report)
     # the POST rows changed nothing: each was refused, or refused after its permission check
     for key, field, value in (("training/modelversion", "is_active", True), ("training/job", "status", "succeeded"),
-                              ("recommend/experiment", "status", "stopped")):
+                              ("experiments/experiment", "status", "stopped")):
         obj = world.objects[key]
         obj.refresh_from_db()
         assert getattr(obj, field) == value, key

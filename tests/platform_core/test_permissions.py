@@ -268,7 +268,7 @@ def test_api_client_rotate_and_revoke_need_the_change_permission(client):
 
 READ_ONLY_LOGS = ["catalog.Event", "catalog.SearchLog", "catalog.ImportRun", "platform_core.AuditLog",
                   "axes.AccessLog", "axes.AccessFailureLog",
-                  "recommend.Exposure", "recommend.Assignment"]
+                  "experiments.Exposure", "experiments.Assignment"]
 
 
 def test_read_only_logs_offer_no_delete(client, admin_user):
@@ -341,12 +341,12 @@ def test_rollback_does_not_follow_a_foreign_next(client, operator_user):
 def test_experiment_start_and_stop_do_not_follow_a_foreign_next(client, operator_user):
     client.force_login(operator_user)
     experiment = ExperimentFactory()
-    fallback = reverse("admin:recommend_experiment_change", args=[experiment.pk])
-    for name in ("recommend_experiment_start", "recommend_experiment_stop"):
+    fallback = reverse("admin:experiments_experiment_change", args=[experiment.pk])
+    for name in ("experiments_experiment_start", "experiments_experiment_stop"):
         url = reverse(f"admin:{name}", args=[experiment.pk])
         response = client.post(url, {"next": EVIL})
         assert response.status_code == 302 and response["Location"] == fallback, name
-        results = reverse("admin:recommend_experiment_results", args=[experiment.pk])
+        results = reverse("admin:experiments_experiment_results", args=[experiment.pk])
         assert client.post(url, {"next": results})["Location"] == results
 
 

@@ -98,9 +98,9 @@ def test_an_unstorable_search_log_is_dead_lettered_and_the_others_land(serving_s
 @pytest.mark.django_db
 def test_an_unstorable_exposure_is_dead_lettered_and_the_others_land(serving_store, storefront, empty_buffers,
                                                                      operator_user):
-    from recommend import experiment_services
-    from recommend.experiment_models import Exposure
-    from tests.recommend.test_experiments_assignment import _running
+    from recommend.experiments import services as experiment_services
+    from recommend.experiments.models import Exposure
+    from tests.experiments.test_experiments_assignment import _running
 
     experiment, _, _ = _running(operator_user)
     good = [storefront.get("/api/v1/search", {"q": "kettle", "shopper": f"s{i}"}).json() for i in range(3)]

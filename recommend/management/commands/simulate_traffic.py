@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommend.experiment_simulation import SimulationError, traffic_simulate
+from recommend.experiments.simulation import SimulationError, traffic_simulate
 
 
 def _plant(values: list[str]) -> dict[str, float]:

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.models import Event, SearchLog
-from recommend import experiment_services as services
-from recommend.experiment_models import Assignment, Exposure
-from recommend.experiment_selectors import clear_running_cache, experiment_results
-from recommend.experiment_services import VariantSpec
-from recommend.experiment_simulation import SimulationError, traffic_simulate
+from recommend.experiments import services
+from recommend.experiments.models import Assignment, Exposure
+from recommend.experiments.selectors import clear_running_cache, experiment_results
+from recommend.experiments.services import VariantSpec
+from recommend.experiments.simulation import SimulationError, traffic_simulate
 from recommend.models import Strategy
 
 START = datetime(2026, 11, 2, tzinfo=UTC)

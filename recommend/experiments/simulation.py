@@ -1,7 +1,7 @@
 """The Django side of the traffic simulator: the demo store's truth and catalogue as the
 simulator's index, transports to the real API (in-process test client, or HTTP against a
 running server), a ``simulate``-scoped API key, and the flushes at the end of each simulated
-day. The behaviour itself is plain Python in ``recommend.experiments.simulator``."""
+day. The behaviour itself is plain Python in ``recommend.experiments.logic.simulator``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.db.models import Count, Max
 
-from recommend.experiments.simulator import (
+from recommend.experiments.logic.simulator import (
     SimConfig,
     SimReport,
     TrafficSimulator,
@@ -203,7 +203,7 @@ def default_start() -> datetime:
     """The next midnight (UTC) after the latest event or served search: the simulated clock
     continues the store's history, so the days before it are the CUPED pre-period."""
     from catalog.models import Event, SearchLog
-    from recommend.experiment_models import Exposure
+    from recommend.experiments.models import Exposure
 
     latest = [m.objects.aggregate(t=Max("timestamp"))["t"] for m in (Event, SearchLog, Exposure)]
     latest = [t for t in latest if t is not None]
@@ -214,7 +214,8 @@ def default_start() -> datetime:
 
 def flush_buffers() -> tuple[int, int]:
     """Write the queued search logs and exposures now (beat does it every 10 s)."""
-    from recommend import experiment_services, services
+    from recommend import services
+    from recommend.experiments import services as experiment_services
 
     return services.searchlogs_flush(), experiment_services.exposures_flush()
 

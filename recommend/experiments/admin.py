@@ -1,7 +1,7 @@
 """Admin for A/B experiments: a draft form with the sample-size calculator and variants inline,
-start / stop / ship buttons and list actions (all calling ``recommend.experiment_services``),
+start / stop / ship buttons and list actions (all calling ``recommend.experiments.services``),
 and the results page (per-variant table with CIs, SRM, guardrails, cumulative-lift chart,
-verdict). Registered by the import at the end of ``recommend/admin.py``."""
+verdict). Registered by the admin autodiscovery of the ``experiments`` app."""
 
 from __future__ import annotations
 
@@ -19,10 +19,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from platform_core.redirects import safe_next
-from recommend import experiment_selectors as selectors
-from recommend import experiment_services as services
-from recommend.experiment_models import Experiment, ExperimentMetric, Variant, default_guardrails
-from recommend.experiments.analysis import LOWER_IS_BETTER, METRIC_LABELS
+from recommend.experiments import selectors, services
+from recommend.experiments.logic.analysis import LOWER_IS_BETTER, METRIC_LABELS
+from recommend.experiments.models import Experiment, ExperimentMetric, Variant, default_guardrails
 
 STATUS_COLOURS = {"draft": "#777", "running": "#2a7ab0", "stopped": "#b8860b", "shipped": "#2e8b57"}
 OUTCOME_COLOURS = {
@@ -81,7 +80,7 @@ class ExperimentForm(forms.ModelForm):
             if name in self.fields:
                 self.fields[name].widget.attrs.update(
                     {
-                        "hx-get": reverse_lazy("admin:recommend_experiment_sample_size"),
+                        "hx-get": reverse_lazy("admin:experiments_experiment_sample_size"),
                         "hx-trigger": "input changed delay:300ms",
                         "hx-target": "#aisle-sample-size",
                         "hx-include": include,
@@ -163,7 +162,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     list_select_related = ("winner", "started_by")
     date_hierarchy = "created_at"
     actions = ["start_selected", "stop_selected"]
-    change_form_template = "admin/recommend/experiment/change_form.html"
+    change_form_template = "admin/experiments/experiment/change_form.html"
     readonly_fields = (
         "status",
         "min_sample_size",
@@ -290,7 +289,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         if obj.status == Experiment.Status.DRAFT:
             return "—"
         return format_html(
-            '<a href="{}">results</a>', reverse("admin:recommend_experiment_results", args=[obj.pk])
+            '<a href="{}">results</a>', reverse("admin:experiments_experiment_results", args=[obj.pk])
         )
 
     # -- saving -----------------------------------------------------------------------------
@@ -318,12 +317,12 @@ class ExperimentAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path(
-                "sample-size/", view(self.sample_size_view), name="recommend_experiment_sample_size"
+                "sample-size/", view(self.sample_size_view), name="experiments_experiment_sample_size"
             ),
-            path("<int:pk>/start/", view(self.start_view), name="recommend_experiment_start"),
-            path("<int:pk>/stop/", view(self.stop_view), name="recommend_experiment_stop"),
-            path("<int:pk>/ship/", view(self.ship_view), name="recommend_experiment_ship"),
-            path("<int:pk>/results/", view(self.results_view), name="recommend_experiment_results"),
+            path("<int:pk>/start/", view(self.start_view), name="experiments_experiment_start"),
+            path("<int:pk>/stop/", view(self.stop_view), name="experiments_experiment_stop"),
+            path("<int:pk>/ship/", view(self.ship_view), name="experiments_experiment_ship"),
+            path("<int:pk>/results/", view(self.results_view), name="experiments_experiment_results"),
         ] + super().get_urls()
 
     def _lifecycle(self, request, pk: int, action: str):
@@ -333,7 +332,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, None):
             raise PermissionDenied
         self._run(request, experiment, action)
-        return redirect(safe_next(request, reverse("admin:recommend_experiment_change", args=[pk])))
+        return redirect(safe_next(request, reverse("admin:experiments_experiment_change", args=[pk])))
 
     def _run(self, request, experiment: Experiment, action: str) -> bool:
         service = {"start": services.experiment_start, "stop": services.experiment_stop}[action]
@@ -394,19 +393,19 @@ class ExperimentAdmin(admin.ModelAdmin):
             variant = experiment.variants.filter(pk=request.POST.get("variant") or 0).first()
             if variant is None:
                 self.message_user(request, "Choose the variant to ship.", messages.ERROR)
-                return redirect("admin:recommend_experiment_ship", pk)
+                return redirect("admin:experiments_experiment_ship", pk)
             try:
                 services.experiment_ship(experiment=experiment, actor=request.user, variant=variant)
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, _errors(exc), messages.ERROR)
-                return redirect("admin:recommend_experiment_ship", pk)
+                return redirect("admin:experiments_experiment_ship", pk)
             self.message_user(
                 request,
                 f"Shipped “{variant.key}”: strategy “{variant.strategy.name}” is now the "
                 f"default of the {experiment.surface} surface.",
                 messages.SUCCESS,
             )
-            return redirect("admin:recommend_experiment_results", pk)
+            return redirect("admin:experiments_experiment_results", pk)
         results = selectors.experiment_results(experiment)
         context = {
             **self.admin_site.each_context(request),
@@ -418,7 +417,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             "recommended_id": results.recommended_variant_id,
             "can_ship": experiment.status in (Experiment.Status.RUNNING, Experiment.Status.STOPPED),
         }
-        return TemplateResponse(request, "admin/recommend/experiment/ship.html", context)
+        return TemplateResponse(request, "admin/experiments/experiment/ship.html", context)
 
     def results_view(self, request, pk: int):
         experiment = get_object_or_404(Experiment.objects.select_related("winner"), pk=pk)
@@ -441,7 +440,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             "is_operator": request.user.has_role("operator"),
             "progress": _progress(results),
         }
-        return TemplateResponse(request, "admin/recommend/experiment/results.html", context)
+        return TemplateResponse(request, "admin/experiments/experiment/results.html", context)
 
 
 # --------------------------------------------------------------------------- results formatting

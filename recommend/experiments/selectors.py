@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from recommend.experiments import analysis as A
-from recommend.experiments.assignment import assign
-from recommend.experiments.chart import LiftSeries, lift_chart_svg
-from recommend.experiments.stats import sample_size
+from recommend.experiments.logic import analysis as A
+from recommend.experiments.logic.assignment import assign
+from recommend.experiments.logic.chart import LiftSeries, lift_chart_svg
+from recommend.experiments.logic.stats import sample_size
 from recommend.store import generations
 
 # --------------------------------------------------------------------------- running experiments
@@ -80,7 +80,7 @@ _running_cache = _RunningCache()
 
 
 def _load_running() -> dict[str, RunningExperiment]:
-    from recommend.experiment_models import Experiment
+    from recommend.experiments.models import Experiment
 
     running: dict[str, RunningExperiment] = {}
     for exp in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related(
@@ -283,7 +283,7 @@ def experiment_results(experiment) -> ExperimentResults:
     Events count for an exposure through their ``request_id``; events without one count for
     the unit's latest exposure within ``attribution_window_minutes`` before them.
     """
-    from recommend.experiment_models import Exposure
+    from recommend.experiments.models import Exposure
 
     variants = list(experiment.variants.select_related("strategy").order_by("-is_control", "pk"))
     span = Exposure.objects.filter(experiment=experiment).values_list("timestamp", flat=True)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from platform_core.services import audit_record
 from recommend import store
-from recommend.experiments.assignment import validate_allocation
+from recommend.experiments.logic.assignment import validate_allocation
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _course_gate(actor, action: str) -> None:
 
 
 def _config_changed() -> None:
-    from recommend.experiment_selectors import clear_running_cache
+    from recommend.experiments.selectors import clear_running_cache
 
     store.bump_config_generation()
     clear_running_cache()
@@ -110,7 +110,7 @@ def experiment_validate(*, experiment, variants: Sequence[VariantSpec | Any]) ->
 
 def sample_size_for(experiment) -> int:
     """Units per variant from the built-in calculator (0 when the inputs are out of range)."""
-    from recommend.experiment_selectors import sample_size_or_none
+    from recommend.experiments.selectors import sample_size_or_none
 
     return (
         sample_size_or_none(
@@ -150,7 +150,7 @@ def experiment_create(
 ):
     """Create a draft experiment with its variants (validated; audited). ``salt`` fixes the
     assignment hash's seed (default: a random one when the experiment starts)."""
-    from recommend.experiment_models import Experiment, Variant, default_guardrails
+    from recommend.experiments.models import Experiment, Variant, default_guardrails
     from recommend.models import Strategy
 
     _require_operator(actor, "create experiments")
@@ -241,7 +241,7 @@ def experiment_delete(*, experiment, actor) -> None:
 
 
 def _running_on(surface: str, *, exclude_pk: int | None = None):
-    from recommend.experiment_models import Experiment
+    from recommend.experiments.models import Experiment
 
     qs = Experiment.objects.filter(surface=surface, status=Experiment.Status.RUNNING)
     if exclude_pk is not None:
@@ -260,7 +260,7 @@ def _two_running_message(experiment, other) -> str:
 
 def experiment_start(*, experiment, actor):
     """Draft → running: fix the assignment salt and start serving the variants."""
-    from recommend.experiment_models import Experiment
+    from recommend.experiments.models import Experiment
 
     _require_operator(actor, "start experiments")
     _course_gate(actor, "start an experiment")
@@ -308,7 +308,7 @@ def experiment_start(*, experiment, actor):
 
 
 def _conclusion(experiment) -> tuple[str, Any]:
-    from recommend.experiment_selectors import experiment_results
+    from recommend.experiments.selectors import experiment_results
 
     results = experiment_results(experiment)
     if results.analysis is None:
@@ -319,7 +319,7 @@ def _conclusion(experiment) -> tuple[str, Any]:
 def experiment_stop(*, experiment, actor):
     """Running → stopped: serving returns to the surface's default strategy; the results so
     far are recorded as the conclusion. No course gate."""
-    from recommend.experiment_models import Experiment
+    from recommend.experiments.models import Experiment
 
     _require_operator(actor, "stop experiments")
     if experiment.status != Experiment.Status.RUNNING:
@@ -356,7 +356,7 @@ def experiment_ship(*, experiment, actor, variant=None):
     becomes the winner and its strategy the surface's default; a running experiment is
     stopped first. Shipping against the verdict (another variant, or when no winner was
     declared) needs ``variant`` given explicitly, and the audit entry says so."""
-    from recommend.experiment_models import Experiment
+    from recommend.experiments.models import Experiment
     from recommend.services import strategy_make_default
 
     _require_operator(actor, "ship experiments")
@@ -456,7 +456,7 @@ def exposure_push(
 ) -> bool:
     """Queue an exposure for :func:`exposures_flush`; False when nothing runs on the surface
     or the variant is unknown (the experiment stopped in between)."""
-    from recommend.experiment_selectors import experiment_unit, running_experiments
+    from recommend.experiments.selectors import experiment_unit, running_experiments
 
     experiment = running_experiments().get(surface)
     variant = experiment.variant(variant_key) if experiment else None
@@ -496,7 +496,7 @@ def _exposures_write(rows: list[dict[str, Any]]) -> int:
     """Insert exposures and first assignments (``ON CONFLICT DO NOTHING`` on both: a re-queued
     batch, or two processes assigning the same unit, cannot duplicate a row)."""
     from catalog.models import Shopper
-    from recommend.experiment_models import Assignment, Exposure, Variant
+    from recommend.experiments.models import Assignment, Exposure, Variant
 
     variant_ids = set(
         Variant.objects.filter(pk__in={r["variant_id"] for r in rows}).values_list("pk", flat=True)
@@ -580,7 +580,7 @@ def assignment_record(
     assigned_at: datetime | None = None,
 ):
     """Record a unit's assignment once (concurrent callers agree on the first row)."""
-    from recommend.experiment_models import Assignment
+    from recommend.experiments.models import Assignment
 
     Assignment.objects.bulk_create(
         [

@@ -12,11 +12,11 @@ from django.db import connection
 
 from catalog import services as catalog_services
 from catalog.models import Shopper
-from recommend import experiment_services as services
 from recommend import selectors
-from recommend.experiment_models import Assignment, Exposure
-from recommend.experiment_selectors import clear_running_cache
-from recommend.experiment_services import VariantSpec
+from recommend.experiments import services
+from recommend.experiments.models import Assignment, Exposure
+from recommend.experiments.selectors import clear_running_cache
+from recommend.experiments.services import VariantSpec
 from recommend.models import Strategy
 from tests.factories import ShopperFactory, StrategyFactory
 

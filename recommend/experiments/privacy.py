@@ -13,7 +13,7 @@ from catalog import privacy
 def forget_experiment_rows(ctx: privacy.ForgetContext) -> dict[str, int]:
     """Delete the shopper's assignments and exposures, or (anonymise) hand them to the
     replacement shopper with the session cleared, so experiment counts stay intact."""
-    from recommend.experiment_models import Assignment, Exposure
+    from recommend.experiments.models import Assignment, Exposure
 
     shopper = ctx.shopper
     assignments, exposures = _rows_of(Assignment, shopper), _rows_of(Exposure, shopper)
@@ -32,7 +32,7 @@ def forget_experiment_rows(ctx: privacy.ForgetContext) -> dict[str, int]:
 def _rows_of(model, shopper):
     """The shopper's rows: linked by id, or assigned by their external id before the shopper
     was known to the database."""
-    from recommend.experiment_models import UnitType
+    from recommend.experiments.models import UnitType
 
     return model.objects.filter(shopper=shopper) | model.objects.filter(
         unit_type=UnitType.SHOPPER, unit_id=shopper.external_id
@@ -41,7 +41,7 @@ def _rows_of(model, shopper):
 
 def export_experiment_rows(shopper) -> dict[str, Any]:
     """The shopper's assignments and exposures (experiment name, variant, times)."""
-    from recommend.experiment_models import Assignment, Exposure
+    from recommend.experiments.models import Assignment, Exposure
 
     assignments = [
         {"experiment": name, "variant": key, "unit_type": unit_type, "assigned_at": at.isoformat()}

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from platform_core.models import AuditLog
-from recommend import experiment_services as services
-from recommend.experiment_models import Experiment
-from recommend.experiment_selectors import clear_running_cache
+from recommend.experiments import services
+from recommend.experiments.models import Experiment
+from recommend.experiments.selectors import clear_running_cache
 from recommend.models import Strategy
 from tests.factories import ShopperFactory, StrategyFactory
 
@@ -68,11 +68,11 @@ def test_operator_creates_starts_watches_and_ships_in_the_admin(
     )
     client.force_login(operator_user)
 
-    add_url = reverse("admin:recommend_experiment_add")
+    add_url = reverse("admin:experiments_experiment_add")
     page = client.get(add_url)
     assert page.status_code == 200 and b"Sample-size calculator" in page.content
     calc = client.get(
-        reverse("admin:recommend_experiment_sample_size"),
+        reverse("admin:experiments_experiment_sample_size"),
         {
             "baseline_rate": "0.3",
             "minimum_detectable_effect": "0.1",
@@ -96,9 +96,9 @@ def test_operator_creates_starts_watches_and_ships_in_the_admin(
         and experiment.variants.count() == 2
     )
 
-    change = client.get(reverse("admin:recommend_experiment_change", args=[experiment.pk]))
+    change = client.get(reverse("admin:experiments_experiment_change", args=[experiment.pk]))
     assert b">Start</button>" in change.content
-    client.post(reverse("admin:recommend_experiment_start", args=[experiment.pk]))
+    client.post(reverse("admin:experiments_experiment_start", args=[experiment.pk]))
     experiment.refresh_from_db()
     assert experiment.status == "running" and experiment.started_by == operator_user
 
@@ -122,7 +122,7 @@ def test_operator_creates_starts_watches_and_ships_in_the_admin(
     assert storefront.post("/api/v1/events", {"events": events}, format="json").status_code == 202
     services.exposures_flush()
 
-    results_url = reverse("admin:recommend_experiment_results", args=[experiment.pk])
+    results_url = reverse("admin:experiments_experiment_results", args=[experiment.pk])
     page = client.get(results_url)
     html = page.content.decode()
     assert page.status_code == 200
@@ -138,7 +138,7 @@ def test_operator_creates_starts_watches_and_ships_in_the_admin(
         assert text in html, text
     assert 'http-equiv="refresh"' in html  # the page follows a running experiment
 
-    ship_url = reverse("admin:recommend_experiment_ship", args=[experiment.pk])
+    ship_url = reverse("admin:experiments_experiment_ship", args=[experiment.pk])
     assert client.get(ship_url).status_code == 200
     treatment = experiment.variants.get(key="treatment")
     response = client.post(ship_url, {"variant": treatment.pk})
@@ -148,10 +148,10 @@ def test_operator_creates_starts_watches_and_ships_in_the_admin(
     assert experiment.status == "shipped" and experiment.winner == treatment and other.is_default
     assert "Recorded conclusion" in client.get(results_url).content.decode()
     assert set(
-        AuditLog.objects.filter(object_type="recommend.experiment").values_list("action", flat=True)
+        AuditLog.objects.filter(object_type="experiments.experiment").values_list("action", flat=True)
     ) == {"experiment.create", "experiment.start", "experiment.stop", "experiment.ship"}
     # a shipped experiment is read-only and cannot be deleted
-    change = client.get(reverse("admin:recommend_experiment_change", args=[experiment.pk]))
+    change = client.get(reverse("admin:experiments_experiment_change", args=[experiment.pk]))
     assert b'name="name"' not in change.content and b"Delete" not in change.content
 
 
@@ -175,18 +175,18 @@ def test_analysts_read_results_but_cannot_start_and_learners_are_kept_out(
     )
     client.force_login(analyst_user)
     assert (
-        client.post(reverse("admin:recommend_experiment_start", args=[experiment.pk])).status_code
+        client.post(reverse("admin:experiments_experiment_start", args=[experiment.pk])).status_code
         == 403
     )
     assert (
-        client.get(reverse("admin:recommend_experiment_results", args=[experiment.pk])).status_code
+        client.get(reverse("admin:experiments_experiment_results", args=[experiment.pk])).status_code
         == 200
     )
     experiment.refresh_from_db()
     assert experiment.status == "draft"
 
     client.force_login(learner_user)
-    response = client.get(reverse("admin:recommend_experiment_results", args=[experiment.pk]))
+    response = client.get(reverse("admin:experiments_experiment_results", args=[experiment.pk]))
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
@@ -212,7 +212,7 @@ def test_list_action_reports_two_running_on_one_surface(client, operator_user, s
         )
     client.force_login(operator_user)
     response = client.post(
-        reverse("admin:recommend_experiment_changelist"),
+        reverse("admin:experiments_experiment_changelist"),
         {"action": "start_selected", "_selected_action": [e.pk for e in made]},
         follow=True,
     )
@@ -233,10 +233,10 @@ def test_list_action_reports_two_running_on_one_surface(client, operator_user, s
         "variants-0-experiment": running.pk,
         "variants-1-experiment": running.pk,
     }
-    response = client.post(reverse("admin:recommend_experiment_change", args=[running.pk]), form)
+    response = client.post(reverse("admin:experiments_experiment_change", args=[running.pk]), form)
     assert response.status_code == 302, response.context["errors"] if response.context else response
     response = client.post(
-        reverse("admin:recommend_experiment_changelist"),
+        reverse("admin:experiments_experiment_changelist"),
         {"action": "delete_selected", "_selected_action": [e.pk for e in made], "post": "yes"},
     )
     assert response.status_code == 403  # Django's delete action refuses: one of them is not a draft
@@ -267,7 +267,7 @@ def test_experiment_list_keeps_a_fixed_number_of_queries(
             )
 
     make(2)
-    url = reverse("admin:recommend_experiment_changelist")
+    url = reverse("admin:experiments_experiment_changelist")
     with django_assert_max_num_queries(12) as few:
         assert client.get(url).status_code == 200
     make(8)

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.models import Event, Shopper
-from recommend import experiment_services as services
-from recommend.experiment_models import Exposure
-from recommend.experiment_selectors import clear_running_cache, experiment_results
-from recommend.experiment_services import VariantSpec
-from recommend.experiments.assignment import assign
+from recommend.experiments import services
+from recommend.experiments.logic.assignment import assign
+from recommend.experiments.models import Exposure
+from recommend.experiments.selectors import clear_running_cache, experiment_results
+from recommend.experiments.services import VariantSpec
 from recommend.models import Strategy
 from tests.factories import ProductFactory, StrategyFactory
 

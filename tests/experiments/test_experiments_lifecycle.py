@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from platform_core.models import AuditLog
-from recommend import experiment_services as services
-from recommend.experiment_models import Experiment
-from recommend.experiment_selectors import clear_running_cache
-from recommend.experiment_services import VariantSpec
+from recommend.experiments import services
+from recommend.experiments.models import Experiment
+from recommend.experiments.selectors import clear_running_cache
+from recommend.experiments.services import VariantSpec
 from recommend.models import Strategy
 from tests.factories import StrategyFactory
 
@@ -129,7 +129,7 @@ def test_lifecycle_start_stop_ship_makes_the_winner_default(operator_user, strat
     ship = AuditLog.objects.get(action="experiment.ship")
     assert ship.details["winner"] == "treatment" and ship.details["against_verdict"] is True
     actions = list(
-        AuditLog.objects.filter(object_type="recommend.experiment")
+        AuditLog.objects.filter(object_type="experiments.experiment")
         .order_by("id")
         .values_list("action", flat=True)
     )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from catalog.demo import build_index, generate_store
-from recommend.experiments.simulator import SimConfig, TrafficSimulator
+from recommend.experiments.logic.simulator import SimConfig, TrafficSimulator
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 

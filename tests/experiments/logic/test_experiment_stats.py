@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from recommend.experiments.assignment import assign, bucket, validate_allocation
-from recommend.experiments.stats import (
+from recommend.experiments.logic.assignment import assign, bucket, validate_allocation
+from recommend.experiments.logic.stats import (
     Guardrail,
     cuped,
     cuped_test,

@@ -28,10 +28,10 @@ from datetime import UTC, datetime
 import pytest
 
 from catalog.services import demo_store_build
-from recommend import experiment_services as services
-from recommend.experiment_selectors import clear_running_cache, experiment_results
-from recommend.experiment_services import VariantSpec
-from recommend.experiment_simulation import traffic_simulate
+from recommend.experiments import services
+from recommend.experiments.selectors import clear_running_cache, experiment_results
+from recommend.experiments.services import VariantSpec
+from recommend.experiments.simulation import traffic_simulate
 from tests.factories import StrategyFactory
 from training import bootstrap
 from training import services as training_services

@@ -1,9 +1,10 @@
 """A/B experiments on serving strategies: experiments, their variants, assignments, exposures.
 
-Made visible to Django by one import at the end of ``recommend/models.py`` (the models
-belong to the ``recommend`` app). Writes go through ``recommend.experiment_services``; reads
-and results through ``recommend.experiment_selectors``; the statistics are plain Python in
-``recommend.experiments``.
+The models belong to the ``experiments`` app but keep the tables the ``recommend`` app
+created for them (``db_table``), so moving them out copied no data. Writes go through
+``recommend.experiments.services``; reads and results through
+``recommend.experiments.selectors``; the statistics are plain Python in
+``recommend.experiments.logic``.
 
 Lifecycle: draft → running → stopped → shipped (a running experiment may also be shipped
 directly, which stops it). Only a draft can be edited or deleted; at most one experiment per
@@ -18,9 +19,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from recommend.models import (
-    Surface,  # models.py is loaded first (it imports this module at its end)
-)
+from recommend.models import Surface
 
 __all__ = ["Assignment", "Experiment", "ExperimentMetric", "Exposure", "Variant"]
 
@@ -147,7 +146,7 @@ class Experiment(models.Model):
         max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
     winner = models.ForeignKey(
-        "recommend.Variant",
+        "experiments.Variant",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -198,6 +197,7 @@ class Experiment(models.Model):
     )
 
     class Meta:
+        db_table = "recommend_experiment"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -240,6 +240,7 @@ class Variant(models.Model):
     is_control = models.BooleanField(default=False)
 
     class Meta:
+        db_table = "recommend_variant"
         ordering = ["experiment", "-is_control", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -283,6 +284,7 @@ class Assignment(models.Model):
     assigned_at = models.DateTimeField()
 
     class Meta:
+        db_table = "recommend_assignment"
         ordering = ["experiment", "assigned_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -322,6 +324,7 @@ class Exposure(models.Model):
     result_count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        db_table = "recommend_exposure"
         ordering = ["-timestamp", "-id"]
         indexes = [
             models.Index(fields=["experiment", "timestamp"], name="recommend_exposure_exp_time"),
@@ -333,8 +336,3 @@ class Exposure(models.Model):
     def __str__(self) -> str:
         return f"{self.request_id} ({self.variant_id})"
 
-
-# Privacy: shopper_forget / shopper_export cover assignments and exposures (catalog hook lists).
-from recommend.experiment_privacy import register_privacy_hooks  # noqa: E402
-
-register_privacy_hooks()

@@ -1,9 +1,9 @@
 """An experiment's analysis from per-unit aggregates (plain Python + numpy, no Django).
 
-The selector (``recommend.experiment_selectors``) turns the exposure and event tables into
+The selector (``recommend.experiments.selectors``) turns the exposure and event tables into
 :class:`UnitRows` — one row per (unit, time bucket) with the unit's exposures, clicked
 exposures, zero-result exposures, carts, purchases, revenue and summed latency — and
-:func:`analyse` does the rest with the tests of :mod:`recommend.experiments.stats`:
+:func:`analyse` does the rest with the tests of :mod:`recommend.experiments.logic.stats`:
 
 - per variant: exposed units, CTR, add-to-cart rate, conversion rate, revenue per exposed
   unit, zero-result rate, mean latency (p95 comes from SQL);
@@ -25,7 +25,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from recommend.experiments.stats import (
+from recommend.experiments.logic.stats import (
     SRM,
     Comparison,
     Guardrail,
