@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from catalog.csv_safety import SafeCsvWriter, formula_unescape
+from platform_core.timeparse import utc_within_years
 
 KINDS = ("products", "categories", "shoppers", "events")
 FORMATS = ("csv", "jsonl")
@@ -42,8 +43,7 @@ MAX_PRICE = Decimal("9999999999.99")  # Product.price is NUMERIC(12, 2)
 MAX_INT = 2_147_483_647  # integer columns (stock, position)
 # Event times: PostgreSQL and Python share no wider safe range (datetime overflows on the UTC
 # conversion of year 1 or 9999 with an offset), and a shop's events outside it are a mistake.
-EVENT_TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
-EVENT_TIME_MAX = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: up to the end of 2100
+EVENT_YEAR_MIN, EVENT_YEAR_MAX = 1970, 2100
 MAX_ATTRIBUTE_DEPTH = 10  # nesting of lists/objects inside an ``attributes`` object
 MAX_ATTRIBUTES_JSON = 100_000  # characters of an ``attributes`` object written as JSON
 # PostgreSQL's tsvector (the full-text column) holds at most 1 MB: 100,000 characters of words
@@ -629,12 +629,9 @@ def as_timestamp(value: Any) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: outside datetime's range
-        moment = None
-    if moment is None or not EVENT_TIME_MIN <= moment < EVENT_TIME_MAX:
-        raise Invalid(f"{_show(value)} is outside the years 1970 to 2100")
-    return moment
+        return utc_within_years(moment, min_year=EVENT_YEAR_MIN, max_year=EVENT_YEAR_MAX)
+    except ValueError:
+        raise Invalid(f"{_show(value)} is outside the years {EVENT_YEAR_MIN} to {EVENT_YEAR_MAX}") from None
 
 
 # --- Rows of each kind -----------------------------------------------------------------------

@@ -37,9 +37,18 @@ def parse_iso8601_utc(raw: str, *, min_year: int = 1970, max_year: int = 2100,
     if offset is None or abs(offset) > timedelta(hours=max_offset_hours):
         raise ValueError(f"{text[:64]!r}: the UTC offset must be within ±{max_offset_hours:02d}:00")
     try:
+        return utc_within_years(moment, min_year=min_year, max_year=max_year)
+    except ValueError as exc:
+        raise ValueError(f"{text[:64]!r}: {exc}") from None
+
+
+def utc_within_years(moment: datetime, *, min_year: int = 1970, max_year: int = 2100) -> datetime:
+    """An aware ``moment`` in UTC; ``ValueError`` when the conversion overflows (year 1 at
+    +14:00, year 9999 at -14:00) or the UTC year lies outside ``min_year``–``max_year``."""
+    try:
         moment = moment.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{text[:64]!r} is out of range") from None
+        raise ValueError(f"the year must be within {min_year}–{max_year}") from None
     if not min_year <= moment.year <= max_year:
-        raise ValueError(f"{text[:64]!r}: the year must be within {min_year}–{max_year}")
+        raise ValueError(f"the year must be within {min_year}–{max_year}")
     return moment
