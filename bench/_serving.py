@@ -68,7 +68,11 @@ def reset_serving_caches() -> None:
     aggregates.forget()
     retrievers.clear_filter_stats()
     with loaders._spell.lock:
-        loaders._spell.corrector, loaders._spell.version, loaders._spell.checked_at = None, None, -1e18
+        loaders._spell.corrector, loaders._spell.version, loaders._spell.checked_at = (
+            None,
+            None,
+            -1e18,
+        )
 
 
 def percentile(values, q: float) -> float:
@@ -80,10 +84,22 @@ def percentile(values, q: float) -> float:
 def table(headers: list[str], rows: list[list], *, title: str = "") -> str:
     """A plain fixed-width table (numbers right-aligned)."""
     cells = [[f"{c:.4f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
     lines = [title] if title else []
-    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))))
+    lines.append(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+        )
+    )
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     return "\n".join(lines)

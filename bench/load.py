@@ -53,8 +53,13 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 MAX_DURATION = 600.0
-CONNECTION_ERRORS = (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine,
-                     http.client.IncompleteRead, BrokenPipeError)
+CONNECTION_ERRORS = (
+    ConnectionError,
+    http.client.RemoteDisconnected,
+    http.client.BadStatusLine,
+    http.client.IncompleteRead,
+    BrokenPipeError,
+)
 
 
 # --------------------------------------------------------------------------- target and data
@@ -65,9 +70,15 @@ def require_loopback(base_url: str) -> tuple[str, int]:
     if parts.scheme != "http" or not parts.hostname:
         raise SystemExit(f"--base-url must be http://HOST:PORT on this machine, got {base_url!r}")
     port = parts.port or 80
-    addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)}
-    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise SystemExit(f"refusing {parts.hostname!r}: only loopback addresses are load-tested ({sorted(addresses)})")
+    addresses = {
+        info[4][0] for info in socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    }
+    if not addresses or not all(
+        ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses
+    ):
+        raise SystemExit(
+            f"refusing {parts.hostname!r}: only loopback addresses are load-tested ({sorted(addresses)})"
+        )
     return parts.hostname, port
 
 
@@ -92,20 +103,35 @@ def load_catalogue(url: str, rng: random.Random) -> Catalogue:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        titles = [r[0] for r in conn.execute(
-            "SELECT title FROM catalog_product WHERE active ORDER BY id LIMIT 2000")]
-        products = [r[0] for r in conn.execute(
-            "SELECT external_id FROM catalog_product WHERE active ORDER BY id LIMIT 2000")]
-        shoppers = [r[0] for r in conn.execute("SELECT external_id FROM catalog_shopper ORDER BY id LIMIT 2000")]
+        titles = [
+            r[0]
+            for r in conn.execute(
+                "SELECT title FROM catalog_product WHERE active ORDER BY id LIMIT 2000"
+            )
+        ]
+        products = [
+            r[0]
+            for r in conn.execute(
+                "SELECT external_id FROM catalog_product WHERE active ORDER BY id LIMIT 2000"
+            )
+        ]
+        shoppers = [
+            r[0]
+            for r in conn.execute("SELECT external_id FROM catalog_shopper ORDER BY id LIMIT 2000")
+        ]
     if not titles:
-        raise SystemExit("the instance's catalogue is empty: load a store first (manage.py demo_store)")
+        raise SystemExit(
+            "the instance's catalogue is empty: load a store first (manage.py demo_store)"
+        )
     queries = []
     for title in titles:
         words = title.split()
         take = rng.randint(1, min(3, len(words)))
         start = rng.randint(0, len(words) - take)
-        queries.append(" ".join(words[start:start + take]).lower())
-    return Catalogue(queries=queries, products=products, shoppers=shoppers or [f"load-{i}" for i in range(200)])
+        queries.append(" ".join(words[start : start + take]).lower())
+    return Catalogue(
+        queries=queries, products=products, shoppers=shoppers or [f"load-{i}" for i in range(200)]
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -116,7 +142,9 @@ class Results:
     lock: threading.Lock = field(default_factory=threading.Lock)
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: Counter = field(default_factory=Counter)  # (endpoint, kind)
-    killed: Counter = field(default_factory=Counter)  # endpoint → requests lost with a killed worker
+    killed: Counter = field(
+        default_factory=Counter
+    )  # endpoint → requests lost with a killed worker
     throttled: Counter = field(default_factory=Counter)  # endpoint → 429 answers (the key's rate)
     served_search_ids: set[str] = field(default_factory=set)
     recent_ids: list[str] = field(default_factory=list)
@@ -156,7 +184,9 @@ class Killer:
             line = " ".join(_cmdline(proc))[:120]
             try:
                 os.kill(proc.pid, signal.SIGKILL)
-                self.report.append(f"{label}: SIGKILL pid {proc.pid} at {self.killed_at - start:.1f}s ({line})")
+                self.report.append(
+                    f"{label}: SIGKILL pid {proc.pid} at {self.killed_at - start:.1f}s ({line})"
+                )
             except (ProcessLookupError, psutil.Error) as exc:
                 self.report.append(f"{label}: pid {proc.pid} could not be killed ({exc})")
 
@@ -184,8 +214,10 @@ def _gunicorn_worker(psutil, port: int):
 
     def listens(master) -> bool:
         try:
-            return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
-                       for c in master.net_connections(kind="tcp"))
+            return any(
+                c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                for c in master.net_connections(kind="tcp")
+            )
         except psutil.Error:
             return f":{port}" in " ".join(_cmdline(master))
 
@@ -226,8 +258,20 @@ def _celery_flush_worker(psutil):
 
 
 class Client(threading.Thread):
-    def __init__(self, index: int, *, host: str, port: int, key: str, catalogue: Catalogue,
-                 deadline: float, results: Results, killer: Killer, weights: dict[str, int], seed: int):
+    def __init__(
+        self,
+        index: int,
+        *,
+        host: str,
+        port: int,
+        key: str,
+        catalogue: Catalogue,
+        deadline: float,
+        results: Results,
+        killer: Killer,
+        weights: dict[str, int],
+        seed: int,
+    ):
         super().__init__(name=f"client-{index}", daemon=True)
         self.host, self.port, self.catalogue = host, port, catalogue
         self.headers = {"Authorization": f"Api-Key {key}", "Accept": "application/json"}
@@ -316,8 +360,11 @@ class Client(threading.Thread):
         return self.rng.choice(self.catalogue.shoppers)
 
     def make_search(self):
-        params = {"q": self.rng.choice(self.catalogue.queries), "shopper": self._shopper(),
-                  "session": f"load-{self.name}"}
+        params = {
+            "q": self.rng.choice(self.catalogue.queries),
+            "shopper": self._shopper(),
+            "session": f"load-{self.name}",
+        }
         return "GET", f"/api/v1/search?{urlencode(params)}", None
 
     def make_recommendations(self):
@@ -330,9 +377,13 @@ class Client(threading.Thread):
         now = datetime.now(UTC).isoformat()
         events = []
         for _ in range(10):
-            event = {"event_id": f"load-{uuid.uuid4().hex}", "shopper": self._shopper(),
-                     "type": self.rng.choice(("view", "view", "click", "add_to_cart")),
-                     "product": self.rng.choice(self.catalogue.products), "timestamp": now}
+            event = {
+                "event_id": f"load-{uuid.uuid4().hex}",
+                "shopper": self._shopper(),
+                "type": self.rng.choice(("view", "view", "click", "add_to_cart")),
+                "product": self.rng.choice(self.catalogue.products),
+                "timestamp": now,
+            }
             if recent and self.rng.random() < 0.5:
                 event["request_id"] = self.rng.choice(recent)
             events.append(event)
@@ -360,30 +411,62 @@ def stored_ids(url: str, served: set[str], since: datetime) -> tuple[set[str], s
     ids = sorted(served)
     with psycopg.connect(url) as conn:
         for i in range(0, len(ids), 5000):
-            chunk = ids[i:i + 5000]
-            found.update(r[0] for r in conn.execute(
-                "SELECT request_id FROM catalog_searchlog WHERE request_id = ANY(%s)", [chunk]))
-        window = {r[0] for r in conn.execute(
-            "SELECT request_id FROM catalog_searchlog WHERE timestamp >= %s", [since])}
+            chunk = ids[i : i + 5000]
+            found.update(
+                r[0]
+                for r in conn.execute(
+                    "SELECT request_id FROM catalog_searchlog WHERE request_id = ANY(%s)", [chunk]
+                )
+            )
+        window = {
+            r[0]
+            for r in conn.execute(
+                "SELECT request_id FROM catalog_searchlog WHERE timestamp >= %s", [since]
+            )
+        }
     return found, window - served
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", default=os.environ.get("AISLE_BASE_URL", "http://127.0.0.1:8000"))
-    parser.add_argument("--api-key", default=os.environ.get("AISLE_API_KEY"),
-                        help="a key with the read and events scopes (or AISLE_API_KEY)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--base-url", default=os.environ.get("AISLE_BASE_URL", "http://127.0.0.1:8000")
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("AISLE_API_KEY"),
+        help="a key with the read and events scopes (or AISLE_API_KEY)",
+    )
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=60.0, help=f"seconds (at most {MAX_DURATION:g})")
-    parser.add_argument("--mix", default="search=6,recommendations=3,events=1",
-                        help="relative weights of search, recommendations and events")
-    parser.add_argument("--kill-worker-after", type=float, default=None, metavar="S",
-                        help="SIGKILL one gunicorn worker and the flush Celery worker S seconds in")
-    parser.add_argument("--drain-timeout", type=float, default=120.0,
-                        help="how long to wait for the search logs to be stored (seconds)")
-    parser.add_argument("--database-url", default=None, help="the instance's database (default: DATABASE_URL "
-                        "or the embedded server's `aisle` database)")
+    parser.add_argument(
+        "--duration", type=float, default=60.0, help=f"seconds (at most {MAX_DURATION:g})"
+    )
+    parser.add_argument(
+        "--mix",
+        default="search=6,recommendations=3,events=1",
+        help="relative weights of search, recommendations and events",
+    )
+    parser.add_argument(
+        "--kill-worker-after",
+        type=float,
+        default=None,
+        metavar="S",
+        help="SIGKILL one gunicorn worker and the flush Celery worker S seconds in",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=120.0,
+        help="how long to wait for the search logs to be stored (seconds)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="the instance's database (default: DATABASE_URL "
+        "or the embedded server's `aisle` database)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if not args.api_key:
@@ -407,14 +490,29 @@ def main(argv: list[str] | None = None) -> int:
     killer = Killer(port, args.kill_worker_after)
     start = time.perf_counter()
     deadline = start + duration
-    clients = [Client(i, host=host, port=port, key=args.api_key, catalogue=catalogue, deadline=deadline,
-                      results=results, killer=killer, weights=weights, seed=args.seed)
-               for i in range(args.clients)]
+    clients = [
+        Client(
+            i,
+            host=host,
+            port=port,
+            key=args.api_key,
+            catalogue=catalogue,
+            deadline=deadline,
+            results=results,
+            killer=killer,
+            weights=weights,
+            seed=args.seed,
+        )
+        for i in range(args.clients)
+    ]
     stop = threading.Event()
     kill_thread = threading.Thread(target=killer.run, args=(start, stop), daemon=True)
     kill_thread.start()
-    print(f"{args.clients} clients for {duration:g}s against {args.base_url} "
-          f"({len(catalogue.queries)} queries, mix {weights})", flush=True)
+    print(
+        f"{args.clients} clients for {duration:g}s against {args.base_url} "
+        f"({len(catalogue.queries)} queries, mix {weights})",
+        flush=True,
+    )
     for client in clients:
         client.start()
     for client in clients:
@@ -427,18 +525,26 @@ def main(argv: list[str] | None = None) -> int:
     killed = sum(results.killed.values())
     throttled = sum(results.throttled.values())
     sent = total + errors + killed + throttled
-    print(f"\nrequests: {sent} in {wall:.1f}s ({sent / wall:.0f}/s); ok {total}, errors {errors}, "
-          f"killed connections {killed}, throttled (429) {throttled}")
+    print(
+        f"\nrequests: {sent} in {wall:.1f}s ({sent / wall:.0f}/s); ok {total}, errors {errors}, "
+        f"killed connections {killed}, throttled (429) {throttled}"
+    )
     if throttled:
-        print("  (429: the key's rate on the instance, e.g. API_EVENTS_THROTTLE_RATE; clients waited Retry-After)")
+        print(
+            "  (429: the key's rate on the instance, e.g. API_EVENTS_THROTTLE_RATE; clients waited Retry-After)"
+        )
     for line in killer.report:
         print(f"  kill: {line}")
-    print(f"\n{'endpoint':<16}{'ok':>8}{'errors':>8}{'killed':>8}{'429':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
+    print(
+        f"\n{'endpoint':<16}{'ok':>8}{'errors':>8}{'killed':>8}{'429':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}"
+    )
     for op in weights:
         lat = [s * 1000 for s in results.latencies.get(op, [])]
         errs = sum(n for (endpoint, _), n in results.errors.items() if endpoint == op)
-        print(f"{op:<16}{len(lat):>8}{errs:>8}{results.killed.get(op, 0):>8}{results.throttled.get(op, 0):>6}"
-              f"{percentile(lat, 50):>10.1f}{percentile(lat, 95):>10.1f}{percentile(lat, 99):>10.1f}")
+        print(
+            f"{op:<16}{len(lat):>8}{errs:>8}{results.killed.get(op, 0):>8}{results.throttled.get(op, 0):>6}"
+            f"{percentile(lat, 50):>10.1f}{percentile(lat, 95):>10.1f}{percentile(lat, 99):>10.1f}"
+        )
     if results.errors:
         print("\nerrors by kind:")
         for (op, kind), n in sorted(results.errors.items()):
@@ -446,8 +552,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nevents: sent {results.events_sent}, accepted {results.events_accepted}")
 
     served = results.served_search_ids
-    print(f"\nserved searches with a request id: {len(served)}; waiting for the search logs to be stored "
-          f"(at most {args.drain_timeout:g}s)...", flush=True)
+    print(
+        f"\nserved searches with a request id: {len(served)}; waiting for the search logs to be stored "
+        f"(at most {args.drain_timeout:g}s)...",
+        flush=True,
+    )
     drain_deadline = time.monotonic() + args.drain_timeout
     previous, stable = -1, 0
     while True:
@@ -470,8 +579,10 @@ def main(argv: list[str] | None = None) -> int:
     if same:
         print("served = stored: yes, the same set")
     elif explained:
-        print(f"served = stored: yes, except {len(extra)} stored for searches whose connection was killed "
-              f"before the answer arrived ({killed_searches} killed in flight)")
+        print(
+            f"served = stored: yes, except {len(extra)} stored for searches whose connection was killed "
+            f"before the answer arrived ({killed_searches} killed in flight)"
+        )
     else:
         print("served = stored: NO")
     if missing:

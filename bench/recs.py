@@ -44,11 +44,13 @@ def hold_out(*, days: int) -> tuple[dict[int, set[int]], object]:
     cutoff = end - timedelta(days=days)
     before = defaultdict(set)
     for shopper, product in Event.objects.filter(type="purchase", timestamp__lt=cutoff).values_list(
-            "shopper_id", "product_id"):
+        "shopper_id", "product_id"
+    ):
         before[shopper].add(product)
     held: dict[int, set[int]] = defaultdict(set)
-    for shopper, product in Event.objects.filter(type="purchase", timestamp__gte=cutoff).values_list(
-            "shopper_id", "product_id"):
+    for shopper, product in Event.objects.filter(
+        type="purchase", timestamp__gte=cutoff
+    ).values_list("shopper_id", "product_id"):
         if product not in before[shopper]:
             held[shopper].add(product)
     Event.objects.filter(timestamp__gte=cutoff).delete()
@@ -67,7 +69,9 @@ def recall_ndcg(ranked: list[int], relevant: set[int], k: int = K) -> tuple[floa
     return recall, (dcg / ideal if ideal else 0.0)
 
 
-def evaluate(client, held: dict[int, set[int]], *, max_shoppers: int, log=lambda _m: None) -> dict[str, dict]:
+def evaluate(
+    client, held: dict[int, set[int]], *, max_shoppers: int, log=lambda _m: None
+) -> dict[str, dict]:
     """Recall@K / NDCG@K of recommendations and of trending for the held-out shoppers."""
     from catalog.models import Event, Shopper
     from recommend.retrievers import product_ids_for_external
@@ -75,26 +79,39 @@ def evaluate(client, held: dict[int, set[int]], *, max_shoppers: int, log=lambda
     external = dict(Shopper.objects.filter(pk__in=list(held)).values_list("pk", "external_id"))
     shoppers = sorted(held)[:max_shoppers]
     purchased = defaultdict(set)
-    for shopper, product in Event.objects.filter(shopper_id__in=shoppers, type="purchase").values_list(
-            "shopper_id", "product_id"):
+    for shopper, product in Event.objects.filter(
+        shopper_id__in=shoppers, type="purchase"
+    ).values_list("shopper_id", "product_id"):
         purchased[shopper].add(product)
     trending_body = client.get("/api/v1/trending", {"size": 100}).json()
-    trending = list(product_ids_for_external([r["product"]["id"] for r in trending_body["results"]]).items())
+    trending = list(
+        product_ids_for_external([r["product"]["id"] for r in trending_body["results"]]).items()
+    )
     order = {ext: i for i, ext in enumerate(r["product"]["id"] for r in trending_body["results"])}
     trending_ids = [pk for ext, pk in sorted(trending, key=lambda t: order[t[0]])]
     scores: dict[str, list[tuple[float, float]]] = defaultdict(list)
     started = time.perf_counter()
     for n, shopper in enumerate(shoppers, start=1):
-        body = client.get("/api/v1/recommendations", {"shopper": external[shopper], "size": K}).json()
+        body = client.get(
+            "/api/v1/recommendations", {"shopper": external[shopper], "size": K}
+        ).json()
         mapping = product_ids_for_external([r["product"]["id"] for r in body["results"]])
         recs = [mapping[r["product"]["id"]] for r in body["results"]]
         scores["recommendations"].append(recall_ndcg(recs, held[shopper]))
-        scores["trending"].append(recall_ndcg([pk for pk in trending_ids if pk not in purchased[shopper]],
-                                              held[shopper]))
+        scores["trending"].append(
+            recall_ndcg([pk for pk in trending_ids if pk not in purchased[shopper]], held[shopper])
+        )
         if n % 100 == 0:
             log(f"{n} shoppers ({(time.perf_counter() - started) / n * 1000:.0f} ms each)")
-    return {name: {"recall": sum(r for r, _ in v) / len(v), "ndcg": sum(g for _, g in v) / len(v),
-                   "shoppers": len(v)} for name, v in scores.items() if v}
+    return {
+        name: {
+            "recall": sum(r for r, _ in v) / len(v),
+            "ndcg": sum(g for _, g in v) / len(v),
+            "shoppers": len(v),
+        }
+        for name, v in scores.items()
+        if v
+    }
 
 
 def embed(*, text: str, log) -> None:
@@ -104,14 +121,25 @@ def embed(*, text: str, log) -> None:
     from training.ml.encoders import encode_texts, load_encoder, product_text, text_hash
     from training.models import ModelVersion
 
-    version = ModelVersion.objects.create(task="retriever", name="bench MiniLM", dimension=384, is_active=True,
-                                          base="sentence-transformers/all-MiniLM-L6-v2", status="ready")
-    rows = list(Product.objects.filter(active=True).order_by("pk")
-                .values_list("pk", "title", "brand__name", "category__name", "description"))
+    version = ModelVersion.objects.create(
+        task="retriever",
+        name="bench MiniLM",
+        dimension=384,
+        is_active=True,
+        base="sentence-transformers/all-MiniLM-L6-v2",
+        status="ready",
+    )
+    rows = list(
+        Product.objects.filter(active=True)
+        .order_by("pk")
+        .values_list("pk", "title", "brand__name", "category__name", "description")
+    )
     texts = [product_text(t, b, c, d if text == "full" else None) for _, t, b, c, d in rows]
     started = time.perf_counter()
     matrix = encode_texts(load_encoder(None, device="cpu"), texts, batch_size=128)
-    vectors.write_embeddings(version.pk, [r[0] for r in rows], matrix, [text_hash(t) for t in texts])
+    vectors.write_embeddings(
+        version.pk, [r[0] for r in rows], matrix, [text_hash(t) for t in texts]
+    )
     vectors.ensure_hnsw_index(version.pk, 384)
     log(f"embedded {len(rows)} products ({text} text) in {time.perf_counter() - started:.1f} s")
 
@@ -123,15 +151,21 @@ def train_cf(log) -> None:
     job = training_services.job_launch(kind="train_cf", params={})
     finished = training_services.job_run(job_id=job.pk)
     if finished.status != "succeeded":
-        log(f"train_cf failed: {finished.error.splitlines()[-1] if finished.error else finished.status}")
+        log(
+            f"train_cf failed: {finished.error.splitlines()[-1] if finished.error else finished.status}"
+        )
         return
     ModelVersion.objects.filter(pk=finished.result_version_id).update(is_active=True)
-    log(f"CF version #{finished.result_version_id}: {finished.metrics.get('primary')} "
-        f"(test ndcg@20 {finished.metrics.get('ndcg@20')})")
+    log(
+        f"CF version #{finished.result_version_id}: {finished.metrics.get('primary')} "
+        f"(test ndcg@20 {finished.metrics.get('ndcg@20')})"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--products", type=int, default=5000)
     parser.add_argument("--shoppers", type=int, default=2000)
     parser.add_argument("--days", type=int, default=60)
@@ -153,11 +187,20 @@ def main() -> None:
     ModelVersion.objects.all().delete()
     reset_serving_caches()
     started = time.perf_counter()
-    result = catalog_services.demo_store_build(products=args.products, shoppers=args.shoppers, days=args.days,
-                                               seed=args.seed, replace=True, truth_dir=tempfile.mkdtemp(), log=log)
+    result = catalog_services.demo_store_build(
+        products=args.products,
+        shoppers=args.shoppers,
+        days=args.days,
+        seed=args.seed,
+        replace=True,
+        truth_dir=tempfile.mkdtemp(),
+        log=log,
+    )
     log(result.summary())
     held, cutoff = hold_out(days=args.holdout_days)
-    log(f"held out {sum(len(v) for v in held.values())} purchases of {len(held)} shoppers after {cutoff:%Y-%m-%d}")
+    log(
+        f"held out {sum(len(v) for v in held.values())} purchases of {len(held)} shoppers after {cutoff:%Y-%m-%d}"
+    )
     embed(text=args.text, log=log)
     train_cf(log)
     services.aggregates_refresh()
@@ -166,10 +209,14 @@ def main() -> None:
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
     scores = evaluate(client, held, max_shoppers=args.max_shoppers, log=log)
     print()
-    print(table(["method", f"Recall@{K}", f"NDCG@{K}", "shoppers"],
-                [[name, s["recall"], s["ndcg"], s["shoppers"]] for name, s in scores.items()],
-                title=f"Demo store {args.products} products / {args.shoppers} shoppers / {args.days} days, "
-                      f"last {args.holdout_days} days held out ({time.perf_counter() - started:.0f} s)"))
+    print(
+        table(
+            ["method", f"Recall@{K}", f"NDCG@{K}", "shoppers"],
+            [[name, s["recall"], s["ndcg"], s["shoppers"]] for name, s in scores.items()],
+            title=f"Demo store {args.products} products / {args.shoppers} shoppers / {args.days} days, "
+            f"last {args.holdout_days} days held out ({time.perf_counter() - started:.0f} s)",
+        )
+    )
     reset_serving_caches()
 
 

@@ -39,7 +39,14 @@ from bench._serving import reset_serving_caches, setup_django, table
 
 DATABASE = "aisle_bench_relevance"
 K = 10
-METHODS = ("lexical only", "semantic only", "hybrid", "hybrid + ranker", "BM25 (numpy)", "plain embedding")
+METHODS = (
+    "lexical only",
+    "semantic only",
+    "hybrid",
+    "hybrid + ranker",
+    "BM25 (numpy)",
+    "plain embedding",
+)
 
 
 # --------------------------------------------------------------------------- data
@@ -48,7 +55,9 @@ METHODS = ("lexical only", "semantic only", "hybrid", "hybrid + ranker", "BM25 (
 def read_judged(path: str | Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = {"query", "product_id", "title", "description", "grade"} - set(reader.fieldnames or [])
+        missing = {"query", "product_id", "title", "description", "grade"} - set(
+            reader.fieldnames or []
+        )
         if missing:
             raise SystemExit(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         return [row for row in reader if row["query"].strip() and row["product_id"].strip()]
@@ -57,7 +66,9 @@ def read_judged(path: str | Path) -> list[dict]:
 def judgments(rows: Sequence[dict]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = defaultdict(dict)
     for row in rows:
-        out[row["query"]][row["product_id"]] = max(out[row["query"]].get(row["product_id"], 0.0), float(row["grade"]))
+        out[row["query"]][row["product_id"]] = max(
+            out[row["query"]].get(row["product_id"], 0.0), float(row["grade"])
+        )
     return dict(out)
 
 
@@ -72,13 +83,26 @@ def import_products(rows: Sequence[dict]) -> dict[str, int]:
     existing = dict(Product.objects.values_list("external_id", "pk"))
     if existing and set(existing) == set(seen):
         return existing
-    Product.objects.bulk_create([
-        Product(external_id=ext, title=row["title"][:500], description=row["description"], price=Decimal("1.00"),
-                stock=1, search_text="") for ext, row in seen.items()], batch_size=2000)
+    Product.objects.bulk_create(
+        [
+            Product(
+                external_id=ext,
+                title=row["title"][:500],
+                description=row["description"],
+                price=Decimal("1.00"),
+                stock=1,
+                search_text="",
+            )
+            for ext, row in seen.items()
+        ],
+        batch_size=2000,
+    )
     return dict(Product.objects.filter(external_id__in=list(seen)).values_list("external_id", "pk"))
 
 
-def embed_products(product_ids: dict[str, int], *, encoder_base: str, batch_size: int, log: Callable[[str], None]):
+def embed_products(
+    product_ids: dict[str, int], *, encoder_base: str, batch_size: int, log: Callable[[str], None]
+):
     """Embed every product with the active retriever version (registered when missing) unless
     its vectors are already there (a re-run with ``--reuse``); build its HNSW index."""
     from catalog.models import Product
@@ -86,11 +110,22 @@ def embed_products(product_ids: dict[str, int], *, encoder_base: str, batch_size
     from training.ml.encoders import encode_texts, load_encoder, product_text, text_hash
     from training.models import ModelVersion, ProductEmbedding
 
-    version = ModelVersion.objects.filter(task="retriever", is_active=True, base=encoder_base).first() or \
-        ModelVersion.objects.create(task="retriever", name=f"bench {encoder_base}", base=encoder_base,
-                                    dimension=384, is_active=True, status="ready")
+    version = ModelVersion.objects.filter(
+        task="retriever", is_active=True, base=encoder_base
+    ).first() or ModelVersion.objects.create(
+        task="retriever",
+        name=f"bench {encoder_base}",
+        base=encoder_base,
+        dimension=384,
+        is_active=True,
+        status="ready",
+    )
     model = load_encoder(None, base=encoder_base, device="cpu")
-    rows = list(Product.objects.filter(pk__in=product_ids.values()).order_by("pk").values_list("pk", "title", "description"))
+    rows = list(
+        Product.objects.filter(pk__in=product_ids.values())
+        .order_by("pk")
+        .values_list("pk", "title", "description")
+    )
     texts = [product_text(title, None, None, description) for _, title, description in rows]
     if ProductEmbedding.objects.filter(model_version=version).count() == len(rows):
         ids, matrix = vectors.load_vectors(version.pk)
@@ -102,9 +137,17 @@ def embed_products(product_ids: dict[str, int], *, encoder_base: str, batch_size
         if matrix.shape[1] != 384:
             ModelVersion.objects.filter(pk=version.pk).update(dimension=matrix.shape[1])
             version.dimension = matrix.shape[1]
-        vectors.write_embeddings(version.pk, [pk for pk, *_ in rows], matrix, [text_hash(t) for t in texts])
+        vectors.write_embeddings(
+            version.pk, [pk for pk, *_ in rows], matrix, [text_hash(t) for t in texts]
+        )
     vectors.ensure_hnsw_index(version.pk, matrix.shape[1])
-    return version, model, {pk: i for i, (pk, *_) in enumerate(rows)}, matrix, {pk: t for (pk, *_), t in zip(rows, texts, strict=True)}
+    return (
+        version,
+        model,
+        {pk: i for i, (pk, *_) in enumerate(rows)},
+        matrix,
+        {pk: t for (pk, *_), t in zip(rows, texts, strict=True)},
+    )
 
 
 # --------------------------------------------------------------------------- baselines
@@ -113,7 +156,9 @@ def embed_products(product_ids: dict[str, int], *, encoder_base: str, batch_size
 class BM25:
     """Okapi BM25 over tokenised texts (engine tokenizer + plural stripping), in numpy."""
 
-    def __init__(self, ids: Sequence[int], texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self, ids: Sequence[int], texts: Sequence[str], k1: float = 1.2, b: float = 0.75
+    ) -> None:
         from recommend.engine.explain import light_stem
         from recommend.engine.text import tokenize
 
@@ -152,9 +197,15 @@ def ndcg(ranked: Sequence[str], gains: dict[str, float], k: int = K) -> float:
 # --------------------------------------------------------------------------- evaluation
 
 
-def evaluate(rows: Sequence[dict], *, encoder_base: str = "sentence-transformers/all-MiniLM-L6-v2",
-             ranker_artifact: str | None = None, batch_size: int = 64, max_queries: int | None = None,
-             log: Callable[[str], None] = lambda _m: None) -> dict[str, float | None]:
+def evaluate(
+    rows: Sequence[dict],
+    *,
+    encoder_base: str = "sentence-transformers/all-MiniLM-L6-v2",
+    ranker_artifact: str | None = None,
+    batch_size: int = 64,
+    max_queries: int | None = None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> dict[str, float | None]:
     """Import, embed and score every method on the current database (empty catalogue); with
     ``max_queries``, only the first queries of the file (and the products they judge)."""
     from datetime import UTC, datetime
@@ -170,19 +221,33 @@ def evaluate(rows: Sequence[dict], *, encoder_base: str = "sentence-transformers
         rows = [row for row in rows if row["query"] in truth]
     products = import_products(rows)
     external = {pk: ext for ext, pk in products.items()}
-    version, model, row_of, matrix, texts = embed_products(products, encoder_base=encoder_base,
-                                                           batch_size=batch_size, log=log)
-    retriever = VersionRef(id=version.pk, task="retriever", name=version.name, base=encoder_base, artifact_dir="",
-                           dimension=version.dimension)
+    version, model, row_of, matrix, texts = embed_products(
+        products, encoder_base=encoder_base, batch_size=batch_size, log=log
+    )
+    retriever = VersionRef(
+        id=version.pk,
+        task="retriever",
+        name=version.name,
+        base=encoder_base,
+        artifact_dir="",
+        dimension=version.dimension,
+    )
     loaders._encoders._items[version.pk] = model  # the model loaded above serves the queries too
     ranker = None
     if ranker_artifact:
         from training.models import ModelVersion
 
-        row = ModelVersion.objects.create(task="ranker", name="development ranker", artifact_dir=ranker_artifact,
-                                          status="ready")
-        ranker = VersionRef(id=row.pk, task="ranker", name=row.name, base="", artifact_dir=ranker_artifact,
-                            dimension=None)
+        row = ModelVersion.objects.create(
+            task="ranker", name="development ranker", artifact_dir=ranker_artifact, status="ready"
+        )
+        ranker = VersionRef(
+            id=row.pk,
+            task="ranker",
+            name=row.name,
+            base="",
+            artifact_dir=ranker_artifact,
+            dimension=None,
+        )
     base = selectors.default_strategy("search")
     base_config = selectors.serving_config()
     variants = {
@@ -199,11 +264,21 @@ def evaluate(rows: Sequence[dict], *, encoder_base: str = "sentence-transformers
     from training.ml.encoders import encode_texts
 
     known = loaders.known_words(retriever)
-    semantic_texts = sorted({search.prepare_query(normalise(q, search.QUERY_MAX_CHARS), base_config.synonyms,
-                                                  known).semantic_text for q in truth})
-    for text, vector in zip(semantic_texts, encode_texts(model, semantic_texts, batch_size=batch_size), strict=True):
+    semantic_texts = sorted(
+        {
+            search.prepare_query(
+                normalise(q, search.QUERY_MAX_CHARS), base_config.synonyms, known
+            ).semantic_text
+            for q in truth
+        }
+    )
+    for text, vector in zip(
+        semantic_texts, encode_texts(model, semantic_texts, batch_size=batch_size), strict=True
+    ):
         serving_store.query_vector(retriever.id, text, lambda _text, v=vector: v)
-    raw_vectors = dict(zip(truth, encode_texts(model, list(truth), batch_size=batch_size), strict=True))
+    raw_vectors = dict(
+        zip(truth, encode_texts(model, list(truth), batch_size=batch_size), strict=True)
+    )
     ids_sorted = sorted(row_of, key=row_of.get)
     bm25 = BM25(ids_sorted, [texts[pk] for pk in ids_sorted])
     unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
@@ -212,18 +287,27 @@ def evaluate(rows: Sequence[dict], *, encoder_base: str = "sentence-transformers
         for name, (strategy, ranker_version) in variants.items():
             if name == "hybrid + ranker" and ranker_version is None:
                 continue
-            ctx = ServingContext(surface="search", strategy=strategy,
-                                 models=ServedModels(retriever=retriever, ranker=ranker_version),
-                                 config=selectors.serving_config(), shopper=None, session="", variant=None,
-                                 shopper_external_id=None,
-                                 now=datetime.now(UTC), simulated=False, generations=generations())
+            ctx = ServingContext(
+                surface="search",
+                strategy=strategy,
+                models=ServedModels(retriever=retriever, ranker=ranker_version),
+                config=selectors.serving_config(),
+                shopper=None,
+                session="",
+                variant=None,
+                shopper_external_id=None,
+                now=datetime.now(UTC),
+                simulated=False,
+                generations=generations(),
+            )
             body = search.search(search.SearchParams(q=query, size=K), ctx)
             scores[name].append(ndcg([r["product"]["id"] for r in body["results"]], gains))
         scores["BM25 (numpy)"].append(ndcg([external[pk] for pk in bm25.search(query, K)], gains))
         order = np.argsort(-(unit @ raw_vectors[query]), kind="stable")[:K]
         scores["plain embedding"].append(ndcg([external[ids_sorted[i]] for i in order], gains))
-    return {name: (float(np.mean(scores[name])) if scores.get(name) else None) for name in METHODS} | {
-        "queries": float(len(truth)), "products": float(len(products))}
+    return {
+        name: (float(np.mean(scores[name])) if scores.get(name) else None) for name in METHODS
+    } | {"queries": float(len(truth)), "products": float(len(products))}
 
 
 def _development_ranker(version_id: int | None = None) -> str | None:
@@ -239,25 +323,39 @@ def _development_ranker(version_id: int | None = None) -> str | None:
     try:
         with psycopg.connect(url) as conn:
             if version_id is not None:
-                row = conn.execute("SELECT artifact_dir FROM training_modelversion WHERE task = 'ranker' "
-                                   "AND id = %s", [version_id]).fetchone()
+                row = conn.execute(
+                    "SELECT artifact_dir FROM training_modelversion WHERE task = 'ranker' "
+                    "AND id = %s",
+                    [version_id],
+                ).fetchone()
             else:
-                row = conn.execute("SELECT artifact_dir FROM training_modelversion WHERE task = 'ranker' "
-                                   "AND is_active").fetchone()
+                row = conn.execute(
+                    "SELECT artifact_dir FROM training_modelversion WHERE task = 'ranker' "
+                    "AND is_active"
+                ).fetchone()
     except psycopg.Error:
         return None
     return row[0] if row and row[0] else None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("path", help="judged CSV: query,product_id,title,description,grade")
     parser.add_argument("--encoder", default="sentence-transformers/all-MiniLM-L6-v2")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--ranker-version", type=int, default=None,
-                        help="a development ranker version to use instead of the active one")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the products and vectors of the previous run on the same file (no re-embedding)")
+    parser.add_argument(
+        "--ranker-version",
+        type=int,
+        default=None,
+        help="a development ranker version to use instead of the active one",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the products and vectors of the previous run on the same file (no re-embedding)",
+    )
     args = parser.parse_args()
     rows = read_judged(args.path)
     setup_django(DATABASE)
@@ -272,16 +370,27 @@ def main() -> None:
     reset_serving_caches()
     ranker = _development_ranker(args.ranker_version)
     started = time.perf_counter()
-    result = evaluate(rows, encoder_base=args.encoder, ranker_artifact=ranker, batch_size=args.batch_size,
-                      log=lambda m: print(f"  {m}", flush=True))
+    result = evaluate(
+        rows,
+        encoder_base=args.encoder,
+        ranker_artifact=ranker,
+        batch_size=args.batch_size,
+        log=lambda m: print(f"  {m}", flush=True),
+    )
     print()
-    print(table(["method", f"NDCG@{K}"],
-                [[name, result[name] if result[name] is not None else "n/a"] for name in METHODS],
-                title=f"{args.path}: {int(result['queries'])} judged queries over {int(result['products'])} "
-                      f"products ({time.perf_counter() - started:.0f} s)"))
+    print(
+        table(
+            ["method", f"NDCG@{K}"],
+            [[name, result[name] if result[name] is not None else "n/a"] for name in METHODS],
+            title=f"{args.path}: {int(result['queries'])} judged queries over {int(result['products'])} "
+            f"products ({time.perf_counter() - started:.0f} s)",
+        )
+    )
     if ranker is None:
-        print("hybrid + ranker: n/a (no ranker version is active in the development database; "
-              "--ranker-version ID picks one)")
+        print(
+            "hybrid + ranker: n/a (no ranker version is active in the development database; "
+            "--ranker-version ID picks one)"
+        )
     reset_serving_caches()
 
 

@@ -631,7 +631,9 @@ def as_timestamp(value: Any) -> datetime:
     try:
         return utc_within_years(moment, min_year=EVENT_YEAR_MIN, max_year=EVENT_YEAR_MAX)
     except ValueError:
-        raise Invalid(f"{_show(value)} is outside the years {EVENT_YEAR_MIN} to {EVENT_YEAR_MAX}") from None
+        raise Invalid(
+            f"{_show(value)} is outside the years {EVENT_YEAR_MIN} to {EVENT_YEAR_MAX}"
+        ) from None
 
 
 # --- Rows of each kind -----------------------------------------------------------------------

@@ -91,7 +91,10 @@ class Product(models.Model):
         # Not an add/change/delete action, so no role gets it by its app's actions: see
         # platform_core.roles (operators) and courses.labs.NEVER_GRANTED_BY_LABS.
         permissions = [
-            ("full_sync_product", "Can import with full sync (deactivate products absent from the file)"),
+            (
+                "full_sync_product",
+                "Can import with full sync (deactivate products absent from the file)",
+            ),
         ]
         indexes = [
             GinIndex(fields=["search_vector"], name="catalog_product_fts"),

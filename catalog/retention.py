@@ -88,7 +88,11 @@ def retention_apply(*, now: datetime | None = None) -> dict[str, PruneResult]:
                 archive_dir=archive_dir,
             )
     for result in results.values():
-        days = settings.EVENT_RETENTION_DAYS if result.kind == "events" else settings.SEARCHLOG_RETENTION_DAYS
+        days = (
+            settings.EVENT_RETENTION_DAYS
+            if result.kind == "events"
+            else settings.SEARCHLOG_RETENTION_DAYS
+        )
         audit_record(
             actor=None,
             action=f"{result.kind}.prune",
@@ -165,7 +169,9 @@ def _prune(
                 if archive_dir is not None:
                     if archive is None:
                         archive_path = _archive_path(archive_dir, kind)
-                        archive = files.enter_context(gzip.open(archive_path, "wt", encoding="utf-8"))
+                        archive = files.enter_context(
+                            gzip.open(archive_path, "wt", encoding="utf-8")
+                        )
                     for row in archive_rows(ids):
                         archive.write(json.dumps(row, ensure_ascii=False) + "\n")
                     archive.flush()  # written out before the rows are gone
@@ -198,8 +204,17 @@ def _event_lines(ids: list[int]) -> Iterator[dict[str, Any]]:
         Event.objects.filter(id__in=ids)
         .order_by("timestamp", "id")
         .values(
-            "event_id", "shopper__external_id", "type", "product__external_id", "timestamp", "query",
-            "position", "value", "review", "session", "request_id",
+            "event_id",
+            "shopper__external_id",
+            "type",
+            "product__external_id",
+            "timestamp",
+            "query",
+            "position",
+            "value",
+            "review",
+            "session",
+            "request_id",
         )
     ):
         row["shopper"] = row.pop("shopper__external_id")
@@ -212,8 +227,20 @@ def _search_log_lines(ids: list[int]) -> Iterator[dict[str, Any]]:
         SearchLog.objects.filter(id__in=ids)
         .order_by("timestamp", "id")
         .values(
-            "request_id", "timestamp", "query", "normalised_query", "corrected_query", "shopper__external_id",
-            "session", "result_count", "latency_ms", "intent", "strategy", "variant", "filters", "shown_products",
+            "request_id",
+            "timestamp",
+            "query",
+            "normalised_query",
+            "corrected_query",
+            "shopper__external_id",
+            "session",
+            "result_count",
+            "latency_ms",
+            "intent",
+            "strategy",
+            "variant",
+            "filters",
+            "shown_products",
         )
     ):
         row["shopper"] = row.pop("shopper__external_id")

@@ -44,6 +44,7 @@ def _edit_link(obj, label: str = "Edit") -> str:
 
 # --- courses ----------------------------------------------------------------------------------------
 
+
 class ModuleInline(admin.TabularInline):
     model = Module
     fields = ("order", "slug", "title", "edit")
@@ -59,7 +60,16 @@ class ModuleInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ("title", "slug", "level", "order", "published", "module_count", "enrolment_count", "report_link")
+    list_display = (
+        "title",
+        "slug",
+        "level",
+        "order",
+        "published",
+        "module_count",
+        "enrolment_count",
+        "report_link",
+    )
     list_editable = ("order", "published")
     list_filter = ("level", "published")
     search_fields = ("title", "slug", "summary")
@@ -70,8 +80,14 @@ class CourseAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         from django.db.models import Count
 
-        return super().get_queryset(request).annotate(
-            _modules=Count("modules", distinct=True), _enrolments=Count("enrollments", distinct=True))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _modules=Count("modules", distinct=True),
+                _enrolments=Count("enrollments", distinct=True),
+            )
+        )
 
     @admin.display(description="Modules", ordering="_modules")
     def module_count(self, obj):
@@ -83,12 +99,20 @@ class CourseAdmin(admin.ModelAdmin):
 
     @admin.display(description="Report")
     def report_link(self, obj):
-        return format_html('<a href="{}">Report</a>', reverse("admin:courses_course_report", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">Report</a>', reverse("admin:courses_course_report", args=[obj.pk])
+        )
 
     def get_urls(self):
         urls = super().get_urls()
-        return [path("<int:course_id>/report/", self.admin_site.admin_view(self.report_view),
-                     name="courses_course_report"), *urls]
+        return [
+            path(
+                "<int:course_id>/report/",
+                self.admin_site.admin_view(self.report_view),
+                name="courses_course_report",
+            ),
+            *urls,
+        ]
 
     def report_view(self, request, course_id: int):
         course = get_object_or_404(Course, pk=course_id)
@@ -99,16 +123,34 @@ class CourseAdmin(admin.ModelAdmin):
             title=f"{course.title}: completion and pass rates per module",
             groups=[m.module.title for m in report.modules],
             series=[
-                charts.Series("Lesson completion", "#3b3fd8", [m.lesson_completion for m in report.modules]),
-                charts.Series("Quiz average score", "#8b8ff0", [None if m.quiz_average is None else m.quiz_average / 100
-                                                                for m in report.modules]),
-                charts.Series("Quiz pass rate", "#0f9d84", [m.quiz_pass_rate for m in report.modules]),
-                charts.Series("Lab pass rate", "#e0892b", [m.lab_pass_rate for m in report.modules]),
+                charts.Series(
+                    "Lesson completion", "#3b3fd8", [m.lesson_completion for m in report.modules]
+                ),
+                charts.Series(
+                    "Quiz average score",
+                    "#8b8ff0",
+                    [
+                        None if m.quiz_average is None else m.quiz_average / 100
+                        for m in report.modules
+                    ],
+                ),
+                charts.Series(
+                    "Quiz pass rate", "#0f9d84", [m.quiz_pass_rate for m in report.modules]
+                ),
+                charts.Series(
+                    "Lab pass rate", "#e0892b", [m.lab_pass_rate for m in report.modules]
+                ),
             ],
         )
-        context = {**self.admin_site.each_context(request), "title": f"Report: {course.title}", "course": course,
-                   "report": report, "chart": mark_safe(chart), "opts": self.model._meta,
-                   "original": course}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Report: {course.title}",
+            "course": course,
+            "report": report,
+            "chart": mark_safe(chart),
+            "opts": self.model._meta,
+            "original": course,
+        }
         return TemplateResponse(request, "admin/courses/course/report.html", context)
 
 
@@ -169,20 +211,31 @@ class LessonAdmin(admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "body":
-            field.widget.attrs.update({"rows": 28, "class": "aisle-markdown-editor"})  # aisle/admin.css (CSP)
+            field.widget.attrs.update(
+                {"rows": 28, "class": "aisle-markdown-editor"}
+            )  # aisle/admin.css (CSP)
         return field
 
     @admin.display(description="Preview")
     def preview_link(self, obj):
-        return format_html('<a href="{}" target="_blank" rel="noopener">Preview</a>',
-                           reverse("admin:courses_lesson_preview", args=[obj.pk]))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">Preview</a>',
+            reverse("admin:courses_lesson_preview", args=[obj.pk]),
+        )
 
     def get_urls(self):
         urls = super().get_urls()
         return [
-            path("<int:lesson_id>/preview/", self.admin_site.admin_view(self.preview_view), name="courses_lesson_preview"),
-            path("preview-markdown/", self.admin_site.admin_view(require_POST(self.preview_markdown_view)),
-                 name="courses_lesson_preview_markdown"),
+            path(
+                "<int:lesson_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="courses_lesson_preview",
+            ),
+            path(
+                "preview-markdown/",
+                self.admin_site.admin_view(require_POST(self.preview_markdown_view)),
+                name="courses_lesson_preview_markdown",
+            ),
             *urls,
         ]
 
@@ -192,9 +245,16 @@ class LessonAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, lesson):
             raise Http404
         heading, body = split_leading_heading(lesson.body)
-        context = {**self.admin_site.each_context(request), "title": f"Preview: {lesson.title}", "lesson": lesson,
-                   "heading": heading or lesson.title, "body_html": render_markdown(body), "opts": self.model._meta,
-                   "original": lesson, "words": word_count(lesson.body)}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {lesson.title}",
+            "lesson": lesson,
+            "heading": heading or lesson.title,
+            "body_html": render_markdown(body),
+            "opts": self.model._meta,
+            "original": lesson,
+            "words": word_count(lesson.body),
+        }
         return TemplateResponse(request, "admin/courses/lesson/preview.html", context)
 
     def preview_markdown_view(self, request):
@@ -203,9 +263,12 @@ class LessonAdmin(admin.ModelAdmin):
             raise Http404
         body = request.POST.get("body", "")
         heading, rest = split_leading_heading(body)
-        html = format_html('<p class="help">{} words · rendered and sanitised exactly as in the portal</p>{}{}',
-                           word_count(body), format_html("<h1>{}</h1>", heading) if heading else "",
-                           render_markdown(rest))
+        html = format_html(
+            '<p class="help">{} words · rendered and sanitised exactly as in the portal</p>{}{}',
+            word_count(body),
+            format_html("<h1>{}</h1>", heading) if heading else "",
+            render_markdown(rest),
+        )
         return HttpResponse(html)
 
 
@@ -273,6 +336,7 @@ class LearningPathAdmin(admin.ModelAdmin):
 
 # --- learners ---------------------------------------------------------------------------------------
 
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Learner records are written by the portal's services, never edited by hand."""
 
@@ -305,13 +369,17 @@ class AttemptAdmin(ReadOnlyAdmin):
         held by no role: viewing the attempts, as operators do, is not enough."""
         return request.user.has_perm("courses.reset_attempt")
 
-    @admin.action(description="Reset these learners' failed attempts at these quizzes (gives them new tries)",
-                  permissions=["reset"])
+    @admin.action(
+        description="Reset these learners' failed attempts at these quizzes (gives them new tries)",
+        permissions=["reset"],
+    )
     def reset_attempts(self, request, queryset):
         pairs = {(a.quiz_id, a.user_id): a for a in queryset.select_related("quiz", "user")}
         total = 0
         for attempt in pairs.values():
-            total += services.quiz_attempts_reset(quiz=attempt.quiz, user=attempt.user, actor=request.user)
+            total += services.quiz_attempts_reset(
+                quiz=attempt.quiz, user=attempt.user, actor=request.user
+            )
         messages.success(request, f"Deleted {total} failed attempt(s).")
 
 
@@ -341,8 +409,10 @@ class CertificateAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Public page")
     def public_page(self, obj):
-        return format_html('<a href="{}" target="_blank" rel="noopener">Verify</a>',
-                           reverse("academy:certificate", args=[obj.code]))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">Verify</a>',
+            reverse("academy:certificate", args=[obj.code]),
+        )
 
 
 class PostInline(admin.TabularInline):

@@ -31,7 +31,7 @@ def path_in_scope(path: str, scope: set[str], *, prefix: str | None = None) -> b
     prefix = prefix or _admin_prefix()
     if not path.startswith(prefix):
         return False
-    parts = path[len(prefix):].split("/")
+    parts = path[len(prefix) :].split("/")
     first = parts[0]
     if len(parts) <= 2 and first in ALWAYS_ALLOWED and (len(parts) == 1 or parts[1] == ""):
         return True

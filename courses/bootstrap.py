@@ -14,8 +14,10 @@ def run(*, stdout, style) -> None:
     from courses.models import Course
 
     if Course.objects.exists():
-        stdout.write(f"Academy: {Course.objects.count()} courses present; curriculum not reloaded "
-                     "(use `manage.py academy_load` to update it).")
+        stdout.write(
+            f"Academy: {Course.objects.count()} courses present; curriculum not reloaded "
+            "(use `manage.py academy_load` to update it)."
+        )
         return
     try:
         report = services.curriculum_load(root=CURRICULUM_DIR)

@@ -109,10 +109,13 @@ class CurriculumError(Exception):
 
     def __init__(self, errors: list[str]):
         self.errors = errors
-        super().__init__(f"{len(errors)} error(s) in the curriculum:\n" + "\n".join(f"  {e}" for e in errors))
+        super().__init__(
+            f"{len(errors)} error(s) in the curriculum:\n" + "\n".join(f"  {e}" for e in errors)
+        )
 
 
 # --- reading --------------------------------------------------------------------------------------
+
 
 class _Reader:
     def __init__(self, root: Path, known_checks: Iterable[str] | None):
@@ -144,7 +147,9 @@ class _Reader:
             return None
         return data
 
-    def text(self, path: Path, data: dict, key: str, *, required: bool = True, where: str = "") -> str:
+    def text(
+        self, path: Path, data: dict, key: str, *, required: bool = True, where: str = ""
+    ) -> str:
         value = data.get(key)
         label = f"{where}{key}"
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -156,12 +161,16 @@ class _Reader:
             return str(value)
         return value
 
-    def integer(self, path: Path, data: dict, key: str, default: int, lo: int, hi: int, where: str = "") -> int:
+    def integer(
+        self, path: Path, data: dict, key: str, default: int, lo: int, hi: int, where: str = ""
+    ) -> int:
         value = data.get(key, default)
         if value is None:
             value = default
         if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-            self.error(path, f"{where}{key} must be a whole number from {lo} to {hi}, not {value!r}")
+            self.error(
+                path, f"{where}{key} must be a whole number from {lo} to {hi}, not {value!r}"
+            )
             return default
         return value
 
@@ -175,7 +184,9 @@ class _Reader:
     def slug(self, path: Path, data: dict, key: str = "slug", where: str = "") -> str:
         value = self.text(path, data, key, where=where)
         if value and not SLUG_RE.match(value):
-            self.error(path, f"{where}{key} {value!r} must be lower-case letters, digits and hyphens")
+            self.error(
+                path, f"{where}{key} {value!r} must be lower-case letters, digits and hyphens"
+            )
         return value
 
     # -- documents -------------------------------------------------------------------------------
@@ -189,8 +200,10 @@ class _Reader:
         if level not in LEVELS:
             self.error(path, f"level must be one of {', '.join(LEVELS)}, not {level!r}")
         course = CourseDoc(
-            slug=self.slug(path, data), title=self.text(path, data, "title"),
-            summary=self.text(path, data, "summary", required=False), level=level,
+            slug=self.slug(path, data),
+            title=self.text(path, data, "title"),
+            summary=self.text(path, data, "summary", required=False),
+            level=level,
             pass_mark=self.integer(path, data, "pass_mark", 70, 0, 100),
             roles=self.string_list(path, data, "roles"),
         )
@@ -203,7 +216,10 @@ class _Reader:
             if module is None:
                 continue
             if module.slug in seen:
-                self.error(module_dir / "module.yaml", f"module slug {module.slug!r} is used twice in this course")
+                self.error(
+                    module_dir / "module.yaml",
+                    f"module slug {module.slug!r} is used twice in this course",
+                )
             seen.add(module.slug)
             course.modules.append(module)
         return course
@@ -213,8 +229,11 @@ class _Reader:
         data = self.load_yaml(path)
         if data is None:
             return None
-        module = ModuleDoc(slug=self.slug(path, data), title=self.text(path, data, "title"),
-                           summary=self.text(path, data, "summary", required=False))
+        module = ModuleDoc(
+            slug=self.slug(path, data),
+            title=self.text(path, data, "title"),
+            summary=self.text(path, data, "summary", required=False),
+        )
         lesson_files = sorted(p for p in folder.glob("*.md") if PREFIX_RE.match(p.name))
         if not lesson_files:
             self.error(folder, "a module needs at least one lesson (NN-<lesson>.md)")
@@ -249,25 +268,38 @@ class _Reader:
             return None
         slug = PREFIX_RE.match(path.stem).group(2)
         if not SLUG_RE.match(slug):
-            self.error(path, f"file name must be NN-<slug>.md with a lower-case slug, not {path.name!r}")
+            self.error(
+                path, f"file name must be NN-<slug>.md with a lower-case slug, not {path.name!r}"
+            )
         elif slug in RESERVED_LESSON_SLUGS:
-            self.error(path, f"lesson slug {slug!r} is reserved (the portal uses …/<module>/{slug}/ for the module's quiz)")
-        lesson = LessonDoc(slug=slug, title=self.text(path, meta, "title"),
-                           minutes=self.integer(path, meta, "minutes", 5, 1, 600), body=body)
+            self.error(
+                path,
+                f"lesson slug {slug!r} is reserved (the portal uses …/<module>/{slug}/ for the module's quiz)",
+            )
+        lesson = LessonDoc(
+            slug=slug,
+            title=self.text(path, meta, "title"),
+            minutes=self.integer(path, meta, "minutes", 5, 1, 600),
+            body=body,
+        )
         if not body.strip():
             self.error(path, "the lesson body is empty")
         words = len(re.findall(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*", body))
         if words < MIN_LESSON_WORDS:
-            self.warnings.append(f"{self.rel(path)}: only {words} words (lessons should have at least {MIN_LESSON_WORDS})")
+            self.warnings.append(
+                f"{self.rel(path)}: only {words} words (lessons should have at least {MIN_LESSON_WORDS})"
+            )
         return lesson
 
     def quiz(self, path: Path, data: object) -> QuizDoc | None:
         if not isinstance(data, dict):
             self.error(path, "quiz must be a mapping (or null)")
             return None
-        quiz = QuizDoc(title=self.text(path, data, "title", where="quiz."),
-                       pass_mark=self.integer(path, data, "pass_mark", 70, 0, 100, where="quiz."),
-                       max_attempts=self.integer(path, data, "max_attempts", 0, 0, 1000, where="quiz."))
+        quiz = QuizDoc(
+            title=self.text(path, data, "title", where="quiz."),
+            pass_mark=self.integer(path, data, "pass_mark", 70, 0, 100, where="quiz."),
+            max_attempts=self.integer(path, data, "max_attempts", 0, 0, 1000, where="quiz."),
+        )
         questions = data.get("questions") or []
         if not isinstance(questions, list) or not questions:
             self.error(path, "quiz.questions must be a non-empty list")
@@ -291,22 +323,34 @@ class _Reader:
             for problem in validate_question(kind=kind, choices=choices, correct=correct):
                 self.error(path, f"{where}{problem}")
             text = self.text(path, q, "text", where=where)
-            quiz.questions.append(QuestionDoc(kind=kind, text=text, choices=[str(c) for c in choices],
-                                              correct=list(correct),
-                                              explanation=self.text(path, q, "explanation", required=False, where=where)))
+            quiz.questions.append(
+                QuestionDoc(
+                    kind=kind,
+                    text=text,
+                    choices=[str(c) for c in choices],
+                    correct=list(correct),
+                    explanation=self.text(path, q, "explanation", required=False, where=where),
+                )
+            )
         return quiz
 
     def lab(self, path: Path, data: object) -> LabDoc | None:
         if not isinstance(data, dict):
             self.error(path, "lab must be a mapping (or null)")
             return None
-        lab = LabDoc(slug=self.slug(path, data, where="lab."), title=self.text(path, data, "title", where="lab."),
-                     check=self.text(path, data, "check", where="lab."),
-                     permissions=self.string_list(path, data, "permissions", where="lab."),
-                     instructions=self.text(path, data, "instructions", where="lab."))
+        lab = LabDoc(
+            slug=self.slug(path, data, where="lab."),
+            title=self.text(path, data, "title", where="lab."),
+            check=self.text(path, data, "check", where="lab."),
+            permissions=self.string_list(path, data, "permissions", where="lab."),
+            instructions=self.text(path, data, "instructions", where="lab."),
+        )
         if lab.check and self.known_checks is not None and lab.check not in self.known_checks:
-            self.error(path, f"lab.check {lab.check!r} is not a registered check "
-                             f"(known: {', '.join(sorted(self.known_checks))})")
+            self.error(
+                path,
+                f"lab.check {lab.check!r} is not a registered check "
+                f"(known: {', '.join(sorted(self.known_checks))})",
+            )
         for perm in lab.permissions:
             if not PERMISSION_RE.match(perm):
                 self.error(path, f"lab.permissions: {perm!r} must look like app_label.codename")
@@ -330,10 +374,13 @@ class _Reader:
             if not isinstance(item, dict):
                 self.error(path, f"{where}must be a mapping")
                 continue
-            doc = PathDoc(slug=self.slug(path, item, where=where), title=self.text(path, item, "title", where=where),
-                          role=self.text(path, item, "role", where=where),
-                          summary=self.text(path, item, "summary", required=False, where=where),
-                          courses=self.string_list(path, item, "courses", where=where))
+            doc = PathDoc(
+                slug=self.slug(path, item, where=where),
+                title=self.text(path, item, "title", where=where),
+                role=self.text(path, item, "role", where=where),
+                summary=self.text(path, item, "summary", required=False, where=where),
+                courses=self.string_list(path, item, "courses", where=where),
+            )
             if doc.slug in seen:
                 self.error(path, f"{where}slug {doc.slug!r} is used twice")
             seen.add(doc.slug)
@@ -351,11 +398,13 @@ def split_front_matter(raw: str) -> tuple[str | None, str]:
     lines = raw.split("\n")
     for i in range(1, len(lines)):
         if lines[i].rstrip() == "---":
-            return "\n".join(lines[1:i]), "\n".join(lines[i + 1:])
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :])
     return None, raw
 
 
-def read_curriculum(root: Path | str, *, known_checks: Iterable[str] | None = None) -> tuple[Curriculum, list[str]]:
+def read_curriculum(
+    root: Path | str, *, known_checks: Iterable[str] | None = None
+) -> tuple[Curriculum, list[str]]:
     """Read and validate a curriculum folder. Returns (curriculum, warnings); raises
     :class:`CurriculumError` listing every error (with its file) when anything is wrong."""
     root = Path(root)
@@ -375,8 +424,10 @@ def read_curriculum(root: Path | str, *, known_checks: Iterable[str] | None = No
         for module in course.modules:
             if module.lab is not None and module.lab.slug:
                 if module.lab.slug in seen_labs:
-                    reader.errors.append(f"{folder.name}/…/module.yaml: lab slug {module.lab.slug!r} is used twice "
-                                         f"(also in {seen_labs[module.lab.slug]})")
+                    reader.errors.append(
+                        f"{folder.name}/…/module.yaml: lab slug {module.lab.slug!r} is used twice "
+                        f"(also in {seen_labs[module.lab.slug]})"
+                    )
                 seen_labs[module.lab.slug] = f"{course.slug}/{module.slug}"
         curriculum.courses.append(course)
     if not curriculum.courses and not reader.errors:
@@ -388,6 +439,7 @@ def read_curriculum(root: Path | str, *, known_checks: Iterable[str] | None = No
 
 
 # --- writing --------------------------------------------------------------------------------------
+
 
 class _Flow(list):
     """A list written in flow style: ``[a, b]``."""
@@ -407,7 +459,9 @@ def _str_representer(dumper: yaml.SafeDumper, value: str):
 
 
 _Dumper.add_representer(str, _str_representer)
-_Dumper.add_representer(_Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", list(v), flow_style=True))
+_Dumper.add_representer(
+    _Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", list(v), flow_style=True)
+)
 
 
 def _dump(data: dict) -> str:
@@ -418,10 +472,17 @@ def _quiz_dict(quiz: QuizDoc | None) -> dict | None:
     if quiz is None:
         return None
     return {
-        "title": quiz.title, "pass_mark": quiz.pass_mark, "max_attempts": quiz.max_attempts,
+        "title": quiz.title,
+        "pass_mark": quiz.pass_mark,
+        "max_attempts": quiz.max_attempts,
         "questions": [
-            {"kind": q.kind, "text": q.text, "choices": list(q.choices), "correct": _Flow(q.correct),
-             "explanation": q.explanation}
+            {
+                "kind": q.kind,
+                "text": q.text,
+                "choices": list(q.choices),
+                "correct": _Flow(q.correct),
+                "explanation": q.explanation,
+            }
             for q in quiz.questions
         ],
     }
@@ -431,8 +492,13 @@ def _lab_dict(lab: LabDoc | None) -> dict | None:
     if lab is None:
         return None
     instructions = lab.instructions if lab.instructions.endswith("\n") else lab.instructions + "\n"
-    return {"slug": lab.slug, "title": lab.title, "check": lab.check, "permissions": _Flow(lab.permissions),
-            "instructions": instructions}
+    return {
+        "slug": lab.slug,
+        "title": lab.title,
+        "check": lab.check,
+        "permissions": _Flow(lab.permissions),
+        "instructions": instructions,
+    }
 
 
 def write_curriculum(curriculum: Curriculum, root: Path | str) -> list[Path]:
@@ -449,22 +515,52 @@ def write_curriculum(curriculum: Curriculum, root: Path | str) -> list[Path]:
 
     for c_index, course in enumerate(curriculum.courses, start=1):
         folder = root / f"{c_index:02d}-{course.slug}"
-        put(folder / "course.yaml", _dump({
-            "slug": course.slug, "title": course.title, "summary": course.summary, "level": course.level,
-            "pass_mark": course.pass_mark, "roles": _Flow(course.roles),
-        }))
+        put(
+            folder / "course.yaml",
+            _dump(
+                {
+                    "slug": course.slug,
+                    "title": course.title,
+                    "summary": course.summary,
+                    "level": course.level,
+                    "pass_mark": course.pass_mark,
+                    "roles": _Flow(course.roles),
+                }
+            ),
+        )
         for m_index, module in enumerate(course.modules, start=1):
             m_folder = folder / f"{m_index:02d}-{module.slug}"
-            put(m_folder / "module.yaml", _dump({
-                "slug": module.slug, "title": module.title, "summary": module.summary,
-                "quiz": _quiz_dict(module.quiz), "lab": _lab_dict(module.lab),
-            }))
+            put(
+                m_folder / "module.yaml",
+                _dump(
+                    {
+                        "slug": module.slug,
+                        "title": module.title,
+                        "summary": module.summary,
+                        "quiz": _quiz_dict(module.quiz),
+                        "lab": _lab_dict(module.lab),
+                    }
+                ),
+            )
             for l_index, lesson in enumerate(module.lessons, start=1):
                 front = _dump({"title": lesson.title, "minutes": lesson.minutes})
                 put(m_folder / f"{l_index:02d}-{lesson.slug}.md", f"---\n{front}---\n{lesson.body}")
     if curriculum.paths:
-        put(root / "paths.yaml", _dump({"paths": [
-            {"slug": p.slug, "title": p.title, "role": p.role, "summary": p.summary, "courses": _Flow(p.courses)}
-            for p in curriculum.paths
-        ]}))
+        put(
+            root / "paths.yaml",
+            _dump(
+                {
+                    "paths": [
+                        {
+                            "slug": p.slug,
+                            "title": p.title,
+                            "role": p.role,
+                            "summary": p.summary,
+                            "courses": _Flow(p.courses),
+                        }
+                        for p in curriculum.paths
+                    ]
+                }
+            ),
+        )
     return written

@@ -113,13 +113,23 @@ def grade(questions: Sequence[QuestionSpec], answers: dict, *, pass_mark: float)
         raw = answers.get(q.id, answers.get(str(q.id)))
         given = normalise_answer(q.kind, raw, len(q.choices))
         ok = is_correct(q, given)
-        results.append(QuestionResult(
-            question_id=q.id, kind=q.kind, text=q.text, correct=ok, given=given,
-            expected=list(q.correct), given_text=[q.choices[i] for i in given],
-            expected_text=[q.choices[i] for i in q.correct], explanation=q.explanation,
-        ))
+        results.append(
+            QuestionResult(
+                question_id=q.id,
+                kind=q.kind,
+                text=q.text,
+                correct=ok,
+                given=given,
+                expected=list(q.correct),
+                given_text=[q.choices[i] for i in given],
+                expected_text=[q.choices[i] for i in q.correct],
+                explanation=q.explanation,
+            )
+        )
     score = 100.0 * sum(r.correct for r in results) / len(results) if results else 0.0
-    return GradeResult(score=round(score, 2), passed=bool(results) and score >= pass_mark, results=results)
+    return GradeResult(
+        score=round(score, 2), passed=bool(results) and score >= pass_mark, results=results
+    )
 
 
 def display_order(question_id: int, n_choices: int, kind: str) -> list[int]:

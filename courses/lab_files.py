@@ -19,10 +19,39 @@ from dataclasses import dataclass
 from catalog.csv_safety import SafeCsvWriter
 
 ROWS = 200
-COLUMNS = ("external_id", "title", "description", "category", "brand", "price", "currency", "stock",
-           "image_url", "attributes", "active")
-BRANDS = ("Northwind Supply", "Harbor & Pine", "Kestrel", "Oakridge Goods", "Lumen Works", "Tidewater")
-LINES = ("Essential", "Classic", "Trail", "Studio", "Urban", "Coastal", "Summit", "Meadow", "Atlas", "Ember")
+COLUMNS = (
+    "external_id",
+    "title",
+    "description",
+    "category",
+    "brand",
+    "price",
+    "currency",
+    "stock",
+    "image_url",
+    "attributes",
+    "active",
+)
+BRANDS = (
+    "Northwind Supply",
+    "Harbor & Pine",
+    "Kestrel",
+    "Oakridge Goods",
+    "Lumen Works",
+    "Tidewater",
+)
+LINES = (
+    "Essential",
+    "Classic",
+    "Trail",
+    "Studio",
+    "Urban",
+    "Coastal",
+    "Summit",
+    "Meadow",
+    "Atlas",
+    "Ember",
+)
 FINISHES = ("graphite", "sand", "navy", "olive", "stone", "rust", "white", "black")
 BAD_PRICE, BAD_CATEGORY, MISSING_TITLE = "price", "category", "title"
 
@@ -57,7 +86,9 @@ def _bad_price(price: str, rng: random.Random) -> str:
 def import_lab_file(*, user_id: int, categories: Sequence[CategoryRef]) -> LabFile:
     """The learner's CSV. ``categories``: the catalogue's categories (leaves preferred)."""
     if not categories:
-        raise ValueError("The catalogue has no categories yet: load the demo store first (make run does).")
+        raise ValueError(
+            "The catalogue has no categories yet: load the demo store first (make run does)."
+        )
     cats = sorted(categories, key=lambda c: c.external_id)
     known = {c.external_id for c in cats}
     rng = random.Random(f"aisle-import-lab-{user_id}-{len(cats)}")
@@ -77,16 +108,24 @@ def import_lab_file(*, user_id: int, categories: Sequence[CategoryRef]) -> LabFi
         finish = rng.choice(FINISHES)
         title = f"{brand} {line} {cat.name.lower()} — {finish}"
         price = f"{rng.randint(4, 480)}.{rng.choice(['00', '49', '90', '95', '99'])}"
-        description = (f"{line} {cat.name.lower()} by {brand} in {finish}. "
-                       f"Supplier item for the Academy import lab (product name: {title}).")
+        description = (
+            f"{line} {cat.name.lower()} by {brand} in {finish}. "
+            f"Supplier item for the Academy import lab (product name: {title})."
+        )
         category = cat.external_id
         kind = broken.get(n)
         if kind == BAD_PRICE:
             price = _bad_price(price, rng)
         elif kind == BAD_CATEGORY:
             # A supplier's own spelling of a real category id: unknown to the catalogue.
-            candidate = rng.choice([f"{cat.external_id}s", cat.external_id.upper(), f"old-{cat.external_id}",
-                                    cat.external_id.replace("-", "_") + "_x"])
+            candidate = rng.choice(
+                [
+                    f"{cat.external_id}s",
+                    cat.external_id.upper(),
+                    f"old-{cat.external_id}",
+                    cat.external_id.replace("-", "_") + "_x",
+                ]
+            )
             category = candidate if candidate not in known else f"{candidate}-legacy"
         elif kind == MISSING_TITLE:
             title = ""
@@ -95,7 +134,24 @@ def import_lab_file(*, user_id: int, categories: Sequence[CategoryRef]) -> LabFi
         if kind:
             broken_ids[ext] = kind
         attributes = json.dumps({"colour": finish, "supplier_line": line}, sort_keys=True)
-        writer.writerow([ext, title, description, category, brand, price, "EUR", rng.randint(0, 60), "",
-                         attributes, "false"])
-    return LabFile(filename=f"academy-import-lab-u{user_id}.csv", content=out.getvalue().encode("utf-8"),
-                   external_ids=tuple(ids), broken=broken_ids)
+        writer.writerow(
+            [
+                ext,
+                title,
+                description,
+                category,
+                brand,
+                price,
+                "EUR",
+                rng.randint(0, 60),
+                "",
+                attributes,
+                "false",
+            ]
+        )
+    return LabFile(
+        filename=f"academy-import-lab-u{user_id}.csv",
+        content=out.getvalue().encode("utf-8"),
+        external_ids=tuple(ids),
+        broken=broken_ids,
+    )

@@ -44,24 +44,42 @@ class CheckResult:
 
     @classmethod
     def from_items(cls, items: list[CheckItem]) -> CheckResult:
-        return cls(passed=bool(items) and all(i.ok for i in items), items=[(i.label, i.ok, i.detail) for i in items])
+        return cls(
+            passed=bool(items) and all(i.ok for i in items),
+            items=[(i.label, i.ok, i.detail) for i in items],
+        )
 
 
 # Permissions no lab ever grants, whatever its ``permissions`` list says (the lab group is synced
 # without them): they reach beyond a learner's own exercise. ``full_sync_product`` deactivates every
 # product missing from a file; the others write shoppers' behaviour and the platform's own records.
-NEVER_GRANTED_BY_LABS: frozenset[str] = frozenset({
-    "catalog.full_sync_product",
-    "catalog.add_event", "catalog.change_event", "catalog.delete_event",
-    "catalog.delete_product", "catalog.delete_category", "catalog.delete_shopper",
-    "catalog.delete_searchlog", "catalog.delete_importrun",
-    "platform_core.add_user", "platform_core.change_user", "platform_core.delete_user",
-    "platform_core.add_apiclient", "platform_core.change_apiclient", "platform_core.delete_apiclient",
-    "platform_core.delete_auditlog",
-    "courses.reset_attempt",
-    "auth.add_group", "auth.change_group", "auth.delete_group",
-    "auth.add_permission", "auth.change_permission", "auth.delete_permission",
-})
+NEVER_GRANTED_BY_LABS: frozenset[str] = frozenset(
+    {
+        "catalog.full_sync_product",
+        "catalog.add_event",
+        "catalog.change_event",
+        "catalog.delete_event",
+        "catalog.delete_product",
+        "catalog.delete_category",
+        "catalog.delete_shopper",
+        "catalog.delete_searchlog",
+        "catalog.delete_importrun",
+        "platform_core.add_user",
+        "platform_core.change_user",
+        "platform_core.delete_user",
+        "platform_core.add_apiclient",
+        "platform_core.change_apiclient",
+        "platform_core.delete_apiclient",
+        "platform_core.delete_auditlog",
+        "courses.reset_attempt",
+        "auth.add_group",
+        "auth.change_group",
+        "auth.delete_group",
+        "auth.add_permission",
+        "auth.change_permission",
+        "auth.delete_permission",
+    }
+)
 
 CheckFunction = Callable[..., CheckResult]
 _CHECKS: dict[str, CheckFunction] = {}
@@ -83,7 +101,9 @@ def get_check(name: str) -> CheckFunction:
     try:
         return _CHECKS[name]
     except KeyError:
-        raise LookupError(f"No lab check named {name!r}; registered: {', '.join(registered_checks())}") from None
+        raise LookupError(
+            f"No lab check named {name!r}; registered: {', '.join(registered_checks())}"
+        ) from None
 
 
 def run_check(name: str, *, user, started_at: datetime) -> CheckResult:
@@ -94,8 +114,15 @@ def run_check(name: str, *, user, started_at: datetime) -> CheckResult:
         return CheckResult.from_items([CheckItem("Check available", False, str(exc))])
     except Exception as exc:  # a check must never take the lab page down
         logger.exception("Lab check %s failed for user %s", name, getattr(user, "pk", None))
-        return CheckResult.from_items([CheckItem("Check ran", False, f"The check itself failed ({exc.__class__.__name__}); "
-                                                                    "tell an instructor.")])
+        return CheckResult.from_items(
+            [
+                CheckItem(
+                    "Check ran",
+                    False,
+                    f"The check itself failed ({exc.__class__.__name__}); tell an instructor.",
+                )
+            ]
+        )
 
 
 def _model(app_label: str, name: str):
@@ -110,10 +137,13 @@ def _field_names(model) -> set[str]:
 
 
 def _not_available(what: str, label: str = "Platform feature available") -> CheckResult:
-    return CheckResult.from_items([CheckItem(label, False, f"{what} are not available on this platform yet.")])
+    return CheckResult.from_items(
+        [CheckItem(label, False, f"{what} are not available on this platform yet.")]
+    )
 
 
 # --- metrics ----------------------------------------------------------------------------------------
+
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -159,17 +189,27 @@ def _job_items(jobs, *, what: str) -> tuple[list, CheckItem]:
     jobs = list(jobs)
     succeeded = [j for j in jobs if j.status == "succeeded" and j.result_version_id]
     if succeeded:
-        return succeeded, CheckItem(f"A {what} job you launched succeeded", True,
-                                    f"{len(succeeded)} succeeded (latest: job #{succeeded[0].pk}).")
+        return succeeded, CheckItem(
+            f"A {what} job you launched succeeded",
+            True,
+            f"{len(succeeded)} succeeded (latest: job #{succeeded[0].pk}).",
+        )
     if jobs:
         states = ", ".join(f"#{j.pk} {j.status}" for j in jobs[:5])
-        return [], CheckItem(f"A {what} job you launched succeeded", False,
-                             f"Your jobs since the lab started: {states}. Wait for one to finish, or fix and retry a failed one.")
-    return [], CheckItem(f"A {what} job you launched succeeded", False,
-                         "No job of this kind launched by you since you started the lab.")
+        return [], CheckItem(
+            f"A {what} job you launched succeeded",
+            False,
+            f"Your jobs since the lab started: {states}. Wait for one to finish, or fix and retry a failed one.",
+        )
+    return [], CheckItem(
+        f"A {what} job you launched succeeded",
+        False,
+        "No job of this kind launched by you since you started the lab.",
+    )
 
 
 # --- checks -----------------------------------------------------------------------------------------
+
 
 @register_check("retriever_beats_active")
 def retriever_beats_active(*, user, started_at: datetime) -> CheckResult:
@@ -179,11 +219,15 @@ def retriever_beats_active(*, user, started_at: datetime) -> CheckResult:
         return _not_available("Training jobs")
     from courses import selectors
 
-    succeeded, job_item = _job_items(_jobs(user=user, started_at=started_at, kind="finetune_retriever"),
-                                     what="retriever fine-tuning")
+    succeeded, job_item = _job_items(
+        _jobs(user=user, started_at=started_at, kind="finetune_retriever"),
+        what="retriever fine-tuning",
+    )
     items = [job_item]
     if not succeeded:
-        items.append(CheckItem("NDCG@10 beats the active retriever", False, "Needs a succeeded job first."))
+        items.append(
+            CheckItem("NDCG@10 beats the active retriever", False, "Needs a succeeded job first.")
+        )
         return CheckResult.from_items(items)
     active = selectors.active_model_version("retriever")
     best: tuple[float, float, Any] | None = None
@@ -200,12 +244,25 @@ def retriever_beats_active(*, user, started_at: datetime) -> CheckResult:
         if best is None or mine - theirs > best[0] - best[1]:
             best = (mine, theirs, version)
     if best is None:
-        items.append(CheckItem("NDCG@10 beats the active retriever", False, "; ".join(notes) or "No metrics."))
+        items.append(
+            CheckItem(
+                "NDCG@10 beats the active retriever", False, "; ".join(notes) or "No metrics."
+            )
+        )
     else:
         mine, theirs, version = best
-        items.append(CheckItem("NDCG@10 beats the active retriever", mine > theirs,
-                               f"Version #{version.pk} “{version.name}”: NDCG@10 {mine:.4f} vs active {theirs:.4f}"
-                               + (" — better." if mine > theirs else " — not better yet: try LoRA vs full, or another epoch.")))
+        items.append(
+            CheckItem(
+                "NDCG@10 beats the active retriever",
+                mine > theirs,
+                f"Version #{version.pk} “{version.name}”: NDCG@10 {mine:.4f} vs active {theirs:.4f}"
+                + (
+                    " — better."
+                    if mine > theirs
+                    else " — not better yet: try LoRA vs full, or another epoch."
+                ),
+            )
+        )
     return CheckResult.from_items(items)
 
 
@@ -220,8 +277,13 @@ def intent_classifier_f1(*, user, started_at: datetime) -> CheckResult:
     items = []
     QueryLabel = _model("training", "QueryLabel")
     if QueryLabel is None:
-        items.append(CheckItem(f"At least {INTENT_LABELS_REQUIRED} queries labelled by you", False,
-                               "The query labelling page is not available on this platform yet."))
+        items.append(
+            CheckItem(
+                f"At least {INTENT_LABELS_REQUIRED} queries labelled by you",
+                False,
+                "The query labelling page is not available on this platform yet.",
+            )
+        )
     else:
         names = _field_names(QueryLabel)
         user_field = "user" if "user" in names else "created_by"
@@ -229,24 +291,48 @@ def intent_classifier_f1(*, user, started_at: datetime) -> CheckResult:
         if "updated_at" in names:
             since |= Q(updated_at__gte=started_at)
         count = QueryLabel.objects.filter(since, **{user_field: user}).count()
-        items.append(CheckItem(f"At least {INTENT_LABELS_REQUIRED} queries labelled by you", count >= INTENT_LABELS_REQUIRED,
-                               f"{count} labelled since you started the lab."))
+        items.append(
+            CheckItem(
+                f"At least {INTENT_LABELS_REQUIRED} queries labelled by you",
+                count >= INTENT_LABELS_REQUIRED,
+                f"{count} labelled since you started the lab.",
+            )
+        )
     if _model("training", "Job") is None:
-        items.append(CheckItem("An intent classifier job you launched succeeded", False, "Training jobs are not available yet."))
+        items.append(
+            CheckItem(
+                "An intent classifier job you launched succeeded",
+                False,
+                "Training jobs are not available yet.",
+            )
+        )
         return CheckResult.from_items(items)
     succeeded, job_item = _job_items(
-        _jobs(user=user, started_at=started_at, kind="finetune_classifier", params={"task": "intent"}),
-        what="intent classifier (finetune_classifier, task=intent)")
+        _jobs(
+            user=user, started_at=started_at, kind="finetune_classifier", params={"task": "intent"}
+        ),
+        what="intent classifier (finetune_classifier, task=intent)",
+    )
     items.append(job_item)
     scores = [(metric(j.result_version.metrics, "macro_f1"), j.result_version) for j in succeeded]
     scores = [(s, v) for s, v in scores if s is not None]
     if not scores:
-        items.append(CheckItem(f"Macro-F1 ≥ {INTENT_MACRO_F1_REQUIRED} on held-out intents", False,
-                               "No succeeded intent version with a recorded macro-F1 yet."))
+        items.append(
+            CheckItem(
+                f"Macro-F1 ≥ {INTENT_MACRO_F1_REQUIRED} on held-out intents",
+                False,
+                "No succeeded intent version with a recorded macro-F1 yet.",
+            )
+        )
     else:
         score, version = max(scores, key=lambda sv: sv[0])
-        items.append(CheckItem(f"Macro-F1 ≥ {INTENT_MACRO_F1_REQUIRED} on held-out intents", score >= INTENT_MACRO_F1_REQUIRED,
-                               f"Best: version #{version.pk} with macro-F1 {score:.3f}."))
+        items.append(
+            CheckItem(
+                f"Macro-F1 ≥ {INTENT_MACRO_F1_REQUIRED} on held-out intents",
+                score >= INTENT_MACRO_F1_REQUIRED,
+                f"Best: version #{version.pk} with macro-F1 {score:.3f}.",
+            )
+        )
     return CheckResult.from_items(items)
 
 
@@ -265,17 +351,42 @@ def experiment_shipped_winner(*, user, started_at: datetime) -> CheckResult:
     if time_field:
         qs = qs.filter(**{f"{time_field}__gte": started_at})
     experiments = list(qs)
-    items = [CheckItem("An experiment you started", bool(experiments),
-                       f"{len(experiments)} since you started the lab." if experiments else
-                       "None yet: create one on the search surface and start it.")]
+    items = [
+        CheckItem(
+            "An experiment you started",
+            bool(experiments),
+            f"{len(experiments)} since you started the lab."
+            if experiments
+            else "None yet: create one on the search surface and start it.",
+        )
+    ]
     shipped = [e for e in experiments if str(getattr(e, "status", "")) == "shipped"]
-    items.append(CheckItem("It was shipped", bool(shipped),
-                           f"Experiment “{shipped[0]}” shipped." if shipped else "Ship the winning variant from the results page."))
-    winner_field = next((f for f in ("winner", "winning_variant", "shipped_variant") if f in names), None)
-    with_winner = [e for e in shipped if winner_field and getattr(e, f"{winner_field}_id", getattr(e, winner_field, None))]
-    items.append(CheckItem("It has a winner", bool(with_winner),
-                           f"Winner: {getattr(with_winner[0], winner_field)}." if with_winner else
-                           "A shipped experiment must name the winning variant."))
+    items.append(
+        CheckItem(
+            "It was shipped",
+            bool(shipped),
+            f"Experiment “{shipped[0]}” shipped."
+            if shipped
+            else "Ship the winning variant from the results page.",
+        )
+    )
+    winner_field = next(
+        (f for f in ("winner", "winning_variant", "shipped_variant") if f in names), None
+    )
+    with_winner = [
+        e
+        for e in shipped
+        if winner_field and getattr(e, f"{winner_field}_id", getattr(e, winner_field, None))
+    ]
+    items.append(
+        CheckItem(
+            "It has a winner",
+            bool(with_winner),
+            f"Winner: {getattr(with_winner[0], winner_field)}."
+            if with_winner
+            else "A shipped experiment must name the winning variant.",
+        )
+    )
     return CheckResult.from_items(items)
 
 
@@ -287,29 +398,60 @@ def catalog_import_fixed(*, user, started_at: datetime) -> CheckResult:
     from catalog.models import ImportRun, Product
     from courses.lab_files import ROWS, external_ids
 
-    runs = list(ImportRun.objects.filter(user=user, kind="products", created_at__gte=started_at).order_by("created_at", "id"))
+    runs = list(
+        ImportRun.objects.filter(user=user, kind="products", created_at__gte=started_at).order_by(
+            "created_at", "id"
+        )
+    )
     rejected = [r for r in runs if r.rejected > 0 or r.status in ("rejected", "partial")]
-    items = [CheckItem("The importer rejected rows of your file at least once", bool(rejected),
-                       f"Import #{rejected[0].pk}: {rejected[0].rejected} of {rejected[0].total_rows} rows rejected."
-                       if rejected else "Upload the lab's file as downloaded first, and read the error report.")]
-    clean = [r for r in runs if rejected and r.created_at >= rejected[0].created_at and r.pk != rejected[0].pk
-             and r.status == "succeeded" and r.rejected == 0 and (r.created + r.updated + r.unchanged) >= ROWS]
+    items = [
+        CheckItem(
+            "The importer rejected rows of your file at least once",
+            bool(rejected),
+            f"Import #{rejected[0].pk}: {rejected[0].rejected} of {rejected[0].total_rows} rows rejected."
+            if rejected
+            else "Upload the lab's file as downloaded first, and read the error report.",
+        )
+    ]
+    clean = [
+        r
+        for r in runs
+        if rejected
+        and r.created_at >= rejected[0].created_at
+        and r.pk != rejected[0].pk
+        and r.status == "succeeded"
+        and r.rejected == 0
+        and (r.created + r.updated + r.unchanged) >= ROWS
+    ]
     if clean:
         run = clean[-1]
-        detail = (f"Import #{run.pk}: {run.created + run.updated + run.unchanged} rows landed "
-                  f"({run.created} created, {run.updated} updated, {run.unchanged} unchanged), 0 rejected.")
+        detail = (
+            f"Import #{run.pk}: {run.created + run.updated + run.unchanged} rows landed "
+            f"({run.created} created, {run.updated} updated, {run.unchanged} unchanged), 0 rejected."
+        )
     elif rejected:
         last = runs[-1]
-        detail = (f"Latest import #{last.pk}: {last.status}, {last.rejected} rejected of {last.total_rows}. "
-                  f"Fix the rows it names and upload the whole file again.")
+        detail = (
+            f"Latest import #{last.pk}: {last.status}, {last.rejected} rejected of {last.total_rows}. "
+            f"Fix the rows it names and upload the whole file again."
+        )
     else:
         detail = "Comes after a rejected import."
-    items.append(CheckItem(f"A later import landed all {ROWS} rows with none rejected", bool(clean), detail))
+    items.append(
+        CheckItem(f"A later import landed all {ROWS} rows with none rejected", bool(clean), detail)
+    )
 
     ids = external_ids(user.pk)
     products = list(Product.objects.filter(external_id__in=ids).select_related("category"))
-    invalid = [p.external_id for p in products if not p.title.strip() or p.category_id is None
-               or p.price is None or p.price <= Decimal("0") or len(p.currency) != 3]
+    invalid = [
+        p.external_id
+        for p in products
+        if not p.title.strip()
+        or p.category_id is None
+        or p.price is None
+        or p.price <= Decimal("0")
+        or len(p.currency) != 3
+    ]
     missing = ROWS - len(products)
     ok = missing == 0 and not invalid
     if ok:
@@ -319,13 +461,16 @@ def catalog_import_fixed(*, user, started_at: datetime) -> CheckResult:
         if missing:
             parts.append(f"{missing} of your {ROWS} products are not in the catalogue")
         if invalid:
-            parts.append(f"{len(invalid)} lack a title, a positive price or a category (e.g. {', '.join(invalid[:3])})")
+            parts.append(
+                f"{len(invalid)} lack a title, a positive price or a category (e.g. {', '.join(invalid[:3])})"
+            )
         detail = "; ".join(parts) + "."
     items.append(CheckItem(f"All {ROWS} lab products are in the catalogue, valid", ok, detail))
     return CheckResult.from_items(items)
 
 
 # --- downloads ------------------------------------------------------------------------------------
+
 
 def import_lab_file_for(user):
     """The import lab's CSV for ``user`` (from the catalogue's real categories, leaves first)."""

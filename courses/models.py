@@ -28,11 +28,19 @@ class Course(models.Model):
     summary = models.TextField(blank=True)
     level = models.CharField(max_length=16, choices=Level.choices, default=Level.BEGINNER)
     pass_mark = models.PositiveSmallIntegerField(
-        default=70, help_text="Default pass mark (percent) for this course's quizzes that do not set their own.")
-    roles = ArrayField(models.CharField(max_length=40), default=list, blank=True,
-                       help_text="Job roles the course is written for (merchandiser, analyst, developer).")
+        default=70,
+        help_text="Default pass mark (percent) for this course's quizzes that do not set their own.",
+    )
+    roles = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Job roles the course is written for (merchandiser, analyst, developer).",
+    )
     order = models.PositiveIntegerField(default=0, help_text="Position in the catalogue.")
-    published = models.BooleanField(default=True, help_text="Unpublished courses are hidden from learners.")
+    published = models.BooleanField(
+        default=True, help_text="Unpublished courses are hidden from learners."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,7 +62,9 @@ class Module(models.Model):
 
     class Meta:
         ordering = ["course", "order", "id"]
-        constraints = [models.UniqueConstraint(fields=["course", "slug"], name="courses_module_slug_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "slug"], name="courses_module_slug_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.course.title} · {self.title}"
@@ -66,14 +76,18 @@ class Lesson(models.Model):
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="lessons")
     slug = models.SlugField(max_length=100)
     title = models.CharField(max_length=200)
-    body = models.TextField(help_text="Markdown. Raw HTML is sanitised when the lesson is displayed.")
+    body = models.TextField(
+        help_text="Markdown. Raw HTML is sanitised when the lesson is displayed."
+    )
     minutes = models.PositiveSmallIntegerField(default=5, help_text="Estimated reading time.")
     order = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["module", "order", "id"]
-        constraints = [models.UniqueConstraint(fields=["module", "slug"], name="courses_lesson_slug_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["module", "slug"], name="courses_lesson_slug_unique")
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -84,7 +98,9 @@ class Quiz(models.Model):
 
     module = models.OneToOneField(Module, on_delete=models.CASCADE, related_name="quiz")
     title = models.CharField(max_length=200)
-    pass_mark = models.PositiveSmallIntegerField(default=70, help_text="Percent of questions answered exactly right.")
+    pass_mark = models.PositiveSmallIntegerField(
+        default=70, help_text="Percent of questions answered exactly right."
+    )
     max_attempts = models.PositiveSmallIntegerField(default=0, help_text="0 = unlimited attempts.")
 
     class Meta:
@@ -107,7 +123,9 @@ class Question(models.Model):
     stored in the right order and ``correct`` is ``[0, 1, …]``)."""
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
-    kind = models.CharField(max_length=16, choices=QuestionKind.choices, default=QuestionKind.SINGLE)
+    kind = models.CharField(
+        max_length=16, choices=QuestionKind.choices, default=QuestionKind.SINGLE
+    )
     text = models.TextField()
     choices = models.JSONField(default=list)
     correct = models.JSONField(default=list)
@@ -126,7 +144,9 @@ class Attempt(models.Model):
     history stays readable after the quiz is edited."""
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts"
+    )
     number = models.PositiveIntegerField(default=1)
     answers = models.JSONField(default=dict)
     feedback = models.JSONField(default=list)
@@ -140,7 +160,11 @@ class Attempt(models.Model):
         # (superusers, or a user it is given to by hand); see docs/academy.md.
         permissions = [("reset_attempt", "Can reset a learner's failed quiz attempts")]
         indexes = [models.Index(fields=["user", "quiz"])]
-        constraints = [models.UniqueConstraint(fields=["quiz", "user", "number"], name="courses_attempt_number_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quiz", "user", "number"], name="courses_attempt_number_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.quiz} #{self.number} ({self.score:.0f}%)"
@@ -155,7 +179,9 @@ class Lab(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=200)
     # Not called ``check``: that would shadow Model.check(), which the system checks call.
-    check_name = models.CharField(max_length=80, help_text="Name of a check registered in courses.labs.")
+    check_name = models.CharField(
+        max_length=80, help_text="Name of a check registered in courses.labs."
+    )
     permissions = ArrayField(models.CharField(max_length=120), default=list, blank=True)
     instructions = models.TextField(help_text="Markdown.")
 
@@ -177,7 +203,9 @@ class LabAttempt(models.Model):
         LEFT = "left", "left without passing"
 
     lab = models.ForeignKey(Lab, on_delete=models.CASCADE, related_name="attempts")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_attempts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_attempts"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     granted_staff = models.BooleanField(default=False)
     started_at = models.DateTimeField(auto_now_add=True)
@@ -186,8 +214,11 @@ class LabAttempt(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["lab", "user"], condition=Q(status="active"),
-                                    name="courses_one_active_lab_attempt"),
+            models.UniqueConstraint(
+                fields=["lab", "user"],
+                condition=Q(status="active"),
+                name="courses_one_active_lab_attempt",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -212,14 +243,18 @@ class LabResult(models.Model):
 class Enrollment(models.Model):
     """A learner taking a course; ``completed_at`` is set when the certificate is issued."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments"
+    )
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
     enrolled_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-enrolled_at"]
-        constraints = [models.UniqueConstraint(fields=["user", "course"], name="courses_enrollment_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "course"], name="courses_enrollment_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.course}"
@@ -228,13 +263,19 @@ class Enrollment(models.Model):
 class LessonProgress(models.Model):
     """A lesson the learner marked complete."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress"
+    )
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="progress")
     completed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "lesson progress"
-        constraints = [models.UniqueConstraint(fields=["user", "lesson"], name="courses_lesson_progress_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "lesson"], name="courses_lesson_progress_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} completed {self.lesson}"
@@ -243,16 +284,24 @@ class LessonProgress(models.Model):
 class Certificate(models.Model):
     """Proof that a learner passed a course; anyone can verify it at /academy/certificates/<code>/."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certificates")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certificates"
+    )
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="certificates")
     code = models.CharField(max_length=32, unique=True, editable=False)
-    learner_name = models.CharField(max_length=200, help_text="The name printed on the certificate.")
-    course_title = models.CharField(max_length=200, help_text="The course title when it was issued.")
+    learner_name = models.CharField(
+        max_length=200, help_text="The name printed on the certificate."
+    )
+    course_title = models.CharField(
+        max_length=200, help_text="The course title when it was issued."
+    )
     issued_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-issued_at"]
-        constraints = [models.UniqueConstraint(fields=["user", "course"], name="courses_certificate_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "course"], name="courses_certificate_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} · {self.learner_name} · {self.course_title}"
@@ -283,7 +332,9 @@ class LearningPathCourse(models.Model):
 
     class Meta:
         ordering = ["path", "order"]
-        constraints = [models.UniqueConstraint(fields=["path", "course"], name="courses_path_course_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["path", "course"], name="courses_path_course_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.path} · {self.order}. {self.course}"
@@ -292,13 +343,17 @@ class LearningPathCourse(models.Model):
 class LearningPathEnrollment(models.Model):
     """A learner following a learning path (the dashboard shows the paths they follow)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="path_enrollments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="path_enrollments"
+    )
     path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="enrollments")
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["joined_at"]
-        constraints = [models.UniqueConstraint(fields=["user", "path"], name="courses_path_enrollment_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "path"], name="courses_path_enrollment_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} follows {self.path}"
@@ -308,7 +363,9 @@ class Thread(models.Model):
     """A discussion topic under a lesson."""
 
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="threads")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     title = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     last_post_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -324,7 +381,9 @@ class Post(models.Model):
     """A message in a thread (Markdown; sanitised when displayed)."""
 
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="posts")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.TextField()
     hidden = models.BooleanField(default=False, help_text="Hidden by a moderator.")
     created_at = models.DateTimeField(auto_now_add=True)

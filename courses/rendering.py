@@ -15,11 +15,50 @@ import nh3
 from django.utils.safestring import SafeString, mark_safe
 
 _COMMON_TAGS = {
-    "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote", "ul", "ol", "li", "a",
-    "table", "thead", "tbody", "tr", "th", "td", "del", "sup", "sub", "kbd",
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "del",
+    "sup",
+    "sub",
+    "kbd",
 }
-LESSON_TAGS = _COMMON_TAGS | {"h1", "h2", "h3", "h4", "h5", "h6", "img", "dl", "dt", "dd", "abbr", "div", "span"}
-POST_TAGS = _COMMON_TAGS | {"h3", "h4"}  # no images (tracking pixels) or page-level headings in posts
+LESSON_TAGS = _COMMON_TAGS | {
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "img",
+    "dl",
+    "dt",
+    "dd",
+    "abbr",
+    "div",
+    "span",
+}
+POST_TAGS = _COMMON_TAGS | {
+    "h3",
+    "h4",
+}  # no images (tracking pixels) or page-level headings in posts
 ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
@@ -33,15 +72,24 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def _markdown(text: str) -> str:
-    return markdown.markdown(text, extensions=["fenced_code", "tables", "sane_lists", "toc"],
-                             extension_configs={"toc": {"permalink": False}}, output_format="html")
+    return markdown.markdown(
+        text,
+        extensions=["fenced_code", "tables", "sane_lists", "toc"],
+        extension_configs={"toc": {"permalink": False}},
+        output_format="html",
+    )
 
 
 @lru_cache(maxsize=512)
 def _render(text: str, tags: frozenset[str]) -> str:
     html = _markdown(text)
-    return nh3.clean(html, tags=set(tags), attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     link_rel="noopener noreferrer nofollow")
+    return nh3.clean(
+        html,
+        tags=set(tags),
+        attributes=ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
 
 
 def render_markdown(text: str) -> SafeString:
@@ -63,7 +111,7 @@ def split_leading_heading(body: str) -> tuple[str | None, str]:
     match = _H1.match(body or "")
     if not match:
         return None, body or ""
-    return match.group("title").strip(), body[match.end():]
+    return match.group("title").strip(), body[match.end() :]
 
 
 def word_count(text: str) -> int:

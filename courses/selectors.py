@@ -44,6 +44,7 @@ def course_for_learner(slug: str) -> Course:
 
 # --- progress ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Step:
     """One thing to do in a course, in order: a lesson, a module's quiz or its lab."""
@@ -125,9 +126,15 @@ class CourseProgress:
 
 def _course_tree(course_ids) -> QuerySet[Course]:
     return Course.objects.filter(pk__in=course_ids).prefetch_related(
-        Prefetch("modules", queryset=Module.objects.order_by("order", "id").prefetch_related(
-            Prefetch("lessons", queryset=Lesson.objects.order_by("order", "id").defer("body")))),
-        Prefetch("modules__quiz", queryset=Quiz.objects.annotate(question_count=Count("questions"))),
+        Prefetch(
+            "modules",
+            queryset=Module.objects.order_by("order", "id").prefetch_related(
+                Prefetch("lessons", queryset=Lesson.objects.order_by("order", "id").defer("body"))
+            ),
+        ),
+        Prefetch(
+            "modules__quiz", queryset=Quiz.objects.annotate(question_count=Count("questions"))
+        ),
         "modules__lab",
     )
 
@@ -143,27 +150,63 @@ def courses_progress(*, user, courses=None, course_ids=None) -> dict[int, Course
     certificates: dict[int, Certificate] = {}
     enrolled: set[int] = set()
     if user is not None and user.is_authenticated:
-        done_lessons = set(LessonProgress.objects.filter(user=user, lesson__module__course_id__in=course_ids)
-                           .values_list("lesson_id", flat=True))
-        passed_quizzes = set(Attempt.objects.filter(user=user, passed=True, quiz__module__course_id__in=course_ids)
-                             .values_list("quiz_id", flat=True))
-        passed_labs = set(LabAttempt.objects.filter(user=user, status=LabAttempt.Status.PASSED,
-                                                    lab__module__course_id__in=course_ids).values_list("lab_id", flat=True))
-        certificates = {c.course_id: c for c in Certificate.objects.filter(user=user, course_id__in=course_ids)}
-        enrolled = set(Enrollment.objects.filter(user=user, course_id__in=course_ids).values_list("course_id", flat=True))
+        done_lessons = set(
+            LessonProgress.objects.filter(
+                user=user, lesson__module__course_id__in=course_ids
+            ).values_list("lesson_id", flat=True)
+        )
+        passed_quizzes = set(
+            Attempt.objects.filter(
+                user=user, passed=True, quiz__module__course_id__in=course_ids
+            ).values_list("quiz_id", flat=True)
+        )
+        passed_labs = set(
+            LabAttempt.objects.filter(
+                user=user, status=LabAttempt.Status.PASSED, lab__module__course_id__in=course_ids
+            ).values_list("lab_id", flat=True)
+        )
+        certificates = {
+            c.course_id: c for c in Certificate.objects.filter(user=user, course_id__in=course_ids)
+        }
+        enrolled = set(
+            Enrollment.objects.filter(user=user, course_id__in=course_ids).values_list(
+                "course_id", flat=True
+            )
+        )
     out: dict[int, CourseProgress] = {}
     for course in tree:
-        progress = CourseProgress(course=course, certificate=certificates.get(course.pk), enrolled=course.pk in enrolled)
+        progress = CourseProgress(
+            course=course, certificate=certificates.get(course.pk), enrolled=course.pk in enrolled
+        )
         for module in course.modules.all():
-            steps = [Step("lesson", lesson.title, lesson.pk in done_lessons, module, lesson=lesson, minutes=lesson.minutes)
-                     for lesson in module.lessons.all()]
+            steps = [
+                Step(
+                    "lesson",
+                    lesson.title,
+                    lesson.pk in done_lessons,
+                    module,
+                    lesson=lesson,
+                    minutes=lesson.minutes,
+                )
+                for lesson in module.lessons.all()
+            ]
             quiz = getattr(module, "quiz", None)
             if quiz is not None:
-                steps.append(Step("quiz", quiz.title, quiz.pk in passed_quizzes, module, quiz=quiz,
-                                  minutes=max(2, getattr(quiz, "question_count", 5))))
+                steps.append(
+                    Step(
+                        "quiz",
+                        quiz.title,
+                        quiz.pk in passed_quizzes,
+                        module,
+                        quiz=quiz,
+                        minutes=max(2, getattr(quiz, "question_count", 5)),
+                    )
+                )
             lab = getattr(module, "lab", None)
             if lab is not None:
-                steps.append(Step("lab", lab.title, lab.pk in passed_labs, module, lab=lab, minutes=30))
+                steps.append(
+                    Step("lab", lab.title, lab.pk in passed_labs, module, lab=lab, minutes=30)
+                )
             progress.modules.append(ModuleOutline(module=module, steps=steps))
         out[course.pk] = progress
     return out
@@ -181,10 +224,19 @@ def course_requirements_met(*, user, course: Course) -> bool:
     if not lessons.exists():
         return False
     return (
-        not lessons.exclude(Exists(LessonProgress.objects.filter(user=user, lesson=OuterRef("pk")))).exists()
-        and not quizzes.exclude(Exists(Attempt.objects.filter(user=user, passed=True, quiz=OuterRef("pk")))).exists()
-        and not labs.exclude(Exists(LabAttempt.objects.filter(user=user, status=LabAttempt.Status.PASSED,
-                                                              lab=OuterRef("pk")))).exists()
+        not lessons.exclude(
+            Exists(LessonProgress.objects.filter(user=user, lesson=OuterRef("pk")))
+        ).exists()
+        and not quizzes.exclude(
+            Exists(Attempt.objects.filter(user=user, passed=True, quiz=OuterRef("pk")))
+        ).exists()
+        and not labs.exclude(
+            Exists(
+                LabAttempt.objects.filter(
+                    user=user, status=LabAttempt.Status.PASSED, lab=OuterRef("pk")
+                )
+            )
+        ).exists()
     )
 
 
@@ -215,8 +267,13 @@ class PathProgress:
 
 def paths_with_courses() -> QuerySet[LearningPath]:
     return LearningPath.objects.prefetch_related(
-        Prefetch("steps", queryset=LearningPathCourse.objects.filter(course__published=True)
-                 .select_related("course").order_by("order")))
+        Prefetch(
+            "steps",
+            queryset=LearningPathCourse.objects.filter(course__published=True)
+            .select_related("course")
+            .order_by("order"),
+        )
+    )
 
 
 def suggested_path_slug(user) -> str | None:
@@ -244,12 +301,22 @@ def dashboard(*, user) -> Dashboard:
     all_paths = list(paths_with_courses())
     mine = [p for p in all_paths if p.pk in followed]
     other = [p for p in all_paths if p.pk not in followed]
-    enrolled_ids = list(Enrollment.objects.filter(user=user).order_by("enrolled_at").values_list("course_id", flat=True))
+    enrolled_ids = list(
+        Enrollment.objects.filter(user=user)
+        .order_by("enrolled_at")
+        .values_list("course_id", flat=True)
+    )
     course_ids = set(enrolled_ids) | {s.course_id for p in mine for s in p.steps.all()}
     progress = courses_progress(user=user, course_ids=course_ids)
     progress = {pk: cp for pk, cp in progress.items() if cp.course.published}
-    path_progress = [PathProgress(path=p, courses=[progress[s.course_id] for s in p.steps.all() if s.course_id in progress],
-                                  following=True) for p in mine]
+    path_progress = [
+        PathProgress(
+            path=p,
+            courses=[progress[s.course_id] for s in p.steps.all() if s.course_id in progress],
+            following=True,
+        )
+        for p in mine
+    ]
     enrolled = [progress[cid] for cid in enrolled_ids if cid in progress]
     next_step = None
     ordered = [c for pp in path_progress for c in pp.courses] + enrolled
@@ -265,14 +332,21 @@ def dashboard(*, user) -> Dashboard:
     suggested = suggested_path_slug(user)
     other.sort(key=lambda p: (p.slug != suggested, p.title))
     return Dashboard(
-        paths=path_progress, other_paths=other, enrolled=enrolled, next_step=next_step,
+        paths=path_progress,
+        other_paths=other,
+        enrolled=enrolled,
+        next_step=next_step,
         certificates=list(Certificate.objects.filter(user=user).select_related("course")),
-        active_labs=list(LabAttempt.objects.filter(user=user, status=LabAttempt.Status.ACTIVE)
-                         .select_related("lab__module__course")),
+        active_labs=list(
+            LabAttempt.objects.filter(user=user, status=LabAttempt.Status.ACTIVE).select_related(
+                "lab__module__course"
+            )
+        ),
     )
 
 
 # --- quizzes ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class QuizState:
@@ -297,10 +371,13 @@ class QuizState:
 def quiz_state(*, user, quiz: Quiz) -> QuizState:
     attempts = list(Attempt.objects.filter(user=user, quiz=quiz).order_by("number"))
     left = None if quiz.max_attempts == 0 else max(0, quiz.max_attempts - len(attempts))
-    return QuizState(quiz=quiz, attempts=attempts, passed=any(a.passed for a in attempts), attempts_left=left)
+    return QuizState(
+        quiz=quiz, attempts=attempts, passed=any(a.passed for a in attempts), attempts_left=left
+    )
 
 
 # --- labs -------------------------------------------------------------------------------------------
+
 
 def active_lab_attempt(*, user, lab: Lab) -> LabAttempt | None:
     return LabAttempt.objects.filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE).first()
@@ -311,7 +388,11 @@ def lab_passed(*, user, lab: Lab) -> bool:
 
 
 def latest_lab_result(*, user, lab: Lab) -> LabResult | None:
-    return LabResult.objects.filter(attempt__user=user, attempt__lab=lab).select_related("attempt").first()
+    return (
+        LabResult.objects.filter(attempt__user=user, attempt__lab=lab)
+        .select_related("attempt")
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -342,13 +423,28 @@ def my_jobs_in_queue(*, user, since: datetime | None = None, limit: int = 10) ->
     for job in mine.order_by("created_at", "pk")[:limit]:
         position = None
         if job.status == "queued":
-            ahead = Job.objects.filter(status="queued", queue=job.queue).filter(
-                Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, pk__lt=job.pk)).count()
+            ahead = (
+                Job.objects.filter(status="queued", queue=job.queue)
+                .filter(
+                    Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, pk__lt=job.pk)
+                )
+                .count()
+            )
             position = ahead + 1
         else:
             ahead = 0
-        out.append(QueuedJob(job_id=job.pk, kind=job.kind, status=job.status, queue=job.queue, position=position,
-                             ahead=ahead, progress=job.progress or 0.0, created_at=job.created_at))
+        out.append(
+            QueuedJob(
+                job_id=job.pk,
+                kind=job.kind,
+                status=job.status,
+                queue=job.queue,
+                position=position,
+                ahead=ahead,
+                progress=job.progress or 0.0,
+                created_at=job.created_at,
+            )
+        )
     return out
 
 
@@ -369,8 +465,11 @@ def lab_admin_scope(user) -> set[str] | None:
     whom the normal admin rules govern."""
     if user is None or not user.is_authenticated or user.is_superuser:
         return None
-    attempts = list(LabAttempt.objects.filter(user=user, granted_staff=True).filter(status=LabAttempt.Status.ACTIVE)
-                    .select_related("lab"))
+    attempts = list(
+        LabAttempt.objects.filter(user=user, granted_staff=True)
+        .filter(status=LabAttempt.Status.ACTIVE)
+        .select_related("lab")
+    )
     if not attempts:
         return None
     models: set[str] = set()
@@ -385,14 +484,20 @@ def lab_admin_scope(user) -> set[str] | None:
 
 # --- discussion -------------------------------------------------------------------------------------
 
+
 def lesson_threads(*, lesson: Lesson) -> QuerySet[Thread]:
-    return (Thread.objects.filter(lesson=lesson)
-            .select_related("author")
-            .annotate(post_count=Count("posts", filter=Q(posts__hidden=False)))
-            .prefetch_related(Prefetch("posts", queryset=Post.objects.filter(hidden=False).select_related("author"))))
+    return (
+        Thread.objects.filter(lesson=lesson)
+        .select_related("author")
+        .annotate(post_count=Count("posts", filter=Q(posts__hidden=False)))
+        .prefetch_related(
+            Prefetch("posts", queryset=Post.objects.filter(hidden=False).select_related("author"))
+        )
+    )
 
 
 # --- reports ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class ModuleReport:
@@ -432,29 +537,55 @@ def course_report(*, course: Course) -> CourseReport:
     rate, lab pass rate."""
     enrolments = Enrollment.objects.filter(course=course).count()
     completions = Certificate.objects.filter(course=course).count()
-    modules = list(Module.objects.filter(course=course).order_by("order", "id")
-                   .annotate(lesson_count=Count("lessons", distinct=True)))
-    done = dict(LessonProgress.objects.filter(lesson__module__course=course).values("lesson__module")
-                .annotate(n=Count("id")).values_list("lesson__module", "n"))
-    quiz_stats = {row["quiz__module"]: row for row in Attempt.objects.filter(quiz__module__course=course)
-                  .values("quiz__module").annotate(n=Count("id"), avg=Avg("score"),
-                                                   learners=Count("user", distinct=True),
-                                                   passers=Count("user", distinct=True, filter=Q(passed=True)))}
-    lab_stats = {row["lab__module"]: row for row in LabAttempt.objects.filter(lab__module__course=course)
-                 .values("lab__module").annotate(learners=Count("user", distinct=True),
-                                                 passers=Count("user", distinct=True, filter=Q(status="passed")))}
+    modules = list(
+        Module.objects.filter(course=course)
+        .order_by("order", "id")
+        .annotate(lesson_count=Count("lessons", distinct=True))
+    )
+    done = dict(
+        LessonProgress.objects.filter(lesson__module__course=course)
+        .values("lesson__module")
+        .annotate(n=Count("id"))
+        .values_list("lesson__module", "n")
+    )
+    quiz_stats = {
+        row["quiz__module"]: row
+        for row in Attempt.objects.filter(quiz__module__course=course)
+        .values("quiz__module")
+        .annotate(
+            n=Count("id"),
+            avg=Avg("score"),
+            learners=Count("user", distinct=True),
+            passers=Count("user", distinct=True, filter=Q(passed=True)),
+        )
+    }
+    lab_stats = {
+        row["lab__module"]: row
+        for row in LabAttempt.objects.filter(lab__module__course=course)
+        .values("lab__module")
+        .annotate(
+            learners=Count("user", distinct=True),
+            passers=Count("user", distinct=True, filter=Q(status="passed")),
+        )
+    }
     reports = []
     for module in modules:
         q = quiz_stats.get(module.pk)
         lab = lab_stats.get(module.pk)
         denominator = enrolments * module.lesson_count
-        reports.append(ModuleReport(
-            module=module,
-            lesson_completion=(done.get(module.pk, 0) / denominator) if denominator else 0.0,
-            quiz_attempts=q["n"] if q else 0,
-            quiz_average=q["avg"] if q else None,
-            quiz_pass_rate=(q["passers"] / q["learners"]) if q and q["learners"] else None,
-            lab_starts=lab["learners"] if lab else 0,
-            lab_pass_rate=(lab["passers"] / lab["learners"]) if lab and lab["learners"] else None,
-        ))
-    return CourseReport(course=course, enrolments=enrolments, completions=completions, modules=reports)
+        reports.append(
+            ModuleReport(
+                module=module,
+                lesson_completion=(done.get(module.pk, 0) / denominator) if denominator else 0.0,
+                quiz_attempts=q["n"] if q else 0,
+                quiz_average=q["avg"] if q else None,
+                quiz_pass_rate=(q["passers"] / q["learners"]) if q and q["learners"] else None,
+                lab_starts=lab["learners"] if lab else 0,
+                lab_pass_rate=(lab["passers"] / lab["learners"])
+                if lab and lab["learners"]
+                else None,
+            )
+        )
+    return CourseReport(
+        course=course, enrolments=enrolments, completions=completions, modules=reports
+    )

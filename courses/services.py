@@ -62,6 +62,7 @@ class LabNotStarted(PermissionDenied):
 
 # --- enrolment and progress -------------------------------------------------------------------------
 
+
 def course_enroll(*, user, course: Course) -> Enrollment:
     """Enrol ``user`` in ``course`` (idempotent)."""
     enrollment, _ = Enrollment.objects.get_or_create(user=user, course=course)
@@ -98,10 +99,19 @@ def lesson_uncomplete(*, user, lesson: Lesson) -> None:
 
 # --- quizzes ----------------------------------------------------------------------------------------
 
+
 def question_specs(quiz: Quiz) -> list[grading.QuestionSpec]:
-    return [grading.QuestionSpec(id=q.pk, kind=q.kind, text=q.text, choices=q.choices, correct=q.correct,
-                                 explanation=q.explanation)
-            for q in quiz.questions.order_by("order", "id")]
+    return [
+        grading.QuestionSpec(
+            id=q.pk,
+            kind=q.kind,
+            text=q.text,
+            choices=q.choices,
+            correct=q.correct,
+            explanation=q.explanation,
+        )
+        for q in quiz.questions.order_by("order", "id")
+    ]
 
 
 @transaction.atomic
@@ -110,18 +120,28 @@ def quiz_submit(*, user, quiz: Quiz, answers: dict) -> Attempt:
     chosen, for ordering questions). Raises :class:`QuizClosed` when the quiz is already passed or
     the retry policy (``max_attempts``, 0 = unlimited) has no attempt left."""
     # Lock the learner's attempts at this quiz so two quick submits cannot both take the last try.
-    list(Attempt.objects.select_for_update().filter(user=user, quiz=quiz).values_list("pk", flat=True))
+    list(
+        Attempt.objects.select_for_update()
+        .filter(user=user, quiz=quiz)
+        .values_list("pk", flat=True)
+    )
     state = selectors.quiz_state(user=user, quiz=quiz)
     if state.passed:
         raise QuizClosed("You have already passed this quiz.")
     if state.locked:
-        raise QuizClosed(f"No attempts left: this quiz allows {quiz.max_attempts}. Ask an instructor to reset your attempts.")
+        raise QuizClosed(
+            f"No attempts left: this quiz allows {quiz.max_attempts}. Ask an instructor to reset your attempts."
+        )
     result = grading.grade(question_specs(quiz), answers, pass_mark=quiz.pass_mark)
     number = (Attempt.objects.filter(user=user, quiz=quiz).aggregate(n=Max("number"))["n"] or 0) + 1
     attempt = Attempt.objects.create(
-        quiz=quiz, user=user, number=number,
+        quiz=quiz,
+        user=user,
+        number=number,
         answers={str(r.question_id): r.given for r in result.results},
-        feedback=[r.as_dict() for r in result.results], score=result.score, passed=result.passed,
+        feedback=[r.as_dict() for r in result.results],
+        score=result.score,
+        passed=result.passed,
     )
     course = quiz.module.course
     course_enroll(user=user, course=course)
@@ -133,12 +153,17 @@ def quiz_submit(*, user, quiz: Quiz, answers: dict) -> Attempt:
 def quiz_attempts_reset(*, quiz: Quiz, user, actor) -> int:
     """An instructor gives a learner a fresh set of attempts (audited). Passed attempts stay."""
     deleted, _ = Attempt.objects.filter(quiz=quiz, user=user, passed=False).delete()
-    audit_record(actor=actor, action="academy.quiz_attempts_reset", obj=quiz,
-                 details={"learner": user.username, "deleted": deleted})
+    audit_record(
+        actor=actor,
+        action="academy.quiz_attempts_reset",
+        obj=quiz,
+        details={"learner": user.username, "deleted": deleted},
+    )
     return deleted
 
 
 # --- labs -------------------------------------------------------------------------------------------
+
 
 def lab_group_name(lab: Lab) -> str:
     return f"lab:{lab.slug}"[:150]
@@ -153,7 +178,9 @@ def lab_permissions(lab: Lab) -> tuple[list[Permission], list[str]]:
             logger.warning("Lab %s names %s, which no lab may grant; left out.", lab.slug, name)
             continue
         app_label, _, codename = name.partition(".")
-        perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        perm = Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).first()
         if perm is None:
             missing.append(name)
         else:
@@ -167,7 +194,9 @@ def lab_group_sync(*, lab: Lab) -> Group:
     perms, missing = lab_permissions(lab)
     group.permissions.set(perms)
     if missing:
-        logger.info("Lab %s names permissions that do not exist yet: %s", lab.slug, ", ".join(missing))
+        logger.info(
+            "Lab %s names permissions that do not exist yet: %s", lab.slug, ", ".join(missing)
+        )
     return group
 
 
@@ -176,7 +205,11 @@ def lab_start(*, user, lab: Lab) -> LabAttempt:
     """Start a lab: the learner joins the lab's permission group (its permissions only) and, if
     they are not staff, becomes staff for the lab's duration so the admin lets them in; the
     admin scope guard (``courses.admin_access``) keeps them to the lab's pages. Idempotent."""
-    current = LabAttempt.objects.select_for_update().filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE).first()
+    current = (
+        LabAttempt.objects.select_for_update()
+        .filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE)
+        .first()
+    )
     if current is not None:
         return current
     group = lab_group_sync(lab=lab)
@@ -187,8 +220,16 @@ def lab_start(*, user, lab: Lab) -> LabAttempt:
         user.is_staff = True
     attempt = LabAttempt.objects.create(user=user, lab=lab, granted_staff=granted_staff)
     course_enroll(user=user, course=lab.module.course)
-    audit_record(actor=user, action="academy.lab_start", obj=lab,
-                 details={"attempt": attempt.pk, "permissions": lab.permissions, "granted_staff": granted_staff})
+    audit_record(
+        actor=user,
+        action="academy.lab_start",
+        obj=lab,
+        details={
+            "attempt": attempt.pk,
+            "permissions": lab.permissions,
+            "granted_staff": granted_staff,
+        },
+    )
     return attempt
 
 
@@ -197,8 +238,11 @@ def _lab_access_end(*, attempt: LabAttempt) -> None:
     group = Group.objects.filter(name=lab_group_name(attempt.lab)).first()
     if group is not None:
         user.groups.remove(group)
-    still_granted = LabAttempt.objects.filter(user=user, status=LabAttempt.Status.ACTIVE, granted_staff=True) \
-        .exclude(pk=attempt.pk).exists()
+    still_granted = (
+        LabAttempt.objects.filter(user=user, status=LabAttempt.Status.ACTIVE, granted_staff=True)
+        .exclude(pk=attempt.pk)
+        .exists()
+    )
     if attempt.granted_staff and not still_granted:
         get_user_model().objects.filter(pk=user.pk).update(is_staff=False)
         user.is_staff = False
@@ -209,18 +253,27 @@ def lab_check(*, user, lab: Lab) -> LabResult:
     """Run the lab's check against the platform's records and record the result. A pass ends
     the lab (its permissions and any staff access it granted are taken back) and may complete
     the course."""
-    attempt = LabAttempt.objects.select_for_update().filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE).first()
+    attempt = (
+        LabAttempt.objects.select_for_update()
+        .filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE)
+        .first()
+    )
     if attempt is None:
-        raise LabNotStarted("Start the lab first: the check only counts what you do after starting it.")
+        raise LabNotStarted(
+            "Start the lab first: the check only counts what you do after starting it."
+        )
     outcome = labs.run_check(lab.check_name, user=user, started_at=attempt.started_at)
-    result = LabResult.objects.create(attempt=attempt, passed=outcome.passed,
-                                      items=[list(item) for item in outcome.items])
+    result = LabResult.objects.create(
+        attempt=attempt, passed=outcome.passed, items=[list(item) for item in outcome.items]
+    )
     if outcome.passed:
         attempt.status = LabAttempt.Status.PASSED
         attempt.ended_at = timezone.now()
         attempt.save(update_fields=["status", "ended_at"])
         _lab_access_end(attempt=attempt)
-        audit_record(actor=user, action="academy.lab_passed", obj=lab, details={"attempt": attempt.pk})
+        audit_record(
+            actor=user, action="academy.lab_passed", obj=lab, details={"attempt": attempt.pk}
+        )
         certificate_issue_if_eligible(user=user, course=lab.module.course)
     return result
 
@@ -228,7 +281,11 @@ def lab_check(*, user, lab: Lab) -> LabResult:
 @transaction.atomic
 def lab_leave(*, user, lab: Lab) -> LabAttempt | None:
     """Leave a lab without passing it: its permissions (and granted staff access) are taken back."""
-    attempt = LabAttempt.objects.select_for_update().filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE).first()
+    attempt = (
+        LabAttempt.objects.select_for_update()
+        .filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE)
+        .first()
+    )
     if attempt is None:
         return None
     attempt.status = LabAttempt.Status.LEFT
@@ -261,8 +318,13 @@ def certificate_issue_if_eligible(*, user, course: Course) -> Certificate | None
     for _ in range(5):
         try:
             with transaction.atomic():
-                certificate = Certificate.objects.create(user=user, course=course, code=certificate_code(),
-                                                         learner_name=name, course_title=course.title)
+                certificate = Certificate.objects.create(
+                    user=user,
+                    course=course,
+                    code=certificate_code(),
+                    learner_name=name,
+                    course_title=course.title,
+                )
             break
         except IntegrityError:
             existing = Certificate.objects.filter(user=user, course=course).first()
@@ -271,8 +333,12 @@ def certificate_issue_if_eligible(*, user, course: Course) -> Certificate | None
     else:  # pragma: no cover — five collisions of a 60-bit code
         raise RuntimeError("Could not allocate a unique certificate code.")
     Enrollment.objects.filter(user=user, course=course).update(completed_at=certificate.issued_at)
-    audit_record(actor=user, action="academy.certificate_issued", obj=certificate,
-                 details={"course": course.slug, "code": certificate.code})
+    audit_record(
+        actor=user,
+        action="academy.certificate_issued",
+        obj=certificate,
+        details={"course": course.slug, "code": certificate.code},
+    )
     return certificate
 
 
@@ -313,10 +379,13 @@ def post_hide(*, post: Post, actor) -> None:
     """Moderation: hide a post (kept for the record, audited)."""
     post.hidden = True
     post.save(update_fields=["hidden"])
-    audit_record(actor=actor, action="academy.post_hide", obj=post, details={"thread": post.thread_id})
+    audit_record(
+        actor=actor, action="academy.post_hide", obj=post, details={"thread": post.thread_id}
+    )
 
 
 # --- curriculum as data -----------------------------------------------------------------------------
+
 
 @dataclass
 class LoadReport:
@@ -337,8 +406,11 @@ class LoadReport:
     def summary(self) -> str:
         def fmt(table: dict[str, int]) -> str:
             return ", ".join(f"{n} {kind}" for kind, n in sorted(table.items())) or "nothing"
-        return (f"created {fmt(self.created)}; updated {fmt(self.updated)}; deleted {fmt(self.deleted)}; "
-                f"unchanged {sum(self.unchanged.values())} rows")
+
+        return (
+            f"created {fmt(self.created)}; updated {fmt(self.updated)}; deleted {fmt(self.deleted)}; "
+            f"unchanged {sum(self.unchanged.values())} rows"
+        )
 
 
 def _upsert(report: LoadReport, kind: str, model, lookup: dict, values: dict):
@@ -369,18 +441,44 @@ def curriculum_load(*, root: Path | str, prune: bool = False, actor=None) -> Loa
     report = LoadReport(warnings=list(warnings))
     lab_perm_missing: list[str] = []
     for c_order, doc in enumerate(curriculum.courses, start=1):
-        course = _upsert(report, "courses", Course, {"slug": doc.slug}, {
-            "title": doc.title, "summary": doc.summary, "level": doc.level, "pass_mark": doc.pass_mark,
-            "roles": list(doc.roles), "order": c_order})
+        course = _upsert(
+            report,
+            "courses",
+            Course,
+            {"slug": doc.slug},
+            {
+                "title": doc.title,
+                "summary": doc.summary,
+                "level": doc.level,
+                "pass_mark": doc.pass_mark,
+                "roles": list(doc.roles),
+                "order": c_order,
+            },
+        )
         keep_modules = []
         for m_order, mdoc in enumerate(doc.modules, start=1):
-            module = _upsert(report, "modules", Module, {"course": course, "slug": mdoc.slug},
-                             {"title": mdoc.title, "summary": mdoc.summary, "order": m_order})
+            module = _upsert(
+                report,
+                "modules",
+                Module,
+                {"course": course, "slug": mdoc.slug},
+                {"title": mdoc.title, "summary": mdoc.summary, "order": m_order},
+            )
             keep_modules.append(module.pk)
             keep_lessons = []
             for l_order, ldoc in enumerate(mdoc.lessons, start=1):
-                lesson = _upsert(report, "lessons", Lesson, {"module": module, "slug": ldoc.slug},
-                                 {"title": ldoc.title, "minutes": ldoc.minutes, "body": ldoc.body, "order": l_order})
+                lesson = _upsert(
+                    report,
+                    "lessons",
+                    Lesson,
+                    {"module": module, "slug": ldoc.slug},
+                    {
+                        "title": ldoc.title,
+                        "minutes": ldoc.minutes,
+                        "body": ldoc.body,
+                        "order": l_order,
+                    },
+                )
                 keep_lessons.append(lesson.pk)
             if prune:
                 n, _ = Lesson.objects.filter(module=module).exclude(pk__in=keep_lessons).delete()
@@ -393,14 +491,21 @@ def curriculum_load(*, root: Path | str, prune: bool = False, actor=None) -> Loa
             if n:
                 report.count("deleted", "modules", n)
     for pdoc in curriculum.paths:
-        path = _upsert(report, "paths", LearningPath, {"slug": pdoc.slug},
-                       {"title": pdoc.title, "role": pdoc.role, "summary": pdoc.summary})
+        path = _upsert(
+            report,
+            "paths",
+            LearningPath,
+            {"slug": pdoc.slug},
+            {"title": pdoc.title, "role": pdoc.role, "summary": pdoc.summary},
+        )
         wanted = {slug: n for n, slug in enumerate(pdoc.courses, start=1)}
         existing = {s.course.slug: s for s in path.steps.select_related("course")}
         for slug, order in wanted.items():
             step = existing.get(slug)
             if step is None:
-                LearningPathCourse.objects.create(path=path, course=Course.objects.get(slug=slug), order=order)
+                LearningPathCourse.objects.create(
+                    path=path, course=Course.objects.get(slug=slug), order=order
+                )
                 report.count("created", "path steps")
             elif step.order != order:
                 step.order = order
@@ -415,10 +520,17 @@ def curriculum_load(*, root: Path | str, prune: bool = False, actor=None) -> Loa
         if n:
             report.count("deleted", "paths", n)
     for name in sorted(set(lab_perm_missing)):
-        report.warnings.append(f"lab permission {name} does not exist on this platform yet (granted once it does)")
+        report.warnings.append(
+            f"lab permission {name} does not exist on this platform yet (granted once it does)"
+        )
     if report.changed:
-        audit_record(actor=actor, action="academy.curriculum_load", object_type="courses.course",
-                     object_repr=str(root)[:200], details={"summary": report.summary(), "prune": prune})
+        audit_record(
+            actor=actor,
+            action="academy.curriculum_load",
+            object_type="courses.course",
+            object_repr=str(root)[:200],
+            details={"summary": report.summary(), "prune": prune},
+        )
     return report
 
 
@@ -428,12 +540,23 @@ def _load_quiz(report: LoadReport, module: Module, doc: QuizDoc | None) -> None:
         if n:
             report.count("deleted", "quizzes")
         return
-    quiz = _upsert(report, "quizzes", Quiz, {"module": module},
-                   {"title": doc.title, "pass_mark": doc.pass_mark, "max_attempts": doc.max_attempts})
+    quiz = _upsert(
+        report,
+        "quizzes",
+        Quiz,
+        {"module": module},
+        {"title": doc.title, "pass_mark": doc.pass_mark, "max_attempts": doc.max_attempts},
+    )
     existing = list(quiz.questions.order_by("order", "id"))
     for n, qdoc in enumerate(doc.questions, start=1):
-        values = {"kind": qdoc.kind, "text": qdoc.text, "choices": list(qdoc.choices), "correct": list(qdoc.correct),
-                  "explanation": qdoc.explanation, "order": n}
+        values = {
+            "kind": qdoc.kind,
+            "text": qdoc.text,
+            "choices": list(qdoc.choices),
+            "correct": list(qdoc.correct),
+            "explanation": qdoc.explanation,
+            "order": n,
+        }
         if n <= len(existing):
             question = existing[n - 1]
             changed = [k for k, v in values.items() if getattr(question, k) != v]
@@ -447,13 +570,15 @@ def _load_quiz(report: LoadReport, module: Module, doc: QuizDoc | None) -> None:
         else:
             Question.objects.create(quiz=quiz, **values)
             report.count("created", "questions")
-    extra = [q.pk for q in existing[len(doc.questions):]]
+    extra = [q.pk for q in existing[len(doc.questions) :]]
     if extra:
         Question.objects.filter(pk__in=extra).delete()
         report.count("deleted", "questions", len(extra))
 
 
-def _load_lab(report: LoadReport, module: Module, doc: LabDoc | None, missing_perms: list[str]) -> None:
+def _load_lab(
+    report: LoadReport, module: Module, doc: LabDoc | None, missing_perms: list[str]
+) -> None:
     if doc is None:
         n, _ = Lab.objects.filter(module=module).exclude(attempts__isnull=False).delete()
         if n:
@@ -461,8 +586,13 @@ def _load_lab(report: LoadReport, module: Module, doc: LabDoc | None, missing_pe
         return
     # A lab keeps its slug across moves between modules: match it by slug first.
     lab = Lab.objects.filter(slug=doc.slug).first()
-    values = {"module": module, "title": doc.title, "check_name": doc.check, "permissions": list(doc.permissions),
-              "instructions": doc.instructions}
+    values = {
+        "module": module,
+        "title": doc.title,
+        "check_name": doc.check,
+        "permissions": list(doc.permissions),
+        "instructions": doc.instructions,
+    }
     if lab is None:
         Lab.objects.filter(module=module).delete()
     lab = _upsert(report, "labs", Lab, {"slug": doc.slug}, values)
@@ -474,29 +604,66 @@ def _load_lab(report: LoadReport, module: Module, doc: LabDoc | None, missing_pe
 def curriculum_snapshot() -> Curriculum:
     """The curriculum in the database, as the folder format's documents."""
     courses = []
-    for course in Course.objects.order_by("order", "id").prefetch_related("modules__lessons", "modules__quiz__questions",
-                                                                           "modules__lab"):
-        cdoc = CourseDoc(slug=course.slug, title=course.title, summary=course.summary, level=course.level,
-                         pass_mark=course.pass_mark, roles=list(course.roles))
+    for course in Course.objects.order_by("order", "id").prefetch_related(
+        "modules__lessons", "modules__quiz__questions", "modules__lab"
+    ):
+        cdoc = CourseDoc(
+            slug=course.slug,
+            title=course.title,
+            summary=course.summary,
+            level=course.level,
+            pass_mark=course.pass_mark,
+            roles=list(course.roles),
+        )
         for module in sorted(course.modules.all(), key=lambda m: (m.order, m.pk)):
             mdoc = ModuleDoc(slug=module.slug, title=module.title, summary=module.summary)
             for lesson in sorted(module.lessons.all(), key=lambda x: (x.order, x.pk)):
-                mdoc.lessons.append(LessonDoc(slug=lesson.slug, title=lesson.title, minutes=lesson.minutes, body=lesson.body))
+                mdoc.lessons.append(
+                    LessonDoc(
+                        slug=lesson.slug,
+                        title=lesson.title,
+                        minutes=lesson.minutes,
+                        body=lesson.body,
+                    )
+                )
             quiz = getattr(module, "quiz", None)
             if quiz is not None:
-                mdoc.quiz = QuizDoc(title=quiz.title, pass_mark=quiz.pass_mark, max_attempts=quiz.max_attempts,
-                                    questions=[QuestionDoc(kind=q.kind, text=q.text, choices=list(q.choices),
-                                                           correct=list(q.correct), explanation=q.explanation)
-                                               for q in sorted(quiz.questions.all(), key=lambda q: (q.order, q.pk))])
+                mdoc.quiz = QuizDoc(
+                    title=quiz.title,
+                    pass_mark=quiz.pass_mark,
+                    max_attempts=quiz.max_attempts,
+                    questions=[
+                        QuestionDoc(
+                            kind=q.kind,
+                            text=q.text,
+                            choices=list(q.choices),
+                            correct=list(q.correct),
+                            explanation=q.explanation,
+                        )
+                        for q in sorted(quiz.questions.all(), key=lambda q: (q.order, q.pk))
+                    ],
+                )
             lab = getattr(module, "lab", None)
             if lab is not None:
-                mdoc.lab = LabDoc(slug=lab.slug, title=lab.title, check=lab.check_name,
-                                  permissions=list(lab.permissions), instructions=lab.instructions)
+                mdoc.lab = LabDoc(
+                    slug=lab.slug,
+                    title=lab.title,
+                    check=lab.check_name,
+                    permissions=list(lab.permissions),
+                    instructions=lab.instructions,
+                )
             cdoc.modules.append(mdoc)
         courses.append(cdoc)
-    paths = [PathDoc(slug=p.slug, title=p.title, role=p.role, summary=p.summary,
-                     courses=[s.course.slug for s in p.steps.select_related("course").order_by("order")])
-             for p in LearningPath.objects.order_by("pk")]
+    paths = [
+        PathDoc(
+            slug=p.slug,
+            title=p.title,
+            role=p.role,
+            summary=p.summary,
+            courses=[s.course.slug for s in p.steps.select_related("course").order_by("order")],
+        )
+        for p in LearningPath.objects.order_by("pk")
+    ]
     return Curriculum(courses=courses, paths=paths)
 
 

@@ -37,10 +37,14 @@ class AcademyLogoutView(auth_views.LogoutView):
 
 # --- dashboard and catalogue ------------------------------------------------------------------------
 
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "academy/dashboard.html", {"board": selectors.dashboard(user=request.user),
-                                                      "nav": "dashboard"})
+    return render(
+        request,
+        "academy/dashboard.html",
+        {"board": selectors.dashboard(user=request.user), "nav": "dashboard"},
+    )
 
 
 @login_required
@@ -48,8 +52,15 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     courses = list(selectors.published_courses())
     progress = selectors.courses_progress(user=request.user, courses=courses)
     paths = list(selectors.paths_with_courses())
-    return render(request, "academy/catalogue.html", {
-        "items": [progress[c.pk] for c in courses if c.pk in progress], "paths": paths, "nav": "catalogue"})
+    return render(
+        request,
+        "academy/catalogue.html",
+        {
+            "items": [progress[c.pk] for c in courses if c.pk in progress],
+            "paths": paths,
+            "nav": "catalogue",
+        },
+    )
 
 
 @login_required
@@ -57,9 +68,16 @@ def path_detail(request: HttpRequest, path_slug: str) -> HttpResponse:
     path = get_object_or_404(selectors.paths_with_courses(), slug=path_slug)
     courses = [s.course for s in path.steps.all()]
     progress = selectors.courses_progress(user=request.user, courses=courses)
-    return render(request, "academy/path.html", {
-        "path": path, "items": [progress[c.pk] for c in courses if c.pk in progress],
-        "following": request.user.path_enrollments.filter(path=path).exists(), "nav": "catalogue"})
+    return render(
+        request,
+        "academy/path.html",
+        {
+            "path": path,
+            "items": [progress[c.pk] for c in courses if c.pk in progress],
+            "following": request.user.path_enrollments.filter(path=path).exists(),
+            "nav": "catalogue",
+        },
+    )
 
 
 @login_required
@@ -71,7 +89,9 @@ def path_follow(request: HttpRequest, path_slug: str) -> HttpResponse:
         messages.info(request, f"You no longer follow the {path.title} path.")
     else:
         services.path_follow(user=request.user, path=path)
-        messages.success(request, f"You follow the {path.title} path: its courses are on your dashboard.")
+        messages.success(
+            request, f"You follow the {path.title} path: its courses are on your dashboard."
+        )
     return redirect("academy:path", path_slug=path.slug)
 
 
@@ -86,7 +106,9 @@ def _course_or_404(slug: str) -> Course:
 def course_detail(request: HttpRequest, course_slug: str) -> HttpResponse:
     course = _course_or_404(course_slug)
     progress = selectors.course_progress(user=request.user, course=course)
-    return render(request, "academy/course.html", {"course": course, "progress": progress, "nav": "catalogue"})
+    return render(
+        request, "academy/course.html", {"course": course, "progress": progress, "nav": "catalogue"}
+    )
 
 
 @login_required
@@ -112,15 +134,22 @@ def _step_url(course: Course, step: selectors.Step) -> str:
 
 # --- lessons ----------------------------------------------------------------------------------------
 
+
 def _lesson_or_404(course_slug: str, module_slug: str, lesson_slug: str) -> Lesson:
-    return get_object_or_404(Lesson.objects.select_related("module__course"), slug=lesson_slug,
-                             module__slug=module_slug, module__course__slug=course_slug,
-                             module__course__published=True)
+    return get_object_or_404(
+        Lesson.objects.select_related("module__course"),
+        slug=lesson_slug,
+        module__slug=module_slug,
+        module__course__slug=course_slug,
+        module__course__published=True,
+    )
 
 
 def _neighbours(progress: selectors.CourseProgress, *, kind: str, obj) -> tuple:
     steps = progress.steps
-    index = next((i for i, s in enumerate(steps) if s.kind == kind and getattr(s, kind) == obj), None)
+    index = next(
+        (i for i, s in enumerate(steps) if s.kind == kind and getattr(s, kind) == obj), None
+    )
     if index is None:
         return None, None, None
     prev_step = steps[index - 1] if index > 0 else None
@@ -129,25 +158,41 @@ def _neighbours(progress: selectors.CourseProgress, *, kind: str, obj) -> tuple:
 
 
 @login_required
-def lesson(request: HttpRequest, course_slug: str, module_slug: str, lesson_slug: str) -> HttpResponse:
+def lesson(
+    request: HttpRequest, course_slug: str, module_slug: str, lesson_slug: str
+) -> HttpResponse:
     item = _lesson_or_404(course_slug, module_slug, lesson_slug)
     course = item.module.course
     progress = selectors.course_progress(user=request.user, course=course)
     step, prev_step, next_step = _neighbours(progress, kind="lesson", obj=item)
     heading, body = split_leading_heading(item.body)
-    return render(request, "academy/lesson.html", {
-        "course": course, "module": item.module, "lesson": item, "progress": progress, "step": step,
-        "prev_step": prev_step, "next_step": next_step,
-        "prev_url": _step_url(course, prev_step) if prev_step else None,
-        "next_url": _step_url(course, next_step) if next_step else None,
-        "heading": heading or item.title, "body_html": render_markdown(body),
-        "threads": selectors.lesson_threads(lesson=item), "thread_form": ThreadForm(), "nav": "catalogue",
-    })
+    return render(
+        request,
+        "academy/lesson.html",
+        {
+            "course": course,
+            "module": item.module,
+            "lesson": item,
+            "progress": progress,
+            "step": step,
+            "prev_step": prev_step,
+            "next_step": next_step,
+            "prev_url": _step_url(course, prev_step) if prev_step else None,
+            "next_url": _step_url(course, next_step) if next_step else None,
+            "heading": heading or item.title,
+            "body_html": render_markdown(body),
+            "threads": selectors.lesson_threads(lesson=item),
+            "thread_form": ThreadForm(),
+            "nav": "catalogue",
+        },
+    )
 
 
 @login_required
 @require_POST
-def lesson_complete(request: HttpRequest, course_slug: str, module_slug: str, lesson_slug: str) -> HttpResponse:
+def lesson_complete(
+    request: HttpRequest, course_slug: str, module_slug: str, lesson_slug: str
+) -> HttpResponse:
     item = _lesson_or_404(course_slug, module_slug, lesson_slug)
     course = item.module.course
     if request.POST.get("action") == "undo":
@@ -157,51 +202,93 @@ def lesson_complete(request: HttpRequest, course_slug: str, module_slug: str, le
     progress = selectors.course_progress(user=request.user, course=course)
     step, _, next_step = _neighbours(progress, kind="lesson", obj=item)
     if _htmx(request):
-        return render(request, "academy/partials/lesson_complete.html", {
-            "course": course, "module": item.module, "lesson": item, "progress": progress, "step": step,
-            "next_step": next_step, "next_url": _step_url(course, next_step) if next_step else None, "oob": True})
+        return render(
+            request,
+            "academy/partials/lesson_complete.html",
+            {
+                "course": course,
+                "module": item.module,
+                "lesson": item,
+                "progress": progress,
+                "step": step,
+                "next_step": next_step,
+                "next_url": _step_url(course, next_step) if next_step else None,
+                "oob": True,
+            },
+        )
     if progress.certificate and step and step.done:
-        messages.success(request, f"Course complete — your certificate is ready: {progress.certificate.code}")
-    return redirect("academy:lesson", course_slug=course.slug, module_slug=item.module.slug, lesson_slug=item.slug)
+        messages.success(
+            request, f"Course complete — your certificate is ready: {progress.certificate.code}"
+        )
+    return redirect(
+        "academy:lesson",
+        course_slug=course.slug,
+        module_slug=item.module.slug,
+        lesson_slug=item.slug,
+    )
 
 
 # --- discussion -------------------------------------------------------------------------------------
 
+
 @login_required
 @require_POST
-def thread_create(request: HttpRequest, course_slug: str, module_slug: str, lesson_slug: str) -> HttpResponse:
+def thread_create(
+    request: HttpRequest, course_slug: str, module_slug: str, lesson_slug: str
+) -> HttpResponse:
     item = _lesson_or_404(course_slug, module_slug, lesson_slug)
     form = ThreadForm(request.POST)
     error = None
     if form.is_valid():
         try:
-            services.thread_create(user=request.user, lesson=item, title=form.cleaned_data["title"],
-                                   body=form.cleaned_data["body"])
+            services.thread_create(
+                user=request.user,
+                lesson=item,
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+            )
             form = ThreadForm()
         except ValidationError as exc:
             error = " ".join(exc.messages)
     else:
         error = "Give the thread a title and a message."
     if _htmx(request):
-        return render(request, "academy/partials/discussion.html", {
-            "lesson": item, "course": item.module.course, "module": item.module,
-            "threads": selectors.lesson_threads(lesson=item), "thread_form": form, "error": error})
+        return render(
+            request,
+            "academy/partials/discussion.html",
+            {
+                "lesson": item,
+                "course": item.module.course,
+                "module": item.module,
+                "threads": selectors.lesson_threads(lesson=item),
+                "thread_form": form,
+                "error": error,
+            },
+        )
     if error:
         messages.error(request, error)
-    return redirect(reverse("academy:lesson", args=[course_slug, module_slug, lesson_slug]) + "#discussion")
+    return redirect(
+        reverse("academy:lesson", args=[course_slug, module_slug, lesson_slug]) + "#discussion"
+    )
 
 
 def _thread_or_404(thread_id: int) -> Thread:
-    return get_object_or_404(Thread.objects.select_related("lesson__module__course"), pk=thread_id,
-                             lesson__module__course__published=True)
+    return get_object_or_404(
+        Thread.objects.select_related("lesson__module__course"),
+        pk=thread_id,
+        lesson__module__course__published=True,
+    )
 
 
 @login_required
 def thread_detail(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = _thread_or_404(thread_id)
     thread = selectors.lesson_threads(lesson=thread.lesson).get(pk=thread.pk)
-    return render(request, "academy/thread.html", {"thread": thread, "lesson": thread.lesson,
-                                                   "form": PostForm(), "nav": "catalogue"})
+    return render(
+        request,
+        "academy/thread.html",
+        {"thread": thread, "lesson": thread.lesson, "form": PostForm(), "nav": "catalogue"},
+    )
 
 
 @login_required
@@ -220,8 +307,11 @@ def post_create(request: HttpRequest, thread_id: int) -> HttpResponse:
         error = "Write a message first."
     if _htmx(request):
         thread = selectors.lesson_threads(lesson=thread.lesson).get(pk=thread.pk)
-        return render(request, "academy/partials/thread.html", {"thread": thread, "open": True, "error": error,
-                                                                "reply_form": form})
+        return render(
+            request,
+            "academy/partials/thread.html",
+            {"thread": thread, "open": True, "error": error, "reply_form": form},
+        )
     if error:
         messages.error(request, error)
     return redirect(reverse("academy:thread", args=[thread.pk]) + "#replies")
@@ -229,9 +319,14 @@ def post_create(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 # --- quizzes ----------------------------------------------------------------------------------------
 
+
 def _module_or_404(course_slug: str, module_slug: str) -> Module:
-    return get_object_or_404(Module.objects.select_related("course", "quiz"), slug=module_slug,
-                             course__slug=course_slug, course__published=True)
+    return get_object_or_404(
+        Module.objects.select_related("course", "quiz"),
+        slug=module_slug,
+        course__slug=course_slug,
+        course__published=True,
+    )
 
 
 def _answers_from_post(quiz, data) -> dict[int, list[int]]:
@@ -244,7 +339,11 @@ def _answers_from_post(quiz, data) -> dict[int, list[int]]:
                 raw = data.get(f"{key}_c{index}", "")
                 if raw.isdigit():
                     positions[index] = int(raw)
-            answers[q.pk] = grading.ordering_from_positions(positions) if len(positions) == len(q.choices) else []
+            answers[q.pk] = (
+                grading.ordering_from_positions(positions)
+                if len(positions) == len(q.choices)
+                else []
+            )
         else:
             answers[q.pk] = [int(v) for v in data.getlist(key) if v.isdigit()]
     return answers
@@ -257,9 +356,22 @@ def _question_views(quiz, previous: dict | None = None) -> list[dict]:
         order = grading.display_order(q.pk, len(q.choices), q.kind)
         given = previous.get(str(q.pk), [])
         position_of = {c: i + 1 for i, c in enumerate(given)} if q.kind == grading.ORDERING else {}
-        out.append({"q": q, "number": n, "choices": [
-            {"index": i, "text": q.choices[i], "checked": i in given, "position": position_of.get(i)} for i in order],
-            "positions": list(range(1, len(q.choices) + 1))})
+        out.append(
+            {
+                "q": q,
+                "number": n,
+                "choices": [
+                    {
+                        "index": i,
+                        "text": q.choices[i],
+                        "checked": i in given,
+                        "position": position_of.get(i),
+                    }
+                    for i in order
+                ],
+                "positions": list(range(1, len(q.choices) + 1)),
+            }
+        )
     return out
 
 
@@ -277,16 +389,33 @@ def quiz(request: HttpRequest, course_slug: str, module_slug: str) -> HttpRespon
         except services.QuizClosed as exc:
             messages.error(request, str(exc))
             return redirect("academy:quiz", course_slug=course.slug, module_slug=module.slug)
-        return redirect("academy:quiz_attempt", course_slug=course.slug, module_slug=module.slug, number=attempt.number)
+        return redirect(
+            "academy:quiz_attempt",
+            course_slug=course.slug,
+            module_slug=module.slug,
+            number=attempt.number,
+        )
     state = selectors.quiz_state(user=request.user, quiz=quiz_obj)
     progress = selectors.course_progress(user=request.user, course=course)
-    return render(request, "academy/quiz.html", {
-        "course": course, "module": module, "quiz": quiz_obj, "state": state, "progress": progress,
-        "questions": _question_views(quiz_obj), "nav": "catalogue"})
+    return render(
+        request,
+        "academy/quiz.html",
+        {
+            "course": course,
+            "module": module,
+            "quiz": quiz_obj,
+            "state": state,
+            "progress": progress,
+            "questions": _question_views(quiz_obj),
+            "nav": "catalogue",
+        },
+    )
 
 
 @login_required
-def quiz_attempt(request: HttpRequest, course_slug: str, module_slug: str, number: int) -> HttpResponse:
+def quiz_attempt(
+    request: HttpRequest, course_slug: str, module_slug: str, number: int
+) -> HttpResponse:
     module = _module_or_404(course_slug, module_slug)
     quiz_obj = getattr(module, "quiz", None)
     if quiz_obj is None:
@@ -299,27 +428,48 @@ def quiz_attempt(request: HttpRequest, course_slug: str, module_slug: str, numbe
     feedback = []
     for n, item in enumerate(attempt.feedback, start=1):
         feedback.append({**item, "number": n})
-    return render(request, "academy/quiz_result.html", {
-        "course": course, "module": module, "quiz": quiz_obj, "attempt": attempt, "state": state,
-        "feedback": feedback, "progress": progress, "correct_count": sum(1 for f in feedback if f["correct"]),
-        "next_url": _step_url(course, next_step) if next_step else None, "next_step": next_step,
-        "nav": "catalogue"})
+    return render(
+        request,
+        "academy/quiz_result.html",
+        {
+            "course": course,
+            "module": module,
+            "quiz": quiz_obj,
+            "attempt": attempt,
+            "state": state,
+            "feedback": feedback,
+            "progress": progress,
+            "correct_count": sum(1 for f in feedback if f["correct"]),
+            "next_url": _step_url(course, next_step) if next_step else None,
+            "next_step": next_step,
+            "nav": "catalogue",
+        },
+    )
 
 
 # --- labs -------------------------------------------------------------------------------------------
 
+
 def _lab_or_404(slug: str) -> Lab:
-    return get_object_or_404(Lab.objects.select_related("module__course"), slug=slug, module__course__published=True)
+    return get_object_or_404(
+        Lab.objects.select_related("module__course"), slug=slug, module__course__published=True
+    )
 
 
 def _lab_context(request: HttpRequest, lab_obj: Lab) -> dict:
     attempt = selectors.active_lab_attempt(user=request.user, lab=lab_obj)
     return {
-        "lab": lab_obj, "course": lab_obj.module.course, "module": lab_obj.module, "attempt": attempt,
+        "lab": lab_obj,
+        "course": lab_obj.module.course,
+        "module": lab_obj.module,
+        "attempt": attempt,
         "passed": selectors.lab_passed(user=request.user, lab=lab_obj),
         "result": selectors.latest_lab_result(user=request.user, lab=lab_obj),
-        "jobs": selectors.my_jobs_in_queue(user=request.user, since=attempt.started_at if attempt else None)
-        if attempt else [],
+        "jobs": selectors.my_jobs_in_queue(
+            user=request.user, since=attempt.started_at if attempt else None
+        )
+        if attempt
+        else [],
         "has_download": lab_obj.check_name in labs.DOWNLOADS,
     }
 
@@ -329,8 +479,13 @@ def lab(request: HttpRequest, lab_slug: str) -> HttpResponse:
     lab_obj = _lab_or_404(lab_slug)
     context = _lab_context(request, lab_obj)
     progress = selectors.course_progress(user=request.user, course=lab_obj.module.course)
-    context.update({"instructions_html": render_markdown(lab_obj.instructions), "progress": progress,
-                    "nav": "catalogue"})
+    context.update(
+        {
+            "instructions_html": render_markdown(lab_obj.instructions),
+            "progress": progress,
+            "nav": "catalogue",
+        }
+    )
     return render(request, "academy/lab.html", context)
 
 
@@ -339,7 +494,10 @@ def lab(request: HttpRequest, lab_slug: str) -> HttpResponse:
 def lab_start(request: HttpRequest, lab_slug: str) -> HttpResponse:
     lab_obj = _lab_or_404(lab_slug)
     services.lab_start(user=request.user, lab=lab_obj)
-    messages.success(request, "Lab started: you have the lab's permissions in the admin until you pass or leave it.")
+    messages.success(
+        request,
+        "Lab started: you have the lab's permissions in the admin until you pass or leave it.",
+    )
     return redirect("academy:lab", lab_slug=lab_obj.slug)
 
 
@@ -368,7 +526,10 @@ def lab_check(request: HttpRequest, lab_slug: str) -> HttpResponse:
 def lab_leave(request: HttpRequest, lab_slug: str) -> HttpResponse:
     lab_obj = _lab_or_404(lab_slug)
     services.lab_leave(user=request.user, lab=lab_obj)
-    messages.info(request, "You left the lab; its admin permissions were taken back. You can start again any time.")
+    messages.info(
+        request,
+        "You left the lab; its admin permissions were taken back. You can start again any time.",
+    )
     return redirect("academy:lab", lab_slug=lab_obj.slug)
 
 
@@ -396,15 +557,24 @@ def lab_download(request: HttpRequest, lab_slug: str) -> HttpResponse:
 
 # --- certificates -----------------------------------------------------------------------------------
 
+
 @login_required
 def certificates(request: HttpRequest) -> HttpResponse:
     mine = Certificate.objects.filter(user=request.user).select_related("course")
-    return render(request, "academy/certificates.html", {"certificates": mine, "nav": "certificates"})
+    return render(
+        request, "academy/certificates.html", {"certificates": mine, "nav": "certificates"}
+    )
 
 
 def certificate_verify(request: HttpRequest, code: str) -> HttpResponse:
     """Public: anyone with the code can check that the certificate is genuine."""
-    certificate = Certificate.objects.select_related("course").filter(code=code.strip().upper()).first()
+    certificate = (
+        Certificate.objects.select_related("course").filter(code=code.strip().upper()).first()
+    )
     status = 200 if certificate else 404
-    return render(request, "academy/certificate.html", {"certificate": certificate, "code": code}, status=status)
-
+    return render(
+        request,
+        "academy/certificate.html",
+        {"certificate": certificate, "code": code},
+        status=status,
+    )

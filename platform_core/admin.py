@@ -13,7 +13,16 @@ from platform_core.models import ApiClient, ApiScope, AuditLog, User
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "email", "first_name", "last_name", "role_names", "is_staff", "is_active", "last_login")
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "role_names",
+        "is_staff",
+        "is_active",
+        "last_login",
+    )
     list_filter = ("groups", "is_staff", "is_superuser", "is_active")
     search_fields = ("username", "email", "first_name", "last_name")
 
@@ -22,13 +31,18 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description="Roles")
     def role_names(self, obj: User) -> str:
-        return "superuser" if obj.is_superuser else ", ".join(g.name for g in obj.groups.all()) or "—"
+        return (
+            "superuser" if obj.is_superuser else ", ".join(g.name for g in obj.groups.all()) or "—"
+        )
 
 
 class ApiClientForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple
+    )
     allowed_origins = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Public keys only: one origin per line, e.g. https://shop.example.com",
     )
 
@@ -42,13 +56,20 @@ class ApiClientForm(forms.ModelForm):
             self.initial["allowed_origins"] = "\n".join(self.instance.allowed_origins)
 
     def clean_allowed_origins(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["allowed_origins"].splitlines() if line.strip()]
+        return [
+            line.strip()
+            for line in self.cleaned_data["allowed_origins"].splitlines()
+            if line.strip()
+        ]
 
     def clean(self):
         data = super().clean()
         try:
-            services.validate_client_settings(scopes=data.get("scopes") or [], public=bool(data.get("public")),
-                                              allowed_origins=data.get("allowed_origins") or [])
+            services.validate_client_settings(
+                scopes=data.get("scopes") or [],
+                public=bool(data.get("public")),
+                allowed_origins=data.get("allowed_origins") or [],
+            )
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages) from None
         return data
@@ -57,10 +78,26 @@ class ApiClientForm(forms.ModelForm):
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
     form = ApiClientForm
-    list_display = ("name", "prefix", "scope_list", "public", "active", "request_count", "last_used_at", "created_at")
+    list_display = (
+        "name",
+        "prefix",
+        "scope_list",
+        "public",
+        "active",
+        "request_count",
+        "last_used_at",
+        "created_at",
+    )
     list_filter = ("active", "public")
     search_fields = ("name", "prefix")
-    readonly_fields = ("prefix", "created_at", "created_by", "rotated_at", "last_used_at", "request_count")
+    readonly_fields = (
+        "prefix",
+        "created_at",
+        "created_by",
+        "rotated_at",
+        "last_used_at",
+        "request_count",
+    )
     actions = ("rotate_keys", "revoke_keys")
 
     @admin.display(description="Scopes")
@@ -70,19 +107,30 @@ class ApiClientAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
-            services.audit_record(actor=request.user, action="api_client.change", obj=obj,
-                                  details={"changed": form.changed_data})
+            services.audit_record(
+                actor=request.user,
+                action="api_client.change",
+                obj=obj,
+                details={"changed": form.changed_data},
+            )
             return
         client, key = services.api_client_create(
-            name=obj.name, scopes=obj.scopes, public=obj.public, allowed_origins=obj.allowed_origins,
+            name=obj.name,
+            scopes=obj.scopes,
+            public=obj.public,
+            allowed_origins=obj.allowed_origins,
             created_by=request.user,
         )
         obj.pk, obj.prefix, obj.key_hash = client.pk, client.prefix, client.key_hash
         obj._state.adding = False
-        messages.warning(request, f"API key for “{client.name}” — copy it now, it is not shown again: {key}")
+        messages.warning(
+            request, f"API key for “{client.name}” — copy it now, it is not shown again: {key}"
+        )
 
-    @admin.action(description="Rotate key (the old key stops working; the new one is shown once)",
-                  permissions=["change"])
+    @admin.action(
+        description="Rotate key (the old key stops working; the new one is shown once)",
+        permissions=["change"],
+    )
     def rotate_keys(self, request, queryset):
         for client in queryset:
             key = services.api_client_rotate(client=client, actor=request.user)
@@ -119,6 +167,7 @@ class AuditLogAdmin(admin.ModelAdmin):
 # The logs become read-only; deleting an attempt (which lifts a lockout, like `unlock_login`) and
 # the clean-up need the attempt's delete permission, which no role holds.
 
+
 def _axes_admin() -> None:
     from django.conf import settings
 
@@ -145,8 +194,11 @@ def _axes_admin() -> None:
     class AccessFailureLogAdmin(ReadOnlyLog, axes_admin.AccessFailureLogAdmin):
         pass
 
-    for model, model_admin in ((AccessAttempt, AccessAttemptAdmin), (AccessLog, AccessLogAdmin),
-                               (AccessFailureLog, AccessFailureLogAdmin)):
+    for model, model_admin in (
+        (AccessAttempt, AccessAttemptAdmin),
+        (AccessLog, AccessLogAdmin),
+        (AccessFailureLog, AccessFailureLogAdmin),
+    ):
         if admin.site.is_registered(model):
             admin.site.unregister(model)
         admin.site.register(model, model_admin)

@@ -41,8 +41,16 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("", self.admin_site.admin_view(self.changelist_view), name="platform_core_deadletter_changelist"),
-            path("act/", self.admin_site.admin_view(self.act_view), name="platform_core_deadletter_act"),
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name="platform_core_deadletter_changelist",
+            ),
+            path(
+                "act/",
+                self.admin_site.admin_view(self.act_view),
+                name="platform_core_deadletter_act",
+            ),
         ]
 
     def changelist_view(self, request, extra_context=None):
@@ -81,17 +89,29 @@ class DeadLetterAdmin(admin.ModelAdmin):
         done = 0
         for raw in entries:
             try:
-                ok = buffer.dead_letter_retry(raw) if action == "retry" else buffer.dead_letter_discard(raw)
+                ok = (
+                    buffer.dead_letter_retry(raw)
+                    if action == "retry"
+                    else buffer.dead_letter_discard(raw)
+                )
             except ValueError:
                 ok = False
             done += int(ok)
-        audit_record(actor=request.user, action=f"dead_letter.{action}",
-                     details={"buffer": buffer.name, "rows": done, "asked": len(entries)})
+        audit_record(
+            actor=request.user,
+            action=f"dead_letter.{action}",
+            details={"buffer": buffer.name, "rows": done, "asked": len(entries)},
+        )
         verb = "queued again for the next flush" if action == "retry" else "discarded"
         messages.success(request, f"{done} dead letter(s) of {buffer.name} {verb}.")
         if done < len(entries):
-            messages.warning(request, f"{len(entries) - done} were no longer there (retried or discarded meanwhile).")
-        return HttpResponseRedirect(reverse("admin:platform_core_deadletter_changelist") + f"?buffer={buffer.name}")
+            messages.warning(
+                request,
+                f"{len(entries) - done} were no longer there (retried or discarded meanwhile).",
+            )
+        return HttpResponseRedirect(
+            reverse("admin:platform_core_deadletter_changelist") + f"?buffer={buffer.name}"
+        )
 
 
 class DeadLetterNoticeMiddleware:
@@ -106,7 +126,9 @@ class DeadLetterNoticeMiddleware:
             request.method == "GET"
             and request.path.startswith("/admin/")
             and not request.headers.get("HX-Request")
-            and user is not None and user.is_authenticated and user.is_staff
+            and user is not None
+            and user.is_authenticated
+            and user.is_staff
             and user.has_perm("platform_core.view_deadletter")
         ):
             try:
@@ -115,7 +137,13 @@ class DeadLetterNoticeMiddleware:
                 logger.warning("dead-letter count failed", exc_info=True)
                 total = 0
             if total:
-                messages.warning(request, format_html(
-                    '{} buffered row(s) could not be stored and wait in the <a href="{}">dead letters</a>.',
-                    total, reverse("admin:platform_core_deadletter_changelist")), fail_silently=True)
+                messages.warning(
+                    request,
+                    format_html(
+                        '{} buffered row(s) could not be stored and wait in the <a href="{}">dead letters</a>.',
+                        total,
+                        reverse("admin:platform_core_deadletter_changelist"),
+                    ),
+                    fail_silently=True,
+                )
         return self.get_response(request)

@@ -25,4 +25,6 @@ class PlatformConfig(AppConfig):
         from platform_core.api import cors
 
         check_request_enabled.connect(cors.cors_allow_public_origins, dispatch_uid="aisle-cors")
-        post_save.connect(cors.invalidate, sender="platform_core.ApiClient", dispatch_uid="aisle-cors-inv")
+        post_save.connect(
+            cors.invalidate, sender="platform_core.ApiClient", dispatch_uid="aisle-cors-inv"
+        )

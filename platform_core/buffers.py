@@ -109,7 +109,9 @@ class FlushResult:
     dead: int = 0
 
     def __add__(self, other: FlushResult) -> FlushResult:
-        return FlushResult(self.taken + other.taken, self.written + other.written, self.dead + other.dead)
+        return FlushResult(
+            self.taken + other.taken, self.written + other.written, self.dead + other.dead
+        )
 
 
 @dataclass(frozen=True)
@@ -172,13 +174,16 @@ class Buffer:
         unreachable (the caller decides whether to write directly)."""
         payload = json.dumps(row, default=str)
         try:
-            queued = self._script("push", _PUSH)(keys=[self.key, self.dropped_key],
-                                                  args=[payload, settings.BUFFER_MAX_ROWS])
+            queued = self._script("push", _PUSH)(
+                keys=[self.key, self.dropped_key], args=[payload, settings.BUFFER_MAX_ROWS]
+            )
         except Exception:
             logger.warning("buffer %s: push failed", self.name, exc_info=True)
             return "failed"
         if not queued:
-            logger.warning("buffer %s is full (%s rows): row dropped", self.name, settings.BUFFER_MAX_ROWS)
+            logger.warning(
+                "buffer %s is full (%s rows): row dropped", self.name, settings.BUFFER_MAX_ROWS
+            )
             return "dropped"
         return "queued"
 
@@ -187,7 +192,9 @@ class Buffer:
         """Move up to ``count`` rows into a fresh processing list; ``(token, raw rows)``."""
         token = uuid.uuid4().hex
         items = self._script("claim", _CLAIM)(
-            keys=[self.key, self.processing_key(token), self.claims_key], args=[count, time.time(), token])
+            keys=[self.key, self.processing_key(token), self.claims_key],
+            args=[count, time.time(), token],
+        )
         return token, list(items)
 
     def ack(self, token: str, dead: Iterable[DeadLetter] = ()) -> None:
@@ -201,8 +208,11 @@ class Buffer:
 
     def release(self, token: str) -> int:
         """Give a claim's rows back to the head of the buffer (its flusher died or gave up)."""
-        return int(self._script("release", _RELEASE)(
-            keys=[self.key, self.processing_key(token), self.claims_key], args=[token]))
+        return int(
+            self._script("release", _RELEASE)(
+                keys=[self.key, self.processing_key(token), self.claims_key], args=[token]
+            )
+        )
 
     # reading
     def pending(self) -> int:
@@ -211,7 +221,9 @@ class Buffer:
     def stats(self) -> dict[str, int]:
         """Backlog, rows held by claims, dead letters, drops: one round trip."""
         client = redis_client()
-        tokens = [t.decode() if isinstance(t, bytes) else t for t in client.zrange(self.claims_key, 0, -1)]
+        tokens = [
+            t.decode() if isinstance(t, bytes) else t for t in client.zrange(self.claims_key, 0, -1)
+        ]
         pipe = client.pipeline(transaction=False)
         pipe.llen(self.key)
         pipe.llen(self.dead_key)
@@ -219,8 +231,13 @@ class Buffer:
         for token in tokens:
             pipe.llen(self.processing_key(token))
         values = pipe.execute()
-        return {"pending": int(values[0]), "dead_letters": int(values[1]), "dropped": int(values[2] or 0),
-                "claimed": sum(int(v) for v in values[3:]), "claims": len(tokens)}
+        return {
+            "pending": int(values[0]),
+            "dead_letters": int(values[1]),
+            "dropped": int(values[2] or 0),
+            "claimed": sum(int(v) for v in values[3:]),
+            "claims": len(tokens),
+        }
 
     def dead_letters(self, limit: int = 500) -> list[DeadLetter]:
         letters = []
@@ -230,14 +247,23 @@ class Buffer:
                 entry = json.loads(text)
             except ValueError:
                 entry = {"row": text, "error": "unreadable dead letter", "failed_at": ""}
-            letters.append(DeadLetter(buffer=self.name, raw=text, row=str(entry.get("row", "")),
-                                      error=str(entry.get("error", "")), failed_at=str(entry.get("failed_at", ""))))
+            letters.append(
+                DeadLetter(
+                    buffer=self.name,
+                    raw=text,
+                    row=str(entry.get("row", "")),
+                    error=str(entry.get("error", "")),
+                    failed_at=str(entry.get("failed_at", "")),
+                )
+            )
         return letters
 
     def dead_letter_retry(self, raw: str) -> bool:
         """Put a dead letter's row back in the buffer; False if it was no longer there."""
         entry = json.loads(raw)
-        return bool(self._script("retry", _RETRY)(keys=[self.dead_key, self.key], args=[raw, entry["row"]]))
+        return bool(
+            self._script("retry", _RETRY)(keys=[self.dead_key, self.key], args=[raw, entry["row"]])
+        )
 
     def dead_letter_discard(self, raw: str) -> bool:
         return bool(redis_client().lrem(self.dead_key, 1, raw))
@@ -248,9 +274,19 @@ REGISTRY: dict[str, Buffer] = {}
 
 def _dead_letter(buffer: Buffer, row: str, error: BaseException | str) -> DeadLetter:
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    entry = {"row": row, "error": message[:2000], "failed_at": datetime.now(UTC).isoformat(), "buffer": buffer.name}
-    return DeadLetter(buffer=buffer.name, raw=json.dumps(entry), row=row, error=entry["error"],
-                      failed_at=entry["failed_at"])
+    entry = {
+        "row": row,
+        "error": message[:2000],
+        "failed_at": datetime.now(UTC).isoformat(),
+        "buffer": buffer.name,
+    }
+    return DeadLetter(
+        buffer=buffer.name,
+        raw=json.dumps(entry),
+        row=row,
+        error=entry["error"],
+        failed_at=entry["failed_at"],
+    )
 
 
 def _write_one(write: Callable[[list[dict]], Any], row: dict) -> None:
@@ -260,8 +296,13 @@ def _write_one(write: Callable[[list[dict]], Any], row: dict) -> None:
         write([row])
 
 
-def flush(buffer: Buffer, write: Callable[[list[dict]], Any], *, batch_size: int = 1000,
-          max_rows: int = 200_000) -> FlushResult:
+def flush(
+    buffer: Buffer,
+    write: Callable[[list[dict]], Any],
+    *,
+    batch_size: int = 1000,
+    max_rows: int = 200_000,
+) -> FlushResult:
     """Claim, write, dead-letter and acknowledge batches until the buffer is empty or
     ``max_rows`` were taken. ``write`` stores a list of decoded rows idempotently."""
     from django.db import transaction
@@ -290,8 +331,12 @@ def flush(buffer: Buffer, write: Callable[[list[dict]], Any], *, batch_size: int
                     write(rows)
                 written = len(rows)
             except Exception as batch_error:
-                logger.warning("buffer %s: a batch of %d failed (%s); retrying row by row",
-                               buffer.name, len(rows), batch_error)
+                logger.warning(
+                    "buffer %s: a batch of %d failed (%s); retrying row by row",
+                    buffer.name,
+                    len(rows),
+                    batch_error,
+                )
                 for row, text in zip(rows, texts, strict=True):
                     try:
                         _write_one(write, row)
@@ -314,7 +359,9 @@ def reclaim_stale(*, older_than: float | None = None) -> dict[str, int]:
         tokens = redis_client().zrangebyscore(buffer.claims_key, "-inf", cutoff)
         count = sum(buffer.release(t.decode() if isinstance(t, bytes) else t) for t in tokens)
         if count:
-            logger.warning("buffer %s: %d rows of %d stale claims re-queued", buffer.name, count, len(tokens))
+            logger.warning(
+                "buffer %s: %d rows of %d stale claims re-queued", buffer.name, count, len(tokens)
+            )
         moved[buffer.name] = count
     return moved
 
@@ -326,7 +373,11 @@ def health() -> dict[str, Any]:
     for name, stats in per_buffer.items():
         backlog = stats["pending"] + stats["claimed"]
         if backlog > settings.READYZ_BUFFER_BACKLOG_DEGRADED:
-            problems.append(f"{name}: {backlog} rows waiting (> {settings.READYZ_BUFFER_BACKLOG_DEGRADED})")
+            problems.append(
+                f"{name}: {backlog} rows waiting (> {settings.READYZ_BUFFER_BACKLOG_DEGRADED})"
+            )
         if stats["dead_letters"] > settings.READYZ_DEAD_LETTERS_DEGRADED:
-            problems.append(f"{name}: {stats['dead_letters']} dead letters (> {settings.READYZ_DEAD_LETTERS_DEGRADED})")
+            problems.append(
+                f"{name}: {stats['dead_letters']} dead letters (> {settings.READYZ_DEAD_LETTERS_DEGRADED})"
+            )
     return {"buffers": per_buffer, "problems": problems}

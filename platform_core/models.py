@@ -55,12 +55,17 @@ class ApiClient(models.Model):
         default=False,
         help_text="A key a browser may hold: read and events scopes only; CORS allowed for the origins below.",
     )
-    allowed_origins = ArrayField(models.CharField(max_length=200), default=list, blank=True,
-                                 help_text="Origins such as https://shop.example.com (public keys only).")
+    allowed_origins = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        help_text="Origins such as https://shop.example.com (public keys only).",
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     rotated_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     request_count = models.BigIntegerField(default=0)
@@ -79,9 +84,16 @@ class ApiClient(models.Model):
 class AuditLog(models.Model):
     """One operator action (who, what, on which object, when, details). Written by services."""
 
-    actor = models.ForeignKey("platform_core.User", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="audit_entries")
-    actor_name = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
+    actor = models.ForeignKey(
+        "platform_core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    actor_name = models.CharField(
+        max_length=150, blank=True, help_text="Kept when the user is deleted."
+    )
     action = models.CharField(max_length=80, db_index=True)
     object_type = models.CharField(max_length=80, blank=True, db_index=True)
     object_id = models.CharField(max_length=64, blank=True)

@@ -50,7 +50,9 @@ def role_permission_codenames(role: str) -> list[tuple[str, str]]:
 
     wanted = []
     for app_label, actions in ROLE_APP_PERMISSIONS.get(role, {}).items():
-        perms = Permission.objects.filter(content_type__app_label=app_label).select_related("content_type")
+        perms = Permission.objects.filter(content_type__app_label=app_label).select_related(
+            "content_type"
+        )
         for perm in perms:
             action = perm.codename.split("_", 1)[0]
             model_key = f"{app_label}.{perm.content_type.model}"
@@ -76,6 +78,7 @@ def sync_role_permissions(sender=None, **kwargs) -> None:
         group, _ = Group.objects.get_or_create(name=role)
         pairs = role_permission_codenames(role)
         perms = [
-            Permission.objects.get(content_type__app_label=app, codename=code) for app, code in pairs
+            Permission.objects.get(content_type__app_label=app, codename=code)
+            for app, code in pairs
         ]
         group.permissions.set(perms)

@@ -17,7 +17,9 @@ from pathlib import Path
 
 # Keys that were ever published with the code (settings' old default, .env.example's
 # placeholder). A process with DEBUG off refuses to start with one of them.
-PUBLIC_SECRET_KEYS = frozenset({"aisle-dev-insecure-change-me", "change-me-to-a-long-random-string"})
+PUBLIC_SECRET_KEYS = frozenset(
+    {"aisle-dev-insecure-change-me", "change-me-to-a-long-random-string"}
+)
 SECRET_KEY_FILENAME = "secret_key"
 
 
@@ -68,7 +70,9 @@ def _secret_key_file(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def client_ip_from(*, remote_addr: str | None, forwarded_for: str | None, trusted_proxies: int) -> str | None:
+def client_ip_from(
+    *, remote_addr: str | None, forwarded_for: str | None, trusted_proxies: int
+) -> str | None:
     """The client's address as far as it can be trusted.
 
     With ``trusted_proxies == 0`` (the default: the app is reached directly) ``X-Forwarded-For``

@@ -31,8 +31,16 @@ def _new_key() -> tuple[str, str]:
     return prefix, f"ak_{prefix}_{secrets.token_urlsafe(32)}"
 
 
-def audit_record(*, actor, action: str, obj: Any = None, details: dict | None = None,
-                 object_type: str = "", object_id: str = "", object_repr: str = "") -> AuditLog:
+def audit_record(
+    *,
+    actor,
+    action: str,
+    obj: Any = None,
+    details: dict | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+) -> AuditLog:
     """Record an operator action. ``actor`` may be None for system actions, or the
     :class:`ApiClient` whose key made the call (named ``api-client:<name>`` in the log)."""
     if obj is not None:
@@ -71,7 +79,9 @@ def parse_scopes(scopes: Iterable[str] | str) -> list[str]:
     return scopes
 
 
-def validate_client_settings(*, scopes: list[str], public: bool, allowed_origins: list[str]) -> None:
+def validate_client_settings(
+    *, scopes: list[str], public: bool, allowed_origins: list[str]
+) -> None:
     if public:
         extra = set(scopes) - set(PUBLIC_SCOPES)
         if extra:
@@ -79,15 +89,27 @@ def validate_client_settings(*, scopes: list[str], public: bool, allowed_origins
                 f"A public key (held by browsers) may only have the read and events scopes, not: {', '.join(sorted(extra))}."
             )
     for origin in allowed_origins:
-        if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin or origin.count("/") > 2:
-            raise ValidationError(f"Origin {origin!r} must look like https://shop.example.com (scheme and host, no path).")
+        if (
+            not origin.startswith(("http://", "https://"))
+            or origin.rstrip("/") != origin
+            or origin.count("/") > 2
+        ):
+            raise ValidationError(
+                f"Origin {origin!r} must look like https://shop.example.com (scheme and host, no path)."
+            )
     if allowed_origins and not public:
         raise ValidationError("Allowed origins only apply to public keys.")
 
 
 @transaction.atomic
-def api_client_create(*, name: str, scopes: Iterable[str] | str, public: bool = False,
-                      allowed_origins: Iterable[str] = (), created_by=None) -> tuple[ApiClient, str]:
+def api_client_create(
+    *,
+    name: str,
+    scopes: Iterable[str] | str,
+    public: bool = False,
+    allowed_origins: Iterable[str] = (),
+    created_by=None,
+) -> tuple[ApiClient, str]:
     """Create a client; returns it and its key (shown once, stored as a hash)."""
     scopes = parse_scopes(scopes)
     origins = [o.strip() for o in allowed_origins if o.strip()]
@@ -95,10 +117,21 @@ def api_client_create(*, name: str, scopes: Iterable[str] | str, public: bool = 
     if ApiClient.objects.filter(name=name).exists():
         raise ValidationError(f"An API client named {name!r} already exists.")
     prefix, key = _new_key()
-    client = ApiClient.objects.create(name=name, prefix=prefix, key_hash=_hash_key(key), scopes=scopes,
-                                      public=public, allowed_origins=origins, created_by=created_by)
-    audit_record(actor=created_by, action="api_client.create", obj=client,
-                 details={"scopes": scopes, "public": public})
+    client = ApiClient.objects.create(
+        name=name,
+        prefix=prefix,
+        key_hash=_hash_key(key),
+        scopes=scopes,
+        public=public,
+        allowed_origins=origins,
+        created_by=created_by,
+    )
+    audit_record(
+        actor=created_by,
+        action="api_client.create",
+        obj=client,
+        details={"scopes": scopes, "public": public},
+    )
     return client, key
 
 
@@ -167,14 +200,18 @@ def api_client_usage_flush() -> int:
     from platform_core.buffers import redis_client
 
     client = redis_client()
-    counts_raw, seen_raw = client.register_script(_USAGE_TAKE)(keys=[USAGE_COUNTS_KEY, USAGE_SEEN_KEY])
+    counts_raw, seen_raw = client.register_script(_USAGE_TAKE)(
+        keys=[USAGE_COUNTS_KEY, USAGE_SEEN_KEY]
+    )
     counts = {int(counts_raw[i]): int(counts_raw[i + 1]) for i in range(0, len(counts_raw), 2)}
     seen = {int(seen_raw[i]): float(seen_raw[i + 1]) for i in range(0, len(seen_raw), 2)}
     try:
         with transaction.atomic():
             for pk, count in counts.items():
                 last = datetime.fromtimestamp(seen.get(pk, timezone.now().timestamp()), tz=UTC)
-                ApiClient.objects.filter(pk=pk).update(request_count=F("request_count") + count, last_used_at=last)
+                ApiClient.objects.filter(pk=pk).update(
+                    request_count=F("request_count") + count, last_used_at=last
+                )
     except Exception:
         pipe = client.pipeline(transaction=True)
         for pk, count in counts.items():

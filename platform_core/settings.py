@@ -30,13 +30,17 @@ ARTIFACTS_DIR = Path(env("ARTIFACTS_DIR", default=str(DATA_DIR / "artifacts"))).
 
 # SECRET_KEY from the environment, else DATA_DIR/secret_key (random, 0600, created once); a
 # key published with the code stops a DEBUG-off process here (platform_core.security).
-SECRET_KEY = security.secret_key_load(configured=env("SECRET_KEY", default=""), data_dir=DATA_DIR, debug=DEBUG)
+SECRET_KEY = security.secret_key_load(
+    configured=env("SECRET_KEY", default=""), data_dir=DATA_DIR, debug=DEBUG
+)
 
 # --- Deployment behind TLS (all off by default, so `make run` on http://127.0.0.1 works;
 # docker-compose.yml turns them on; `manage.py check --deploy` passes with its values) -----------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 # Probes and scrapers talk plain HTTP inside the deployment's network.
-SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[r"^healthz$", r"^readyz$", r"^metrics$"])
+SECURE_REDIRECT_EXEMPT = env.list(
+    "SECURE_REDIRECT_EXEMPT", default=[r"^healthz$", r"^readyz$", r"^metrics$"]
+)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)

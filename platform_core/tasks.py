@@ -12,7 +12,9 @@ def ping(value: str = "pong") -> dict:
     return {"value": value, "host": socket.gethostname(), "pid": os.getpid()}
 
 
-@shared_task(name="platform_core.tasks.buffers_reclaim", queue="flush", acks_late=True, ignore_result=True)
+@shared_task(
+    name="platform_core.tasks.buffers_reclaim", queue="flush", acks_late=True, ignore_result=True
+)
 def buffers_reclaim() -> dict:
     """Re-queue the rows of buffer claims whose flusher died (every minute)."""
     from platform_core import buffers
@@ -20,7 +22,12 @@ def buffers_reclaim() -> dict:
     return buffers.reclaim_stale()
 
 
-@shared_task(name="platform_core.tasks.api_client_usage_flush", queue="flush", acks_late=True, ignore_result=True)
+@shared_task(
+    name="platform_core.tasks.api_client_usage_flush",
+    queue="flush",
+    acks_late=True,
+    ignore_result=True,
+)
 def api_client_usage_flush() -> int:
     """Write the API clients' request counts kept in Redis to their rows (every minute)."""
     from platform_core import services

@@ -15,8 +15,9 @@ _ISO = re.compile(
 )
 
 
-def parse_iso8601_utc(raw: str, *, min_year: int = 1970, max_year: int = 2100,
-                      max_offset_hours: int = 14) -> datetime:
+def parse_iso8601_utc(
+    raw: str, *, min_year: int = 1970, max_year: int = 2100, max_offset_hours: int = 14
+) -> datetime:
     """Parse ``raw`` (``2030-01-02T03:04:05Z``, ``…+02:00``) to an aware UTC datetime.
 
     Raises ``ValueError`` with a readable message for anything else: an empty value, a missing
@@ -28,7 +29,9 @@ def parse_iso8601_utc(raw: str, *, min_year: int = 1970, max_year: int = 2100,
         raise ValueError("an empty value is not a time")
     match = _ISO.fullmatch(text)
     if match is None:
-        raise ValueError(f"{text[:64]!r} is not an ISO 8601 time with a UTC offset (e.g. 2030-01-02T03:04:05Z)")
+        raise ValueError(
+            f"{text[:64]!r} is not an ISO 8601 time with a UTC offset (e.g. 2030-01-02T03:04:05Z)"
+        )
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:

@@ -58,7 +58,9 @@ def redis_url(url: str, *, db: int | None = None) -> str:
     """Normalise a Redis URL for redis-py / django cache, optionally forcing the database number."""
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ConfigurationError(f"REDIS_URL must be redis://, rediss:// or unix://, got {parts.scheme!r}.")
+        raise ConfigurationError(
+            f"REDIS_URL must be redis://, rediss:// or unix://, got {parts.scheme!r}."
+        )
     if db is None:
         return url
     if parts.scheme == "unix":

@@ -14,8 +14,17 @@ from recommend.models import BoostRule, PinnedResult, Strategy, SynonymSet
 
 @admin.register(Strategy)
 class StrategyAdmin(admin.ModelAdmin):
-    list_display = ("name", "surface", "version", "is_default", "slots", "fusion", "diversity",
-                    "hide_out_of_stock", "updated_at")
+    list_display = (
+        "name",
+        "surface",
+        "version",
+        "is_default",
+        "slots",
+        "fusion",
+        "diversity",
+        "hide_out_of_stock",
+        "updated_at",
+    )
     list_filter = ("surface", "is_default", "diversity", "use_ranker", "hide_out_of_stock")
     search_fields = ("name", "description")
     list_select_related = ("retriever_version", "ranker_version", "cf_version", "intent_version")
@@ -24,13 +33,45 @@ class StrategyAdmin(admin.ModelAdmin):
     actions = ["make_default"]
     fieldsets = (
         (None, {"fields": ("name", "surface", "description", "version", "is_default")}),
-        ("Models (empty: follow the active version)", {
-            "fields": ("retriever_version", "ranker_version", "cf_version", "intent_version", "use_ranker",
-                       "use_intent")}),
-        ("Fusion", {"fields": ("lexical_weight", "semantic_weight", "rrf_k", "semantic_min_score", "cf_weight",
-                               "profile_weight", "trending_weight")}),
-        ("Diversity and rules", {"fields": ("diversity", "max_category_share", "mmr_lambda", "hide_out_of_stock",
-                                            "boost_rules")}),
+        (
+            "Models (empty: follow the active version)",
+            {
+                "fields": (
+                    "retriever_version",
+                    "ranker_version",
+                    "cf_version",
+                    "intent_version",
+                    "use_ranker",
+                    "use_intent",
+                )
+            },
+        ),
+        (
+            "Fusion",
+            {
+                "fields": (
+                    "lexical_weight",
+                    "semantic_weight",
+                    "rrf_k",
+                    "semantic_min_score",
+                    "cf_weight",
+                    "profile_weight",
+                    "trending_weight",
+                )
+            },
+        ),
+        (
+            "Diversity and rules",
+            {
+                "fields": (
+                    "diversity",
+                    "max_category_share",
+                    "mmr_lambda",
+                    "hide_out_of_stock",
+                    "boost_rules",
+                )
+            },
+        ),
         (None, {"fields": ("created_at", "updated_at")}),
     )
 
@@ -60,7 +101,9 @@ class StrategyAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
         transaction.on_commit(services.config_changed)
 
-    @admin.action(description="Make the selected strategy the default of its surface", permissions=["change"])
+    @admin.action(
+        description="Make the selected strategy the default of its surface", permissions=["change"]
+    )
     def make_default(self, request, queryset):
         strategies = list(queryset)
         surfaces = [s.surface for s in strategies]
@@ -69,8 +112,11 @@ class StrategyAdmin(admin.ModelAdmin):
             return
         for strategy in strategies:
             services.strategy_make_default(strategy=strategy, actor=request.user)
-        self.message_user(request, "Default now: " + ", ".join(f"{s.name} ({s.surface})" for s in strategies),
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            "Default now: " + ", ".join(f"{s.name} ({s.surface})" for s in strategies),
+            messages.SUCCESS,
+        )
 
 
 class _ConfigAdmin(admin.ModelAdmin):
@@ -80,8 +126,12 @@ class _ConfigAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        audit_record(actor=request.user, action=f"{self.audit_name}.{'update' if change else 'create'}", obj=obj,
-                     details={"changed": list(form.changed_data)})
+        audit_record(
+            actor=request.user,
+            action=f"{self.audit_name}.{'update' if change else 'create'}",
+            obj=obj,
+            details={"changed": list(form.changed_data)},
+        )
         transaction.on_commit(services.config_changed)
 
     def delete_model(self, request, obj):
@@ -117,7 +167,16 @@ class PinnedResultAdmin(_ConfigAdmin):
 @admin.register(BoostRule)
 class BoostRuleAdmin(_ConfigAdmin):
     audit_name = "boost_rule"
-    list_display = ("name", "field", "target", "factor", "query", "surfaces", "active", "updated_at")
+    list_display = (
+        "name",
+        "field",
+        "target",
+        "factor",
+        "query",
+        "surfaces",
+        "active",
+        "updated_at",
+    )
     list_filter = ("field", "active")
     search_fields = ("name", "query", "category__name", "brand__name")
     list_select_related = ("category", "brand")
@@ -126,4 +185,3 @@ class BoostRuleAdmin(_ConfigAdmin):
     @admin.display(description="Target")
     def target(self, obj: BoostRule) -> str:
         return str(obj.category or obj.brand or "—")
-

@@ -17,9 +17,20 @@ class RecommendConfig(AppConfig):
         # bump it explicitly; these receivers also catch writes from the shell, data migrations
         # and fixtures, so a cached configuration can never outlive its rows.
         for model in (models.Strategy, models.SynonymSet, models.PinnedResult, models.BoostRule):
-            post_save.connect(config_row_changed, sender=model, dispatch_uid=f"recommend-config-save-{model.__name__}")
-            post_delete.connect(config_row_changed, sender=model, dispatch_uid=f"recommend-config-del-{model.__name__}")
-        m2m_changed.connect(config_row_changed, sender=models.Strategy.boost_rules.through,
-                            dispatch_uid="recommend-config-m2m")
+            post_save.connect(
+                config_row_changed,
+                sender=model,
+                dispatch_uid=f"recommend-config-save-{model.__name__}",
+            )
+            post_delete.connect(
+                config_row_changed,
+                sender=model,
+                dispatch_uid=f"recommend-config-del-{model.__name__}",
+            )
+        m2m_changed.connect(
+            config_row_changed,
+            sender=models.Strategy.boost_rules.through,
+            dispatch_uid="recommend-config-m2m",
+        )
 
         from recommend import buffers, ranker_job  # noqa: F401  (register the buffers and the train_ranker job kind)

@@ -19,6 +19,8 @@ def run(*, stdout=None, style=None) -> None:
         out.write((style.SUCCESS(message) if style else message) + "\n")
     aggregates = services.aggregates_refresh()
     loaders.spell_corrector()  # built once now (and cached in Redis) rather than by the first search
-    out.write(f"Serving: {len(aggregates.trending)} trending products, "
-              f"{len(aggregates.bought_together)} products with bought-together, "
-              f"{len(aggregates.popular_queries)} popular queries.\n")
+    out.write(
+        f"Serving: {len(aggregates.trending)} trending products, "
+        f"{len(aggregates.bought_together)} products with bought-together, "
+        f"{len(aggregates.popular_queries)} popular queries.\n"
+    )

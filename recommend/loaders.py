@@ -118,7 +118,9 @@ def _tokenizer_source(version: VersionRef) -> str:
     path = artifact_path(version)
     if path is not None and (path / "tokenizer.json").exists():
         return str(path)
-    return resolve_model_source(version.base or getattr(settings, "DEFAULT_ENCODER", BASE_RETRIEVER_ID))
+    return resolve_model_source(
+        version.base or getattr(settings, "DEFAULT_ENCODER", BASE_RETRIEVER_ID)
+    )
 
 
 _known_words_by_source: dict[str, frozenset[str]] = {}
@@ -146,8 +148,11 @@ def known_words(version: VersionRef | None) -> frozenset[str]:
 
                 words = dictionary_words(AutoTokenizer.from_pretrained(source).get_vocab())
             except Exception:
-                logger.warning("no tokenizer vocabulary at %s: typo correction is unguarded", source,
-                               exc_info=True)
+                logger.warning(
+                    "no tokenizer vocabulary at %s: typo correction is unguarded",
+                    source,
+                    exc_info=True,
+                )
                 words = frozenset()
             _known_words_by_source[source] = words
         return _known_words_by_source[source]
@@ -161,7 +166,9 @@ def _load_ranker(version: VersionRef) -> Any:
 
     path = artifact_path(version)
     if path is None or not (path / "ranker.json").exists():
-        logger.warning("ranker version %s has no artifact at %s; serving without it", version.id, path)
+        logger.warning(
+            "ranker version %s has no artifact at %s; serving without it", version.id, path
+        )
         return False
     return RankerScorer.load(path)
 
@@ -309,19 +316,32 @@ def _build_corrector() -> SpellCorrector:
     from catalog.models import Brand, Category, Event, Product, SearchLog
 
     def texts():
-        for title, search_text in Product.objects.filter(active=True).values_list("title", "search_text").iterator(chunk_size=5000):
+        for title, search_text in (
+            Product.objects.filter(active=True)
+            .values_list("title", "search_text")
+            .iterator(chunk_size=5000)
+        ):
             yield title
             yield search_text
         yield from Brand.objects.values_list("name", flat=True)
         yield from Category.objects.values_list("name", flat=True)
 
     extra: dict[str, int] = {}
-    logged = (SearchLog.objects.filter(result_count__gt=0).values("normalised_query")
-              .annotate(n=Count("id")).order_by("-n")[:20000])
+    logged = (
+        SearchLog.objects.filter(result_count__gt=0)
+        .values("normalised_query")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:20000]
+    )
     for row in logged:
         extra[row["normalised_query"]] = extra.get(row["normalised_query"], 0) + row["n"]
-    searched = (Event.objects.filter(type="search").exclude(query="").values("query")
-                .annotate(n=Count("id")).order_by("-n")[:20000])
+    searched = (
+        Event.objects.filter(type="search")
+        .exclude(query="")
+        .values("query")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:20000]
+    )
     for row in searched:
         extra[row["query"]] = extra.get(row["query"], 0) + row["n"]
     return SpellCorrector.from_texts(texts(), extra_counts=extra)
@@ -336,7 +356,10 @@ def spell_corrector() -> SpellCorrector:
     if holder.corrector is not None and now - holder.checked_at < SPELL_CHECK_SECONDS:
         return holder.corrector
     with holder.lock:
-        if holder.corrector is not None and time.monotonic() - holder.checked_at < SPELL_CHECK_SECONDS:
+        if (
+            holder.corrector is not None
+            and time.monotonic() - holder.checked_at < SPELL_CHECK_SECONDS
+        ):
             return holder.corrector
         version = _vocabulary_version()
         if version != holder.version or holder.corrector is None:

@@ -43,50 +43,100 @@ class Strategy(models.Model):
     surface = models.CharField(max_length=20, choices=Surface.choices, db_index=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     description = models.TextField(blank=True)
-    is_default = models.BooleanField(default=False, help_text="Served when no experiment variant applies.")
+    is_default = models.BooleanField(
+        default=False, help_text="Served when no experiment variant applies."
+    )
 
     # Model slots: null = follow the active version of the task (names fixed by the Training
     # issue's served_retriever_versions(), which reads them).
     retriever_version = models.ForeignKey(
-        "training.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to=_version_choices("retriever"), help_text="Empty: follow the active retriever.")
+        "training.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to=_version_choices("retriever"),
+        help_text="Empty: follow the active retriever.",
+    )
     ranker_version = models.ForeignKey(
-        "training.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to=_version_choices("ranker"), help_text="Empty: follow the active ranker.")
+        "training.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to=_version_choices("ranker"),
+        help_text="Empty: follow the active ranker.",
+    )
     cf_version = models.ForeignKey(
-        "training.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to=_version_choices("cf"), help_text="Empty: follow the active CF model.")
+        "training.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to=_version_choices("cf"),
+        help_text="Empty: follow the active CF model.",
+    )
     intent_version = models.ForeignKey(
-        "training.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to=_version_choices("intent"), help_text="Empty: follow the active intent classifier.")
+        "training.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to=_version_choices("intent"),
+        help_text="Empty: follow the active intent classifier.",
+    )
     use_ranker = models.BooleanField(default=True, help_text="Off: results keep the fusion order.")
     use_intent = models.BooleanField(default=True, help_text="Off: no intent classification.")
 
     # Fusion (reciprocal rank fusion weights per source).
     lexical_weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
     semantic_weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
-    rrf_k = models.PositiveIntegerField(default=60, help_text="RRF constant: score = weight / (k + rank).")
+    rrf_k = models.PositiveIntegerField(
+        default=60, help_text="RRF constant: score = weight / (k + rank)."
+    )
     semantic_min_score = models.FloatField(
-        default=0.2, validators=[MinValueValidator(-1), MaxValueValidator(1)],
+        default=0.2,
+        validators=[MinValueValidator(-1), MaxValueValidator(1)],
         help_text="Semantic hits below this cosine similarity are dropped (the encoder always finds "
-                  "*something*; this keeps nonsense queries at zero results).")
-    cf_weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)],
-                                  help_text="Weight of collaborative-filtering candidates (0: off).")
-    profile_weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)],
-                                       help_text="Weight of the shopper-profile-embedding candidates.")
-    trending_weight = models.FloatField(default=0.5, validators=[MinValueValidator(0)],
-                                        help_text="Weight of trending candidates in recommendations.")
+        "*something*; this keeps nonsense queries at zero results).",
+    )
+    cf_weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0)],
+        help_text="Weight of collaborative-filtering candidates (0: off).",
+    )
+    profile_weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0)],
+        help_text="Weight of the shopper-profile-embedding candidates.",
+    )
+    trending_weight = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0)],
+        help_text="Weight of trending candidates in recommendations.",
+    )
 
     # Diversity and rules.
-    diversity = models.CharField(max_length=16, choices=Diversity.choices, default=Diversity.CATEGORY_CAP)
+    diversity = models.CharField(
+        max_length=16, choices=Diversity.choices, default=Diversity.CATEGORY_CAP
+    )
     max_category_share = models.FloatField(
-        default=0.5, validators=[MinValueValidator(0.01), MaxValueValidator(1)],
-        help_text="category_cap: at most this share of the results from one category.")
-    mmr_lambda = models.FloatField(default=0.7, validators=[MinValueValidator(0), MaxValueValidator(1)],
-                                   help_text="mmr: 1 = relevance only, 0 = diversity only.")
+        default=0.5,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1)],
+        help_text="category_cap: at most this share of the results from one category.",
+    )
+    mmr_lambda = models.FloatField(
+        default=0.7,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="mmr: 1 = relevance only, 0 = diversity only.",
+    )
     hide_out_of_stock = models.BooleanField(default=True)
-    boost_rules = models.ManyToManyField("BoostRule", blank=True, related_name="strategies",
-                                         help_text="Rules for this strategy only; global rules always apply.")
+    boost_rules = models.ManyToManyField(
+        "BoostRule",
+        blank=True,
+        related_name="strategies",
+        help_text="Rules for this strategy only; global rules always apply.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -95,19 +145,28 @@ class Strategy(models.Model):
         ordering = ["surface", "name"]
         verbose_name_plural = "strategies"
         constraints = [
-            models.UniqueConstraint(fields=["surface"], condition=Q(is_default=True),
-                                    name="recommend_one_default_strategy_per_surface"),
+            models.UniqueConstraint(
+                fields=["surface"],
+                condition=Q(is_default=True),
+                name="recommend_one_default_strategy_per_surface",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version} ({self.surface})"
 
     def clean(self) -> None:
-        for slot, task in (("retriever_version", "retriever"), ("ranker_version", "ranker"),
-                           ("cf_version", "cf"), ("intent_version", "intent")):
+        for slot, task in (
+            ("retriever_version", "retriever"),
+            ("ranker_version", "ranker"),
+            ("cf_version", "cf"),
+            ("intent_version", "intent"),
+        ):
             version = getattr(self, slot)
             if version is not None and version.task != task:
-                raise ValidationError({slot: f"Pick a {task} version (this one is a {version.task})."})
+                raise ValidationError(
+                    {slot: f"Pick a {task} version (this one is a {version.task})."}
+                )
 
 
 class SynonymSet(models.Model):
@@ -118,9 +177,14 @@ class SynonymSet(models.Model):
         ONE_WAY = "one_way", "one-way (sources also search the terms, never the reverse)"
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.EQUIVALENT)
-    sources = models.CharField(max_length=500, blank=True,
-                               help_text="One-way only: comma-separated terms that expand, e.g. 'hoody, hoodies'.")
-    terms = models.CharField(max_length=500, help_text="Comma-separated terms, e.g. 'tv, television, telly'.")
+    sources = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="One-way only: comma-separated terms that expand, e.g. 'hoody, hoodies'.",
+    )
+    terms = models.CharField(
+        max_length=500, help_text="Comma-separated terms, e.g. 'tv, television, telly'."
+    )
     active = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -143,7 +207,9 @@ class SynonymSet(models.Model):
         if self.kind == self.Kind.ONE_WAY and not self.sources.strip():
             raise ValidationError({"sources": "A one-way set needs source terms."})
         if self.kind == self.Kind.EQUIVALENT and self.sources.strip():
-            raise ValidationError({"sources": "Only one-way sets have sources; list every term under terms."})
+            raise ValidationError(
+                {"sources": "Only one-way sets have sources; list every term under terms."}
+            )
         if "=>" in self.terms or "=>" in self.sources:
             raise ValidationError("Choose the kind instead of writing '=>'.")
         try:
@@ -155,9 +221,13 @@ class SynonymSet(models.Model):
 class PinnedResult(models.Model):
     """Show ``product`` at ``position`` (1-based) for one query, whatever the ranking says."""
 
-    query = models.CharField(max_length=200, help_text="Matched after normalisation (case, spaces, accents).")
+    query = models.CharField(
+        max_length=200, help_text="Matched after normalisation (case, spaces, accents)."
+    )
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
-    position = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    position = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
     active = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -191,13 +261,25 @@ class BoostRule(models.Model):
 
     name = models.CharField(max_length=120)
     field = models.CharField(max_length=16, choices=Field.choices)
-    category = models.ForeignKey("catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    brand = models.ForeignKey("catalog.Brand", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    factor = models.FloatField(default=1.5, validators=[MinValueValidator(0)],
-                               help_text="Score multiplier: 2 doubles, 0.5 halves, 0 sinks to the bottom.")
-    query = models.CharField(max_length=200, blank=True, help_text="Empty: every query and every surface.")
-    surfaces = models.CharField(max_length=60, default="search,recommendations,similar",
-                                help_text="Comma-separated surfaces the rule applies to.")
+    category = models.ForeignKey(
+        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    brand = models.ForeignKey(
+        "catalog.Brand", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    factor = models.FloatField(
+        default=1.5,
+        validators=[MinValueValidator(0)],
+        help_text="Score multiplier: 2 doubles, 0.5 halves, 0 sinks to the bottom.",
+    )
+    query = models.CharField(
+        max_length=200, blank=True, help_text="Empty: every query and every surface."
+    )
+    surfaces = models.CharField(
+        max_length=60,
+        default="search,recommendations,similar",
+        help_text="Comma-separated surfaces the rule applies to.",
+    )
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -205,9 +287,12 @@ class BoostRule(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(field="category", category__isnull=False, brand__isnull=True)
-                           | Q(field="brand", brand__isnull=False, category__isnull=True)),
-                name="recommend_boost_target_matches_field"),
+                condition=(
+                    Q(field="category", category__isnull=False, brand__isnull=True)
+                    | Q(field="brand", brand__isnull=False, category__isnull=True)
+                ),
+                name="recommend_boost_target_matches_field",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -221,11 +306,16 @@ class BoostRule(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        if self.field == self.Field.CATEGORY and (self.category_id is None or self.brand_id is not None):
+        if self.field == self.Field.CATEGORY and (
+            self.category_id is None or self.brand_id is not None
+        ):
             raise ValidationError({"category": "A category rule names a category (and no brand)."})
-        if self.field == self.Field.BRAND and (self.brand_id is None or self.category_id is not None):
+        if self.field == self.Field.BRAND and (
+            self.brand_id is None or self.category_id is not None
+        ):
             raise ValidationError({"brand": "A brand rule names a brand (and no category)."})
         unknown = {s.strip() for s in self.surfaces.split(",") if s.strip()} - set(Surface.values)
         if unknown:
-            raise ValidationError({"surfaces": f"Unknown surface(s): {', '.join(sorted(unknown))}."})
-
+            raise ValidationError(
+                {"surfaces": f"Unknown surface(s): {', '.join(sorted(unknown))}."}
+            )

@@ -69,7 +69,12 @@ class ServingContext:
     notes: dict[str, str] = field(default_factory=dict)
 
     def cache_token(self) -> list[Any]:
-        return [self.surface, self.strategy.cache_token(), self.models.ids(), list(self.generations)]
+        return [
+            self.surface,
+            self.strategy.cache_token(),
+            self.models.ids(),
+            list(self.generations),
+        ]
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -77,7 +82,9 @@ class ServingContext:
         try:
             yield
         finally:
-            self.timings[name] = self.timings.get(name, 0.0) + (time.perf_counter() - started) * 1000
+            self.timings[name] = (
+                self.timings.get(name, 0.0) + (time.perf_counter() - started) * 1000
+            )
 
     def server_timing(self) -> str:
         """The ``Server-Timing`` header: each stage's milliseconds, then notes (cache, plan)."""
@@ -86,17 +93,30 @@ class ServingContext:
         return ", ".join(parts)
 
 
-def serving_context(surface: str, *, shopper_external_id: str | None, session: str,
-                    now: datetime, simulated: bool) -> ServingContext:
+def serving_context(
+    surface: str, *, shopper_external_id: str | None, session: str, now: datetime, simulated: bool
+) -> ServingContext:
     """Resolve generations, shopper, strategy (default or experiment variant) and models."""
     gens = generations()
     config = selectors.serving_config(gens[1])
     shopper = selectors.shopper_ref(shopper_external_id)
-    strategy, variant = selectors.resolve_strategy(surface, shopper, session, external_id=shopper_external_id)
+    strategy, variant = selectors.resolve_strategy(
+        surface, shopper, session, external_id=shopper_external_id
+    )
     models = selectors.served_models(strategy, models_generation=gens[0])
-    return ServingContext(surface=surface, strategy=strategy, models=models, config=config, shopper=shopper,
-                          session=session, variant=variant, shopper_external_id=shopper_external_id or None,
-                          now=now, simulated=simulated, generations=gens)
+    return ServingContext(
+        surface=surface,
+        strategy=strategy,
+        models=models,
+        config=config,
+        shopper=shopper,
+        session=session,
+        variant=variant,
+        shopper_external_id=shopper_external_id or None,
+        now=now,
+        simulated=simulated,
+        generations=gens,
+    )
 
 
 # --------------------------------------------------------------------------- parallel work
@@ -170,32 +190,45 @@ class FeatureInputs:
 EXTRA_FEATURES = ("fusion_score",)
 
 
-def fusion_within(candidates: Sequence[int], lexical: Mapping[int, float], semantic: Mapping[int, float],
-                  k: int = 60) -> list[float]:
+def fusion_within(
+    candidates: Sequence[int],
+    lexical: Mapping[int, float],
+    semantic: Mapping[int, float],
+    k: int = 60,
+) -> list[float]:
     """RRF of the lexical and the semantic ranking of ``candidates`` among themselves (an item a
     retriever scores 0 gets nothing from it)."""
     score = dict.fromkeys(candidates, 0.0)
     for source in (lexical, semantic):
-        ranked = sorted((pk for pk in candidates if source.get(pk, 0.0) > 0), key=lambda pk: -source[pk])
+        ranked = sorted(
+            (pk for pk in candidates if source.get(pk, 0.0) > 0), key=lambda pk: -source[pk]
+        )
         for rank, pk in enumerate(ranked, start=1):
             score[pk] += 1.0 / (k + rank)
     return [score[pk] for pk in candidates]
 
 
-def feature_dicts(candidates: Sequence[int], inputs: FeatureInputs, prices: Mapping[int, float],
-                  popularity: Mapping[int, float]) -> list[dict[str, float]]:
+def feature_dicts(
+    candidates: Sequence[int],
+    inputs: FeatureInputs,
+    prices: Mapping[int, float],
+    popularity: Mapping[int, float],
+) -> list[dict[str, float]]:
     """The ranker's features (``training.ml.ranker.FEATURES`` and :data:`EXTRA_FEATURES`) for
     each candidate; ``position`` is left out, i.e. fixed at serving."""
     fused = fusion_within(candidates, inputs.lexical, inputs.semantic)
-    return [{
-        "fusion_score": fused[i],
-        "lexical_score": float(inputs.lexical.get(pk, 0.0)),
-        "semantic_score": float(inputs.semantic.get(pk, 0.0)),
-        "profile_similarity": float(inputs.profile.get(pk, 0.0)),
-        "cf_score": float(inputs.cf.get(pk, 0.0)),
-        "popularity": float(popularity.get(pk, 0.0)),
-        "log_price": math.log1p(max(0.0, float(prices.get(pk, 0.0)))),
-    } for i, pk in enumerate(candidates)]
+    return [
+        {
+            "fusion_score": fused[i],
+            "lexical_score": float(inputs.lexical.get(pk, 0.0)),
+            "semantic_score": float(inputs.semantic.get(pk, 0.0)),
+            "profile_similarity": float(inputs.profile.get(pk, 0.0)),
+            "cf_score": float(inputs.cf.get(pk, 0.0)),
+            "popularity": float(popularity.get(pk, 0.0)),
+            "log_price": math.log1p(max(0.0, float(prices.get(pk, 0.0)))),
+        }
+        for i, pk in enumerate(candidates)
+    ]
 
 
 def ranker_scores(models: ServedModels, features: list[dict[str, float]]) -> np.ndarray | None:
@@ -218,8 +251,14 @@ def rule_list(ctx: ServingContext, *, with_pins: bool) -> list[ScoreRule | PinRu
     return rules
 
 
-def apply_merchandising(ctx: ServingContext, scored: Sequence[tuple[int, float]], rows: Mapping[int, ProductRow],
-                        tree: CategoryTree, *, query: str | None = None) -> RulesOutcome:
+def apply_merchandising(
+    ctx: ServingContext,
+    scored: Sequence[tuple[int, float]],
+    rows: Mapping[int, ProductRow],
+    tree: CategoryTree,
+    *,
+    query: str | None = None,
+) -> RulesOutcome:
     """Boosts and buries, out-of-stock handling and (for a query) pins."""
     items = []
     for pk, score in scored:
@@ -227,8 +266,15 @@ def apply_merchandising(ctx: ServingContext, scored: Sequence[tuple[int, float]]
         if row is None:
             continue
         category = tree.by_id.get(row.category_id) if row.category_id else None
-        items.append(RuleItem(id=pk, score=float(score), category_ids=category.ancestors if category else (),
-                              brand=row.brand, in_stock=row.in_stock))
+        items.append(
+            RuleItem(
+                id=pk,
+                score=float(score),
+                category_ids=category.ancestors if category else (),
+                brand=row.brand,
+                in_stock=row.in_stock,
+            )
+        )
     return apply_rules(items, rule_list(ctx, with_pins=query is not None), query=query)
 
 
@@ -246,9 +292,14 @@ def product_payload(row: ProductRow, tree: CategoryTree) -> dict[str, Any]:
     }
 
 
-def item_payload(row: ProductRow, tree: CategoryTree, score: float, evidence: ItemEvidence) -> dict[str, Any]:
-    return {"product": product_payload(row, tree), "score": round(float(score), 6),
-            "explanation": explanation(evidence)}
+def item_payload(
+    row: ProductRow, tree: CategoryTree, score: float, evidence: ItemEvidence
+) -> dict[str, Any]:
+    return {
+        "product": product_payload(row, tree),
+        "score": round(float(score), 6),
+        "explanation": explanation(evidence),
+    }
 
 
 # --------------------------------------------------------------------------- popularity

@@ -43,22 +43,49 @@ def _validate(params: dict[str, Any]) -> None:
 
 
 register_job_kind(
-    "train_ranker", queue="cpu", runner="recommend.ranker_job.run",
+    "train_ranker",
+    queue="cpu",
+    runner="recommend.ranker_job.run",
     help="Learn the search ranker from the search log and events: features lexical score, semantic score, "
-         "profile similarity, CF score, popularity, price and shown position (fixed at serving); loss "
-         "alpha*BCE(click) + beta*pairwise logistic; AUC and NDCG@10 against fusion on a time split.",
+    "profile similarity, CF score, popularity, price and shown position (fixed at serving); loss "
+    "alpha*BCE(click) + beta*pairwise logistic; AUC and NDCG@10 against fusion on a time split.",
     params=[
         Param("alpha", float, 1.0, "weight of the click BCE term", min=0),
         Param("beta", float, 1.0, "weight of the pairwise ranking term", min=0),
-        Param("model", str, "linear", "linear, or mlp (one hidden ReLU layer)", choices=("linear", "mlp")),
+        Param(
+            "model",
+            str,
+            "linear",
+            "linear, or mlp (one hidden ReLU layer)",
+            choices=("linear", "mlp"),
+        ),
         Param("epochs", int, 30, "passes over the training lists", min=1, max=1000),
         Param("learning_rate", float, 0.05, "Adam learning rate", min=0, max=10),
         Param("max_lists", int, 4000, "use at most this many of the most recent lists", min=10),
-        Param("list_size", int, 20, "items per rebuilt list (search sessions without a log row)", min=2, max=100),
-        Param("min_lists", int, 30, "fail unless at least this many lists with an engagement are found", min=3),
+        Param(
+            "list_size",
+            int,
+            20,
+            "items per rebuilt list (search sessions without a log row)",
+            min=2,
+            max=100,
+        ),
+        Param(
+            "min_lists",
+            int,
+            30,
+            "fail unless at least this many lists with an engagement are found",
+            min=3,
+        ),
         Param("days", int, None, "only searches of the last N days", min=1),
-        Param("position", str, "auto", "shown position as a feature (corrects position bias; fixed at serving): "
-              "on, off, or auto = the better on the validation period", choices=("auto", "on", "off")),
+        Param(
+            "position",
+            str,
+            "auto",
+            "shown position as a feature (corrects position bias; fixed at serving): "
+            "on, off, or auto = the better on the validation period",
+            choices=("auto", "on", "off"),
+        ),
         Param("name", str, "", "version name (default: generated)"),
         Param("seed", int, 42, "training seed (recorded with the version)"),
     ],
@@ -95,14 +122,22 @@ def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
     logs = SearchLog.objects.exclude(shown_products=[]).order_by("-timestamp")
     if since is not None:
         logs = logs.filter(timestamp__gte=since)
-    rows = list(logs.values_list("request_id", "timestamp", "normalised_query", "corrected_query", "shopper_id",
-                                 "shown_products")[:max_lists])
+    rows = list(
+        logs.values_list(
+            "request_id",
+            "timestamp",
+            "normalised_query",
+            "corrected_query",
+            "shopper_id",
+            "shown_products",
+        )[:max_lists]
+    )
     if not rows:
         return []
     mapping = product_ids_for_external(sorted({p for *_, shown in rows for p in shown}))
     engagement: dict[str, dict[int, float]] = defaultdict(dict)
     for request_id, product_id, kind in Event.objects.filter(
-            request_id__in=[r[0] for r in rows], type__in=list(ENGAGEMENT), product__isnull=False
+        request_id__in=[r[0] for r in rows], type__in=list(ENGAGEMENT), product__isnull=False
     ).values_list("request_id", "product_id", "type"):
         level = engagement[request_id]
         level[product_id] = max(level.get(product_id, 0.0), ENGAGEMENT[kind])
@@ -111,33 +146,65 @@ def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
         products = [mapping[p] for p in shown if p in mapping]
         if len(products) < 2:
             continue
-        lists.append(ShownList(list_id=request_id, timestamp=timestamp, query=corrected or normalised,
-                               shopper_id=shopper_id, products=products,
-                               positions={pk: i for i, pk in enumerate(products, start=1)},
-                               engagement={pk: v for pk, v in engagement[request_id].items() if pk in products}))
+        lists.append(
+            ShownList(
+                list_id=request_id,
+                timestamp=timestamp,
+                query=corrected or normalised,
+                shopper_id=shopper_id,
+                products=products,
+                positions={pk: i for i, pk in enumerate(products, start=1)},
+                engagement={pk: v for pk, v in engagement[request_id].items() if pk in products},
+            )
+        )
     return lists
 
 
-def session_lists(*, max_lists: int, since: datetime | None, list_size: int, skip_sessions: set[str],
-                  retrieve, progress=None, check_cancel=None) -> list[ShownList]:
+def session_lists(
+    *,
+    max_lists: int,
+    since: datetime | None,
+    list_size: int,
+    skip_sessions: set[str],
+    retrieve,
+    progress=None,
+    check_cancel=None,
+) -> list[ShownList]:
     """Lists rebuilt from search events (history without a search log). Only searches followed
     by a click are rebuilt (retrieval is the cost here, and a list nobody engaged with teaches
     the ranker nothing); ``progress(fraction, step, total)`` reports every 20 searches."""
     from catalog.models import Event
     from recommend.engine.text import normalise
 
-    searches = Event.objects.filter(type="search").exclude(query="").exclude(session="").order_by("-timestamp")
+    searches = (
+        Event.objects.filter(type="search")
+        .exclude(query="")
+        .exclude(session="")
+        .order_by("-timestamp")
+    )
     if since is not None:
         searches = searches.filter(timestamp__gte=since)
-    searches = [s for s in searches.values_list("id", "shopper_id", "session", "query", "timestamp")[: max_lists * 2]
-                if s[2] not in skip_sessions][:max_lists]
+    searches = [
+        s
+        for s in searches.values_list("id", "shopper_id", "session", "query", "timestamp")[
+            : max_lists * 2
+        ]
+        if s[2] not in skip_sessions
+    ][:max_lists]
     if not searches:
         return []
     by_session: dict[tuple[int, str], list[tuple]] = defaultdict(list)
-    for event in Event.objects.filter(
-            session__in=list({s[2] for s in searches}), type__in=list(ENGAGEMENT), product__isnull=False
-    ).order_by("timestamp", "id").values_list("shopper_id", "session", "product_id", "type", "query", "position",
-                                              "timestamp"):
+    for event in (
+        Event.objects.filter(
+            session__in=list({s[2] for s in searches}),
+            type__in=list(ENGAGEMENT),
+            product__isnull=False,
+        )
+        .order_by("timestamp", "id")
+        .values_list(
+            "shopper_id", "session", "product_id", "type", "query", "position", "timestamp"
+        )
+    ):
         by_session[(event[0], event[1])].append(event)
     lists = []
     for n, (search_id, shopper_id, session, query, timestamp) in enumerate(searches, start=1):
@@ -177,11 +244,18 @@ def session_lists(*, max_lists: int, since: datetime | None, list_size: int, ski
         products = products[: max(list_size, len(clicks))]
         if len(products) < 2:
             continue
-        lists.append(ShownList(list_id=f"search-{search_id}", timestamp=timestamp, query=normalised,
-                               shopper_id=shopper_id, products=products,
-                               positions={pk: i for i, pk in enumerate(products, start=1)},
-                               engagement={pk: v for pk, v in engagement.items() if pk in products},
-                               source="session"))
+        lists.append(
+            ShownList(
+                list_id=f"search-{search_id}",
+                timestamp=timestamp,
+                query=normalised,
+                shopper_id=shopper_id,
+                products=products,
+                positions={pk: i for i, pk in enumerate(products, start=1)},
+                engagement={pk: v for pk, v in engagement.items() if pk in products},
+                source="session",
+            )
+        )
     return lists
 
 
@@ -205,7 +279,9 @@ class FeatureBuilder:
 
             self.ids, self.matrix = load_vectors(retriever.id)
             norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
-            self.matrix = np.divide(self.matrix, norms, out=np.zeros_like(self.matrix), where=norms > 0)
+            self.matrix = np.divide(
+                self.matrix, norms, out=np.zeros_like(self.matrix), where=norms > 0
+            )
             self.row_of = {pk: i for i, pk in enumerate(self.ids)}
         self.cf = loaders.cf_model(cf_version)
         self._popularity: PopularityTimeline | None = None
@@ -218,11 +294,16 @@ class FeatureBuilder:
         from recommend.search import prepare_query
 
         if normalised not in self._query_cache:
-            prepared = prepare_query(normalised, self.config.synonyms, loaders.known_words(self.retriever))
+            prepared = prepare_query(
+                normalised, self.config.synonyms, loaders.known_words(self.retriever)
+            )
             vector = None
             if self.retriever is not None:
-                vector, _ = store.query_vector(self.retriever.id, prepared.semantic_text,
-                                               lambda text: loaders.encode_query(self.retriever, text))
+                vector, _ = store.query_vector(
+                    self.retriever.id,
+                    prepared.semantic_text,
+                    lambda text: loaders.encode_query(self.retriever, text),
+                )
             self._query_cache[normalised] = (prepared, vector)
         return self._query_cache[normalised]
 
@@ -246,8 +327,12 @@ class FeatureBuilder:
 
         if shopper_id not in self._profiles:
             self._profiles[shopper_id] = list(
-                Event.objects.filter(shopper_id=shopper_id, type__in=list(EVENT_WEIGHTS), product__isnull=False)
-                .order_by("timestamp", "id").values_list("timestamp", "product_id", "type"))
+                Event.objects.filter(
+                    shopper_id=shopper_id, type__in=list(EVENT_WEIGHTS), product__isnull=False
+                )
+                .order_by("timestamp", "id")
+                .values_list("timestamp", "product_id", "type")
+            )
         return self._profiles[shopper_id]
 
     def profile_at(self, shopper_id: int | None, moment: datetime) -> np.ndarray | None:
@@ -256,12 +341,19 @@ class FeatureBuilder:
 
         if shopper_id is None or not len(self.ids):
             return None
-        before = [e for e in self._events(shopper_id) if e[0] < moment and e[1] in self.row_of][-PROFILE_EVENTS:]
+        before = [e for e in self._events(shopper_id) if e[0] < moment and e[1] in self.row_of][
+            -PROFILE_EVENTS:
+        ]
         if not before:
             return None
         matrix = self.matrix[[self.row_of[pk] for _, pk, _ in before]]
-        vector = decayed_profile(matrix, [ts for ts, _, _ in before], [kind for _, _, kind in before],
-                                 before[-1][0], half_life_days=PROFILE_HALF_LIFE_DAYS)
+        vector = decayed_profile(
+            matrix,
+            [ts for ts, _, _ in before],
+            [kind for _, _, kind in before],
+            before[-1][0],
+            half_life_days=PROFILE_HALF_LIFE_DAYS,
+        )
         return vector if float(np.linalg.norm(vector)) > 0 else None
 
     # -- popularity as of a moment
@@ -273,14 +365,19 @@ class FeatureBuilder:
             from recommend.engine.profiles import EVENT_WEIGHTS
             from recommend.services import POPULARITY_HALF_LIFE_HOURS, POPULARITY_WINDOW_DAYS
 
-            events = Event.objects.filter(type__in=list(EVENT_WEIGHTS), product__isnull=False,
-                                          product__active=True)
+            events = Event.objects.filter(
+                type__in=list(EVENT_WEIGHTS), product__isnull=False, product__active=True
+            )
             if self.since is not None:
-                events = events.filter(timestamp__gt=self.since - timedelta(days=POPULARITY_WINDOW_DAYS))
+                events = events.filter(
+                    timestamp__gt=self.since - timedelta(days=POPULARITY_WINDOW_DAYS)
+                )
             rows = events.values_list("product_id", "timestamp", "type").iterator(chunk_size=20_000)
             self._popularity = PopularityTimeline(
                 ((pk, ts, EVENT_WEIGHTS[kind]) for pk, ts, kind in rows),
-                window_days=POPULARITY_WINDOW_DAYS, half_life_hours=POPULARITY_HALF_LIFE_HOURS)
+                window_days=POPULARITY_WINDOW_DAYS,
+                half_life_hours=POPULARITY_HALF_LIFE_HOURS,
+            )
         return self._popularity.at(pks, moment)
 
     # -- one list
@@ -301,28 +398,48 @@ class FeatureBuilder:
             semantic = dict(zip(with_vectors, (self.matrix[rows] @ unit).tolist(), strict=True))
             profile_vector = self.profile_at(shown.shopper_id, shown.timestamp)
             if profile_vector is not None:
-                profile = dict(zip(with_vectors, (self.matrix[rows] @ profile_vector.astype(np.float32)).tolist(),
-                                   strict=True))
+                profile = dict(
+                    zip(
+                        with_vectors,
+                        (self.matrix[rows] @ profile_vector.astype(np.float32)).tolist(),
+                        strict=True,
+                    )
+                )
         cf: dict[int, float] = {}
-        if self.cf is not None and shown.shopper_id is not None and not self.cf.keyed_by_external_id:
-            cf = {pk: float(s) for pk, s in zip(pks, self.cf.model.score(shown.shopper_id, pks), strict=True)}
+        if (
+            self.cf is not None
+            and shown.shopper_id is not None
+            and not self.cf.keyed_by_external_id
+        ):
+            cf = {
+                pk: float(s)
+                for pk, s in zip(pks, self.cf.model.score(shown.shopper_id, pks), strict=True)
+            }
         prices = {pk: row.price for pk, row in product_rows(pks).items()}
         popularity = self.popularity_at(pks, shown.timestamp)
-        dicts = feature_dicts(pks, FeatureInputs(lexical=lexical, semantic=semantic, profile=profile, cf=cf),
-                              prices, popularity)
+        dicts = feature_dicts(
+            pks,
+            FeatureInputs(lexical=lexical, semantic=semantic, profile=profile, cf=cf),
+            prices,
+            popularity,
+        )
         for pk, d in zip(pks, dicts, strict=True):
             d["position"] = float(shown.positions.get(pk, len(pks)))
         return dicts, fusion_baseline(pks, lexical, semantic)
 
 
-def fusion_baseline(pks: Sequence[int], lexical: dict[int, float], semantic: dict[int, float], k: int = 60) -> list[float]:
+def fusion_baseline(
+    pks: Sequence[int], lexical: dict[int, float], semantic: dict[int, float], k: int = 60
+) -> list[float]:
     """RRF of the within-list lexical and semantic rankings (what serving does without a ranker)."""
     from recommend.pipeline import fusion_within
 
     return fusion_within(pks, lexical, semantic, k)
 
 
-def list_metrics(lists: Sequence[tuple[list[float], list[float], list[float]]], k: int = 10) -> dict[str, float]:
+def list_metrics(
+    lists: Sequence[tuple[list[float], list[float], list[float]]], k: int = 10
+) -> dict[str, float]:
     """AUC over every item (click vs not) and mean NDCG@k over lists with engagement;
     each list is ``(scores, clicks, engagement)``."""
     from training.ml import metrics
@@ -345,7 +462,9 @@ def list_metrics(lists: Sequence[tuple[list[float], list[float], list[float]]], 
 # --------------------------------------------------------------------------- the job
 
 
-def build_dataset(*, params: dict[str, Any], retriever, cf_version, progress=None, check_cancel=None):
+def build_dataset(
+    *, params: dict[str, Any], retriever, cf_version, progress=None, check_cancel=None
+):
     """``(lists, rows_by_list, baseline_by_list)`` for the job (also used by tests)."""
     from django.utils import timezone
 
@@ -357,15 +476,27 @@ def build_dataset(*, params: dict[str, Any], retriever, cf_version, progress=Non
     if len(lists) < params["max_lists"]:
         from catalog.models import SearchLog
 
-        logged_sessions = set(SearchLog.objects.exclude(session="").values_list("session", flat=True).distinct())
+        logged_sessions = set(
+            SearchLog.objects.exclude(session="").values_list("session", flat=True).distinct()
+        )
         rebuilt = None
         if progress is not None:
+
             def rebuilt(fraction: float, step: int, total: int) -> None:
                 progress(fraction / 2, step, total, None, {"phase": "rebuild lists"})
-        lists += session_lists(max_lists=params["max_lists"] - len(lists), since=since,
-                               list_size=params["list_size"], skip_sessions=logged_sessions,
-                               retrieve=builder.retrieve, progress=rebuilt, check_cancel=check_cancel)
-    lists = [shown for shown in lists if shown.engagement]  # a list nobody engaged with teaches nothing
+
+        lists += session_lists(
+            max_lists=params["max_lists"] - len(lists),
+            since=since,
+            list_size=params["list_size"],
+            skip_sessions=logged_sessions,
+            retrieve=builder.retrieve,
+            progress=rebuilt,
+            check_cancel=check_cancel,
+        )
+    lists = [
+        shown for shown in lists if shown.engagement
+    ]  # a list nobody engaged with teaches nothing
     rows: dict[str, list] = {}
     baseline: dict[str, list[float]] = {}
     for n, shown in enumerate(lists, start=1):
@@ -373,9 +504,14 @@ def build_dataset(*, params: dict[str, Any], retriever, cf_version, progress=Non
             check_cancel()
         dicts, fused = builder.features(shown)
         rows[shown.list_id] = [
-            RankerRow(list_id=shown.list_id, features=d, click=1.0 if shown.engagement.get(pk, 0) > 0 else 0.0,
-                      engagement=float(shown.engagement.get(pk, 0.0)))
-            for pk, d in zip(shown.products, dicts, strict=True)]
+            RankerRow(
+                list_id=shown.list_id,
+                features=d,
+                click=1.0 if shown.engagement.get(pk, 0) > 0 else 0.0,
+                engagement=float(shown.engagement.get(pk, 0.0)),
+            )
+            for pk, d in zip(shown.products, dicts, strict=True)
+        ]
         baseline[shown.list_id] = fused
         if progress is not None and n % 20 == 0:
             progress(0.5 + n / len(lists) / 2, n, len(lists), None, {"phase": "features"})
@@ -395,15 +531,22 @@ def run(ctx) -> None:
     strategy = selectors.default_strategy("search")
     models = selectors.served_models(strategy)
     with ctx.stage("build lists", 0.0, 0.5):
-        lists, rows, baseline = build_dataset(params=p, retriever=models.retriever, cf_version=models.cf,
-                                              progress=ctx.progress, check_cancel=ctx.check_cancel)
+        lists, rows, baseline = build_dataset(
+            params=p,
+            retriever=models.retriever,
+            cf_version=models.cf,
+            progress=ctx.progress,
+            check_cancel=ctx.check_cancel,
+        )
         sources = defaultdict(int)
         for shown in lists:
             sources[shown.source] += 1
         ctx.log(f"{len(lists)} lists with engagement ({dict(sources)})")
         if len(lists) < p["min_lists"]:
-            raise ValidationError(f"Only {len(lists)} result lists with an engagement (need {p['min_lists']}); "
-                                  "serve searches (or import search events) first.")
+            raise ValidationError(
+                f"Only {len(lists)} result lists with an engagement (need {p['min_lists']}); "
+                "serve searches (or import search events) first."
+            )
     split = split_by_time(lists, time_fn=lambda shown: shown.timestamp, ratios=(0.7, 0.15, 0.15))
     train_rows = [r for shown in split.train for r in rows[shown.list_id]]
     valid_rows = [r for shown in split.valid for r in rows[shown.list_id]]
@@ -415,8 +558,14 @@ def run(ctx) -> None:
     with_position = FEATURES + EXTRA_FEATURES
     feature_sets = {"on": with_position, "off": tuple(f for f in with_position if f != POSITION)}
     modes = ["on", "off"] if p["position"] == "auto" else [p["position"]]
-    config = RankerConfig(model=p["model"], epochs=p["epochs"], learning_rate=p["learning_rate"],
-                          alpha=p["alpha"], beta=p["beta"], seed=p["seed"])
+    config = RankerConfig(
+        model=p["model"],
+        epochs=p["epochs"],
+        learning_rate=p["learning_rate"],
+        alpha=p["alpha"],
+        beta=p["beta"],
+        seed=p["seed"],
+    )
 
     def scored(part, scorer=None):
         """(scores, clicks, engagement) per list: the scorer's (position fixed) or fusion's."""
@@ -424,7 +573,9 @@ def run(ctx) -> None:
         for shown in part:
             items = rows[shown.list_id]
             if scorer is not None:
-                scores = scorer.score_features([r.features for r in items], fix_position=True).tolist()
+                scores = scorer.score_features(
+                    [r.features for r in items], fix_position=True
+                ).tolist()
             else:
                 scores = baseline[shown.list_id]
             out.append((scores, [r.click for r in items], [r.engagement for r in items]))
@@ -434,40 +585,77 @@ def run(ctx) -> None:
     for n, mode in enumerate(modes):
         share = 0.4 / len(modes)
         with ctx.stage(f"train (position {mode})", 0.5 + n * share, 0.5 + (n + 1) * share):
-            results[mode] = train_ranker(train_rows, replace(config, features=feature_sets[mode]),
-                                         progress_cb=ctx.progress, should_cancel=ctx.should_cancel,
-                                         valid_rows=valid_rows or None)
-        validation[mode] = list_metrics(scored(split.valid, results[mode].scorer)) if split.valid else {}
+            results[mode] = train_ranker(
+                train_rows,
+                replace(config, features=feature_sets[mode]),
+                progress_cb=ctx.progress,
+                should_cancel=ctx.should_cancel,
+                valid_rows=valid_rows or None,
+            )
+        validation[mode] = (
+            list_metrics(scored(split.valid, results[mode].scorer)) if split.valid else {}
+        )
     # With the position as a feature, clicks are explained by where items were shown; when the
     # log was served in one fixed order, position and relevance are confounded and fixing the
     # position at serving leaves a weaker model. The validation period decides.
     chosen = max(modes, key=lambda mode: (validation[mode].get("ndcg@10", 0.0), mode == "on"))
     result = results[chosen]
-    ctx.log(f"validation NDCG@10: {({m: v.get('ndcg@10') for m, v in validation.items()})}; position {chosen}")
+    ctx.log(
+        f"validation NDCG@10: { ({m: v.get('ndcg@10') for m, v in validation.items()}) }; position {chosen}"
+    )
     with ctx.stage("evaluate", 0.9, 0.95):
         test = list(split.test) or list(split.valid)
         ranker_test = list_metrics(scored(test, result.scorer))
         fusion_test = list_metrics(scored(test))
         ctx.log(f"test: ranker {ranker_test}; fusion {fusion_test}")
     metrics = {
-        "auc": ranker_test.get("auc"), "ndcg@10": ranker_test.get("ndcg@10"),
-        "fusion_auc": fusion_test.get("auc"), "fusion_ndcg@10": fusion_test.get("ndcg@10"),
-        "test_lists": len(test), "train_lists": len(split.train), "valid_lists": len(split.valid),
+        "auc": ranker_test.get("auc"),
+        "ndcg@10": ranker_test.get("ndcg@10"),
+        "fusion_auc": fusion_test.get("auc"),
+        "fusion_ndcg@10": fusion_test.get("ndcg@10"),
+        "test_lists": len(test),
+        "train_lists": len(split.train),
+        "valid_lists": len(split.valid),
         "sources": dict(sources),
-        "train": {k: v for k, v in result.metrics.items() if isinstance(v, int | float) and math.isfinite(v)},
+        "train": {
+            k: v
+            for k, v in result.metrics.items()
+            if isinstance(v, int | float) and math.isfinite(v)
+        },
         "feature_weights": result.metrics.get("feature_weights"),
         "position_feature": chosen,
         "validation_ndcg@10": {mode: v.get("ndcg@10") for mode, v in validation.items()},
     }
-    snapshot = {"source": "search log + events (request id); search sessions rebuilt with current retrieval",
-                "lists": len(lists), "split": split.summary(), "sources": dict(sources),
-                "retriever_version": models.retriever.id if models.retriever else None,
-                "cf_version": models.cf.id if models.cf else None}
+    snapshot = {
+        "source": "search log + events (request id); search sessions rebuilt with current retrieval",
+        "lists": len(lists),
+        "split": split.summary(),
+        "sources": dict(sources),
+        "retriever_version": models.retriever.id if models.retriever else None,
+        "cf_version": models.cf.id if models.cf else None,
+    }
     version = ctx.create_version(
-        task=Task.RANKER, name=p["name"] or f"ranker {p['model']} {timezone.now():%Y-%m-%d %H:%M}",
-        hyperparameters={**{k: p[k] for k in ("alpha", "beta", "model", "epochs", "learning_rate", "seed",
-                                               "list_size", "position")}, "position_used": chosen},
-        dataset_snapshot=snapshot, metrics=metrics)
+        task=Task.RANKER,
+        name=p["name"] or f"ranker {p['model']} {timezone.now():%Y-%m-%d %H:%M}",
+        hyperparameters={
+            **{
+                k: p[k]
+                for k in (
+                    "alpha",
+                    "beta",
+                    "model",
+                    "epochs",
+                    "learning_rate",
+                    "seed",
+                    "list_size",
+                    "position",
+                )
+            },
+            "position_used": chosen,
+        },
+        dataset_snapshot=snapshot,
+        metrics=metrics,
+    )
     with ctx.stage("save", 0.95, 1.0), atomic_artifact_dir(ctx.artifact_path(version)) as scratch:
         result.scorer.save(scratch)
     ctx.metrics = metrics

@@ -52,7 +52,9 @@ class RecsParams:
 
 def _anchor(external_id: str) -> ProductRow:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM catalog_product WHERE external_id = %s AND active", [external_id])
+        cursor.execute(
+            "SELECT id FROM catalog_product WHERE external_id = %s AND active", [external_id]
+        )
         row = cursor.fetchone()
     if row is None:
         raise UnknownProduct(external_id)
@@ -105,13 +107,23 @@ def _cf_similar(ctx: ServingContext, anchor: ProductRow, k: int) -> list[tuple[i
 # --------------------------------------------------------------------------- shared tail
 
 
-def _finish(ctx: ServingContext, ranked: dict[str, list[tuple[int, float]]], weights: dict[str, float], *,
-            size: int, exclude: set[int], personal_text: dict[int, str] | None = None,
-            profile_vector: np.ndarray | None = None) -> list[dict[str, Any]]:
+def _finish(
+    ctx: ServingContext,
+    ranked: dict[str, list[tuple[int, float]]],
+    weights: dict[str, float],
+    *,
+    size: int,
+    exclude: set[int],
+    personal_text: dict[int, str] | None = None,
+    profile_vector: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
     """Fuse, rank, apply rules, diversify and shape the items."""
     with ctx.stage("fusion"):
-        fused = [f for f in fusion.reciprocal_rank_fusion(ranked, weights=weights, k=ctx.strategy.rrf_k)
-                 if f.id not in exclude]
+        fused = [
+            f
+            for f in fusion.reciprocal_rank_fusion(ranked, weights=weights, k=ctx.strategy.rrf_k)
+            if f.id not in exclude
+        ]
         fused = fused[: max(size * 5, 50)]
         ids = [f.id for f in fused]
         rows = product_rows(ids)
@@ -125,11 +137,16 @@ def _finish(ctx: ServingContext, ranked: dict[str, list[tuple[int, float]]], wei
             inputs = FeatureInputs(cf=cf_scores(ctx, ids_rows) if ctx.shopper else {})
             retriever = ctx.models.retriever
             if profile_vector is not None and retriever is not None:
-                sims = PgVectorIndex(retriever.id, retriever.dimension or len(profile_vector)).similarities(
-                    ids_rows, [profile_vector])
+                sims = PgVectorIndex(
+                    retriever.id, retriever.dimension or len(profile_vector)
+                ).similarities(ids_rows, [profile_vector])
                 inputs.profile = sims[0]
-            features = feature_dicts(ids_rows, inputs, {pk: rows[pk].price for pk in ids_rows},
-                                     popularity(ids_rows, ctx.now))
+            features = feature_dicts(
+                ids_rows,
+                inputs,
+                {pk: rows[pk].price for pk in ids_rows},
+                popularity(ids_rows, ctx.now),
+            )
             probabilities = ranker_scores(ctx.models, features)
             if probabilities is not None:
                 ranker_by_id = {pk: float(p) for pk, p in zip(ids_rows, probabilities, strict=True)}
@@ -139,28 +156,38 @@ def _finish(ctx: ServingContext, ranked: dict[str, list[tuple[int, float]]], wei
         items = outcome.items
         strategy = ctx.strategy
         if strategy.diversity == "category_cap":
-            items = diversity.cap_by_group(items, lambda it: rows[it.id].category_id, strategy.max_category_share, size)
+            items = diversity.cap_by_group(
+                items, lambda it: rows[it.id].category_id, strategy.max_category_share, size
+            )
         elif strategy.diversity == "mmr" and ctx.models.retriever is not None and items:
             index = PgVectorIndex(ctx.models.retriever.id, ctx.models.retriever.dimension or 384)
             vectors = index.vectors([it.id for it in items])
             with_vectors = [it for it in items if it.id in vectors]
             if with_vectors:
-                items = diversity.mmr(with_vectors, [it.score for it in with_vectors],
-                                      np.stack([vectors[it.id] for it in with_vectors]),
-                                      lambda_=strategy.mmr_lambda, size=size)
+                items = diversity.mmr(
+                    with_vectors,
+                    [it.score for it in with_vectors],
+                    np.stack([vectors[it.id] for it in with_vectors]),
+                    lambda_=strategy.mmr_lambda,
+                    size=size,
+                )
         items = items[:size]
     results = []
     for item in items:
         fused_item = by_id.get(item.id)
-        evidence = ItemEvidence(id=item.id, sources=fused_item.sources if fused_item else {},
-                                personalisation=(personal_text or {}).get(item.id), rules=item.applied_rules,
-                                ranker_score=ranker_by_id.get(item.id))
+        evidence = ItemEvidence(
+            id=item.id,
+            sources=fused_item.sources if fused_item else {},
+            personalisation=(personal_text or {}).get(item.id),
+            rules=item.applied_rules,
+            ranker_score=ranker_by_id.get(item.id),
+        )
         results.append(item_payload(rows[item.id], tree, item.score, evidence))
     return results
 
 
 def _because_texts(retriever, recent: list[int], candidates: list[int]) -> dict[int, str]:
-    """"because you viewed …": each candidate's most similar recently engaged product."""
+    """ "because you viewed …": each candidate's most similar recently engaged product."""
     if retriever is None or not recent or not candidates:
         return {}
     dim = int(retriever.dimension or 384)
@@ -193,9 +220,17 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     """Personal recommendations (cold-start aware); cached per profile version."""
     started = time.perf_counter()
     anchor = _anchor(params.context_product) if params.context_product else None
-    key = store.digest([*ctx.cache_token(), "recs", params.size, params.context_product, params.exclude,
-                        ctx.shopper.id if ctx.shopper else None,
-                        ctx.shopper.profile_version if ctx.shopper else None])
+    key = store.digest(
+        [
+            *ctx.cache_token(),
+            "recs",
+            params.size,
+            params.context_product,
+            params.exclude,
+            ctx.shopper.id if ctx.shopper else None,
+            ctx.shopper.profile_version if ctx.shopper else None,
+        ]
+    )
     cached = store.result_get(key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
@@ -206,13 +241,23 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     retriever = ctx.models.retriever
     agg = aggregates.current(ctx.now)
     ranked: dict[str, list[tuple[int, float]]] = {"trending": agg.trending[:k]}
-    weights = {"trending": strategy.trending_weight, "cf": strategy.cf_weight, "profile": strategy.profile_weight,
-               "interests": 1.0, "bought_together": 1.0, "context": 1.5}
+    weights = {
+        "trending": strategy.trending_weight,
+        "cf": strategy.cf_weight,
+        "profile": strategy.profile_weight,
+        "interests": 1.0,
+        "bought_together": 1.0,
+        "context": 1.5,
+    }
     exclude: set[int] = set()
     personal_text: dict[int, str] = {}
     profile_vector = None
     with ctx.stage("profile"):
-        state = services.shopper_profile_current(shopper=ctx.shopper, retriever=retriever) if ctx.shopper else None
+        state = (
+            services.shopper_profile_current(shopper=ctx.shopper, retriever=retriever)
+            if ctx.shopper
+            else None
+        )
     if state is not None and state.event_count:
         if params.exclude == "purchased":
             exclude |= state.purchased
@@ -231,8 +276,12 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
                 with ctx.stage("semantic"):
                     index = PgVectorIndex(retriever.id, retriever.dimension or len(state.vector))
                     ranked["profile"] = [
-                        (pk, sim) for pk, sim in index.search_planned(state.vector, k, None, exclude=list(exclude)).results
-                        if sim >= strategy.semantic_min_score]
+                        (pk, sim)
+                        for pk, sim in index.search_planned(
+                            state.vector, k, None, exclude=list(exclude)
+                        ).results
+                        if sim >= strategy.semantic_min_score
+                    ]
                 profile_vector = state.vector
             together: dict[int, float] = {}
             for seed in state.recent_purchases[:5]:
@@ -250,9 +299,13 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
             vec = index.vectors([anchor.id]).get(anchor.id)
             if vec is not None:
                 with ctx.stage("semantic"):
-                    ranked["context"] = [(pk, sim) for pk, sim in
-                                         index.search_planned(vec, k, None, exclude=[anchor.id]).results
-                                         if sim >= strategy.semantic_min_score]
+                    ranked["context"] = [
+                        (pk, sim)
+                        for pk, sim in index.search_planned(
+                            vec, k, None, exclude=[anchor.id]
+                        ).results
+                        if sim >= strategy.semantic_min_score
+                    ]
         for rank, (pk, _) in enumerate(agg.bought_together.get(anchor.id, []), start=1):
             ranked.setdefault("context", []).append((pk, 1.0 / rank))
     if state is not None and profile_vector is not None:
@@ -261,8 +314,15 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
             for pk, text in _because_texts(retriever, state.recent, candidates).items():
                 if text:
                     personal_text[pk] = text
-    results = _finish(ctx, ranked, weights, size=params.size, exclude=exclude, personal_text=personal_text,
-                      profile_vector=profile_vector)
+    results = _finish(
+        ctx,
+        ranked,
+        weights,
+        size=params.size,
+        exclude=exclude,
+        personal_text=personal_text,
+        profile_vector=profile_vector,
+    )
     store.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
@@ -285,15 +345,24 @@ def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, 
         if vector is not None:
             with ctx.stage("semantic"):
                 ranked["semantic"] = [
-                    (pk, sim) for pk, sim in index.search_planned(vector, max(CANDIDATES_PER_SOURCE, size * 3), None,
-                                                                  exclude=[anchor.id]).results
-                    if sim >= ctx.strategy.semantic_min_score]
+                    (pk, sim)
+                    for pk, sim in index.search_planned(
+                        vector, max(CANDIDATES_PER_SOURCE, size * 3), None, exclude=[anchor.id]
+                    ).results
+                    if sim >= ctx.strategy.semantic_min_score
+                ]
     with ctx.stage("cf"):
         ranked["cf"] = _cf_similar(ctx, anchor, CANDIDATES_PER_SOURCE)
     text = f"similar to {' '.join(anchor.title.split())}"
     personal = {pk: text for source in ranked.values() for pk, _ in source}
-    results = _finish(ctx, ranked, {"semantic": ctx.strategy.semantic_weight, "cf": ctx.strategy.cf_weight},
-                      size=size, exclude={anchor.id}, personal_text=personal)
+    results = _finish(
+        ctx,
+        ranked,
+        {"semantic": ctx.strategy.semantic_weight, "cf": ctx.strategy.cf_weight},
+        size=size,
+        exclude={anchor.id},
+        personal_text=personal,
+    )
     store.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
@@ -307,10 +376,20 @@ def bought_with(external_id: str, size: int, ctx: ServingContext) -> list[dict[s
     tree = selectors.category_tree()
     outcome = apply_merchandising(ctx, [(pk, s) for pk, s in pairs if pk in rows], rows, tree)
     text = f"bought together with {' '.join(anchor.title.split())}"
-    return [item_payload(rows[it.id], tree, it.score,
-                         ItemEvidence(id=it.id, sources={"bought_together": (rank, it.score)},
-                                      personalisation=text, rules=it.applied_rules))
-            for rank, it in enumerate(outcome.items[:size], start=1)]
+    return [
+        item_payload(
+            rows[it.id],
+            tree,
+            it.score,
+            ItemEvidence(
+                id=it.id,
+                sources={"bought_together": (rank, it.score)},
+                personalisation=text,
+                rules=it.applied_rules,
+            ),
+        )
+        for rank, it in enumerate(outcome.items[:size], start=1)
+    ]
 
 
 def trending(category: str | None, size: int, ctx: ServingContext) -> list[dict[str, Any]]:
@@ -328,9 +407,15 @@ def trending(category: str | None, size: int, ctx: ServingContext) -> list[dict[
     pairs = pairs[: max(size * 3, 30)]
     rows = product_rows([pk for pk, _ in pairs])
     outcome = apply_merchandising(ctx, [(pk, s) for pk, s in pairs if pk in rows], rows, tree)
-    return [item_payload(rows[it.id], tree, it.score,
-                         ItemEvidence(id=it.id, sources={"trending": (rank, it.score)}, rules=it.applied_rules))
-            for rank, it in enumerate(outcome.items[:size], start=1)]
+    return [
+        item_payload(
+            rows[it.id],
+            tree,
+            it.score,
+            ItemEvidence(id=it.id, sources={"trending": (rank, it.score)}, rules=it.applied_rules),
+        )
+        for rank, it in enumerate(outcome.items[:size], start=1)
+    ]
 
 
 # --------------------------------------------------------------------------- autocomplete
@@ -371,7 +456,8 @@ def autocomplete(q: str, size: int, now) -> list[dict[str, Any]]:
             "  SELECT p.id, p.external_id, p.title, p.search_vector FROM catalog_product p"
             "  WHERE p.active AND p.search_vector @@ to_tsquery('english', %s) LIMIT 500"
             ") m ORDER BY ts_rank_cd(m.search_vector, to_tsquery('english', %s)) DESC, m.id LIMIT %s",
-            [tsquery, tsquery, size * 2])
+            [tsquery, tsquery, size * 2],
+        )
         for external_id, title in cursor.fetchall():
             add(title, "product", external_id)
     return suggestions

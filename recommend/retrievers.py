@@ -48,7 +48,11 @@ def filter_sql(filters: Mapping[str, Any] | None, alias: str = "p") -> tuple[str
     params: list[Any] = []
     for name, condition in (filters or {}).items():
         if name in ("category_id", "brand_id", "id"):
-            values = sorted(condition) if isinstance(condition, set | frozenset | list | tuple) else [condition]
+            values = (
+                sorted(condition)
+                if isinstance(condition, set | frozenset | list | tuple)
+                else [condition]
+            )
             clauses.append(f"{alias}.{name} = ANY(%s)")
             params.append([int(v) for v in values])
         elif name == "price":
@@ -81,8 +85,14 @@ class PostgresLexicalIndex:
     def __init__(self, match_limit: int = LEXICAL_MATCH_LIMIT) -> None:
         self.match_limit = match_limit
 
-    def _query(self, tsquery_sql: str, query_text: str, k: int, filters: Mapping[str, Any] | None,
-               exclude: Sequence[int] = ()) -> list[tuple[Hashable, float]]:
+    def _query(
+        self,
+        tsquery_sql: str,
+        query_text: str,
+        k: int,
+        filters: Mapping[str, Any] | None,
+        exclude: Sequence[int] = (),
+    ) -> list[tuple[Hashable, float]]:
         where, params = filter_sql(filters, "p")
         if exclude:
             where += " AND NOT (p.id = ANY(%s))"
@@ -100,14 +110,17 @@ class PostgresLexicalIndex:
             cursor.execute(sql, [query_text, query_text, *params])
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
-    def search(self, query_text: str, k: int, filters: Mapping[str, Any] | None = None) -> list[tuple[Hashable, float]]:
+    def search(
+        self, query_text: str, k: int, filters: Mapping[str, Any] | None = None
+    ) -> list[tuple[Hashable, float]]:
         """Up to ``k`` products matching every term, best ``ts_rank_cd`` first; when fewer than
         ``OR_FALLBACK_BELOW`` match them all, products matching any term follow."""
         strict, partial = self.search_split(query_text, k, filters)
         return strict + partial
 
-    def search_split(self, query_text: str, k: int, filters: Mapping[str, Any] | None = None
-                     ) -> tuple[list[tuple[Hashable, float]], list[tuple[Hashable, float]]]:
+    def search_split(
+        self, query_text: str, k: int, filters: Mapping[str, Any] | None = None
+    ) -> tuple[list[tuple[Hashable, float]], list[tuple[Hashable, float]]]:
         """``(full matches, partial matches)``: the partial list (any term) is filled only when
         fewer than ``OR_FALLBACK_BELOW`` products match every term."""
         if not query_text.strip() or k <= 0:
@@ -117,16 +130,22 @@ class PostgresLexicalIndex:
             return strict, []
         relaxed = self._query(
             "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery",
-            query_text, k - len(strict), filters, exclude=[pk for pk, _ in strict])
+            query_text,
+            k - len(strict),
+            filters,
+            exclude=[pk for pk, _ in strict],
+        )
         return strict, relaxed
 
     def scores(self, query_text: str, product_ids: Sequence[int]) -> dict[int, float]:
         """``ts_rank_cd`` of given products (0 when they do not match): ranker features."""
         if not product_ids or not query_text.strip():
             return {}
-        sql = (f"SELECT p.id, ts_rank_cd(p.search_vector, "
-               f"replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery) "
-               f"FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)")
+        sql = (
+            f"SELECT p.id, ts_rank_cd(p.search_vector, "
+            f"replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery) "
+            f"FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
+        )
         with connection.cursor() as cursor:
             cursor.execute(sql, [query_text, list(product_ids)])
             return {row[0]: float(row[1]) for row in cursor.fetchall()}
@@ -156,11 +175,21 @@ class FilterStats:
             elif name == "brand_id":
                 fraction *= sum(self.by_brand.get(b, 0) for b in condition) / self.total
             elif name == "in_stock":
-                fraction *= (self.in_stock if condition else self.total - self.in_stock) / self.total
+                fraction *= (
+                    self.in_stock if condition else self.total - self.in_stock
+                ) / self.total
             elif name == "price" and self.price_quantiles:
                 q = self.price_quantiles
-                low = 0.0 if condition.min is None else bisect.bisect_left(q, float(condition.min)) / len(q)
-                high = 1.0 if condition.max is None else bisect.bisect_right(q, float(condition.max)) / len(q)
+                low = (
+                    0.0
+                    if condition.min is None
+                    else bisect.bisect_left(q, float(condition.min)) / len(q)
+                )
+                high = (
+                    1.0
+                    if condition.max is None
+                    else bisect.bisect_right(q, float(condition.max)) / len(q)
+                )
                 fraction *= max(high - low, 1.0 / len(q))
         return int(round(fraction * self.total))
 
@@ -183,13 +212,16 @@ def _compute_filter_stats() -> FilterStats:
             stats.total += n
             if cat is not None:
                 stats.by_category[cat] = n
-        cursor.execute(f"SELECT brand_id, count(*) FROM {PRODUCT_TABLE} WHERE active AND brand_id IS NOT NULL GROUP BY 1")
+        cursor.execute(
+            f"SELECT brand_id, count(*) FROM {PRODUCT_TABLE} WHERE active AND brand_id IS NOT NULL GROUP BY 1"
+        )
         stats.by_brand = dict(cursor.fetchall())
         cursor.execute(f"SELECT count(*) FROM {PRODUCT_TABLE} WHERE active AND stock > 0")
         stats.in_stock = cursor.fetchone()[0]
         cursor.execute(
             f"SELECT percentile_disc(ARRAY(SELECT g / 200.0 FROM generate_series(0, 200) g)) "
-            f"WITHIN GROUP (ORDER BY price) FROM {PRODUCT_TABLE} WHERE active")
+            f"WITHIN GROUP (ORDER BY price) FROM {PRODUCT_TABLE} WHERE active"
+        )
         row = cursor.fetchone()
         stats.price_quantiles = [float(v) for v in (row[0] or [])]
     return stats
@@ -239,12 +271,21 @@ class PgVectorIndex:
         # Must match the index expression of training.vectors.ensure_hnsw_index exactly.
         return f"(e.vector::vector({self.dimension}))"
 
-    def search(self, vector: np.ndarray, k: int, filters: Mapping[str, Any] | None = None) -> list[tuple[Hashable, float]]:
+    def search(
+        self, vector: np.ndarray, k: int, filters: Mapping[str, Any] | None = None
+    ) -> list[tuple[Hashable, float]]:
         return self.search_planned(vector, k, filters).results
 
-    def search_planned(self, vector: np.ndarray, k: int, filters: Mapping[str, Any] | None = None,
-                       *, total: int | None = None, expected_rows: int | None = None,
-                       exclude: Sequence[int] = ()) -> SemanticOutcome:
+    def search_planned(
+        self,
+        vector: np.ndarray,
+        k: int,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        total: int | None = None,
+        expected_rows: int | None = None,
+        exclude: Sequence[int] = (),
+    ) -> SemanticOutcome:
         """Top ``k`` ``(product id, cosine)``; plans HNSW vs exact from the filter's estimated
         rows, and falls back to an exact scan when a filtered HNSW walk comes back short."""
         if k <= 0:
@@ -267,18 +308,24 @@ class PgVectorIndex:
             rows = self._hnsw(literal, plan, filters)
             if filters and len(rows) < min(want, plan.expected_rows):
                 exact = SemanticPlan("exact", plan.limit, None, plan.expected_rows)
-                return SemanticOutcome(self._finish(self._exact(literal, exact, filters), k, exclude), exact, True)
+                return SemanticOutcome(
+                    self._finish(self._exact(literal, exact, filters), k, exclude), exact, True
+                )
             return SemanticOutcome(self._finish(rows, k, exclude), plan)
         return SemanticOutcome(self._finish(self._exact(literal, plan, filters), k, exclude), plan)
 
     @staticmethod
-    def _finish(rows: list[tuple[int, float]], k: int, exclude: Sequence[int]) -> list[tuple[int, float]]:
+    def _finish(
+        rows: list[tuple[int, float]], k: int, exclude: Sequence[int]
+    ) -> list[tuple[int, float]]:
         if exclude:
             skip = set(exclude)
             rows = [r for r in rows if r[0] not in skip]
         return rows[:k]
 
-    def _hnsw(self, literal: str, plan: SemanticPlan, filters: Mapping[str, Any] | None) -> list[tuple[int, float]]:
+    def _hnsw(
+        self, literal: str, plan: SemanticPlan, filters: Mapping[str, Any] | None
+    ) -> list[tuple[int, float]]:
         where, params = filter_sql(filters, "p")
         sql = (
             f"SELECT e.product_id, 1 - ({self._expr} <=> %s::vector) FROM {EMBEDDING_TABLE} e "
@@ -291,11 +338,15 @@ class PgVectorIndex:
             # One round trip: psycopg's client-side cursor sends both statements as one simple
             # query, which PostgreSQL runs as one (implicit) transaction, so SET LOCAL holds for
             # this SELECT only. (Inside an outer transaction it lasts until that ends.)
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search}; {sql}", [literal, *params, literal])
+            cursor.execute(
+                f"SET LOCAL hnsw.ef_search = {ef_search}; {sql}", [literal, *params, literal]
+            )
             cursor.nextset()
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
-    def _exact(self, literal: str, plan: SemanticPlan, filters: Mapping[str, Any] | None) -> list[tuple[int, float]]:
+    def _exact(
+        self, literal: str, plan: SemanticPlan, filters: Mapping[str, Any] | None
+    ) -> list[tuple[int, float]]:
         where, params = filter_sql(filters, "p")
         # "+ 0" makes the ORDER BY expression differ from the index's: the planner cannot use
         # the HNSW graph and computes every filtered row's distance (exact).
@@ -308,14 +359,18 @@ class PgVectorIndex:
             cursor.execute(sql, [literal, *params, literal])
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
-    def similarities(self, product_ids: Sequence[int], vectors: Sequence[np.ndarray]) -> list[dict[int, float]]:
+    def similarities(
+        self, product_ids: Sequence[int], vectors: Sequence[np.ndarray]
+    ) -> list[dict[int, float]]:
         """Cosine of each given product to each of ``vectors`` (ranker features, profile
         similarity): one query, no vectors leave the database."""
         if not product_ids or not vectors:
             return [{} for _ in vectors]
         columns = ", ".join(f"1 - ({self._expr} <=> %s::vector)" for _ in vectors)
-        sql = (f"SELECT e.product_id, {columns} FROM {EMBEDDING_TABLE} e "
-               f"WHERE e.model_version_id = {self.version_id} AND e.product_id = ANY(%s)")
+        sql = (
+            f"SELECT e.product_id, {columns} FROM {EMBEDDING_TABLE} e "
+            f"WHERE e.model_version_id = {self.version_id} AND e.product_id = ANY(%s)"
+        )
         out: list[dict[int, float]] = [{} for _ in vectors]
         with connection.cursor() as cursor:
             cursor.execute(sql, [*[vector_literal(v) for v in vectors], list(product_ids)])
@@ -328,15 +383,22 @@ class PgVectorIndex:
         """The stored vectors of some products (profiles, MMR): parsed from pgvector's text."""
         if not product_ids:
             return {}
-        sql = (f"SELECT e.product_id, e.vector::text FROM {EMBEDDING_TABLE} e "
-               f"WHERE e.model_version_id = {self.version_id} AND e.product_id = ANY(%s)")
+        sql = (
+            f"SELECT e.product_id, e.vector::text FROM {EMBEDDING_TABLE} e "
+            f"WHERE e.model_version_id = {self.version_id} AND e.product_id = ANY(%s)"
+        )
         with connection.cursor() as cursor:
             cursor.execute(sql, [list(product_ids)])
-            return {pk: np.array(text[1:-1].split(","), dtype=np.float32) for pk, text in cursor.fetchall()}
+            return {
+                pk: np.array(text[1:-1].split(","), dtype=np.float32)
+                for pk, text in cursor.fetchall()
+            }
 
     def count(self) -> int:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {EMBEDDING_TABLE} WHERE model_version_id = {self.version_id}")
+            cursor.execute(
+                f"SELECT count(*) FROM {EMBEDDING_TABLE} WHERE model_version_id = {self.version_id}"
+            )
             return int(cursor.fetchone()[0])
 
 
@@ -360,7 +422,9 @@ class ProductRow:
         return self.stock > 0
 
 
-def product_rows(product_ids: Sequence[int], filters: Mapping[str, Any] | None = None) -> dict[int, ProductRow]:
+def product_rows(
+    product_ids: Sequence[int], filters: Mapping[str, Any] | None = None
+) -> dict[int, ProductRow]:
     """Rows of the given active products that pass ``filters``, by id (one query)."""
     if not product_ids:
         return {}
@@ -372,8 +436,12 @@ def product_rows(product_ids: Sequence[int], filters: Mapping[str, Any] | None =
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(product_ids), *params])
-        return {row[0]: ProductRow(row[0], row[1], row[2], float(row[3]), row[4], row[5], row[6], row[7] or "",
-                                   row[8]) for row in cursor.fetchall()}
+        return {
+            row[0]: ProductRow(
+                row[0], row[1], row[2], float(row[3]), row[4], row[5], row[6], row[7] or "", row[8]
+            )
+            for row in cursor.fetchall()
+        }
 
 
 def product_texts(product_ids: Sequence[int]) -> dict[int, str]:
@@ -382,8 +450,11 @@ def product_texts(product_ids: Sequence[int]) -> dict[int, str]:
     if not product_ids:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, concat_ws(' ', title, search_text, left(description, 400)) FROM "
-                       f"{PRODUCT_TABLE} WHERE id = ANY(%s)", [list(product_ids)])
+        cursor.execute(
+            f"SELECT id, concat_ws(' ', title, search_text, left(description, 400)) FROM "
+            f"{PRODUCT_TABLE} WHERE id = ANY(%s)",
+            [list(product_ids)],
+        )
         return dict(cursor.fetchall())
 
 
@@ -391,5 +462,8 @@ def product_ids_for_external(external_ids: Sequence[str]) -> dict[str, int]:
     if not external_ids:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT external_id, id FROM {PRODUCT_TABLE} WHERE external_id = ANY(%s)", [list(external_ids)])
+        cursor.execute(
+            f"SELECT external_id, id FROM {PRODUCT_TABLE} WHERE external_id = ANY(%s)",
+            [list(external_ids)],
+        )
         return dict(cursor.fetchall())

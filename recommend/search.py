@@ -68,8 +68,11 @@ class SearchParams:
         return data
 
     def filters_for_log(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()
-                if k not in ("q", "page", "size") and v is not None}
+        return {
+            k: (str(v) if isinstance(v, Decimal) else v)
+            for k, v in asdict(self).items()
+            if k not in ("q", "page", "size") and v is not None
+        }
 
 
 def build_filters(params: SearchParams) -> dict[str, Any]:
@@ -81,10 +84,14 @@ def build_filters(params: SearchParams) -> dict[str, Any]:
             raise UnknownCategory(params.category)
         filters["category_id"] = set(ids)
     if params.brand:
-        filters["brand_id"] = set(selectors.brand_ids(params.brand))  # unknown brand: matches nothing
+        filters["brand_id"] = set(
+            selectors.brand_ids(params.brand)
+        )  # unknown brand: matches nothing
     if params.price_min is not None or params.price_max is not None:
-        filters["price"] = Range(min=float(params.price_min) if params.price_min is not None else None,
-                                 max=float(params.price_max) if params.price_max is not None else None)
+        filters["price"] = Range(
+            min=float(params.price_min) if params.price_min is not None else None,
+            max=float(params.price_max) if params.price_max is not None else None,
+        )
     if params.in_stock is not None:
         filters["in_stock"] = params.in_stock
     return filters
@@ -102,23 +109,34 @@ class PreparedQuery:
     semantic_text: str
 
 
-def prepare_query(normalised: str, synonym_index: synonyms.SynonymIndex,
-                  known_words: frozenset[str] = frozenset()) -> PreparedQuery:
+def prepare_query(
+    normalised: str, synonym_index: synonyms.SynonymIndex, known_words: frozenset[str] = frozenset()
+) -> PreparedQuery:
     """Typo correction from the catalogue's vocabulary (real words in ``known_words`` stay as
     typed), then synonyms: the texts the lexical and the semantic retrievers receive (the ranker
     job prepares its queries the same way)."""
     correction = guarded_correct(loaders.spell_corrector(), normalised, known_words)
     tokens = tokenize(correction.corrected)
     expansion = synonyms.expand(tokens, synonym_index)
-    return PreparedQuery(corrected=correction.corrected, changed=correction.changed, tokens=tokens,
-                         expansion=expansion, lexical_text=synonyms.lexical_query_text(expansion),
-                         semantic_text=synonyms.semantic_query_text(expansion))
+    return PreparedQuery(
+        corrected=correction.corrected,
+        changed=correction.changed,
+        tokens=tokens,
+        expansion=expansion,
+        lexical_text=synonyms.lexical_query_text(expansion),
+        semantic_text=synonyms.semantic_query_text(expansion),
+    )
 
 
 def _empty_body(params: SearchParams, reason: str, corrected: str | None = None) -> dict[str, Any]:
-    return {"query": params.q[:QUERY_MAX_CHARS], "corrected_query": corrected,
-            "intent": {"label": None, "reason": reason}, "total": 0, "results": [],
-            "facets": {"category": [], "brand": [], "price": []}}
+    return {
+        "query": params.q[:QUERY_MAX_CHARS],
+        "corrected_query": corrected,
+        "intent": {"label": None, "reason": reason},
+        "total": 0,
+        "results": [],
+        "facets": {"category": [], "brand": [], "price": []},
+    }
 
 
 def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
@@ -128,9 +146,14 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
     filters = build_filters(params)
     normalised = normalise(params.q, QUERY_MAX_CHARS)
     personal = ctx.models.ranker is not None and ctx.shopper is not None
-    cache_key = store.digest([*ctx.cache_token(), params.token(),
-                              ctx.shopper.profile_version if personal else None,
-                              ctx.shopper.id if personal else None])
+    cache_key = store.digest(
+        [
+            *ctx.cache_token(),
+            params.token(),
+            ctx.shopper.profile_version if personal else None,
+            ctx.shopper.id if personal else None,
+        ]
+    )
     cached = store.result_get(cache_key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
@@ -143,14 +166,18 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
     return body
 
 
-def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx: ServingContext) -> dict[str, Any]:
+def _compute(
+    params: SearchParams, normalised: str, filters: dict[str, Any], ctx: ServingContext
+) -> dict[str, Any]:
     if not normalised or not tokenize(normalised):
         return _empty_body(params, "the query has no searchable words")
     if "brand_id" in filters and not filters["brand_id"]:
         return _empty_body(params, "no products of this brand")
 
     with ctx.stage("spell"):
-        prepared = prepare_query(normalised, ctx.config.synonyms, loaders.known_words(ctx.models.retriever))
+        prepared = prepare_query(
+            normalised, ctx.config.synonyms, loaders.known_words(ctx.models.retriever)
+        )
     corrected, tokens, expansion = prepared.corrected, prepared.tokens, prepared.expansion
     lexical_text, semantic_text = prepared.lexical_text, prepared.semantic_text
     wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, params.page * params.size))
@@ -166,8 +193,9 @@ def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx
     retriever = ctx.models.retriever
     if retriever is not None and ctx.strategy.semantic_weight > 0:
         with ctx.stage("encode"):
-            query_vector, _hit = store.query_vector(retriever.id, semantic_text,
-                                                    lambda text: loaders.encode_query(retriever, text))
+            query_vector, _hit = store.query_vector(
+                retriever.id, semantic_text, lambda text: loaders.encode_query(retriever, text)
+            )
         dimension = retriever.dimension or int(query_vector.shape[0])
         with ctx.stage("semantic"):
             index = PgVectorIndex(retriever.id, dimension)
@@ -177,19 +205,28 @@ def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx
     ctx.timings["lexical"] = lexical_ms
 
     with ctx.stage("fusion"):
-        semantic_hits = [(pk, s) for pk, s in (semantic.results if semantic else [])
-                         if s >= ctx.strategy.semantic_min_score]
+        semantic_hits = [
+            (pk, s)
+            for pk, s in (semantic.results if semantic else [])
+            if s >= ctx.strategy.semantic_min_score
+        ]
         # Products matching only some of the query's words are weaker evidence than full
         # matches: they fuse at half the lexical weight (ranked after the full matches, as one
         # list), and show as "lexical" in explanations.
         fused = fusion.reciprocal_rank_fusion(
             {"lexical": lexical_full, PARTIAL: lexical_partial, "semantic": semantic_hits},
-            weights={"lexical": ctx.strategy.lexical_weight, PARTIAL: ctx.strategy.lexical_weight * PARTIAL_WEIGHT,
-                     "semantic": ctx.strategy.semantic_weight},
-            k=ctx.strategy.rrf_k)
+            weights={
+                "lexical": ctx.strategy.lexical_weight,
+                PARTIAL: ctx.strategy.lexical_weight * PARTIAL_WEIGHT,
+                "semantic": ctx.strategy.semantic_weight,
+            },
+            k=ctx.strategy.rrf_k,
+        )
         fused = [_as_lexical(f, offset=len(lexical_full)) for f in fused]
         pins = list(pinned_ids(ctx.config.pins, normalised))
-        candidate_ids = [f.id for f in fused] + [pk for pk in pins if pk not in {f.id for f in fused}]
+        candidate_ids = [f.id for f in fused] + [
+            pk for pk in pins if pk not in {f.id for f in fused}
+        ]
         rows = product_rows(candidate_ids, filters)
         tree = selectors.category_tree()
         by_id = {f.id: f for f in fused}
@@ -200,10 +237,14 @@ def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx
         scorer_ids = [pk for pk, _ in scored]
         features = None
         if ctx.models.ranker is not None and scorer_ids:
-            features = _search_features(ctx, scorer_ids, lexical_text, query_vector, lexical, semantic, rows)
+            features = _search_features(
+                ctx, scorer_ids, lexical_text, query_vector, lexical, semantic, rows
+            )
             probabilities = ranker_scores(ctx.models, features)
             if probabilities is not None:
-                ranker_by_id = {pk: float(p) for pk, p in zip(scorer_ids, probabilities, strict=True)}
+                ranker_by_id = {
+                    pk: float(p) for pk, p in zip(scorer_ids, probabilities, strict=True)
+                }
                 scored = sorted(((pk, ranker_by_id[pk]) for pk in scorer_ids), key=lambda t: -t[1])
         scored += [(pk, 0.0) for pk in pins if pk in rows and pk not in by_id]
         outcome = apply_merchandising(ctx, scored, rows, tree, query=normalised)
@@ -220,7 +261,7 @@ def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx
 
     with ctx.stage("explain"):
         start = (params.page - 1) * params.size
-        page_items = candidates[start:start + params.size]
+        page_items = candidates[start : start + params.size]
         texts = product_texts([item.id for item in page_items])
         results = []
         for item in page_items:
@@ -229,13 +270,17 @@ def _compute(params: SearchParams, normalised: str, filters: dict[str, Any], ctx
             evidence = ItemEvidence(
                 id=item.id,
                 sources=fused_item.sources if fused_item else {},
-                matched_terms=matched_terms(tokens, texts.get(item.id, row.title), expansion=expansion),
+                matched_terms=matched_terms(
+                    tokens, texts.get(item.id, row.title), expansion=expansion
+                ),
                 rules=item.applied_rules,
                 ranker_score=ranker_by_id.get(item.id),
             )
             results.append(item_payload(row, tree, item.score, evidence))
     if semantic is not None and semantic.plan is not None:
-        ctx.notes["semantic_plan"] = semantic.plan.method + (" (fallback)" if semantic.fallback else "")
+        ctx.notes["semantic_plan"] = semantic.plan.method + (
+            " (fallback)" if semantic.fallback else ""
+        )
     return {
         "query": params.q[:QUERY_MAX_CHARS],
         "corrected_query": corrected if prepared.changed else None,
@@ -262,8 +307,9 @@ def _timed(fn, *args):
     return result, (time.perf_counter() - started) * 1000
 
 
-def _search_features(ctx: ServingContext, ids: list[int], lexical_text: str, query_vector, lexical, semantic,
-                     rows) -> list[dict[str, float]]:
+def _search_features(
+    ctx: ServingContext, ids: list[int], lexical_text: str, query_vector, lexical, semantic, rows
+) -> list[dict[str, float]]:
     """Complete every candidate's features (a lexical-only hit gets its cosine too, and vice
     versa): the ranker was trained on complete features (``recommend.ranker_job``)."""
     # One definition for every candidate (any-term ts_rank_cd), as in training.
@@ -279,14 +325,21 @@ def _search_features(ctx: ServingContext, ids: list[int], lexical_text: str, que
         cf_scores = _cf_scores(ctx, ids)
     if retriever is not None and query_vector is not None:
         vectors = [query_vector] + ([profile_vector] if profile_vector is not None else [])
-        sims = PgVectorIndex(retriever.id, retriever.dimension or len(query_vector)).similarities(ids, vectors)
+        sims = PgVectorIndex(retriever.id, retriever.dimension or len(query_vector)).similarities(
+            ids, vectors
+        )
         semantic_scores = {**sims[0], **semantic_scores}
         if profile_vector is not None:
             profile_scores = sims[1]
     prices = {pk: rows[pk].price for pk in ids}
-    return feature_dicts(ids, FeatureInputs(lexical=lexical_scores, semantic=semantic_scores,
-                                            profile=profile_scores, cf=cf_scores),
-                         prices, popularity(ids, ctx.now))
+    return feature_dicts(
+        ids,
+        FeatureInputs(
+            lexical=lexical_scores, semantic=semantic_scores, profile=profile_scores, cf=cf_scores
+        ),
+        prices,
+        popularity(ids, ctx.now),
+    )
 
 
 def _cf_scores(ctx: ServingContext, ids: list[int]) -> dict[int, float]:
@@ -296,19 +349,21 @@ def _cf_scores(ctx: ServingContext, ids: list[int]) -> dict[int, float]:
 
 
 def _log(params: SearchParams, normalised: str, body: dict[str, Any], ctx: ServingContext) -> None:
-    services.searchlog_record({
-        "query": params.q[:500],
-        "normalised_query": normalised[:500],
-        "corrected_query": body.get("corrected_query") or "",
-        "shopper_id": ctx.shopper.id if ctx.shopper else None,
-        "session": ctx.session,
-        "result_count": body["total"],
-        "latency_ms": round(ctx.timings.get("total", 0.0), 3),
-        "request_id": ctx.request_id,
-        "intent": (body.get("intent") or {}).get("label") or "",
-        "strategy": ctx.strategy.name,
-        "variant": ctx.variant or "",
-        "filters": params.filters_for_log(),
-        "shown_products": [r["product"]["id"] for r in body["results"]],
-        "timestamp": ctx.now.isoformat(),
-    })
+    services.searchlog_record(
+        {
+            "query": params.q[:500],
+            "normalised_query": normalised[:500],
+            "corrected_query": body.get("corrected_query") or "",
+            "shopper_id": ctx.shopper.id if ctx.shopper else None,
+            "session": ctx.session,
+            "result_count": body["total"],
+            "latency_ms": round(ctx.timings.get("total", 0.0), 3),
+            "request_id": ctx.request_id,
+            "intent": (body.get("intent") or {}).get("label") or "",
+            "strategy": ctx.strategy.name,
+            "variant": ctx.variant or "",
+            "filters": params.filters_for_log(),
+            "shown_products": [r["product"]["id"] for r in body["results"]],
+            "timestamp": ctx.now.isoformat(),
+        }
+    )

@@ -101,8 +101,11 @@ class ServingConfig:
     def score_rules(self, strategy: StrategyConfig) -> list[ScoreRule]:
         """Global rules of the strategy's surface, then the strategy's own, in id order."""
         own = set(strategy.boost_rule_ids)
-        return [b.rule for b in self.boost_rules
-                if strategy.surface in b.surfaces and (b.global_rule or b.id in own)]
+        return [
+            b.rule
+            for b in self.boost_rules
+            if strategy.surface in b.surfaces and (b.global_rule or b.id in own)
+        ]
 
 
 @dataclass(frozen=True)
@@ -203,14 +206,28 @@ def clear_process_caches() -> None:
 
 def _strategy_config(row) -> StrategyConfig:
     return StrategyConfig(
-        id=row.pk, name=row.name, surface=row.surface, version=row.version,
-        pinned={"retriever": row.retriever_version_id, "ranker": row.ranker_version_id,
-                "cf": row.cf_version_id, "intent": row.intent_version_id},
-        use_ranker=row.use_ranker, use_intent=row.use_intent,
-        lexical_weight=row.lexical_weight, semantic_weight=row.semantic_weight, rrf_k=row.rrf_k,
-        semantic_min_score=row.semantic_min_score, cf_weight=row.cf_weight,
-        profile_weight=row.profile_weight, trending_weight=row.trending_weight,
-        diversity=row.diversity, max_category_share=row.max_category_share, mmr_lambda=row.mmr_lambda,
+        id=row.pk,
+        name=row.name,
+        surface=row.surface,
+        version=row.version,
+        pinned={
+            "retriever": row.retriever_version_id,
+            "ranker": row.ranker_version_id,
+            "cf": row.cf_version_id,
+            "intent": row.intent_version_id,
+        },
+        use_ranker=row.use_ranker,
+        use_intent=row.use_intent,
+        lexical_weight=row.lexical_weight,
+        semantic_weight=row.semantic_weight,
+        rrf_k=row.rrf_k,
+        semantic_min_score=row.semantic_min_score,
+        cf_weight=row.cf_weight,
+        profile_weight=row.profile_weight,
+        trending_weight=row.trending_weight,
+        diversity=row.diversity,
+        max_category_share=row.max_category_share,
+        mmr_lambda=row.mmr_lambda,
         hide_out_of_stock=row.hide_out_of_stock,
         boost_rule_ids=tuple(sorted(r.pk for r in row.boost_rules.all())),
     )
@@ -220,7 +237,9 @@ def _build_serving_config() -> ServingConfig:
     from recommend.models import BoostRule, PinnedResult, Strategy
     from recommend.models import SynonymSet as SynonymRow
 
-    strategies = {s.pk: _strategy_config(s) for s in Strategy.objects.prefetch_related("boost_rules")}
+    strategies = {
+        s.pk: _strategy_config(s) for s in Strategy.objects.prefetch_related("boost_rules")
+    }
     defaults: dict[str, int] = {}
     for pk, surface in Strategy.objects.filter(is_default=True).values_list("pk", "surface"):
         defaults[surface] = pk
@@ -230,22 +249,43 @@ def _build_serving_config() -> ServingConfig:
             sets.append(SynonymSet.parse(row.as_rule()))
         except ValueError:
             continue  # an invalid row saved around the admin's validation: skip, never fail serving
-    pins = [PinRule(name=f"pin #{pk}", query=query, item_id=product_id, position=position)
-            for pk, query, product_id, position in PinnedResult.objects.filter(active=True, product__active=True)
-            .order_by("query", "position", "pk").values_list("pk", "query", "product_id", "position")]
+    pins = [
+        PinRule(name=f"pin #{pk}", query=query, item_id=product_id, position=position)
+        for pk, query, product_id, position in PinnedResult.objects.filter(
+            active=True, product__active=True
+        )
+        .order_by("query", "position", "pk")
+        .values_list("pk", "query", "product_id", "position")
+    ]
     attached = set(Strategy.boost_rules.through.objects.values_list("boostrule_id", flat=True))
     rules = []
     for row in BoostRule.objects.filter(active=True).select_related("brand").order_by("pk"):
-        value: Hashable = row.category_id if row.field == BoostRule.Field.CATEGORY else (row.brand.name if row.brand else "")
-        rules.append(BoostRuleConfig(
-            id=row.pk,
-            rule=ScoreRule(name=row.name, field=row.field, value=value, multiplier=max(0.0, row.factor),
-                           query=row.query or None),
-            surfaces=frozenset(s.strip() for s in row.surfaces.split(",") if s.strip()),
-            global_rule=row.pk not in attached,
-        ))
-    return ServingConfig(strategies=strategies, defaults=defaults, synonyms=build_synonym_index(sets),
-                         pins=pins, boost_rules=rules)
+        value: Hashable = (
+            row.category_id
+            if row.field == BoostRule.Field.CATEGORY
+            else (row.brand.name if row.brand else "")
+        )
+        rules.append(
+            BoostRuleConfig(
+                id=row.pk,
+                rule=ScoreRule(
+                    name=row.name,
+                    field=row.field,
+                    value=value,
+                    multiplier=max(0.0, row.factor),
+                    query=row.query or None,
+                ),
+                surfaces=frozenset(s.strip() for s in row.surfaces.split(",") if s.strip()),
+                global_rule=row.pk not in attached,
+            )
+        )
+    return ServingConfig(
+        strategies=strategies,
+        defaults=defaults,
+        synonyms=build_synonym_index(sets),
+        pins=pins,
+        boost_rules=rules,
+    )
 
 
 def serving_config(config_generation: int | None = None) -> ServingConfig:
@@ -269,8 +309,9 @@ def default_strategy(surface: str, *, config_generation: int | None = None) -> S
     return config.strategies[config.defaults[surface]]
 
 
-def resolve_strategy(surface: str, shopper: ShopperRef | None, session: str, *,
-                     external_id: str | None = None) -> tuple[StrategyConfig, str | None]:
+def resolve_strategy(
+    surface: str, shopper: ShopperRef | None, session: str, *, external_id: str | None = None
+) -> tuple[StrategyConfig, str | None]:
     """The strategy that serves this request and the experiment variant key (or None).
 
     The single hook for experiments: the running experiment on ``surface`` (cached per config
@@ -281,8 +322,9 @@ def resolve_strategy(surface: str, shopper: ShopperRef | None, session: str, *,
     from recommend.experiments.selectors import variant_for
 
     config_generation = generations()[1]
-    hit = variant_for(surface, shopper, session, config_generation=config_generation,
-                      external_id=external_id)
+    hit = variant_for(
+        surface, shopper, session, config_generation=config_generation, external_id=external_id
+    )
     if hit is not None:
         strategy = serving_config(config_generation).strategies.get(hit.variant.strategy_id)
         if strategy is not None:
@@ -294,8 +336,14 @@ def resolve_strategy(surface: str, shopper: ShopperRef | None, session: str, *,
 
 
 def _version_ref(row: dict) -> VersionRef:
-    return VersionRef(id=row["id"], task=row["task"], name=row["name"], base=row["base"] or "",
-                      artifact_dir=row["artifact_dir"] or "", dimension=row["dimension"])
+    return VersionRef(
+        id=row["id"],
+        task=row["task"],
+        name=row["name"],
+        base=row["base"] or "",
+        artifact_dir=row["artifact_dir"] or "",
+        dimension=row["dimension"],
+    )
 
 
 _VERSION_FIELDS = ("id", "task", "name", "base", "artifact_dir", "dimension", "status", "is_active")
@@ -304,12 +352,16 @@ _VERSION_FIELDS = ("id", "task", "name", "base", "artifact_dir", "dimension", "s
 def _build_versions() -> dict[str, Any]:
     from training.models import ModelVersion
 
-    active = {row["task"]: _version_ref(row)
-              for row in ModelVersion.objects.filter(is_active=True).values(*_VERSION_FIELDS)}
+    active = {
+        row["task"]: _version_ref(row)
+        for row in ModelVersion.objects.filter(is_active=True).values(*_VERSION_FIELDS)
+    }
     return {"active": active, "pinned": {}}
 
 
-def served_models(strategy: StrategyConfig, *, models_generation: int | None = None) -> ServedModels:
+def served_models(
+    strategy: StrategyConfig, *, models_generation: int | None = None
+) -> ServedModels:
     """Resolve each slot: the pinned version, else the task's active one, else None; a ranker
     or intent slot the strategy switched off is None."""
     from training.models import ModelVersion
@@ -350,8 +402,13 @@ def _build_category_tree() -> CategoryTree:
         while node is not None and guard < 50:
             chain.append(node)
             node, guard = parents.get(node), guard + 1
-        info = CategoryInfo(id=pk, external_id=external_id, name=name, path=path or external_id,
-                            ancestors=tuple(chain))
+        info = CategoryInfo(
+            id=pk,
+            external_id=external_id,
+            name=name,
+            path=path or external_id,
+            ancestors=tuple(chain),
+        )
         tree.by_id[pk] = info
         tree.by_external[external_id] = info
     return tree
@@ -384,7 +441,9 @@ def shopper_ref(external_id: str | None) -> ShopperRef | None:
         return None
     from catalog.models import Shopper
 
-    row = Shopper.objects.filter(external_id=external_id).values_list("id", "profile_version").first()
+    row = (
+        Shopper.objects.filter(external_id=external_id).values_list("id", "profile_version").first()
+    )
     if row is None:
         return None
     return ShopperRef(id=row[0], external_id=external_id, profile_version=row[1])

@@ -24,9 +24,18 @@ from recommend.selectors import ShopperRef, VersionRef, category_tree
 logger = logging.getLogger(__name__)
 
 DEFAULT_STRATEGIES = {
-    "search": ("default-search", "Hybrid search: lexical + semantic, RRF, ranker when one is active."),
-    "recommendations": ("default-recommendations", "CF, profile embedding, interests, bought-together and trending."),
-    "similar": ("default-similar", "Nearest neighbours of the product's vector, plus CF neighbours."),
+    "search": (
+        "default-search",
+        "Hybrid search: lexical + semantic, RRF, ranker when one is active.",
+    ),
+    "recommendations": (
+        "default-recommendations",
+        "CF, profile embedding, interests, bought-together and trending.",
+    ),
+    "similar": (
+        "default-similar",
+        "Nearest neighbours of the product's vector, plus CF neighbours.",
+    ),
 }
 SEARCHLOG_FLUSH_BATCH = 1000
 
@@ -61,12 +70,18 @@ def strategy_ensure_defaults() -> list[str]:
         try:
             with transaction.atomic():
                 strategy, created = Strategy.objects.get_or_create(
-                    name=name, defaults={"surface": surface, "description": description, "is_default": True})
+                    name=name,
+                    defaults={"surface": surface, "description": description, "is_default": True},
+                )
                 if not created and strategy.surface == surface:
                     Strategy.objects.filter(pk=strategy.pk).update(is_default=True)
                 elif not created:  # the name is taken by another surface's strategy
-                    Strategy.objects.create(name=f"{name}-{surface}", surface=surface,
-                                            description=description, is_default=True)
+                    Strategy.objects.create(
+                        name=f"{name}-{surface}",
+                        surface=surface,
+                        description=description,
+                        is_default=True,
+                    )
                 created_names.append(name)
         except IntegrityError:  # another process made one default first
             continue
@@ -80,13 +95,23 @@ def strategy_make_default(*, strategy, actor=None) -> None:
     """Serve ``strategy`` by default on its surface (the previous default stops being one)."""
     from recommend.models import Strategy
 
-    previous = list(Strategy.objects.select_for_update().filter(surface=strategy.surface, is_default=True)
-                    .exclude(pk=strategy.pk).values_list("name", flat=True))
-    Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(pk=strategy.pk).update(is_default=False)
+    previous = list(
+        Strategy.objects.select_for_update()
+        .filter(surface=strategy.surface, is_default=True)
+        .exclude(pk=strategy.pk)
+        .values_list("name", flat=True)
+    )
+    Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(
+        pk=strategy.pk
+    ).update(is_default=False)
     Strategy.objects.filter(pk=strategy.pk).update(is_default=True)
     strategy.is_default = True
-    audit_record(actor=actor, action="strategy.make_default", obj=strategy,
-                 details={"surface": strategy.surface, "previous_default": previous})
+    audit_record(
+        actor=actor,
+        action="strategy.make_default",
+        obj=strategy,
+        details={"surface": strategy.surface, "previous_default": previous},
+    )
     transaction.on_commit(config_changed)
 
 
@@ -99,13 +124,19 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
 
     creating = strategy.pk is None
     if strategy.is_default and not creating:
-        Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(pk=strategy.pk).update(is_default=False)
+        Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(
+            pk=strategy.pk
+        ).update(is_default=False)
     strategy.save()
     if not creating:
         Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1)
         strategy.refresh_from_db(fields=["version"])
-    audit_record(actor=actor, action="strategy.create" if creating else "strategy.update", obj=strategy,
-                 details={"version": strategy.version, "changed": changed or []})
+    audit_record(
+        actor=actor,
+        action="strategy.create" if creating else "strategy.update",
+        obj=strategy,
+        details={"version": strategy.version, "changed": changed or []},
+    )
     transaction.on_commit(config_changed)
 
 
@@ -119,8 +150,10 @@ def searchlog_record(row: Mapping[str, Any]) -> None:
         try:
             _searchlog_write([dict(row)])
         except Exception:  # the log must never fail the response it describes
-            logger.exception("search log %s could not be written (Redis and the database refused it)",
-                             row.get("request_id"))
+            logger.exception(
+                "search log %s could not be written (Redis and the database refused it)",
+                row.get("request_id"),
+            )
 
 
 def _searchlog_write(rows: list[dict[str, Any]]) -> int:
@@ -133,15 +166,24 @@ def _searchlog_write(rows: list[dict[str, Any]]) -> int:
         timestamp = row.get("timestamp")
         if isinstance(timestamp, str):
             timestamp = datetime.fromisoformat(timestamp)
-        objects.append(SearchLog(
-            query=str(row.get("query", ""))[:500], normalised_query=str(row.get("normalised_query", ""))[:500],
-            corrected_query=str(row.get("corrected_query") or "")[:500], shopper_id=row.get("shopper_id"),
-            session=str(row.get("session", ""))[:128], result_count=int(row.get("result_count", 0)),
-            latency_ms=float(row.get("latency_ms", 0.0)), request_id=str(row["request_id"])[:64],
-            intent=str(row.get("intent") or "")[:32], strategy=str(row.get("strategy", ""))[:120],
-            variant=str(row.get("variant") or "")[:120], filters=row.get("filters") or {},
-            shown_products=list(row.get("shown_products") or []), timestamp=timestamp or timezone.now(),
-        ))
+        objects.append(
+            SearchLog(
+                query=str(row.get("query", ""))[:500],
+                normalised_query=str(row.get("normalised_query", ""))[:500],
+                corrected_query=str(row.get("corrected_query") or "")[:500],
+                shopper_id=row.get("shopper_id"),
+                session=str(row.get("session", ""))[:128],
+                result_count=int(row.get("result_count", 0)),
+                latency_ms=float(row.get("latency_ms", 0.0)),
+                request_id=str(row["request_id"])[:64],
+                intent=str(row.get("intent") or "")[:32],
+                strategy=str(row.get("strategy", ""))[:120],
+                variant=str(row.get("variant") or "")[:120],
+                filters=row.get("filters") or {},
+                shown_products=list(row.get("shown_products") or []),
+                timestamp=timestamp or timezone.now(),
+            )
+        )
     try:
         with transaction.atomic():  # a savepoint: the retry below needs a usable transaction
             created = SearchLog.objects.bulk_create(objects, ignore_conflicts=True, batch_size=500)
@@ -159,14 +201,18 @@ def searchlogs_flush(*, max_rows: int = 50_000) -> int:
     from platform_core.buffers import flush
     from recommend.buffers import SEARCHLOG
 
-    return flush(SEARCHLOG, _searchlog_write, batch_size=SEARCHLOG_FLUSH_BATCH, max_rows=max_rows).taken
+    return flush(
+        SEARCHLOG, _searchlog_write, batch_size=SEARCHLOG_FLUSH_BATCH, max_rows=max_rows
+    ).taken
 
 
 # --------------------------------------------------------------------------- aggregates
 
 
 def _decayed_sql(window_days: int, half_life_hours: float) -> str:
-    weights = " ".join(f"WHEN '{name}' THEN {float(w)}" for name, w in profiles.EVENT_WEIGHTS.items())
+    weights = " ".join(
+        f"WHEN '{name}' THEN {float(w)}" for name, w in profiles.EVENT_WEIGHTS.items()
+    )
     # Same formula as recommend.engine.cooccurrence.trending: sum weight * 0.5 ** (age_h / half_life)
     return (
         f"SELECT e.product_id, sum((CASE e.type {weights} ELSE 0 END) * "
@@ -192,39 +238,61 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates_
         if reference_time is None:
             cursor.execute("SELECT max(timestamp) FROM catalog_event WHERE product_id IS NOT NULL")
             reference_time = cursor.fetchone()[0] or timezone.now()
-        cursor.execute(_decayed_sql(TRENDING_WINDOW_DAYS, TRENDING_HALF_LIFE_HOURS), {"ref": reference_time})
-        trending = sorted(((pk, float(s)) for pk, s in cursor.fetchall() if s and s > 0), key=lambda t: (-t[1], t[0]))
-        cursor.execute(_decayed_sql(POPULARITY_WINDOW_DAYS, POPULARITY_HALF_LIFE_HOURS), {"ref": reference_time})
+        cursor.execute(
+            _decayed_sql(TRENDING_WINDOW_DAYS, TRENDING_HALF_LIFE_HOURS), {"ref": reference_time}
+        )
+        trending = sorted(
+            ((pk, float(s)) for pk, s in cursor.fetchall() if s and s > 0),
+            key=lambda t: (-t[1], t[0]),
+        )
+        cursor.execute(
+            _decayed_sql(POPULARITY_WINDOW_DAYS, POPULARITY_HALF_LIFE_HOURS),
+            {"ref": reference_time},
+        )
         popularity = {pk: math.log1p(float(s)) for pk, s in cursor.fetchall() if s and s > 0}
-        cursor.execute("SELECT id, category_id FROM catalog_product WHERE active AND id = ANY(%s)",
-                       [[pk for pk, _ in trending] + list(popularity)])
+        cursor.execute(
+            "SELECT id, category_id FROM catalog_product WHERE active AND id = ANY(%s)",
+            [[pk for pk, _ in trending] + list(popularity)],
+        )
         product_categories = {pk: cat for pk, cat in cursor.fetchall() if cat is not None}
         # Baskets: purchases of one shopper in one session (or one day when sessionless).
         cursor.execute(
             "SELECT array_agg(DISTINCT product_id) FROM catalog_event WHERE type = 'purchase' "
             "AND product_id IS NOT NULL GROUP BY shopper_id, "
-            "CASE WHEN session <> '' THEN session ELSE to_char(timestamp, 'YYYY-MM-DD') END")
+            "CASE WHEN session <> '' THEN session ELSE to_char(timestamp, 'YYYY-MM-DD') END"
+        )
         baskets = [row[0] for row in cursor.fetchall()]
     tree = category_tree()
     by_category: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for pk, score in trending:
         cat = product_categories.get(pk)
         info = tree.by_id.get(cat) if cat is not None else None
-        for ancestor in (info.ancestors if info else ()):
+        for ancestor in info.ancestors if info else ():
             bucket = by_category[ancestor]
             if len(bucket) < TRENDING_PER_CATEGORY:
                 bucket.append((pk, score))
     together = bought_together(baskets, min_support=2, measure="lift", top_n=20)
     queries: dict[str, int] = defaultdict(int)
-    for row in (SearchLog.objects.filter(result_count__gt=0).values("normalised_query")
-                .annotate(n=Count("id")).order_by("-n")[:5000]):
+    for row in (
+        SearchLog.objects.filter(result_count__gt=0)
+        .values("normalised_query")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:5000]
+    ):
         queries[row["normalised_query"]] += row["n"]
-    for row in (Event.objects.filter(type="search").exclude(query="").values("query")
-                .annotate(n=Count("id")).order_by("-n")[:5000]):
+    for row in (
+        Event.objects.filter(type="search")
+        .exclude(query="")
+        .values("query")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:5000]
+    ):
         from recommend.engine.text import normalise
 
         queries[normalise(row["query"])] += row["n"]
-    popular_queries = sorted(((q, n) for q, n in queries.items() if q), key=lambda t: (-t[1], t[0]))[:5000]
+    popular_queries = sorted(
+        ((q, n) for q, n in queries.items() if q), key=lambda t: (-t[1], t[0])
+    )[:5000]
     value = aggregates_module.Aggregates(
         stamp=f"{timezone.now().isoformat()}:{len(trending)}",
         reference_time=reference_time.timestamp(),
@@ -233,8 +301,11 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates_
         popularity=popularity,
         bought_together={int(k): [(int(p), float(s)) for p, s in v] for k, v in together.items()},
         popular_queries=popular_queries,
-        product_categories={pk: cat for pk, cat in product_categories.items()
-                            if pk in {p for p, _ in trending[:TRENDING_TOP]}},
+        product_categories={
+            pk: cat
+            for pk, cat in product_categories.items()
+            if pk in {p for p, _ in trending[:TRENDING_TOP]}
+        },
     )
     aggregates_module.store(value)
     return value
@@ -279,7 +350,9 @@ def shopper_profile_current(*, shopper: ShopperRef, retriever: VersionRef | None
         return state
     state = _profile_compute(shopper=shopper, retriever=retriever)
     payload = dict(state.__dict__)
-    payload["vector"] = state.vector.astype(np.float32).tobytes() if state.vector is not None else None
+    payload["vector"] = (
+        state.vector.astype(np.float32).tobytes() if state.vector is not None else None
+    )
     cache.set(key, payload, 24 * 3600)
     return state
 
@@ -293,35 +366,58 @@ def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> Pr
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT product_id, bool_or(type = 'purchase') FROM catalog_event "
-            "WHERE shopper_id = %s AND product_id IS NOT NULL GROUP BY product_id", [shopper.id])
+            "WHERE shopper_id = %s AND product_id IS NOT NULL GROUP BY product_id",
+            [shopper.id],
+        )
         rows = cursor.fetchall()
         cursor.execute(
             "SELECT e.product_id, e.type, e.timestamp, p.category_id FROM catalog_event e "
             "JOIN catalog_product p ON p.id = e.product_id WHERE e.shopper_id = %s AND e.type = ANY(%s) "
-            f"ORDER BY e.timestamp DESC, e.id DESC LIMIT {PROFILE_EVENTS}", [shopper.id, list(weighted)])
+            f"ORDER BY e.timestamp DESC, e.id DESC LIMIT {PROFILE_EVENTS}",
+            [shopper.id, list(weighted)],
+        )
         events = cursor.fetchall()
-    state = ProfileState(seen={pk for pk, _ in rows}, purchased={pk for pk, bought in rows if bought},
-                         event_count=len(events))
+    state = ProfileState(
+        seen={pk for pk, _ in rows},
+        purchased={pk for pk, bought in rows if bought},
+        event_count=len(events),
+    )
     if not events:
         return state
     reference = events[0][2]
     state.recent = list(dict.fromkeys(pk for pk, *_ in events))
-    state.recent_purchases = list(dict.fromkeys(pk for pk, kind, *_ in events if kind in ("purchase", "add_to_cart")))
-    interests = profiles.category_interests([cat for *_, cat in events], [ts for _, _, ts, _ in events],
-                                            [kind for _, kind, _, _ in events], reference,
-                                            half_life_days=INTEREST_HALF_LIFE_DAYS)
+    state.recent_purchases = list(
+        dict.fromkeys(pk for pk, kind, *_ in events if kind in ("purchase", "add_to_cart"))
+    )
+    interests = profiles.category_interests(
+        [cat for *_, cat in events],
+        [ts for _, _, ts, _ in events],
+        [kind for _, kind, _, _ in events],
+        reference,
+        half_life_days=INTEREST_HALF_LIFE_DAYS,
+    )
     state.interests = {int(k): float(v) for k, v in interests.items()}
     tree = category_tree()
-    Shopper.objects.filter(pk=shopper.id).update(category_interests={
-        tree.by_id[c].external_id: round(v, 4) for c, v in state.interests.items() if c in tree.by_id})
+    Shopper.objects.filter(pk=shopper.id).update(
+        category_interests={
+            tree.by_id[c].external_id: round(v, 4)
+            for c, v in state.interests.items()
+            if c in tree.by_id
+        }
+    )
     if retriever is not None and retriever.dimension:
         index = PgVectorIndex(retriever.id, retriever.dimension)
         vectors = index.vectors(state.recent)
         usable = [(pk, kind, ts) for pk, kind, ts, _ in events if pk in vectors]
         if usable:
             matrix = np.stack([vectors[pk] for pk, _, _ in usable])
-            vector = profiles.decayed_profile(matrix, [ts for *_, ts in usable], [k for _, k, _ in usable],
-                                              reference, half_life_days=PROFILE_HALF_LIFE_DAYS)
+            vector = profiles.decayed_profile(
+                matrix,
+                [ts for *_, ts in usable],
+                [k for _, k, _ in usable],
+                reference,
+                half_life_days=PROFILE_HALF_LIFE_DAYS,
+            )
             if float(np.linalg.norm(vector)) > 0:
                 state.vector = vector.astype(np.float32)
                 # One upsert statement: this runs on the request path of the shopper's next request.
@@ -333,7 +429,8 @@ def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> Pr
                         "event_count, updated_at) VALUES (%s, %s, %s::vector, %s, now()) "
                         "ON CONFLICT (model_version_id, shopper_id) DO UPDATE SET vector = EXCLUDED.vector, "
                         "event_count = EXCLUDED.event_count, updated_at = EXCLUDED.updated_at",
-                        [shopper.id, retriever.id, vector_literal(state.vector), len(usable)])
+                        [shopper.id, retriever.id, vector_literal(state.vector), len(usable)],
+                    )
     return state
 
 

@@ -46,7 +46,9 @@ def generations() -> tuple[int, int]:
     cost per request); the values are the plain integers ``cache.incr`` stores.
     """
     try:
-        values = redis_client().mget([cache.make_key(MODELS_GENERATION_KEY), cache.make_key(CONFIG_GENERATION_KEY)])
+        values = redis_client().mget(
+            [cache.make_key(MODELS_GENERATION_KEY), cache.make_key(CONFIG_GENERATION_KEY)]
+        )
     except Exception:
         logger.warning("generation read failed", exc_info=True)
         return 0, 0
@@ -91,7 +93,11 @@ def result_get(key: str) -> Any:
 
 def result_set(key: str, value: Any, timeout: int = RESULT_TTL) -> None:
     try:
-        redis_client().set(f"aisle:recommend:result:{key}", pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=timeout)
+        redis_client().set(
+            f"aisle:recommend:result:{key}",
+            pickle.dumps(value, pickle.HIGHEST_PROTOCOL),
+            ex=timeout,
+        )
     except Exception:
         logger.warning("result cache write failed", exc_info=True)
 
@@ -99,7 +105,9 @@ def result_set(key: str, value: Any, timeout: int = RESULT_TTL) -> None:
 # --- query vectors -----------------------------------------------------------------------
 
 
-def query_vector(version_id: int, text: str, encode: Callable[[str], np.ndarray]) -> tuple[np.ndarray, bool]:
+def query_vector(
+    version_id: int, text: str, encode: Callable[[str], np.ndarray]
+) -> tuple[np.ndarray, bool]:
     """The query's embedding under a retriever version, from Redis or freshly encoded.
 
     Returns ``(vector, was_cached)``.

@@ -108,12 +108,35 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery worker` process on every queue, against the test database and the
     tests' Redis database. Tests that use it need committed data (``transactional_db``)."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    cmd = [sys.executable, "-m", "celery", "-A", "platform_core", "worker", "-Q", "default,cpu,gpu,flush",
-           "--pool", "solo", "--concurrency", "1", "-n", f"test-{os.getpid()}@%h", "--loglevel", "INFO",
-           "--without-gossip", "--without-mingle"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "platform_core",
+        "worker",
+        "-Q",
+        "default,cpu,gpu,flush",
+        "--pool",
+        "solo",
+        "--concurrency",
+        "1",
+        "-n",
+        f"test-{os.getpid()}@%h",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=_worker_env(settings.ARTIFACTS_DIR), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=_worker_env(settings.ARTIFACTS_DIR),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     from platform_core.celery import app
 
     deadline = time.time() + 60
@@ -147,8 +170,15 @@ def browser():
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield instance
         instance.close()

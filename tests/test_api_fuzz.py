@@ -77,7 +77,7 @@ allow-extra-parameters = false
 enabled = false
 
 [reports]
-directory = "{tmp_path / 'reports'}"
+directory = "{tmp_path / "reports"}"
 
 [auth.openapi.ApiKey]
 api_key = "Api-Key {api_key}"
@@ -117,18 +117,36 @@ parameters = {{ "X-Aisle-Simulated-Time" = "2030-06-15T12:00:00Z" }}
     return config
 
 
-def test_schema_fuzz_finds_no_server_error_and_no_schema_violation(live_server, fuzz_store, tmp_path):
+def test_schema_fuzz_finds_no_server_error_and_no_schema_violation(
+    live_server, fuzz_store, tmp_path
+):
     config = _config(tmp_path, api_key=fuzz_store["api_key"], token=fuzz_store["token"])
     st = Path(sys.executable).with_name("st")
-    command = [str(st), "--config-file", str(config), "--no-color", "run", f"{live_server.url}/api/schema/",
-               "--url", live_server.url]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                            env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
+    command = [
+        str(st),
+        "--config-file",
+        str(config),
+        "--no-color",
+        "run",
+        f"{live_server.url}/api/schema/",
+        "--url",
+        live_server.url,
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+    )
     output = result.stdout + result.stderr
     print(output[-20000:])
     assert result.returncode == 0, output[-15000:]
     # it ran: every operation of the schema, a few hundred cases at least
     selected = re.search(r"Selected: (\d+)/(\d+)", output)
     generated = re.search(r"(\d+) generated", output)
-    assert selected and selected.group(1) == selected.group(2) and int(selected.group(1)) >= 14, output[-3000:]
+    assert selected and selected.group(1) == selected.group(2) and int(selected.group(1)) >= 14, (
+        output[-3000:]
+    )
     assert generated and int(generated.group(1)) >= 10 * int(selected.group(1)), output[-3000:]

@@ -35,7 +35,9 @@ COMMON_ERRORS = {
     401: _error("No API key, or an unknown or revoked one."),
     403: _error("The key lacks the `privacy` scope."),
     404: _error("No shopper with this external id (also after they were forgotten)."),
-    429: _error("Throttled: `details.retry_after_seconds` and the `Retry-After` header say when to retry."),
+    429: _error(
+        "Throttled: `details.retry_after_seconds` and the `Retry-After` header say when to retry."
+    ),
 }
 
 
@@ -43,9 +45,15 @@ class ShopperExportSerializer(serializers.Serializer):
     """What ``shopper_export`` returns; apps add sections of their own (e.g. ``experiments``)."""
 
     exported_at = serializers.DateTimeField()
-    shopper = serializers.DictField(help_text="Profile: external_id, segment, country, attributes, interests, ...")
-    events = serializers.ListField(child=serializers.DictField(), help_text="Every event, oldest first.")
-    searches = serializers.ListField(child=serializers.DictField(), help_text="Every logged search, oldest first.")
+    shopper = serializers.DictField(
+        help_text="Profile: external_id, segment, country, attributes, interests, ..."
+    )
+    events = serializers.ListField(
+        child=serializers.DictField(), help_text="Every event, oldest first."
+    )
+    searches = serializers.ListField(
+        child=serializers.DictField(), help_text="Every logged search, oldest first."
+    )
 
 
 class ShopperForgetSerializer(serializers.Serializer):
@@ -60,11 +68,15 @@ class ShopperForgetSerializer(serializers.Serializer):
 class ShopperForgetResultSerializer(serializers.Serializer):
     external_id = serializers.CharField()
     mode = serializers.ChoiceField(choices=FORGET_MODES)
-    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Rows deleted or anonymised, per kind.")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Rows deleted or anonymised, per kind."
+    )
 
 
 def _not_found(external_id: str) -> ApiError:
-    return ApiError(f"No shopper with external id {external_id!r}.", code="not_found", status_code=404)
+    return ApiError(
+        f"No shopper with external id {external_id!r}.", code="not_found", status_code=404
+    )
 
 
 class ShopperExportView(APIView):
@@ -116,7 +128,9 @@ class ShopperForgetView(APIView):
         form.is_valid(raise_exception=True)
         mode = form.validated_data.get("mode") or settings.SHOPPER_FORGET_MODE
         try:
-            counts = services.shopper_forget(external_id=external_id, mode=mode, actor=api_client(request))
+            counts = services.shopper_forget(
+                external_id=external_id, mode=mode, actor=api_client(request)
+            )
         except Shopper.DoesNotExist:
             raise _not_found(external_id) from None
         return Response({"external_id": external_id, "mode": mode, "counts": counts})

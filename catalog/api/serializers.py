@@ -111,7 +111,9 @@ class EventInSerializer(serializers.Serializer):
 
 class EventBatchSerializer(serializers.Serializer):
     events = serializers.ListField(
-        child=EventInSerializer(), min_length=1, max_length=MAX_BATCH,
+        child=EventInSerializer(),
+        min_length=1,
+        max_length=MAX_BATCH,
         help_text=f"1 to {MAX_BATCH} events.",
     )
 

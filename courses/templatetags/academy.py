@@ -57,8 +57,14 @@ def initials(user) -> str:
 
 @register.filter
 def kind_label(kind: str) -> str:
-    return {"lesson": "Lesson", "quiz": "Quiz", "lab": "Lab", "single": "Choose one",
-            "multiple": "Choose all that apply", "ordering": "Put in order"}.get(kind, kind)
+    return {
+        "lesson": "Lesson",
+        "quiz": "Quiz",
+        "lab": "Lab",
+        "single": "Choose one",
+        "multiple": "Choose all that apply",
+        "ordering": "Put in order",
+    }.get(kind, kind)
 
 
 @register.filter

@@ -20,7 +20,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         try:
             keyword, _, key = header.decode("latin-1").partition(" ")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("The Authorization header is not valid text.") from None
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header is not valid text."
+            ) from None
         if keyword != KEYWORD:
             return None  # Token / other schemes are handled by the next authenticator
         key = key.strip()

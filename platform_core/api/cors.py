@@ -16,7 +16,9 @@ def allowed_origins() -> set[str]:
         from platform_core.models import ApiClient
 
         origins = set()
-        for row in ApiClient.objects.filter(active=True, public=True).values_list("allowed_origins", flat=True):
+        for row in ApiClient.objects.filter(active=True, public=True).values_list(
+            "allowed_origins", flat=True
+        ):
             origins.update(row)
         cache.set(CACHE_KEY, origins, 60)
     return origins

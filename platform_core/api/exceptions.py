@@ -18,7 +18,9 @@ logger = logging.getLogger(__name__)
 class ApiError(exceptions.APIException):
     """Raise from a view or service with a code, a message and optional details."""
 
-    def __init__(self, message: str, *, code: str = "invalid", status_code: int = 400, details=None):
+    def __init__(
+        self, message: str, *, code: str = "invalid", status_code: int = 400, details=None
+    ):
         self.status_code = status_code
         self.error_code = code
         self.details = details
@@ -69,15 +71,20 @@ def json_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)
-        return Response(error_body("server_error", "An unexpected error occurred; it has been logged."),
-                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return Response(
+            error_body("server_error", "An unexpected error occurred; it has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     if isinstance(exc, ApiError):
         body = error_body(exc.error_code, str(exc.detail), exc.details)
     elif isinstance(exc, exceptions.ValidationError):
         body = error_body("invalid", _first_message(exc.detail), exc.detail)
     elif isinstance(exc, exceptions.NotAuthenticated):
-        body = error_body("not_authenticated", "Send an API key: `Authorization: Api-Key <key>` "
-                          "(storefront endpoints), or sign in as staff (session or `Authorization: Token <token>`).")
+        body = error_body(
+            "not_authenticated",
+            "Send an API key: `Authorization: Api-Key <key>` "
+            "(storefront endpoints), or sign in as staff (session or `Authorization: Token <token>`).",
+        )
     elif isinstance(exc, exceptions.Throttled):
         body = error_body("throttled", str(exc.detail), {"retry_after_seconds": exc.wait})
     else:
@@ -102,7 +109,10 @@ def json_404(request, exception=None):
 
 def json_500(request):
     if _api_path(request):
-        return JsonResponse(error_body("server_error", "An unexpected error occurred; it has been logged."), status=500)
+        return JsonResponse(
+            error_body("server_error", "An unexpected error occurred; it has been logged."),
+            status=500,
+        )
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -43,7 +43,9 @@ class IsStaffWithPerm(BasePermission):
         if not (user and user.is_authenticated):
             self.message = "Sign in as staff (session) or send Authorization: Token <token>."
             return False
-        perms = getattr(view, "required_perms", {}).get(request.method) or getattr(view, "required_perms_all", ())
+        perms = getattr(view, "required_perms", {}).get(request.method) or getattr(
+            view, "required_perms_all", ()
+        )
         if not user.is_staff and not perms:
             self.message = "Staff only."
             return False

@@ -26,7 +26,9 @@ from platform_core.api.permissions import HasScope, IsStaffWithPerm
 def _permissions(auto_schema) -> tuple[bool, bool]:
     """(storefront, staff): which kind of caller the view's permissions admit."""
     perms = auto_schema.view.get_permissions()
-    return any(isinstance(p, HasScope) for p in perms), any(isinstance(p, IsStaffWithPerm) for p in perms)
+    return any(isinstance(p, HasScope) for p in perms), any(
+        isinstance(p, IsStaffWithPerm) for p in perms
+    )
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -61,8 +63,12 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         from django.conf import settings
 
-        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME,
-                "description": "A staff user signed in to the admin (same-origin calls with the CSRF token)."}
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "A staff user signed in to the admin (same-origin calls with the CSRF token).",
+        }
 
 
 class StaffTokenScheme(OpenApiAuthenticationExtension):
@@ -78,7 +84,9 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
         return None if storefront else super().get_security_requirement(auto_schema)
 
     def get_security_definition(self, auto_schema):
-        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix=self.target.keyword)
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.keyword
+        )
 
 
 # --------------------------------------------------------------------------- shared error responses
@@ -91,10 +99,19 @@ ERROR_SCHEMA = {
         "error": {
             "type": "object",
             "properties": {
-                "code": {"type": "string", "description": "Stable, machine-readable (e.g. `invalid`, "
-                                                          "`not_found`, `throttled`)."},
-                "message": {"type": "string", "description": "For people: what was wrong and what to send instead."},
-                "details": {"nullable": True, "description": "Per-field messages, limits or a report; may be null."},
+                "code": {
+                    "type": "string",
+                    "description": "Stable, machine-readable (e.g. `invalid`, "
+                    "`not_found`, `throttled`).",
+                },
+                "message": {
+                    "type": "string",
+                    "description": "For people: what was wrong and what to send instead.",
+                },
+                "details": {
+                    "nullable": True,
+                    "description": "Per-field messages, limits or a report; may be null.",
+                },
             },
             "required": ["code", "message", "details"],
         },
@@ -112,10 +129,17 @@ ERROR_RESPONSES: dict[str, tuple[str, str]] = {
     "404": ("path", "No such object, or no endpoint at this path (a malformed path parameter)."),
     "413": ("body", "The body is over the size limit or the batch over its item limit."),
     "415": ("body", "The body is not `application/json`."),
-    "429": ("always", "Throttled: `details.retry_after_seconds` and the `Retry-After` header say when to retry."),
+    "429": (
+        "always",
+        "Throttled: `details.retry_after_seconds` and the `Retry-After` header say when to retry.",
+    ),
 }
-RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer", "minimum": 0},
-                               "description": "Seconds to wait before the next call."}}
+RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Seconds to wait before the next call.",
+    }
+}
 
 
 def _applies(when: str, operation: dict) -> bool:
@@ -207,7 +231,10 @@ def add_error_responses(result, generator, request, public):
             for status, (when, description) in ERROR_RESPONSES.items():
                 if status in responses or not _applies(when, operation):
                     continue
-                responses[status] = {"description": description, "content": {"application/json": {"schema": ref}}}
+                responses[status] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": ref}},
+                }
             if "429" in responses:
                 responses["429"].setdefault("headers", RETRY_AFTER)
     return result

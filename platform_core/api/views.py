@@ -13,9 +13,16 @@ class WhoAmIView(APIView):
 
     permission_classes = [HasScope]
 
-    @extend_schema(responses=inline_serializer("WhoAmI", {
-        "client": serializers.CharField(), "scopes": serializers.ListField(child=serializers.CharField()),
-        "public": serializers.BooleanField()}))
+    @extend_schema(
+        responses=inline_serializer(
+            "WhoAmI",
+            {
+                "client": serializers.CharField(),
+                "scopes": serializers.ListField(child=serializers.CharField()),
+                "public": serializers.BooleanField(),
+            },
+        )
+    )
     def get(self, request):
         client = api_client(request)
         return Response({"client": client.name, "scopes": client.scopes, "public": client.public})

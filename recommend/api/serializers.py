@@ -18,15 +18,29 @@ from recommend.recs import EXCLUDE_CHOICES
 
 
 class CommonQuery(serializers.Serializer):
-    shopper = serializers.CharField(required=False, allow_blank=True, max_length=128,
-                                    help_text="The shopper's external id; an unknown one gets cold-start results.")
-    session = serializers.CharField(required=False, allow_blank=True, max_length=128, default="",
-                                    help_text="The storefront's session id (experiment assignment of anonymous shoppers).")
+    shopper = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=128,
+        help_text="The shopper's external id; an unknown one gets cold-start results.",
+    )
+    session = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=128,
+        default="",
+        help_text="The storefront's session id (experiment assignment of anonymous shoppers).",
+    )
 
 
 class SizeQuery(CommonQuery):
-    size = serializers.IntegerField(required=False, default=DEFAULT_SIZE, min_value=1, max_value=MAX_SIZE,
-                                    help_text=f"Results per page, 1–{MAX_SIZE}.")
+    size = serializers.IntegerField(
+        required=False,
+        default=DEFAULT_SIZE,
+        min_value=1,
+        max_value=MAX_SIZE,
+        help_text=f"Results per page, 1–{MAX_SIZE}.",
+    )
 
 
 def _finite(value: float | None) -> float | None:
@@ -36,41 +50,71 @@ def _finite(value: float | None) -> float | None:
 
 
 class SearchQuery(SizeQuery):
-    q = serializers.CharField(required=True, allow_blank=True, trim_whitespace=False,
-                              help_text="The query as the shopper typed it (normalised and cut to 256 characters). "
-                                        "A NUL character is a 400; bytes that are not UTF-8 are replaced.")
-    category = serializers.CharField(required=False, max_length=128,
-                                     help_text="A category's external id: matches its whole subtree.")
-    brand = serializers.CharField(required=False, max_length=200, help_text="A brand name (case-insensitive).")
+    q = serializers.CharField(
+        required=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The query as the shopper typed it (normalised and cut to 256 characters). "
+        "A NUL character is a 400; bytes that are not UTF-8 are replaced.",
+    )
+    category = serializers.CharField(
+        required=False,
+        max_length=128,
+        help_text="A category's external id: matches its whole subtree.",
+    )
+    brand = serializers.CharField(
+        required=False, max_length=200, help_text="A brand name (case-insensitive)."
+    )
     price_min = serializers.FloatField(required=False, min_value=0, validators=[_finite])
     price_max = serializers.FloatField(required=False, min_value=0, validators=[_finite])
-    in_stock = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                        help_text="true: only in stock; false: only out of stock.")
+    in_stock = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: only in stock; false: only out of stock.",
+    )
     page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
 
     def validate(self, attrs):
         low, high = attrs.get("price_min"), attrs.get("price_max")
         if low is not None and high is not None and low > high:
-            raise serializers.ValidationError({"price_max": ["price_max must not be below price_min."]})
+            raise serializers.ValidationError(
+                {"price_max": ["price_max must not be below price_min."]}
+            )
         return attrs
 
 
 class RecommendationsQuery(SizeQuery):
-    context_product = serializers.CharField(required=False, max_length=128,
-                                            help_text="A product the shopper is looking at (external id).")
-    exclude = serializers.ChoiceField(choices=EXCLUDE_CHOICES, required=False, default="purchased",
-                                      help_text="purchased: leave out what the shopper bought; seen: anything "
-                                                "they had an event with; none: nothing.")
+    context_product = serializers.CharField(
+        required=False,
+        max_length=128,
+        help_text="A product the shopper is looking at (external id).",
+    )
+    exclude = serializers.ChoiceField(
+        choices=EXCLUDE_CHOICES,
+        required=False,
+        default="purchased",
+        help_text="purchased: leave out what the shopper bought; seen: anything "
+        "they had an event with; none: nothing.",
+    )
 
 
 class TrendingQuery(SizeQuery):
-    category = serializers.CharField(required=False, max_length=128, help_text="A category's external id (subtree).")
+    category = serializers.CharField(
+        required=False, max_length=128, help_text="A category's external id (subtree)."
+    )
 
 
 class AutocompleteQuery(CommonQuery):
-    q = serializers.CharField(required=True, allow_blank=True, trim_whitespace=False,
-                              help_text="The prefix typed so far. A NUL character is a 400.")
-    size = serializers.IntegerField(required=False, default=DEFAULT_SIZE, min_value=1, max_value=MAX_SIZE)
+    q = serializers.CharField(
+        required=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The prefix typed so far. A NUL character is a 400.",
+    )
+    size = serializers.IntegerField(
+        required=False, default=DEFAULT_SIZE, min_value=1, max_value=MAX_SIZE
+    )
 
 
 # --------------------------------------------------------------------------- responses
@@ -94,7 +138,9 @@ class ProductOut(serializers.Serializer):
 
 class RetrieverHit(serializers.Serializer):
     rank = serializers.IntegerField(help_text="1-based rank in that retriever's list.")
-    score = serializers.FloatField(help_text="The retriever's raw score (ts_rank_cd, cosine, CF score, …).")
+    score = serializers.FloatField(
+        help_text="The retriever's raw score (ts_rank_cd, cosine, CF score, …)."
+    )
 
 
 class AppliedRuleOut(serializers.Serializer):
@@ -113,10 +159,13 @@ class ExplanationOut(serializers.Serializer):
     retrievers = serializers.DictField(
         child=RetrieverHit(allow_null=True),
         help_text="Which retrievers found the item: lexical and semantic always appear (null when that "
-                  "retriever did not find it); recommendations add cf, profile, interests, "
-                  "bought_together, trending, context.")
+        "retriever did not find it); recommendations add cf, profile, interests, "
+        "bought_together, trending, context.",
+    )
     matched_terms = serializers.ListField(child=serializers.CharField())
-    personalisation = serializers.CharField(allow_null=True, help_text="e.g. “because you viewed …”.")
+    personalisation = serializers.CharField(
+        allow_null=True, help_text="e.g. “because you viewed …”."
+    )
     rules = AppliedRuleOut(many=True)
     ranker = RankerOut(allow_null=True)
 
@@ -130,7 +179,9 @@ class ResultItem(serializers.Serializer):
 class IntentOut(serializers.Serializer):
     label = serializers.CharField(allow_null=True)
     score = serializers.FloatField(required=False, help_text="Present when there is a label.")
-    reason = serializers.CharField(required=False, help_text="Present when label is null: why there is none.")
+    reason = serializers.CharField(
+        required=False, help_text="Present when label is null: why there is none."
+    )
 
 
 class CategoryFacet(serializers.Serializer):
@@ -159,14 +210,18 @@ class FacetsOut(serializers.Serializer):
 class ServedOut(serializers.Serializer):
     request_id = serializers.CharField(help_text="Send it back with the shopper's events.")
     variant = serializers.CharField(allow_null=True, help_text="The experiment variant, or null.")
-    served_at = serializers.DateTimeField(help_text="Server time, or the X-Aisle-Simulated-Time sent.")
+    served_at = serializers.DateTimeField(
+        help_text="Server time, or the X-Aisle-Simulated-Time sent."
+    )
 
 
 class SearchOut(ServedOut):
     query = serializers.CharField(allow_blank=True)
     corrected_query = serializers.CharField(allow_null=True)
     intent = IntentOut()
-    total = serializers.IntegerField(help_text="Size of the filtered candidate set retrieval found.")
+    total = serializers.IntegerField(
+        help_text="Size of the filtered candidate set retrieval found."
+    )
     results = ResultItem(many=True)
     facets = FacetsOut()
 
@@ -178,7 +233,9 @@ class ListOut(ServedOut):
 class Suggestion(serializers.Serializer):
     text = serializers.CharField()
     kind = serializers.ChoiceField(choices=["query", "product", "category"])
-    id = serializers.CharField(allow_null=True, help_text="External id of the product or category; null for a query.")
+    id = serializers.CharField(
+        allow_null=True, help_text="External id of the product or category; null for a query."
+    )
 
 
 class AutocompleteOut(serializers.Serializer):

@@ -26,15 +26,22 @@ SIMULATED_TIME_HEADER = "X-Aisle-Simulated-Time"
 _ERRORS = {
     400: OpenApiResponse(s.ErrorOut, description="Invalid parameters."),
     401: OpenApiResponse(s.ErrorOut, description="Missing, unknown or revoked API key."),
-    403: OpenApiResponse(s.ErrorOut, description="The key lacks the read scope (or simulate, for the time header)."),
+    403: OpenApiResponse(
+        s.ErrorOut, description="The key lacks the read scope (or simulate, for the time header)."
+    ),
     429: OpenApiResponse(s.ErrorOut, description="Throttled."),
 }
 _SIMULATED = OpenApiParameter(
-    SIMULATED_TIME_HEADER, str, OpenApiParameter.HEADER, required=False, pattern=SIMULATED_TIME_PATTERN,
+    SIMULATED_TIME_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    pattern=SIMULATED_TIME_PATTERN,
     examples=[OpenApiExample("a simulated time", value="2030-06-15T12:00:00Z")],
     description="ISO 8601 time with a UTC offset (within ±14:00, years 1970–2100) to serve at (keys with "
-                "the `simulate` scope only): stamps the search log, exposures and the response. Anything "
-                "else, an empty value included, is a 400.")
+    "the `simulate` scope only): stamps the search log, exposures and the response. Anything "
+    "else, an empty value included, is a 400.",
+)
 
 
 def _clean_text(value: str | None) -> str | None:
@@ -73,25 +80,42 @@ class ServingView(APIView):
             return datetime.now(UTC), False
         client = api_client(request)
         if client is None or not client.has_scope("simulate"):
-            raise ApiError(f"{SIMULATED_TIME_HEADER} needs an API key with the 'simulate' scope.",
-                           code="permission_denied", status_code=403)
+            raise ApiError(
+                f"{SIMULATED_TIME_HEADER} needs an API key with the 'simulate' scope.",
+                code="permission_denied",
+                status_code=403,
+            )
         try:
             # strict: what is accepted here is stored with the search log and the exposures
             return parse_iso8601_utc(raw), True
         except ValueError as exc:
-            raise ApiError(f"{SIMULATED_TIME_HEADER} must be an ISO 8601 time with a UTC offset within "
-                           f"±14:00 and a year within 1970–2100: {exc}.", code="invalid", status_code=400) from None
+            raise ApiError(
+                f"{SIMULATED_TIME_HEADER} must be an ISO 8601 time with a UTC offset within "
+                f"±14:00 and a year within 1970–2100: {exc}.",
+                code="invalid",
+                status_code=400,
+            ) from None
 
     def context(self, request, params: dict) -> ServingContext:
         now, simulated = self.served_at(request)
-        return serving_context(self.surface, shopper_external_id=params.get("shopper") or None,
-                               session=params.get("session") or "", now=now, simulated=simulated)
+        return serving_context(
+            self.surface,
+            shopper_external_id=params.get("shopper") or None,
+            session=params.get("session") or "",
+            now=now,
+            simulated=simulated,
+        )
 
-    def respond(self, ctx: ServingContext, body: dict, *, experiment_surface: bool = True) -> Response:
+    def respond(
+        self, ctx: ServingContext, body: dict, *, experiment_surface: bool = True
+    ) -> Response:
         experiment_services.exposure_record(ctx=ctx, body=body, measured=experiment_surface)
-        body = {**body, "request_id": ctx.request_id,
-                "variant": ctx.variant if experiment_surface else None,
-                "served_at": ctx.now.isoformat()}
+        body = {
+            **body,
+            "request_id": ctx.request_id,
+            "variant": ctx.variant if experiment_surface else None,
+            "served_at": ctx.now.isoformat(),
+        }
         response = Response(body)
         response["X-Request-ID"] = ctx.request_id
         if ctx.timings or ctx.notes:
@@ -107,20 +131,33 @@ class SearchView(ServingView):
     surface = "search"
     query_serializer = s.SearchQuery
 
-    @extend_schema(parameters=[s.SearchQuery, _SIMULATED], responses={200: s.SearchOut, **_ERRORS},
-                   summary="Search products", tags=["serving"])
+    @extend_schema(
+        parameters=[s.SearchQuery, _SIMULATED],
+        responses={200: s.SearchOut, **_ERRORS},
+        summary="Search products",
+        tags=["serving"],
+    )
     def get(self, request):
         params = self.params(request)
         ctx = self.context(request, params)
         query = search_module.SearchParams(
-            q=params["q"], category=params.get("category"), brand=params.get("brand"),
-            price_min=params.get("price_min"), price_max=params.get("price_max"),
-            in_stock=params.get("in_stock"), page=params["page"], size=params["size"])
+            q=params["q"],
+            category=params.get("category"),
+            brand=params.get("brand"),
+            price_min=params.get("price_min"),
+            price_max=params.get("price_max"),
+            in_stock=params.get("in_stock"),
+            page=params["page"],
+            size=params["size"],
+        )
         try:
             body = search_module.search(query, ctx)
         except search_module.UnknownCategory:
-            raise ApiError(f"Unknown category {params['category']!r}.", code="unknown_category",
-                           details={"category": [f"No category has the external id {params['category']!r}."]}) from None
+            raise ApiError(
+                f"Unknown category {params['category']!r}.",
+                code="unknown_category",
+                details={"category": [f"No category has the external id {params['category']!r}."]},
+            ) from None
         return self.respond(ctx, body)
 
 
@@ -130,17 +167,32 @@ class RecommendationsView(ServingView):
     surface = "recommendations"
     query_serializer = s.RecommendationsQuery
 
-    @extend_schema(parameters=[s.RecommendationsQuery, _SIMULATED],
-                   responses={200: s.ListOut, 404: OpenApiResponse(s.ErrorOut, description="Unknown context product."),
-                              **_ERRORS}, summary="Recommendations for a shopper", tags=["serving"])
+    @extend_schema(
+        parameters=[s.RecommendationsQuery, _SIMULATED],
+        responses={
+            200: s.ListOut,
+            404: OpenApiResponse(s.ErrorOut, description="Unknown context product."),
+            **_ERRORS,
+        },
+        summary="Recommendations for a shopper",
+        tags=["serving"],
+    )
     def get(self, request):
         params = self.params(request)
         ctx = self.context(request, params)
         try:
-            results = recs.recommendations(RecsParams(size=params["size"], context_product=params.get("context_product"),
-                                                      exclude=params["exclude"]), ctx)
+            results = recs.recommendations(
+                RecsParams(
+                    size=params["size"],
+                    context_product=params.get("context_product"),
+                    exclude=params["exclude"],
+                ),
+                ctx,
+            )
         except UnknownProduct:
-            raise ApiError(f"Unknown product {params['context_product']!r}.", code="not_found", status_code=404) from None
+            raise ApiError(
+                f"Unknown product {params['context_product']!r}.", code="not_found", status_code=404
+            ) from None
         return self.respond(ctx, {"results": results})
 
 
@@ -150,16 +202,25 @@ class SimilarView(ServingView):
     surface = "similar"
     query_serializer = s.SizeQuery
 
-    @extend_schema(parameters=[s.SizeQuery, _SIMULATED],
-                   responses={200: s.ListOut, 404: OpenApiResponse(s.ErrorOut, description="Unknown product."), **_ERRORS},
-                   summary="Similar products", tags=["serving"])
+    @extend_schema(
+        parameters=[s.SizeQuery, _SIMULATED],
+        responses={
+            200: s.ListOut,
+            404: OpenApiResponse(s.ErrorOut, description="Unknown product."),
+            **_ERRORS,
+        },
+        summary="Similar products",
+        tags=["serving"],
+    )
     def get(self, request, product_id: str):
         params = self.params(request)
         ctx = self.context(request, params)
         try:
             results = recs.similar(_clean_text(product_id), params["size"], ctx)
         except UnknownProduct:
-            raise ApiError(f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404) from None
+            raise ApiError(
+                f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404
+            ) from None
         return self.respond(ctx, {"results": results})
 
 
@@ -169,16 +230,25 @@ class BoughtTogetherView(ServingView):
     surface = "recommendations"
     query_serializer = s.SizeQuery
 
-    @extend_schema(parameters=[s.SizeQuery, _SIMULATED],
-                   responses={200: s.ListOut, 404: OpenApiResponse(s.ErrorOut, description="Unknown product."), **_ERRORS},
-                   summary="Frequently bought together", tags=["serving"])
+    @extend_schema(
+        parameters=[s.SizeQuery, _SIMULATED],
+        responses={
+            200: s.ListOut,
+            404: OpenApiResponse(s.ErrorOut, description="Unknown product."),
+            **_ERRORS,
+        },
+        summary="Frequently bought together",
+        tags=["serving"],
+    )
     def get(self, request, product_id: str):
         params = self.params(request)
         ctx = self.context(request, params)
         try:
             results = recs.bought_with(_clean_text(product_id), params["size"], ctx)
         except UnknownProduct:
-            raise ApiError(f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404) from None
+            raise ApiError(
+                f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404
+            ) from None
         return self.respond(ctx, {"results": results}, experiment_surface=False)
 
 
@@ -188,16 +258,23 @@ class TrendingView(ServingView):
     surface = "recommendations"
     query_serializer = s.TrendingQuery
 
-    @extend_schema(parameters=[s.TrendingQuery, _SIMULATED], responses={200: s.ListOut, **_ERRORS},
-                   summary="Trending products", tags=["serving"])
+    @extend_schema(
+        parameters=[s.TrendingQuery, _SIMULATED],
+        responses={200: s.ListOut, **_ERRORS},
+        summary="Trending products",
+        tags=["serving"],
+    )
     def get(self, request):
         params = self.params(request)
         ctx = self.context(request, params)
         try:
             results = recs.trending(params.get("category"), params["size"], ctx)
         except KeyError:
-            raise ApiError(f"Unknown category {params['category']!r}.", code="unknown_category",
-                           details={"category": [f"No category has the external id {params['category']!r}."]}) from None
+            raise ApiError(
+                f"Unknown category {params['category']!r}.",
+                code="unknown_category",
+                details={"category": [f"No category has the external id {params['category']!r}."]},
+            ) from None
         return self.respond(ctx, {"results": results}, experiment_surface=False)
 
 
@@ -206,8 +283,12 @@ class AutocompleteView(ServingView):
 
     query_serializer = s.AutocompleteQuery
 
-    @extend_schema(parameters=[s.AutocompleteQuery], responses={200: s.AutocompleteOut, **_ERRORS},
-                   summary="Autocomplete", tags=["serving"])
+    @extend_schema(
+        parameters=[s.AutocompleteQuery],
+        responses={200: s.AutocompleteOut, **_ERRORS},
+        summary="Autocomplete",
+        tags=["serving"],
+    )
     def get(self, request):
         params = self.params(request)
         now, _ = self.served_at(request)

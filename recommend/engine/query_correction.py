@@ -25,7 +25,9 @@ def dictionary_words(vocabulary: Collection[str], min_length: int = 3) -> frozen
     return frozenset(w.casefold() for w in vocabulary if len(w) >= min_length and w.isalpha())
 
 
-def guarded_correct(corrector: SpellCorrector, query: str, known_words: Collection[str] = ()) -> Correction:
+def guarded_correct(
+    corrector: SpellCorrector, query: str, known_words: Collection[str] = ()
+) -> Correction:
     """Like :meth:`SpellCorrector.correct`, but a word in ``known_words`` is never replaced."""
     text = normalise(query)
     pieces: list[str] = []
@@ -42,5 +44,9 @@ def guarded_correct(corrector: SpellCorrector, query: str, known_words: Collecti
             corrections.append((word, right))
             last = end
     pieces.append(text[last:])
-    return Correction(original=query, corrected="".join(pieces), changed=bool(corrections),
-                      corrections=corrections)
+    return Correction(
+        original=query,
+        corrected="".join(pieces),
+        changed=bool(corrections),
+        corrections=corrections,
+    )

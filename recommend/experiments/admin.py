@@ -289,7 +289,8 @@ class ExperimentAdmin(admin.ModelAdmin):
         if obj.status == Experiment.Status.DRAFT:
             return "—"
         return format_html(
-            '<a href="{}">results</a>', reverse("admin:experiments_experiment_results", args=[obj.pk])
+            '<a href="{}">results</a>',
+            reverse("admin:experiments_experiment_results", args=[obj.pk]),
         )
 
     # -- saving -----------------------------------------------------------------------------
@@ -317,12 +318,16 @@ class ExperimentAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path(
-                "sample-size/", view(self.sample_size_view), name="experiments_experiment_sample_size"
+                "sample-size/",
+                view(self.sample_size_view),
+                name="experiments_experiment_sample_size",
             ),
             path("<int:pk>/start/", view(self.start_view), name="experiments_experiment_start"),
             path("<int:pk>/stop/", view(self.stop_view), name="experiments_experiment_stop"),
             path("<int:pk>/ship/", view(self.ship_view), name="experiments_experiment_ship"),
-            path("<int:pk>/results/", view(self.results_view), name="experiments_experiment_results"),
+            path(
+                "<int:pk>/results/", view(self.results_view), name="experiments_experiment_results"
+            ),
         ] + super().get_urls()
 
     def _lifecycle(self, request, pk: int, action: str):
@@ -332,7 +337,9 @@ class ExperimentAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, None):
             raise PermissionDenied
         self._run(request, experiment, action)
-        return redirect(safe_next(request, reverse("admin:experiments_experiment_change", args=[pk])))
+        return redirect(
+            safe_next(request, reverse("admin:experiments_experiment_change", args=[pk]))
+        )
 
     def _run(self, request, experiment: Experiment, action: str) -> bool:
         service = {"start": services.experiment_start, "stop": services.experiment_stop}[action]

@@ -335,4 +335,3 @@ class Exposure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} ({self.variant_id})"
-

@@ -482,7 +482,10 @@ def exposure_push(
         try:
             _exposures_write([row])
         except Exception:  # an experiment must never fail a response
-            logger.exception("exposure %s could not be written (Redis and the database refused it)", row["request_id"])
+            logger.exception(
+                "exposure %s could not be written (Redis and the database refused it)",
+                row["request_id"],
+            )
     return True
 
 
@@ -503,7 +506,9 @@ def _exposures_write(rows: list[dict[str, Any]]) -> int:
     )
     # a shopper unknown when served (their first request came before their first event) is
     # linked now if their events have made them known since: window attribution needs the id
-    unlinked = {r["unit_id"] for r in rows if r["unit_type"] == "shopper" and not r.get("shopper_id")}
+    unlinked = {
+        r["unit_id"] for r in rows if r["unit_type"] == "shopper" and not r.get("shopper_id")
+    }
     if unlinked:
         linked = dict(
             Shopper.objects.filter(external_id__in=unlinked).values_list("external_id", "pk")
@@ -567,7 +572,9 @@ def exposures_flush(*, max_rows: int = 200_000) -> int:
     from platform_core.buffers import flush
     from recommend.buffers import EXPOSURE
 
-    return flush(EXPOSURE, _exposures_write, batch_size=EXPOSURE_FLUSH_BATCH, max_rows=max_rows).taken
+    return flush(
+        EXPOSURE, _exposures_write, batch_size=EXPOSURE_FLUSH_BATCH, max_rows=max_rows
+    ).taken
 
 
 def assignment_record(

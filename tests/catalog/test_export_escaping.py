@@ -36,7 +36,22 @@ def test_a_text_cell_starting_with_a_trigger_gets_one_quote(trigger):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "plain", " =1+1", "1-2", "a=b", "'", "'quoted", "''", "'=x", "''=x", "'''@x", "\n=x", "=", "-"],
+    [
+        "",
+        "plain",
+        " =1+1",
+        "1-2",
+        "a=b",
+        "'",
+        "'quoted",
+        "''",
+        "'=x",
+        "''=x",
+        "'''@x",
+        "\n=x",
+        "=",
+        "-",
+    ],
 )
 def test_escape_is_reversible_and_leaves_harmless_text_alone(text):
     escaped = formula_escape(text)
@@ -71,12 +86,24 @@ def _snapshot() -> dict:
     return {
         "products": sorted(
             Product.objects.values_list(
-                "external_id", "title", "description", "category__external_id", "brand__name", "price", "stock"
+                "external_id",
+                "title",
+                "description",
+                "category__external_id",
+                "brand__name",
+                "price",
+                "stock",
             )
         ),
         "events": sorted(
             Event.objects.values_list(
-                "event_id", "shopper__external_id", "type", "product__external_id", "query", "value", "review",
+                "event_id",
+                "shopper__external_id",
+                "type",
+                "product__external_id",
+                "query",
+                "value",
+                "review",
                 "session",
             )
         ),
@@ -87,7 +114,10 @@ def _snapshot() -> dict:
 def hostile_store(db, tmp_path, storefront):
     """A catalogue whose text came in through a CSV file and the events API, carrying formulas."""
     categories = _write_csv(
-        tmp_path, "categories.csv", ["external_id", "name", "parent"], [["-sale", "=1+1", ""], ["shoes", "Shoes", ""]]
+        tmp_path,
+        "categories.csv",
+        ["external_id", "name", "parent"],
+        [["-sale", "=1+1", ""], ["shoes", "Shoes", ""]],
     )
     assert services.catalog_import_file(kind="categories", source=categories).ok
     products = _write_csv(
@@ -107,19 +137,40 @@ def hostile_store(db, tmp_path, storefront):
     )
     assert report.ok
     events = [
-        {"event_id": "e-1", "shopper": "=shopper", "type": "search", "timestamp": "2024-06-01T10:00:00Z",
-         "query": "=cmd|' /C calc'!A0", "session": "-session"},
-        {"event_id": "e-2", "shopper": "=shopper", "type": "review", "product": "p-safe", "value": 1,
-         "timestamp": "2024-06-01T10:01:00Z", "review": "@everyone this is a formula"},
-        {"event_id": "e-3", "shopper": "plain", "type": "view", "product": "p-safe", "value": -1.5,
-         "timestamp": "2024-06-01T10:02:00Z"},
+        {
+            "event_id": "e-1",
+            "shopper": "=shopper",
+            "type": "search",
+            "timestamp": "2024-06-01T10:00:00Z",
+            "query": "=cmd|' /C calc'!A0",
+            "session": "-session",
+        },
+        {
+            "event_id": "e-2",
+            "shopper": "=shopper",
+            "type": "review",
+            "product": "p-safe",
+            "value": 1,
+            "timestamp": "2024-06-01T10:01:00Z",
+            "review": "@everyone this is a formula",
+        },
+        {
+            "event_id": "e-3",
+            "shopper": "plain",
+            "type": "view",
+            "product": "p-safe",
+            "value": -1.5,
+            "timestamp": "2024-06-01T10:02:00Z",
+        },
     ]
     response = storefront.post("/api/v1/events", {"events": events}, format="json")
     assert response.status_code in (200, 201, 202), response.content
     assert Event.objects.count() == 3
 
 
-def test_export_escapes_formulas_from_imported_files_and_event_text(hostile_store, run_command, tmp_path):
+def test_export_escapes_formulas_from_imported_files_and_event_text(
+    hostile_store, run_command, tmp_path
+):
     result = run_command("export_catalog", str(tmp_path / "export"))
     assert result.code == 0, result.out
     folder = tmp_path / "export"
@@ -152,12 +203,18 @@ def test_export_escapes_formulas_from_imported_files_and_event_text(hostile_stor
     assert '"p-semicolon","Socks; =1+1 in a sheet that splits on semicolons"' in raw
 
 
-def test_an_exported_catalogue_imports_back_without_growing_quotes(hostile_store, run_command, tmp_path):
+def test_an_exported_catalogue_imports_back_without_growing_quotes(
+    hostile_store, run_command, tmp_path
+):
     before = _snapshot()
     assert run_command("export_catalog", str(tmp_path / "one")).code == 0
     services.catalog_truncate()
     folder = tmp_path / "one"
-    for args in (("categories.csv", "--kind", "categories"), ("products.csv",), ("shoppers.csv", "--kind", "shoppers")):
+    for args in (
+        ("categories.csv", "--kind", "categories"),
+        ("products.csv",),
+        ("shoppers.csv", "--kind", "shoppers"),
+    ):
         result = run_command("import_catalog", str(folder / args[0]), *args[1:])
         assert result.code == 0, result.out
     assert run_command("import_events", str(folder / "events.csv")).code == 0
@@ -180,13 +237,23 @@ def test_jsonl_export_is_not_escaped(hostile_store, run_command, tmp_path):
 
 
 def test_the_academy_lab_file_escapes_category_ids_from_the_catalogue():
-    content = import_lab_file(user_id=1, categories=[CategoryRef(external_id="=evil", name="Evil")]).content
+    content = import_lab_file(
+        user_id=1, categories=[CategoryRef(external_id="=evil", name="Evil")]
+    ).content
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
     assert rows and all(not value.startswith(TRIGGERS) for row in rows for value in row.values())
     assert "'=evil" in {row["category"] for row in rows}
 
 
 def test_a_csv_cell_quoted_by_a_spreadsheet_imports_without_its_quote(db, tmp_path):
-    path = _write_csv(tmp_path, "p.csv", ["external_id", "title", "price"], [["p-1", "'=SUM(1)", "1"], ["p-2", "'plain", "1"]])
+    path = _write_csv(
+        tmp_path,
+        "p.csv",
+        ["external_id", "title", "price"],
+        [["p-1", "'=SUM(1)", "1"], ["p-2", "'plain", "1"]],
+    )
     assert services.catalog_import_file(kind="products", source=path).ok
-    assert dict(Product.objects.values_list("external_id", "title")) == {"p-1": "=SUM(1)", "p-2": "'plain"}
+    assert dict(Product.objects.values_list("external_id", "title")) == {
+        "p-1": "=SUM(1)",
+        "p-2": "'plain",
+    }

@@ -29,7 +29,9 @@ def privacy_client() -> APIClient:
 @pytest.fixture
 def alice():
     shopper = ShopperFactory(external_id="shop/alice-42", segment="premium", country="FR")
-    EventFactory(shopper=shopper, type="review", value=5, review="Lovely, my name is Alice", session="sess-a")
+    EventFactory(
+        shopper=shopper, type="review", value=5, review="Lovely, my name is Alice", session="sess-a"
+    )
     EventFactory(shopper=shopper, type="view", session="sess-a")
     SearchLogFactory(shopper=shopper, session="sess-a", query="red shoes")
     EventFactory(shopper=ShopperFactory(external_id="bob"))
@@ -64,7 +66,11 @@ def test_forget_deletes_the_shopper_and_is_audited(alice, privacy_client, settin
     response = privacy_client.post(_url("shop/alice-42", "forget"))
     assert response.status_code == 200
     body = response.json()
-    assert body["mode"] == "delete" and body["counts"]["events"] == 2 and body["counts"]["searches"] == 1
+    assert (
+        body["mode"] == "delete"
+        and body["counts"]["events"] == 2
+        and body["counts"]["searches"] == 1
+    )
     assert list(Shopper.objects.values_list("external_id", flat=True)) == ["bob"]
     assert Event.objects.count() == 1 and not SearchLog.objects.exists()
     entry = AuditLog.objects.get(action="shopper.forget")
@@ -75,15 +81,21 @@ def test_forget_deletes_the_shopper_and_is_audited(alice, privacy_client, settin
 
 def test_forget_can_anonymise_for_one_call(alice, privacy_client, settings):
     settings.SHOPPER_FORGET_MODE = "delete"
-    response = privacy_client.post(_url("shop/alice-42", "forget"), {"mode": "anonymise"}, format="json")
+    response = privacy_client.post(
+        _url("shop/alice-42", "forget"), {"mode": "anonymise"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["mode"] == "anonymise"
-    assert Event.objects.count() == 3 and not Event.objects.filter(review__contains="Alice").exists()
+    assert (
+        Event.objects.count() == 3 and not Event.objects.filter(review__contains="Alice").exists()
+    )
     assert not Shopper.objects.filter(external_id="shop/alice-42").exists()
 
 
 @pytest.mark.parametrize("body", ['{"mode": "shred"}', "null", '["delete"]'])
 def test_forget_refuses_a_body_that_is_not_an_object_with_a_known_mode(alice, privacy_client, body):
-    response = privacy_client.post(_url("shop/alice-42", "forget"), body, content_type="application/json")
+    response = privacy_client.post(
+        _url("shop/alice-42", "forget"), body, content_type="application/json"
+    )
     error = _error(response, 400, "invalid")
     assert "mode" in error["message"] or not body.startswith("{")
     assert Shopper.objects.filter(external_id="shop/alice-42").exists()
@@ -99,7 +111,9 @@ def test_unknown_shopper_is_404(db, privacy_client, action, method):
 @pytest.mark.parametrize("action, method", [("export", "get"), ("forget", "post")])
 def test_a_key_without_the_privacy_scope_is_refused(alice, action, method):
     storefront = _caller("read,events,write-catalog,simulate", name="storefront")
-    error = _error(getattr(storefront, method)(_url("shop/alice-42", action)), 403, "permission_denied")
+    error = _error(
+        getattr(storefront, method)(_url("shop/alice-42", action)), 403, "permission_denied"
+    )
     assert "privacy" in error["message"]
     _error(getattr(APIClient(), method)(_url("shop/alice-42", action)), 401, "not_authenticated")
     assert Shopper.objects.filter(external_id="shop/alice-42").exists()

@@ -29,15 +29,33 @@ def rows():
     shopper, product = ShopperFactory(external_id="s-1"), ProductFactory(external_id="p-1")
     old = [now - timedelta(days=40, minutes=n) for n in range(9)]
     for n, ts in enumerate(old):
-        EventFactory(event_id=f"old-{n}", shopper=shopper, product=product, timestamp=ts,
-                     type="view" if n < 7 else "click", query="", session="sess-old")
-    EventFactory(event_id="edge", shopper=shopper, product=product, timestamp=now - timedelta(days=29, hours=23))
+        EventFactory(
+            event_id=f"old-{n}",
+            shopper=shopper,
+            product=product,
+            timestamp=ts,
+            type="view" if n < 7 else "click",
+            query="",
+            session="sess-old",
+        )
+    EventFactory(
+        event_id="edge",
+        shopper=shopper,
+        product=product,
+        timestamp=now - timedelta(days=29, hours=23),
+    )
     for n in range(2):
-        EventFactory(event_id=f"new-{n}", shopper=shopper, product=product, timestamp=now - timedelta(days=1))
+        EventFactory(
+            event_id=f"new-{n}", shopper=shopper, product=product, timestamp=now - timedelta(days=1)
+        )
     for n in range(4):
-        SearchLogFactory(request_id=f"old-req-{n}", shopper=shopper, timestamp=now - timedelta(days=100 + n))
+        SearchLogFactory(
+            request_id=f"old-req-{n}", shopper=shopper, timestamp=now - timedelta(days=100 + n)
+        )
     for n in range(2):
-        SearchLogFactory(request_id=f"new-req-{n}", shopper=shopper, timestamp=now - timedelta(days=2))
+        SearchLogFactory(
+            request_id=f"new-req-{n}", shopper=shopper, timestamp=now - timedelta(days=2)
+        )
     return now
 
 
@@ -61,10 +79,15 @@ def test_the_default_keeps_every_row(rows, settings):
 def test_old_rows_are_deleted_in_batches_and_counted_in_the_audit_log(rows, retain):
     results = retention.retention_apply()
     assert sorted(Event.objects.values_list("event_id", flat=True)) == ["edge", "new-0", "new-1"]
-    assert sorted(SearchLog.objects.values_list("request_id", flat=True)) == ["new-req-0", "new-req-1"]
+    assert sorted(SearchLog.objects.values_list("request_id", flat=True)) == [
+        "new-req-0",
+        "new-req-1",
+    ]
     events = results["events"]
     assert events.deleted == 9 and events.archive == ""
-    assert events.batches == 4  # views 3+3+1, clicks 2: never more than RETENTION_BATCH_SIZE at once
+    assert (
+        events.batches == 4
+    )  # views 3+3+1, clicks 2: never more than RETENTION_BATCH_SIZE at once
     assert results["search_logs"].deleted == 4 and results["search_logs"].batches == 2
 
     entry = AuditLog.objects.get(action="events.prune")
@@ -78,16 +101,24 @@ def test_old_rows_are_deleted_in_batches_and_counted_in_the_audit_log(rows, reta
     assert Event.objects.count() == 3
 
 
-def test_archive_mode_writes_importable_gzipped_json_lines_first(rows, retain, run_command, tmp_path):
+def test_archive_mode_writes_importable_gzipped_json_lines_first(
+    rows, retain, run_command, tmp_path
+):
     retain.RETENTION_ARCHIVE = True
-    before = sorted(Event.objects.filter(event_id__startswith="old-").values_list("event_id", "type", "timestamp"))
+    before = sorted(
+        Event.objects.filter(event_id__startswith="old-").values_list(
+            "event_id", "type", "timestamp"
+        )
+    )
     results = retention.retention_apply()
     path = results["events"].archive
     assert path.startswith(str(tmp_path / "archive")) and path.endswith(".jsonl.gz")
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         lines = [json.loads(line) for line in handle]
     assert sorted(line["event_id"] for line in lines) == [f"old-{n}" for n in range(9)]
-    assert {line["shopper"] for line in lines} == {"s-1"} and {line["product"] for line in lines} == {"p-1"}
+    assert {line["shopper"] for line in lines} == {"s-1"} and {
+        line["product"] for line in lines
+    } == {"p-1"}
     assert not Event.objects.filter(event_id__startswith="old-").exists()
 
     with gzip.open(results["search_logs"].archive, "rt", encoding="utf-8") as handle:
@@ -98,7 +129,11 @@ def test_archive_mode_writes_importable_gzipped_json_lines_first(rows, retain, r
     plain = tmp_path / "events.jsonl"
     plain.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     assert run_command("import_events", str(plain)).code == 0
-    after = sorted(Event.objects.filter(event_id__startswith="old-").values_list("event_id", "type", "timestamp"))
+    after = sorted(
+        Event.objects.filter(event_id__startswith="old-").values_list(
+            "event_id", "type", "timestamp"
+        )
+    )
     assert after == before
 
 
@@ -114,9 +149,15 @@ def test_a_run_does_nothing_while_another_holds_the_lock(rows, retain):
     assert retention.retention_apply()["events"].deleted == 9
 
 
-@pytest.mark.filterwarnings("ignore::celery.exceptions.CDeprecationWarning")  # the router reads task.queue
+@pytest.mark.filterwarnings(
+    "ignore::celery.exceptions.CDeprecationWarning"
+)  # the router reads task.queue
 def test_the_beat_task_runs_on_the_cpu_queue(rows, retain):
-    entry = next(e for e in django_settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == tasks.retention_apply.name)
+    entry = next(
+        e
+        for e in django_settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == tasks.retention_apply.name
+    )
     assert entry["task"] in app.tasks
     assert app.amqp.router.route({}, tasks.retention_apply.name)["queue"].name == "cpu"
     assert tasks.retention_apply.apply().get() == {"events": 9, "search_logs": 4}

@@ -25,17 +25,46 @@ class SmallCourse:
     lab: Lab | None
 
 
-def build_course(*, slug: str = "search-basics", max_attempts: int = 0, with_lab: bool = True,
-                 check_name: str = "catalog_import_fixed") -> SmallCourse:
+def build_course(
+    *,
+    slug: str = "search-basics",
+    max_attempts: int = 0,
+    with_lab: bool = True,
+    check_name: str = "catalog_import_fixed",
+) -> SmallCourse:
     course = CourseFactory(slug=slug, title="Search basics")
     module = ModuleFactory(course=course, slug="retrieval", title="Retrieval", order=1)
-    lessons = [LessonFactory(module=module, slug=f"lesson-{n}", title=f"Lesson {n}", order=n) for n in (1, 2)]
-    quiz = QuizFactory(module=module, title="Retrieval check", pass_mark=70, max_attempts=max_attempts)
-    QuestionFactory(quiz=quiz, kind="single", text="Which is right?", choices=["no", "yes", "maybe"], correct=[1], order=1)
-    QuestionFactory(quiz=quiz, kind="multiple", text="Pick the vectors", choices=["cosine", "BM25", "dot"],
-                    correct=[0, 2], order=2)
-    QuestionFactory(quiz=quiz, kind="ordering", text="Order the pipeline", choices=["mine", "split", "train", "evaluate"],
-                    correct=[0, 1, 2, 3], order=3)
+    lessons = [
+        LessonFactory(module=module, slug=f"lesson-{n}", title=f"Lesson {n}", order=n)
+        for n in (1, 2)
+    ]
+    quiz = QuizFactory(
+        module=module, title="Retrieval check", pass_mark=70, max_attempts=max_attempts
+    )
+    QuestionFactory(
+        quiz=quiz,
+        kind="single",
+        text="Which is right?",
+        choices=["no", "yes", "maybe"],
+        correct=[1],
+        order=1,
+    )
+    QuestionFactory(
+        quiz=quiz,
+        kind="multiple",
+        text="Pick the vectors",
+        choices=["cosine", "BM25", "dot"],
+        correct=[0, 2],
+        order=2,
+    )
+    QuestionFactory(
+        quiz=quiz,
+        kind="ordering",
+        text="Order the pipeline",
+        choices=["mine", "split", "train", "evaluate"],
+        correct=[0, 1, 2, 3],
+        order=3,
+    )
     lab = LabFactory(module=module, slug="import-lab", check_name=check_name) if with_lab else None
     return SmallCourse(course=course, lessons=lessons, quiz=quiz, lab=lab)
 

@@ -18,7 +18,10 @@ COURSE = "responsible-and-efficient-ai"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed: apt-get install -y chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's Chromium is not installed: apt-get install -y chromium",
+    ),
 ]
 
 
@@ -52,7 +55,9 @@ def _prepare(learner):
     from tests.courses.test_lab_checks import CATEGORIES_CSV
 
     services.curriculum_load(root=Path(services.__file__).parent / "curriculum")
-    assert catalog_import_file(kind="categories", source=CATEGORIES_CSV, fmt="csv", filename="c.csv").ok
+    assert catalog_import_file(
+        kind="categories", source=CATEGORIES_CSV, fmt="csv", filename="c.csv"
+    ).ok
     services.path_follow(user=learner, path=LearningPath.objects.get(slug="merchandiser"))
     course = Course.objects.get(slug=COURSE)
     modules = list(course.modules.order_by("order"))
@@ -61,7 +66,9 @@ def _prepare(learner):
             if not (module == modules[0] and lesson.order == 3):
                 services.lesson_complete(user=learner, lesson=lesson)
     for quiz in Quiz.objects.filter(module__in=modules[1:]):
-        services.quiz_submit(user=learner, quiz=quiz, answers={q.pk: q.correct for q in quiz.questions.all()})
+        services.quiz_submit(
+            user=learner, quiz=quiz, answers={q.pk: q.correct for q in quiz.questions.all()}
+        )
     first = Course.objects.get(slug="language-models-for-commerce")
     for lesson in first.modules.order_by("order").first().lessons.all():
         services.lesson_complete(user=learner, lesson=lesson)
@@ -82,7 +89,9 @@ def test_learner_journey(page, live_server, tmp_path):
     from tests.courses.test_lab_checks import fix_lab_csv
     from tests.factories import UserFactory
 
-    learner = UserFactory(username="maya", first_name="Maya", last_name="Okafor", role="learner", is_staff=False)
+    learner = UserFactory(
+        username="maya", first_name="Maya", last_name="Okafor", role="learner", is_staff=False
+    )
     course, privacy = _prepare(learner)
     quiz = privacy.quiz
     base = live_server.url
@@ -105,7 +114,9 @@ def test_learner_journey(page, live_server, tmp_path):
     page.get_by_role("link", name=re.compile("Responsible and efficient AI")).first.click()
     assert page.get_by_role("heading", name="Responsible and efficient AI").is_visible()
     lesson = privacy.lessons.get(order=3)
-    page.locator(".module-card").first.get_by_role("link", name=re.compile(re.escape(lesson.title))).click()
+    page.locator(".module-card").first.get_by_role(
+        "link", name=re.compile(re.escape(lesson.title))
+    ).click()
     page.wait_for_selector("#mark-complete")
     _shot(page, "lesson")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing cut off
@@ -118,7 +129,9 @@ def test_learner_journey(page, live_server, tmp_path):
 
     # Discussion under the lesson: a post with a script renders as text.
     page.get_by_label("Topic").fill("Is a hashed email anonymous?")
-    page.get_by_label("Message").fill('I think not. <script>alert("pwned")</script> **Pseudonymous**, right?')
+    page.get_by_label("Message").fill(
+        'I think not. <script>alert("pwned")</script> **Pseudonymous**, right?'
+    )
     page.get_by_role("button", name="Post thread").click()
     page.wait_for_selector("summary:has-text('Is a hashed email anonymous?')")
     page.click("summary:has-text('Is a hashed email anonymous?')")
@@ -162,11 +175,18 @@ def test_learner_journey(page, live_server, tmp_path):
     assert "REJECTED" in page.inner_text("#import-report")
     assert page.locator("#import-errors tbody tr").count() == 20
     fixed = tmp_path / "lab-fixed.csv"
-    fixed.write_bytes(fix_lab_csv(original.read_bytes(), {"running-shoes", "rain-jackets", "coffee-grinders", "chef-knives"}))
+    fixed.write_bytes(
+        fix_lab_csv(
+            original.read_bytes(),
+            {"running-shoes", "rain-jackets", "coffee-grinders", "chef-knives"},
+        )
+    )
     page.set_input_files("input[type=file]", str(fixed))
     page.click("input[type=submit]")
     page.wait_for_selector("#import-report")
-    assert "200 created" in page.inner_text("#import-report") or "imported" in page.inner_text("#import-report")
+    assert "200 created" in page.inner_text("#import-report") or "imported" in page.inner_text(
+        "#import-report"
+    )
     page.goto(f"{base}/admin/training/job/")  # not this lab's page: the admin refuses
     assert "/admin/login/" in page.url
 
@@ -183,7 +203,10 @@ def test_learner_journey(page, live_server, tmp_path):
     page.goto(f"{base}/academy/certificates/")
     page.get_by_role("link", name="Open public page").click()
     page.wait_for_selector("text=Verified: this certificate is genuine")
-    assert page.get_by_text("Maya Okafor").is_visible() and page.get_by_text(certificate.code).first.is_visible()
+    assert (
+        page.get_by_text("Maya Okafor").is_visible()
+        and page.get_by_text(certificate.code).first.is_visible()
+    )
     _shot(page, "certificate")
 
     page.goto(f"{base}/academy/")
@@ -217,7 +240,9 @@ def test_author_previews_a_lesson_and_reads_the_report(page, live_server):
     assert page.locator("#lesson-markdown-preview script").count() == 0
 
     course = Course.objects.get(slug="responsible-and-efficient-ai")
-    services.course_enroll(user=UserFactory(username="newcomer", role="learner", is_staff=False), course=course)
+    services.course_enroll(
+        user=UserFactory(username="newcomer", role="learner", is_staff=False), course=course
+    )
     page.goto(f"{base}/admin/courses/course/{course.pk}/report/")
     assert page.locator("svg[role=img] rect").count() > 8
     assert page.get_by_text("completion rate").is_visible()

@@ -30,9 +30,17 @@ def test_shipped_curriculum_loads_completely():
     output = _load()
     assert "created 4 courses" in output
     assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (4, 12, 36)
-    assert Quiz.objects.count() == 12 and Lab.objects.count() == 4 and LearningPath.objects.count() == 3
+    assert (
+        Quiz.objects.count() == 12
+        and Lab.objects.count() == 4
+        and LearningPath.objects.count() == 3
+    )
     assert set(Lab.objects.values_list("check_name", flat=True)) == {
-        "retriever_beats_active", "intent_classifier_f1", "experiment_shipped_winner", "catalog_import_fixed"}
+        "retriever_beats_active",
+        "intent_classifier_f1",
+        "experiment_shipped_winner",
+        "catalog_import_fixed",
+    }
     assert {p.role for p in LearningPath.objects.all()} == {"merchandiser", "analyst", "developer"}
     for path in LearningPath.objects.all():
         assert path.steps.count() == 4
@@ -41,8 +49,11 @@ def test_shipped_curriculum_loads_completely():
     kinds = set(Question.objects.values_list("kind", flat=True))
     assert kinds == {"single", "multiple", "ordering"}
     first = Course.objects.get(slug="language-models-for-commerce")
-    assert list(first.modules.values_list("slug", flat=True)) == ["pretrained-models", "embeddings",
-                                                                  "fine-tuning-the-retriever"]
+    assert list(first.modules.values_list("slug", flat=True)) == [
+        "pretrained-models",
+        "embeddings",
+        "fine-tuning-the-retriever",
+    ]
 
 
 def test_loading_twice_changes_nothing():
@@ -61,11 +72,21 @@ def test_export_round_trip(tmp_path):
     exported, _ = read_curriculum(tmp_path / "out")
     original, _ = read_curriculum(SHIPPED)
     # Same documents except for the admin edit, which the export carries.
-    edited = [m for c in exported.courses for m in c.modules for x in m.lessons if x.slug == "cosine-similarity"]
+    edited = [
+        m
+        for c in exported.courses
+        for m in c.modules
+        for x in m.lessons
+        if x.slug == "cosine-similarity"
+    ]
     assert edited and "An edit made in the admin." in edited[0].lessons[1].body
-    edited[0].lessons[1].body = edited[0].lessons[1].body.replace("\n\nAn edit made in the admin.\n", "")
+    edited[0].lessons[1].body = (
+        edited[0].lessons[1].body.replace("\n\nAn edit made in the admin.\n", "")
+    )
     assert exported == original
-    assert (tmp_path / "out/01-language-models-for-commerce/02-embeddings/02-cosine-similarity.md").exists()
+    assert (
+        tmp_path / "out/01-language-models-for-commerce/02-embeddings/02-cosine-similarity.md"
+    ).exists()
     # Loading the export back into the database it came from changes nothing.
     assert "created nothing; updated nothing" in _load(tmp_path / "out")
 
@@ -78,9 +99,14 @@ def test_reload_updates_and_prune_deletes(tmp_path):
     lesson_file.write_text(lesson_file.read_text().replace("minutes: ", "minutes: 1", 1))
     (work / "02-search-and-recommendation" / "01-retrieval" / "03-hybrid-search-rrf.md").unlink()
     output = _load(work)
-    assert "updated 1 lessons" in output and Lesson.objects.filter(slug="hybrid-search-rrf").exists()
+    assert (
+        "updated 1 lessons" in output and Lesson.objects.filter(slug="hybrid-search-rrf").exists()
+    )
     output = _load(work, "--prune")
-    assert "deleted 1 lessons" in output and not Lesson.objects.filter(slug="hybrid-search-rrf").exists()
+    assert (
+        "deleted 1 lessons" in output
+        and not Lesson.objects.filter(slug="hybrid-search-rrf").exists()
+    )
 
 
 def test_invalid_curriculum_is_refused_with_file_names(tmp_path):
@@ -89,16 +115,27 @@ def test_invalid_curriculum_is_refused_with_file_names(tmp_path):
     module = work / "01-language-models-for-commerce" / "02-embeddings" / "module.yaml"
     module.write_text(module.read_text().replace("correct: [", "correct: [9, ", 1))
     lab_module = work / "04-responsible-and-efficient-ai" / "01-privacy" / "module.yaml"
-    lab_module.write_text(lab_module.read_text().replace("check: catalog_import_fixed", "check: no_such_check"))
+    lab_module.write_text(
+        lab_module.read_text().replace("check: catalog_import_fixed", "check: no_such_check")
+    )
     lesson = next((work / "03-data-and-experiments" / "01-shoppers-and-products").glob("01-*.md"))
     lesson.write_text(lesson.read_text().replace("title:", "titel:", 1))
     err = io.StringIO()
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("academy_load", str(work), stdout=io.StringIO(), stderr=err)
     messages = err.getvalue()
-    assert "01-language-models-for-commerce/02-embeddings/module.yaml: quiz question 1: correct index out of range" in messages
-    assert "04-responsible-and-efficient-ai/01-privacy/module.yaml: lab.check 'no_such_check' is not a registered check" in messages
-    assert f"03-data-and-experiments/01-shoppers-and-products/{lesson.name}: title is required" in messages
+    assert (
+        "01-language-models-for-commerce/02-embeddings/module.yaml: quiz question 1: correct index out of range"
+        in messages
+    )
+    assert (
+        "04-responsible-and-efficient-ai/01-privacy/module.yaml: lab.check 'no_such_check' is not a registered check"
+        in messages
+    )
+    assert (
+        f"03-data-and-experiments/01-shoppers-and-products/{lesson.name}: title is required"
+        in messages
+    )
     assert Course.objects.count() == 0
 
 
@@ -121,6 +158,12 @@ def test_lab_groups_hold_the_lab_permissions():
     from django.contrib.auth.models import Group
 
     group = Group.objects.get(name="lab:import-fix-rejected-rows")
-    names = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+    names = {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in group.permissions.select_related("content_type")
+    }
     assert {"catalog.add_product", "catalog.view_importrun", "catalog.view_category"} <= names
-    assert services.lab_group_name(Lab.objects.get(slug="import-fix-rejected-rows")) == "lab:import-fix-rejected-rows"
+    assert (
+        services.lab_group_name(Lab.objects.get(slug="import-fix-rejected-rows"))
+        == "lab:import-fix-rejected-rows"
+    )

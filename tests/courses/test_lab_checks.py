@@ -53,12 +53,15 @@ def fix_lab_csv(content: bytes, known_categories: set[str]) -> bytes:
 def categories(db):
     from catalog.services import catalog_import_file
 
-    report = catalog_import_file(kind="categories", source=CATEGORIES_CSV, fmt="csv", filename="categories.csv")
+    report = catalog_import_file(
+        kind="categories", source=CATEGORIES_CSV, fmt="csv", filename="categories.csv"
+    )
     assert report.ok, report.summary()
     return {"running-shoes", "rain-jackets", "coffee-grinders", "chef-knives", "apparel", "kitchen"}
 
 
 # --- catalog_import_fixed ---------------------------------------------------------------------------
+
 
 def test_import_lab_end_to_end(learner_user, categories):
     from catalog.services import catalog_import_file
@@ -66,35 +69,66 @@ def test_import_lab_end_to_end(learner_user, categories):
     sc = build_course(slug="import-course", check_name="catalog_import_fixed")
     # An import before the lab starts does not count.
     lab_file = labs.import_lab_file_for(learner_user)
-    catalog_import_file(kind="products", source=lab_file.content, fmt="csv", filename=lab_file.filename, user=learner_user)
+    catalog_import_file(
+        kind="products",
+        source=lab_file.content,
+        fmt="csv",
+        filename=lab_file.filename,
+        user=learner_user,
+    )
     services.lab_start(user=learner_user, lab=sc.lab)
 
     leaves = {"running-shoes", "rain-jackets", "coffee-grinders", "chef-knives"}
     rows = list(csv.DictReader(io.StringIO(lab_file.content.decode())))
     assert len(rows) == ROWS and len(lab_file.broken) == 20
-    assert {r["category"] for r in rows if r["external_id"] not in lab_file.broken} == leaves  # the real leaves
+    assert {
+        r["category"] for r in rows if r["external_id"] not in lab_file.broken
+    } == leaves  # the real leaves
 
-    first = catalog_import_file(kind="products", source=lab_file.content, fmt="csv", filename=lab_file.filename,
-                                user=learner_user, origin="admin")
+    first = catalog_import_file(
+        kind="products",
+        source=lab_file.content,
+        fmt="csv",
+        filename=lab_file.filename,
+        user=learner_user,
+        origin="admin",
+    )
     assert first.status == ImportRun.Status.REJECTED and first.rejected == 20
-    assert {e.field for e in first.errors} == {"price", "category", "title"}  # the three kinds of mistakes
+    assert {e.field for e in first.errors} == {
+        "price",
+        "category",
+        "title",
+    }  # the three kinds of mistakes
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert not result.passed
     assert [ok for _, ok, _ in result.items] == [True, False, False]
     assert "20 of 200 rows rejected" in result.items[0][2]
 
     # Importing the good rows only is not enough: the 20 broken products are still missing.
-    catalog_import_file(kind="products", source=lab_file.content, fmt="csv", filename=lab_file.filename,
-                        user=learner_user, skip_invalid=True)
+    catalog_import_file(
+        kind="products",
+        source=lab_file.content,
+        fmt="csv",
+        filename=lab_file.filename,
+        user=learner_user,
+        skip_invalid=True,
+    )
     partial = services.lab_check(user=learner_user, lab=sc.lab)
-    assert not partial.passed and "20 of your 200 products are not in the catalogue" in partial.items[2][2]
+    assert (
+        not partial.passed
+        and "20 of your 200 products are not in the catalogue" in partial.items[2][2]
+    )
 
     fixed = fix_lab_csv(lab_file.content, categories)
-    final = catalog_import_file(kind="products", source=fixed, fmt="csv", filename="fixed.csv", user=learner_user)
+    final = catalog_import_file(
+        kind="products", source=fixed, fmt="csv", filename="fixed.csv", user=learner_user
+    )
     assert final.status == ImportRun.Status.SUCCEEDED and final.rejected == 0
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert result.passed, result.items
-    assert Product.objects.filter(external_id__in=lab_file.external_ids, active=False).count() == ROWS
+    assert (
+        Product.objects.filter(external_id__in=lab_file.external_ids, active=False).count() == ROWS
+    )
     attempt = LabAttempt.objects.get(user=learner_user, lab=sc.lab)
     assert attempt.status == LabAttempt.Status.PASSED and attempt.ended_at is not None
     assert LabResult.objects.filter(attempt=attempt).count() == 3
@@ -113,7 +147,12 @@ def test_someone_elses_import_does_not_count(learner_user, operator_user, catego
     services.lab_start(user=learner_user, lab=sc.lab)
     lab_file = labs.import_lab_file_for(learner_user)
     catalog_import_file(kind="products", source=lab_file.content, fmt="csv", user=operator_user)
-    catalog_import_file(kind="products", source=fix_lab_csv(lab_file.content, categories), fmt="csv", user=operator_user)
+    catalog_import_file(
+        kind="products",
+        source=fix_lab_csv(lab_file.content, categories),
+        fmt="csv",
+        user=operator_user,
+    )
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert not result.passed and not result.items[0][1] and not result.items[1][1]
     assert result.items[2][1]  # the products exist — but the learner did not import them
@@ -121,12 +160,18 @@ def test_someone_elses_import_does_not_count(learner_user, operator_user, catego
 
 # --- intent_classifier_f1 ---------------------------------------------------------------------------
 
+
 def _finish_job(job, *, task: str, metrics: dict):
     """What the worker's runner records when a job succeeds: a version with metrics."""
     from training.models import ModelVersion
 
-    version = ModelVersion.objects.create(task=task, name=f"{task} from job {job.pk}", job=job, metrics=metrics,
-                                          created_by=job.created_by)
+    version = ModelVersion.objects.create(
+        task=task,
+        name=f"{task} from job {job.pk}",
+        job=job,
+        metrics=metrics,
+        created_by=job.created_by,
+    )
     job.status, job.result_version, job.finished_at = "succeeded", version, timezone.now()
     job.save(update_fields=["status", "result_version", "finished_at"])
     return version
@@ -136,27 +181,45 @@ def test_intent_lab_end_to_end(learner_user, operator_user):
     from training import services as training_services
 
     sc = build_course(slug="intent-course", check_name="intent_classifier_f1")
-    training_services.query_labels_save(labels={f"old query {n}": "browse" for n in range(70)}, user=learner_user)
+    training_services.query_labels_save(
+        labels={f"old query {n}": "browse" for n in range(70)}, user=learner_user
+    )
     services.lab_start(user=learner_user, lab=sc.lab)
     result = services.lab_check(user=learner_user, lab=sc.lab)
-    assert not result.passed and "0 labelled" in result.items[0][2]  # labels from before the lab do not count
+    assert (
+        not result.passed and "0 labelled" in result.items[0][2]
+    )  # labels from before the lab do not count
 
     labels = {f"query {n}": ("browse", "buy", "review")[n % 3] for n in range(59)}
     training_services.query_labels_save(labels=labels, user=learner_user)
     training_services.query_labels_save(labels={"someone else's": "buy"}, user=operator_user)
-    job = training_services.job_launch(kind="finetune_classifier", params={"task": "intent"}, user=learner_user)
-    _finish_job(job, task="intent", metrics={"accuracy": 0.8, "macro_f1": 0.74, "test_examples": 45})
+    job = training_services.job_launch(
+        kind="finetune_classifier", params={"task": "intent"}, user=learner_user
+    )
+    _finish_job(
+        job, task="intent", metrics={"accuracy": 0.8, "macro_f1": 0.74, "test_examples": 45}
+    )
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert [ok for _, ok, _ in result.items] == [False, True, False]
     assert "59 labelled" in result.items[0][2] and "0.740" in result.items[2][2]
 
-    training_services.query_labels_save(labels={"query 59": "buy", "query 60": "review"}, user=learner_user)
-    sentiment = training_services.job_launch(kind="finetune_classifier", params={"task": "sentiment"}, user=learner_user)
-    _finish_job(sentiment, task="sentiment", metrics={"macro_f1": 0.95})  # the wrong task does not count
+    training_services.query_labels_save(
+        labels={"query 59": "buy", "query 60": "review"}, user=learner_user
+    )
+    sentiment = training_services.job_launch(
+        kind="finetune_classifier", params={"task": "sentiment"}, user=learner_user
+    )
+    _finish_job(
+        sentiment, task="sentiment", metrics={"macro_f1": 0.95}
+    )  # the wrong task does not count
     assert not services.lab_check(user=learner_user, lab=sc.lab).passed
 
-    better = training_services.job_launch(kind="finetune_classifier", params={"task": "intent"}, user=learner_user)
-    _finish_job(better, task="intent", metrics={"accuracy": 0.86, "macro_f1": 0.83, "test_examples": 45})
+    better = training_services.job_launch(
+        kind="finetune_classifier", params={"task": "intent"}, user=learner_user
+    )
+    _finish_job(
+        better, task="intent", metrics={"accuracy": 0.86, "macro_f1": 0.83, "test_examples": 45}
+    )
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert result.passed, result.items
     assert "0.830" in result.items[2][2]
@@ -164,26 +227,39 @@ def test_intent_lab_end_to_end(learner_user, operator_user):
 
 # --- retriever_beats_active -------------------------------------------------------------------------
 
+
 def test_retriever_lab_end_to_end(learner_user):
     from training import services as training_services
     from training.models import ModelVersion
 
-    ModelVersion.objects.create(task="retriever", name="base MiniLM", is_active=True, metrics={"ndcg@10": 0.35})
+    ModelVersion.objects.create(
+        task="retriever", name="base MiniLM", is_active=True, metrics={"ndcg@10": 0.35}
+    )
     sc = build_course(slug="retriever-course", check_name="retriever_beats_active")
     services.lab_start(user=learner_user, lab=sc.lab)
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert not result.passed and "No job of this kind" in result.items[0][2]
 
-    job = training_services.job_launch(kind="finetune_retriever", params={"mode": "lora"}, user=learner_user)
+    job = training_services.job_launch(
+        kind="finetune_retriever", params={"mode": "lora"}, user=learner_user
+    )
     queued = services.lab_check(user=learner_user, lab=sc.lab)
     assert f"#{job.pk} queued" in queued.items[0][2]
-    _finish_job(job, task="retriever", metrics={"ndcg@10": 0.371, "active_same_split": {"ndcg@10": 0.38}})
+    _finish_job(
+        job, task="retriever", metrics={"ndcg@10": 0.371, "active_same_split": {"ndcg@10": 0.38}}
+    )
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert [ok for _, ok, _ in result.items] == [True, False]
-    assert "0.3710 vs active 0.3800" in result.items[1][2]  # compared on the same split, not the stored 0.35
+    assert (
+        "0.3710 vs active 0.3800" in result.items[1][2]
+    )  # compared on the same split, not the stored 0.35
 
-    again = training_services.job_launch(kind="finetune_retriever", params={"epochs": 2}, user=learner_user)
-    _finish_job(again, task="retriever", metrics={"ndcg@10": 0.412, "active_same_split": {"ndcg@10": 0.38}})
+    again = training_services.job_launch(
+        kind="finetune_retriever", params={"epochs": 2}, user=learner_user
+    )
+    _finish_job(
+        again, task="retriever", metrics={"ndcg@10": 0.412, "active_same_split": {"ndcg@10": 0.38}}
+    )
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert result.passed and "0.4120 vs active 0.3800" in result.items[1][2]
 
@@ -214,14 +290,20 @@ def test_queue_position_of_the_learners_jobs(client, learner_user, operator_user
 
 # --- experiment_shipped_winner ----------------------------------------------------------------------
 
+
 def test_experiment_check_when_experiments_are_missing(learner_user, monkeypatch):
     monkeypatch.setattr(labs, "_model", lambda app_label, name: None)
-    result = labs.run_check("experiment_shipped_winner", user=learner_user, started_at=timezone.now())
+    result = labs.run_check(
+        "experiment_shipped_winner", user=learner_user, started_at=timezone.now()
+    )
     assert not result.passed and "not available on this platform yet" in result.items[0][2]
 
 
 def test_experiment_lab_end_to_end(learner_user, operator_user):
-    Experiment, Variant = labs._model("experiments", "Experiment"), labs._model("experiments", "Variant")
+    Experiment, Variant = (
+        labs._model("experiments", "Experiment"),
+        labs._model("experiments", "Variant"),
+    )
     if Experiment is None or Variant is None:
         pytest.skip("the experiments app has no Experiment model yet")
     from tests.factories import StrategyFactory
@@ -231,10 +313,25 @@ def test_experiment_lab_end_to_end(learner_user, operator_user):
     assert not services.lab_check(user=learner_user, lab=sc.lab).passed
 
     def experiment(name, *, by, status, with_winner):
-        exp = Experiment.objects.create(name=name, surface="search", hypothesis="balanced fusion wins",
-                                        status=status, created_by=by, started_by=by, started_at=timezone.now())
-        variants = [Variant.objects.create(experiment=exp, key=key, strategy=StrategyFactory(), share=50,
-                                           is_control=key == "control") for key in ("control", "treatment")]
+        exp = Experiment.objects.create(
+            name=name,
+            surface="search",
+            hypothesis="balanced fusion wins",
+            status=status,
+            created_by=by,
+            started_by=by,
+            started_at=timezone.now(),
+        )
+        variants = [
+            Variant.objects.create(
+                experiment=exp,
+                key=key,
+                strategy=StrategyFactory(),
+                share=50,
+                is_control=key == "control",
+            )
+            for key in ("control", "treatment")
+        ]
         if with_winner:
             exp.winner = variants[1]
             exp.save(update_fields=["winner"])

@@ -47,15 +47,24 @@ def test_pages_need_sign_in_and_login_works(client, learner_user, small_course):
     assert response.status_code == 302 and response["Location"].startswith("/academy/login/")
     page = client.get(reverse("academy:login"))
     assert page.status_code == 200 and 'for="id_username"' in page.content.decode()
-    response = client.post(reverse("academy:login"), {"username": "learner", "password": "pass-1234"})
+    response = client.post(
+        reverse("academy:login"), {"username": "learner", "password": "pass-1234"}
+    )
     assert response.status_code == 302 and response["Location"] == reverse("academy:dashboard")
     client.logout()
     bad = client.post(reverse("academy:login"), {"username": "learner", "password": "nope"})
-    assert bad.status_code == 200 and "Please enter a correct username and password" in bad.content.decode()
+    assert (
+        bad.status_code == 200
+        and "Please enter a correct username and password" in bad.content.decode()
+    )
 
 
-def test_dashboard_paths_progress_and_next_step(learner_client, learner_user, small_course, django_assert_max_num_queries):
-    path = LearningPath.objects.create(slug="merchandiser", title="Merchandiser", role="merchandiser", summary="For merch.")
+def test_dashboard_paths_progress_and_next_step(
+    learner_client, learner_user, small_course, django_assert_max_num_queries
+):
+    path = LearningPath.objects.create(
+        slug="merchandiser", title="Merchandiser", role="merchandiser", summary="For merch."
+    )
     LearningPathCourse.objects.create(path=path, course=small_course.course, order=1)
     page = learner_client.get(reverse("academy:dashboard")).content.decode()
     assert "Follow this path" in page and "Skip to content" in page
@@ -78,9 +87,13 @@ def test_catalogue_and_course_page(learner_client, small_course):
     assert response["Location"] == _lesson_url(small_course, small_course.lessons[0])
 
 
-def test_lesson_renders_markdown_and_marks_complete_with_htmx(learner_client, learner_user, small_course):
+def test_lesson_renders_markdown_and_marks_complete_with_htmx(
+    learner_client, learner_user, small_course
+):
     lesson = small_course.lessons[0]
-    lesson.body = "# Heading\n\nSome **bold** text.\n\n" + XSS + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    lesson.body = (
+        "# Heading\n\nSome **bold** text.\n\n" + XSS + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
     lesson.save()
     page = learner_client.get(_lesson_url(small_course, lesson)).content.decode()
     assert "<strong>bold</strong>" in page and "<table>" in page
@@ -137,8 +150,11 @@ def test_ordering_with_duplicate_positions_is_wrong(learner_client, learner_user
 def test_discussion_posts_are_sanitised(learner_client, learner_user, small_course):
     lesson = small_course.lessons[0]
     url = reverse("academy:thread_create", args=["search-basics", "retrieval", lesson.slug])
-    response = learner_client.post(url, {"title": "<script>alert(3)</script>Why cosine?", "body": "Hello **all** " + XSS},
-                                   HTTP_HX_REQUEST="true")
+    response = learner_client.post(
+        url,
+        {"title": "<script>alert(3)</script>Why cosine?", "body": "Hello **all** " + XSS},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "<strong>all</strong>" in html
@@ -147,19 +163,31 @@ def test_discussion_posts_are_sanitised(learner_client, learner_user, small_cour
     thread = Thread.objects.get(lesson=lesson)
     assert Post.objects.get(thread=thread).body.startswith("Hello")  # stored as written
 
-    reply = learner_client.post(reverse("academy:post_create", args=[thread.pk]), {"body": "<script>x()</script>thanks"},
-                                HTTP_HX_REQUEST="true").content.decode()
+    reply = learner_client.post(
+        reverse("academy:post_create", args=[thread.pk]),
+        {"body": "<script>x()</script>thanks"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
     assert "thanks" in reply
     _inert(reply)
-    for page in (learner_client.get(_lesson_url(small_course, lesson)), learner_client.get(reverse("academy:thread", args=[thread.pk]))):
-        _inert(page.content.decode().split('id="discussion"' if "discussion" in page.content.decode() else "<main", 1)[-1])
+    for page in (
+        learner_client.get(_lesson_url(small_course, lesson)),
+        learner_client.get(reverse("academy:thread", args=[thread.pk])),
+    ):
+        _inert(
+            page.content.decode().split(
+                'id="discussion"' if "discussion" in page.content.decode() else "<main", 1
+            )[-1]
+        )
     assert thread.posts.count() == 2
 
 
 def test_empty_post_is_refused(learner_client, small_course):
     lesson = small_course.lessons[0]
     url = reverse("academy:thread_create", args=["search-basics", "retrieval", lesson.slug])
-    html = learner_client.post(url, {"title": "Hi", "body": "   "}, HTTP_HX_REQUEST="true").content.decode()
+    html = learner_client.post(
+        url, {"title": "Hi", "body": "   "}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert 'role="alert"' in html and not Thread.objects.exists()
 
 
@@ -183,16 +211,28 @@ def test_lab_page_start_and_download(learner_client, learner_user, small_course)
     again = learner_client.get(reverse("academy:lab_download", args=[lab.slug]))
     assert again.content == response.content  # deterministic
 
-    check = learner_client.post(reverse("academy:lab_check", args=[lab.slug]), HTTP_HX_REQUEST="true").content.decode()
+    check = learner_client.post(
+        reverse("academy:lab_check", args=[lab.slug]), HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "Latest check: not yet" in check and "rejected rows of your file" in check
 
 
 def test_certificates_page_lists_mine(learner_client, learner_user, small_course):
-    assert "No certificates yet" in learner_client.get(reverse("academy:certificates")).content.decode()
+    assert (
+        "No certificates yet"
+        in learner_client.get(reverse("academy:certificates")).content.decode()
+    )
     from courses.models import Certificate
 
-    Certificate.objects.create(user=learner_user, course=small_course.course, code="AISLE-ABCD-EFGH-JKLM",
-                               learner_name="learner", course_title="Search basics")
+    Certificate.objects.create(
+        user=learner_user,
+        course=small_course.course,
+        code="AISLE-ABCD-EFGH-JKLM",
+        learner_name="learner",
+        course_title="Search basics",
+    )
     page = learner_client.get(reverse("academy:certificates")).content.decode()
-    assert "AISLE-ABCD-EFGH-JKLM" in page and reverse("academy:certificate", args=["AISLE-ABCD-EFGH-JKLM"]) in page
-
+    assert (
+        "AISLE-ABCD-EFGH-JKLM" in page
+        and reverse("academy:certificate", args=["AISLE-ABCD-EFGH-JKLM"]) in page
+    )

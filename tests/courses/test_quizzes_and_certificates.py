@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 def _pass_lab(user, lab):
     """Mark the lab passed the way the service does after a successful check."""
     attempt = services.lab_start(user=user, lab=lab)
-    LabAttempt.objects.filter(pk=attempt.pk).update(status=LabAttempt.Status.PASSED, ended_at=timezone.now())
+    LabAttempt.objects.filter(pk=attempt.pk).update(
+        status=LabAttempt.Status.PASSED, ended_at=timezone.now()
+    )
 
 
 def test_failed_then_passed_attempt_with_feedback(learner_user, small_course):
@@ -62,17 +64,23 @@ def test_certificate_needs_every_lesson_quiz_and_lab(learner_user, small_course)
     services.lesson_complete(user=learner_user, lesson=sc.lessons[0])
     services.quiz_submit(user=learner_user, quiz=sc.quiz, answers=right_answers(sc.quiz))
     _pass_lab(learner_user, sc.lab)
-    assert services.certificate_issue_if_eligible(user=learner_user, course=sc.course) is None  # lesson 2 missing
+    assert (
+        services.certificate_issue_if_eligible(user=learner_user, course=sc.course) is None
+    )  # lesson 2 missing
     assert not selectors.course_passed(user=learner_user, course_slug=sc.course.slug)
 
-    services.lesson_complete(user=learner_user, lesson=sc.lessons[1])  # the last requirement issues it
+    services.lesson_complete(
+        user=learner_user, lesson=sc.lessons[1]
+    )  # the last requirement issues it
     certificate = Certificate.objects.get(user=learner_user, course=sc.course)
     assert certificate.code.startswith("AISLE-") and len(certificate.code) == 20
     assert certificate.course_title == "Search basics"
     assert selectors.course_passed(user=learner_user, course_slug=sc.course.slug)
     assert Enrollment.objects.get(user=learner_user, course=sc.course).completed_at is not None
     # idempotent: the same certificate again
-    assert services.certificate_issue_if_eligible(user=learner_user, course=sc.course) == certificate
+    assert (
+        services.certificate_issue_if_eligible(user=learner_user, course=sc.course) == certificate
+    )
 
 
 def test_lab_must_be_passed_for_the_certificate(learner_user, small_course):
@@ -86,8 +94,13 @@ def test_lab_must_be_passed_for_the_certificate(learner_user, small_course):
 
 def test_course_passed_for_other_users_and_courses(learner_user, operator_user, small_course):
     assert not selectors.course_passed(user=None, course_slug=small_course.course.slug)
-    Certificate.objects.create(user=learner_user, course=small_course.course, code="AISLE-TEST-TEST-TEST",
-                               learner_name="L", course_title="Search basics")
+    Certificate.objects.create(
+        user=learner_user,
+        course=small_course.course,
+        code="AISLE-TEST-TEST-TEST",
+        learner_name="L",
+        course_title="Search basics",
+    )
     assert selectors.course_passed(user=learner_user, course_slug="search-basics")
     assert not selectors.course_passed(user=learner_user, course_slug="another-course")
     assert not selectors.course_passed(user=operator_user, course_slug="search-basics")
@@ -99,8 +112,13 @@ def test_course_gate_uses_course_passed(operator_user, small_course):
     with override_settings(PROMOTION_REQUIRED_COURSE="search-basics"):
         with pytest.raises(CourseGateError, match="search-basics"):
             check_course_gate(operator_user, action="promote a model version")
-        Certificate.objects.create(user=operator_user, course=small_course.course, code="AISLE-GATE-GATE-GATE",
-                                   learner_name="O", course_title="Search basics")
+        Certificate.objects.create(
+            user=operator_user,
+            course=small_course.course,
+            code="AISLE-GATE-GATE-GATE",
+            learner_name="O",
+            course_title="Search basics",
+        )
         check_course_gate(operator_user, action="promote a model version")
 
 
@@ -117,8 +135,15 @@ def test_public_verification_page(client, learner_user, small_course):
     response = client.get(reverse("academy:certificate", args=[certificate.code]))  # anonymous
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Ada Lovelace" in body and "Search basics" in body and certificate.code in body and "Verified" in body
+    assert (
+        "Ada Lovelace" in body
+        and "Search basics" in body
+        and certificate.code in body
+        and "Verified" in body
+    )
     lower = client.get(reverse("academy:certificate", args=[certificate.code.lower()]))
     assert lower.status_code == 200
     missing = client.get(reverse("academy:certificate", args=["AISLE-NOPE-NOPE-NOPE"]))
-    assert missing.status_code == 404 and "No certificate with this code" in missing.content.decode()
+    assert (
+        missing.status_code == 404 and "No certificate with this code" in missing.content.decode()
+    )

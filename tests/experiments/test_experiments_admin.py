@@ -148,7 +148,9 @@ def test_operator_creates_starts_watches_and_ships_in_the_admin(
     assert experiment.status == "shipped" and experiment.winner == treatment and other.is_default
     assert "Recorded conclusion" in client.get(results_url).content.decode()
     assert set(
-        AuditLog.objects.filter(object_type="experiments.experiment").values_list("action", flat=True)
+        AuditLog.objects.filter(object_type="experiments.experiment").values_list(
+            "action", flat=True
+        )
     ) == {"experiment.create", "experiment.start", "experiment.stop", "experiment.ship"}
     # a shipped experiment is read-only and cannot be deleted
     change = client.get(reverse("admin:experiments_experiment_change", args=[experiment.pk]))
@@ -179,7 +181,9 @@ def test_analysts_read_results_but_cannot_start_and_learners_are_kept_out(
         == 403
     )
     assert (
-        client.get(reverse("admin:experiments_experiment_results", args=[experiment.pk])).status_code
+        client.get(
+            reverse("admin:experiments_experiment_results", args=[experiment.pk])
+        ).status_code
         == 200
     )
     experiment.refresh_from_db()

@@ -157,9 +157,19 @@ def test_a_shopper_unknown_to_the_database_is_assigned_by_their_id_and_keeps_the
 
     posted = storefront.post(
         "/api/v1/events",
-        {"events": [{"event_id": "nc-1", "shopper": "newcomer", "type": "click",
-                     "product": product, "request_id": first["request_id"], "session": "s-1",
-                     "timestamp": datetime.now(UTC).isoformat()}]},
+        {
+            "events": [
+                {
+                    "event_id": "nc-1",
+                    "shopper": "newcomer",
+                    "type": "click",
+                    "product": product,
+                    "request_id": first["request_id"],
+                    "session": "s-1",
+                    "timestamp": datetime.now(UTC).isoformat(),
+                }
+            ]
+        },
         format="json",
     )
     assert posted.status_code == 202, posted.content
@@ -171,7 +181,10 @@ def test_a_shopper_unknown_to_the_database_is_assigned_by_their_id_and_keeps_the
     # exposures still queued when the shopper became known are linked to them at the flush
     shopper = Shopper.objects.get(external_id="newcomer")
     linked = Exposure.objects.filter(unit_id="newcomer", shopper=shopper)
-    assert linked.count() == 13 and Exposure.objects.get(request_id=first["request_id"]).shopper_id is None
+    assert (
+        linked.count() == 13
+        and Exposure.objects.get(request_id=first["request_id"]).shopper_id is None
+    )
     assert Assignment.objects.filter(experiment=experiment, unit_id="newcomer").count() == 1
 
     exported = catalog_services.shopper_export(external_id="newcomer")["experiments"]

@@ -29,8 +29,13 @@ from tests.factories import LabFactory, UserFactory
 MOVED = ("experiment", "variant", "assignment", "exposure")
 # Before the move: no experiments migration, recommend at the migration that created the tables.
 BEFORE = [("experiments", None), ("recommend", "0003_experiments")]
-LAB_GRANTS = ["recommend.add_experiment", "recommend.change_experiment", "recommend.view_experiment",
-              "recommend.view_strategy", "recommend.add_strategy"]
+LAB_GRANTS = [
+    "recommend.add_experiment",
+    "recommend.change_experiment",
+    "recommend.view_experiment",
+    "recommend.view_strategy",
+    "recommend.add_strategy",
+]
 
 
 def _migrate(targets) -> MigrationExecutor:
@@ -52,12 +57,18 @@ def test_a_database_from_before_the_move_keeps_rows_permissions_grants_and_audit
     try:
         executor = _migrate(BEFORE)
         # the state at the previous leaf of every app
-        before = [(app, name) for app, name in executor.loader.graph.leaf_nodes()
-                  if app not in ("experiments", "recommend")] + [("recommend", "0003_experiments")]
+        before = [
+            (app, name)
+            for app, name in executor.loader.graph.leaf_nodes()
+            if app not in ("experiments", "recommend")
+        ] + [("recommend", "0003_experiments")]
         old = executor.loader.project_state(before).apps
         assert not ContentType.objects.filter(app_label="experiments").exists()
-        assert set(ContentType.objects.filter(app_label="recommend", model__in=MOVED)
-                   .values_list("model", flat=True)) == set(MOVED)
+        assert set(
+            ContentType.objects.filter(app_label="recommend", model__in=MOVED).values_list(
+                "model", flat=True
+            )
+        ) == set(MOVED)
 
         OldExperiment = old.get_model("recommend", "Experiment")
         OldVariant = old.get_model("recommend", "Variant")
@@ -65,23 +76,49 @@ def test_a_database_from_before_the_move_keeps_rows_permissions_grants_and_audit
         OldShopper = old.get_model("catalog", "Shopper")
         now = datetime(2026, 11, 1, 12, tzinfo=UTC)
         strategy = OldStrategy.objects.create(name="migration-test", surface="search")
-        experiment = OldExperiment.objects.create(name="fusion weights", surface="search", hypothesis="h",
-                                                  status="running", salt="s1", started_at=now)
-        control = OldVariant.objects.create(experiment=experiment, key="control", strategy=strategy, share=50,
-                                            is_control=True)
-        treatment = OldVariant.objects.create(experiment=experiment, key="treatment", strategy=strategy, share=50)
+        experiment = OldExperiment.objects.create(
+            name="fusion weights",
+            surface="search",
+            hypothesis="h",
+            status="running",
+            salt="s1",
+            started_at=now,
+        )
+        control = OldVariant.objects.create(
+            experiment=experiment, key="control", strategy=strategy, share=50, is_control=True
+        )
+        treatment = OldVariant.objects.create(
+            experiment=experiment, key="treatment", strategy=strategy, share=50
+        )
         shopper = OldShopper.objects.create(external_id="shopper-1")
         old.get_model("recommend", "Assignment").objects.create(
-            experiment=experiment, variant=treatment, unit_type="shopper", unit_id="shopper-1", shopper=shopper,
-            assigned_at=now)
+            experiment=experiment,
+            variant=treatment,
+            unit_type="shopper",
+            unit_id="shopper-1",
+            shopper=shopper,
+            assigned_at=now,
+        )
         old.get_model("recommend", "Exposure").objects.create(
-            experiment=experiment, variant=treatment, unit_type="shopper", unit_id="shopper-1", shopper=shopper,
-            request_id="req-1", timestamp=now, latency_ms=3.5, result_count=10)
+            experiment=experiment,
+            variant=treatment,
+            unit_type="shopper",
+            unit_id="shopper-1",
+            shopper=shopper,
+            request_id="req-1",
+            timestamp=now,
+            latency_ms=3.5,
+            result_count=10,
+        )
         OldExperiment.objects.filter(pk=experiment.pk).update(winner=treatment)
 
         # grants as the old code made them: direct, through a group, and a lab's stored list
-        change = Permission.objects.get(content_type__app_label="recommend", codename="change_experiment")
-        view_variant = Permission.objects.get(content_type__app_label="recommend", codename="view_variant")
+        change = Permission.objects.get(
+            content_type__app_label="recommend", codename="change_experiment"
+        )
+        view_variant = Permission.objects.get(
+            content_type__app_label="recommend", codename="view_variant"
+        )
         user = UserFactory(username="holder")
         user.user_permissions.add(change)
         group = Group.objects.create(name="experimenters")
@@ -90,30 +127,53 @@ def test_a_database_from_before_the_move_keeps_rows_permissions_grants_and_audit
         operator = UserFactory(username="op", role="operator")
         assert operator.has_perm("recommend.add_experiment")
         lab = LabFactory(slug="ab-lab", permissions=LAB_GRANTS)
-        audit = AuditLog.objects.create(action="experiment.start", actor_name="holder",
-                                        object_type="recommend.experiment", object_id=str(experiment.pk),
-                                        object_repr="fusion weights")
+        audit = AuditLog.objects.create(
+            action="experiment.start",
+            actor_name="holder",
+            object_type="recommend.experiment",
+            object_id=str(experiment.pk),
+            object_repr="fusion weights",
+        )
 
         call_command("migrate", verbosity=0)  # forward, with post_migrate as a deployment runs it
         ContentType.objects.clear_cache()
 
         # rows intact, reachable through the new app's models
         moved = Experiment.objects.get(pk=experiment.pk)
-        assert (moved.name, moved.status, moved.salt, moved.winner_id) == ("fusion weights", "running", "s1",
-                                                                            treatment.pk)
+        assert (moved.name, moved.status, moved.salt, moved.winner_id) == (
+            "fusion weights",
+            "running",
+            "s1",
+            treatment.pk,
+        )
         assert list(moved.variants.values_list("pk", "key", "is_control")) == [
-            (control.pk, "control", True), (treatment.pk, "treatment", False)]
+            (control.pk, "control", True),
+            (treatment.pk, "treatment", False),
+        ]
         assignment = Assignment.objects.get(experiment=moved)
         assert (assignment.variant_id, assignment.shopper_id) == (treatment.pk, shopper.pk)
         exposure = Exposure.objects.get(request_id="req-1")
-        assert (exposure.variant, exposure.result_count, exposure.latency_ms) == (Variant.objects.get(pk=treatment.pk),
-                                                                                 10, 3.5)
+        assert (exposure.variant, exposure.result_count, exposure.latency_ms) == (
+            Variant.objects.get(pk=treatment.pk),
+            10,
+            3.5,
+        )
 
         # one content type per moved model, renamed in place (same rows, same permissions)
         for model in MOVED:
-            assert ContentType.objects.filter(model=model, app_label__in=("recommend", "experiments")).count() == 1
+            assert (
+                ContentType.objects.filter(
+                    model=model, app_label__in=("recommend", "experiments")
+                ).count()
+                == 1
+            )
         assert ContentType.objects.get_for_model(Experiment).app_label == "experiments"
-        assert Permission.objects.get(content_type__app_label="experiments", codename="change_experiment").pk == change.pk
+        assert (
+            Permission.objects.get(
+                content_type__app_label="experiments", codename="change_experiment"
+            ).pk
+            == change.pk
+        )
         assert Permission.objects.filter(codename="change_experiment").count() == 1
 
         user = get_user_model().objects.get(pk=user.pk)  # a fresh object: no permission cache
@@ -121,11 +181,18 @@ def test_a_database_from_before_the_move_keeps_rows_permissions_grants_and_audit
         assert user.has_perm("experiments.view_variant")  # through the group
         assert not user.has_perm("recommend.change_experiment")
         operator = get_user_model().objects.get(pk=operator.pk)
-        assert operator.has_perm("experiments.add_experiment") and operator.has_perm("recommend.add_strategy")
+        assert operator.has_perm("experiments.add_experiment") and operator.has_perm(
+            "recommend.add_strategy"
+        )
 
         lab.refresh_from_db()
-        assert lab.permissions == ["experiments.add_experiment", "experiments.change_experiment",
-                                   "experiments.view_experiment", "recommend.view_strategy", "recommend.add_strategy"]
+        assert lab.permissions == [
+            "experiments.add_experiment",
+            "experiments.change_experiment",
+            "experiments.view_experiment",
+            "recommend.view_strategy",
+            "recommend.add_strategy",
+        ]
         from courses.services import lab_permissions
 
         found, missing = lab_permissions(Lab.objects.get(pk=lab.pk))
@@ -155,9 +222,14 @@ def test_the_tables_keep_every_constraint_and_index_the_models_declare(db):
             assert expected <= existing, (table, expected - existing)
             # names PostgreSQL gives to what the column definitions say inline
             inline = {f"{table}_pkey"} | {
-                f"{table}_{field.column}_{suffix}" for field in model._meta.concrete_fields
-                for suffix, applies in (("key", field.unique and not field.primary_key),
-                                        ("check", field.db_check(connection) is not None)) if applies}
+                f"{table}_{field.column}_{suffix}"
+                for field in model._meta.concrete_fields
+                for suffix, applies in (
+                    ("key", field.unique and not field.primary_key),
+                    ("check", field.db_check(connection) is not None),
+                )
+                if applies
+            }
             assert existing - expected <= inline, (table, existing - expected - inline)
 
 
@@ -171,12 +243,18 @@ def test_content_types_created_in_between_are_merged_into_the_renamed_ones():
 
     try:
         _migrate(BEFORE)
-        old_change = Permission.objects.get(content_type__app_label="recommend", codename="change_experiment")
+        old_change = Permission.objects.get(
+            content_type__app_label="recommend", codename="change_experiment"
+        )
         config = current_apps.get_app_config("experiments")
         create_contenttypes(config, verbosity=0)
         create_permissions(config, verbosity=0)
-        new_view = Permission.objects.get(content_type__app_label="experiments", codename="view_exposure")
-        new_change = Permission.objects.get(content_type__app_label="experiments", codename="change_experiment")
+        new_view = Permission.objects.get(
+            content_type__app_label="experiments", codename="view_exposure"
+        )
+        new_change = Permission.objects.get(
+            content_type__app_label="experiments", codename="change_experiment"
+        )
         user = UserFactory(username="both")
         user.user_permissions.add(old_change, new_change, new_view)
 
@@ -184,11 +262,22 @@ def test_content_types_created_in_between_are_merged_into_the_renamed_ones():
         ContentType.objects.clear_cache()
 
         for model in MOVED:
-            assert ContentType.objects.filter(model=model, app_label__in=("recommend", "experiments")).count() == 1
-        assert Permission.objects.get(content_type__app_label="experiments", codename="change_experiment").pk == \
-            old_change.pk
+            assert (
+                ContentType.objects.filter(
+                    model=model, app_label__in=("recommend", "experiments")
+                ).count()
+                == 1
+            )
+        assert (
+            Permission.objects.get(
+                content_type__app_label="experiments", codename="change_experiment"
+            ).pk
+            == old_change.pk
+        )
         user = get_user_model().objects.get(pk=user.pk)
-        assert user.has_perm("experiments.change_experiment") and user.has_perm("experiments.view_exposure")
+        assert user.has_perm("experiments.change_experiment") and user.has_perm(
+            "experiments.view_exposure"
+        )
         assert user.user_permissions.filter(codename="change_experiment").count() == 1
     finally:
         _latest()

@@ -46,8 +46,14 @@ pytestmark = [
 
 
 STORE = {"products": 300, "shoppers": 600, "days": 20, "seed": 42}
-FINETUNE = {"epochs": 3, "batch_size": 32, "max_seq_len": 32, "learning_rate": 1e-4, "seed": 42,
-            "device": "cpu"}
+FINETUNE = {
+    "epochs": 3,
+    "batch_size": 32,
+    "max_seq_len": 32,
+    "learning_rate": 1e-4,
+    "seed": 42,
+    "device": "cpu",
+}
 TRAFFIC = {"shoppers": 600, "days": 8, "sessions_per_day": 2.0}
 
 

@@ -4,10 +4,18 @@ import factory
 
 from courses.models import Course, Lab, Lesson, Module, Question, Quiz
 
-__all__ = ["CourseFactory", "LabFactory", "LessonFactory", "ModuleFactory", "QuestionFactory", "QuizFactory"]
+__all__ = [
+    "CourseFactory",
+    "LabFactory",
+    "LessonFactory",
+    "ModuleFactory",
+    "QuestionFactory",
+    "QuizFactory",
+]
 
 LESSON_BODY = (
-    "# A lesson\n\nEmbeddings map **text** to vectors. " + "Cosine similarity compares them. " * 40
+    "# A lesson\n\nEmbeddings map **text** to vectors. "
+    + "Cosine similarity compares them. " * 40
     + "\n\n- lexical\n- semantic\n"
 )
 
@@ -80,5 +88,7 @@ class LabFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"lab-{n}")
     title = factory.Sequence(lambda n: f"Lab {n}")
     check_name = "catalog_import_fixed"
-    permissions = factory.LazyFunction(lambda: ["catalog.view_product", "catalog.add_importrun", "catalog.view_importrun"])
+    permissions = factory.LazyFunction(
+        lambda: ["catalog.view_product", "catalog.add_importrun", "catalog.view_importrun"]
+    )
     instructions = "Do the thing in the admin."

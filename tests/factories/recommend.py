@@ -100,16 +100,26 @@ class HashingEncoder:
 
     def many(self, texts: Iterable[str]) -> np.ndarray:
         texts = list(texts)
-        return np.stack([self(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        return (
+            np.stack([self(t) for t in texts])
+            if texts
+            else np.zeros((0, self.dimension), np.float32)
+        )
 
 
-def write_vectors(version_id: int, product_ids: Sequence[int], vectors: np.ndarray, *, index: bool = True) -> None:
+def write_vectors(
+    version_id: int, product_ids: Sequence[int], vectors: np.ndarray, *, index: bool = True
+) -> None:
     """Write vectors the way the embedding job does (binary COPY) and build the version's
     partial HNSW index with the same expression."""
     from training import vectors as training_vectors
 
-    training_vectors.write_embeddings(version_id, list(product_ids), np.asarray(vectors, dtype=np.float32),
-                                      ["0" * 32] * len(product_ids))
+    training_vectors.write_embeddings(
+        version_id,
+        list(product_ids),
+        np.asarray(vectors, dtype=np.float32),
+        ["0" * 32] * len(product_ids),
+    )
     if index:
         training_vectors.ensure_hnsw_index(version_id, vectors.shape[1])
 
@@ -141,12 +151,25 @@ CATALOG = [
     ("sh-2", "Stridex road running shoes lightweight", "running", "Stridex", "99.00", 14),
     ("sh-3", "Pacewell running socks three pack", "running", "Pacewell", "15.00", 40),
 ]
-TREE = {"electronics": None, "headphones": "electronics", "laptops": "electronics", "tv": "electronics",
-        "home": None, "coffee": "home", "sport": None, "running": "sport"}
+TREE = {
+    "electronics": None,
+    "headphones": "electronics",
+    "laptops": "electronics",
+    "tv": "electronics",
+    "home": None,
+    "coffee": "home",
+    "sport": None,
+    "running": "sport",
+}
 
 
-def build_serving_store(*, filler: int = 0, encoder: HashingEncoder | None = None, rare_category: int = 0,
-                        index: bool = True) -> ServingStore:
+def build_serving_store(
+    *,
+    filler: int = 0,
+    encoder: HashingEncoder | None = None,
+    rare_category: int = 0,
+    index: bool = True,
+) -> ServingStore:
     """The small catalogue above (plus ``filler`` generic products, and ``rare_category``
     products in a "rare" category), an active retriever version, and hashed vectors for all."""
     from catalog.models import Product
@@ -154,36 +177,85 @@ def build_serving_store(*, filler: int = 0, encoder: HashingEncoder | None = Non
     from training.ml.encoders import product_text
 
     encoder = encoder or HashingEncoder()
-    store = ServingStore(retriever=ModelVersionFactory(task="retriever", is_active=True, dimension=DIMENSION,
-                                                       name="test retriever"))
+    store = ServingStore(
+        retriever=ModelVersionFactory(
+            task="retriever", is_active=True, dimension=DIMENSION, name="test retriever"
+        )
+    )
     for external_id, parent in TREE.items():
         store.categories[external_id] = CategoryFactory(
-            external_id=external_id, name=external_id.capitalize(),
-            parent=store.categories[parent] if parent else None)
+            external_id=external_id,
+            name=external_id.capitalize(),
+            parent=store.categories[parent] if parent else None,
+        )
     for external_id, title, category, brand, price, stock in CATALOG:
         brand_row = store.brands.get(brand) or BrandFactory(name=brand)
         store.brands[brand] = brand_row
         store.products[external_id] = ProductFactory(
-            external_id=external_id, title=title, category=store.categories[category], brand=brand_row,
-            price=Decimal(price), stock=stock, description="")
+            external_id=external_id,
+            title=title,
+            category=store.categories[category],
+            brand=brand_row,
+            price=Decimal(price),
+            stock=stock,
+            description="",
+        )
     if filler or rare_category:
-        generic = store.categories.setdefault("misc", CategoryFactory(external_id="misc", name="Misc"))
-        rare = store.categories.setdefault("rare", CategoryFactory(external_id="rare", name="Rare")) if rare_category else None
+        generic = store.categories.setdefault(
+            "misc", CategoryFactory(external_id="misc", name="Misc")
+        )
+        rare = (
+            store.categories.setdefault("rare", CategoryFactory(external_id="rare", name="Rare"))
+            if rare_category
+            else None
+        )
         brand_row = BrandFactory(name="Genero")
         store.brands["Genero"] = brand_row
-        words = ["blue", "green", "storage", "box", "lamp", "desk", "chair", "mug", "towel", "candle", "frame",
-                 "basket", "pillow", "rug", "clock", "vase"]
+        words = [
+            "blue",
+            "green",
+            "storage",
+            "box",
+            "lamp",
+            "desk",
+            "chair",
+            "mug",
+            "towel",
+            "candle",
+            "frame",
+            "basket",
+            "pillow",
+            "rug",
+            "clock",
+            "vase",
+        ]
         objs = []
         for i in range(filler + rare_category):
             title = f"{words[i % 16]} {words[(i * 7 + 3) % 16]} item {i}"
             category = rare if i < rare_category else generic
-            objs.append(Product(external_id=f"f-{i:05d}", title=title, description="", category=category,
-                                brand=brand_row, price=Decimal(10 + i % 90), stock=5,
-                                search_text=f"Genero | {category.name}"))
+            objs.append(
+                Product(
+                    external_id=f"f-{i:05d}",
+                    title=title,
+                    description="",
+                    category=category,
+                    brand=brand_row,
+                    price=Decimal(10 + i % 90),
+                    stock=5,
+                    search_text=f"Genero | {category.name}",
+                )
+            )
         Product.objects.bulk_create(objs, batch_size=2000)
     products = list(Product.objects.select_related("brand", "category").order_by("pk"))
-    texts = [product_text(p.title, p.brand.name if p.brand else None, p.category.name if p.category else None,
-                          p.description) for p in products]
+    texts = [
+        product_text(
+            p.title,
+            p.brand.name if p.brand else None,
+            p.category.name if p.category else None,
+            p.description,
+        )
+        for p in products
+    ]
     write_vectors(store.retriever.pk, [p.pk for p in products], encoder.many(texts), index=index)
     return store
 

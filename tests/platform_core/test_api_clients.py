@@ -29,7 +29,11 @@ def test_command_prints_key_alone_on_last_line_and_stores_only_a_hash():
     assert key not in str(ApiClient.objects.filter(pk=client.pk).values().first())
     resp = _client(key).get("/api/v1/whoami")
     assert resp.status_code == 200
-    assert resp.json() == {"client": "shop", "scopes": ["read", "events", "write-catalog"], "public": False}
+    assert resp.json() == {
+        "client": "shop",
+        "scopes": ["read", "events", "write-catalog"],
+        "public": False,
+    }
     services.api_client_usage_flush()  # beat's job, every minute
     client.refresh_from_db()
     assert client.request_count == 1 and client.last_used_at is not None
@@ -45,11 +49,14 @@ def test_public_key_cannot_write_catalog():
         services.api_client_create(name="web", scopes="read,write-catalog", public=True)
 
 
-@pytest.mark.parametrize("header, message", [
-    (None, "Send an API key"),
-    ("Api-Key ak_nothere_xyz", "Unknown API key"),
-    ("Api-Key ", "carries no key"),
-])
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (None, "Send an API key"),
+        ("Api-Key ak_nothere_xyz", "Unknown API key"),
+        ("Api-Key ", "carries no key"),
+    ],
+)
 def test_missing_or_unknown_key_is_a_json_401(header, message):
     c = APIClient()
     if header is not None:
@@ -69,7 +76,9 @@ def test_revoked_and_rotated_keys_stop_working(admin_user):
     services.api_client_revoke(client=client, actor=admin_user)
     resp = _client(new_key).get("/api/v1/whoami")
     assert resp.status_code == 401 and "revoked" in resp.json()["error"]["message"]
-    actions = list(AuditLog.objects.filter(object_id=str(client.pk)).values_list("action", flat=True))
+    actions = list(
+        AuditLog.objects.filter(object_id=str(client.pk)).values_list("action", flat=True)
+    )
     assert set(actions) == {"api_client.create", "api_client.rotate", "api_client.revoke"}
 
 
@@ -80,18 +89,31 @@ def test_unknown_api_path_is_json_404(storefront):
 
 
 def test_cors_allows_only_public_key_origins():
-    services.api_client_create(name="web", scopes="read", public=True, allowed_origins=["https://shop.example.com"])
+    services.api_client_create(
+        name="web", scopes="read", public=True, allowed_origins=["https://shop.example.com"]
+    )
     c = APIClient()
-    ok = c.options("/api/v1/whoami", HTTP_ORIGIN="https://shop.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    ok = c.options(
+        "/api/v1/whoami",
+        HTTP_ORIGIN="https://shop.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+    )
     assert ok.headers.get("Access-Control-Allow-Origin") == "https://shop.example.com"
-    bad = c.options("/api/v1/whoami", HTTP_ORIGIN="https://evil.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    bad = c.options(
+        "/api/v1/whoami",
+        HTTP_ORIGIN="https://evil.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+    )
     assert "Access-Control-Allow-Origin" not in bad.headers
 
 
 def test_admin_creates_client_and_shows_key_once(client, admin_user):
     client.force_login(admin_user)
-    resp = client.post("/admin/platform_core/apiclient/add/", {
-        "name": "pos", "scopes": ["read", "events"], "allowed_origins": "", "active": "on"}, follow=True)
+    resp = client.post(
+        "/admin/platform_core/apiclient/add/",
+        {"name": "pos", "scopes": ["read", "events"], "allowed_origins": "", "active": "on"},
+        follow=True,
+    )
     assert resp.status_code == 200
     msgs = [str(m) for m in resp.context["messages"]]
     key = next(m for m in msgs if "API key" in m).rsplit(" ", 1)[-1]
@@ -103,7 +125,9 @@ def test_request_counts_are_kept_in_redis_and_written_by_the_beat_task():
     from platform_core import tasks
     from platform_core.buffers import redis_client
 
-    redis_client().delete(services.USAGE_COUNTS_KEY, services.USAGE_SEEN_KEY)  # earlier tests' requests
+    redis_client().delete(
+        services.USAGE_COUNTS_KEY, services.USAGE_SEEN_KEY
+    )  # earlier tests' requests
     client, key = services.api_client_create(name="busy", scopes="read")
     other, other_key = services.api_client_create(name="quiet", scopes="read")
     for _ in range(3):

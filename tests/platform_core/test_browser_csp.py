@@ -17,7 +17,10 @@ from tests.conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed: apt-get install -y chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's Chromium is not installed: apt-get install -y chromium",
+    ),
 ]
 
 # Injected through the DevTools protocol before any page script, so the CSP does not apply to it.
@@ -46,9 +49,16 @@ def _seed():
 
     admin = factories.UserFactory(username="csp-root", first_name="Ada", is_superuser=True)
     product = factories.ProductFactory()
-    job = factories.JobFactory(kind="finetune_retriever", status=Job.Status.RUNNING, progress=0.4, step=4,
-                               total_steps=10, heartbeat_at=timezone.now(), log="step 4",
-                               metrics_history=[{"t": 1, "loss": 0.9}, {"t": 2, "loss": 0.7}])
+    job = factories.JobFactory(
+        kind="finetune_retriever",
+        status=Job.Status.RUNNING,
+        progress=0.4,
+        step=4,
+        total_steps=10,
+        heartbeat_at=timezone.now(),
+        log="step 4",
+        metrics_history=[{"t": 1, "loss": 0.9}, {"t": 2, "loss": 0.7}],
+    )
     control = factories.VariantFactory(key="control", is_control=True)
     experiment = control.experiment
     treatment = factories.VariantFactory(experiment=experiment, key="treatment")
@@ -57,21 +67,42 @@ def _seed():
     experiment.min_sample_size = 200
     experiment.save()
     start = timezone.now() - dt.timedelta(hours=1)
-    Exposure.objects.bulk_create([
-        Exposure(experiment=experiment, variant=(control, treatment)[i % 2], unit_type="session",
-                 unit_id=f"s{i}", session=f"s{i}", request_id=f"csp-{i}", timestamp=start + dt.timedelta(seconds=i),
-                 result_count=10)
-        for i in range(120)
-    ])
+    Exposure.objects.bulk_create(
+        [
+            Exposure(
+                experiment=experiment,
+                variant=(control, treatment)[i % 2],
+                unit_type="session",
+                unit_id=f"s{i}",
+                session=f"s{i}",
+                request_id=f"csp-{i}",
+                timestamp=start + dt.timedelta(seconds=i),
+                result_count=10,
+            )
+            for i in range(120)
+        ]
+    )
     course = CourseFactory()
     module = ModuleFactory(course=course)
     lesson = LessonFactory(module=module, body="# Hello\n\nSome **Markdown** text.")
     quiz = QuizFactory(module=module)
     QuestionFactory(quiz=quiz)
     lab = LabFactory(module=module)
-    course_services.quiz_submit(user=admin, quiz=quiz, answers={q.pk: [0] for q in quiz.questions.all()})
-    return {"admin": admin, "product": product, "job": job, "experiment": experiment, "course": course,
-            "module": module, "lesson": lesson, "quiz": quiz, "lab": lab, "strategy": control.strategy}
+    course_services.quiz_submit(
+        user=admin, quiz=quiz, answers={q.pk: [0] for q in quiz.questions.all()}
+    )
+    return {
+        "admin": admin,
+        "product": product,
+        "job": job,
+        "experiment": experiment,
+        "course": course,
+        "module": module,
+        "lesson": lesson,
+        "quiz": quiz,
+        "lab": lab,
+        "strategy": control.strategy,
+    }
 
 
 def _pages(s) -> list[tuple[str, str | None]]:
@@ -88,7 +119,10 @@ def _pages(s) -> list[tuple[str, str | None]]:
         (reverse("admin:recommend_strategy_changelist"), None),
         (reverse("admin:recommend_strategy_change", args=[s["strategy"].pk]), None),
         (reverse("admin:experiments_experiment_change", args=[s["experiment"].pk]), None),
-        (reverse("admin:experiments_experiment_results", args=[s["experiment"].pk]), ".aisle-results"),
+        (
+            reverse("admin:experiments_experiment_results", args=[s["experiment"].pk]),
+            ".aisle-results",
+        ),
         (reverse("admin:courses_course_changelist"), None),
         (reverse("admin:courses_lesson_change", args=[s["lesson"].pk]), "#lesson-markdown-preview"),
         (reverse("admin:courses_course_report", args=[course.pk]), ".academy-kpis"),
@@ -116,8 +150,14 @@ def test_no_page_violates_the_content_security_policy(browser, live_server):
     context.add_init_script(RECORD_VIOLATIONS)
     page = context.new_page()
     console: list[str] = []
-    page.on("console", lambda msg: console.append(f"{page.url}: {msg.text}")
-            if "Content Security Policy" in msg.text or "Content-Security-Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            console.append(f"{page.url}: {msg.text}")
+            if "Content Security Policy" in msg.text or "Content-Security-Policy" in msg.text
+            else None
+        ),
+    )
     violations: dict[str, list[str]] = {}
 
     def visit(url: str, ready: str | None = None) -> None:

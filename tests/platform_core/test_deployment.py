@@ -19,7 +19,10 @@ def test_services_images_and_commands():
     assert "healthcheck" in services["db"] and "healthcheck" in services["redis"]
     assert "gunicorn" in " ".join(services["web"]["command"])
     worker = services["worker"]["command"]
-    assert worker[worker.index("-Q") + 1] == "default,cpu" and worker[worker.index("--pool") + 1] == "threads"
+    assert (
+        worker[worker.index("-Q") + 1] == "default,cpu"
+        and worker[worker.index("--pool") + 1] == "threads"
+    )
     flush = services["worker-flush"]["command"]
     assert flush[flush.index("-Q") + 1] == "flush"
     assert services["redis"]["command"][-2:] == ["--maxmemory-policy", "noeviction"]
@@ -45,7 +48,8 @@ def test_one_image_definition_and_shared_artifacts_volume():
 def test_every_variable_it_sets_is_read_by_the_settings():
     app_env = set(COMPOSE["services"]["web"]["environment"])
     example = {
-        line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
         if line and not line.startswith("#")
     }
     db_only = {"POSTGRES_PASSWORD"}

@@ -53,7 +53,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/autocomplete/": ("GET", "  L   L 403 403 403 403"),
     "admin/jsi18n/": ("GET", "  L   L 200 200 200 200"),
     "admin/r/<path:content_type_id>/<path:object_id>/": ("GET", "  L   L   L 404 404 404"),
-
     # --- groups and users, API clients: superusers (operators are excluded from users and clients)
     "admin/auth/group/": ("GET", "  L   L   L 403 403 200"),
     "admin/auth/group/add/": ("GET", "  L   L   L 403 403 200"),
@@ -74,7 +73,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/platform_core/apiclient/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
     "admin/platform_core/apiclient/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
     "admin/platform_core/apiclient/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- the audit log: operators read it; nobody adds, changes or deletes
     "admin/platform_core/auditlog/": ("GET", "  L   L   L 403 200 200"),
     "admin/platform_core/auditlog/add/": ("GET", "  L   L   L 403 403 403"),
@@ -82,7 +80,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/platform_core/auditlog/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
     "admin/platform_core/auditlog/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
     "admin/platform_core/auditlog/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- login lockout records: superusers; deleting an attempt lifts a lockout; the logs are read-only
     "admin/axes/accessattempt/": ("GET", "  L   L   L 403 403 200"),
     "admin/axes/accessattempt/add/": ("GET", "  L   L   L 403 403 403"),
@@ -102,11 +99,9 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/axes/accessfailurelog/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
     "admin/axes/accessfailurelog/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
     "admin/axes/accessfailurelog/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- dead letters: analysts see them, operators retry / discard (platform_core.roles)
     "admin/platform_core/deadletter/": ("GET", "  L   L   L 200 200 200"),
     "admin/platform_core/deadletter/act/": ("POST", "  L   L   L 403 302 302"),
-
     # --- DRF tokens (unused by the API, which takes API keys): superusers
     "admin/authtoken/tokenproxy/": ("GET", "  L   L   L 403 403 200"),
     "admin/authtoken/tokenproxy/add/": ("GET", "  L   L   L 403 403 200"),
@@ -114,7 +109,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/authtoken/tokenproxy/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
     "admin/authtoken/tokenproxy/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
     "admin/authtoken/tokenproxy/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- catalog: analysts read, operators write; the import lab's learner: categories (read),
     # products (add / change, import products), import runs (read)
     "admin/catalog/category/": ("GET", "  L   L 200 200 200 200"),
@@ -136,7 +130,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/catalog/product/<path:object_id>/delete/": ("GET", "  L   L 403 403 200 200"),
     "admin/catalog/product/<path:object_id>/change/": ("GET", "  L   L 200 200 200 200"),
     "admin/catalog/product/<path:object_id>/": ("GET", "  L   L 302 302 302 302"),
-
     # --- shoppers, events, search logs: outside the lab; events and search logs are read-only logs
     "admin/catalog/shopper/": ("GET", "  L   L   L 200 200 200"),
     "admin/catalog/shopper/add/": ("GET", "  L   L   L 403 200 200"),
@@ -157,7 +150,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/catalog/searchlog/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
     "admin/catalog/searchlog/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/catalog/searchlog/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- import runs: a read-only log
     "admin/catalog/importrun/": ("GET", "  L   L 200 200 200 200"),
     "admin/catalog/importrun/add/": ("GET", "  L   L 403 403 403 403"),
@@ -165,7 +157,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/catalog/importrun/<path:object_id>/delete/": ("GET", "  L   L 403 403 403 403"),
     "admin/catalog/importrun/<path:object_id>/change/": ("GET", "  L   L 200 200 200 200"),
     "admin/catalog/importrun/<path:object_id>/": ("GET", "  L   L 302 302 302 302"),
-
     # --- training: analysts read, operators promote, roll back, launch, cancel, retry (POST rows
     # promote the active version, roll back with nothing to roll back, act on a finished job)
     "admin/training/modelversion/<int:pk>/promote/": ("POST", "  L   L   L 403 302 302"),
@@ -199,7 +190,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/training/jobnotice/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
     "admin/training/jobnotice/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/training/jobnotice/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- strategies, rules and experiments: analysts read, operators write (the experiment is
     # stopped: starting or stopping it again is refused after the permission check, and it cannot be deleted)
     "admin/recommend/strategy/": ("GET", "  L   L   L 200 200 200"),
@@ -237,7 +227,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/experiments/experiment/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
     "admin/experiments/experiment/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/experiments/experiment/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- the Academy's admin: operators read it; authoring, moderation and resets are superusers'
     # (or whoever is given courses.* permissions); a report or preview someone may not see is a 404
     "admin/courses/course/<int:course_id>/report/": ("GET", "  L   L   L 404 200 200"),
@@ -315,7 +304,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/courses/post/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
     "admin/courses/post/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
     "admin/courses/post/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- second-factor devices: superusers
     "admin/otp_totp/totpdevice/<int:pk>/config/": ("GET", "  L   L   L 403 403 200"),
     "admin/otp_totp/totpdevice/<int:pk>/qrcode/": ("GET", "  L   L   L 403 403 200"),
@@ -331,11 +319,9 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/otp_static/staticdevice/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
     "admin/otp_static/staticdevice/<path:object_id>/change/": ("GET", "  L   L   L 403 403 200"),
     "admin/otp_static/staticdevice/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
-
     # --- an app's index (catalog here) and unknown admin pages
     "admin/<app_list>": ("GET", "  L   L 200 200 200 200"),
     "admin/<catch-all>": ("GET", "  L   L   L 404 404 404"),
-
     # --- the Academy portal: any signed-in user (staff learn too); POST-only views answer a GET with
     # 405 once signed in; a quiz attempt is its learner's only; certificates are public (verification)
     "academy/": ("GET", "  L 200 200 200 200 200"),
@@ -344,11 +330,26 @@ MATRIX: dict[str, tuple[str, str]] = {
     "academy/courses/": ("GET", "  L 200 200 200 200 200"),
     "academy/courses/<slug:course_slug>/": ("GET", "  L 200 200 200 200 200"),
     "academy/courses/<slug:course_slug>/enrol/": ("GET", "  L 405 405 405 405 405"),
-    "academy/courses/<slug:course_slug>/<slug:module_slug>/quiz/": ("GET", "  L 200 200 200 200 200"),
-    "academy/courses/<slug:course_slug>/<slug:module_slug>/quiz/attempts/<int:number>/": ("GET", "  L 200 404 404 404 404"),
-    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/": ("GET", "  L 200 200 200 200 200"),
-    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/complete/": ("GET", "  L 405 405 405 405 405"),
-    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/threads/": ("GET", "  L 405 405 405 405 405"),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/quiz/": (
+        "GET",
+        "  L 200 200 200 200 200",
+    ),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/quiz/attempts/<int:number>/": (
+        "GET",
+        "  L 200 404 404 404 404",
+    ),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/": (
+        "GET",
+        "  L 200 200 200 200 200",
+    ),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/complete/": (
+        "GET",
+        "  L 405 405 405 405 405",
+    ),
+    "academy/courses/<slug:course_slug>/<slug:module_slug>/<slug:lesson_slug>/threads/": (
+        "GET",
+        "  L 405 405 405 405 405",
+    ),
     "academy/threads/<int:thread_id>/": ("GET", "  L 200 200 200 200 200"),
     "academy/threads/<int:thread_id>/reply/": ("GET", "  L 405 405 405 405 405"),
     "academy/paths/<slug:path_slug>/": ("GET", "  L 200 200 200 200 200"),
@@ -380,8 +381,11 @@ def _routes(patterns, prefix: str = ""):
 
 
 def _matrix_routes() -> list[str]:
-    return [key for key, _ in _routes(get_resolver().url_patterns)
-            if key.startswith(("admin/", "academy/"))]
+    return [
+        key
+        for key, _ in _routes(get_resolver().url_patterns)
+        if key.startswith(("admin/", "academy/"))
+    ]
 
 
 class World:
@@ -449,8 +453,12 @@ class World:
         lesson = LessonFactory(module=module, slug="lexical", order=1)
         quiz = QuizFactory(module=module)
         lab_doc = yaml.safe_load(IMPORT_LAB_YAML.read_text())["lab"]
-        lab = LabFactory(module=module, slug=lab_doc["slug"], check_name=lab_doc["check"],
-                         permissions=list(lab_doc["permissions"]))
+        lab = LabFactory(
+            module=module,
+            slug=lab_doc["slug"],
+            check_name=lab_doc["check"],
+            permissions=list(lab_doc["permissions"]),
+        )
         course_services.lab_start(user=self.users["lab"], lab=lab)
         Enrollment.objects.get_or_create(user=learner, course=course)
         attempt = Attempt.objects.create(quiz=quiz, user=learner, number=1, score=50, passed=False)
@@ -458,8 +466,13 @@ class World:
         post = Post.objects.create(thread=thread, author=learner, body="Question")
         path = LearningPath.objects.create(slug="merch", title="Merchandising", role="merchandiser")
         LearningPathCourse.objects.create(path=path, course=course, order=1)
-        certificate = Certificate.objects.create(user=learner, course=course, code="CERT-0001",
-                                                 learner_name="Kim", course_title=course.title)
+        certificate = Certificate.objects.create(
+            user=learner,
+            course=course,
+            code="CERT-0001",
+            learner_name="Kim",
+            course_title=course.title,
+        )
         lab_attempt = LabAttempt.objects.get(user=self.users["lab"], lab=lab)
 
         # catalog
@@ -474,7 +487,9 @@ class World:
         # training: an active version (promoting it again is refused) and a finished job
         version = ModelVersionFactory(is_active=True)
         job = JobFactory(status=Job.Status.SUCCEEDED)
-        notice = JobNotice.objects.create(user=self.users["operator"], job=job, level="info", message="done")
+        notice = JobNotice.objects.create(
+            user=self.users["operator"], job=job, level="info", message="done"
+        )
         label = QueryLabelFactory()
 
         # experiments: an experiment that is neither a draft nor running
@@ -486,9 +501,16 @@ class World:
         audit = AuditLog.objects.create(action="test.entry", actor_name="x")
         target_user = UserFactory(username="target")
         Token.objects.create(user=target_user)
-        login = {"user_agent": "t", "ip_address": "10.0.0.1", "username": "kim", "http_accept": "*/*",
-                 "path_info": "/admin/login/"}
-        access_attempt = AccessAttempt.objects.create(**login, get_data="", post_data="", failures_since_start=1)
+        login = {
+            "user_agent": "t",
+            "ip_address": "10.0.0.1",
+            "username": "kim",
+            "http_accept": "*/*",
+            "path_info": "/admin/login/",
+        }
+        access_attempt = AccessAttempt.objects.create(
+            **login, get_data="", post_data="", failures_since_start=1
+        )
         totp = TOTPDevice.objects.create(user=target_user, name="phone", confirmed=True)
         static = StaticDevice.objects.create(user=target_user, name="backup", confirmed=True)
 
@@ -533,10 +555,19 @@ class World:
             "otp_static/staticdevice": static,
         }
         self.kwargs = {
-            "course_slug": course.slug, "module_slug": module.slug, "lesson_slug": lesson.slug,
-            "number": 1, "thread_id": thread.pk, "path_slug": path.slug, "lab_slug": lab.slug,
-            "code": certificate.code, "task": "retriever", "course_id": course.pk, "lesson_id": lesson.pk,
-            "id": target_user.pk, "content_type_id": ContentType.objects.get_for_model(product).pk,
+            "course_slug": course.slug,
+            "module_slug": module.slug,
+            "lesson_slug": lesson.slug,
+            "number": 1,
+            "thread_id": thread.pk,
+            "path_slug": path.slug,
+            "lab_slug": lab.slug,
+            "code": certificate.code,
+            "task": "retriever",
+            "course_id": course.pk,
+            "lesson_id": lesson.pk,
+            "id": target_user.pk,
+            "content_type_id": ContentType.objects.get_for_model(product).pk,
             "object_id": product.pk,
         }
 
@@ -613,22 +644,35 @@ def test_every_admin_and_academy_url_has_a_decided_status_for_every_role(quiet_r
 
     if os.environ.get("PERMISSION_MATRIX_PRINT"):
         print("\n" + "\n".join(_format(r, m, c) for r, (m, c) in got.items()))
-        print("\nslowest:", *(f"{took[r]:.2f}s {r}" for r in sorted(took, key=took.get)[-15:]), sep="\n")
+        print(
+            "\nslowest:",
+            *(f"{took[r]:.2f}s {r}" for r in sorted(took, key=took.get)[-15:]),
+            sep="\n",
+        )
     wrong = [r for r in routes if r in MATRIX and MATRIX[r][1].split() != got[r][1]]
     report = []
     if missing:
-        report.append("Routes with no row (decide who may see them, add a row):\n"
-                      + "\n".join(_format(r, *got[r]) for r in missing))
+        report.append(
+            "Routes with no row (decide who may see them, add a row):\n"
+            + "\n".join(_format(r, *got[r]) for r in missing)
+        )
     if stale:
         report.append("Rows for routes that no longer exist:\n" + "\n".join(stale))
     if wrong:
-        report.append(f"Rows whose statuses differ ({' '.join(USERS)}): expected, then got\n"
-                      + "\n".join(f'{_format(r, *MATRIX[r][:1], MATRIX[r][1].split())}\n{_format(r, *got[r])}'
-                                  for r in wrong))
+        report.append(
+            f"Rows whose statuses differ ({' '.join(USERS)}): expected, then got\n"
+            + "\n".join(
+                f"{_format(r, *MATRIX[r][:1], MATRIX[r][1].split())}\n{_format(r, *got[r])}"
+                for r in wrong
+            )
+        )
     assert not report, "\n\n".join(report)
     # the POST rows changed nothing: each was refused, or refused after its permission check
-    for key, field, value in (("training/modelversion", "is_active", True), ("training/job", "status", "succeeded"),
-                              ("experiments/experiment", "status", "stopped")):
+    for key, field, value in (
+        ("training/modelversion", "is_active", True),
+        ("training/job", "status", "succeeded"),
+        ("experiments/experiment", "status", "stopped"),
+    ):
         obj = world.objects[key]
         obj.refresh_from_db()
         assert getattr(obj, field) == value, key

@@ -53,7 +53,9 @@ def _curriculum_labs() -> list[dict]:
 def _grant(user, *names: str) -> None:
     for name in names:
         app_label, codename = name.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
 
 
 @pytest.fixture
@@ -62,8 +64,12 @@ def lab_learner(learner_user):
     curriculum gives that lab (read from its module.yaml, so the test follows the curriculum)."""
     lab_doc = yaml.safe_load(IMPORT_LAB_YAML.read_text())["lab"]
     assert lab_doc["check"] == "catalog_import_fixed"
-    lab = LabFactory(module=ModuleFactory(), slug=lab_doc["slug"], check_name=lab_doc["check"],
-                     permissions=list(lab_doc["permissions"]))
+    lab = LabFactory(
+        module=ModuleFactory(),
+        slug=lab_doc["slug"],
+        check_name=lab_doc["check"],
+        permissions=list(lab_doc["permissions"]),
+    )
     course_services.lab_start(user=learner_user, lab=lab)
     learner_user.refresh_from_db()
     assert learner_user.is_staff and learner_user.has_perm("catalog.add_product")
@@ -81,6 +87,7 @@ EVENTS_CSV = b"event_id,shopper,type,product,timestamp\ne1,s1,view,p1,2024-05-01
 
 
 # --- the import page ---------------------------------------------------------------------------------
+
 
 def test_lab_learner_cannot_import_events_or_full_sync(client, lab_learner):
     CategoryFactory(external_id="bags", name="Bags")
@@ -149,15 +156,22 @@ def test_operators_may_full_sync_and_no_lab_grants_it():
     sync_role_permissions()
     operator = Group.objects.get(name="operator")
     assert operator.permissions.filter(codename="full_sync_product").exists()
-    assert not Group.objects.get(name="analyst").permissions.filter(codename="full_sync_product").exists()
+    assert (
+        not Group.objects.get(name="analyst")
+        .permissions.filter(codename="full_sync_product")
+        .exists()
+    )
     assert "catalog.full_sync_product" in NEVER_GRANTED_BY_LABS
     for lab in _curriculum_labs():
         assert not set(lab.get("permissions", [])) & NEVER_GRANTED_BY_LABS, lab["_file"]
 
 
 def test_a_lab_that_names_a_forbidden_permission_does_not_grant_it(learner_user):
-    lab = LabFactory(module=ModuleFactory(), slug="greedy-lab",
-                     permissions=["catalog.view_product", "catalog.full_sync_product", "catalog.add_event"])
+    lab = LabFactory(
+        module=ModuleFactory(),
+        slug="greedy-lab",
+        permissions=["catalog.view_product", "catalog.full_sync_product", "catalog.add_event"],
+    )
     course_services.lab_start(user=learner_user, lab=lab)
     learner_user = type(learner_user).objects.get(pk=learner_user.pk)
     assert learner_user.has_perm("catalog.view_product")
@@ -166,6 +180,7 @@ def test_a_lab_that_names_a_forbidden_permission_does_not_grant_it(learner_user)
 
 
 # --- custom admin actions ------------------------------------------------------------------------------
+
 
 def _custom_actions():
     """Every (model admin, action name) that is not Django's own delete_selected."""
@@ -180,13 +195,22 @@ def _custom_actions():
 
 def test_every_custom_admin_action_declares_a_permission():
     actions = _custom_actions()
-    assert {name for _, _, name in actions} >= {"reset_attempts", "hide_posts", "rotate_keys", "revoke_keys"}
+    assert {name for _, _, name in actions} >= {
+        "reset_attempts",
+        "hide_posts",
+        "rotate_keys",
+        "revoke_keys",
+    }
     for model, model_admin, name in actions:
         func = getattr(model_admin, name)
         permissions = getattr(func, "allowed_permissions", None)
         assert permissions, f"{model._meta.label}.{name} has no permission"
         for permission in permissions:
-            assert callable(getattr(model_admin, f"has_{permission}_permission", None)), (model, name, permission)
+            assert callable(getattr(model_admin, f"has_{permission}_permission", None)), (
+                model,
+                name,
+                permission,
+            )
 
 
 def test_no_admin_action_is_offered_without_its_permission(analyst_user, operator_user):
@@ -266,9 +290,16 @@ def test_api_client_rotate_and_revoke_need_the_change_permission(client):
 
 # --- read-only logs ------------------------------------------------------------------------------------
 
-READ_ONLY_LOGS = ["catalog.Event", "catalog.SearchLog", "catalog.ImportRun", "platform_core.AuditLog",
-                  "axes.AccessLog", "axes.AccessFailureLog",
-                  "experiments.Exposure", "experiments.Assignment"]
+READ_ONLY_LOGS = [
+    "catalog.Event",
+    "catalog.SearchLog",
+    "catalog.ImportRun",
+    "platform_core.AuditLog",
+    "axes.AccessLog",
+    "axes.AccessFailureLog",
+    "experiments.Exposure",
+    "experiments.Assignment",
+]
 
 
 def test_read_only_logs_offer_no_delete(client, admin_user):
@@ -278,14 +309,21 @@ def test_read_only_logs_offer_no_delete(client, admin_user):
     rows = {
         "catalog.Event": EventFactory(shopper=shopper),
         "catalog.SearchLog": SearchLogFactory(shopper=shopper),
-        "catalog.ImportRun": ImportRun.objects.create(kind="products", source="admin", status="succeeded"),
+        "catalog.ImportRun": ImportRun.objects.create(
+            kind="products", source="admin", status="succeeded"
+        ),
         "platform_core.AuditLog": AuditLog.objects.create(action="test.entry", actor_name="x"),
     }
     if apps.is_installed("axes"):
         from axes.models import AccessFailureLog, AccessLog
 
-        login = {"user_agent": "test", "ip_address": "10.0.0.1", "username": "kim", "http_accept": "*/*",
-                 "path_info": "/admin/login/"}
+        login = {
+            "user_agent": "test",
+            "ip_address": "10.0.0.1",
+            "username": "kim",
+            "http_accept": "*/*",
+            "path_info": "/admin/login/",
+        }
         rows["axes.AccessLog"] = AccessLog.objects.create(**login)
         rows["axes.AccessFailureLog"] = AccessFailureLog.objects.create(**login)
     client.force_login(admin_user)
@@ -300,7 +338,10 @@ def test_read_only_logs_offer_no_delete(client, admin_user):
         assert "delete_selected" not in model_admin.get_actions(request), label
         meta = model._meta
         changelist = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
-        assert changelist.status_code == 200 and 'value="delete_selected"' not in changelist.content.decode(), label
+        assert (
+            changelist.status_code == 200
+            and 'value="delete_selected"' not in changelist.content.decode()
+        ), label
         obj = rows[label]
         delete_url = reverse(f"admin:{meta.app_label}_{meta.model_name}_delete", args=[obj.pk])
         assert client.post(delete_url, {"post": "yes"}).status_code == 403, label
@@ -350,9 +391,13 @@ def test_experiment_start_and_stop_do_not_follow_a_foreign_next(client, operator
         assert client.post(url, {"next": results})["Location"] == results
 
 
-@pytest.mark.parametrize("login, home", [("/academy/login/", "/academy/"), ("/admin/login/", "/admin/")])
+@pytest.mark.parametrize(
+    "login, home", [("/academy/login/", "/academy/"), ("/admin/login/", "/admin/")]
+)
 def test_login_pages_do_not_follow_a_foreign_next(client, operator_user, login, home):
-    response = client.post(f"{login}?next={EVIL}", {"username": "oper", "password": "pass-1234", "next": EVIL})
+    response = client.post(
+        f"{login}?next={EVIL}", {"username": "oper", "password": "pass-1234", "next": EVIL}
+    )
     assert response.status_code == 302 and response["Location"] == home
 
 
@@ -361,9 +406,13 @@ def test_login_pages_do_not_follow_a_foreign_next(client, operator_user, login, 
 ORIGIN = "https://shop.example.com"
 
 
-@pytest.mark.parametrize("path", ["/admin/login/", "/academy/login/", "/api/docs/", "/healthz", "/api/schema/"])
+@pytest.mark.parametrize(
+    "path", ["/admin/login/", "/academy/login/", "/api/docs/", "/healthz", "/api/schema/"]
+)
 def test_no_cors_headers_outside_the_api(client, path):
-    platform_services.api_client_create(name="web", scopes="read", public=True, allowed_origins=[ORIGIN])
+    platform_services.api_client_create(
+        name="web", scopes="read", public=True, allowed_origins=[ORIGIN]
+    )
     response = client.get(path, HTTP_ORIGIN=ORIGIN)
     assert "Access-Control-Allow-Origin" not in response.headers, path
     preflight = client.options(path, HTTP_ORIGIN=ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
@@ -371,7 +420,12 @@ def test_no_cors_headers_outside_the_api(client, path):
 
 
 def test_cors_headers_on_the_api(client):
-    platform_services.api_client_create(name="web", scopes="read", public=True, allowed_origins=[ORIGIN])
+    platform_services.api_client_create(
+        name="web", scopes="read", public=True, allowed_origins=[ORIGIN]
+    )
     response = client.get("/api/v1/whoami", HTTP_ORIGIN=ORIGIN)
     assert response.headers.get("Access-Control-Allow-Origin") == ORIGIN
-    assert "Access-Control-Allow-Origin" not in client.get("/api/v1/whoami", HTTP_ORIGIN="https://evil.example").headers
+    assert (
+        "Access-Control-Allow-Origin"
+        not in client.get("/api/v1/whoami", HTTP_ORIGIN="https://evil.example").headers
+    )

@@ -14,13 +14,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run_platform(extra_env: dict, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, **extra_env)
-    return subprocess.run([sys.executable, "manage.py", "run_platform", "--no-bootstrap", *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "manage.py", "run_platform", "--no-bootstrap", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_unreachable_database_url_is_named():
-    proc = _run_platform({"DATABASE_URL": "postgresql://postgres@/aisle?host=/nonexistent-dir",
-                          "REDIS_URL": settings.REDIS_URL}, "--port", "8791")
+    proc = _run_platform(
+        {
+            "DATABASE_URL": "postgresql://postgres@/aisle?host=/nonexistent-dir",
+            "REDIS_URL": settings.REDIS_URL,
+        },
+        "--port",
+        "8791",
+    )
     assert proc.returncode != 0
     assert "Cannot reach PostgreSQL database 'aisle' at /nonexistent-dir" in proc.stderr
     assert "Traceback" not in proc.stderr

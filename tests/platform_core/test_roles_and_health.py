@@ -5,11 +5,15 @@ pytestmark = pytest.mark.django_db
 
 
 def test_roles_exist_with_their_permissions():
-    operator = set(Group.objects.get(name="operator").permissions.values_list("codename", flat=True))
+    operator = set(
+        Group.objects.get(name="operator").permissions.values_list("codename", flat=True)
+    )
     analyst = set(Group.objects.get(name="analyst").permissions.values_list("codename", flat=True))
     assert {"change_product", "add_job", "view_auditlog"} <= operator
     assert "change_apiclient" not in operator
-    assert "view_product" in analyst and not any(p.startswith(("add_", "change_", "delete_")) for p in analyst)
+    assert "view_product" in analyst and not any(
+        p.startswith(("add_", "change_", "delete_")) for p in analyst
+    )
     assert not Group.objects.get(name="learner").permissions.exists()
 
 
@@ -47,7 +51,10 @@ def test_readyz_without_a_worker_is_degraded_but_still_200(client, monkeypatch):
     resp = client.get("/readyz")
     body = resp.json()
     assert resp.status_code == 200 and body["status"] == "degraded"
-    assert body["checks"]["database"]["status"] == "ok" and "pgvector" in body["checks"]["database"]["detail"]
+    assert (
+        body["checks"]["database"]["status"] == "ok"
+        and "pgvector" in body["checks"]["database"]["detail"]
+    )
     assert body["checks"]["redis"]["status"] == "ok"
     assert body["checks"]["worker"]["status"] == "degraded"
     assert "no Celery worker" in body["checks"]["worker"]["detail"]
@@ -64,4 +71,7 @@ def test_readyz_fails_with_503_when_the_database_is_unreachable(client, monkeypa
     resp = client.get("/readyz")
     assert resp.status_code == 503 and resp.json()["status"] == "fail"
     assert resp.json()["checks"]["database"] == {
-        "status": "fail", "detail": "OSError: connection refused", "latency_ms": resp.json()["checks"]["database"]["latency_ms"]}
+        "status": "fail",
+        "detail": "OSError: connection refused",
+        "latency_ms": resp.json()["checks"]["database"]["latency_ms"],
+    }

@@ -18,7 +18,9 @@ APPS = ["platform_core", "catalog", "recommend", "training", "courses"]
 TEMPLATE_RULES = {
     "inline style attribute": re.compile(r"<[a-zA-Z][^<>]*\sstyle\s*=", re.S),
     "<style> element": re.compile(r"<style[\s>]", re.I),
-    "inline <script>": re.compile(r"<script(?![^>]*\ssrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I),
+    "inline <script>": re.compile(
+        r"<script(?![^>]*\ssrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I
+    ),
     "event-handler attribute": re.compile(r"<[a-zA-Z][^<>]*\son[a-z]+\s*=\s*[\"']", re.S),
     "javascript: URL": re.compile(r"""(?:href|src|action)\s*=\s*["']\s*javascript:""", re.I),
 }
@@ -50,7 +52,9 @@ def test_no_template_needs_unsafe_inline():
             for match in rule.finditer(text):
                 line = text.count("\n", 0, match.start()) + 1
                 problems.append(f"{path.relative_to(ROOT)}:{line}: {what}")
-    assert problems == [], "\n".join(problems) + "\nUse a class in a static CSS file, or a static JS file."
+    assert problems == [], (
+        "\n".join(problems) + "\nUse a class in a static CSS file, or a static JS file."
+    )
 
 
 def test_no_html_built_in_python_has_an_inline_style():
@@ -63,17 +67,25 @@ def test_no_html_built_in_python_has_an_inline_style():
             for token in tokenize.generate_tokens(io.StringIO(source).readline):
                 if token.type == tokenize.STRING and PYTHON_INLINE_STYLE.search(token.string):
                     problems.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
-    assert problems == [], "inline style= in HTML built in Python (use a class in aisle/admin.css):\n" + "\n".join(problems)
+    assert problems == [], (
+        "inline style= in HTML built in Python (use a class in aisle/admin.css):\n"
+        + "\n".join(problems)
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/admin/login/", "/academy/login/", "/api/docs/", "/healthz", "/api/v1/whoami"])
+@pytest.mark.parametrize(
+    "url", ["/admin/login/", "/academy/login/", "/api/docs/", "/healthz", "/api/v1/whoami"]
+)
 def test_every_response_carries_the_policy(client, url):
     response = client.get(url)
     policy = response["Content-Security-Policy"]
     directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
     assert directives["default-src"] == ["'self'"]
-    assert "'unsafe-inline'" not in directives["script-src"] and "'unsafe-eval'" not in directives["script-src"]
+    assert (
+        "'unsafe-inline'" not in directives["script-src"]
+        and "'unsafe-eval'" not in directives["script-src"]
+    )
     assert "'unsafe-inline'" not in directives["style-src"]
     assert directives["object-src"] == ["'none'"] and directives["frame-ancestors"] == ["'none'"]
 

@@ -32,7 +32,9 @@ def otp_required(settings):
 def test_off_by_default_a_password_is_enough(client, settings):
     assert settings.STAFF_OTP_REQUIRED is False and not isinstance(admin.site, OTPAdminSite)
     UserFactory(username="nia", is_superuser=True)
-    response = client.post("/admin/login/", {"username": "nia", "password": "pass-1234", "next": "/admin/"})
+    response = client.post(
+        "/admin/login/", {"username": "nia", "password": "pass-1234", "next": "/admin/"}
+    )
     assert response.status_code == 302 and client.get("/admin/").status_code == 200
 
 
@@ -44,12 +46,24 @@ def test_when_required_the_admin_asks_for_a_code(client, otp_required):
 
     page = client.get("/admin/login/").content.decode()
     assert 'name="otp_token"' in page
-    without = client.post("/admin/login/", {"username": "oli", "password": "pass-1234", "next": "/admin/"})
+    without = client.post(
+        "/admin/login/", {"username": "oli", "password": "pass-1234", "next": "/admin/"}
+    )
     assert without.status_code == 200 and client.get("/admin/").status_code == 302
 
     device = StaticDevice.objects.create(user=staff, name="backup")
     device.token_set.create(token="c0de1234")
-    signed = client.post("/admin/login/", {"username": "oli", "password": "pass-1234", "otp_token": "c0de1234", "otp_device": device.persistent_id,
-                                            "next": "/admin/"})
-    assert signed.status_code == 302, signed.context["form"].errors if signed.context else signed.content[:500]
+    signed = client.post(
+        "/admin/login/",
+        {
+            "username": "oli",
+            "password": "pass-1234",
+            "otp_token": "c0de1234",
+            "otp_device": device.persistent_id,
+            "next": "/admin/",
+        },
+    )
+    assert signed.status_code == 302, (
+        signed.context["form"].errors if signed.context else signed.content[:500]
+    )
     assert client.get("/admin/").status_code == 200

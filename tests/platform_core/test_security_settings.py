@@ -30,11 +30,15 @@ def test_key_file_is_created_once_private_and_reused(tmp_path):
 
 
 def test_the_environment_wins_over_the_file(tmp_path):
-    assert secret_key_load(configured="from-the-env-" + "x" * 40, data_dir=tmp_path, debug=False).startswith("from-the-env-")
+    assert secret_key_load(
+        configured="from-the-env-" + "x" * 40, data_dir=tmp_path, debug=False
+    ).startswith("from-the-env-")
     assert not (tmp_path / "secret_key").exists()
 
 
-@pytest.mark.parametrize("published", ["aisle-dev-insecure-change-me", "change-me-to-a-long-random-string"])
+@pytest.mark.parametrize(
+    "published", ["aisle-dev-insecure-change-me", "change-me-to-a-long-random-string"]
+)
 def test_a_published_key_is_refused_unless_debugging(tmp_path, published):
     with pytest.raises(InsecureSecretKey, match="published"):
         secret_key_load(configured=published, data_dir=tmp_path, debug=False)
@@ -46,19 +50,29 @@ def test_a_published_key_is_refused_unless_debugging(tmp_path, published):
 
 def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    base.update({
-        "AISLE_SKIP_SERVICES": "1",  # no embedded servers: these commands never connect
-        "AISLE_ENV_FILE": "/nonexistent/.env",  # a developer's .env must not leak in
-        "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    base.update(
+        {
+            "AISLE_SKIP_SERVICES": "1",  # no embedded servers: these commands never connect
+            "AISLE_ENV_FILE": "/nonexistent/.env",  # a developer's .env must not leak in
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     base.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=base,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_process_with_debug_off_refuses_to_start_on_the_old_default(tmp_path):
-    result = _manage(["check"], {"DEBUG": "false", "SECRET_KEY": "aisle-dev-insecure-change-me",
-                                 "DATA_DIR": str(tmp_path)})
+    result = _manage(
+        ["check"],
+        {"DEBUG": "false", "SECRET_KEY": "aisle-dev-insecure-change-me", "DATA_DIR": str(tmp_path)},
+    )
     assert result.returncode != 0
     assert "SECRET_KEY is a value published with Aisle's source code" in result.stderr
     fresh = _manage(["check"], {"DEBUG": "false", "DATA_DIR": str(tmp_path)})
@@ -80,9 +94,16 @@ def _compose_environment() -> dict[str, str]:
 
 def test_check_deploy_passes_with_the_compose_environment(tmp_path):
     env = _compose_environment()
-    for key in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
-                "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER",
-                "CSRF_TRUSTED_ORIGINS"):
+    for key in (
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "SECURE_PROXY_SSL_HEADER",
+        "CSRF_TRUSTED_ORIGINS",
+    ):
         assert key in env, key
     env["DATA_DIR"] = str(tmp_path / "data")  # /data is the container's volume
     env["ARTIFACTS_DIR"] = str(tmp_path / "artifacts")

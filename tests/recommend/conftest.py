@@ -22,7 +22,11 @@ def serving_state():
         aggregates.forget()
         retrievers.clear_filter_stats()
         with loaders._spell.lock:
-            loaders._spell.corrector, loaders._spell.version, loaders._spell.checked_at = None, None, -1e18
+            loaders._spell.corrector, loaders._spell.version, loaders._spell.checked_at = (
+                None,
+                None,
+                -1e18,
+            )
 
     reset()
     yield

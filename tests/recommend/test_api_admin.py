@@ -28,14 +28,21 @@ def rows(db):
 
 
 @pytest.mark.parametrize("model", [Strategy, SynonymSet, PinnedResult, BoostRule])
-def test_changelists_search_and_change_pages_load(client, operator_user, rows, model, django_assert_max_num_queries):
+def test_changelists_search_and_change_pages_load(
+    client, operator_user, rows, model, django_assert_max_num_queries
+):
     client.force_login(operator_user)
     url = reverse(f"admin:recommend_{model._meta.model_name}_changelist")
     with django_assert_max_num_queries(15):
         assert client.get(url).status_code == 200
     assert client.get(url, {"q": "a"}).status_code == 200
     obj = model.objects.first()
-    assert client.get(reverse(f"admin:recommend_{model._meta.model_name}_change", args=[obj.pk])).status_code == 200
+    assert (
+        client.get(
+            reverse(f"admin:recommend_{model._meta.model_name}_change", args=[obj.pk])
+        ).status_code
+        == 200
+    )
 
 
 def test_pins_are_stored_normalised(rows):
@@ -45,8 +52,11 @@ def test_pins_are_stored_normalised(rows):
 def test_make_default_action_is_audited_and_keeps_one_default(client, operator_user, rows):
     client.force_login(operator_user)
     old = Strategy.objects.get(surface="search", is_default=True)
-    response = client.post(reverse("admin:recommend_strategy_changelist"),
-                           {"action": "make_default", "_selected_action": [rows.pk]}, follow=True)
+    response = client.post(
+        reverse("admin:recommend_strategy_changelist"),
+        {"action": "make_default", "_selected_action": [rows.pk]},
+        follow=True,
+    )
     assert response.status_code == 200
     assert list(Strategy.objects.filter(surface="search", is_default=True)) == [rows]
     entry = AuditLog.objects.get(action="strategy.make_default")
@@ -66,12 +76,16 @@ def test_saving_a_strategy_in_the_admin_bumps_its_version_and_audits(client, ope
     url = reverse("admin:recommend_strategy_change", args=[rows.pk])
     form = client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update({"name": "candidate", "surface": "search", "lexical_weight": 2.0, "boost_rules": []})
+    data.update(
+        {"name": "candidate", "surface": "search", "lexical_weight": 2.0, "boost_rules": []}
+    )
     for key, value in list(data.items()):
         if isinstance(value, bool) and not value:
             del data[key]
     response = client.post(url, data)
-    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors if response.context else ""
+    )
     rows.refresh_from_db()
     assert rows.version == 2 and rows.lexical_weight == 2.0
     assert AuditLog.objects.filter(action="strategy.update", object_id=str(rows.pk)).exists()
@@ -80,7 +94,9 @@ def test_saving_a_strategy_in_the_admin_bumps_its_version_and_audits(client, ope
 def test_analyst_can_view_but_not_change(client, analyst_user, rows):
     client.force_login(analyst_user)
     assert client.get(reverse("admin:recommend_strategy_changelist")).status_code == 200
-    response = client.post(reverse("admin:recommend_strategy_changelist"),
-                           {"action": "make_default", "_selected_action": [rows.pk]})
+    response = client.post(
+        reverse("admin:recommend_strategy_changelist"),
+        {"action": "make_default", "_selected_action": [rows.pk]},
+    )
     assert not Strategy.objects.get(pk=rows.pk).is_default
     assert response.status_code in (200, 302, 403)

@@ -42,25 +42,36 @@ def test_size_out_of_range_is_a_400(storefront, serving_state, path, params, siz
 
 
 def test_size_bounds_are_inclusive(storefront, serving_store):
-    body = storefront.get("/api/v1/search", {"q": "headphones laptop coffee running tv", "size": 100}).json()
+    body = storefront.get(
+        "/api/v1/search", {"q": "headphones laptop coffee running tv", "size": 100}
+    ).json()
     assert 0 < len(body["results"]) <= 100
-    assert len(storefront.get("/api/v1/search", {"q": "headphones", "size": 1}).json()["results"]) == 1
+    assert (
+        len(storefront.get("/api/v1/search", {"q": "headphones", "size": 1}).json()["results"]) == 1
+    )
 
 
 @pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/trending"])
 def test_unknown_category_is_a_400(storefront, serving_store, path):
-    error = assert_error(storefront.get(path, {"q": "headphones", "category": "no-such-category"}), 400,
-                         "unknown_category")
+    error = assert_error(
+        storefront.get(path, {"q": "headphones", "category": "no-such-category"}),
+        400,
+        "unknown_category",
+    )
     assert "category" in error["details"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/products/nope/similar", "/api/v1/products/nope/bought-together"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/products/nope/similar", "/api/v1/products/nope/bought-together"]
+)
 def test_unknown_product_is_a_404(storefront, serving_store, path):
     assert_error(storefront.get(path), 404, "not_found")
 
 
 def test_unknown_context_product_is_a_404(storefront, serving_store):
-    assert_error(storefront.get("/api/v1/recommendations", {"context_product": "nope"}), 404, "not_found")
+    assert_error(
+        storefront.get("/api/v1/recommendations", {"context_product": "nope"}), 404, "not_found"
+    )
 
 
 def test_a_query_of_ten_thousand_characters_is_served(storefront, serving_store):
@@ -73,15 +84,18 @@ def test_a_query_of_ten_thousand_characters_is_served(storefront, serving_store)
     assert storefront.get("/api/v1/autocomplete", {"q": q}).status_code == 200
 
 
-@pytest.mark.parametrize(("raw", "finds_headphones"), [
-    ("q=%ED%A0%80headphones", True),           # a UTF-8-encoded lone surrogate
-    ("q=%FF%FEheadphones", True),              # bytes that are not UTF-8 at all
-    ("q=%C3%28", False),                       # a truncated two-byte sequence
-    ("q=head%E2%80%8Bphones%F0%9F%8E%A7", True),  # zero-width space inside, an emoji after
-    ("q=%F0%9F%98%80%F0%9F%98%80", False),     # only emoji: nothing searchable
-    ("q=%20%20%20", False),                    # only spaces
-    ("q=", False),                             # empty
-])
+@pytest.mark.parametrize(
+    ("raw", "finds_headphones"),
+    [
+        ("q=%ED%A0%80headphones", True),  # a UTF-8-encoded lone surrogate
+        ("q=%FF%FEheadphones", True),  # bytes that are not UTF-8 at all
+        ("q=%C3%28", False),  # a truncated two-byte sequence
+        ("q=head%E2%80%8Bphones%F0%9F%8E%A7", True),  # zero-width space inside, an emoji after
+        ("q=%F0%9F%98%80%F0%9F%98%80", False),  # only emoji: nothing searchable
+        ("q=%20%20%20", False),  # only spaces
+        ("q=", False),  # empty
+    ],
+)
 def test_malformed_unicode_gets_a_sane_result(storefront, serving_store, raw, finds_headphones):
     response = storefront.get(f"/api/v1/search?{raw}")
     assert response.status_code == 200, response.content
@@ -102,18 +116,23 @@ def test_shopper_id_with_odd_characters_is_a_cold_start(storefront, serving_stor
     assert response.json()["results"] is not None
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"price_min": "-1"}, "price_min"),
-    ({"price_min": "abc"}, "price_min"),
-    ({"price_max": "nan"}, "price_max"),
-    ({"price_max": "inf"}, "price_max"),
-    ({"price_min": "50", "price_max": "10"}, "price_max"),
-    ({"page": "0"}, "page"),
-    ({"page": "-3"}, "page"),
-    ({"in_stock": "maybe"}, "in_stock"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"price_min": "-1"}, "price_min"),
+        ({"price_min": "abc"}, "price_min"),
+        ({"price_max": "nan"}, "price_max"),
+        ({"price_max": "inf"}, "price_max"),
+        ({"price_min": "50", "price_max": "10"}, "price_max"),
+        ({"page": "0"}, "page"),
+        ({"page": "-3"}, "page"),
+        ({"in_stock": "maybe"}, "in_stock"),
+    ],
+)
 def test_invalid_search_filters_are_400(storefront, serving_state, params, field):
-    error = assert_error(storefront.get("/api/v1/search", {"q": "laptop", **params}), 400, "invalid")
+    error = assert_error(
+        storefront.get("/api/v1/search", {"q": "laptop", **params}), 400, "invalid"
+    )
     assert field in error["details"]
 
 
@@ -122,8 +141,12 @@ def test_missing_q_is_a_400(storefront, serving_state):
 
 
 def test_invalid_exclude_is_a_400(storefront, serving_state):
-    assert "exclude" in assert_error(storefront.get("/api/v1/recommendations", {"exclude": "everything"}),
-                                     400, "invalid")["details"]
+    assert (
+        "exclude"
+        in assert_error(
+            storefront.get("/api/v1/recommendations", {"exclude": "everything"}), 400, "invalid"
+        )["details"]
+    )
 
 
 @pytest.mark.parametrize(("path", "params"), ENDPOINTS)
@@ -159,12 +182,15 @@ def test_lone_surrogates_from_any_source_are_made_encodable():
     assert cleaned.startswith("head") and cleaned.endswith("phones")
 
 
-@pytest.mark.parametrize("raw", [
-    "q=%5Cud800",                 # the JSON escape typed as text
-    "q=%ED%A0%80",                # the surrogate encoded as UTF-8 (not valid UTF-8)
-    "q=%ED%A0%80%ED%B0%80",       # a surrogate pair encoded separately (CESU-8)
-    "q=headphones%ED%BF%BF",      # a lone low surrogate after a word
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "q=%5Cud800",  # the JSON escape typed as text
+        "q=%ED%A0%80",  # the surrogate encoded as UTF-8 (not valid UTF-8)
+        "q=%ED%A0%80%ED%B0%80",  # a surrogate pair encoded separately (CESU-8)
+        "q=headphones%ED%BF%BF",  # a lone low surrogate after a word
+    ],
+)
 @pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/autocomplete"])
 def test_a_lone_surrogate_query_is_never_a_500(storefront, serving_store, path, raw):
     response = storefront.get(f"{path}?{raw}")

@@ -15,8 +15,18 @@ from tests.factories.catalog import EventFactory, ShopperFactory
 pytestmark = pytest.mark.django_db
 
 PARAMETERS = {
-    "/api/v1/search": {"q", "category", "brand", "price_min", "price_max", "in_stock", "page", "size",
-                       "shopper", "session"},
+    "/api/v1/search": {
+        "q",
+        "category",
+        "brand",
+        "price_min",
+        "price_max",
+        "in_stock",
+        "page",
+        "size",
+        "shopper",
+        "session",
+    },
     "/api/v1/recommendations": {"size", "context_product", "exclude", "shopper", "session"},
     "/api/v1/products/{product_id}/similar": {"product_id", "size", "shopper", "session"},
     "/api/v1/products/{product_id}/bought-together": {"product_id", "size", "shopper", "session"},
@@ -51,8 +61,9 @@ def validator_for(schema: dict, path: str, status: int):
     operation = schema["paths"][path]["get"]
     content = operation["responses"][str(status)]["content"]["application/json"]["schema"]
     document = {"components": _strict(copy.deepcopy(schema["components"]))}
-    registry = Registry().with_resource("urn:aisle-api", Resource.from_contents(document,
-                                                                                 default_specification=DRAFT202012))
+    registry = Registry().with_resource(
+        "urn:aisle-api", Resource.from_contents(document, default_specification=DRAFT202012)
+    )
     target = {"$ref": "urn:aisle-api" + content["$ref"]} if "$ref" in content else _strict(content)
     return jsonschema.Draft202012Validator(target, registry=registry)
 
@@ -67,8 +78,14 @@ def test_every_endpoint_is_documented_with_its_parameters(schema):
         assert {"ApiKey": []} in operation["security"], (path, operation.get("security"))
     scheme = schema["components"]["securitySchemes"]["ApiKey"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
-    size = next(p for p in schema["paths"]["/api/v1/search"]["get"]["parameters"] if p["name"] == "size")
-    assert size["schema"]["maximum"] == 100 and size["schema"]["minimum"] == 1 and size["schema"]["default"] == 10
+    size = next(
+        p for p in schema["paths"]["/api/v1/search"]["get"]["parameters"] if p["name"] == "size"
+    )
+    assert (
+        size["schema"]["maximum"] == 100
+        and size["schema"]["minimum"] == 1
+        and size["schema"]["default"] == 10
+    )
 
 
 def test_real_responses_validate_against_the_schema(storefront, serving_store, schema):
@@ -77,18 +94,31 @@ def test_real_responses_validate_against_the_schema(storefront, serving_store, s
     shopper = ShopperFactory(external_id="known")
     for kind in ("view", "view", "purchase", "view"):
         EventFactory(shopper=shopper, product=serving_store.products["kt-1"], type=kind)
-    EventFactory(shopper=shopper, product=serving_store.products["kt-3"], type="purchase",
-                 session=EventFactory(shopper=shopper, product=serving_store.products["kt-1"], type="purchase",
-                                      session="s-1").session)
+    EventFactory(
+        shopper=shopper,
+        product=serving_store.products["kt-3"],
+        type="purchase",
+        session=EventFactory(
+            shopper=shopper, product=serving_store.products["kt-1"], type="purchase", session="s-1"
+        ).session,
+    )
     services.aggregates_refresh()
     calls = [
         ("/api/v1/search", "/api/v1/search", {"q": "coffee machine", "shopper": "known"}),
         ("/api/v1/search", "/api/v1/search", {"q": "🙂"}),
-        ("/api/v1/search", "/api/v1/search", {"q": "headphones", "category": "electronics", "in_stock": "true"}),
+        (
+            "/api/v1/search",
+            "/api/v1/search",
+            {"q": "headphones", "category": "electronics", "in_stock": "true"},
+        ),
         ("/api/v1/recommendations", "/api/v1/recommendations", {"shopper": "known"}),
         ("/api/v1/recommendations", "/api/v1/recommendations", {}),
         ("/api/v1/products/{product_id}/similar", "/api/v1/products/kt-1/similar", {}),
-        ("/api/v1/products/{product_id}/bought-together", "/api/v1/products/kt-1/bought-together", {}),
+        (
+            "/api/v1/products/{product_id}/bought-together",
+            "/api/v1/products/kt-1/bought-together",
+            {},
+        ),
         ("/api/v1/trending", "/api/v1/trending", {"category": "home"}),
         ("/api/v1/autocomplete", "/api/v1/autocomplete", {"q": "co"}),
     ]
@@ -108,7 +138,13 @@ def test_error_responses_validate_against_the_schema(storefront, serving_store, 
     cases = [
         ("/api/v1/search", storefront, "/api/v1/search", {"q": "x", "size": 1000}, 400),
         ("/api/v1/search", APIClient(), "/api/v1/search", {"q": "x"}, 401),
-        ("/api/v1/products/{product_id}/similar", storefront, "/api/v1/products/nope/similar", {}, 404),
+        (
+            "/api/v1/products/{product_id}/similar",
+            storefront,
+            "/api/v1/products/nope/similar",
+            {},
+            404,
+        ),
     ]
     for documented, client, url, params, status in cases:
         response = client.get(url, params)

@@ -33,7 +33,10 @@ def test_search_returns_hybrid_results_with_explanations_and_facets(storefront, 
     assert explanation["retrievers"]["semantic"]["score"] > 0.2
     assert explanation["matched_terms"] == ["running", "shoes"]  # both query words, as typed
     assert explanation["ranker"] is None  # no ranker version is active
-    assert body["intent"] == {"label": None, "reason": "no intent classifier is active for this strategy"}
+    assert body["intent"] == {
+        "label": None,
+        "reason": "no intent classifier is active for this strategy",
+    }
     assert body["total"] == len(body["results"]) <= 10
     categories = {f["id"]: f["count"] for f in body["facets"]["category"]}
     assert categories["running"] >= 2
@@ -44,12 +47,17 @@ def test_search_returns_hybrid_results_with_explanations_and_facets(storefront, 
 
 
 def test_filters_category_subtree_brand_price_and_stock(storefront, serving_store):
-    body = storefront.get("/api/v1/search", {"q": "headphones laptop", "category": "electronics"}).json()
-    assert body["results"] and all(r["product"]["category"]["id"] in {"headphones", "laptops", "tv"}
-                                   for r in body["results"])
+    body = storefront.get(
+        "/api/v1/search", {"q": "headphones laptop", "category": "electronics"}
+    ).json()
+    assert body["results"] and all(
+        r["product"]["category"]["id"] in {"headphones", "laptops", "tv"} for r in body["results"]
+    )
     body = storefront.get("/api/v1/search", {"q": "headphones", "brand": "voltic"}).json()
     assert ids(body) == ["hp-1"]  # hp-3 (Voltic) is out of stock: hidden by the default strategy
-    body = storefront.get("/api/v1/search", {"q": "laptop", "price_min": 100, "price_max": 1000}).json()
+    body = storefront.get(
+        "/api/v1/search", {"q": "laptop", "price_min": 100, "price_max": 1000}
+    ).json()
     assert ids(body) == ["lt-1"]
     body = storefront.get("/api/v1/search", {"q": "headphones", "brand": "No Such Brand"}).json()
     assert body["total"] == 0 and body["results"] == []
@@ -67,8 +75,11 @@ def test_synonyms_widen_the_lexical_query(storefront, serving_store):
     SynonymSetFactory(terms="tv, television, telly")
     after = storefront.get("/api/v1/search", {"q": "telly"}).json()
     assert set(ids(after)) >= {"tv-1", "tv-2"}
-    assert any("television" in r["explanation"]["matched_terms"] or "tv" in r["explanation"]["matched_terms"]
-               for r in after["results"])
+    assert any(
+        "television" in r["explanation"]["matched_terms"]
+        or "tv" in r["explanation"]["matched_terms"]
+        for r in after["results"]
+    )
 
 
 def test_pins_boosts_and_out_of_stock(storefront, serving_store):
@@ -86,16 +97,22 @@ def test_pins_boosts_and_out_of_stock(storefront, serving_store):
 
 def test_pagination_keeps_total(storefront, serving_store):
     first = storefront.get("/api/v1/search", {"q": "headphones laptop coffee", "size": 2}).json()
-    second = storefront.get("/api/v1/search", {"q": "headphones laptop coffee", "size": 2, "page": 2}).json()
+    second = storefront.get(
+        "/api/v1/search", {"q": "headphones laptop coffee", "size": 2, "page": 2}
+    ).json()
     assert first["total"] == second["total"] > 4
     assert len(first["results"]) == len(second["results"]) == 2
     assert not set(ids(first)) & set(ids(second))
-    far = storefront.get("/api/v1/search", {"q": "headphones laptop coffee", "size": 2, "page": 50}).json()
+    far = storefront.get(
+        "/api/v1/search", {"q": "headphones laptop coffee", "size": 2, "page": 50}
+    ).json()
     assert far["results"] == [] and far["total"] == first["total"]
 
 
 def test_every_search_is_logged_through_the_buffer(storefront, serving_store):
-    body = storefront.get("/api/v1/search", {"q": "Coffee grinder", "shopper": "new-person", "session": "s1"}).json()
+    body = storefront.get(
+        "/api/v1/search", {"q": "Coffee grinder", "shopper": "new-person", "session": "s1"}
+    ).json()
     storefront.get("/api/v1/search", {"q": "zzzqqq"})
     assert store.searchlog_pending() == 2
     assert services.searchlogs_flush() == 2
@@ -109,19 +126,24 @@ def test_every_search_is_logged_through_the_buffer(storefront, serving_store):
 
 
 def test_simulated_time_stamps_log_and_response(storefront, serving_store, read_client):
-    response = storefront.get("/api/v1/search", {"q": "kettle"}, HTTP_X_AISLE_SIMULATED_TIME="2030-01-02T03:04:05Z")
+    response = storefront.get(
+        "/api/v1/search", {"q": "kettle"}, HTTP_X_AISLE_SIMULATED_TIME="2030-01-02T03:04:05Z"
+    )
     assert response.status_code == 200
     assert response.json()["served_at"].startswith("2030-01-02T03:04:05")
     services.searchlogs_flush()
     assert SearchLog.objects.get(request_id=response.json()["request_id"]).timestamp.year == 2030
-    denied = read_client.get("/api/v1/search", {"q": "kettle"}, HTTP_X_AISLE_SIMULATED_TIME="2030-01-02T03:04:05Z")
+    denied = read_client.get(
+        "/api/v1/search", {"q": "kettle"}, HTTP_X_AISLE_SIMULATED_TIME="2030-01-02T03:04:05Z"
+    )
     assert denied.status_code == 403 and "simulate" in denied.json()["error"]["message"]
     bad = storefront.get("/api/v1/search", {"q": "kettle"}, HTTP_X_AISLE_SIMULATED_TIME="yesterday")
     assert bad.status_code == 400
 
 
-def test_results_are_cached_and_promotion_invalidates(storefront, serving_store, operator_user,
-                                                      django_capture_on_commit_callbacks):
+def test_results_are_cached_and_promotion_invalidates(
+    storefront, serving_store, operator_user, django_capture_on_commit_callbacks
+):
     from catalog.models import Product
     from tests.factories.recommend import HashingEncoder, write_vectors
     from tests.factories.training import ModelVersionFactory
@@ -129,7 +151,10 @@ def test_results_are_cached_and_promotion_invalidates(storefront, serving_store,
 
     first = storefront.get("/api/v1/search", {"q": "espresso"})
     second = storefront.get("/api/v1/search", {"q": "espresso"})
-    assert 'cache;desc="hit"' not in first["Server-Timing"] and 'cache;desc="hit"' in second["Server-Timing"]
+    assert (
+        'cache;desc="hit"' not in first["Server-Timing"]
+        and 'cache;desc="hit"' in second["Server-Timing"]
+    )
     assert ids(first.json()) == ids(second.json())
     assert first.json()["request_id"] != second.json()["request_id"]
     # A new retriever whose vectors put every product next to "espresso" ...
@@ -137,10 +162,14 @@ def test_results_are_cached_and_promotion_invalidates(storefront, serving_store,
     pks = list(Product.objects.values_list("pk", flat=True))
     write_vectors(newer.pk, pks, HashingEncoder().many(["espresso"] * len(pks)))
     with django_capture_on_commit_callbacks(execute=True):
-        model_promote(version=newer, user=operator_user)  # bumps serving:models-generation on commit
+        model_promote(
+            version=newer, user=operator_user
+        )  # bumps serving:models-generation on commit
     third = storefront.get("/api/v1/search", {"q": "espresso"})
     assert 'cache;desc="hit"' not in third["Server-Timing"]
-    semantic_found = [r for r in third.json()["results"] if r["explanation"]["retrievers"]["semantic"]]
+    semantic_found = [
+        r for r in third.json()["results"] if r["explanation"]["retrievers"]["semantic"]
+    ]
     assert len(semantic_found) > len(ids(first.json()))  # ... is served at once
 
 
@@ -161,8 +190,9 @@ def test_strategy_edit_invalidates_cached_results(storefront, serving_store, ope
 
 @pytest.mark.slow  # transaction=True: flushing every table afterwards takes 3 to 8 s here
 @pytest.mark.django_db(transaction=True)
-def test_lexical_runs_on_a_pool_thread_beside_semantic_when_data_is_committed(storefront, serving_state,
-                                                                             hashing_encoder, monkeypatch):
+def test_lexical_runs_on_a_pool_thread_beside_semantic_when_data_is_committed(
+    storefront, serving_state, hashing_encoder, monkeypatch
+):
     import threading
 
     from recommend.retrievers import PostgresLexicalIndex
@@ -181,4 +211,6 @@ def test_lexical_runs_on_a_pool_thread_beside_semantic_when_data_is_committed(st
     assert threads and threads[0].startswith("recommend-db")
     top = body["results"][0]
     assert top["product"]["id"] == "kt-1"
-    assert top["explanation"]["retrievers"]["lexical"] and top["explanation"]["retrievers"]["semantic"]
+    assert (
+        top["explanation"]["retrievers"]["lexical"] and top["explanation"]["retrievers"]["semantic"]
+    )

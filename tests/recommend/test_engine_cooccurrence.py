@@ -73,8 +73,10 @@ def test_popularity_timeline_counts_only_what_happened_before_the_moment():
     # at day 20: a's purchase (10 days old, two half-lives) counts, its day-0 view is outside the
     # window, and its click at exactly day 20 has not happened yet (it is what a model predicts)
     assert timeline.score("a", 20 * day) == pytest.approx(8.0 * 0.25)
-    assert timeline.score("b", 20 * day) == pytest.approx(4.0 * 0.5 ** 0.2)
-    assert timeline.score("a", 20 * day + 1) == pytest.approx(8.0 * 0.5 ** ((10 * day + 1) / (5 * day)) + 2.0 * 0.5 ** (1 / (5 * day)))
+    assert timeline.score("b", 20 * day) == pytest.approx(4.0 * 0.5**0.2)
+    assert timeline.score("a", 20 * day + 1) == pytest.approx(
+        8.0 * 0.5 ** ((10 * day + 1) / (5 * day)) + 2.0 * 0.5 ** (1 / (5 * day))
+    )
     assert timeline.score("b", 19 * day) == 0.0 and timeline.score("unknown", 20 * day) == 0.0
     # log1p, as serving's aggregates store it, and only for items with engagement before then
     at = timeline.at(["a", "b", "c"], 19 * day)

@@ -17,10 +17,12 @@ from training.models import Job, ModelVersion
 
 pytestmark = pytest.mark.django_db
 
-QUERIES = {"headphones": ["hp-1", "hp-2", "hp-4", "lt-3", "sh-3", "kt-2"],
-           "laptop": ["lt-1", "lt-2", "lt-3", "hp-2", "tv-2", "kt-4"],
-           "coffee": ["kt-1", "kt-3", "kt-4", "kt-2", "sh-3", "hp-4"],
-           "running shoes": ["sh-1", "sh-2", "sh-3", "hp-3", "kt-2", "lt-3"]}
+QUERIES = {
+    "headphones": ["hp-1", "hp-2", "hp-4", "lt-3", "sh-3", "kt-2"],
+    "laptop": ["lt-1", "lt-2", "lt-3", "hp-2", "tv-2", "kt-4"],
+    "coffee": ["kt-1", "kt-3", "kt-4", "kt-2", "sh-3", "hp-4"],
+    "running shoes": ["sh-1", "sh-2", "sh-3", "hp-3", "kt-2", "lt-3"],
+}
 
 
 def test_fusion_baseline_and_list_metrics_by_hand():
@@ -28,7 +30,9 @@ def test_fusion_baseline_and_list_metrics_by_hand():
     scores = fusion_baseline(["a", "b", "c"], {"a": 2.0, "b": 1.0}, {"b": 0.9, "c": 0.5, "a": 0.0})
     assert scores == pytest.approx([1 / 61, 1 / 62 + 1 / 61, 1 / 62])
     # two lists: the first ranks its clicked item first, the second last
-    metrics = list_metrics([([3.0, 2.0, 1.0], [1, 0, 0], [1, 0, 0]), ([3.0, 2.0, 1.0], [0, 0, 1], [0, 0, 2])], k=10)
+    metrics = list_metrics(
+        [([3.0, 2.0, 1.0], [1, 0, 0], [1, 0, 0]), ([3.0, 2.0, 1.0], [0, 0, 1], [0, 0, 2])], k=10
+    )
     # AUC over the 6 items: positives scored 3 and 1, negatives 2, 1, 3, 2 -> (2 + 0.5 + 0 ... ) / 8
     pairs = [(3, 2), (3, 1), (3, 3), (3, 2), (1, 2), (1, 1), (1, 3), (1, 2)]
     expected_auc = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
@@ -64,24 +68,42 @@ def _served_history(store, n_lists: int = 160, seed: int = 7) -> None:
         moment = start + timedelta(hours=n * 3)
         request_id = f"req-ranker-{n}"
         shopper = rng.choice(shoppers)
-        SearchLog.objects.create(query=query, normalised_query=query, result_count=len(shown), latency_ms=5,
-                                 request_id=request_id, shopper=shopper, shown_products=shown, timestamp=moment,
-                                 strategy="default-search")
+        SearchLog.objects.create(
+            query=query,
+            normalised_query=query,
+            result_count=len(shown),
+            latency_ms=5,
+            request_id=request_id,
+            shopper=shopper,
+            shown_products=shown,
+            timestamp=moment,
+            strategy="default-search",
+        )
         cheapest = min(shown, key=prices.get)
         for position, ext in enumerate(shown, start=1):
             if (ext == cheapest and rng.random() < 0.9) or rng.random() < 0.04:
                 for kind in ("click",) + (("purchase",) if rng.random() < 0.3 else ()):
-                    Event.objects.create(event_id=f"{request_id}-{ext}-{kind}", shopper=shopper,
-                                         product=store.products[ext], type=kind, request_id=request_id,
-                                         query=query, position=position,
-                                         timestamp=moment + timedelta(seconds=30 + position))
+                    Event.objects.create(
+                        event_id=f"{request_id}-{ext}-{kind}",
+                        shopper=shopper,
+                        product=store.products[ext],
+                        type=kind,
+                        request_id=request_id,
+                        query=query,
+                        position=position,
+                        timestamp=moment + timedelta(seconds=30 + position),
+                    )
 
 
-def test_train_ranker_beats_fusion_and_serves_once_promoted(storefront, serving_store, operator_user,
-                                                           django_capture_on_commit_callbacks):
+def test_train_ranker_beats_fusion_and_serves_once_promoted(
+    storefront, serving_store, operator_user, django_capture_on_commit_callbacks
+):
     _served_history(serving_store)
-    job = training_services.job_launch(kind="train_ranker", user=operator_user,
-                                       params={"epochs": 60, "min_lists": 30, "learning_rate": 0.05})
+    job = training_services.job_launch(
+        kind="train_ranker",
+        user=operator_user,
+        params={"epochs": 60, "min_lists": 30, "learning_rate": 0.05},
+    )
     finished = training_services.job_run(job_id=job.pk)
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     version = finished.result_version
@@ -92,8 +114,14 @@ def test_train_ranker_beats_fusion_and_serves_once_promoted(storefront, serving_
     assert metrics["auc"] > metrics["fusion_auc"] + 0.1
     assert metrics["ndcg@10"] > metrics["fusion_ndcg@10"]
     assert metrics["feature_weights"]["log_price"] < 0  # it learned "cheaper gets clicked"
-    assert metrics["position_feature"] in ("on", "off") and set(metrics["validation_ndcg@10"]) == {"on", "off"}
-    assert version.dataset_snapshot["split"]["counts"]["train"] > version.dataset_snapshot["split"]["counts"]["test"]
+    assert metrics["position_feature"] in ("on", "off") and set(metrics["validation_ndcg@10"]) == {
+        "on",
+        "off",
+    }
+    assert (
+        version.dataset_snapshot["split"]["counts"]["train"]
+        > version.dataset_snapshot["split"]["counts"]["test"]
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         training_services.model_promote(version=version, user=operator_user)
@@ -112,14 +140,30 @@ def test_train_ranker_rebuilds_lists_from_search_sessions(serving_store, operato
         query = rng.choice(list(QUERIES))
         session = f"sess-{n}"
         moment = start + timedelta(hours=n)
-        Event.objects.create(event_id=f"s-{n}", shopper=shopper, type="search", query=query, session=session,
-                             timestamp=moment)
+        Event.objects.create(
+            event_id=f"s-{n}",
+            shopper=shopper,
+            type="search",
+            query=query,
+            session=session,
+            timestamp=moment,
+        )
         clicked = QUERIES[query][rng.randrange(3)]
-        Event.objects.create(event_id=f"c-{n}", shopper=shopper, product=serving_store.products[clicked],
-                             type="click", query=query, position=2, session=session,
-                             timestamp=moment + timedelta(seconds=20))
-    job = training_services.job_launch(kind="train_ranker", user=operator_user,
-                                       params={"epochs": 5, "min_lists": 20, "list_size": 5})
+        Event.objects.create(
+            event_id=f"c-{n}",
+            shopper=shopper,
+            product=serving_store.products[clicked],
+            type="click",
+            query=query,
+            position=2,
+            session=session,
+            timestamp=moment + timedelta(seconds=20),
+        )
+    job = training_services.job_launch(
+        kind="train_ranker",
+        user=operator_user,
+        params={"epochs": 5, "min_lists": 20, "list_size": 5},
+    )
     finished = training_services.job_run(job_id=job.pk)
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     assert finished.metrics["sources"] == {"session": 60}
@@ -139,21 +183,38 @@ def test_session_lists_keep_only_clicks_todays_retrieval_finds(serving_store):
     plan = {"s-both": ["hp-2", "kt-1"], "s-missed": ["kt-1"], "s-none": []}
     for n, (session, clicked) in enumerate(plan.items()):
         moment = start + timedelta(hours=n)
-        Event.objects.create(event_id=f"q-{session}", shopper=shopper, type="search", query="headphones",
-                             session=session, timestamp=moment)
+        Event.objects.create(
+            event_id=f"q-{session}",
+            shopper=shopper,
+            type="search",
+            query="headphones",
+            session=session,
+            timestamp=moment,
+        )
         for k, external_id in enumerate(clicked):
-            Event.objects.create(event_id=f"c-{session}-{k}", shopper=shopper, product=products[external_id],
-                                 type="click", query="headphones", position=3, session=session,
-                                 timestamp=moment + timedelta(seconds=10 + k))
+            Event.objects.create(
+                event_id=f"c-{session}-{k}",
+                shopper=shopper,
+                product=products[external_id],
+                type="click",
+                query="headphones",
+                position=3,
+                session=session,
+                timestamp=moment + timedelta(seconds=10 + k),
+            )
     calls = []
 
     def retrieve(query, k):
         calls.append(query)
         return found[:k]
 
-    lists = session_lists(max_lists=10, since=None, list_size=4, skip_sessions=set(), retrieve=retrieve)
+    lists = session_lists(
+        max_lists=10, since=None, list_size=4, skip_sessions=set(), retrieve=retrieve
+    )
     assert len(calls) == 2  # the search nobody clicked after is not rebuilt at all
-    assert [shown.list_id for shown in lists] == [f"search-{Event.objects.get(event_id='q-s-both').pk}"]
+    assert [shown.list_id for shown in lists] == [
+        f"search-{Event.objects.get(event_id='q-s-both').pk}"
+    ]
     shown = lists[0]
     assert shown.products[2] == products["hp-2"].pk and products["kt-1"].pk not in shown.products
     assert set(shown.products) == set(found) and shown.engagement == {products["hp-2"].pk: 1.0}

@@ -25,9 +25,16 @@ def ids(body) -> list[str]:
 def events(shopper, store, items, *, start=T0, session=""):
     """``items``: (product external id, event type) in time order."""
     for n, (product, kind) in enumerate(items):
-        EventFactory(shopper=shopper, product=store.products[product], type=kind, session=session,
-                     timestamp=start + timedelta(minutes=n))
-    Shopper.objects.filter(pk=shopper.pk).update(profile_version=shopper.profile_version + len(items))
+        EventFactory(
+            shopper=shopper,
+            product=store.products[product],
+            type=kind,
+            session=session,
+            timestamp=start + timedelta(minutes=n),
+        )
+    Shopper.objects.filter(pk=shopper.pk).update(
+        profile_version=shopper.profile_version + len(items)
+    )
     shopper.refresh_from_db()
 
 
@@ -36,8 +43,11 @@ def popular(serving_store):
     """Store-wide traffic: espresso machine and trail shoes trend, then grinder, then TV."""
     crowd = [ShopperFactory(external_id=f"crowd-{i}") for i in range(6)]
     for i, shopper in enumerate(crowd):
-        items = [("kt-1", "view"), ("sh-1", "view")] + ([("kt-3", "view")] if i % 2 else []) + \
-                ([("tv-1", "view")] if i == 0 else [])
+        items = (
+            [("kt-1", "view"), ("sh-1", "view")]
+            + ([("kt-3", "view")] if i % 2 else [])
+            + ([("tv-1", "view")] if i == 0 else [])
+        )
         events(shopper, serving_store, items, start=T0 + timedelta(hours=i))
     services.aggregates_refresh()
     return crowd
@@ -52,67 +62,118 @@ def test_anonymous_and_unknown_shoppers_get_trending(storefront, popular):
     assert unknown["variant"] is None and unknown["request_id"] != anonymous["request_id"]
 
 
-def test_new_shopper_gets_trending_in_the_categories_of_their_first_events(storefront, serving_store, popular):
+def test_new_shopper_gets_trending_in_the_categories_of_their_first_events(
+    storefront, serving_store, popular
+):
     newcomer = ShopperFactory(external_id="newcomer")
     events(newcomer, serving_store, [("kt-4", "view")], start=T0 + timedelta(days=1))
     body = storefront.get("/api/v1/recommendations", {"shopper": "newcomer", "size": 4}).json()
     assert ids(body)[:2] == ["kt-1", "kt-3"]  # the coffee category's trending items before sh-1
-    assert body["results"][0]["explanation"]["personalisation"] == "popular in categories you looked at"
+    assert (
+        body["results"][0]["explanation"]["personalisation"]
+        == "popular in categories you looked at"
+    )
 
 
-def test_established_shopper_gets_profile_recommendations_and_exclusions(storefront, serving_store, popular):
+def test_established_shopper_gets_profile_recommendations_and_exclusions(
+    storefront, serving_store, popular
+):
     fan = ShopperFactory(external_id="headphone-fan")
-    events(fan, serving_store, [("hp-1", "view"), ("hp-2", "view"), ("hp-2", "add_to_cart"), ("hp-2", "purchase")],
-           start=T0 + timedelta(days=2))
+    events(
+        fan,
+        serving_store,
+        [("hp-1", "view"), ("hp-2", "view"), ("hp-2", "add_to_cart"), ("hp-2", "purchase")],
+        start=T0 + timedelta(days=2),
+    )
     body = storefront.get("/api/v1/recommendations", {"shopper": "headphone-fan", "size": 5}).json()
     assert "hp-2" not in ids(body)  # purchased: excluded by default
     assert "hp-1" in ids(body)  # only viewed
     headphones = [r for r in body["results"] if r["product"]["category"]["id"] == "headphones"]
     assert headphones and headphones[0]["explanation"]["retrievers"]["profile"]
-    assert any((r["explanation"]["personalisation"] or "").startswith("because you viewed ") for r in headphones)
-    seen = storefront.get("/api/v1/recommendations", {"shopper": "headphone-fan", "exclude": "seen"}).json()
+    assert any(
+        (r["explanation"]["personalisation"] or "").startswith("because you viewed ")
+        for r in headphones
+    )
+    seen = storefront.get(
+        "/api/v1/recommendations", {"shopper": "headphone-fan", "exclude": "seen"}
+    ).json()
     assert not {"hp-1", "hp-2"} & set(ids(seen))
-    everything = storefront.get("/api/v1/recommendations",
-                                {"shopper": "headphone-fan", "exclude": "none", "size": 20}).json()
+    everything = storefront.get(
+        "/api/v1/recommendations", {"shopper": "headphone-fan", "exclude": "none", "size": 20}
+    ).json()
     assert "hp-2" in ids(everything)
-    assert ShopperProfile.objects.filter(shopper=fan, model_version=serving_store.retriever).exists()
+    assert ShopperProfile.objects.filter(
+        shopper=fan, model_version=serving_store.retriever
+    ).exists()
     fan.refresh_from_db()
     assert max(fan.category_interests, key=fan.category_interests.get) == "headphones"
 
 
-def test_a_new_event_reaches_the_profile_before_the_next_request(storefront, serving_store, popular):
+def test_a_new_event_reaches_the_profile_before_the_next_request(
+    storefront, serving_store, popular
+):
     fan = ShopperFactory(external_id="switcher")
-    events(fan, serving_store, [("hp-1", "view"), ("hp-2", "view"), ("hp-4", "view")], start=T0 + timedelta(days=2))
+    events(
+        fan,
+        serving_store,
+        [("hp-1", "view"), ("hp-2", "view"), ("hp-4", "view")],
+        start=T0 + timedelta(days=2),
+    )
     before = storefront.get("/api/v1/recommendations", {"shopper": "switcher", "size": 4}).json()
     assert before["results"][0]["product"]["category"]["id"] == "headphones"
     vector_before = list(ShopperProfile.objects.get(shopper=fan).vector)
     # The storefront sends new events through the events API (which bumps profile_version) ...
-    sent = storefront.post("/api/v1/events", {"events": [
-        {"event_id": f"switch-{i}", "shopper": "switcher", "product": product, "type": "purchase",
-         "timestamp": (T0 + timedelta(days=3, minutes=i)).isoformat()}
-        for i, product in enumerate(["sh-1", "sh-2", "sh-3", "sh-1"])]}, format="json")
+    sent = storefront.post(
+        "/api/v1/events",
+        {
+            "events": [
+                {
+                    "event_id": f"switch-{i}",
+                    "shopper": "switcher",
+                    "product": product,
+                    "type": "purchase",
+                    "timestamp": (T0 + timedelta(days=3, minutes=i)).isoformat(),
+                }
+                for i, product in enumerate(["sh-1", "sh-2", "sh-3", "sh-1"])
+            ]
+        },
+        format="json",
+    )
     assert sent.status_code == 202, sent.content
     # ... and the very next request is answered from the updated profile.
-    after = storefront.get("/api/v1/recommendations", {"shopper": "switcher", "size": 4, "exclude": "none"}).json()
+    after = storefront.get(
+        "/api/v1/recommendations", {"shopper": "switcher", "size": 4, "exclude": "none"}
+    ).json()
     assert list(ShopperProfile.objects.get(shopper=fan).vector) != vector_before
     assert after["results"][0]["product"]["category"]["id"] == "running"
-    assert any("because you viewed" in (r["explanation"]["personalisation"] or "") and
-               r["product"]["category"]["id"] == "running" for r in after["results"])
+    assert any(
+        "because you viewed" in (r["explanation"]["personalisation"] or "")
+        and r["product"]["category"]["id"] == "running"
+        for r in after["results"]
+    )
 
 
 def test_category_cap_diversifies(storefront, serving_store, popular):
     fan = ShopperFactory(external_id="coffee-lover")
-    events(fan, serving_store, [("kt-1", "view"), ("kt-2", "view"), ("kt-3", "view"), ("kt-4", "view")],
-           start=T0 + timedelta(days=2))
+    events(
+        fan,
+        serving_store,
+        [("kt-1", "view"), ("kt-2", "view"), ("kt-3", "view"), ("kt-4", "view")],
+        start=T0 + timedelta(days=2),
+    )
     strategy = Strategy.objects.get(surface="recommendations", is_default=True)
     strategy.max_category_share = 0.5
     strategy.save()
-    body = storefront.get("/api/v1/recommendations", {"shopper": "coffee-lover", "size": 4, "exclude": "none"}).json()
+    body = storefront.get(
+        "/api/v1/recommendations", {"shopper": "coffee-lover", "size": 4, "exclude": "none"}
+    ).json()
     categories = [r["product"]["category"]["id"] for r in body["results"]]
     assert len(categories) == 4 and categories.count("coffee") <= 2
     strategy.diversity = "none"
     strategy.save()
-    body = storefront.get("/api/v1/recommendations", {"shopper": "coffee-lover", "size": 4, "exclude": "none"}).json()
+    body = storefront.get(
+        "/api/v1/recommendations", {"shopper": "coffee-lover", "size": 4, "exclude": "none"}
+    ).json()
     assert [r["product"]["category"]["id"] for r in body["results"]].count("coffee") >= 3
 
 
@@ -127,8 +188,13 @@ def test_similar_products(storefront, serving_store):
 def test_bought_together_and_trending_by_category(storefront, serving_store, popular):
     for i in range(3):
         buyer = ShopperFactory(external_id=f"buyer-{i}")
-        events(buyer, serving_store, [("kt-1", "purchase"), ("kt-3", "purchase")], session=f"basket-{i}",
-               start=T0 + timedelta(days=1, hours=i))
+        events(
+            buyer,
+            serving_store,
+            [("kt-1", "purchase"), ("kt-3", "purchase")],
+            session=f"basket-{i}",
+            start=T0 + timedelta(days=1, hours=i),
+        )
     buyer = ShopperFactory(external_id="buyer-x")
     events(buyer, serving_store, [("kt-1", "purchase"), ("sh-3", "purchase")], session="basket-x")
     services.aggregates_refresh()
@@ -137,8 +203,9 @@ def test_bought_together_and_trending_by_category(storefront, serving_store, pop
     assert together["results"][0]["explanation"]["retrievers"]["bought_together"]["rank"] == 1
     assert together["variant"] is None
     home = storefront.get("/api/v1/trending", {"category": "home"}).json()
-    assert ids(home)[:2] == ["kt-1", "kt-3"] and all(r["product"]["category"]["id"] == "coffee"
-                                                    for r in home["results"])
+    assert ids(home)[:2] == ["kt-1", "kt-3"] and all(
+        r["product"]["category"]["id"] == "coffee" for r in home["results"]
+    )
     everywhere = storefront.get("/api/v1/trending", {"size": 5}).json()
     assert ids(everywhere)[:2] == ["kt-1", "kt-3"] and {"sh-1", "sh-3"} <= set(ids(everywhere))
 
@@ -174,8 +241,9 @@ def test_context_product_and_mmr_diversity(storefront, serving_store, popular):
     # With lambda 0 MMR keeps the most similar product, then each time takes the candidate least
     # like those already taken: farthest-first over the stored vectors, computed here.
     unit = {}
-    for row in ProductEmbedding.objects.filter(model_version=serving_store.retriever,
-                                               product__external_id__in=candidates).select_related("product"):
+    for row in ProductEmbedding.objects.filter(
+        model_version=serving_store.retriever, product__external_id__in=candidates
+    ).select_related("product"):
         vector = np.asarray(row.vector, dtype=np.float64)
         unit[row.product.external_id] = vector / np.linalg.norm(vector)
     expected, left = [candidates[0]], candidates[1:]

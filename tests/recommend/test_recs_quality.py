@@ -24,15 +24,22 @@ def test_recall_ndcg_by_hand():
 
 
 @pytest.mark.slow  # a 500-product demo store, CF training and 300 shoppers replayed: about 10 s here
-def test_personalised_recommendations_beat_trending_on_held_out_purchases(storefront, serving_state,
-                                                                          hashing_encoder, tmp_path):
-    catalog_services.demo_store_build(products=500, shoppers=400, days=40, seed=5, truth_dir=tmp_path)
+def test_personalised_recommendations_beat_trending_on_held_out_purchases(
+    storefront, serving_state, hashing_encoder, tmp_path
+):
+    catalog_services.demo_store_build(
+        products=500, shoppers=400, days=40, seed=5, truth_dir=tmp_path
+    )
     held, _cutoff = hold_out(days=7)
     assert len(held) >= 30
     retriever = ModelVersionFactory(task="retriever", is_active=True, dimension=384)
     products = list(Product.objects.select_related("brand", "category").order_by("pk"))
-    texts = [product_text(p.title, p.brand.name if p.brand else None, p.category.name if p.category else None)
-             for p in products]
+    texts = [
+        product_text(
+            p.title, p.brand.name if p.brand else None, p.category.name if p.category else None
+        )
+        for p in products
+    ]
     write_vectors(retriever.pk, [p.pk for p in products], HashingEncoder().many(texts))
     job = training_services.job_launch(kind="train_cf", params={})
     finished = training_services.job_run(job_id=job.pk)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from recommend.engine.query_correction import dictionary_words, guarded_correct
 from recommend.engine.spelling import SpellCorrector
 
-CATALOGUE = ["Brewhaus espresso machine", "Cooking pot with lid", "Witness protection novel", "Trail running shoes"]
+CATALOGUE = [
+    "Brewhaus espresso machine",
+    "Cooking pot with lid",
+    "Witness protection novel",
+    "Trail running shoes",
+]
 
 
 def test_real_words_are_not_corrected_to_catalogue_words():
     corrector = SpellCorrector.from_texts(CATALOGUE)
-    assert corrector.correct("looking for espreso").corrected == "cooking for espresso"  # the unguarded damage
+    assert (
+        corrector.correct("looking for espreso").corrected == "cooking for espresso"
+    )  # the unguarded damage
     known = dictionary_words(["looking", "##ing", "[CLS]", "fitness", "for", "espresso"])
     assert known == {"looking", "fitness", "for", "espresso"}
     guarded = guarded_correct(corrector, "Looking for ESPRESO", known)

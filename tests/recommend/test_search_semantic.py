@@ -40,7 +40,9 @@ def test_unfiltered_query_walks_the_versions_hnsw_index(big_store, monkeypatch):
     plan = _explain(
         f"SELECT e.product_id FROM training_productembedding e JOIN catalog_product p ON p.id = e.product_id "
         f"WHERE e.model_version_id = {index.version_id} AND p.active "
-        f"ORDER BY {index._expr} <=> %s::vector LIMIT 10", [literal])
+        f"ORDER BY {index._expr} <=> %s::vector LIMIT 10",
+        [literal],
+    )
     assert f"training_pe_hnsw_v{index.version_id}" in plan
     outcome = index.search_planned(HashingEncoder()("blue lamp"), 10, None)
     # Unfiltered, nothing can starve the graph: HNSW even where the engine would scan exactly.
@@ -55,7 +57,9 @@ def test_unfiltered_query_walks_the_versions_hnsw_index(big_store, monkeypatch):
 
 
 def test_selective_category_filter_scans_exactly_and_finds_every_row(big_store):
-    rare_ids = set(Product.objects.filter(category__external_id="rare").values_list("pk", flat=True))
+    rare_ids = set(
+        Product.objects.filter(category__external_id="rare").values_list("pk", flat=True)
+    )
     assert len(rare_ids) == N_RARE
     stats = filter_stats()
     filters = {"category_id": {big_store.categories["rare"].pk}}
@@ -72,7 +76,9 @@ def test_selective_category_filter_scans_exactly_and_finds_every_row(big_store):
     # (enable_sort off: make the planner walk the graph, as it does on a large catalogue.)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
-        starved = index._hnsw(vector_literal(query), retrieval.SemanticPlan("hnsw", 50, 40, N_RARE), filters)
+        starved = index._hnsw(
+            vector_literal(query), retrieval.SemanticPlan("hnsw", 50, 40, N_RARE), filters
+        )
     assert len(starved) < N_RARE
 
 
@@ -84,7 +90,9 @@ def test_a_mid_selectivity_filter_over_fetches_with_a_raised_ef_search(big_store
     rows = stats.rows(filters)
     plan = retrieval.plan_semantic_search(10, rows / stats.total, stats.total)
     assert plan.method == "hnsw" and plan.limit == 20 and plan.ef_search >= 40
-    outcome = PgVectorIndex(big_store.retriever.pk, 384).search_planned(HashingEncoder()("desk lamp"), 10, filters)
+    outcome = PgVectorIndex(big_store.retriever.pk, 384).search_planned(
+        HashingEncoder()("desk lamp"), 10, filters
+    )
     assert outcome.plan.method == "hnsw" and len(outcome.results) == 10
     misc = set(Product.objects.filter(category__external_id="misc").values_list("pk", flat=True))
     assert {pk for pk, _ in outcome.results} <= misc
@@ -98,18 +106,20 @@ def test_short_hnsw_walk_falls_back_to_an_exact_scan(big_store, monkeypatch):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")  # walk the graph, as on a large catalogue
         outcome = PgVectorIndex(big_store.retriever.pk, 384).search_planned(
-            HashingEncoder()("green chair"), 8, filters, total=1016, expected_rows=500)
+            HashingEncoder()("green chair"), 8, filters, total=1016, expected_rows=500
+        )
     assert outcome.fallback and outcome.plan.method == "exact"
     assert len(outcome.results) == 8
 
 
 def test_search_api_in_a_one_percent_category_returns_its_products(storefront, big_store):
-    response = storefront.get("/api/v1/search", {"q": "item",
-                                                 "category": "rare", "size": 50})
+    response = storefront.get("/api/v1/search", {"q": "item", "category": "rare", "size": 50})
     assert response.status_code == 200
     body = response.json()
     assert 'semantic_plan;desc="exact"' in response["Server-Timing"]
-    found = {r["product"]["id"] for r in body["results"] if r["explanation"]["retrievers"]["semantic"]}
+    found = {
+        r["product"]["id"] for r in body["results"] if r["explanation"]["retrievers"]["semantic"]
+    }
     assert len(found) == N_RARE
     assert all(r["product"]["category"]["id"] == "rare" for r in body["results"])
 

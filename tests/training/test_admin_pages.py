@@ -65,7 +65,11 @@ def test_job_page_shows_live_progress_chart_and_log(operator_client, operator_us
     assert "CPU (2 threads, float32)" in html and "step 21" in html
     assert "Cancel job" in html and 'data-active="1"' in html
     # refreshed by a static script (no inline script under the CSP), told the URL by a data attribute
-    assert "aisle/job-live" in html and f'data-job-progress-url="{reverse("admin:training_job_progress", args=[job.pk])}"' in html
+    assert (
+        "aisle/job-live" in html
+        and f'data-job-progress-url="{reverse("admin:training_job_progress", args=[job.pk])}"'
+        in html
+    )
     assert "<script" not in html.split("job-live")[1]  # no script inside the page body
 
     partial = operator_client.get(reverse("admin:training_job_progress", args=[job.pk]))

@@ -159,7 +159,9 @@ def test_collaborative_filtering_on_a_time_split(demo, operator_user):
     m = version.metrics
     assert version.task == Task.CF and m["users"] > 0
     assert set(m["models"]) == {"item_item", "implicit_mf", "popularity"}
-    assert m["primary"] in m["models"] and m["models"][m["primary"]]["test"]["ndcg@20"] == m["ndcg@20"]
+    assert (
+        m["primary"] in m["models"] and m["models"][m["primary"]]["test"]["ndcg@20"] == m["ndcg@20"]
+    )
     popularity = m["models"]["popularity"]["test"]
     # The chosen model ranks the held-out (later) interactions better than best-sellers for everyone.
     assert m["recall@20"] > popularity["recall@20"] and m["ndcg@20"] > popularity["ndcg@20"]

@@ -214,6 +214,7 @@ def test_cancel_of_a_running_job_stops_it_within_a_step(settings, monkeypatch):
     version = factories.ModelVersionFactory(is_active=True)
     factories.build_training_store(per_category=60, shoppers=1, sessions=1)
     job = _launch("embed_catalog", {"device": "cpu", "batch_size": 1, "build_index": False})
+
     def work():
         try:
             services.job_run(job_id=job.pk)

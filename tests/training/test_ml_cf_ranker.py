@@ -63,7 +63,9 @@ def test_item_item_recovers_planted_groups(planted):
     model = cf.ItemItemCF.fit(train, top_k=20)
     for group in range(10):
         neighbours = [item for item, _ in model.similar_items(f"g{group}_0", k=5)]
-        assert len(neighbours) == 5 and all(item.startswith(f"g{group}_") for item in neighbours), neighbours
+        assert len(neighbours) == 5 and all(item.startswith(f"g{group}_") for item in neighbours), (
+            neighbours
+        )
     recs = model.recommend("u3", k=7)
     assert recs and all(item.startswith("g3_") for item, _ in recs)
     assert not {item for item, _ in recs} & train.items_of("u3")  # seen items left out

@@ -42,13 +42,18 @@ class JobLaunchSerializer(serializers.Serializer):
             "Unknown job kind {input!r}; known: " + ", ".join(kinds) + "."
         )
 
-
     def validate_params(self, value: dict) -> dict:
         # jsonb (and PostgreSQL text) cannot hold NUL; a lone surrogate is not valid UTF-8
         stack = [value]
         while stack:
             node = stack.pop()
-            items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+            items = (
+                node.items()
+                if isinstance(node, dict)
+                else enumerate(node)
+                if isinstance(node, list)
+                else ()
+            )
             for key, item in items:
                 for text in (key, item):
                     if isinstance(text, str) and _UNSTORABLE.search(text):

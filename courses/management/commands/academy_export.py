@@ -11,7 +11,10 @@ class Command(BaseCommand):
     help = "Write the Academy curriculum (courses, modules, lessons, quizzes, labs, paths) to DIR in the format academy_load reads."
 
     def add_arguments(self, parser):
-        parser.add_argument("directory", help="Folder to write (created if missing; existing course folders are overwritten).")
+        parser.add_argument(
+            "directory",
+            help="Folder to write (created if missing; existing course folders are overwritten).",
+        )
 
     def handle(self, *args, directory: str, **options):
         from courses import services

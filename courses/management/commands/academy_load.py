@@ -12,15 +12,24 @@ DEFAULT_DIR = Path(__file__).resolve().parents[2] / "curriculum"
 
 
 class Command(BaseCommand):
-    help = ("Import an Academy curriculum folder (Markdown + YAML): upsert courses, modules, lessons, quizzes, "
-            "labs and learning paths by slug. Validates everything first and imports nothing when a file has errors.")
+    help = (
+        "Import an Academy curriculum folder (Markdown + YAML): upsert courses, modules, lessons, quizzes, "
+        "labs and learning paths by slug. Validates everything first and imports nothing when a file has errors."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("directory", nargs="?", default=str(DEFAULT_DIR),
-                            help=f"Curriculum folder (default: {DEFAULT_DIR}).")
-        parser.add_argument("--prune", action="store_true",
-                            help="Delete modules, lessons and paths that are no longer in the folder "
-                                 "(this deletes learners' progress on them).")
+        parser.add_argument(
+            "directory",
+            nargs="?",
+            default=str(DEFAULT_DIR),
+            help=f"Curriculum folder (default: {DEFAULT_DIR}).",
+        )
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="Delete modules, lessons and paths that are no longer in the folder "
+            "(this deletes learners' progress on them).",
+        )
 
     def handle(self, *args, directory: str, prune: bool, **options):
         from courses import services
@@ -30,7 +39,9 @@ class Command(BaseCommand):
         except CurriculumError as exc:
             for line in exc.errors:
                 self.stderr.write(self.style.ERROR(line))
-            raise CommandError(f"{len(exc.errors)} error(s) in {directory}: nothing was imported.") from None
+            raise CommandError(
+                f"{len(exc.errors)} error(s) in {directory}: nothing was imported."
+            ) from None
         for warning in report.warnings:
             self.stdout.write(self.style.WARNING(f"warning: {warning}"))
         style = self.style.SUCCESS if report.changed else self.style.NOTICE

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = "Create the first admin user and load demo data / curriculum / base models when missing."
 
     def add_arguments(self, parser):
-        parser.add_argument("--skip", action="append", default=[], help="App whose bootstrap to skip; repeatable.")
+        parser.add_argument(
+            "--skip", action="append", default=[], help="App whose bootstrap to skip; repeatable."
+        )
 
     def handle(self, *args, skip, **options):
         self._admin_user()
@@ -44,5 +46,7 @@ class Command(BaseCommand):
         creds.parent.mkdir(parents=True, exist_ok=True)
         creds.write_text(f"username: admin\npassword: {password}\n")
         creds.chmod(0o600)
-        self.stdout.write(self.style.SUCCESS(f"Created admin user — username: admin  password: {password}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created admin user — username: admin  password: {password}")
+        )
         self.stdout.write(f"(also saved in {creds})")

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=settings.HOST)
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--no-bootstrap", action="store_true")
-        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
+        parser.add_argument(
+            "--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2"))
+        )
 
     def handle(self, *args, host, port, no_bootstrap, web_workers, **options):
         try:
@@ -41,19 +43,74 @@ class Command(BaseCommand):
         bindir = os.path.dirname(python)
         celery = [os.path.join(bindir, "celery"), "-A", "platform_core"]
         commands = {
-            "web": [os.path.join(bindir, "gunicorn"), "platform_core.wsgi", "--bind", f"{host}:{port}",
-                    "--workers", str(web_workers), "--threads", "4", "--timeout", "120",
-                    "--access-logfile", "-", "--log-level", "warning"],
-            "worker-cpu": celery + ["worker", "-Q", "default,cpu", "--pool", "threads", "--concurrency", "4",
-                                    "-n", "cpu@%h", "--loglevel", "INFO"],
-            "worker-gpu": celery + ["worker", "-Q", "gpu", "--pool", "solo", "--concurrency", "1",
-                                    "-n", "gpu@%h", "--loglevel", "INFO"],
+            "web": [
+                os.path.join(bindir, "gunicorn"),
+                "platform_core.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                str(web_workers),
+                "--threads",
+                "4",
+                "--timeout",
+                "120",
+                "--access-logfile",
+                "-",
+                "--log-level",
+                "warning",
+            ],
+            "worker-cpu": celery
+            + [
+                "worker",
+                "-Q",
+                "default,cpu",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+                "-n",
+                "cpu@%h",
+                "--loglevel",
+                "INFO",
+            ],
+            "worker-gpu": celery
+            + [
+                "worker",
+                "-Q",
+                "gpu",
+                "--pool",
+                "solo",
+                "--concurrency",
+                "1",
+                "-n",
+                "gpu@%h",
+                "--loglevel",
+                "INFO",
+            ],
             # the buffers' flushes: never behind a long job on cpu (threads: a slow batch of one
             # buffer does not hold the other)
-            "worker-flush": celery + ["worker", "-Q", "flush", "--pool", "threads", "--concurrency", "2",
-                                      "-n", "flush@%h", "--loglevel", "WARNING"],
-            "beat": celery + ["beat", "--loglevel", "WARNING", "--schedule",
-                              str(settings.DATA_DIR / "celerybeat-schedule")],
+            "worker-flush": celery
+            + [
+                "worker",
+                "-Q",
+                "flush",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "2",
+                "-n",
+                "flush@%h",
+                "--loglevel",
+                "WARNING",
+            ],
+            "beat": celery
+            + [
+                "beat",
+                "--loglevel",
+                "WARNING",
+                "--schedule",
+                str(settings.DATA_DIR / "celerybeat-schedule"),
+            ],
         }
         procs: dict[str, subprocess.Popen] = {}
         stopping = False
@@ -69,9 +126,12 @@ class Command(BaseCommand):
                 # Own process group each, so Ctrl-C reaches them only through us, in order.
                 procs[name] = subprocess.Popen(cmd, start_new_session=True)
             base = f"http://{host}:{port}"
-            self.stdout.write(self.style.SUCCESS(
-                f"\nAisle is running.\n  Admin:    {base}/admin/\n  Academy:  {base}/academy/\n"
-                f"  API docs: {base}/api/docs/\n  Ready:    {base}/readyz\nPress Ctrl-C to stop.\n"))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nAisle is running.\n  Admin:    {base}/admin/\n  Academy:  {base}/academy/\n"
+                    f"  API docs: {base}/api/docs/\n  Ready:    {base}/readyz\nPress Ctrl-C to stop.\n"
+                )
+            )
             restarts: dict[str, list[float]] = {name: [] for name in commands}
             while not stopping:
                 for name, proc in list(procs.items()):
@@ -83,10 +143,14 @@ class Command(BaseCommand):
                     recent = [t for t in restarts[name] if t > time.time() - 60] + [time.time()]
                     restarts[name] = recent
                     if name == "web" or len(recent) > 3:
-                        self.stderr.write(f"{name} exited with status {proc.returncode}; stopping the platform.")
+                        self.stderr.write(
+                            f"{name} exited with status {proc.returncode}; stopping the platform."
+                        )
                         stopping = True
                         break
-                    self.stderr.write(f"{name} exited with status {proc.returncode}; restarting it.")
+                    self.stderr.write(
+                        f"{name} exited with status {proc.returncode}; restarting it."
+                    )
                     procs[name] = subprocess.Popen(commands[name], start_new_session=True)
                 time.sleep(0.5)
         finally:

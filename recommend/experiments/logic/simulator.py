@@ -247,7 +247,9 @@ class TrafficSimulator:
                 if len(self.report.errors) < 20:
                     self.report.errors.append(f"{kind}: {exc}")
             return None
-        shown = ",".join(str((item.get("product") or {}).get("id")) for item in body.get("results") or [])
+        shown = ",".join(
+            str((item.get("product") or {}).get("id")) for item in body.get("results") or []
+        )
         session = str(params.get("session") or "")
         with self._lock:
             self.report.count(self.report.requests, kind)

@@ -37,7 +37,11 @@ class FakeApi:
             key += "!"
         seed = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
         start = seed % (len(self.ids) - 10)
-        variant = "treatment" if int(hashlib.sha256(params["shopper"].encode()).hexdigest(), 16) % 2 else "control"
+        variant = (
+            "treatment"
+            if int(hashlib.sha256(params["shopper"].encode()).hexdigest(), 16) % 2
+            else "control"
+        )
         request_id = f"r-{simulated_time.timestamp():.3f}-{params['session']}"
         self.served.append((request_id, variant))
         return {
@@ -53,8 +57,17 @@ class FakeApi:
 
 def _run(store, api, **overrides):
     index, tastes = store
-    config = SimConfig(**{"shoppers": 60, "days": 2, "seed": 3, "start": START, "search_share": 0.7,
-                          "similar_after_click": 0.2, **overrides})
+    config = SimConfig(
+        **{
+            "shoppers": 60,
+            "days": 2,
+            "seed": 3,
+            "start": START,
+            "search_share": 0.7,
+            "similar_after_click": 0.2,
+            **overrides,
+        }
+    )
     return TrafficSimulator(config, index, tastes, api).run()
 
 
@@ -83,7 +96,14 @@ def test_a_planted_effect_raises_the_planted_variants_click_through_rate(store):
     rates = {}
     for plant in (1.0, 1.5):
         api = FakeApi(store[0])
-        _run(store, api, days=4, search_share=1.0, similar_after_click=0.0, plant={"treatment": plant})
+        _run(
+            store,
+            api,
+            days=4,
+            search_share=1.0,
+            similar_after_click=0.0,
+            plant={"treatment": plant},
+        )
         clicked = {e["request_id"] for e in api.events if e["type"] == "click"}
         lists = {"control": [0, 0], "treatment": [0, 0]}
         for request_id, variant in api.served:
