@@ -258,32 +258,3 @@ def build_serving_store(
     ]
     write_vectors(store.retriever.pk, [p.pk for p in products], encoder.many(texts), index=index)
     return store
-
-
-# --- A/B experiments -----------------------------------------------------------------------------
-from recommend.experiments.models import Experiment, Variant  # noqa: E402
-
-__all__ += ["ExperimentFactory", "VariantFactory"]
-
-
-class ExperimentFactory(factory.django.DjangoModelFactory):
-    """A draft experiment on the search surface (add variants with VariantFactory)."""
-
-    class Meta:
-        model = Experiment
-
-    name = factory.Sequence(lambda n: f"experiment-{n}")
-    surface = "search"
-    hypothesis = "The variant's results are more relevant, so more searches end in a click."
-    primary_metric = "ctr"
-
-
-class VariantFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Variant
-
-    experiment = factory.SubFactory(ExperimentFactory)
-    key = factory.Sequence(lambda n: f"variant-{n}")
-    strategy = factory.SubFactory(StrategyFactory)
-    share = 50.0
-    is_control = False
