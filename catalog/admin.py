@@ -21,8 +21,11 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from catalog import formats, selectors, services
+from catalog import formats, selectors
 from catalog.models import Brand, Category, Event, ImportRun, Product, SearchLog, Shopper
+from catalog.services.edits import brand_save, category_save, product_save
+from catalog.services.imports import catalog_import_file
+from catalog.services.privacy import shopper_export, shopper_forget
 
 RECENT_PRODUCT_EVENTS = 20
 SHOPPER_TIMELINE_EVENTS = 50
@@ -144,7 +147,7 @@ class CategoryAdmin(admin.ModelAdmin):
         return obj.product_count
 
     def save_model(self, request, obj, form, change):
-        services.category_save(category=obj, changed_fields=form.changed_data, actor=request.user)
+        category_save(category=obj, changed_fields=form.changed_data, actor=request.user)
 
 
 @admin.register(Brand)
@@ -160,7 +163,7 @@ class BrandAdmin(admin.ModelAdmin):
         return obj.product_count
 
     def save_model(self, request, obj, form, change):
-        services.brand_save(brand=obj, changed_fields=form.changed_data, actor=request.user)
+        brand_save(brand=obj, changed_fields=form.changed_data, actor=request.user)
 
 
 # --- Products --------------------------------------------------------------------------------
@@ -277,7 +280,7 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
         return super().get_queryset(request).select_related("brand", "category")
 
     def save_model(self, request, obj, form, change):
-        services.product_save(product=obj, changed_fields=form.changed_data, actor=request.user)
+        product_save(product=obj, changed_fields=form.changed_data, actor=request.user)
 
     def get_urls(self):
         return [
@@ -304,7 +307,7 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
             if form.is_valid():
                 upload = form.cleaned_data["file"]
                 fmt = form.cleaned_data["format"] or formats.detect_format(upload.name)
-                report = services.catalog_import_file(
+                report = catalog_import_file(
                     kind=form.cleaned_data["kind"],
                     source=upload.read(),
                     fmt=fmt,
@@ -437,7 +440,7 @@ class ShopperAdmin(EventsInlineMixin, admin.ModelAdmin):
             )
         done = 0
         for external_id in queryset.values_list("external_id", flat=True):
-            services.shopper_forget(external_id=external_id, actor=request.user)
+            shopper_forget(external_id=external_id, actor=request.user)
             done += 1
         self.message_user(
             request, f"Forgot {done} shopper(s) ({settings.SHOPPER_FORGET_MODE}).", messages.SUCCESS
@@ -447,7 +450,7 @@ class ShopperAdmin(EventsInlineMixin, admin.ModelAdmin):
     @admin.action(description="Export shopper data (JSON)", permissions=["view"])
     def export_shoppers(self, request, queryset):
         data = [
-            services.shopper_export(external_id=ext, actor=request.user)
+            shopper_export(external_id=ext, actor=request.user)
             for ext in queryset.values_list("external_id", flat=True)
         ]
         body = data[0] if len(data) == 1 else {"shoppers": data}

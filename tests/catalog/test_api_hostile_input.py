@@ -12,8 +12,9 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from catalog import formats, services
+from catalog import formats
 from catalog.models import Event, ImportRun, Product
+from catalog.services.imports import catalog_import_file
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -394,7 +395,7 @@ def test_event_files_get_the_same_per_line_rejections(product):
         _event(6),
     ]
     text = "\n".join(_body(e, "1" + "0" * 400).decode() for e in lines)
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="events", source=text.encode(), fmt="jsonl", skip_invalid=True
     )
     assert report.status == ImportRun.Status.PARTIAL, report.summary()
@@ -463,7 +464,7 @@ def test_category_and_shopper_files_get_the_same_rules():
             {"external_id": "hats", "name": "\ud800"},
         ]
     )
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="categories", source=categories.encode(), fmt="jsonl", skip_invalid=True
     )
     assert [(e.line, e.field) for e in report.errors] == [(2, "external_id"), (3, "name")]
@@ -477,7 +478,7 @@ def test_category_and_shopper_files_get_the_same_rules():
             {"external_id": "s-5", "signup_date": "2024-01-01\u0000"},
         ]
     )
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="shoppers", source=shoppers.encode(), fmt="jsonl", skip_invalid=True
     )
     assert report.status == ImportRun.Status.PARTIAL, report.summary()
@@ -490,7 +491,7 @@ def test_category_and_shopper_files_get_the_same_rules():
 
 
 def test_a_file_name_with_nul_or_a_surrogate_is_recorded_escaped(product):
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="events",
         source=json.dumps(_event(1)).encode(),
         fmt="jsonl",
@@ -502,7 +503,7 @@ def test_a_file_name_with_nul_or_a_surrogate_is_recorded_escaped(product):
 
 def test_a_jsonl_line_with_a_number_python_refuses_is_that_lines_error(product):
     lines = [json.dumps(_event(1)), '{"event_id": "e-2", "value": 1' + "0" * 5000 + "}"]
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="events", source="\n".join(lines).encode(), fmt="jsonl", skip_invalid=True
     )
     assert [(e.line, e.field) for e in report.errors] == [(2, "")]

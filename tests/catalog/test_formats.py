@@ -118,7 +118,7 @@ def test_event_rules_per_type(row, field):
 
 
 def test_category_paths_flag_unknown_parents_and_cycles():
-    from catalog.services import category_paths
+    from catalog.selectors import category_paths
 
     paths, problems = category_paths({"a": None, "b": "a", "c": "b", "x": "y", "p": "q", "q": "p"})
     assert paths == {"a": "a", "b": "a/b", "c": "a/b/c"}

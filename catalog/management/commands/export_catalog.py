@@ -6,8 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from catalog import formats, services
+from catalog import formats
 from catalog.management.reporting import ProgressBar
+from catalog.services.export import catalog_export
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, directory: Path, fmt: str, no_progress: bool, **options):
         bar = ProgressBar("export", enabled=not no_progress)
         try:
-            written = services.catalog_export(directory=directory, fmt=fmt, progress=bar)
+            written = catalog_export(directory=directory, fmt=fmt, progress=bar)
         finally:
             bar.close()
         for kind, (path, count) in written.items():

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import formats, services
+from catalog import formats
 from catalog.management.reporting import ProgressBar, write_report
+from catalog.services.imports import catalog_import_file
 
 
 class Command(BaseCommand):
@@ -54,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError("--full-sync applies to products only.")
         bar = ProgressBar(f"import {kind}", enabled=not no_progress)
         try:
-            report = services.catalog_import_file(
+            report = catalog_import_file(
                 kind=kind,
                 source=path,
                 fmt=fmt,
