@@ -49,11 +49,23 @@ def zero_result_queries(*, days: int = 7, limit: int = 50) -> list[ZeroResultQue
     ]
 
 
+# --- The category subtree: one rule on the materialised path (external ids joined by '/'),
+# a category is in the subtree of ``root`` when its path is ``root`` or starts with ``root/``.
+
+
+def in_subtree(path: str, root: str) -> bool:
+    """The subtree rule for a path in hand (serving's in-memory category tree)."""
+    return path == root or path.startswith(f"{root}/")
+
+
+def subtree_q(root: str, *, field: str = "path") -> Q:
+    """The same rule as a query condition on the path column ``field``."""
+    return Q(**{field: root}) | Q(**{f"{field}__startswith": f"{root}/"})
+
+
 def category_subtree(queryset: QuerySet, *, path: str, field: str = "category__path") -> QuerySet:
     """Rows whose category is ``path`` or below it."""
-    from django.db.models import Q
-
-    return queryset.filter(Q(**{field: path}) | Q(**{f"{field}__startswith": f"{path}/"}))
+    return queryset.filter(subtree_q(path, field=field))
 
 
 def category_lookup() -> tuple[dict[str, tuple[int, str]], dict[str, str]]:
@@ -71,7 +83,7 @@ def category_subtree_ids(category_id: int) -> list[int]:
     if path is None:
         return []
     return list(
-        Category.objects.filter(Q(path=path) | Q(path__startswith=f"{path}/")).values_list(
+        category_subtree(Category.objects.all(), path=path, field="path").values_list(
             "id", flat=True
         )
     )
