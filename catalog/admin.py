@@ -21,7 +21,11 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from catalog import formats, selectors
+from catalog import selectors
+from catalog.formats.contract import COLUMNS, KINDS
+from catalog.formats.reading import detect_format
+from catalog.formats.records import as_category_id
+from catalog.formats.values import Invalid
 from catalog.models import Brand, Category, Event, ImportRun, Product, SearchLog, Shopper
 from catalog.services.edits import brand_save, category_save, product_save
 from catalog.services.imports import catalog_import_file
@@ -112,8 +116,8 @@ class CategoryForm(forms.ModelForm):
 
     def clean_external_id(self):
         try:
-            return formats.as_category_id(self.cleaned_data["external_id"])
-        except formats.Invalid as exc:
+            return as_category_id(self.cleaned_data["external_id"])
+        except Invalid as exc:
             raise forms.ValidationError(f"The external id {exc}.") from None
 
     def clean_parent(self):
@@ -306,7 +310,7 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
             form = ImportForm(request.POST, request.FILES, kinds=kinds, full_sync=may_full_sync)
             if form.is_valid():
                 upload = form.cleaned_data["file"]
-                fmt = form.cleaned_data["format"] or formats.detect_format(upload.name)
+                fmt = form.cleaned_data["format"] or detect_format(upload.name)
                 report = catalog_import_file(
                     kind=form.cleaned_data["kind"],
                     source=upload.read(),
@@ -332,7 +336,7 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
             "form": form,
             "report": report,
             "errors": report.errors[:500] if report else [],
-            "columns": formats.COLUMNS,
+            "columns": COLUMNS,
             "recent_runs": ImportRun.objects.select_related("user")[:10],
         }
         return TemplateResponse(request, "admin/catalog/import.html", context)
@@ -353,12 +357,12 @@ FULL_SYNC_PERMISSION = "catalog.full_sync_product"
 
 def importable_kinds(user) -> list[str]:
     """The import kinds ``user`` may run, in the contract's order."""
-    return [kind for kind in formats.KINDS if user.has_perms(IMPORT_PERMISSIONS[kind])]
+    return [kind for kind in KINDS if user.has_perms(IMPORT_PERMISSIONS[kind])]
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="CSV with a header row, or JSON Lines (one object per line).")
-    kind = forms.ChoiceField(choices=[(k, k) for k in formats.KINDS], initial="products")
+    kind = forms.ChoiceField(choices=[(k, k) for k in KINDS], initial="products")
     format = forms.ChoiceField(
         choices=[("", "from the file name"), ("csv", "CSV"), ("jsonl", "JSON Lines")],
         required=False,

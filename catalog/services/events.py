@@ -11,8 +11,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import formats
-from catalog.formats import RowError, SourceRow
+from catalog.formats.events import clean_event
+from catalog.formats.reading import RowError, SourceRow, rows_from_objects
 from catalog.models import Event, Shopper
 from catalog.selectors import product_ids_for
 from catalog.services.report import ImportReport, Progress
@@ -32,7 +32,7 @@ def events_ingest_objects(
 ) -> ImportReport:
     """The events API: ``event_id`` required; valid events are stored even when others are
     rejected; duplicates are stored once."""
-    rows, errors = formats.rows_from_objects(objects)
+    rows, errors = rows_from_objects(objects)
     report = ImportReport(kind="events", source=origin)
     started = time.monotonic()
     events_import(
@@ -59,7 +59,7 @@ def events_import(
     errors = list(read_errors)
     valid: list[tuple[SourceRow, dict]] = []
     for row in rows:
-        event, problems = formats.clean_event(row.data, require_event_id=require_event_id)
+        event, problems = clean_event(row.data, require_event_id=require_event_id)
         if problems:
             errors.extend(row.error(f, r) for f, r in problems)
         else:

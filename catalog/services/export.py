@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from catalog import formats
+from catalog.formats.writing import RowWriter
 from catalog.models import Category, Event, Product, Shopper
 from catalog.services.report import Progress
 from catalog.sql import bulk_cursor
@@ -89,7 +89,7 @@ def catalog_export(
             path = directory / f"{kind}.{fmt}"
             count = 0
             with open(path, "w", encoding="utf-8", newline="") as handle:
-                writer = formats.RowWriter(handle, kind=kind, fmt=fmt)
+                writer = RowWriter(handle, kind=kind, fmt=fmt)
                 for row in _export_rows(kind):
                     writer.write(row)
                     count += 1

@@ -12,8 +12,24 @@ from typing import IO, Any
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import formats
-from catalog.formats import FileFormatError, RowError, SourceRow
+from catalog.formats.contract import KINDS
+from catalog.formats.reading import (
+    FileFormatError,
+    RowError,
+    SourceRow,
+    check_columns,
+    detect_format,
+    read_rows,
+    rows_from_objects,
+)
+from catalog.formats.records import (
+    PRODUCT_DEFAULTS,
+    SHOPPER_DEFAULTS,
+    clean_category,
+    clean_product,
+    clean_shopper,
+)
+from catalog.formats.values import storable, unstorable_reason
 from catalog.models import Brand, Category, ImportRun, Product, Shopper
 from catalog.search_text import category_path_names, product_search_text
 from catalog.selectors import category_lookup, category_paths
@@ -46,19 +62,19 @@ def catalog_import_file(
     progress: Progress = None,
 ) -> ImportReport:
     """Import a CSV / JSON Lines file of ``kind`` (products, categories, shoppers, events)."""
-    if kind not in formats.KINDS:
-        raise ValueError(f"Unknown kind {kind!r}; use one of {', '.join(formats.KINDS)}.")
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
     filename = filename or (
         str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "") or ""
     )
-    fmt = fmt or formats.detect_format(filename)
+    fmt = fmt or detect_format(filename)
     started = time.monotonic()
     report = ImportReport(  # an uploaded file's name is the client's text too
-        kind=kind, source=origin, filename=formats.storable(Path(filename).name) if filename else ""
+        kind=kind, source=origin, filename=storable(Path(filename).name) if filename else ""
     )
     try:
-        parsed = formats.read_rows(source, fmt=fmt)
-        report.warnings += formats.check_columns(kind, parsed)
+        parsed = read_rows(source, fmt=fmt)
+        report.warnings += check_columns(kind, parsed)
     except FileFormatError as exc:
         report.status, report.fatal = ImportRun.Status.FAILED, str(exc)
         report.duration_seconds = time.monotonic() - started
@@ -86,7 +102,7 @@ def products_import_objects(
     origin: str = "api",
 ) -> ImportReport:
     """The bulk API: a list of product objects, errors reported by index."""
-    rows, errors = formats.rows_from_objects(objects)
+    rows, errors = rows_from_objects(objects)
     report = ImportReport(kind="products", source=origin)
     return _import_rows(
         report,
@@ -182,7 +198,7 @@ def _products_import(
             else []
         )
 
-    resolved, errors = validate(rows, read_errors, formats.clean_product, unknown_category)
+    resolved, errors = validate(rows, read_errors, clean_product, unknown_category)
     if not finish_validation(
         report, rows=rows, read_errors=read_errors, errors=errors, skip_invalid=skip_invalid
     ):
@@ -191,7 +207,7 @@ def _products_import(
         r.data.get("external_id")
         for r in rows
         if isinstance(r.data.get("external_id"), str)
-        and formats.unstorable_reason(r.data["external_id"]) is None  # matches no stored id
+        and unstorable_reason(r.data["external_id"]) is None  # matches no stored id
     ]
     refused: list[RowError] = []
 
@@ -254,7 +270,7 @@ def _products_write_chunk(
         old = existing.get(clean["external_id"])
         # A key the row does not carry keeps the stored value (new rows: the default).
         base = (
-            formats.PRODUCT_DEFAULTS
+            PRODUCT_DEFAULTS
             if old is None
             else {
                 **{
@@ -382,7 +398,7 @@ def _categories_import(
     skip_invalid: bool,
     progress: Progress,
 ) -> None:
-    valid, errors = validate(rows, read_errors, formats.clean_category)
+    valid, errors = validate(rows, read_errors, clean_category)
     existing = {
         c["external_id"]: c
         for c in Category.objects.values(
@@ -486,7 +502,7 @@ def _shoppers_import(
     skip_invalid: bool,
     progress: Progress,
 ) -> None:
-    valid, errors = validate(rows, read_errors, formats.clean_shopper)
+    valid, errors = validate(rows, read_errors, clean_shopper)
     if not finish_validation(
         report, rows=rows, read_errors=read_errors, errors=errors, skip_invalid=skip_invalid
     ):
@@ -504,7 +520,7 @@ def _shoppers_import(
             for _, clean in chunk:
                 old = existing.get(clean["external_id"])
                 if old is None:
-                    values = {**formats.SHOPPER_DEFAULTS, **clean}
+                    values = {**SHOPPER_DEFAULTS, **clean}
                     new.append(
                         Shopper(
                             external_id=clean["external_id"],

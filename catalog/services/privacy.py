@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import formats, privacy
+from catalog import privacy
+from catalog.formats.writing import json_value
 from catalog.models import Event, SearchLog, Shopper
 from platform_core.services import audit_record
 
@@ -39,11 +40,7 @@ def shopper_export(*, external_id: str, actor=None) -> dict[str, Any]:
         },
         "events": [
             {
-                **{
-                    k: formats.json_value(v)
-                    for k, v in row.items()
-                    if k not in ("product__external_id",)
-                },
+                **{k: json_value(v) for k, v in row.items() if k not in ("product__external_id",)},
                 "product": row["product__external_id"],
             }
             for row in shopper.events.order_by("timestamp", "id").values(
@@ -61,7 +58,7 @@ def shopper_export(*, external_id: str, actor=None) -> dict[str, Any]:
             )
         ],
         "searches": [
-            {k: formats.json_value(v) for k, v in row.items()}
+            {k: json_value(v) for k, v in row.items()}
             for row in shopper.searches.order_by("timestamp", "id").values(
                 "query",
                 "corrected_query",

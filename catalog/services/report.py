@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.formats import RowError
+from catalog.formats.reading import RowError
 from catalog.models import ImportRun
 from platform_core.services import audit_record
 

@@ -9,7 +9,7 @@ import psycopg
 from django import db
 from django.db import transaction
 
-from catalog.formats import RowError, SourceRow
+from catalog.formats.reading import RowError, SourceRow
 from catalog.models import ImportRun
 from catalog.services.report import ImportReport
 

@@ -12,7 +12,9 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from catalog import formats
+from catalog.formats.events import _EVENT_SPEC
+from catalog.formats.records import _PRODUCT_SPEC
+from catalog.formats.values import Invalid, as_price
 from catalog.models import Event, ImportRun, Product
 from catalog.services.imports import catalog_import_file
 from tests.factories import ProductFactory
@@ -275,7 +277,7 @@ def test_unknown_and_hostile_keys_of_an_event_are_ignored(events_client, product
 def test_a_value_the_database_refuses_is_rejected_by_itself(events_client, product, monkeypatch):
     """Defence in depth: were a validator to let through a value PostgreSQL refuses (here NUL
     in a review, with the check switched off), only that event is rejected."""
-    monkeypatch.setitem(formats._EVENT_SPEC, "review", lambda v: v)
+    monkeypatch.setitem(_EVENT_SPEC, "review", lambda v: v)
     batch = {"events": [_event(1), _event(2, review="a\u0000b"), _event(3)]}
     response = post_raw(events_client, EVENTS_URL, _body(batch))
     assert response.status_code == 202, response.content[:500]
@@ -354,7 +356,7 @@ def test_a_bad_product_is_rejected_by_itself(storefront, overrides, raw, field):
 
 
 def test_a_product_value_the_database_refuses_is_rejected_by_itself(storefront, monkeypatch):
-    monkeypatch.setitem(formats._PRODUCT_SPEC, "description", lambda v: v)
+    monkeypatch.setitem(_PRODUCT_SPEC, "description", lambda v: v)
     items = [_product("a"), _product("b", description="a\u0000b"), _product("c")]
     strict = post_raw(storefront, BULK_URL, _body(items))
     error = assert_error(strict, 400, "invalid_rows")
@@ -371,7 +373,7 @@ def test_a_description_too_big_for_the_full_text_index_is_rejected_by_itself(
 ):
     """PostgreSQL's tsvector holds 1 MB: past the description limit (switched off here), the
     database refuses the row — that product alone, with the database's reason."""
-    monkeypatch.setattr(formats, "MAX_DESCRIPTION", 10_000_000)
+    monkeypatch.setattr("catalog.formats.records.MAX_DESCRIPTION", 10_000_000)
     words = " ".join(f"w{i}x" for i in range(250_000))
     items = [_product("a"), _product("b", description=words), _product("c")]
     response = post_raw(storefront, f"{BULK_URL}?skip_invalid=true", _body(items))
@@ -518,10 +520,10 @@ def test_a_jsonl_line_with_a_number_python_refuses_is_that_lines_error(product):
     ["1e30", "1E+30", 1e30, "1e999999999", "-1e-999999999", "9999999999.999", 10**40, "sNaN"],
 )
 def test_prices_that_do_not_fit_are_invalid(value):
-    with pytest.raises(formats.Invalid):
-        formats.as_price(value)
+    with pytest.raises(Invalid):
+        as_price(value)
 
 
 def test_the_largest_price_fits():
-    assert str(formats.as_price("9999999999.99")) == "9999999999.99"
-    assert str(formats.as_price("1e3")) == "1000.00"
+    assert str(as_price("9999999999.99")) == "9999999999.99"
+    assert str(as_price("1e3")) == "1000.00"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from catalog import formats
+from catalog.formats.contract import FORMATS
 from catalog.management.reporting import ProgressBar
 from catalog.services.export import catalog_export
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("directory", type=Path)
-        parser.add_argument("--format", dest="fmt", choices=formats.FORMATS, default="csv")
+        parser.add_argument("--format", dest="fmt", choices=FORMATS, default="csv")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, directory: Path, fmt: str, no_progress: bool, **options):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import formats
+from catalog.formats.contract import FORMATS
 from catalog.management.reporting import ProgressBar, write_report
 from catalog.services.imports import catalog_import_file
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format",
             dest="fmt",
-            choices=formats.FORMATS,
+            choices=FORMATS,
             help="Default: from the file extension (.csv, .jsonl).",
         )
         parser.add_argument(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import formats
+from catalog.formats.contract import FORMATS
 from catalog.management.reporting import ProgressBar, write_report
 from catalog.services.imports import catalog_import_file
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
-        parser.add_argument("--format", dest="fmt", choices=formats.FORMATS)
+        parser.add_argument("--format", dest="fmt", choices=FORMATS)
         parser.add_argument(
             "--skip-invalid", action="store_true", help="Import the valid rows, report the others."
         )
