@@ -6,7 +6,7 @@ Runs against a database of its own (``aisle_bench`` on the same PostgreSQL serve
 migrated on first use, emptied before and after each run), so the development data is never
 touched. Measures, for the same kind of rows:
 
-* ``service``  — ``catalog.services.events_ingest_objects`` (validation, product lookup, shopper
+* ``service``  — ``catalog.services.events.events_ingest_objects`` (validation, product lookup, shopper
   upsert, ``INSERT ... ON CONFLICT (event_id) DO NOTHING``, profile-version bump), one
   transaction per batch;
 * ``http``     — ``POST /api/v1/events`` through Django's test client (middleware, API-key
@@ -68,9 +68,9 @@ def _setup_django() -> None:
 
 
 def _empty_catalog() -> None:
-    from catalog import services
+    from catalog.services.demo import catalog_truncate
 
-    services.catalog_truncate()
+    catalog_truncate()
 
 
 def _batches(
@@ -131,8 +131,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from catalog import services
     from catalog.models import Event, Product, Shopper
+    from catalog.services.events import events_ingest_objects, shopper_ids_ensure
     from platform_core.services import api_client_create
 
     _empty_catalog()
@@ -188,15 +188,13 @@ def main() -> None:
     bodies, dup_bodies = [], []
     shopper_ids: dict[str, int] = {}
     for i in range(args.batches):
-        elapsed["service"] += _timed(
-            lambda b=sets["service"][i]: services.events_ingest_objects(objects=b)
-        )
+        elapsed["service"] += _timed(lambda b=sets["service"][i]: events_ingest_objects(objects=b))
         elapsed["http"] += _timed(lambda b=sets["http"][i]: bodies.append(post(b)))
         elapsed["http dup"] += _timed(lambda b=sets["http"][i]: dup_bodies.append(post(b)))
         # COPY needs resolved ids: the shoppers the other methods created are known by now
         missing = {e["shopper"] for e in sets["copy"][i]} - shopper_ids.keys()
         if missing:
-            shopper_ids.update(services.shopper_ids_ensure(missing)[0])
+            shopper_ids.update(shopper_ids_ensure(missing)[0])
         elapsed["copy"] += _timed(lambda b=sets["copy"][i]: _copy(b, product_ids, shopper_ids))
     sent = args.batches * args.batch_size
     assert sum(b["accepted"] for b in bodies) == sent, "events were rejected"

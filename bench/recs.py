@@ -3,7 +3,7 @@
     .venv/bin/python bench/recs.py [--products 5000] [--shoppers 2000] [--days 60] [--seed 42]
                                    [--holdout-days 7] [--max-shoppers 500] [--text title|full]
 
-Builds the demo store (``catalog.services.demo_store_build``) in a database of its own
+Builds the demo store (``catalog.services.demo.demo_store_build``) in a database of its own
 (``aisle_bench_recs``), then splits it by time: the purchases of the last ``--holdout-days``
 are held out (and deleted, so serving never sees them); everything before is the history.
 On the history it embeds the catalogue with the packaged MiniLM (``--text title``: title,
@@ -178,7 +178,7 @@ def main() -> None:
     log = lambda m: print(f"  {m}", flush=True)  # noqa: E731
     from django.test import Client
 
-    from catalog import services as catalog_services
+    from catalog.services.demo import demo_store_build
     from platform_core.models import ApiClient
     from platform_core.services import api_client_create
     from recommend import services
@@ -187,7 +187,7 @@ def main() -> None:
     ModelVersion.objects.all().delete()
     reset_serving_caches()
     started = time.perf_counter()
-    result = catalog_services.demo_store_build(
+    result = demo_store_build(
         products=args.products,
         shoppers=args.shoppers,
         days=args.days,

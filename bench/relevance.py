@@ -359,7 +359,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = read_judged(args.path)
     setup_django(DATABASE)
-    from catalog.services import catalog_truncate
+    from catalog.services.demo import catalog_truncate
     from training.models import ModelVersion
 
     if not args.reuse:

@@ -253,7 +253,7 @@ def build_store(n_products: int, *, n_shoppers: int, seed: int, log) -> dict:
     from django.db import connection
 
     from catalog.models import Brand, Category
-    from catalog.services import catalog_truncate
+    from catalog.services.demo import catalog_truncate
     from training import vectors
     from training.ml.encoders import encode_texts, load_encoder
     from training.models import ModelVersion

@@ -31,7 +31,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog import formats
+from catalog.formats.contract import column_names
+from catalog.formats.writing import json_value
 from catalog.models import Event, EventType, SearchLog
 from platform_core.services import audit_record
 
@@ -199,7 +200,7 @@ def _archive_path(directory: Path, kind: str) -> Path:
 
 
 def _event_lines(ids: list[int]) -> Iterator[dict[str, Any]]:
-    columns = formats.column_names("events")
+    columns = column_names("events")
     for row in (
         Event.objects.filter(id__in=ids)
         .order_by("timestamp", "id")
@@ -219,7 +220,7 @@ def _event_lines(ids: list[int]) -> Iterator[dict[str, Any]]:
     ):
         row["shopper"] = row.pop("shopper__external_id")
         row["product"] = row.pop("product__external_id")
-        yield {c: formats.json_value(row.get(c)) for c in columns}
+        yield {c: json_value(row.get(c)) for c in columns}
 
 
 def _search_log_lines(ids: list[int]) -> Iterator[dict[str, Any]]:
@@ -244,4 +245,4 @@ def _search_log_lines(ids: list[int]) -> Iterator[dict[str, Any]]:
         )
     ):
         row["shopper"] = row.pop("shopper__external_id")
-        yield {k: formats.json_value(v) for k, v in row.items()}
+        yield {k: json_value(v) for k, v in row.items()}

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
-from catalog.models import Category, SearchLog
+from catalog.models import Category, Product, SearchLog
+from catalog.sql import as_json_param, bulk_cursor, chunks
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,103 @@ def zero_result_queries(*, days: int = 7, limit: int = 50) -> list[ZeroResultQue
     ]
 
 
+# --- The category subtree: one rule on the materialised path (external ids joined by '/'),
+# a category is in the subtree of ``root`` when its path is ``root`` or starts with ``root/``.
+
+
+def in_subtree(path: str, root: str) -> bool:
+    """The subtree rule for a path in hand (serving's in-memory category tree)."""
+    return path == root or path.startswith(f"{root}/")
+
+
+def subtree_q(root: str, *, field: str = "path") -> Q:
+    """The same rule as a query condition on the path column ``field``."""
+    return Q(**{field: root}) | Q(**{f"{field}__startswith": f"{root}/"})
+
+
 def category_subtree(queryset: QuerySet, *, path: str, field: str = "category__path") -> QuerySet:
     """Rows whose category is ``path`` or below it."""
-    from django.db.models import Q
+    return queryset.filter(subtree_q(path, field=field))
 
-    return queryset.filter(Q(**{field: path}) | Q(**{f"{field}__startswith": f"{path}/"}))
+
+def category_lookup() -> tuple[dict[str, tuple[int, str]], dict[str, str]]:
+    """external_id -> (id, path) and external_id -> name, for every category (a small table)."""
+    by_ext, names = {}, {}
+    for pk, ext, name, path in Category.objects.values_list("id", "external_id", "name", "path"):
+        by_ext[ext] = (pk, path)
+        names[ext] = name
+    return by_ext, names
+
+
+def category_subtree_ids(category_id: int) -> list[int]:
+    """The category and every category below it (a prefix match on the materialised path)."""
+    path = Category.objects.filter(pk=category_id).values_list("path", flat=True).first()
+    if path is None:
+        return []
+    return list(
+        category_subtree(Category.objects.all(), path=path, field="path").values_list(
+            "id", flat=True
+        )
+    )
+
+
+def category_paths(parents: dict[str, str | None]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Materialised paths for a forest given child -> parent external ids.
+
+    Returns (paths, problems): ``problems[ext]`` lists why a node has no path (unknown parent,
+    a cycle); its descendants inherit the problem.
+    """
+    paths: dict[str, str] = {}
+    problems: dict[str, list[str]] = {}
+    for start in parents:
+        chain, node = [], start
+        seen: set[str] = set()
+        while node is not None and node not in paths and node not in problems:
+            if node in seen:
+                cycle = " > ".join([*chain[chain.index(node) :], node])
+                for n in chain:
+                    problems[n] = [f"the parent links form a cycle: {cycle}"]
+                break
+            if node not in parents:
+                for n in chain:
+                    problems[n] = (
+                        [f"unknown parent {node!r}"]
+                        if n == chain[-1]
+                        else [f"an ancestor's parent {node!r} is unknown"]
+                    )
+                break
+            seen.add(node)
+            chain.append(node)
+            node = parents[node]
+        else:
+            base = "" if node is None else paths.get(node)
+            if node is not None and base is None:  # the ancestor has a problem
+                for n in chain:
+                    problems[n] = [f"its ancestor {node!r} was rejected"]
+                continue
+            for n in reversed(chain):
+                base = n if not base else f"{base}/{n}"
+                paths[n] = base
+    return paths, problems
+
+
+def product_ids_for(external_ids: set[str]) -> dict[str, int]:
+    if not external_ids:
+        return {}
+    out: dict[str, int] = {}
+    with bulk_cursor() as cursor:
+        for chunk in chunks(sorted(external_ids), 20000):
+            cursor.execute(
+                f"SELECT external_id, id FROM {Product._meta.db_table}"
+                " WHERE external_id IN (SELECT json_array_elements_text(%s::json))",
+                [as_json_param(list(chunk))],
+            )
+            out.update(cursor.fetchall())
+    return out
+
+
+def catalog_is_empty() -> bool:
+    return not Product.objects.exists()
 
 
 def categories_as_tree() -> list[tuple[str, str]]:

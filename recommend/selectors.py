@@ -15,6 +15,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.selectors import in_subtree
 from recommend.engine.rules import PinRule, ScoreRule
 from recommend.engine.synonyms import SynonymIndex, SynonymSet, build_synonym_index
 from recommend.engine.text import normalise
@@ -127,8 +128,7 @@ class CategoryTree:
         root = self.by_external.get(external_id)
         if root is None:
             return None
-        prefix = root.path + "/"
-        return [c.id for c in self.by_id.values() if c.id == root.id or c.path.startswith(prefix)]
+        return [c.id for c in self.by_id.values() if in_subtree(c.path, root.path)]
 
 
 @dataclass(frozen=True)

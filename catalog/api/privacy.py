@@ -11,9 +11,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import services
 from catalog.api.serializers import ErrorBodySerializer
 from catalog.models import Shopper
+from catalog.services.privacy import shopper_export, shopper_forget
 from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import HasScope, api_client
 
@@ -95,7 +95,7 @@ class ShopperExportView(APIView):
     )
     def get(self, request, external_id: str):
         try:
-            data = services.shopper_export(external_id=external_id, actor=api_client(request))
+            data = shopper_export(external_id=external_id, actor=api_client(request))
         except Shopper.DoesNotExist:
             raise _not_found(external_id) from None
         return Response(data)
@@ -128,9 +128,7 @@ class ShopperForgetView(APIView):
         form.is_valid(raise_exception=True)
         mode = form.validated_data.get("mode") or settings.SHOPPER_FORGET_MODE
         try:
-            counts = services.shopper_forget(
-                external_id=external_id, mode=mode, actor=api_client(request)
-            )
+            counts = shopper_forget(external_id=external_id, mode=mode, actor=api_client(request))
         except Shopper.DoesNotExist:
             raise _not_found(external_id) from None
         return Response({"external_id": external_id, "mode": mode, "counts": counts})

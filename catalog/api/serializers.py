@@ -7,7 +7,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.formats import EVENT_TYPES
+from catalog.formats.contract import EVENT_TYPES
 
 MAX_BATCH = 1000
 
@@ -23,7 +23,7 @@ MAX_BATCH = 1000
     }
 )
 class PriceField(serializers.DecimalField):
-    """A price as the products contract reads it (``catalog.formats.as_price``)."""
+    """A price as the products contract reads it (``catalog.formats.values.as_price``)."""
 
 
 class ProductInSerializer(serializers.Serializer):

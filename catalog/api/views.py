@@ -7,8 +7,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import services
 from catalog.api import serializers as s
+from catalog.services.events import events_ingest_objects
+from catalog.services.imports import products_import_objects
 from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import HasScope
 
@@ -63,7 +64,7 @@ class ProductBulkView(APIView):
     )
     def post(self, request):
         items = _batch(request.data, name="products")
-        report = services.products_import_objects(
+        report = products_import_objects(
             objects=items,
             skip_invalid=_flag(request, "skip_invalid"),
             full_sync=_flag(request, "full_sync"),
@@ -106,7 +107,7 @@ class EventIngestView(APIView):
         if not isinstance(request.data, dict) or "events" not in request.data:
             raise ApiError('Send {"events": [...]}.', code="invalid_batch")
         items = _batch(request.data["events"], name="events")
-        report = services.events_ingest_objects(objects=items, origin="api")
+        report = events_ingest_objects(objects=items, origin="api")
         return Response(
             {
                 "accepted": report.created,

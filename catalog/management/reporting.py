@@ -6,7 +6,7 @@ import sys
 
 from tqdm import tqdm
 
-from catalog.services import ImportReport
+from catalog.services.report import ImportReport
 
 MAX_PRINTED_ERRORS = 50
 

@@ -46,9 +46,9 @@ def write(tmp_path):
 
 @pytest.fixture
 def categories(db):
-    from catalog import services
+    from catalog.services.imports import catalog_import_file
 
-    services.catalog_import_file(
+    catalog_import_file(
         kind="categories",
         source=b"external_id,name,parent\nshoes,Shoes,\nrunning,Running shoes,shoes\nbags,Bags,\n",
         fmt="csv",

@@ -104,7 +104,7 @@ def test_event_list_never_counts_the_whole_table(operator_client):
 
 
 def test_estimated_paginator_uses_statistics_for_big_tables(monkeypatch):
-    from catalog.admin import EstimatedCountPaginator
+    from catalog.admin.common import EstimatedCountPaginator
 
     _grow(10)
     with connection.cursor() as cursor:

@@ -12,8 +12,11 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from catalog import formats, services
+from catalog.formats.events import _EVENT_SPEC
+from catalog.formats.records import _PRODUCT_SPEC
+from catalog.formats.values import Invalid, as_price
 from catalog.models import Event, ImportRun, Product
+from catalog.services.imports import catalog_import_file
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -274,7 +277,7 @@ def test_unknown_and_hostile_keys_of_an_event_are_ignored(events_client, product
 def test_a_value_the_database_refuses_is_rejected_by_itself(events_client, product, monkeypatch):
     """Defence in depth: were a validator to let through a value PostgreSQL refuses (here NUL
     in a review, with the check switched off), only that event is rejected."""
-    monkeypatch.setitem(formats._EVENT_SPEC, "review", lambda v: v)
+    monkeypatch.setitem(_EVENT_SPEC, "review", lambda v: v)
     batch = {"events": [_event(1), _event(2, review="a\u0000b"), _event(3)]}
     response = post_raw(events_client, EVENTS_URL, _body(batch))
     assert response.status_code == 202, response.content[:500]
@@ -353,7 +356,7 @@ def test_a_bad_product_is_rejected_by_itself(storefront, overrides, raw, field):
 
 
 def test_a_product_value_the_database_refuses_is_rejected_by_itself(storefront, monkeypatch):
-    monkeypatch.setitem(formats._PRODUCT_SPEC, "description", lambda v: v)
+    monkeypatch.setitem(_PRODUCT_SPEC, "description", lambda v: v)
     items = [_product("a"), _product("b", description="a\u0000b"), _product("c")]
     strict = post_raw(storefront, BULK_URL, _body(items))
     error = assert_error(strict, 400, "invalid_rows")
@@ -370,7 +373,7 @@ def test_a_description_too_big_for_the_full_text_index_is_rejected_by_itself(
 ):
     """PostgreSQL's tsvector holds 1 MB: past the description limit (switched off here), the
     database refuses the row — that product alone, with the database's reason."""
-    monkeypatch.setattr(formats, "MAX_DESCRIPTION", 10_000_000)
+    monkeypatch.setattr("catalog.formats.records.MAX_DESCRIPTION", 10_000_000)
     words = " ".join(f"w{i}x" for i in range(250_000))
     items = [_product("a"), _product("b", description=words), _product("c")]
     response = post_raw(storefront, f"{BULK_URL}?skip_invalid=true", _body(items))
@@ -394,7 +397,7 @@ def test_event_files_get_the_same_per_line_rejections(product):
         _event(6),
     ]
     text = "\n".join(_body(e, "1" + "0" * 400).decode() for e in lines)
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="events", source=text.encode(), fmt="jsonl", skip_invalid=True
     )
     assert report.status == ImportRun.Status.PARTIAL, report.summary()
@@ -463,7 +466,7 @@ def test_category_and_shopper_files_get_the_same_rules():
             {"external_id": "hats", "name": "\ud800"},
         ]
     )
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="categories", source=categories.encode(), fmt="jsonl", skip_invalid=True
     )
     assert [(e.line, e.field) for e in report.errors] == [(2, "external_id"), (3, "name")]
@@ -477,7 +480,7 @@ def test_category_and_shopper_files_get_the_same_rules():
             {"external_id": "s-5", "signup_date": "2024-01-01\u0000"},
         ]
     )
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="shoppers", source=shoppers.encode(), fmt="jsonl", skip_invalid=True
     )
     assert report.status == ImportRun.Status.PARTIAL, report.summary()
@@ -490,7 +493,7 @@ def test_category_and_shopper_files_get_the_same_rules():
 
 
 def test_a_file_name_with_nul_or_a_surrogate_is_recorded_escaped(product):
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="events",
         source=json.dumps(_event(1)).encode(),
         fmt="jsonl",
@@ -502,7 +505,7 @@ def test_a_file_name_with_nul_or_a_surrogate_is_recorded_escaped(product):
 
 def test_a_jsonl_line_with_a_number_python_refuses_is_that_lines_error(product):
     lines = [json.dumps(_event(1)), '{"event_id": "e-2", "value": 1' + "0" * 5000 + "}"]
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="events", source="\n".join(lines).encode(), fmt="jsonl", skip_invalid=True
     )
     assert [(e.line, e.field) for e in report.errors] == [(2, "")]
@@ -517,10 +520,10 @@ def test_a_jsonl_line_with_a_number_python_refuses_is_that_lines_error(product):
     ["1e30", "1E+30", 1e30, "1e999999999", "-1e-999999999", "9999999999.999", 10**40, "sNaN"],
 )
 def test_prices_that_do_not_fit_are_invalid(value):
-    with pytest.raises(formats.Invalid):
-        formats.as_price(value)
+    with pytest.raises(Invalid):
+        as_price(value)
 
 
 def test_the_largest_price_fits():
-    assert str(formats.as_price("9999999999.99")) == "9999999999.99"
-    assert str(formats.as_price("1e3")) == "1000.00"
+    assert str(as_price("9999999999.99")) == "9999999999.99"
+    assert str(as_price("1e3")) == "1000.00"

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from catalog import services
 from catalog.models import Event, Shopper
+from catalog.services.events import events_ingest_objects
+from catalog.services.imports import catalog_import_file
 from tests.factories import ProductFactory, ShopperFactory
 
 EVENTS_URL = "/api/v1/events"
@@ -66,17 +67,15 @@ def test_file_with_unknown_product_imports_nothing_unless_skip_invalid(product, 
 @pytest.mark.django_db
 def test_new_events_bump_profile_version_and_last_seen(product):
     shopper = ShopperFactory(external_id="s-1")
-    report = services.events_ingest_objects(objects=[_event(1), _event(5), _event(3)])
+    report = events_ingest_objects(objects=[_event(1), _event(5), _event(3)])
     assert report.created == 3
     shopper.refresh_from_db()
     assert shopper.profile_version == 1
     assert shopper.last_seen_at == datetime(2024, 6, 1, 10, 5, tzinfo=UTC)
-    services.events_ingest_objects(objects=[_event(1)])  # a duplicate changes no profile
+    events_ingest_objects(objects=[_event(1)])  # a duplicate changes no profile
     shopper.refresh_from_db()
     assert shopper.profile_version == 1
-    services.events_ingest_objects(
-        objects=[_event(2)]
-    )  # an older event: version moves, last_seen does not
+    events_ingest_objects(objects=[_event(2)])  # an older event: version moves, last_seen does not
     shopper.refresh_from_db()
     assert shopper.profile_version == 2 and shopper.last_seen_at == datetime(
         2024, 6, 1, 10, 5, tzinfo=UTC
@@ -238,18 +237,18 @@ def test_openapi_schema_documents_both_endpoints(admin_client):
 
 @pytest.mark.django_db
 def test_multi_chunk_file_touches_each_shopper_once_at_the_end(product, monkeypatch, write):
-    monkeypatch.setattr(services, "EVENT_CHUNK", 2)
+    monkeypatch.setattr("catalog.services.events.EVENT_CHUNK", 2)
     lines = [f"e-{n},s-{n % 2},view,p-1,2024-06-01T10:0{n}:00Z" for n in range(5)]
     path = write(
         "events.csv", "event_id,shopper,type,product,timestamp\n" + "\n".join(lines) + "\n"
     )
-    report = services.catalog_import_file(kind="events", source=path)
+    report = catalog_import_file(kind="events", source=path)
     assert (report.created, report.unchanged, report.shoppers_created) == (5, 0, 2)
     versions = dict(Shopper.objects.values_list("external_id", "profile_version"))
     assert versions == {"s-0": 1, "s-1": 1}
     assert Shopper.objects.get(external_id="s-0").last_seen_at == datetime(
         2024, 6, 1, 10, 4, tzinfo=UTC
     )
-    again = services.catalog_import_file(kind="events", source=path)
+    again = catalog_import_file(kind="events", source=path)
     assert (again.created, again.unchanged) == (0, 5)
     assert dict(Shopper.objects.values_list("external_id", "profile_version")) == versions

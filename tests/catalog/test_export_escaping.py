@@ -9,9 +9,11 @@ import json
 
 import pytest
 
-from catalog import csv_safety, services
+from catalog import csv_safety
 from catalog.csv_safety import formula_escape, formula_unescape
 from catalog.models import Event, Product
+from catalog.services.demo import catalog_truncate
+from catalog.services.imports import catalog_import_file, products_import_objects
 from courses.lab_files import CategoryRef, import_lab_file
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\x00")
@@ -119,7 +121,7 @@ def hostile_store(db, tmp_path, storefront):
         ["external_id", "name", "parent"],
         [["-sale", "=1+1", ""], ["shoes", "Shoes", ""]],
     )
-    assert services.catalog_import_file(kind="categories", source=categories).ok
+    assert catalog_import_file(kind="categories", source=categories).ok
     products = _write_csv(
         tmp_path,
         "products.csv",
@@ -130,9 +132,9 @@ def hostile_store(db, tmp_path, storefront):
             if ext != "p-quoted"
         ],
     )
-    assert services.catalog_import_file(kind="products", source=products).ok
+    assert catalog_import_file(kind="products", source=products).ok
     # through the API, a title keeps the quote it starts with (a CSV cell would lose it: below)
-    report = services.products_import_objects(
+    report = products_import_objects(
         objects=[{"external_id": "p-quoted", "title": TITLES["p-quoted"], "price": "1.00"}]
     )
     assert report.ok
@@ -208,7 +210,7 @@ def test_an_exported_catalogue_imports_back_without_growing_quotes(
 ):
     before = _snapshot()
     assert run_command("export_catalog", str(tmp_path / "one")).code == 0
-    services.catalog_truncate()
+    catalog_truncate()
     folder = tmp_path / "one"
     for args in (
         ("categories.csv", "--kind", "categories"),
@@ -252,7 +254,7 @@ def test_a_csv_cell_quoted_by_a_spreadsheet_imports_without_its_quote(db, tmp_pa
         ["external_id", "title", "price"],
         [["p-1", "'=SUM(1)", "1"], ["p-2", "'plain", "1"]],
     )
-    assert services.catalog_import_file(kind="products", source=path).ok
+    assert catalog_import_file(kind="products", source=path).ok
     assert dict(Product.objects.values_list("external_id", "title")) == {
         "p-1": "=SUM(1)",
         "p-2": "'plain",

@@ -4,14 +4,14 @@ from datetime import date
 
 import pytest
 
-from catalog import services
 from catalog.models import Category, Product, Shopper
+from catalog.services.imports import catalog_import_file
 
 pytestmark = pytest.mark.django_db
 
 
 def _categories(text: str, **kw):
-    return services.catalog_import_file(kind="categories", source=text.encode(), fmt="csv", **kw)
+    return catalog_import_file(kind="categories", source=text.encode(), fmt="csv", **kw)
 
 
 def test_children_may_come_before_parents_and_paths_follow():
@@ -44,7 +44,7 @@ def test_unknown_parents_and_cycles_are_row_errors():
 
 def test_moving_and_renaming_a_category_reaches_its_subtree_and_products():
     _categories("external_id,name,parent\nshoes,Shoes,\nrunning,Running,shoes\nsport,Sport,\n")
-    services.catalog_import_file(
+    catalog_import_file(
         kind="products",
         fmt="csv",
         source=b"external_id,title,price,category,brand\np1,Racer,10,running,Stride\n",
@@ -63,13 +63,13 @@ def test_moving_and_renaming_a_category_reaches_its_subtree_and_products():
 
 def test_shoppers_upsert_and_reimport_is_unchanged():
     text = b'external_id,segment,country,signup_date,attributes\ns1,premium,de,2024-03-01,"{""vip"": true}"\ns2,,,,\n'
-    first = services.catalog_import_file(kind="shoppers", source=text, fmt="csv")
+    first = catalog_import_file(kind="shoppers", source=text, fmt="csv")
     assert first.created == 2
     s1 = Shopper.objects.get(external_id="s1")
     assert (s1.country, s1.signup_date, s1.attributes) == ("DE", date(2024, 3, 1), {"vip": True})
-    again = services.catalog_import_file(kind="shoppers", source=text, fmt="csv")
+    again = catalog_import_file(kind="shoppers", source=text, fmt="csv")
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
-    bad = services.catalog_import_file(
+    bad = catalog_import_file(
         kind="shoppers", source=b"external_id,country\ns3,Germany\n", fmt="csv"
     )
     assert (

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from catalog import services
 from catalog.models import Brand, ImportRun, Product
+from catalog.services.imports import catalog_import_file
 from platform_core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
@@ -63,21 +63,21 @@ def test_skip_invalid_imports_the_good_rows(categories, write, run_command):
 
 def test_reimporting_the_same_file_changes_nothing(categories, write):
     path = write("products.csv", HEADER + GOOD)
-    first = services.catalog_import_file(kind="products", source=path)
+    first = catalog_import_file(kind="products", source=path)
     assert (first.created, first.updated) == (2, 0)
     Product.objects.update(needs_embedding=False)
     before = dict(Product.objects.values_list("external_id", "updated_at"))
-    again = services.catalog_import_file(kind="products", source=path)
+    again = catalog_import_file(kind="products", source=path)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
     assert dict(Product.objects.values_list("external_id", "updated_at")) == before
     assert not Product.objects.filter(needs_embedding=True).exists()
 
 
 def test_a_price_change_updates_without_reembedding_but_a_title_change_reembeds(categories, write):
-    services.catalog_import_file(kind="products", source=write("a.csv", HEADER + GOOD))
+    catalog_import_file(kind="products", source=write("a.csv", HEADER + GOOD))
     Product.objects.update(needs_embedding=False)
     changed = GOOD.replace("89.90", "79.90").replace("City backpack", "Town backpack")
-    report = services.catalog_import_file(kind="products", source=write("b.csv", HEADER + changed))
+    report = catalog_import_file(kind="products", source=write("b.csv", HEADER + changed))
     assert (report.updated, report.unchanged) == (2, 0)
     flags = dict(Product.objects.values_list("external_id", "needs_embedding"))
     assert flags == {"p1": False, "p2": True}
@@ -85,8 +85,8 @@ def test_a_price_change_updates_without_reembedding_but_a_title_change_reembeds(
 
 
 def test_columns_absent_from_the_file_keep_their_stored_values(categories, write):
-    services.catalog_import_file(kind="products", source=write("a.csv", HEADER + GOOD))
-    report = services.catalog_import_file(
+    catalog_import_file(kind="products", source=write("a.csv", HEADER + GOOD))
+    report = catalog_import_file(
         kind="products",
         source=write("stock.csv", "external_id,title,price,stock\np1,Trail runner,89.90,0\n"),
     )
@@ -101,16 +101,12 @@ def test_columns_absent_from_the_file_keep_their_stored_values(categories, write
 
 
 def test_full_sync_deactivates_absent_products(categories, write):
-    services.catalog_import_file(kind="products", source=write("a.csv", HEADER + GOOD))
+    catalog_import_file(kind="products", source=write("a.csv", HEADER + GOOD))
     only_p1 = HEADER + GOOD.splitlines(keepends=True)[0]
-    report = services.catalog_import_file(
-        kind="products", source=write("b.csv", only_p1), full_sync=True
-    )
+    report = catalog_import_file(kind="products", source=write("b.csv", only_p1), full_sync=True)
     assert report.deactivated == 1 and report.unchanged == 1
     assert dict(Product.objects.values_list("external_id", "active")) == {"p1": True, "p2": False}
-    again = services.catalog_import_file(
-        kind="products", source=write("b.csv", only_p1), full_sync=True
-    )
+    again = catalog_import_file(kind="products", source=write("b.csv", only_p1), full_sync=True)
     assert again.deactivated == 0
 
 
@@ -146,7 +142,7 @@ def test_jsonl_import_and_duplicate_ids(categories, write, run_command):
 
 
 def test_import_by_a_user_is_recorded_and_audited(categories, write, operator_user):
-    report = services.catalog_import_file(
+    report = catalog_import_file(
         kind="products", source=write("a.csv", HEADER + GOOD), user=operator_user, origin="admin"
     )
     run = ImportRun.objects.get(pk=report.import_run_id)

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from catalog import privacy, services
+from catalog import privacy
 from catalog.models import Event, SearchLog, Shopper
+from catalog.services.privacy import shopper_forget
 from platform_core.models import AuditLog
 from tests.factories import EventFactory, SearchLogFactory, ShopperFactory
 
@@ -59,7 +60,7 @@ def test_forget_deletes_personal_rows_in_delete_mode(alice, hooks, run_command, 
 
 def test_forget_anonymises_events_when_configured(alice, hooks, settings):
     settings.SHOPPER_FORGET_MODE = "anonymise"
-    counts = services.shopper_forget(external_id="alice")
+    counts = shopper_forget(external_id="alice")
     assert counts["events"] == 2 and counts["searches"] == 1
     assert not Shopper.objects.filter(external_id="alice").exists()
     anonymous = Shopper.objects.get(external_id__startswith="anon-")
@@ -76,7 +77,7 @@ def test_forget_is_one_transaction(alice, monkeypatch):
 
     monkeypatch.setattr(privacy, "FORGET_HOOKS", [broken])
     with pytest.raises(RuntimeError):
-        services.shopper_forget(external_id="alice", mode="delete")
+        shopper_forget(external_id="alice", mode="delete")
     assert Shopper.objects.filter(external_id="alice").exists() and Event.objects.count() == 3
 
 

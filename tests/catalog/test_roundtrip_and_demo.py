@@ -6,8 +6,10 @@ import json
 import pytest
 from django.db.models import F
 
-from catalog import bootstrap, services
+from catalog import bootstrap
 from catalog.models import Brand, Category, Event, Product, Shopper
+from catalog.services import demo
+from catalog.services.demo import DemoStoreResult, catalog_truncate
 
 SMALL = ("--products", "150", "--shoppers", "40", "--days", "7", "--seed", "7")
 
@@ -79,7 +81,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_rows(fmt, run_
     assert len(before["events"]) > 100 and len(before["categories"]) >= 20
     result = run_command("export_catalog", str(tmp_path / "export"), "--format", fmt)
     assert result.code == 0, result.out
-    services.catalog_truncate()
+    catalog_truncate()
     assert not Product.objects.exists() and not Event.objects.exists()
     folder = tmp_path / "export"
     for args in (
@@ -145,11 +147,9 @@ def test_bootstrap_builds_the_demo_store_only_when_the_catalog_is_empty(
 
     calls = []
     monkeypatch.setattr(
-        services,
+        demo,
         "demo_store_build",
-        lambda **kw: (
-            calls.append(kw) or services.DemoStoreResult({"products": 0}, {"x": tmp_path}, {})
-        ),
+        lambda **kw: calls.append(kw) or DemoStoreResult({"products": 0}, {"x": tmp_path}, {}),
     )
     settings.DEMO_STORE = False
     bootstrap.run(stdout=io.StringIO(), style=no_style())

@@ -49,7 +49,7 @@ def page(browser, live_server):
 def _prepare(learner):
     """The shipped curriculum, the catalogue's categories, and a learner who has already done
     everything in the last course except one lesson, one quiz and the lab."""
-    from catalog.services import catalog_import_file
+    from catalog.services.imports import catalog_import_file
     from courses import services
     from courses.models import Course, LearningPath, Quiz
     from tests.courses.test_lab_checks import CATEGORIES_CSV

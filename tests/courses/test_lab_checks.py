@@ -51,7 +51,7 @@ def fix_lab_csv(content: bytes, known_categories: set[str]) -> bytes:
 
 @pytest.fixture
 def categories(db):
-    from catalog.services import catalog_import_file
+    from catalog.services.imports import catalog_import_file
 
     report = catalog_import_file(
         kind="categories", source=CATEGORIES_CSV, fmt="csv", filename="categories.csv"
@@ -64,7 +64,7 @@ def categories(db):
 
 
 def test_import_lab_end_to_end(learner_user, categories):
-    from catalog.services import catalog_import_file
+    from catalog.services.imports import catalog_import_file
 
     sc = build_course(slug="import-course", check_name="catalog_import_fixed")
     # An import before the lab starts does not count.
@@ -141,7 +141,7 @@ def test_import_lab_files_are_per_learner(learner_user, operator_user, categorie
 
 
 def test_someone_elses_import_does_not_count(learner_user, operator_user, categories):
-    from catalog.services import catalog_import_file
+    from catalog.services.imports import catalog_import_file
 
     sc = build_course(slug="import-course-2", check_name="catalog_import_fixed")
     services.lab_start(user=learner_user, lab=sc.lab)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from catalog import services as catalog_services
 from catalog.models import Shopper
+from catalog.services.privacy import shopper_export, shopper_forget
 from recommend import selectors
 from recommend.experiments import services
 from recommend.experiments.models import Assignment, Exposure
@@ -187,9 +187,9 @@ def test_a_shopper_unknown_to_the_database_is_assigned_by_their_id_and_keeps_the
     )
     assert Assignment.objects.filter(experiment=experiment, unit_id="newcomer").count() == 1
 
-    exported = catalog_services.shopper_export(external_id="newcomer")["experiments"]
+    exported = shopper_export(external_id="newcomer")["experiments"]
     assert len(exported["assignments"]) == 1 and len(exported["exposures"]) == 14
-    catalog_services.shopper_forget(external_id="newcomer", mode="delete")
+    shopper_forget(external_id="newcomer", mode="delete")
     assert not Exposure.objects.filter(unit_id="newcomer").exists()
     assert not Assignment.objects.filter(unit_id="newcomer").exists()
 
@@ -275,17 +275,17 @@ def test_shopper_export_and_forget_cover_assignments_and_exposures(operator_user
     )
     services.exposures_flush()
 
-    exported = catalog_services.shopper_export(external_id="bob")
+    exported = shopper_export(external_id="bob")
     assert exported["experiments"]["assignments"][0]["experiment"] == experiment.name
     assert exported["experiments"]["exposures"][0]["request_id"] == "rb"
 
-    counts = catalog_services.shopper_forget(external_id="bob", mode="anonymise")
+    counts = shopper_forget(external_id="bob", mode="anonymise")
     assert counts["experiment_exposures"] == 1 and counts["experiment_assignments"] == 1
     exposure = Exposure.objects.get(request_id="rb")
     assert (
         exposure.unit_id.startswith("anon-") and exposure.session == ""
     )  # counts stay, identity goes
-    counts = catalog_services.shopper_forget(external_id=exposure.unit_id, mode="delete")
+    counts = shopper_forget(external_id=exposure.unit_id, mode="delete")
     assert (
         counts["experiment_exposures"] == 1
         and not Exposure.objects.exists()

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from catalog.services import demo_store_build
+from catalog.services.demo import demo_store_build
 from recommend.experiments import services
 from recommend.experiments.selectors import clear_running_cache, experiment_results
 from recommend.experiments.services import VariantSpec

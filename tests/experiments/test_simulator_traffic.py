@@ -31,7 +31,7 @@ def demo_store(db, serving_state, hashing_encoder, tmp_path):
     """A small demo store (600 products, 300 shoppers, 20 days of history ending 2026-11-01),
     its truth files, and hashed vectors under an active retriever version."""
     from catalog.models import Product
-    from catalog.services import demo_store_build
+    from catalog.services.demo import demo_store_build
     from tests.factories import ModelVersionFactory
     from tests.factories.recommend import DIMENSION, write_vectors
     from training.ml.encoders import product_text

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bench.recs import evaluate, hold_out, recall_ndcg
-from catalog import services as catalog_services
 from catalog.models import Product
+from catalog.services.demo import demo_store_build
 from recommend import services
 from tests.factories.recommend import HashingEncoder, write_vectors
 from tests.factories.training import ModelVersionFactory
@@ -27,9 +27,7 @@ def test_recall_ndcg_by_hand():
 def test_personalised_recommendations_beat_trending_on_held_out_purchases(
     storefront, serving_state, hashing_encoder, tmp_path
 ):
-    catalog_services.demo_store_build(
-        products=500, shoppers=400, days=40, seed=5, truth_dir=tmp_path
-    )
+    demo_store_build(products=500, shoppers=400, days=40, seed=5, truth_dir=tmp_path)
     held, _cutoff = hold_out(days=7)
     assert len(held) >= 30
     retriever = ModelVersionFactory(task="retriever", is_active=True, dimension=384)

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from catalog.models import Product
-from catalog.services import demo_store_build
+from catalog.services.demo import demo_store_build
 from tests import factories
 from training import bootstrap, datasets, selectors, services, vectors
 from training.ml.pairs import normalize_query

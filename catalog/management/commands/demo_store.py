@@ -6,7 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import services
+from catalog.selectors import catalog_is_empty
+from catalog.services.demo import demo_store_build
 
 
 class Command(BaseCommand):
@@ -37,12 +38,12 @@ class Command(BaseCommand):
     ):
         if min(products, shoppers, days) < 1:
             raise CommandError("--products, --shoppers and --days must be at least 1.")
-        if not force and not services.catalog_is_empty():
+        if not force and not catalog_is_empty():
             raise CommandError(
                 "The catalog already has products; pass --force to replace the catalog, its "
                 "shoppers and events with the demo store."
             )
-        result = services.demo_store_build(
+        result = demo_store_build(
             products=products,
             shoppers=shoppers,
             days=days,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from catalog import formats, services
+from catalog.formats.contract import FORMATS
 from catalog.management.reporting import ProgressBar
+from catalog.services.export import catalog_export
 
 
 class Command(BaseCommand):
@@ -18,13 +19,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("directory", type=Path)
-        parser.add_argument("--format", dest="fmt", choices=formats.FORMATS, default="csv")
+        parser.add_argument("--format", dest="fmt", choices=FORMATS, default="csv")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, directory: Path, fmt: str, no_progress: bool, **options):
         bar = ProgressBar("export", enabled=not no_progress)
         try:
-            written = services.catalog_export(directory=directory, fmt=fmt, progress=bar)
+            written = catalog_export(directory=directory, fmt=fmt, progress=bar)
         finally:
             bar.close()
         for kind, (path, count) in written.items():

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import formats, services
+from catalog.formats.contract import FORMATS
 from catalog.management.reporting import ProgressBar, write_report
+from catalog.services.imports import catalog_import_file
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format",
             dest="fmt",
-            choices=formats.FORMATS,
+            choices=FORMATS,
             help="Default: from the file extension (.csv, .jsonl).",
         )
         parser.add_argument(
@@ -54,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError("--full-sync applies to products only.")
         bar = ProgressBar(f"import {kind}", enabled=not no_progress)
         try:
-            report = services.catalog_import_file(
+            report = catalog_import_file(
                 kind=kind,
                 source=path,
                 fmt=fmt,

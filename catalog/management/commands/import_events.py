@@ -6,8 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import formats, services
+from catalog.formats.contract import FORMATS
 from catalog.management.reporting import ProgressBar, write_report
+from catalog.services.imports import catalog_import_file
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
-        parser.add_argument("--format", dest="fmt", choices=formats.FORMATS)
+        parser.add_argument("--format", dest="fmt", choices=FORMATS)
         parser.add_argument(
             "--skip-invalid", action="store_true", help="Import the valid rows, report the others."
         )
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         bar = ProgressBar("import events", enabled=not no_progress)
         try:
-            report = services.catalog_import_file(
+            report = catalog_import_file(
                 kind="events",
                 source=path,
                 fmt=fmt,

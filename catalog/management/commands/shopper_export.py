@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import services
 from catalog.models import Shopper
+from catalog.services.privacy import shopper_export
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, external_id: str, output: Path | None, **options):
         try:
-            data = services.shopper_export(external_id=external_id)
+            data = shopper_export(external_id=external_id)
         except Shopper.DoesNotExist:
             raise CommandError(f"No shopper with external id {external_id!r}.") from None
         text = json.dumps(data, indent=2, ensure_ascii=False, default=str)

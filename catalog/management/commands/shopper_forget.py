@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import services
 from catalog.models import Shopper
+from catalog.services.privacy import shopper_forget
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, external_id: str, mode: str | None, **options):
         try:
-            counts = services.shopper_forget(external_id=external_id, mode=mode)
+            counts = shopper_forget(external_id=external_id, mode=mode)
         except Shopper.DoesNotExist:
             raise CommandError(f"No shopper with external id {external_id!r}.") from None
         mode = mode or settings.SHOPPER_FORGET_MODE
