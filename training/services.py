@@ -23,9 +23,9 @@ from django.utils import timezone
 from courses.gate import check_course_gate
 from platform_core.services import audit_record
 from training import selectors
+from training.classifier_labels import intent_labels
 from training.context import JobContext, JobLost, Monitor, remove_artifact_dir
 from training.jobs import get_job_kind, validate_params
-from training.labels import intent_labels
 from training.ml.pairs import normalize_query
 from training.ml.progress import JobCancelled
 from training.models import Job, JobNotice, ModelVersion, QueryLabel, Task

@@ -10,9 +10,9 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from training import labelling, services
+from training import labelling_queue, services
 from training.admin.common import error_text
-from training.labels import intent_labels
+from training.classifier_labels import intent_labels
 from training.models import QueryLabel, QueryToLabel
 
 
@@ -72,9 +72,9 @@ class LabelQueriesAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Saved {saved} label(s).", messages.SUCCESS)
             return HttpResponseRedirect(request.get_full_path())
         search = request.GET.get("q", "").strip()
-        items = labelling.unlabelled_queries(search=search)
+        items = labelling_queue.unlabelled_queries(search=search)
         page = Paginator(items, self.per_page).get_page(request.GET.get("p"))
-        labelling.attach_peeks(list(page.object_list))
+        labelling_queue.attach_peeks(list(page.object_list))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
