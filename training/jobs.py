@@ -16,7 +16,7 @@ import them); other apps add theirs from their own ``ready()``::
 
 A runner is ``run(ctx: training.context.JobContext) -> None``: it reads ``ctx.params``, reports
 through ``ctx.progress``, polls ``ctx.check_cancel()``, creates versions with
-``ctx.create_version(...)`` and sets ``ctx.result_version`` / ``ctx.metrics``.
+``ctx.create_version(...)`` and ends with ``ctx.finish(version, metrics)``.
 """
 
 from __future__ import annotations

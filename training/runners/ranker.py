@@ -153,9 +153,7 @@ def run(ctx) -> None:
             "position_used": chosen,
         },
         dataset_snapshot=snapshot,
-        metrics=metrics,
     )
     with ctx.stage("save", 0.95, 1.0), atomic_artifact_dir(ctx.artifact_path(version)) as scratch:
         result.scorer.save(scratch)
-    ctx.metrics = metrics
-    ctx.result_version = version
+    ctx.finish(version, metrics)
