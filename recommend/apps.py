@@ -33,4 +33,4 @@ class RecommendConfig(AppConfig):
             dispatch_uid="recommend-config-m2m",
         )
 
-        from recommend import buffers, ranker_job  # noqa: F401  (register the buffers and the train_ranker job kind)
+        from recommend import buffers  # noqa: F401  (register the buffers)

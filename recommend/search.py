@@ -311,7 +311,7 @@ def _search_features(
     ctx: ServingContext, ids: list[int], lexical_text: str, query_vector, lexical, semantic, rows
 ) -> list[dict[str, float]]:
     """Complete every candidate's features (a lexical-only hit gets its cosine too, and vice
-    versa): the ranker was trained on complete features (``recommend.ranker_job``)."""
+    versa): the ranker was trained on complete features (``training.ranking_data``)."""
     # One definition for every candidate (any-term ts_rank_cd), as in training.
     lexical_scores = PostgresLexicalIndex().scores(lexical_text, ids)
     semantic_scores: dict[int, float] = dict(semantic.results) if semantic else {}

@@ -209,6 +209,17 @@ class JobContext:
             version.save(update_fields=["artifact_dir"])
         return Path(settings.ARTIFACTS_DIR) / relative
 
+    def finish(self, version: ModelVersion | None, metrics: dict[str, Any]) -> None:
+        """The last step of every runner: ``metrics`` and ``version`` become the job's result
+        (``services.job_run`` writes them with the final status), and a version this job created
+        keeps the metrics as its own. A version the job only used (embedded, evaluated) is not
+        changed here."""
+        if version is not None and version.pk in self.created_version_ids:
+            version.metrics = metrics
+            version.save(update_fields=["metrics"])
+        self.metrics = metrics
+        self.result_version = version
+
     def set_device(self, info: DeviceInfo) -> None:
         self.device_info = info
         self.log(f"device: {info.name}")

@@ -18,7 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 from catalog.models import Event, EventType, Product, SearchLog
-from training.labels import intent_labels, sentiment_from_rating
+from training.classifier_labels import intent_labels, sentiment_from_rating
 from training.ml.pairs import EventRow, QueryPair, hard_negatives, mine_query_pairs, normalize_query
 from training.ml.splits import Split, split_by_key, split_by_time
 from training.ml.weak_labels import SessionEvent, weak_intent_labels
@@ -282,7 +282,7 @@ def sentiment_examples(*, seed: int, days: int | None = None) -> TextExamples:
         "days": days,
         "split": split.summary(),
     }
-    from training.labels import SENTIMENT_LABELS
+    from training.classifier_labels import SENTIMENT_LABELS
 
     return TextExamples(split=split, labels=list(SENTIMENT_LABELS), snapshot=snapshot)
 

@@ -2,8 +2,9 @@
 
 A kind is a name, a queue (``gpu`` or ``cpu``), a parameter spec and a runner. The runner is a
 dotted path (``"training.runners.embed.run"``) imported only inside the worker, so importing
-this module (web processes, ``run_job --help``) never imports torch. Other apps add their kinds
-from their ``AppConfig.ready()``::
+this module (web processes, ``run_job --help``) never imports torch. The built-in kinds are
+``training.kinds``, registered by the training app's ``AppConfig.ready()`` (this module does not
+import them); other apps add theirs from their own ``ready()``::
 
     from training.jobs import Param, register_job_kind
 
@@ -15,7 +16,7 @@ from their ``AppConfig.ready()``::
 
 A runner is ``run(ctx: training.context.JobContext) -> None``: it reads ``ctx.params``, reports
 through ``ctx.progress``, polls ``ctx.check_cancel()``, creates versions with
-``ctx.create_version(...)`` and sets ``ctx.result_version`` / ``ctx.metrics``.
+``ctx.create_version(...)`` and ends with ``ctx.finish(version, metrics)``.
 """
 
 from __future__ import annotations
@@ -170,12 +171,10 @@ def register_job_kind(
 
 def job_kinds() -> dict[str, JobKind]:
     """Every registered kind by name, sorted."""
-    _ensure_builtin()
     return dict(sorted(_KINDS.items()))
 
 
 def get_job_kind(name: str) -> JobKind:
-    _ensure_builtin()
     try:
         return _KINDS[name]
     except KeyError:
@@ -234,16 +233,6 @@ def help_text() -> str:
         for param in kind.params:
             lines.append(f"    {param.describe()}")
     return "\n".join(lines)
-
-
-_builtin_loaded = False
-
-
-def _ensure_builtin() -> None:
-    global _builtin_loaded
-    if not _builtin_loaded:
-        _builtin_loaded = True
-        importlib.import_module("training.kinds")
 
 
 _EVALUATORS: dict[str, Callable[..., dict[str, Any]]] = {}

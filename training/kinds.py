@@ -43,6 +43,11 @@ def _classifier_rules(params: dict) -> None:
         )
 
 
+def _ranker_rules(params: dict) -> None:
+    if params["alpha"] <= 0 and params["beta"] <= 0:
+        raise ValidationError({"beta": ["alpha and beta cannot both be 0: the loss would be 0."]})
+
+
 register_job_kind(
     "embed_catalog",
     queue="gpu",
@@ -200,4 +205,54 @@ register_job_kind(
         DEVICE,
     ],
     validate=_judged_csv_rule,
+)
+
+register_job_kind(
+    "train_ranker",
+    queue="cpu",
+    runner="training.runners.ranker.run",
+    help="Learn the search ranker from the search log and events: features lexical score, semantic score, "
+    "profile similarity, CF score, popularity, price and shown position (fixed at serving); loss "
+    "alpha*BCE(click) + beta*pairwise logistic; AUC and NDCG@10 against fusion on a time split.",
+    params=[
+        Param("alpha", float, 1.0, "weight of the click BCE term", min=0),
+        Param("beta", float, 1.0, "weight of the pairwise ranking term", min=0),
+        Param(
+            "model",
+            str,
+            "linear",
+            "linear, or mlp (one hidden ReLU layer)",
+            choices=("linear", "mlp"),
+        ),
+        Param("epochs", int, 30, "passes over the training lists", min=1, max=1000),
+        Param("learning_rate", float, 0.05, "Adam learning rate", min=0, max=10),
+        Param("max_lists", int, 4000, "use at most this many of the most recent lists", min=10),
+        Param(
+            "list_size",
+            int,
+            20,
+            "items per rebuilt list (search sessions without a log row)",
+            min=2,
+            max=100,
+        ),
+        Param(
+            "min_lists",
+            int,
+            30,
+            "fail unless at least this many lists with an engagement are found",
+            min=3,
+        ),
+        Param("days", int, None, "only searches of the last N days", min=1),
+        Param(
+            "position",
+            str,
+            "auto",
+            "shown position as a feature (corrects position bias; fixed at serving): "
+            "on, off, or auto = the better on the validation period",
+            choices=("auto", "on", "off"),
+        ),
+        Param("name", str, "", "version name (default: generated)"),
+        Param("seed", int, 42, "training seed (recorded with the version)"),
+    ],
+    validate=_ranker_rules,
 )

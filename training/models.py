@@ -175,7 +175,7 @@ class Job(models.Model):
 
 class QueryLabel(models.Model):
     """An operator's intent label for a (normalised) query, saved from the admin labelling page.
-    Labels come from ``training.labels.intent_labels()``; they override the weak labels that the
+    Labels come from ``training.classifier_labels.intent_labels()``; they override the weak labels that the
     intent classifier job derives from sessions."""
 
     query = models.CharField(max_length=500, unique=True, help_text="Normalised query text.")

@@ -21,11 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from courses.gate import check_course_gate
+from platform_core.celery import app as celery_app
 from platform_core.services import audit_record
 from training import selectors
+from training.classifier_labels import intent_labels
 from training.context import JobContext, JobLost, Monitor, remove_artifact_dir
 from training.jobs import get_job_kind, validate_params
-from training.labels import intent_labels
 from training.ml.pairs import normalize_query
 from training.ml.progress import JobCancelled
 from training.models import Job, JobNotice, ModelVersion, QueryLabel, Task
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 MODELS_GENERATION_KEY = "serving:models-generation"
 FINISHED = (Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED)
+# The Celery task that runs a job of each queue (defined in training.tasks).
+RUN_JOB_TASKS = {"gpu": "training.tasks.run_gpu_job", "cpu": "training.tasks.run_cpu_job"}
 
 
 # =========================================================================== jobs
@@ -68,10 +71,10 @@ def job_launch(
 
 
 def _enqueue(*, job_id: int, queue: str, task_id: str) -> None:
-    from training import tasks
-
-    task = tasks.run_gpu_job if queue == "gpu" else tasks.run_cpu_job
-    task.apply_async(args=[job_id], task_id=task_id, queue=queue)
+    """Send the job's task by name: ``training.tasks`` calls these services, so the services
+    do not import the tasks (the worker that consumes the queue has them registered)."""
+    name = RUN_JOB_TASKS["gpu"] if queue == "gpu" else RUN_JOB_TASKS["cpu"]
+    celery_app.send_task(name, args=[job_id], task_id=task_id, queue=queue)
 
 
 def job_run(*, job_id: int) -> Job | None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from training import services
+
 
 @shared_task(name="training.tasks.run_gpu_job", acks_late=True)  # queue: CELERY_TASK_ROUTES
 def run_gpu_job(job_id: int) -> str | None:
     """Run a job of a ``gpu``-queue kind (embedding, fine-tuning, evaluation)."""
-    from training import services
-
     job = services.job_run(job_id=job_id)
     return job.status if job else None
 
@@ -21,8 +21,6 @@ def run_gpu_job(job_id: int) -> str | None:
 @shared_task(name="training.tasks.run_cpu_job", acks_late=True)  # queue: CELERY_TASK_ROUTES
 def run_cpu_job(job_id: int) -> str | None:
     """Run a job of a ``cpu``-queue kind (collaborative filtering)."""
-    from training import services
-
     job = services.job_run(job_id=job_id)
     return job.status if job else None
 
@@ -30,15 +28,11 @@ def run_cpu_job(job_id: int) -> str | None:
 @shared_task(name="training.tasks.reap_stale_jobs")
 def reap_stale_jobs() -> list[int]:
     """Beat, every minute: fail running jobs whose worker stopped heartbeating."""
-    from training import services
-
     return services.reap_stale_jobs()
 
 
 @shared_task(name="training.tasks.embed_incremental")
 def embed_incremental() -> int | None:
     """Beat, every few minutes: queue an incremental ``embed_catalog`` job when products changed."""
-    from training import services
-
     job = services.embed_incremental_launch()
     return job.pk if job else None

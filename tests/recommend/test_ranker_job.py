@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.models import Event, SearchLog
-from recommend.ranker_job import fusion_baseline, list_metrics
 from tests.factories.catalog import ShopperFactory
 from training import services as training_services
 from training.jobs import get_job_kind, validate_params
 from training.models import Job, ModelVersion
+from training.ranking_data import fusion_baseline, list_metrics
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_fusion_baseline_and_list_metrics_by_hand():
 
 def test_job_kind_is_registered_with_its_parameters():
     kind = get_job_kind("train_ranker")
-    assert kind.queue == "cpu" and kind.runner == "recommend.ranker_job.run"
+    assert kind.queue == "cpu" and kind.runner == "training.runners.ranker.run"
     params = validate_params(kind, {"alpha": "0.5", "epochs": "5"})
     assert params["alpha"] == 0.5 and params["beta"] == 1.0 and params["epochs"] == 5
     from django.core.exceptions import ValidationError
@@ -174,7 +174,7 @@ def test_session_lists_keep_only_clicks_todays_retrieval_finds(serving_store):
     that today's retrieval does not find would enter with low lexical and semantic scores and
     teach the ranker that low relevance is clicked (a ranker trained so on the demo store
     scored NDCG@10 0.298 on its judged queries, against 0.820 once these clicks are left out)."""
-    from recommend.ranker_job import session_lists
+    from training.ranking_data import session_lists
 
     shopper = ShopperFactory(external_id="history")
     products = serving_store.products

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from training.labels import sentiment_from_rating
+from training.classifier_labels import sentiment_from_rating
 from training.ml.weak_labels import SessionEvent, label_after, search_outcomes, weak_intent_labels
 
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)

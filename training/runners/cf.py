@@ -105,7 +105,4 @@ def run(ctx: JobContext) -> None:
             f"{name}: test recall@{k} {scores[name]['test'][f'recall@{k}']:.4f}, "
             f"ndcg@{k} {scores[name]['test'][key]:.4f}"
         )
-    version.metrics = metrics
-    version.save(update_fields=["metrics"])
-    ctx.metrics = metrics
-    ctx.result_version = version
+    ctx.finish(version, metrics)

@@ -149,7 +149,4 @@ def run(ctx: JobContext) -> None:
         f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
         f"on {metrics['test_examples']} examples"
     )
-    version.metrics = metrics
-    version.save(update_fields=["metrics"])
-    ctx.metrics = metrics
-    ctx.result_version = version
+    ctx.finish(version, metrics)

@@ -110,15 +110,14 @@ def run(ctx: JobContext) -> None:
         f"embedded {figures['products']} products at {figures['products_per_s']}/s "
         f"(encode {figures['encode_s']} s, write {figures['write_s']} s, index {figures.get('index_s', '-')} s)"
     )
-    ctx.metrics = {"version": version.pk, **figures}
-    ctx.result_version = version
+    ctx.finish(version, {"version": version.pk, **figures})
 
 
 def _incremental(ctx: JobContext, device) -> None:
     versions = selectors.served_retriever_versions()
     if not versions:
         ctx.log("no retriever version is active or pinned: nothing to keep current")
-        ctx.metrics = {"versions": [], "products": 0}
+        ctx.finish(None, {"versions": [], "products": 0})
         return
     with ctx.stage("read product texts", 0.0, 0.05):
         items = vectors.active_product_texts()
@@ -158,10 +157,10 @@ def _incremental(ctx: JobContext, device) -> None:
     # Every served version now holds a current vector for every active product.
     cleared = vectors.clear_needs_embedding(dict(zip(items.ids, items.hashes, strict=True)))
     Product.objects.filter(active=False, needs_embedding=True).update(needs_embedding=False)
-    ctx.metrics = {
+    metrics = {
         "versions": [v.pk for v in versions],
         "per_version": per_version,
         "products": sum(f.get("products", 0) for f in per_version.values()),
         "flags_cleared": cleared,
     }
-    ctx.result_version = versions[0]
+    ctx.finish(versions[0], metrics)

@@ -57,8 +57,7 @@ def run(ctx: JobContext) -> None:
     metrics["evaluation"] = result
     version.metrics = metrics
     version.save(update_fields=["metrics"])
-    ctx.metrics = result
-    ctx.result_version = version
+    ctx.finish(version, result)
 
 
 def _retriever(ctx: JobContext, version: ModelVersion, seed: int, device) -> dict[str, Any]:

@@ -136,10 +136,7 @@ def run(ctx: JobContext) -> None:
             embed=figures,
         )
     _log_side_by_side(ctx, metrics)
-    version.metrics = metrics
-    version.save(update_fields=["metrics"])
-    ctx.metrics = metrics
-    ctx.result_version = version
+    ctx.finish(version, metrics)
 
 
 def _parent_version(version_id: int | None) -> ModelVersion | None:

@@ -1,8 +1,5 @@
-"""``train_ranker``: learn the search ranker from the search log and events.
-
-Registered with Training's job registry (``run_job train_ranker``, the admin's launch form,
-``POST /api/v1/jobs``). The model, loss and numpy scorer are Training's
-(``training.ml.ranker``); this module builds the training lists:
+"""The training lists of ``train_ranker`` (``training.runners.ranker``): result lists shown to
+shoppers, what they did with them, and the ranker features of every item.
 
 - **served lists**: SearchLog rows (what was shown, in order) joined with the events that
   carry their ``request_id`` (click 1, add to cart 2, purchase 3 as engagement);
@@ -14,14 +11,11 @@ Registered with Training's job registry (``run_job train_ranker``, the admin's l
 
 Features are computed as serving computes them (``recommend.pipeline.feature_dicts``), with
 the shopper's profile *as of the search* (events before it only) so the label does not leak
-into the profile feature. Lists are split by time (70/15/15); the report compares AUC and
-NDCG@10 of the ranker with reciprocal rank fusion of the lexical and semantic scores (what
-serving does without a ranker) on the test period.
+into the profile feature. ``list_metrics`` scores lists (AUC, NDCG@10) for the runner's report.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,68 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.core.exceptions import ValidationError
 
 from recommend.engine.cooccurrence import PopularityTimeline
-from training.jobs import Param, register_job_kind
 
 ENGAGEMENT = {"click": 1.0, "add_to_cart": 2.0, "purchase": 3.0}
-
-
-def _validate(params: dict[str, Any]) -> None:
-    if params["alpha"] <= 0 and params["beta"] <= 0:
-        raise ValidationError({"beta": ["alpha and beta cannot both be 0: the loss would be 0."]})
-
-
-register_job_kind(
-    "train_ranker",
-    queue="cpu",
-    runner="recommend.ranker_job.run",
-    help="Learn the search ranker from the search log and events: features lexical score, semantic score, "
-    "profile similarity, CF score, popularity, price and shown position (fixed at serving); loss "
-    "alpha*BCE(click) + beta*pairwise logistic; AUC and NDCG@10 against fusion on a time split.",
-    params=[
-        Param("alpha", float, 1.0, "weight of the click BCE term", min=0),
-        Param("beta", float, 1.0, "weight of the pairwise ranking term", min=0),
-        Param(
-            "model",
-            str,
-            "linear",
-            "linear, or mlp (one hidden ReLU layer)",
-            choices=("linear", "mlp"),
-        ),
-        Param("epochs", int, 30, "passes over the training lists", min=1, max=1000),
-        Param("learning_rate", float, 0.05, "Adam learning rate", min=0, max=10),
-        Param("max_lists", int, 4000, "use at most this many of the most recent lists", min=10),
-        Param(
-            "list_size",
-            int,
-            20,
-            "items per rebuilt list (search sessions without a log row)",
-            min=2,
-            max=100,
-        ),
-        Param(
-            "min_lists",
-            int,
-            30,
-            "fail unless at least this many lists with an engagement are found",
-            min=3,
-        ),
-        Param("days", int, None, "only searches of the last N days", min=1),
-        Param(
-            "position",
-            str,
-            "auto",
-            "shown position as a feature (corrects position bias; fixed at serving): "
-            "on, off, or auto = the better on the validation period",
-            choices=("auto", "on", "off"),
-        ),
-        Param("name", str, "", "version name (default: generated)"),
-        Param("seed", int, 42, "training seed (recorded with the version)"),
-    ],
-    validate=_validate,
-)
 
 
 @dataclass
@@ -459,7 +395,7 @@ def list_metrics(
     return out
 
 
-# --------------------------------------------------------------------------- the job
+# --------------------------------------------------------------------------- the dataset
 
 
 def build_dataset(
@@ -516,147 +452,3 @@ def build_dataset(
         if progress is not None and n % 20 == 0:
             progress(0.5 + n / len(lists) / 2, n, len(lists), None, {"phase": "features"})
     return lists, rows, baseline
-
-
-def run(ctx) -> None:
-    from django.utils import timezone
-
-    from recommend import selectors
-    from training.ml.encoders import atomic_artifact_dir
-    from training.ml.ranker import RankerConfig, train_ranker
-    from training.ml.splits import split_by_time
-    from training.models import Task
-
-    p = ctx.params
-    strategy = selectors.default_strategy("search")
-    models = selectors.served_models(strategy)
-    with ctx.stage("build lists", 0.0, 0.5):
-        lists, rows, baseline = build_dataset(
-            params=p,
-            retriever=models.retriever,
-            cf_version=models.cf,
-            progress=ctx.progress,
-            check_cancel=ctx.check_cancel,
-        )
-        sources = defaultdict(int)
-        for shown in lists:
-            sources[shown.source] += 1
-        ctx.log(f"{len(lists)} lists with engagement ({dict(sources)})")
-        if len(lists) < p["min_lists"]:
-            raise ValidationError(
-                f"Only {len(lists)} result lists with an engagement (need {p['min_lists']}); "
-                "serve searches (or import search events) first."
-            )
-    split = split_by_time(lists, time_fn=lambda shown: shown.timestamp, ratios=(0.7, 0.15, 0.15))
-    train_rows = [r for shown in split.train for r in rows[shown.list_id]]
-    valid_rows = [r for shown in split.valid for r in rows[shown.list_id]]
-    from dataclasses import replace
-
-    from recommend.pipeline import EXTRA_FEATURES
-    from training.ml.ranker import FEATURES, POSITION
-
-    with_position = FEATURES + EXTRA_FEATURES
-    feature_sets = {"on": with_position, "off": tuple(f for f in with_position if f != POSITION)}
-    modes = ["on", "off"] if p["position"] == "auto" else [p["position"]]
-    config = RankerConfig(
-        model=p["model"],
-        epochs=p["epochs"],
-        learning_rate=p["learning_rate"],
-        alpha=p["alpha"],
-        beta=p["beta"],
-        seed=p["seed"],
-    )
-
-    def scored(part, scorer=None):
-        """(scores, clicks, engagement) per list: the scorer's (position fixed) or fusion's."""
-        out = []
-        for shown in part:
-            items = rows[shown.list_id]
-            if scorer is not None:
-                scores = scorer.score_features(
-                    [r.features for r in items], fix_position=True
-                ).tolist()
-            else:
-                scores = baseline[shown.list_id]
-            out.append((scores, [r.click for r in items], [r.engagement for r in items]))
-        return out
-
-    results, validation = {}, {}
-    for n, mode in enumerate(modes):
-        share = 0.4 / len(modes)
-        with ctx.stage(f"train (position {mode})", 0.5 + n * share, 0.5 + (n + 1) * share):
-            results[mode] = train_ranker(
-                train_rows,
-                replace(config, features=feature_sets[mode]),
-                progress_cb=ctx.progress,
-                should_cancel=ctx.should_cancel,
-                valid_rows=valid_rows or None,
-            )
-        validation[mode] = (
-            list_metrics(scored(split.valid, results[mode].scorer)) if split.valid else {}
-        )
-    # With the position as a feature, clicks are explained by where items were shown; when the
-    # log was served in one fixed order, position and relevance are confounded and fixing the
-    # position at serving leaves a weaker model. The validation period decides.
-    chosen = max(modes, key=lambda mode: (validation[mode].get("ndcg@10", 0.0), mode == "on"))
-    result = results[chosen]
-    ctx.log(
-        f"validation NDCG@10: { ({m: v.get('ndcg@10') for m, v in validation.items()}) }; position {chosen}"
-    )
-    with ctx.stage("evaluate", 0.9, 0.95):
-        test = list(split.test) or list(split.valid)
-        ranker_test = list_metrics(scored(test, result.scorer))
-        fusion_test = list_metrics(scored(test))
-        ctx.log(f"test: ranker {ranker_test}; fusion {fusion_test}")
-    metrics = {
-        "auc": ranker_test.get("auc"),
-        "ndcg@10": ranker_test.get("ndcg@10"),
-        "fusion_auc": fusion_test.get("auc"),
-        "fusion_ndcg@10": fusion_test.get("ndcg@10"),
-        "test_lists": len(test),
-        "train_lists": len(split.train),
-        "valid_lists": len(split.valid),
-        "sources": dict(sources),
-        "train": {
-            k: v
-            for k, v in result.metrics.items()
-            if isinstance(v, int | float) and math.isfinite(v)
-        },
-        "feature_weights": result.metrics.get("feature_weights"),
-        "position_feature": chosen,
-        "validation_ndcg@10": {mode: v.get("ndcg@10") for mode, v in validation.items()},
-    }
-    snapshot = {
-        "source": "search log + events (request id); search sessions rebuilt with current retrieval",
-        "lists": len(lists),
-        "split": split.summary(),
-        "sources": dict(sources),
-        "retriever_version": models.retriever.id if models.retriever else None,
-        "cf_version": models.cf.id if models.cf else None,
-    }
-    version = ctx.create_version(
-        task=Task.RANKER,
-        name=p["name"] or f"ranker {p['model']} {timezone.now():%Y-%m-%d %H:%M}",
-        hyperparameters={
-            **{
-                k: p[k]
-                for k in (
-                    "alpha",
-                    "beta",
-                    "model",
-                    "epochs",
-                    "learning_rate",
-                    "seed",
-                    "list_size",
-                    "position",
-                )
-            },
-            "position_used": chosen,
-        },
-        dataset_snapshot=snapshot,
-        metrics=metrics,
-    )
-    with ctx.stage("save", 0.95, 1.0), atomic_artifact_dir(ctx.artifact_path(version)) as scratch:
-        result.scorer.save(scratch)
-    ctx.metrics = metrics
-    ctx.result_version = version

@@ -1,4 +1,6 @@
-"""Reads for the admin labelling page: unlabelled logged queries and a peek at their sessions."""
+"""The queue of the admin labelling page (Training → Label queries): logged queries without an
+intent label, most searched first, each with a peek at what its sessions did next and the weak
+label that suggests."""
 
 from __future__ import annotations
 
@@ -25,7 +27,10 @@ class SessionPeek:
 
 
 @dataclass
-class QueryToLabel:
+class UnlabelledQuery:
+    """A logged query without a label: how often it was searched, the weak label its sessions
+    suggest, a peek at those sessions, and the raw spellings it was normalised from."""
+
     query: str
     searches: int
     suggestion: str | None = None
@@ -33,9 +38,9 @@ class QueryToLabel:
     raw: set[str] = field(default_factory=set)
 
 
-def unlabelled_queries(*, search: str = "") -> list[QueryToLabel]:
+def unlabelled_queries(*, search: str = "") -> list[UnlabelledQuery]:
     """Every logged query (search log + search events) without a label, most searched first."""
-    counts: dict[str, QueryToLabel] = {}
+    counts: dict[str, UnlabelledQuery] = {}
     logs = SearchLog.objects.values("normalised_query").annotate(
         n=Count("id"), last=Max("timestamp")
     )
@@ -51,13 +56,13 @@ def unlabelled_queries(*, search: str = "") -> list[QueryToLabel]:
     for row in logs:
         query = normalize_query(row["normalised_query"])
         if query:
-            item = counts.setdefault(query, QueryToLabel(query, 0))
+            item = counts.setdefault(query, UnlabelledQuery(query, 0))
             item.searches += row["n"]
             item.raw.add(row["normalised_query"])
     for row in events:
         query = normalize_query(row["query"])
         if query:
-            item = counts.setdefault(query, QueryToLabel(query, 0))
+            item = counts.setdefault(query, UnlabelledQuery(query, 0))
             item.searches += row["n"]
             item.raw.add(row["query"])
     # All saved labels at once: cheaper than an IN list of every logged query.
@@ -67,7 +72,7 @@ def unlabelled_queries(*, search: str = "") -> list[QueryToLabel]:
     return items
 
 
-def attach_peeks(items: list[QueryToLabel]) -> None:
+def attach_peeks(items: list[UnlabelledQuery]) -> None:
     """Fill ``peeks`` and ``suggestion`` (the weak label) for a page of queries: a few queries in
     all, whatever the page size."""
     raw_to_query = {raw: item.query for item in items for raw in item.raw}

@@ -1,5 +1,5 @@
-"""Admin of the training app: model versions (compare, promote, roll back), jobs (live progress,
-cancel, retry, launch form), query labels and the labelling page. Every write calls a service."""
+"""Training → Jobs (live progress, cancel, retry, the launch form built from a kind's parameters)
+and Job notices."""
 
 from __future__ import annotations
 
@@ -8,264 +8,19 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
-from platform_core.redirects import safe_next
-from training import labelling, selectors, services
+from training import selectors, services
+from training.admin.common import error_text, pretty_json
 from training.charts import job_charts, progress_bar
 from training.jobs import REQUIRED, get_job_kind, job_kinds
-from training.labels import intent_labels
 from training.middleware import deliver_job_notices
-from training.models import (
-    Job,
-    JobNotice,
-    ModelVersion,
-    ProductEmbedding,
-    QueryLabel,
-    QueryToLabel,
-    Task,
-)
-
-KEY_METRICS = {
-    Task.RETRIEVER: "ndcg@10",
-    Task.INTENT: "macro_f1",
-    Task.SENTIMENT: "macro_f1",
-    Task.CF: "ndcg@20",
-    Task.RANKER: "ndcg@10",
-}
-
-
-def _errors(exc: ValidationError | PermissionDenied) -> str:
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            return "; ".join(
-                f"{k}: {' '.join(m for e in v for m in e.messages)}"
-                for k, v in exc.error_dict.items()
-            )
-        return " ".join(exc.messages)
-    return str(exc)
-
-
-def _pretty_json(value) -> str:
-    return format_html(
-        '<pre class="aisle-json-pre">{}</pre>',
-        json.dumps(value, indent=2, sort_keys=True, default=str),
-    )
-
-
-# =========================================================================== model versions
-
-
-@admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "task",
-        "name",
-        "status",
-        "is_active",
-        "key_metric",
-        "created_at",
-        "created_by",
-        "job_link",
-    )
-    list_display_links = ("id", "name")
-    list_filter = ("task", "status", "is_active")
-    search_fields = ("name", "base")
-    list_select_related = ("created_by", "job")
-    ordering = ("-created_at",)
-    actions = ("promote_selected", "rollback_selected_tasks")
-    fields = (
-        "task",
-        "name",
-        "status",
-        "is_active",
-        "base",
-        "parent",
-        "job",
-        "artifact_dir",
-        "dimension",
-        "vectors",
-        "comparison",
-        "hyperparameters_pretty",
-        "dataset_snapshot_pretty",
-        "created_at",
-        "created_by",
-        "promoted_at",
-        "promoted_by",
-        "previous_active",
-    )
-    readonly_fields = tuple(f for f in fields if f != "name")
-    change_form_template = "admin/training/modelversion/change_form.html"
-
-    def has_add_permission(self, request):
-        return False  # versions come from jobs and the bootstrap
-
-    @admin.display(description="key metric")
-    def key_metric(self, obj: ModelVersion):
-        name = KEY_METRICS.get(obj.task)
-        value = (obj.metrics or {}).get(name)
-        return f"{name} {value:.4f}" if isinstance(value, int | float) else "—"
-
-    @admin.display(description="job")
-    def job_link(self, obj: ModelVersion):
-        if not obj.job_id:
-            return "—"
-        return format_html(
-            '<a href="{}">#{}</a>',
-            reverse("admin:training_job_change", args=[obj.job_id]),
-            obj.job_id,
-        )
-
-    @admin.display(description="product vectors")
-    def vectors(self, obj: ModelVersion):
-        if obj.task != Task.RETRIEVER:
-            return "—"
-        count = ProductEmbedding.objects.filter(model_version=obj).count()
-        missing = selectors.missing_vector_count(obj)
-        return (
-            f"{count} vectors; {missing} active products without one"
-            if missing
-            else f"{count} vectors (complete)"
-        )
-
-    @admin.display(description="metrics vs the active version")
-    def comparison(self, obj: ModelVersion):
-        active, rows = selectors.compare_with_active(obj)
-        if not rows:
-            return "no metrics"
-        head = format_html(
-            "<tr><th>metric</th><th>this version #{}</th><th>{}</th><th>Δ</th></tr>",
-            obj.pk,
-            f"active #{active.pk} ({active.name})"
-            if active
-            else ("this version is active" if obj.is_active else "no active version"),
-        )
-
-        def cell(value):
-            return (
-                f"{value:.4f}"
-                if isinstance(value, float)
-                else ("—" if value is None else str(value))
-            )
-
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    r.name,
-                    cell(r.value),
-                    cell(r.active_value),
-                    "" if r.delta is None else f"{r.delta:+.4f}",
-                )
-                for r in rows
-            ),
-        )
-        return format_html('<table class="aisle-compare">{}{}</table>', head, body)
-
-    @admin.display(description="hyperparameters")
-    def hyperparameters_pretty(self, obj):
-        return _pretty_json(obj.hyperparameters)
-
-    @admin.display(description="dataset snapshot")
-    def dataset_snapshot_pretty(self, obj):
-        snapshot = dict(obj.dataset_snapshot or {})
-        split = dict(snapshot.get("split") or {})
-        if "key_hashes" in split:  # thousands of digests: show the counts only
-            split["key_hashes"] = {k: f"{len(v)} hashes" for k, v in split["key_hashes"].items()}
-            snapshot["split"] = split
-        return _pretty_json(snapshot)
-
-    def get_urls(self):
-        urls = [
-            path(
-                "<int:pk>/promote/",
-                self.admin_site.admin_view(self.promote_view),
-                name="training_modelversion_promote",
-            ),
-            path(
-                "rollback/<str:task>/",
-                self.admin_site.admin_view(self.rollback_view),
-                name="training_modelversion_rollback",
-            ),
-        ]
-        return urls + super().get_urls()
-
-    def _require_change(self, request):
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-
-    def promote_view(self, request, pk: int):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        self._require_change(request)
-        version = get_object_or_404(ModelVersion, pk=pk)
-        self._promote(request, version)
-        return redirect("admin:training_modelversion_change", pk)
-
-    def rollback_view(self, request, task: str):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        self._require_change(request)
-        self._rollback(request, task)
-        return redirect(safe_next(request, reverse("admin:training_modelversion_changelist")))
-
-    def _promote(self, request, version: ModelVersion) -> None:
-        try:
-            services.model_promote(version=version, user=request.user)
-        except (ValidationError, PermissionDenied) as exc:
-            self.message_user(request, _errors(exc), messages.ERROR)
-        else:
-            self.message_user(
-                request, f"{version.task} version #{version.pk} is now active.", messages.SUCCESS
-            )
-
-    def _rollback(self, request, task: str) -> None:
-        try:
-            version = services.model_rollback(task=task, user=request.user)
-        except (ValidationError, PermissionDenied) as exc:
-            self.message_user(request, _errors(exc), messages.ERROR)
-        else:
-            self.message_user(
-                request,
-                f"Rolled back: {task} version #{version.pk} is active again.",
-                messages.SUCCESS,
-            )
-
-    @admin.action(
-        description="Promote the selected version (make it active)", permissions=["change"]
-    )
-    def promote_selected(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to promote.", messages.WARNING)
-            return
-        self._promote(request, queryset.get())
-
-    @admin.action(
-        description="Roll back the selected versions' tasks to their previous version",
-        permissions=["change"],
-    )
-    def rollback_selected_tasks(self, request, queryset):
-        for task in sorted(set(queryset.values_list("task", flat=True))):
-            self._rollback(request, task)
-
-    def changelist_view(self, request, extra_context=None):
-        deliver_job_notices(request)
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        deliver_job_notices(request)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-
-# =========================================================================== jobs
+from training.models import Job, JobNotice
 
 
 def job_live_context(job: Job) -> dict:
@@ -348,7 +103,7 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="params")
     def params_pretty(self, obj: Job):
-        return _pretty_json(obj.params)
+        return pretty_json(obj.params)
 
     def get_urls(self):
         urls = [
@@ -414,7 +169,7 @@ class JobAdmin(admin.ModelAdmin):
             services.job_cancel(job=job, user=request.user)
             self.message_user(request, f"Cancel requested for job #{job.pk}.", messages.SUCCESS)
         except ValidationError as exc:
-            self.message_user(request, _errors(exc), messages.ERROR)
+            self.message_user(request, error_text(exc), messages.ERROR)
         return redirect("admin:training_job_change", pk)
 
     def retry_view(self, request, pk: int):
@@ -427,7 +182,7 @@ class JobAdmin(admin.ModelAdmin):
             with transaction.atomic():
                 new = services.job_retry(job=job, user=request.user)
         except ValidationError as exc:
-            self.message_user(request, _errors(exc), messages.ERROR)
+            self.message_user(request, error_text(exc), messages.ERROR)
             return redirect("admin:training_job_change", pk)
         self.message_user(
             request,
@@ -444,7 +199,7 @@ class JobAdmin(admin.ModelAdmin):
                 services.job_cancel(job=job, user=request.user)
                 done += 1
             except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.WARNING)
+                self.message_user(request, error_text(exc), messages.WARNING)
         if done:
             self.message_user(request, f"Cancel requested for {done} job(s).", messages.SUCCESS)
 
@@ -460,7 +215,7 @@ class JobAdmin(admin.ModelAdmin):
                     messages.SUCCESS,
                 )
             except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.WARNING)
+                self.message_user(request, error_text(exc), messages.WARNING)
 
     # ------------------------------------------------------------------ launch form
     def launch_view(self, request):
@@ -558,84 +313,6 @@ def launch_form_class(kind) -> type[forms.Form]:
                 widget=forms.TextInput(attrs={"size": 60}),
             )
     return type(f"Launch_{kind.name}", (forms.Form,), fields)
-
-
-# =========================================================================== labels
-
-
-@admin.register(QueryLabel)
-class QueryLabelAdmin(admin.ModelAdmin):
-    list_display = ("query", "label", "user", "updated_at")
-    list_filter = ("label",)
-    search_fields = ("query",)
-    list_select_related = ("user",)
-    readonly_fields = ("user", "created_at", "updated_at")
-
-    def save_model(self, request, obj, form, change):
-        services.query_labels_save(labels={obj.query: obj.label}, user=request.user)
-
-
-@admin.register(QueryToLabel)
-class LabelQueriesAdmin(admin.ModelAdmin):
-    """Training → Label queries: unlabelled logged queries with a peek at their sessions."""
-
-    per_page = 50
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        return [
-            path(
-                "",
-                self.admin_site.admin_view(self.labelling_view),
-                name="training_querytolabel_changelist",
-            )
-        ]
-
-    def labelling_view(self, request):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        can_save = request.user.has_perm("training.add_querylabel") and request.user.has_perm(
-            "training.change_querylabel"
-        )
-        if request.method == "POST":
-            if not can_save:
-                raise PermissionDenied
-            labels = {}
-            for key, value in request.POST.items():
-                if key.startswith("query_"):
-                    label = request.POST.get(f"label_{key[6:]}", "")
-                    if label:
-                        labels[value] = label
-            try:
-                saved = services.query_labels_save(labels=labels, user=request.user)
-            except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Saved {saved} label(s).", messages.SUCCESS)
-            return HttpResponseRedirect(request.get_full_path())
-        search = request.GET.get("q", "").strip()
-        items = labelling.unlabelled_queries(search=search)
-        page = Paginator(items, self.per_page).get_page(request.GET.get("p"))
-        labelling.attach_peeks(list(page.object_list))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Label queries",
-            "page": page,
-            "rows": list(enumerate(page.object_list)),
-            "labels": intent_labels(),
-            "search": search,
-            "total": len(items),
-            "labelled": QueryLabel.objects.count(),
-            "can_save": can_save,
-            "saved_labels_url": reverse("admin:training_querylabel_changelist"),
-        }
-        return TemplateResponse(request, "admin/training/querytolabel/label.html", context)
 
 
 @admin.register(JobNotice)

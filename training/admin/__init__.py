@@ -1,0 +1,7 @@
+"""Admin of the training app, one module per page: model versions (compare, promote, roll back),
+jobs (live progress, cancel, retry, launch form) and job notices, query labels and the labelling
+page. Every write calls a service. Importing the modules registers their pages."""
+
+from training.admin import jobs, query_labels, versions
+
+__all__ = ["jobs", "query_labels", "versions"]
