@@ -37,4 +37,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 stop: install
-	$(BIN)/python manage.py services stop
+	$(BIN)/python manage.py embedded stop

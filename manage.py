@@ -12,7 +12,7 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_core.settings")
     if os.environ.get("AISLE_SKIP_SERVICES") != "1" and not (
-        len(sys.argv) > 1 and sys.argv[1] in ("services", "help", "--help", "version")
+        len(sys.argv) > 1 and sys.argv[1] in ("embedded", "services", "help", "--help", "version")
     ):
         from platform_core.embedded import export_environment
 

@@ -15,7 +15,7 @@ import environ
 from celery.schedules import crontab
 from csp import constants as csp
 
-from platform_core import security, urlconf
+from platform_core import connection_urls, security
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -136,15 +136,15 @@ if not DATABASE_URL:
     # manage.py, the run command and the test suite export it (embedded servers); a bare
     # import (e.g. a linter) gets a placeholder that fails clearly on first use.
     DATABASE_URL = "postgresql://postgres@/aisle?host=/nonexistent-run-through-manage.py"
-DATABASES = {"default": urlconf.database_settings(DATABASE_URL)}
+DATABASES = {"default": connection_urls.database_settings(DATABASE_URL)}
 if env("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker and result backend ----------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
-REDIS_DB = env.int("REDIS_DB", default=urlconf.redis_db(REDIS_URL))
-REDIS_CACHE_URL = urlconf.redis_url(REDIS_URL, db=REDIS_DB)
+REDIS_DB = env.int("REDIS_DB", default=connection_urls.redis_db(REDIS_URL))
+REDIS_CACHE_URL = connection_urls.redis_url(REDIS_URL, db=REDIS_DB)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -158,7 +158,7 @@ CACHES = {
 # The longest job (a full fine-tune of a large catalogue) must finish inside the visibility
 # timeout, or Redis hands the still-running task to another worker.
 JOB_MAX_SECONDS = env.int("JOB_MAX_SECONDS", default=12 * 3600)
-CELERY_BROKER_URL = urlconf.celery_broker_url(REDIS_CACHE_URL)
+CELERY_BROKER_URL = connection_urls.celery_broker_url(REDIS_CACHE_URL)
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": JOB_MAX_SECONDS + 3600}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": JOB_MAX_SECONDS + 3600}

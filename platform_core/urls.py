@@ -34,5 +34,5 @@ urlpatterns = [
     ),
 ]
 
-handler404 = "platform_core.api.exceptions.json_404"
-handler500 = "platform_core.api.exceptions.json_500"
+handler404 = "platform_core.api.exceptions.not_found"
+handler500 = "platform_core.api.exceptions.server_error"

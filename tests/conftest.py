@@ -90,7 +90,7 @@ def storefront(api_key):
 
 
 def _worker_env(tmp_artifacts: Path) -> dict:
-    from platform_core.urlconf import database_url
+    from platform_core.connection_urls import database_url
 
     env = dict(os.environ)
     env["DATABASE_URL"] = database_url(settings.DATABASES["default"])

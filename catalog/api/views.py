@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.api import serializers as s
+from catalog.api import serializers
 from catalog.services.events import events_ingest_objects
 from catalog.services.imports import products_import_objects
 from platform_core.api.exceptions import ApiError
@@ -19,12 +19,12 @@ def _batch(items, *, name: str) -> list:
         raise ApiError(f"Send a JSON list of {name}.", code="invalid_batch")
     if not items:
         raise ApiError(f"The list of {name} is empty.", code="invalid_batch")
-    if len(items) > s.MAX_BATCH:
+    if len(items) > serializers.MAX_BATCH:
         raise ApiError(
-            f"At most {s.MAX_BATCH} {name} per request; this one has {len(items)}.",
+            f"At most {serializers.MAX_BATCH} {name} per request; this one has {len(items)}.",
             code="batch_too_large",
             status_code=413,
-            details={"max": s.MAX_BATCH, "sent": len(items)},
+            details={"max": serializers.MAX_BATCH, "sent": len(items)},
         )
     return items
 
@@ -55,11 +55,11 @@ class ProductBulkView(APIView):
                 "full_sync", bool, description="Deactivate products absent from the list."
             ),
         ],
-        request=s.ProductInSerializer(many=True),
+        request=serializers.ProductInSerializer(many=True),
         responses={
-            200: s.ImportReportSerializer,
-            400: s.ErrorBodySerializer,
-            413: s.ErrorBodySerializer,
+            200: serializers.ImportReportSerializer,
+            400: serializers.ErrorBodySerializer,
+            413: serializers.ErrorBodySerializer,
         },
     )
     def post(self, request):
@@ -96,11 +96,11 @@ class EventIngestView(APIView):
             "stored again (however often, and however concurrently, it is sent). Unknown shoppers are "
             "created; events for unknown products are rejected. Times are ISO 8601; without a zone, UTC."
         ),
-        request=s.EventBatchSerializer,
+        request=serializers.EventBatchSerializer,
         responses={
-            202: s.EventIngestResultSerializer,
-            400: s.ErrorBodySerializer,
-            413: s.ErrorBodySerializer,
+            202: serializers.EventIngestResultSerializer,
+            400: serializers.ErrorBodySerializer,
+            413: serializers.ErrorBodySerializer,
         },
     )
     def post(self, request):

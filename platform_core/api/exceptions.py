@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -99,20 +100,18 @@ def _api_path(request) -> bool:
     return request.path.startswith("/api/")
 
 
-def json_404(request, exception=None):
+def not_found(request, exception=None):
+    """``handler404``: the API's JSON error under ``/api/``, the site's 404 page elsewhere."""
     if _api_path(request):
         return JsonResponse(error_body("not_found", f"No endpoint at {request.path}."), status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
 
 
-def json_500(request):
+def server_error(request):
+    """``handler500``: the API's JSON error under ``/api/``, the site's 500 page elsewhere."""
     if _api_path(request):
         return JsonResponse(
             error_body("server_error", "An unexpected error occurred; it has been logged."),
             status=500,
         )
-    from django.views.defaults import server_error
-
-    return server_error(request)
+    return defaults.server_error(request)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from recommend.experiments.logic import analysis as A
+from recommend.experiments.logic import analysis
 from recommend.experiments.logic.assignment import assign
 from recommend.experiments.logic.chart import LiftSeries, lift_chart_svg
 from recommend.experiments.logic.stats import sample_size
@@ -182,7 +182,7 @@ class ExperimentResults:
     """What the results page shows."""
 
     experiment: Any
-    analysis: A.Analysis | None
+    analysis: analysis.Analysis | None
     bucket_labels: list[str]
     bucket_seconds: int
     chart_svg: str
@@ -348,7 +348,7 @@ def experiment_results(experiment) -> ExperimentResults:
         records.append(
             (arm_index[variant_id], unit_index[key], bucket, *[float(n) for n in numbers])
         )
-    rows = A.UnitRows.from_records(records)
+    rows = analysis.UnitRows.from_records(records)
 
     pre, pre_units = _pre_period(experiment, unit_shopper, first)
     tau2 = None
@@ -360,9 +360,11 @@ def experiment_results(experiment) -> ExperimentResults:
             ** 2
         }
     buckets = int(rows.bucket.max()) + 1 if len(rows) else 0
-    analysis = A.analyse(
+    result = analysis.analyse(
         arms=[
-            A.ArmSpec(key=v.key, share=v.share, is_control=v.is_control, label=v.strategy.name)
+            analysis.ArmSpec(
+                key=v.key, share=v.share, is_control=v.is_control, label=v.strategy.name
+            )
             for v in variants
         ],
         rows=rows,
@@ -385,20 +387,20 @@ def experiment_results(experiment) -> ExperimentResults:
                 name=t.key,
                 points=[(look.bucket, look.lift, look.ci_low, look.ci_high) for look in t.looks],
             )
-            for t in analysis.treatments
+            for t in result.treatments
         ],
         labels,
-        title=f"Cumulative lift of {A.METRIC_LABELS[experiment.primary_metric]} over the control"
+        title=f"Cumulative lift of {analysis.METRIC_LABELS[experiment.primary_metric]} over the control"
         + (" (always-valid confidence sequence)" if experiment.sequential else " (95% CI)"),
     )
     return ExperimentResults(
         experiment=experiment,
-        analysis=analysis,
+        analysis=result,
         bucket_labels=labels,
         bucket_seconds=seconds,
         chart_svg=chart,
-        exposures=sum(a.exposures for a in analysis.arms),
-        units=sum(a.units for a in analysis.arms),
+        exposures=sum(a.exposures for a in result.arms),
+        units=sum(a.units for a in result.arms),
         first_exposure=first,
         last_exposure=last,
         pre_period_units=pre_units,

@@ -1,7 +1,7 @@
 """Online A/B test of a fine-tuned retriever against the base encoder on the demo store, with
-the real packaged model: the Training issue's fine-tuning job makes the candidate, two search
-strategies pin the two versions, simulated shoppers judge what each serves, and the experiment
-declares the fine-tuned retriever the winner and ships it.
+the real packaged model: the retriever fine-tuning job (`finetune_retriever`) makes the
+candidate, two search strategies pin the two versions, simulated shoppers judge what each
+serves, and the experiment declares the fine-tuned retriever the winner and ships it.
 
 Sized for the effect a fine-tune really makes online. Click-through saturates on this store
 (about two in three lists get a click whichever retriever serves), so ranking gains show small:

@@ -1,6 +1,6 @@
-"""Issue 11 §3 reproductions: each admin write checks the permission of what it writes, every
-custom admin action has an explicit permission, read-only logs cannot be deleted, ``next`` never
-leaves the site, and CORS headers are sent on ``/api/v1/`` only."""
+"""Reproductions of permission holes found in review: each admin write checks the permission of
+what it writes, every custom admin action has an explicit permission, read-only logs cannot be
+deleted, ``next`` never leaves the site, and CORS headers are sent on ``/api/v1/`` only."""
 
 from __future__ import annotations
 

@@ -83,8 +83,8 @@ def _stored(request_ids) -> set[str]:
 
 def test_a_flusher_killed_mid_flush_loses_nothing(serving_store, storefront, tmp_path):
     from catalog.models import SearchLog
+    from platform_core.connection_urls import database_url
     from platform_core.tasks import buffers_reclaim
-    from platform_core.urlconf import database_url
     from recommend.tasks import flush_searchlogs
 
     _clear_buffers()

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _start_worker(queue: str, log: Path) -> subprocess.Popen:
     from platform_core.celery import app
-    from platform_core.urlconf import database_url
+    from platform_core.connection_urls import database_url
 
     env = dict(os.environ)
     env.update(

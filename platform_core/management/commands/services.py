@@ -1,23 +1,15 @@
-from django.core.management.base import BaseCommand
+"""Deprecated name of the ``embedded`` command, kept for one release so scripts and habits that
+still say ``manage.py services start|stop|status`` keep working. Remove in the next release."""
 
-from platform_core import embedded
+from platform_core.management.commands import embedded
 
 
-class Command(BaseCommand):
-    help = "Start, stop or show the embedded PostgreSQL+pgvector and Redis under $DATA_DIR."
-    requires_system_checks = []
-
-    def add_arguments(self, parser):
-        parser.add_argument("action", choices=["start", "stop", "status"])
+class Command(embedded.Command):
+    help = "Deprecated: use `manage.py embedded start|stop|status` (same behaviour)."
 
     def handle(self, *args, action, **options):
-        if action == "start":
-            urls = embedded.ensure_services()
-            self.stdout.write(f"PostgreSQL: {urls.database_url}\nRedis:      {urls.redis_url}")
-        elif action == "stop":
-            stopped = embedded.stop_services()
-            for name, was in stopped.items():
-                self.stdout.write(f"{name}: {'stopped' if was else 'was not running'}")
-        else:
-            for name, running in embedded.services_running().items():
-                self.stdout.write(f"{name}: {'running' if running else 'stopped'}")
+        self.stderr.write(
+            f"`manage.py services` is deprecated and will be removed in the next release: "
+            f"use `manage.py embedded {action}`."
+        )
+        super().handle(*args, action=action, **options)

@@ -34,8 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from catalog.demo import StoreIndex, grade, sample_query
-from catalog.demo import vocab as V
+from catalog.demo import StoreIndex, grade, sample_query, vocab
 
 __all__ = ["SimConfig", "SimReport", "TrafficSimulator", "Transport", "products_for_index"]
 
@@ -448,7 +447,7 @@ class TrafficSimulator:
         sessions = []
         for shopper in self.shoppers:
             for k in range(int(nrng.poisson(self.config.sessions_per_day))):
-                hour = rng.choices(range(24), weights=V.HOUR_WEIGHTS)[0]
+                hour = rng.choices(range(24), weights=vocab.HOUR_WEIGHTS)[0]
                 start = day_start + timedelta(hours=hour, seconds=rng.uniform(0, 3600))
                 kind = "search" if rng.random() < self.config.search_share else "recommendations"
                 sessions.append((start, shopper, kind, k))
