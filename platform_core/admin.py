@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 
-from platform_core import services
+from platform_core import admin_deadletters, services  # noqa: F401  (admin_deadletters registers the dead-letter page)
 from platform_core.models import ApiClient, ApiScope, AuditLog, User
 
 
@@ -205,5 +205,3 @@ def _axes_admin() -> None:
 
 
 _axes_admin()
-
-from platform_core import admin_deadletters  # noqa: E402,F401  (the dead-letter page)
