@@ -10,11 +10,11 @@ This module composes the plantings, each in a module of its own: ``products`` (c
 tree, brands, products), ``judged`` (held-out queries and graded relevance), ``shoppers``
 (shoppers and tastes), ``events`` (the traffic, with ``queries`` and ``reviews``);
 ``store`` holds the data classes and ``grade``, ``index`` the ``StoreIndex``, ``truth``
-writes the truth files.
+writes the truth files.  Then every planting in ``PLANTINGS`` adds its part.
 
-Determinism: all randomness flows from ``random.Random`` and ``numpy.random.Generator``
-instances seeded from ``seed``; the global generators are never used, and every
-iteration is over ordered containers.  Same arguments -> identical store.
+Determinism: all randomness flows from the named streams of ``catalog.demo.streams``,
+seeded from ``seed``; the global generators are never used, and every iteration is over
+ordered containers.  Same arguments -> identical store.
 
 The pieces a traffic simulator reuses later are ``grade(spec, product)``,
 ``sample_query(rng, taste, index)`` and ``StoreIndex`` (``build_index(store)``).
@@ -22,10 +22,8 @@ The pieces a traffic simulator reuses later are ``grade(spec, product)``,
 
 from __future__ import annotations
 
-import random
+from collections.abc import Callable
 from datetime import UTC, datetime
-
-import numpy as np
 
 from catalog.demo.events import _Sim, simulate_events
 from catalog.demo.index import StoreIndex
@@ -34,8 +32,16 @@ from catalog.demo.products import _build_categories, _Catalog
 from catalog.demo.reviews import review_sentiments
 from catalog.demo.shoppers import _make_shoppers
 from catalog.demo.store import DemoStore, DemoTruth
+from catalog.demo.streams import Streams
 
 DEFAULT_END = datetime(2026, 11, 1, tzinfo=UTC)
+
+Planting = Callable[[DemoStore, Streams], object]
+
+#: Plantings added on top of the base store, in order: name -> ``plant(store, streams)``.
+#: A planting reads the store (never changes it), draws only from ``streams.rng(name)`` /
+#: ``streams.nrng(name)`` and returns its part, which lands in ``store.extras[name]``.
+PLANTINGS: dict[str, Planting] = {}
 
 
 def generate_store(
@@ -54,13 +60,14 @@ def generate_store(
     if end is None:
         end = DEFAULT_END
     end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
-    rng = random.Random(seed)
-    nrng = np.random.default_rng(seed)
+    streams = Streams(seed)
+    # the base plantings: catalog, shoppers and traffic share the base streams in this order
+    rng, nrng = streams.base, streams.base_np
 
     catalog = _Catalog(rng, products)
     categories = _build_categories()
     plain = StoreIndex(catalog.products, popularity=catalog.popularity)
-    judged = _judged_queries(seed, plain)
+    judged = _judged_queries(streams.rng("judged"), plain)
     idx = StoreIndex(
         catalog.products, popularity=catalog.popularity, avoid=[j["query"] for j in judged]
     )
@@ -71,6 +78,7 @@ def generate_store(
     sim = _Sim(rng, nrng, idx, catalog, start_ts, end_ts)
     pids = [p["external_id"] for p in catalog.products]
     events = simulate_events(sim, shopper_rows, tastes, activity, signups, pids)
+    streams.seal()
 
     used = dict.fromkeys(e["query"] for e in events if e["type"] == "search")
     query_intents = [{"query": q, "intent": sim.intents[q]} for q in sorted(used)]
@@ -79,9 +87,9 @@ def generate_store(
         query_intents=query_intents,
         review_sentiments=review_sentiments(events),
         judged_queries=judged,
-        relevance=_relevance(seed, idx, judged),
+        relevance=_relevance(streams.rng("relevance"), idx, judged),
     )
-    return DemoStore(
+    store = DemoStore(
         categories=categories,
         brands=list(catalog.brands),
         products=catalog.products,
@@ -89,3 +97,6 @@ def generate_store(
         events=events,
         truth=truth,
     )
+    for name, plant in PLANTINGS.items():
+        store.extras[name] = plant(store, streams)
+    return store

@@ -1,7 +1,7 @@
 """The judged queries and their graded relevance: held-out query texts that never appear
 in the events, and every active product graded for them (plus sampled non-relevant ones).
-Each draws from a stream of its own, so the traffic does not shift them.  Plain Python,
-no Django.
+Each draws from a named stream of its own ("judged", "relevance"), so the traffic does
+not shift them.  Plain Python, no Django.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ _JUDGED_INTENTS = (
 )
 
 
-def _judged_queries(seed: int, idx: StoreIndex, count: int = JUDGED_QUERY_COUNT) -> list[dict]:
-    rng = random.Random(f"aisle-demo-judged-{seed}")
+def _judged_queries(
+    rng: random.Random, idx: StoreIndex, count: int = JUDGED_QUERY_COUNT
+) -> list[dict]:
+    """``count`` held-out queries over the catalog, drawn from ``rng`` (stream "judged")."""
     leaves = list(idx.leaves)
     rng.shuffle(leaves)
     out: list[dict] = []
@@ -51,8 +53,11 @@ def _judged_queries(seed: int, idx: StoreIndex, count: int = JUDGED_QUERY_COUNT)
     return out
 
 
-def _relevance(seed: int, idx: StoreIndex, judged: list[dict], zeros: int = 20) -> list[dict]:
-    rng = random.Random(f"aisle-demo-relevance-{seed}")
+def _relevance(
+    rng: random.Random, idx: StoreIndex, judged: list[dict], zeros: int = 20
+) -> list[dict]:
+    """Graded rows for every judged query: all candidates, plus up to ``zeros`` sampled
+    non-relevant products drawn from ``rng`` (stream "relevance")."""
     rows: list[dict] = []
     active = [int(i) for i in idx.active_idx]
     for j in judged:

@@ -16,7 +16,7 @@ A query *spec* is a JSON-serialisable dict::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from catalog.demo import vocab as V
 
@@ -38,6 +38,8 @@ class DemoStore:
     shoppers: list[dict]
     events: list[dict]
     truth: DemoTruth
+    # the parts the plantings of ``generator.PLANTINGS`` add, by planting name
+    extras: dict[str, object] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.demo import DemoStore, generate_store, write_truth
+from catalog.demo import DemoStore, generate_store, generator, write_truth
+from catalog.demo.streams import Streams
 
 # the sizes the tests, the simulator and the relevance test use, and the default store
 SMALL = {"products": 300, "shoppers": 100, "days": 10, "seed": 7}
@@ -139,3 +140,45 @@ def test_default_catalog_and_judged_truth_are_pinned():
 def test_default_store_is_pinned():
     """The store ``demo_store`` builds and the benches measure (about 10 s)."""
     assert_pinned(store_digests(generate_store(**DEFAULT)), PINNED_DEFAULT)
+
+
+# --- a new planting moves nothing -------------------------------------------------------
+
+
+def _plant_dummy(store: DemoStore, streams: Streams) -> dict:
+    """Draws heavily from its own streams, as a real planting would."""
+    rng, nrng = streams.rng("dummy"), streams.nrng("dummy")
+    picks = [rng.choice(store.products)["external_id"] for _ in range(500)]
+    return {"picks": picks, "noise": nrng.standard_normal(1000).round(6).tolist()}
+
+
+def _plant_second(store: DemoStore, streams: Streams) -> list[float]:
+    rng = streams.rng("second")
+    return [rng.random() for _ in range(len(store.extras["dummy"]["picks"]))]
+
+
+def test_a_new_planting_leaves_every_base_part_unchanged(monkeypatch):
+    monkeypatch.setitem(generator.PLANTINGS, "dummy", _plant_dummy)
+    small = generate_store(**SMALL)
+    assert_pinned(store_digests(small), PINNED_SMALL)
+    assert_pinned(store_digests(generate_store(**RELEVANCE)), PINNED_RELEVANCE)
+    assert set(small.extras) == {"dummy"} and len(small.extras["dummy"]["picks"]) == 500
+    assert generate_store(**SMALL).extras == small.extras  # deterministic too
+
+    # a second planting after it moves neither the base nor the first planting's part
+    monkeypatch.setitem(generator.PLANTINGS, "second", _plant_second)
+    both = generate_store(**SMALL)
+    assert_pinned(store_digests(both), PINNED_SMALL)
+    assert both.extras["dummy"] == small.extras["dummy"] and len(both.extras["second"]) == 500
+
+
+def test_a_planting_cannot_draw_from_the_base_stream(monkeypatch):
+    monkeypatch.setitem(generator.PLANTINGS, "greedy", lambda store, streams: streams.base.random())
+    with pytest.raises(RuntimeError, match="base random stream is closed"):
+        generate_store(**SMALL)
+
+
+def test_a_planting_cannot_take_a_base_planting_stream(monkeypatch):
+    monkeypatch.setitem(generator.PLANTINGS, "judged", lambda store, streams: streams.rng("judged"))
+    with pytest.raises(ValueError, match="already taken"):
+        generate_store(**SMALL)
