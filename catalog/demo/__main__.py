@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from catalog.demo.generator import generate_store, write_truth
+from catalog.demo import generate_store, write_truth
 
 
 def main(argv: list[str] | None = None) -> None:

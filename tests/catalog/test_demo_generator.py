@@ -18,10 +18,10 @@ from catalog.demo import (
     build_index,
     generate_store,
     grade,
+    queries,
     sample_query,
     write_truth,
 )
-from catalog.demo import generator as gen
 from catalog.demo import vocab as V
 
 SMALL = {"products": 300, "shoppers": 100, "days": 10}
@@ -443,11 +443,11 @@ def test_typos_are_single_edits_at_about_eight_percent(small):
     index = build_index(small)
     rng = random.Random(4)
     tastes = list(small.truth.tastes.values())
-    flags = [gen._sample_query(rng, rng.choice(tastes), index)[3] for _ in range(3000)]
+    flags = [queries._sample_query(rng, rng.choice(tastes), index)[3] for _ in range(3000)]
     assert 0.05 < sum(flags) / len(flags) < 0.11
     clean = "waterproof hiking boots"
     for i in range(50):
-        typo = gen._typo(random.Random(i), clean)
+        typo = queries._typo(random.Random(i), clean)
         changed = [(a, b) for a, b in zip(clean.split(), typo.split(), strict=True) if a != b]
         assert len(changed) == 1
         a, b = changed[0]

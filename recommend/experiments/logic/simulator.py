@@ -38,7 +38,7 @@ from catalog.demo import StoreIndex, grade, sample_query, vocab
 
 __all__ = ["SimConfig", "SimReport", "TrafficSimulator", "Transport", "products_for_index"]
 
-# Propensities of the demo generator (catalog.demo.generator), by relevance grade 0..3.
+# Propensities of the demo generator (catalog.demo.events), by relevance grade 0..3.
 CLICK_REL = (0.04, 0.15, 0.45, 0.85)
 BUY_REL = (0.03, 0.2, 0.6, 1.0)
 CLICK_INTENT = {"browse": 0.55, "buy": 0.6, "review": 0.5}
