@@ -1,5 +1,5 @@
 """The demo store is pinned: every part of ``generate_store`` hashes to the value it had
-when the generator was split into plantings (issue 12, item 5).
+when the generator was split into one module per planting.
 
 The relevance bench, the Academy's lab bars and the baselines are all measured on this
 store, so a change to any part of it shifts figures people have written down. If one of
