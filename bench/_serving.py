@@ -61,7 +61,8 @@ def reset_serving_caches() -> None:
     """Empty this benchmark's Redis database and every serving process cache (models stay)."""
     from django.core.cache import cache
 
-    from recommend import aggregates, loaders, retrievers, selectors
+    from recommend import aggregates, selectors
+    from recommend.serving import loaders, retrievers
 
     cache.clear()
     selectors.clear_process_caches()

@@ -74,7 +74,7 @@ def evaluate(
 ) -> dict[str, dict]:
     """Recall@K / NDCG@K of recommendations and of trending for the held-out shoppers."""
     from catalog.models import Event, Shopper
-    from recommend.retrievers import product_ids_for_external
+    from recommend.serving.retrievers import product_ids_for_external
 
     external = dict(Shopper.objects.filter(pk__in=list(held)).values_list("pk", "external_id"))
     shoppers = sorted(held)[:max_shoppers]

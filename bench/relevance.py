@@ -210,9 +210,10 @@ def evaluate(
     ``max_queries``, only the first queries of the file (and the products they judge)."""
     from datetime import UTC, datetime
 
-    from recommend import loaders, search, selectors
-    from recommend.pipeline import ServingContext
+    from recommend import selectors
     from recommend.selectors import ServedModels, VersionRef
+    from recommend.serving import loaders, search
+    from recommend.serving.context import ServingContext
     from recommend.store import generations
 
     truth = judgments(rows)

@@ -462,15 +462,16 @@ def _timings(header: str) -> dict[str, float]:
 
 def bare_search(params: dict, store: dict) -> dict[str, float]:
     """The same encode + lexical SQL + semantic SQL as the pipeline runs, without it."""
-    from recommend import search, selectors
-    from recommend.retrievers import PgVectorIndex, PostgresLexicalIndex
+    from recommend import selectors
+    from recommend.serving import search
+    from recommend.serving.retrievers import PgVectorIndex, PostgresLexicalIndex
     from training.ml.encoders import encode_texts
 
     search_params = search.SearchParams(
         q=params["q"], category=params.get("category"), brand=params.get("brand")
     )
     filters = search.build_filters(search_params)
-    from recommend import loaders
+    from recommend.serving import loaders
 
     retriever = selectors.served_models(selectors.default_strategy("search")).retriever
     prepared = search.prepare_query(
@@ -499,7 +500,8 @@ def run_scale(n_products: int, args, log) -> dict:
 
     from platform_core.models import ApiClient
     from platform_core.services import api_client_create
-    from recommend import loaders, services
+    from recommend import services
+    from recommend.serving import loaders
 
     store = build_store(n_products, n_shoppers=max(args.shoppers * 2, 500), seed=args.seed, log=log)
     ApiClient.objects.filter(name="bench").delete()
@@ -519,7 +521,8 @@ def run_scale(n_products: int, args, log) -> dict:
         bare_search(params, store)
     from django.core.cache import cache
 
-    from recommend import aggregates, retrievers
+    from recommend import aggregates
+    from recommend.serving import retrievers
 
     keep = (aggregates.current(), retrievers.filter_stats())
     cache.clear()  # cold: no cached results, no cached query vectors
@@ -587,11 +590,12 @@ def run_experiment_phase(client, store: dict, args, log) -> dict:
     from django.contrib.auth.models import Group
     from django.core.cache import cache
 
-    from recommend import aggregates, retrievers
+    from recommend import aggregates
     from recommend.experiments import services as experiment_services
     from recommend.experiments.models import Experiment, Exposure
     from recommend.experiments.selectors import clear_running_cache
     from recommend.models import Strategy
+    from recommend.serving import retrievers
 
     user, _ = get_user_model().objects.get_or_create(
         username="bench-operator", defaults={"is_staff": True}

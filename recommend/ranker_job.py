@@ -12,7 +12,7 @@ Registered with Training's job registry (``run_job train_ranker``, the admin's l
   clicked at, and engagement is what the session did with them. Searches without such a click
   are skipped (nothing to learn, and retrieval is the cost).
 
-Features are computed as serving computes them (``recommend.pipeline.feature_dicts``), with
+Features are computed as serving computes them (``recommend.serving.features.feature_dicts``), with
 the shopper's profile *as of the search* (events before it only) so the label does not leak
 into the profile feature. Lists are split by time (70/15/15); the report compares AUC and
 NDCG@10 of the ranker with reciprocal rank fusion of the lexical and semantic scores (what
@@ -117,7 +117,7 @@ class ShownList:
 def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
     """Lists from the search log, with engagement from events carrying their request id."""
     from catalog.models import Event, SearchLog
-    from recommend.retrievers import product_ids_for_external
+    from recommend.serving.retrievers import product_ids_for_external
 
     logs = SearchLog.objects.exclude(shown_products=[]).order_by("-timestamp")
     if since is not None:
@@ -266,7 +266,8 @@ class FeatureBuilder:
     """Ranker features of shown lists, computed as serving computes them."""
 
     def __init__(self, *, retriever, cf_version, since: datetime | None = None) -> None:
-        from recommend import loaders, selectors
+        from recommend import selectors
+        from recommend.serving import loaders
 
         self.retriever = retriever
         self.since = since  # lists are no older: popularity needs no event before its window
@@ -290,8 +291,9 @@ class FeatureBuilder:
 
     # -- queries
     def prepared(self, normalised: str):
-        from recommend import loaders, store
-        from recommend.search import prepare_query
+        from recommend import store
+        from recommend.serving import loaders
+        from recommend.serving.search import prepare_query
 
         if normalised not in self._query_cache:
             prepared = prepare_query(
@@ -310,7 +312,7 @@ class FeatureBuilder:
     def retrieve(self, normalised: str, k: int) -> list[int]:
         """Today's fused lexical + semantic top ``k`` (rebuilding lists of old searches)."""
         from recommend.engine.fusion import reciprocal_rank_fusion
-        from recommend.retrievers import PostgresLexicalIndex
+        from recommend.serving.retrievers import PostgresLexicalIndex
 
         prepared, vector = self.prepared(normalised)
         ranked = {"lexical": PostgresLexicalIndex().search(prepared.lexical_text, k)}
@@ -383,8 +385,8 @@ class FeatureBuilder:
     # -- one list
     def features(self, shown: ShownList) -> tuple[list[dict[str, float]], list[float]]:
         """Feature dicts (with the shown position) and the fusion baseline score per item."""
-        from recommend.pipeline import FeatureInputs, feature_dicts
-        from recommend.retrievers import PostgresLexicalIndex, product_rows
+        from recommend.serving.features import FeatureInputs, feature_dicts
+        from recommend.serving.retrievers import PostgresLexicalIndex, product_rows
 
         prepared, vector = self.prepared(shown.query)
         pks = shown.products
@@ -432,7 +434,7 @@ def fusion_baseline(
     pks: Sequence[int], lexical: dict[int, float], semantic: dict[int, float], k: int = 60
 ) -> list[float]:
     """RRF of the within-list lexical and semantic rankings (what serving does without a ranker)."""
-    from recommend.pipeline import fusion_within
+    from recommend.serving.features import fusion_within
 
     return fusion_within(pks, lexical, semantic, k)
 
@@ -552,7 +554,7 @@ def run(ctx) -> None:
     valid_rows = [r for shown in split.valid for r in rows[shown.list_id]]
     from dataclasses import replace
 
-    from recommend.pipeline import EXTRA_FEATURES
+    from recommend.serving.features import EXTRA_FEATURES
     from training.ml.ranker import FEATURES, POSITION
 
     with_position = FEATURES + EXTRA_FEATURES

@@ -359,7 +359,7 @@ def shopper_profile_current(*, shopper: ShopperRef, retriever: VersionRef | None
 
 def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> ProfileState:
     from catalog.models import Shopper
-    from recommend.retrievers import PgVectorIndex
+    from recommend.serving.retrievers import PgVectorIndex
     from training.models import ShopperProfile
 
     weighted = tuple(profiles.EVENT_WEIGHTS)
@@ -421,7 +421,7 @@ def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> Pr
             if float(np.linalg.norm(vector)) > 0:
                 state.vector = vector.astype(np.float32)
                 # One upsert statement: this runs on the request path of the shopper's next request.
-                from recommend.retrievers import vector_literal
+                from recommend.serving.retrievers import vector_literal
 
                 with connection.cursor() as cursor:
                     cursor.execute(

@@ -31,7 +31,8 @@ def flush_exposures() -> int:
 def refresh_trending() -> str:
     """Recompute trending, popularity, bought-together and popular queries, and rebuild the
     typo corrector when its vocabulary changed (so no request pays for that). Every 10 min."""
-    from recommend import loaders, services
+    from recommend import services
+    from recommend.serving import loaders
 
     stamp = services.aggregates_refresh().stamp
     loaders.spell_corrector()

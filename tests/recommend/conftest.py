@@ -14,7 +14,8 @@ def serving_state():
     """
     from django.core.cache import cache
 
-    from recommend import aggregates, loaders, retrievers, selectors
+    from recommend import aggregates, selectors
+    from recommend.serving import loaders, retrievers
 
     def reset() -> None:
         cache.clear()
@@ -31,7 +32,7 @@ def serving_state():
     reset()
     yield
     reset()
-    from recommend.pipeline import close_pool_connections
+    from recommend.serving.pool import close_pool_connections
 
     close_pool_connections()  # a pool thread's connection would keep the test database open
 
@@ -39,7 +40,7 @@ def serving_state():
 @pytest.fixture
 def hashing_encoder(monkeypatch):
     """Queries are encoded by the test store's hashing encoder instead of a real model."""
-    from recommend import loaders
+    from recommend.serving import loaders
     from tests.factories.recommend import HashingEncoder
 
     encoder = HashingEncoder()

@@ -195,7 +195,7 @@ def test_lexical_runs_on_a_pool_thread_beside_semantic_when_data_is_committed(
 ):
     import threading
 
-    from recommend.retrievers import PostgresLexicalIndex
+    from recommend.serving.retrievers import PostgresLexicalIndex
     from tests.factories.recommend import build_serving_store
 
     build_serving_store()

@@ -258,7 +258,7 @@ def test_context_product_and_mmr_diversity(storefront, serving_store, popular):
 def test_intent_from_the_strategys_classifier(storefront, serving_store):
     import numpy as np
 
-    from recommend import loaders
+    from recommend.serving import loaders
     from tests.factories.training import ModelVersionFactory
 
     class Classifier:

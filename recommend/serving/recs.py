@@ -18,20 +18,16 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from recommend import aggregates, loaders, selectors, services, store
+from recommend import aggregates, selectors, services, store
 from recommend.engine import diversity, fusion
 from recommend.engine.explain import ItemEvidence, because_you_viewed
 from recommend.engine.text import normalise, tokenize
-from recommend.pipeline import (
-    FeatureInputs,
-    ServingContext,
-    apply_merchandising,
-    feature_dicts,
-    item_payload,
-    popularity,
-    ranker_scores,
-)
-from recommend.retrievers import PgVectorIndex, ProductRow, product_rows
+from recommend.serving import loaders
+from recommend.serving.context import ServingContext
+from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.merchandising import apply_merchandising
+from recommend.serving.payload import item_payload
+from recommend.serving.retrievers import PgVectorIndex, ProductRow, product_rows
 
 CANDIDATES_PER_SOURCE = 100
 COLD_START_EVENTS = 3
@@ -82,7 +78,7 @@ def cf_scores(ctx: ServingContext, ids: Sequence[int]) -> dict[int, float]:
 def _cf_to_pks(model: loaders.CFServing, pairs: list[tuple[Any, float]]) -> list[tuple[int, float]]:
     if not model.keyed_by_external_id:
         return [(int(pk), float(s)) for pk, s in pairs]
-    from recommend.retrievers import product_ids_for_external
+    from recommend.serving.retrievers import product_ids_for_external
 
     mapping = product_ids_for_external([str(p) for p, _ in pairs])
     return [(mapping[str(p)], float(s)) for p, s in pairs if str(p) in mapping]

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from recommend import loaders, selectors, services, store
+from recommend import selectors, services, store
 from recommend.engine import fusion, synonyms
 from recommend.engine.explain import ItemEvidence, matched_terms
 from recommend.engine.facets import compute_facets
@@ -20,17 +20,13 @@ from recommend.engine.query_correction import guarded_correct
 from recommend.engine.retrieval import Range
 from recommend.engine.rules import pinned_ids
 from recommend.engine.text import normalise, tokenize
-from recommend.pipeline import (
-    FeatureInputs,
-    ServingContext,
-    apply_merchandising,
-    feature_dicts,
-    item_payload,
-    popularity,
-    ranker_scores,
-    submit,
-)
-from recommend.retrievers import (
+from recommend.serving import loaders
+from recommend.serving.context import ServingContext
+from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.merchandising import apply_merchandising
+from recommend.serving.payload import item_payload
+from recommend.serving.pool import submit
+from recommend.serving.retrievers import (
     PgVectorIndex,
     PostgresLexicalIndex,
     SemanticOutcome,
@@ -343,7 +339,7 @@ def _search_features(
 
 
 def _cf_scores(ctx: ServingContext, ids: list[int]) -> dict[int, float]:
-    from recommend.recs import cf_scores
+    from recommend.serving.recs import cf_scores
 
     return cf_scores(ctx, ids)
 
