@@ -213,8 +213,8 @@ def evaluate(
     from recommend import selectors
     from recommend.selectors import ServedModels, VersionRef
     from recommend.serving import loaders, search
+    from recommend.serving.cache import generations
     from recommend.serving.context import ServingContext
-    from recommend.store import generations
 
     truth = judgments(rows)
     if max_queries is not None:
@@ -260,8 +260,8 @@ def evaluate(
     # Queries are encoded in two batches up front (what the pipeline embeds, primed into its
     # query-vector cache; and the raw queries for the plain baseline): this measures relevance,
     # and one forward pass per query is slow on a busy CPU.
-    from recommend import store as serving_store
     from recommend.engine.text import normalise
+    from recommend.serving import cache
     from training.ml.encoders import encode_texts
 
     known = loaders.known_words(retriever)
@@ -276,7 +276,7 @@ def evaluate(
     for text, vector in zip(
         semantic_texts, encode_texts(model, semantic_texts, batch_size=batch_size), strict=True
     ):
-        serving_store.query_vector(retriever.id, text, lambda _text, v=vector: v)
+        cache.query_vector(retriever.id, text, lambda _text, v=vector: v)
     raw_vectors = dict(
         zip(truth, encode_texts(model, list(truth), batch_size=batch_size), strict=True)
     )

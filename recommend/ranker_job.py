@@ -291,8 +291,7 @@ class FeatureBuilder:
 
     # -- queries
     def prepared(self, normalised: str):
-        from recommend import store
-        from recommend.serving import loaders
+        from recommend.serving import cache, loaders
         from recommend.serving.search import prepare_query
 
         if normalised not in self._query_cache:
@@ -301,7 +300,7 @@ class FeatureBuilder:
             )
             vector = None
             if self.retriever is not None:
-                vector, _ = store.query_vector(
+                vector, _ = cache.query_vector(
                     self.retriever.id,
                     prepared.semantic_text,
                     lambda text: loaders.encode_query(self.retriever, text),

@@ -2,7 +2,7 @@
 
 Everything a request needs besides its own retrieval queries comes from process-local caches:
 strategies and rules are keyed by the config generation, model versions by the models
-generation (both read with one Redis ``MGET`` per request, :func:`recommend.store.generations`),
+generation (both read with one Redis ``MGET`` per request, :func:`recommend.serving.cache.generations`),
 the category tree and brand names by a short time-to-live. ``resolve_strategy`` is the hook
 the Experiments issue extends to serve a variant's strategy.
 """
@@ -18,7 +18,7 @@ from typing import Any
 from recommend.engine.rules import PinRule, ScoreRule
 from recommend.engine.synonyms import SynonymIndex, SynonymSet, build_synonym_index
 from recommend.engine.text import normalise
-from recommend.store import generations
+from recommend.serving.cache import generations
 
 CATALOG_TTL_SECONDS = 60.0
 SLOTS = ("retriever", "ranker", "cf", "intent")

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from platform_core.services import audit_record
 from recommend import aggregates as aggregates_module
-from recommend import store
 from recommend.engine import profiles
 from recommend.engine.cooccurrence import bought_together
 from recommend.selectors import ShopperRef, VersionRef, category_tree
+from recommend.serving.cache import bump_config_generation, searchlog_push
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ INTEREST_HALF_LIFE_DAYS = 30.0
 
 def config_changed() -> int:
     """Invalidate cached strategies, rules and results (every config write calls this)."""
-    return store.bump_config_generation()
+    return bump_config_generation()
 
 
 def strategy_ensure_defaults() -> list[str]:
@@ -146,7 +146,7 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
 def searchlog_record(row: Mapping[str, Any]) -> None:
     """Queue one served search for the log (a Redis buffer written in batches by
     ``recommend.tasks.flush_searchlogs``). Writes directly only when Redis is unreachable."""
-    if store.searchlog_push(dict(row)) == "failed":
+    if searchlog_push(dict(row)) == "failed":
         try:
             _searchlog_write([dict(row)])
         except Exception:  # the log must never fail the response it describes

@@ -13,7 +13,7 @@ from typing import Any
 
 from recommend import selectors
 from recommend.selectors import ServedModels, ServingConfig, ShopperRef, StrategyConfig
-from recommend.store import generations
+from recommend.serving.cache import generations
 
 MAX_SIZE = 100
 DEFAULT_SIZE = 10

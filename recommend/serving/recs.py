@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from recommend import aggregates, selectors, services, store
+from recommend import aggregates, selectors, services
 from recommend.engine import diversity, fusion
 from recommend.engine.explain import ItemEvidence, because_you_viewed
 from recommend.engine.text import normalise, tokenize
-from recommend.serving import loaders
+from recommend.serving import cache, loaders
 from recommend.serving.context import ServingContext
 from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
 from recommend.serving.merchandising import apply_merchandising
@@ -216,7 +216,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     """Personal recommendations (cold-start aware); cached per profile version."""
     started = time.perf_counter()
     anchor = _anchor(params.context_product) if params.context_product else None
-    key = store.digest(
+    key = cache.digest(
         [
             *ctx.cache_token(),
             "recs",
@@ -227,7 +227,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
             ctx.shopper.profile_version if ctx.shopper else None,
         ]
     )
-    cached = store.result_get(key)
+    cached = cache.result_get(key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
         ctx.timings["total"] = (time.perf_counter() - started) * 1000
@@ -319,7 +319,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         personal_text=personal_text,
         profile_vector=profile_vector,
     )
-    store.result_set(key, results)
+    cache.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
 
@@ -328,8 +328,8 @@ def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, 
     """Products like this one: nearest vectors, fused with CF neighbours."""
     started = time.perf_counter()
     anchor = _anchor(external_id)
-    key = store.digest([*ctx.cache_token(), "similar", anchor.id, size])
-    cached = store.result_get(key)
+    key = cache.digest([*ctx.cache_token(), "similar", anchor.id, size])
+    cached = cache.result_get(key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
         return cached
@@ -359,7 +359,7 @@ def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, 
         exclude={anchor.id},
         personal_text=personal,
     )
-    store.result_set(key, results)
+    cache.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
 
