@@ -233,7 +233,7 @@ def evaluate(
         artifact_dir="",
         dimension=version.dimension,
     )
-    loaders._encoders._items[version.pk] = model  # the model loaded above serves the queries too
+    loaders._encoders.put(version.pk, model)  # the model loaded above serves the queries too
     ranker = None
     if ranker_artifact:
         from training.models import ModelVersion

@@ -508,9 +508,7 @@ def run_scale(n_products: int, args, log) -> dict:
     _, key = api_client_create(name="bench", scopes="read")
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
     reset_serving_caches()
-    loaders._encoders._items[store["version"].pk] = store[
-        "model"
-    ]  # the process has its encoder loaded
+    loaders._encoders.put(store["version"].pk, store["model"])  # the process has its encoder loaded
     services.aggregates_refresh()
     queries = make_queries(store, args.queries + 20, seed=args.seed)
     warmup, queries = queries[:20], queries[20:]

@@ -3,18 +3,17 @@
 Everything a request needs besides its own retrieval queries comes from process-local caches:
 strategies and rules are keyed by the config generation, model versions by the models
 generation (both read with one Redis ``MGET`` per request, :func:`recommend.serving.cache.generations`),
-the category tree and brand names by a short time-to-live. ``resolve_strategy`` is the hook
+the category tree and brand names by a short time-to-live (``platform_core.caches``). ``resolve_strategy`` is the hook
 the Experiments issue extends to serve a variant's strategy.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from platform_core.caches import GenerationalValue, TimedValue
 from recommend.engine.rules import PinRule, ScoreRule
 from recommend.engine.synonyms import SynonymIndex, SynonymSet, build_synonym_index
 from recommend.engine.text import normalise
@@ -143,62 +142,10 @@ class ShopperRef:
 # --------------------------------------------------------------------------- process caches
 
 
-class _Generational:
-    """A value rebuilt when its generation changes (thread-safe, one builder at a time)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation: Any = object()
-        self._value: Any = None
-
-    def get(self, generation: Any, build) -> Any:
-        if self._generation == generation:
-            return self._value
-        with self._lock:
-            if self._generation != generation:
-                self._value = build()
-                self._generation = generation
-        return self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._generation = object()
-            self._value = None
-
-
-class _Timed:
-    """A value rebuilt after ``ttl`` seconds."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._at = -1e18
-        self._value: Any = None
-
-    def get(self, build) -> Any:
-        if time.monotonic() - self._at < self.ttl:
-            return self._value
-        with self._lock:
-            if time.monotonic() - self._at >= self.ttl:
-                self._value = build()
-                self._at = time.monotonic()
-        return self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._at = -1e18
-
-
-_config_cache = _Generational()
-_models_cache = _Generational()
-_category_cache = _Timed(CATALOG_TTL_SECONDS)
-_brand_cache = _Timed(CATALOG_TTL_SECONDS)
-
-
-def clear_process_caches() -> None:
-    """Forget every process-local cache (tests; a rebuilt database in the bench)."""
-    for c in (_config_cache, _models_cache, _category_cache, _brand_cache):
-        c.clear()
+_config_cache = GenerationalValue("recommend.serving-config")
+_models_cache = GenerationalValue("recommend.served-versions")
+_category_cache = TimedValue("recommend.category-tree", CATALOG_TTL_SECONDS)
+_brand_cache = TimedValue("recommend.brand-ids", CATALOG_TTL_SECONDS)
 
 
 # --------------------------------------------------------------------------- strategies

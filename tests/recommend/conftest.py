@@ -14,20 +14,11 @@ def serving_state():
     """
     from django.core.cache import cache
 
-    from recommend import aggregates, selectors
-    from recommend.serving import loaders, retrievers
+    from platform_core import caches
 
     def reset() -> None:
         cache.clear()
-        selectors.clear_process_caches()
-        aggregates.forget()
-        retrievers.clear_filter_stats()
-        with loaders._spell.lock:
-            loaders._spell.corrector, loaders._spell.version, loaders._spell.checked_at = (
-                None,
-                None,
-                -1e18,
-            )
+        caches.reset_all()
 
     reset()
     yield

@@ -268,7 +268,7 @@ def test_intent_from_the_strategys_classifier(storefront, serving_store):
             return np.array([[0.1, 0.8, 0.1] if "buy" in t else [0.7, 0.2, 0.1] for t in texts])
 
     version = ModelVersionFactory(task="intent", is_active=True, dimension=None, base="")
-    loaders._intent_models._items[version.pk] = Classifier()
+    loaders._intent_models.put(version.pk, Classifier())
     try:
         body = storefront.get("/api/v1/search", {"q": "buy espresso machine"}).json()
         assert body["intent"] == {"label": "buy", "score": 0.8}
