@@ -204,6 +204,8 @@ def main() -> None:
     embed(text=args.text, log=log)
     train_cf(log)
     services.aggregates_refresh()
+    # the evaluated shoppers' profiles after the hold-out, as event ingestion stores them
+    services.shopper_profiles_refresh(shopper_ids=sorted(held)[: args.max_shoppers])
     ApiClient.objects.filter(name="bench").delete()
     _, key = api_client_create(name="bench", scopes="read")
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")

@@ -210,7 +210,7 @@ def evaluate(
     ``max_queries``, only the first queries of the file (and the products they judge)."""
     from datetime import UTC, datetime
 
-    from recommend import selectors
+    from recommend import selectors, services
     from recommend.selectors import ServedModels, VersionRef
     from recommend.serving import loaders, search
     from recommend.serving.cache import generations
@@ -234,6 +234,7 @@ def evaluate(
         dimension=version.dimension,
     )
     loaders._encoders.put(version.pk, model)  # the model loaded above serves the queries too
+    services.aggregates_refresh()  # as bootstrap does: requests read them, never compute them
     ranker = None
     if ranker_artifact:
         from training.models import ModelVersion

@@ -15,8 +15,9 @@ events. Then one client sends requests one at a time through the whole Django st
   every request encodes its query and runs its SQL. The process caches a real server keeps
   (the loaded encoder, the spelling vocabulary, filter statistics, trending aggregates) are
   warmed with 20 other queries first.
-* ``recommendations``: ``--shoppers`` distinct known shoppers (their profile is computed on
-  their first request) and a few anonymous requests.
+* ``recommendations``: ``--shoppers`` distinct known shoppers (their profiles computed
+  beforehand, as event ingestion stores them; a request only reads its profile) and a few
+  anonymous requests.
 * ``bare``: for every search, the same encode + lexical SQL + semantic SQL run directly
   (no HTTP, no pipeline), alternating order with the served request so neither gets the
   warmer buffer cache.
@@ -522,7 +523,7 @@ def run_scale(n_products: int, args, log) -> dict:
     from recommend import aggregates
     from recommend.serving import retrievers
 
-    keep = (aggregates.current(), retrievers.filter_stats())
+    keep = (aggregates.latest(), retrievers.filter_stats())
     cache.clear()  # cold: no cached results, no cached query vectors
     aggregates.store(keep[0])
     served, bare, stages = [], [], defaultdict(list)
@@ -539,6 +540,7 @@ def run_scale(n_products: int, args, log) -> dict:
             bare.append(bare_search(params, store))
     recs, recs_stages = [], defaultdict(list)
     shoppers = store["shoppers"][: args.shoppers]
+    services.shopper_profiles_refresh(external_ids=shoppers)
     for n, shopper in enumerate(shoppers + [None] * 20):
         params = (
             {"shopper": shopper, "size": 10} if shopper else {"size": 10, "session": f"anon-{n}"}
@@ -608,7 +610,7 @@ def run_experiment_phase(client, store: dict, args, log) -> dict:
     Exposure.objects.all().delete()
     Experiment.objects.filter(name__startswith="bench latency").delete()  # an earlier run's
     queries = _personal_queries(store, 2 * args.experiment_queries, seed=args.seed + 100)
-    keep = (aggregates.current(), retrievers.filter_stats())
+    keep = (aggregates.latest(), retrievers.filter_stats())
     cache.clear()
     aggregates.store(keep[0])
 

@@ -33,6 +33,7 @@ from catalog import formats, privacy
 from catalog.formats import FileFormatError, RowError, SourceRow
 from catalog.models import Brand, Category, Event, ImportRun, Product, SearchLog, Shopper
 from catalog.search_text import category_path_names, product_search_text
+from catalog.signals import events_stored
 from platform_core.services import audit_record
 
 # progress(rows_done_now, rows_to_write): the commands drive a tqdm bar with it
@@ -1054,6 +1055,7 @@ def _events_import(
             if seen_by_shopper is not None:
                 _shoppers_touch(seen_by_shopper)
             report.unchanged = len(known) - len(refused) - report.created
+            events_stored.send(Event, shopper_external_ids=sorted({e["shopper"] for _, e in known}))
     except _RolledBack:
         pass
     if refused:

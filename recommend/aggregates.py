@@ -2,15 +2,15 @@
 bought-together and popular queries.
 
 ``recommend.services.aggregates_refresh`` computes them (beat runs ``refresh_trending`` every
-ten minutes) and stores one blob in Redis with a stamp; each process keeps the blob in memory
-and checks the stamp at most every ``CHECK_SECONDS``. A process that finds no blob (a fresh
-installation, a flushed Redis) computes it once itself.
+ten minutes; ``make run``'s bootstrap once, and ``/readyz`` waits for that) and stores one blob
+in Redis with a stamp; each process keeps the blob in memory and checks the stamp at most every
+``CHECK_SECONDS``. Requests never compute them: on a miss (a flushed Redis) they serve the last
+value this process saw and ask for a refresh (``recommend.serving.aggregates``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.core.cache import cache
 
@@ -56,11 +56,23 @@ def _shared() -> Aggregates | None:
     return Aggregates(**data) if data is not None else None
 
 
-def current(now: datetime | None = None) -> Aggregates:
-    """The latest aggregates (computed here when none exist yet)."""
-    value = _latest.get(_shared)
-    if value is not None:
-        return value
-    from recommend import services  # computing takes the write path
+def latest() -> Aggregates | None:
+    """The latest aggregates stored, or None when none are (never computed, or Redis lost them)."""
+    return _latest.get(_shared)
 
-    return services.aggregates_refresh()
+
+def last_seen() -> Aggregates | None:
+    """The aggregates this process held last, however old (None when it never held any)."""
+    return _latest.value
+
+
+def readiness() -> str:
+    """``/readyz``'s blocking check: a node serves once the aggregates are computed (by
+    bootstrap, then beat), so a fresh installation never serves empty trending."""
+    stamp = cache.get(STAMP_KEY)
+    if not stamp:
+        raise RuntimeError(
+            "trending and popularity are not computed yet (make run's bootstrap computes them, "
+            "then beat's refresh_trending)"
+        )
+    return f"computed at {stamp.rsplit(':', 1)[0]}"

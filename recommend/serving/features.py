@@ -9,9 +9,8 @@ from datetime import datetime
 
 import numpy as np
 
-from recommend import aggregates
 from recommend.selectors import ServedModels
-from recommend.serving import loaders
+from recommend.serving import aggregates, loaders
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

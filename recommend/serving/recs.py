@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from recommend import aggregates, selectors, services
+from recommend import selectors
 from recommend.engine import diversity, fusion
 from recommend.engine.explain import ItemEvidence, because_you_viewed
 from recommend.engine.text import normalise, tokenize
-from recommend.serving import cache, loaders
+from recommend.serving import aggregates, cache, loaders, profiles
 from recommend.serving.context import ServingContext
 from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
 from recommend.serving.merchandising import apply_merchandising
@@ -249,11 +249,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     personal_text: dict[int, str] = {}
     profile_vector = None
     with ctx.stage("profile"):
-        state = (
-            services.shopper_profile_current(shopper=ctx.shopper, retriever=retriever)
-            if ctx.shopper
-            else None
-        )
+        state = profiles.shopper_profile(ctx)
     if state is not None and state.event_count:
         if params.exclude == "purchased":
             exclude |= state.purchased
@@ -319,7 +315,8 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         personal_text=personal_text,
         profile_vector=profile_vector,
     )
-    cache.result_set(key, results)
+    if profiles.cacheable(ctx):
+        cache.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
 

@@ -20,7 +20,7 @@ from recommend.engine.query_correction import guarded_correct
 from recommend.engine.retrieval import Range
 from recommend.engine.rules import pinned_ids
 from recommend.engine.text import normalise, tokenize
-from recommend.serving import cache, loaders
+from recommend.serving import cache, loaders, profiles
 from recommend.serving.context import ServingContext
 from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
 from recommend.serving.merchandising import apply_merchandising
@@ -156,7 +156,8 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
         body = cached
     else:
         body = _compute(params, normalised, filters, ctx)
-        cache.result_set(cache_key, body)
+        if profiles.cacheable(ctx):
+            cache.result_set(cache_key, body)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     _log(params, normalised, body, ctx)
     return body
@@ -316,8 +317,7 @@ def _search_features(
     profile_vector = None
     cf_scores: dict[int, float] = {}
     if ctx.shopper is not None:
-        state = services.shopper_profile_current(shopper=ctx.shopper, retriever=retriever)
-        profile_vector = state.vector
+        profile_vector = profiles.shopper_profile(ctx).vector
         cf_scores = _cf_scores(ctx, ids)
     if retriever is not None and query_vector is not None:
         vectors = [query_vector] + ([profile_vector] if profile_vector is not None else [])

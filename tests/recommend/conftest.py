@@ -29,6 +29,17 @@ def serving_state():
 
 
 @pytest.fixture
+def eager_tasks():
+    """Queued Celery tasks run at once in the test process, as a worker would run them."""
+    from platform_core.celery import app
+
+    previous = app.conf.task_always_eager  # (monkeypatch cannot restore a Celery setting)
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def hashing_encoder(monkeypatch):
     """Queries are encoded by the test store's hashing encoder instead of a real model."""
     from recommend.serving import loaders
@@ -41,8 +52,10 @@ def hashing_encoder(monkeypatch):
 
 @pytest.fixture
 def serving_store(db, serving_state, hashing_encoder):
+    from recommend import services
     from tests.factories.recommend import build_serving_store
 
+    services.strategy_ensure_defaults()  # a transactional test before this one flushed them
     return build_serving_store()
 
 
