@@ -61,18 +61,10 @@ def reset_serving_caches() -> None:
     """Empty this benchmark's Redis database and every serving process cache (models stay)."""
     from django.core.cache import cache
 
-    from recommend import aggregates, loaders, retrievers, selectors
+    from platform_core import caches
 
     cache.clear()
-    selectors.clear_process_caches()
-    aggregates.forget()
-    retrievers.clear_filter_stats()
-    with loaders._spell.lock:
-        loaders._spell.corrector, loaders._spell.version, loaders._spell.checked_at = (
-            None,
-            None,
-            -1e18,
-        )
+    caches.reset_all()
 
 
 def percentile(values, q: float) -> float:

@@ -74,7 +74,7 @@ def evaluate(
 ) -> dict[str, dict]:
     """Recall@K / NDCG@K of recommendations and of trending for the held-out shoppers."""
     from catalog.models import Event, Shopper
-    from recommend.retrievers import product_ids_for_external
+    from recommend.serving.retrievers import product_ids_for_external
 
     external = dict(Shopper.objects.filter(pk__in=list(held)).values_list("pk", "external_id"))
     shoppers = sorted(held)[:max_shoppers]
@@ -204,6 +204,8 @@ def main() -> None:
     embed(text=args.text, log=log)
     train_cf(log)
     services.aggregates_refresh()
+    # the evaluated shoppers' profiles after the hold-out, as event ingestion stores them
+    services.shopper_profiles_refresh(shopper_ids=sorted(held)[: args.max_shoppers])
     ApiClient.objects.filter(name="bench").delete()
     _, key = api_client_create(name="bench", scopes="read")
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")

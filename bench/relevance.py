@@ -210,10 +210,11 @@ def evaluate(
     ``max_queries``, only the first queries of the file (and the products they judge)."""
     from datetime import UTC, datetime
 
-    from recommend import loaders, search, selectors
-    from recommend.pipeline import ServingContext
+    from recommend import selectors, services
     from recommend.selectors import ServedModels, VersionRef
-    from recommend.store import generations
+    from recommend.serving import loaders, search
+    from recommend.serving.cache import generations
+    from recommend.serving.context import ServingContext
 
     truth = judgments(rows)
     if max_queries is not None:
@@ -232,7 +233,8 @@ def evaluate(
         artifact_dir="",
         dimension=version.dimension,
     )
-    loaders._encoders._items[version.pk] = model  # the model loaded above serves the queries too
+    loaders._encoders.put(version.pk, model)  # the model loaded above serves the queries too
+    services.aggregates_refresh()  # as bootstrap does: requests read them, never compute them
     ranker = None
     if ranker_artifact:
         from training.models import ModelVersion
@@ -259,8 +261,8 @@ def evaluate(
     # Queries are encoded in two batches up front (what the pipeline embeds, primed into its
     # query-vector cache; and the raw queries for the plain baseline): this measures relevance,
     # and one forward pass per query is slow on a busy CPU.
-    from recommend import store as serving_store
     from recommend.engine.text import normalise
+    from recommend.serving import cache
     from training.ml.encoders import encode_texts
 
     known = loaders.known_words(retriever)
@@ -275,7 +277,7 @@ def evaluate(
     for text, vector in zip(
         semantic_texts, encode_texts(model, semantic_texts, batch_size=batch_size), strict=True
     ):
-        serving_store.query_vector(retriever.id, text, lambda _text, v=vector: v)
+        cache.query_vector(retriever.id, text, lambda _text, v=vector: v)
     raw_vectors = dict(
         zip(truth, encode_texts(model, list(truth), batch_size=batch_size), strict=True)
     )

@@ -15,8 +15,9 @@ events. Then one client sends requests one at a time through the whole Django st
   every request encodes its query and runs its SQL. The process caches a real server keeps
   (the loaded encoder, the spelling vocabulary, filter statistics, trending aggregates) are
   warmed with 20 other queries first.
-* ``recommendations``: ``--shoppers`` distinct known shoppers (their profile is computed on
-  their first request) and a few anonymous requests.
+* ``recommendations``: ``--shoppers`` distinct known shoppers (their profiles computed
+  beforehand, as event ingestion stores them; a request only reads its profile) and a few
+  anonymous requests.
 * ``bare``: for every search, the same encode + lexical SQL + semantic SQL run directly
   (no HTTP, no pipeline), alternating order with the served request so neither gets the
   warmer buffer cache.
@@ -56,15 +57,16 @@ def _timings(header: str) -> dict[str, float]:
 
 def bare_search(params: dict, store: dict) -> dict[str, float]:
     """The same encode + lexical SQL + semantic SQL as the pipeline runs, without it."""
-    from recommend import search, selectors
-    from recommend.retrievers import PgVectorIndex, PostgresLexicalIndex
+    from recommend import selectors
+    from recommend.serving import search
+    from recommend.serving.retrievers import PgVectorIndex, PostgresLexicalIndex
     from training.ml.encoders import encode_texts
 
     search_params = search.SearchParams(
         q=params["q"], category=params.get("category"), brand=params.get("brand")
     )
     filters = search.build_filters(search_params)
-    from recommend import loaders
+    from recommend.serving import loaders
 
     retriever = selectors.served_models(selectors.default_strategy("search")).retriever
     prepared = search.prepare_query(
@@ -93,16 +95,15 @@ def run_scale(n_products: int, args, log) -> dict:
 
     from platform_core.models import ApiClient
     from platform_core.services import api_client_create
-    from recommend import loaders, services
+    from recommend import services
+    from recommend.serving import loaders
 
     store = build_store(n_products, n_shoppers=max(args.shoppers * 2, 500), seed=args.seed, log=log)
     ApiClient.objects.filter(name="bench").delete()
     _, key = api_client_create(name="bench", scopes="read")
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
     reset_serving_caches()
-    loaders._encoders._items[store["version"].pk] = store[
-        "model"
-    ]  # the process has its encoder loaded
+    loaders._encoders.put(store["version"].pk, store["model"])  # the process has its encoder loaded
     services.aggregates_refresh()
     queries = make_queries(store, args.queries + 20, seed=args.seed)
     warmup, queries = queries[:20], queries[20:]
@@ -113,9 +114,10 @@ def run_scale(n_products: int, args, log) -> dict:
         bare_search(params, store)
     from django.core.cache import cache
 
-    from recommend import aggregates, retrievers
+    from recommend import aggregates
+    from recommend.serving import retrievers
 
-    keep = (aggregates.current(), retrievers.filter_stats())
+    keep = (aggregates.latest(), retrievers.filter_stats())
     cache.clear()  # cold: no cached results, no cached query vectors
     aggregates.store(keep[0])
     served, bare, stages = [], [], defaultdict(list)
@@ -132,6 +134,7 @@ def run_scale(n_products: int, args, log) -> dict:
             bare.append(bare_search(params, store))
     recs, recs_stages = [], defaultdict(list)
     shoppers = store["shoppers"][: args.shoppers]
+    services.shopper_profiles_refresh(external_ids=shoppers)
     for n, shopper in enumerate(shoppers + [None] * 20):
         params = (
             {"shopper": shopper, "size": 10} if shopper else {"size": 10, "session": f"anon-{n}"}
@@ -181,11 +184,12 @@ def run_experiment_phase(client, store: dict, args, log) -> dict:
     from django.contrib.auth.models import Group
     from django.core.cache import cache
 
-    from recommend import aggregates, retrievers
+    from recommend import aggregates
     from recommend.experiments import services as experiment_services
     from recommend.experiments.models import Experiment, Exposure
     from recommend.experiments.selectors import clear_running_cache
     from recommend.models import Strategy
+    from recommend.serving import retrievers
 
     user, _ = get_user_model().objects.get_or_create(
         username="bench-operator", defaults={"is_staff": True}
@@ -200,7 +204,7 @@ def run_experiment_phase(client, store: dict, args, log) -> dict:
     Exposure.objects.all().delete()
     Experiment.objects.filter(name__startswith="bench latency").delete()  # an earlier run's
     queries = _personal_queries(store, 2 * args.experiment_queries, seed=args.seed + 100)
-    keep = (aggregates.current(), retrievers.filter_stats())
+    keep = (aggregates.latest(), retrievers.filter_stats())
     cache.clear()
     aggregates.store(keep[0])
 

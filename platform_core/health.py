@@ -5,9 +5,10 @@
     {"status": "ok" | "degraded" | "fail",
      "checks": {name: {"status": "ok" | "degraded" | "fail", "detail": ..., "latency_ms": float}}}
 
-``fail`` (HTTP 503) only when this node cannot serve: the database or Redis is unreachable.
-``degraded`` (HTTP 200, so a backlog never takes every node out of a load balancer): a buffer
-backlog or dead letters above their thresholds, no worker consuming a queue.
+``fail`` (HTTP 503) only when this node cannot serve: the database or Redis is unreachable, or
+a check an app registered as blocking fails (``register_check``: serving's aggregates are not
+computed yet). ``degraded`` (HTTP 200, so a backlog never takes every node out of a load
+balancer): a buffer backlog or dead letters above their thresholds, no worker consuming a queue.
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ from django.http import JsonResponse
 OK, DEGRADED, FAIL = "ok", "degraded", "fail"
 _RANK = {OK: 0, DEGRADED: 1, FAIL: 2}
 QUEUES = ("default", "cpu", "gpu", "flush")
+
+#: ``{name: (check, blocking)}`` registered by the apps (in ``AppConfig.ready``).
+_app_checks: dict[str, tuple[Callable[[], object], bool]] = {}
+
+
+def register_check(name: str, check: Callable[[], object], *, blocking: bool = False) -> None:
+    """Add an app's readiness check: it returns its detail, raises :class:`Degraded`, or raises
+    anything else to fail. A failing ``blocking`` check makes the node not ready (503); it
+    needs Redis, so it is skipped (degraded) while Redis is unreachable."""
+    _app_checks[name] = (check, blocking)
 
 
 class Degraded(Exception):
@@ -105,21 +116,26 @@ def readiness() -> tuple[str, dict]:
     """Every check, timed; the overall status is the worst of them."""
     checks = {"database": _timed(_database), "redis": _timed(_redis)}
     redis_down = checks["redis"]["status"] == FAIL
-    for name, check in (("buffers", _buffers), ("worker", _workers)):
+    blocking = {"database"}
+    app_checks = [(name, check) for name, (check, _) in _app_checks.items()]
+    for name, check in (("buffers", _buffers), ("worker", _workers), *app_checks):
         checks[name] = (
             {"status": DEGRADED, "detail": "Redis is unreachable", "latency_ms": 0.0}
             if redis_down
             else _timed(check)
         )
+    blocking |= {name for name, (_, is_blocking) in _app_checks.items() if is_blocking}
     status = max((c["status"] for c in checks.values()), key=_RANK.__getitem__)
-    # only the database and Redis make a node unable to serve: other failures degrade it
-    if status == FAIL and checks["database"]["status"] != FAIL and not redis_down:
+    # only the database, Redis and blocking app checks make a node unable to serve: other
+    # failures degrade it
+    if status == FAIL and not redis_down and all(checks[n]["status"] != FAIL for n in blocking):
         status = DEGRADED
     return status, checks
 
 
 def readyz(request):
-    """503 when the database or Redis is unreachable; 200 otherwise, ``degraded`` or ``ok``."""
+    """503 when the database or Redis is unreachable or a blocking check fails; 200 otherwise,
+    ``degraded`` or ``ok``."""
     status, checks = readiness()
     return JsonResponse(
         {"status": status, "checks": checks},

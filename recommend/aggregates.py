@@ -2,19 +2,19 @@
 bought-together and popular queries.
 
 ``recommend.services.aggregates_refresh`` computes them (beat runs ``refresh_trending`` every
-ten minutes) and stores one blob in Redis with a stamp; each process keeps the blob in memory
-and checks the stamp at most every ``CHECK_SECONDS``. A process that finds no blob (a fresh
-installation, a flushed Redis) computes it once itself.
+ten minutes; ``make run``'s bootstrap once, and ``/readyz`` waits for that) and stores one blob
+in Redis with a stamp; each process keeps the blob in memory and checks the stamp at most every
+``CHECK_SECONDS``. Requests never compute them: on a miss (a flushed Redis) they serve the last
+value this process saw and ask for a refresh (``recommend.serving.aggregates``).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.core.cache import cache
+
+from platform_core.caches import TimedValue
 
 BLOB_KEY = "recommend:aggregates"
 STAMP_KEY = "recommend:aggregates-stamp"
@@ -37,46 +37,42 @@ class Aggregates:
     product_categories: dict[int, int] = field(default_factory=dict)
 
 
-class _Holder:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.value: Aggregates | None = None
-        self.checked_at = -1e18
-
-
-_holder = _Holder()
+_latest = TimedValue("recommend.aggregates", CHECK_SECONDS)
 
 
 def store(value: Aggregates) -> None:
     cache.set(BLOB_KEY, value.__dict__, BLOB_TTL)
     cache.set(STAMP_KEY, value.stamp, BLOB_TTL)
-    with _holder.lock:
-        _holder.value, _holder.checked_at = value, time.monotonic()
+    _latest.set(value)
 
 
-def current(now: datetime | None = None) -> Aggregates:
-    """The latest aggregates (computed here when none exist yet)."""
-    holder = _holder
-    if holder.value is not None and time.monotonic() - holder.checked_at < CHECK_SECONDS:
-        return holder.value
-    with holder.lock:
-        if holder.value is not None and time.monotonic() - holder.checked_at < CHECK_SECONDS:
-            return holder.value
-        stamp = cache.get(STAMP_KEY)
-        if holder.value is not None and stamp == holder.value.stamp:
-            holder.checked_at = time.monotonic()
-            return holder.value
-        data = cache.get(BLOB_KEY) if stamp else None
-        if data is not None:
-            holder.value = Aggregates(**data)
-            holder.checked_at = time.monotonic()
-            return holder.value
-    from recommend import services  # computing takes the write path
-
-    return services.aggregates_refresh()
+def _shared() -> Aggregates | None:
+    """The blob in Redis (the process copy when its stamp is still current), or None."""
+    held = _latest.value
+    stamp = cache.get(STAMP_KEY)
+    if held is not None and stamp == held.stamp:
+        return held
+    data = cache.get(BLOB_KEY) if stamp else None
+    return Aggregates(**data) if data is not None else None
 
 
-def forget() -> None:
-    """Drop the process copy (tests, bench)."""
-    with _holder.lock:
-        _holder.value, _holder.checked_at = None, -1e18
+def latest() -> Aggregates | None:
+    """The latest aggregates stored, or None when none are (never computed, or Redis lost them)."""
+    return _latest.get(_shared)
+
+
+def last_seen() -> Aggregates | None:
+    """The aggregates this process held last, however old (None when it never held any)."""
+    return _latest.value
+
+
+def readiness() -> str:
+    """``/readyz``'s blocking check: a node serves once the aggregates are computed (by
+    bootstrap, then beat), so a fresh installation never serves empty trending."""
+    stamp = cache.get(STAMP_KEY)
+    if not stamp:
+        raise RuntimeError(
+            "trending and popularity are not computed yet (make run's bootstrap computes them, "
+            "then beat's refresh_trending)"
+        )
+    return f"computed at {stamp.rsplit(':', 1)[0]}"

@@ -33,4 +33,12 @@ class RecommendConfig(AppConfig):
             dispatch_uid="recommend-config-m2m",
         )
 
+        from catalog.signals import events_stored
+        from platform_core import health
+        from recommend import aggregates
+        from recommend.signals import queue_profile_refresh
+
+        events_stored.connect(queue_profile_refresh, dispatch_uid="recommend-profiles")
+        health.register_check("aggregates", aggregates.readiness, blocking=True)
+
         from recommend import buffers  # noqa: F401  (register the buffers)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from recommend import loaders, services
+from recommend import services
+from recommend.serving import loaders
 
 
 def run(*, stdout=None, style=None) -> None:

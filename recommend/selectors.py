@@ -2,27 +2,46 @@
 
 Everything a request needs besides its own retrieval queries comes from process-local caches:
 strategies and rules are keyed by the config generation, model versions by the models
-generation (both read with one Redis ``MGET`` per request, :func:`recommend.store.generations`),
-the category tree and brand names by a short time-to-live. ``resolve_strategy`` is the hook
+generation (both read with one Redis ``MGET`` per request, :func:`recommend.serving.cache.generations`),
+the category tree and brand names by a short time-to-live (``platform_core.caches``). ``resolve_strategy`` is the hook
 the Experiments issue extends to serve a variant's strategy.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+from django.core.cache import cache
+
 from catalog.selectors import in_subtree
+from platform_core.caches import GenerationalValue, TimedValue
 from recommend.engine.rules import PinRule, ScoreRule
 from recommend.engine.synonyms import SynonymIndex, SynonymSet, build_synonym_index
 from recommend.engine.text import normalise
-from recommend.store import generations
+from recommend.serving.cache import generations
 
 CATALOG_TTL_SECONDS = 60.0
 SLOTS = ("retriever", "ranker", "cf", "intent")
+#: ``{surface: (name, description)}`` of the default strategies: the data migration and
+#: ``make run``'s bootstrap create them; serving uses these settings unsaved when a surface has
+#: no default row (a flushed test database, or an operator who deleted it).
+DEFAULT_STRATEGIES = {
+    "search": (
+        "default-search",
+        "Hybrid search: lexical + semantic, RRF, ranker when one is active.",
+    ),
+    "recommendations": (
+        "default-recommendations",
+        "CF, profile embedding, interests, bought-together and trending.",
+    ),
+    "similar": (
+        "default-similar",
+        "Nearest neighbours of the product's vector, plus CF neighbours.",
+    ),
+}
 
 
 # --------------------------------------------------------------------------- value types
@@ -131,6 +150,21 @@ class CategoryTree:
         return [c.id for c in self.by_id.values() if in_subtree(c.path, root.path)]
 
 
+@dataclass
+class ProfileState:
+    """A shopper's profile, computed from their events (no wall clock involved); ``version``:
+    the shopper's ``profile_version`` it was computed at (-1: none stored)."""
+
+    vector: np.ndarray | None = None
+    event_count: int = 0
+    recent: list[int] = field(default_factory=list)  # engaged products, most recent first
+    recent_purchases: list[int] = field(default_factory=list)
+    interests: dict[int, float] = field(default_factory=dict)  # category id -> share
+    purchased: set[int] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)
+    version: int = -1
+
+
 @dataclass(frozen=True)
 class ShopperRef:
     """A known shopper: database id, external id and the profile version for cache keys."""
@@ -143,62 +177,10 @@ class ShopperRef:
 # --------------------------------------------------------------------------- process caches
 
 
-class _Generational:
-    """A value rebuilt when its generation changes (thread-safe, one builder at a time)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation: Any = object()
-        self._value: Any = None
-
-    def get(self, generation: Any, build) -> Any:
-        if self._generation == generation:
-            return self._value
-        with self._lock:
-            if self._generation != generation:
-                self._value = build()
-                self._generation = generation
-        return self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._generation = object()
-            self._value = None
-
-
-class _Timed:
-    """A value rebuilt after ``ttl`` seconds."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._at = -1e18
-        self._value: Any = None
-
-    def get(self, build) -> Any:
-        if time.monotonic() - self._at < self.ttl:
-            return self._value
-        with self._lock:
-            if time.monotonic() - self._at >= self.ttl:
-                self._value = build()
-                self._at = time.monotonic()
-        return self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._at = -1e18
-
-
-_config_cache = _Generational()
-_models_cache = _Generational()
-_category_cache = _Timed(CATALOG_TTL_SECONDS)
-_brand_cache = _Timed(CATALOG_TTL_SECONDS)
-
-
-def clear_process_caches() -> None:
-    """Forget every process-local cache (tests; a rebuilt database in the bench)."""
-    for c in (_config_cache, _models_cache, _category_cache, _brand_cache):
-        c.clear()
+_config_cache = GenerationalValue("recommend.serving-config")
+_models_cache = GenerationalValue("recommend.served-versions")
+_category_cache = TimedValue("recommend.category-tree", CATALOG_TTL_SECONDS)
+_brand_cache = TimedValue("recommend.brand-ids", CATALOG_TTL_SECONDS)
 
 
 # --------------------------------------------------------------------------- strategies
@@ -229,7 +211,7 @@ def _strategy_config(row) -> StrategyConfig:
         max_category_share=row.max_category_share,
         mmr_lambda=row.mmr_lambda,
         hide_out_of_stock=row.hide_out_of_stock,
-        boost_rule_ids=tuple(sorted(r.pk for r in row.boost_rules.all())),
+        boost_rule_ids=tuple(sorted(r.pk for r in row.boost_rules.all())) if row.pk else (),
     )
 
 
@@ -296,17 +278,24 @@ def serving_config(config_generation: int | None = None) -> ServingConfig:
 
 
 def default_strategy(surface: str, *, config_generation: int | None = None) -> StrategyConfig:
-    """The surface's default strategy; created on first use when none exists (a flushed test
-    database, or an operator who deleted it)."""
+    """The surface's default strategy; without a default row, the built-in one (the read path
+    never creates rows: ``recommend.services.strategy_ensure_defaults`` does, at bootstrap)."""
     config = serving_config(config_generation)
     pk = config.defaults.get(surface)
     if pk is not None and pk in config.strategies:
         return config.strategies[pk]
-    from recommend import services
+    return builtin_strategy(surface)
 
-    services.strategy_ensure_defaults()
-    config = serving_config()
-    return config.strategies[config.defaults[surface]]
+
+def builtin_strategy(surface: str) -> StrategyConfig:
+    """The default strategy's settings as a new row would have them (id 0: never saved)."""
+    from recommend.models import Strategy
+
+    name, description = DEFAULT_STRATEGIES[surface]
+    config = _strategy_config(
+        Strategy(name=name, surface=surface, description=description, is_default=True)
+    )
+    return replace(config, id=0)
 
 
 def resolve_strategy(
@@ -447,3 +436,20 @@ def shopper_ref(external_id: str | None) -> ShopperRef | None:
     if row is None:
         return None
     return ShopperRef(id=row[0], external_id=external_id, profile_version=row[1])
+
+
+def profile_key(retriever: VersionRef | None, shopper_id: int) -> str:
+    return f"recommend:profile:{retriever.id if retriever else 0}:{shopper_id}"
+
+
+def stored_profile(*, shopper_id: int, retriever: VersionRef | None) -> ProfileState:
+    """The shopper's profile as event ingestion last stored it
+    (``recommend.services.shopper_profiles_refresh``): possibly behind their current
+    ``profile_version`` while a refresh is on its way, empty when none is stored."""
+    payload = cache.get(profile_key(retriever, shopper_id))
+    if payload is None:
+        return ProfileState()
+    state = ProfileState(**payload)
+    if state.vector is not None:
+        state.vector = np.frombuffer(state.vector, dtype=np.float32)
+    return state

@@ -5,38 +5,35 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from platform_core.services import audit_record
 from recommend import aggregates as aggregates_module
-from recommend import store
 from recommend.engine import profiles
 from recommend.engine.cooccurrence import bought_together
-from recommend.selectors import ShopperRef, VersionRef, category_tree
+from recommend.selectors import (
+    DEFAULT_STRATEGIES,
+    ProfileState,
+    ShopperRef,
+    VersionRef,
+    builtin_strategy,
+    category_tree,
+    profile_key,
+    served_models,
+    serving_config,
+)
+from recommend.serving.cache import bump_config_generation, searchlog_push
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_STRATEGIES = {
-    "search": (
-        "default-search",
-        "Hybrid search: lexical + semantic, RRF, ranker when one is active.",
-    ),
-    "recommendations": (
-        "default-recommendations",
-        "CF, profile embedding, interests, bought-together and trending.",
-    ),
-    "similar": (
-        "default-similar",
-        "Nearest neighbours of the product's vector, plus CF neighbours.",
-    ),
-}
 SEARCHLOG_FLUSH_BATCH = 1000
 
 # Trending: decayed engagement over the last TRENDING_WINDOW_DAYS before the latest event.
@@ -56,11 +53,12 @@ INTEREST_HALF_LIFE_DAYS = 30.0
 
 def config_changed() -> int:
     """Invalidate cached strategies, rules and results (every config write calls this)."""
-    return store.bump_config_generation()
+    return bump_config_generation()
 
 
 def strategy_ensure_defaults() -> list[str]:
-    """Create the default strategy of any surface that has none; returns the names created."""
+    """Create the default strategy of any surface that has none; returns the names created
+    (``make run``'s bootstrap; the data migration creates them on a new database)."""
     from recommend.models import Strategy
 
     created_names = []
@@ -146,7 +144,7 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
 def searchlog_record(row: Mapping[str, Any]) -> None:
     """Queue one served search for the log (a Redis buffer written in batches by
     ``recommend.tasks.flush_searchlogs``). Writes directly only when Redis is unreachable."""
-    if store.searchlog_push(dict(row)) == "failed":
+    if searchlog_push(dict(row)) == "failed":
         try:
             _searchlog_write([dict(row)])
         except Exception:  # the log must never fail the response it describes
@@ -314,52 +312,53 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates_
 # --------------------------------------------------------------------------- shopper profiles
 
 
-@dataclass
-class ProfileState:
-    """A shopper's current profile, computed from their events (no wall clock involved)."""
-
-    vector: np.ndarray | None = None
-    event_count: int = 0
-    recent: list[int] = field(default_factory=list)  # engaged products, most recent first
-    recent_purchases: list[int] = field(default_factory=list)
-    interests: dict[int, float] = field(default_factory=dict)  # category id -> share
-    purchased: set[int] = field(default_factory=set)
-    seen: set[int] = field(default_factory=set)
+PROFILE_TTL = 24 * 3600
 
 
-def _profile_key(retriever: VersionRef | None, shopper: ShopperRef) -> str:
-    return f"recommend:profile:{retriever.id if retriever else 0}:{shopper.id}:{shopper.profile_version}"
+def shopper_profiles_refresh(
+    *, shopper_ids: Iterable[int] = (), external_ids: Iterable[str] = ()
+) -> int:
+    """Recompute these shoppers' profiles under every retriever a strategy serves, and store
+    them for the request path (``recommend.selectors.stored_profile``): the vector in
+    ``training.ShopperProfile``, the category interests on the shopper, the whole state in
+    Redis. Event ingestion queues this on commit (``recommend.tasks.refresh_profiles``);
+    returns how many shoppers were refreshed."""
+    from catalog.models import Shopper
+
+    query = Q(pk__in=list(shopper_ids)) | Q(external_id__in=list(external_ids))
+    rows = list(Shopper.objects.filter(query).values_list("id", "external_id", "profile_version"))
+    retrievers = _served_retrievers()
+    for pk, external_id, version in rows:
+        shopper = ShopperRef(id=pk, external_id=external_id, profile_version=version)
+        for retriever in retrievers:
+            state = _profile_compute(shopper=shopper, retriever=retriever)
+            state.version = version
+            payload = dict(state.__dict__)
+            payload["vector"] = (
+                state.vector.astype(np.float32).tobytes() if state.vector is not None else None
+            )
+            cache.set(profile_key(retriever, shopper.id), payload, PROFILE_TTL)
+    return len(rows)
 
 
-def shopper_profile_current(*, shopper: ShopperRef, retriever: VersionRef | None) -> ProfileState:
-    """The shopper's profile at their current ``profile_version``.
-
-    Event ingestion bumps ``profile_version``; this function recomputes the profile when the
-    cached one is for an older version, so a new event reaches the profile before the
-    shopper's next request is answered. The vector is stored in ``training.ShopperProfile``
-    (per retriever version) and the category interests on the shopper.
-    """
-    from django.core.cache import cache
-
-    key = _profile_key(retriever, shopper)
-    cached = cache.get(key)
-    if cached is not None:
-        state = ProfileState(**cached)
-        if state.vector is not None:
-            state.vector = np.frombuffer(state.vector, dtype=np.float32)
-        return state
-    state = _profile_compute(shopper=shopper, retriever=retriever)
-    payload = dict(state.__dict__)
-    payload["vector"] = (
-        state.vector.astype(np.float32).tobytes() if state.vector is not None else None
-    )
-    cache.set(key, payload, 24 * 3600)
-    return state
+def _served_retrievers() -> list[VersionRef | None]:
+    """The retriever versions the strategies serve (pinned or active; None without one)."""
+    config = serving_config()
+    strategies = list(config.strategies.values()) + [
+        builtin_strategy(surface)
+        for surface in DEFAULT_STRATEGIES
+        if surface not in config.defaults
+    ]
+    served: dict[int, VersionRef | None] = {}
+    for strategy in strategies:
+        retriever = served_models(strategy).retriever
+        served[retriever.id if retriever else 0] = retriever
+    return list(served.values())
 
 
 def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> ProfileState:
     from catalog.models import Shopper
-    from recommend.retrievers import PgVectorIndex
+    from recommend.serving.retrievers import PgVectorIndex
     from training.models import ShopperProfile
 
     weighted = tuple(profiles.EVENT_WEIGHTS)
@@ -420,8 +419,7 @@ def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> Pr
             )
             if float(np.linalg.norm(vector)) > 0:
                 state.vector = vector.astype(np.float32)
-                # One upsert statement: this runs on the request path of the shopper's next request.
-                from recommend.retrievers import vector_literal
+                from recommend.serving.retrievers import vector_literal
 
                 with connection.cursor() as cursor:
                     cursor.execute(

@@ -28,10 +28,20 @@ def flush_exposures() -> int:
 
 
 @shared_task(queue="default", acks_late=True, ignore_result=True)
+def refresh_profiles(*, shopper_ids: list[int] = (), external_ids: list[str] = ()) -> int:
+    """Recompute the profiles of shoppers with new events: queued when their events commit
+    (``catalog.signals.events_stored``), or by a request that found none stored."""
+    from recommend import services
+
+    return services.shopper_profiles_refresh(shopper_ids=shopper_ids, external_ids=external_ids)
+
+
+@shared_task(queue="default", acks_late=True, ignore_result=True)
 def refresh_trending() -> str:
     """Recompute trending, popularity, bought-together and popular queries, and rebuild the
     typo corrector when its vocabulary changed (so no request pays for that). Every 10 min."""
-    from recommend import loaders, services
+    from recommend import services
+    from recommend.serving import loaders
 
     stamp = services.aggregates_refresh().stamp
     loaders.spell_corrector()

@@ -9,7 +9,7 @@ shoppers, what they did with them, and the ranker features of every item.
   clicked at, and engagement is what the session did with them. Searches without such a click
   are skipped (nothing to learn, and retrieval is the cost).
 
-Features are computed as serving computes them (``recommend.pipeline.feature_dicts``), with
+Features are computed as serving computes them (``recommend.serving.features.feature_dicts``), with
 the shopper's profile *as of the search* (events before it only) so the label does not leak
 into the profile feature. ``list_metrics`` scores lists (AUC, NDCG@10) for the runner's report.
 """
@@ -53,7 +53,7 @@ class ShownList:
 def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
     """Lists from the search log, with engagement from events carrying their request id."""
     from catalog.models import Event, SearchLog
-    from recommend.retrievers import product_ids_for_external
+    from recommend.serving.retrievers import product_ids_for_external
 
     logs = SearchLog.objects.exclude(shown_products=[]).order_by("-timestamp")
     if since is not None:
@@ -202,7 +202,8 @@ class FeatureBuilder:
     """Ranker features of shown lists, computed as serving computes them."""
 
     def __init__(self, *, retriever, cf_version, since: datetime | None = None) -> None:
-        from recommend import loaders, selectors
+        from recommend import selectors
+        from recommend.serving import loaders
 
         self.retriever = retriever
         self.since = since  # lists are no older: popularity needs no event before its window
@@ -226,8 +227,8 @@ class FeatureBuilder:
 
     # -- queries
     def prepared(self, normalised: str):
-        from recommend import loaders, store
-        from recommend.search import prepare_query
+        from recommend.serving import cache, loaders
+        from recommend.serving.search import prepare_query
 
         if normalised not in self._query_cache:
             prepared = prepare_query(
@@ -235,7 +236,7 @@ class FeatureBuilder:
             )
             vector = None
             if self.retriever is not None:
-                vector, _ = store.query_vector(
+                vector, _ = cache.query_vector(
                     self.retriever.id,
                     prepared.semantic_text,
                     lambda text: loaders.encode_query(self.retriever, text),
@@ -246,7 +247,7 @@ class FeatureBuilder:
     def retrieve(self, normalised: str, k: int) -> list[int]:
         """Today's fused lexical + semantic top ``k`` (rebuilding lists of old searches)."""
         from recommend.engine.fusion import reciprocal_rank_fusion
-        from recommend.retrievers import PostgresLexicalIndex
+        from recommend.serving.retrievers import PostgresLexicalIndex
 
         prepared, vector = self.prepared(normalised)
         ranked = {"lexical": PostgresLexicalIndex().search(prepared.lexical_text, k)}
@@ -319,8 +320,8 @@ class FeatureBuilder:
     # -- one list
     def features(self, shown: ShownList) -> tuple[list[dict[str, float]], list[float]]:
         """Feature dicts (with the shown position) and the fusion baseline score per item."""
-        from recommend.pipeline import FeatureInputs, feature_dicts
-        from recommend.retrievers import PostgresLexicalIndex, product_rows
+        from recommend.serving.features import FeatureInputs, feature_dicts
+        from recommend.serving.retrievers import PostgresLexicalIndex, product_rows
 
         prepared, vector = self.prepared(shown.query)
         pks = shown.products
@@ -368,7 +369,7 @@ def fusion_baseline(
     pks: Sequence[int], lexical: dict[int, float], semantic: dict[int, float], k: int = 60
 ) -> list[float]:
     """RRF of the within-list lexical and semantic rankings (what serving does without a ranker)."""
-    from recommend.pipeline import fusion_within
+    from recommend.serving.features import fusion_within
 
     return fusion_within(pks, lexical, semantic, k)
 

@@ -15,12 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from courses.gate import check_course_gate
+from platform_core.caches import bump_models_generation
 from platform_core.celery import app as celery_app
 from platform_core.services import audit_record
 from training import selectors
@@ -33,7 +33,6 @@ from training.models import Job, JobNotice, ModelVersion, QueryLabel, Task
 
 logger = logging.getLogger(__name__)
 
-MODELS_GENERATION_KEY = "serving:models-generation"
 FINISHED = (Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED)
 # The Celery task that runs a job of each queue (defined in training.tasks).
 RUN_JOB_TASKS = {"gpu": "training.tasks.run_gpu_job", "cpu": "training.tasks.run_cpu_job"}
@@ -281,15 +280,6 @@ def notices_deliver(*, user) -> list[JobNotice]:
 # =========================================================================== registry
 
 
-def _bump_models_generation() -> None:
-    """Serving caches include this counter in their keys: bumping it invalidates them."""
-    try:
-        cache.incr(MODELS_GENERATION_KEY)
-    except ValueError:
-        if not cache.add(MODELS_GENERATION_KEY, 1, timeout=None):
-            cache.incr(MODELS_GENERATION_KEY)
-
-
 def _check_activatable(version: ModelVersion) -> None:
     if version.status != ModelVersion.Status.READY:
         raise ValidationError(
@@ -332,7 +322,7 @@ def model_promote(*, version: ModelVersion, user) -> ModelVersion:
             obj=version,
             details={"task": version.task, "previous": previous.pk if previous else None},
         )
-        transaction.on_commit(_bump_models_generation)
+        transaction.on_commit(bump_models_generation)
     return version
 
 
@@ -369,7 +359,7 @@ def model_rollback(*, task: str, user) -> ModelVersion:
             obj=target,
             details={"task": task, "from": current.pk, "to": target.pk},
         )
-        transaction.on_commit(_bump_models_generation)
+        transaction.on_commit(bump_models_generation)
     return target
 
 
@@ -480,5 +470,5 @@ def model_activate_initial(*, version: ModelVersion) -> ModelVersion:
         audit_record(
             actor=None, action="model.activate_initial", obj=version, details={"task": version.task}
         )
-        transaction.on_commit(_bump_models_generation)
+        transaction.on_commit(bump_models_generation)
     return version

@@ -22,6 +22,7 @@ from catalog.services.rows import (
     reject_refused,
     write_isolating,
 )
+from catalog.signals import events_stored
 from catalog.sql import as_json_param, bulk_cursor, chunks
 
 EVENT_CHUNK = 1000
@@ -99,6 +100,7 @@ def events_import(
             if seen_by_shopper is not None:
                 _shoppers_touch(seen_by_shopper)
             report.unchanged = len(known) - len(refused) - report.created
+            events_stored.send(Event, shopper_external_ids=sorted({e["shopper"] for _, e in known}))
     except RolledBack:
         pass
     if refused:

@@ -1,6 +1,6 @@
 """Query parameters (validated) and response shapes (for the OpenAPI schema) of the serving API.
 
-Views build plain dicts in ``recommend.search`` / ``recommend.recs``; the response serializers
+Views build plain dicts in ``recommend.serving.search`` / ``recommend.serving.recs``; the response serializers
 here describe them for drf-spectacular, and a test validates real responses against the
 generated schema, so the two cannot drift apart.
 """
@@ -11,8 +11,8 @@ import math
 
 from rest_framework import serializers
 
-from recommend.pipeline import DEFAULT_SIZE, MAX_SIZE
-from recommend.recs import EXCLUDE_CHOICES
+from recommend.serving.context import DEFAULT_SIZE, MAX_SIZE
+from recommend.serving.recs import EXCLUDE_CHOICES
 
 # --------------------------------------------------------------------------- query parameters
 

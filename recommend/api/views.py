@@ -1,6 +1,6 @@
 """Storefront serving endpoints: search, recommendations, similar, bought-together, trending,
-autocomplete. Views validate parameters and shape responses; ``recommend.search`` and
-``recommend.recs`` do the work."""
+autocomplete. Views validate parameters and shape responses; ``recommend.serving.search``
+and ``recommend.serving.recs`` do the work."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import HasScope, api_client
 from platform_core.api.schema import SIMULATED_TIME_PATTERN
 from platform_core.timeparse import parse_iso8601_utc
-from recommend import loaders, recs
-from recommend import search as search_module
 from recommend.api import serializers as s
 from recommend.experiments import services as experiment_services
-from recommend.pipeline import ServingContext, serving_context
-from recommend.recs import RecsParams, UnknownProduct
+from recommend.serving import loaders, recs
+from recommend.serving import search as search_module
+from recommend.serving.context import ServingContext, serving_context
+from recommend.serving.recs import RecsParams, UnknownProduct
 
 SIMULATED_TIME_HEADER = "X-Aisle-Simulated-Time"
 

@@ -21,7 +21,7 @@ from recommend.experiments.logic import analysis
 from recommend.experiments.logic.assignment import assign
 from recommend.experiments.logic.chart import LiftSeries, lift_chart_svg
 from recommend.experiments.logic.stats import sample_size
-from recommend.store import generations
+from recommend.serving.cache import generations
 
 # --------------------------------------------------------------------------- running experiments
 

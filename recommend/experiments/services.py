@@ -24,8 +24,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from platform_core.services import audit_record
-from recommend import store
 from recommend.experiments.logic.assignment import validate_allocation
+from recommend.serving.cache import bump_config_generation
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _course_gate(actor, action: str) -> None:
 def _config_changed() -> None:
     from recommend.experiments.selectors import clear_running_cache
 
-    store.bump_config_generation()
+    bump_config_generation()
     clear_running_cache()
 
 

@@ -40,7 +40,21 @@ def test_healthz(client):
     assert resp.status_code == 200 and resp.json() == {"status": "ok"}
 
 
-def test_readyz_without_a_worker_is_degraded_but_still_200(client, monkeypatch):
+@pytest.fixture
+def aggregates_computed():
+    """Serving's aggregates as bootstrap leaves them (readiness waits for them)."""
+    from django.core.cache import cache
+
+    from recommend import aggregates
+
+    aggregates.store(aggregates.Aggregates(stamp="2026-10-01T00:00:00+00:00:0"))
+    yield
+    cache.delete_many([aggregates.BLOB_KEY, aggregates.STAMP_KEY])
+
+
+def test_readyz_without_a_worker_is_degraded_but_still_200(
+    client, monkeypatch, aggregates_computed
+):
     from platform_core.celery import app
 
     class NoReplies:
@@ -59,6 +73,20 @@ def test_readyz_without_a_worker_is_degraded_but_still_200(client, monkeypatch):
     assert body["checks"]["worker"]["status"] == "degraded"
     assert "no Celery worker" in body["checks"]["worker"]["detail"]
     assert all({"status", "detail", "latency_ms"} <= set(c) for c in body["checks"].values())
+    assert body["checks"]["aggregates"]["status"] == "ok"
+
+
+def test_readyz_waits_for_the_aggregates(client, monkeypatch):
+    """A fresh installation is not ready before bootstrap computed trending: it would serve
+    empty trending lists."""
+    from django.core.cache import cache
+
+    from recommend import aggregates
+
+    cache.delete_many([aggregates.BLOB_KEY, aggregates.STAMP_KEY])
+    resp = client.get("/readyz")
+    assert resp.status_code == 503 and resp.json()["status"] == "fail"
+    assert "not computed yet" in resp.json()["checks"]["aggregates"]["detail"]
 
 
 def test_readyz_fails_with_503_when_the_database_is_unreachable(client, monkeypatch):

@@ -14,32 +14,35 @@ def serving_state():
     """
     from django.core.cache import cache
 
-    from recommend import aggregates, loaders, retrievers, selectors
+    from platform_core import caches
 
     def reset() -> None:
         cache.clear()
-        selectors.clear_process_caches()
-        aggregates.forget()
-        retrievers.clear_filter_stats()
-        with loaders._spell.lock:
-            loaders._spell.corrector, loaders._spell.version, loaders._spell.checked_at = (
-                None,
-                None,
-                -1e18,
-            )
+        caches.reset_all()
 
     reset()
     yield
     reset()
-    from recommend.pipeline import close_pool_connections
+    from recommend.serving.pool import close_pool_connections
 
     close_pool_connections()  # a pool thread's connection would keep the test database open
 
 
 @pytest.fixture
+def eager_tasks():
+    """Queued Celery tasks run at once in the test process, as a worker would run them."""
+    from platform_core.celery import app
+
+    previous = app.conf.task_always_eager  # (monkeypatch cannot restore a Celery setting)
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def hashing_encoder(monkeypatch):
     """Queries are encoded by the test store's hashing encoder instead of a real model."""
-    from recommend import loaders
+    from recommend.serving import loaders
     from tests.factories.recommend import HashingEncoder
 
     encoder = HashingEncoder()
@@ -49,8 +52,10 @@ def hashing_encoder(monkeypatch):
 
 @pytest.fixture
 def serving_store(db, serving_state, hashing_encoder):
+    from recommend import services
     from tests.factories.recommend import build_serving_store
 
+    services.strategy_ensure_defaults()  # a transactional test before this one flushed them
     return build_serving_store()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import SearchLog
-from recommend import services, store
+from recommend import services
+from recommend.serving import cache
 from tests.factories.recommend import BoostRuleFactory, PinnedResultFactory, SynonymSetFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def test_every_search_is_logged_through_the_buffer(storefront, serving_store):
         "/api/v1/search", {"q": "Coffee grinder", "shopper": "new-person", "session": "s1"}
     ).json()
     storefront.get("/api/v1/search", {"q": "zzzqqq"})
-    assert store.searchlog_pending() == 2
+    assert cache.searchlog_pending() == 2
     assert services.searchlogs_flush() == 2
     logged = SearchLog.objects.get(request_id=body["request_id"])
     assert logged.query == "Coffee grinder" and logged.normalised_query == "coffee grinder"
@@ -195,7 +196,7 @@ def test_lexical_runs_on_a_pool_thread_beside_semantic_when_data_is_committed(
 ):
     import threading
 
-    from recommend.retrievers import PostgresLexicalIndex
+    from recommend.serving.retrievers import PostgresLexicalIndex
     from tests.factories.recommend import build_serving_store
 
     build_serving_store()

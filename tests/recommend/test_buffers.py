@@ -114,6 +114,7 @@ def test_an_unstorable_search_log_is_dead_lettered_and_the_others_land(
     assert services.searchlogs_flush() == 1 and SearchLog.objects.filter(request_id=later).exists()
 
     client.force_login(operator_user)
+    services.aggregates_refresh()  # as bootstrap does: readiness waits for them
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "degraded"
     check = ready.json()["checks"]["buffers"]

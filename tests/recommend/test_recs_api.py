@@ -23,7 +23,8 @@ def ids(body) -> list[str]:
 
 
 def events(shopper, store, items, *, start=T0, session=""):
-    """``items``: (product external id, event type) in time order."""
+    """``items``: (product external id, event type) in time order; stored as ingestion stores
+    them (the profile version moves on and the profile is recomputed)."""
     for n, (product, kind) in enumerate(items):
         EventFactory(
             shopper=shopper,
@@ -35,6 +36,7 @@ def events(shopper, store, items, *, start=T0, session=""):
     Shopper.objects.filter(pk=shopper.pk).update(
         profile_version=shopper.profile_version + len(items)
     )
+    services.shopper_profiles_refresh(shopper_ids=[shopper.pk])
     shopper.refresh_from_db()
 
 
@@ -110,7 +112,7 @@ def test_established_shopper_gets_profile_recommendations_and_exclusions(
 
 
 def test_a_new_event_reaches_the_profile_before_the_next_request(
-    storefront, serving_store, popular
+    storefront, serving_store, popular, django_capture_on_commit_callbacks, eager_tasks
 ):
     fan = ShopperFactory(external_id="switcher")
     events(
@@ -122,23 +124,25 @@ def test_a_new_event_reaches_the_profile_before_the_next_request(
     before = storefront.get("/api/v1/recommendations", {"shopper": "switcher", "size": 4}).json()
     assert before["results"][0]["product"]["category"]["id"] == "headphones"
     vector_before = list(ShopperProfile.objects.get(shopper=fan).vector)
-    # The storefront sends new events through the events API (which bumps profile_version) ...
-    sent = storefront.post(
-        "/api/v1/events",
-        {
-            "events": [
-                {
-                    "event_id": f"switch-{i}",
-                    "shopper": "switcher",
-                    "product": product,
-                    "type": "purchase",
-                    "timestamp": (T0 + timedelta(days=3, minutes=i)).isoformat(),
-                }
-                for i, product in enumerate(["sh-1", "sh-2", "sh-3", "sh-1"])
-            ]
-        },
-        format="json",
-    )
+    # The storefront sends new events through the events API (which bumps profile_version and,
+    # once they commit, queues the profile's recomputation: a worker runs it in well under 2 s)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = storefront.post(
+            "/api/v1/events",
+            {
+                "events": [
+                    {
+                        "event_id": f"switch-{i}",
+                        "shopper": "switcher",
+                        "product": product,
+                        "type": "purchase",
+                        "timestamp": (T0 + timedelta(days=3, minutes=i)).isoformat(),
+                    }
+                    for i, product in enumerate(["sh-1", "sh-2", "sh-3", "sh-1"])
+                ]
+            },
+            format="json",
+        )
     assert sent.status_code == 202, sent.content
     # ... and the very next request is answered from the updated profile.
     after = storefront.get(
@@ -258,7 +262,7 @@ def test_context_product_and_mmr_diversity(storefront, serving_store, popular):
 def test_intent_from_the_strategys_classifier(storefront, serving_store):
     import numpy as np
 
-    from recommend import loaders
+    from recommend.serving import loaders
     from tests.factories.training import ModelVersionFactory
 
     class Classifier:
@@ -268,7 +272,7 @@ def test_intent_from_the_strategys_classifier(storefront, serving_store):
             return np.array([[0.1, 0.8, 0.1] if "buy" in t else [0.7, 0.2, 0.1] for t in texts])
 
     version = ModelVersionFactory(task="intent", is_active=True, dimension=None, base="")
-    loaders._intent_models._items[version.pk] = Classifier()
+    loaders._intent_models.put(version.pk, Classifier())
     try:
         body = storefront.get("/api/v1/search", {"q": "buy espresso machine"}).json()
         assert body["intent"] == {"label": "buy", "score": 0.8}

@@ -45,6 +45,7 @@ def test_personalised_recommendations_beat_trending_on_held_out_purchases(
     finished.result_version.is_active = True
     finished.result_version.save(update_fields=["is_active"])
     services.aggregates_refresh()
+    services.shopper_profiles_refresh(shopper_ids=sorted(held)[:300])  # as ingestion stores them
     scores = evaluate(storefront, held, max_shoppers=300)
     personal, trending = scores["recommendations"], scores["trending"]
     assert personal["shoppers"] == trending["shoppers"] >= 30

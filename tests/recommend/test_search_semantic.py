@@ -8,9 +8,9 @@ import pytest
 from django.db import connection, transaction
 
 from catalog.models import Product
-from recommend import retrievers
 from recommend.engine import retrieval
-from recommend.retrievers import PgVectorIndex, filter_stats, vector_literal
+from recommend.serving import retrievers
+from recommend.serving.retrievers import PgVectorIndex, filter_stats, vector_literal
 from tests.factories.recommend import HashingEncoder, build_serving_store
 
 pytestmark = pytest.mark.django_db

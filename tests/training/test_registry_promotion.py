@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 
 from courses.gate import CourseGateError
+from platform_core.caches import MODELS_GENERATION
 from platform_core.models import AuditLog
 from tests import factories
 from training import selectors, services, vectors
@@ -92,19 +93,19 @@ def test_only_ready_versions_can_be_activated(operator_user):
 def test_promotion_bumps_the_serving_cache_generation(
     operator_user, django_capture_on_commit_callbacks
 ):
-    cache.delete(services.MODELS_GENERATION_KEY)
+    cache.delete(MODELS_GENERATION.key)
     with django_capture_on_commit_callbacks(execute=True):
         services.model_promote(
             version=factories.ModelVersionFactory(task=Task.CF), user=operator_user
         )
-    assert cache.get(services.MODELS_GENERATION_KEY) == 1
+    assert cache.get(MODELS_GENERATION.key) == 1
     with django_capture_on_commit_callbacks(execute=True):
         services.model_promote(
             version=factories.ModelVersionFactory(task=Task.CF), user=operator_user
         )
     with django_capture_on_commit_callbacks(execute=True):
         services.model_rollback(task=Task.CF, user=operator_user)
-    assert cache.get(services.MODELS_GENERATION_KEY) == 3
+    assert cache.get(MODELS_GENERATION.key) == 3
 
 
 def test_the_course_gate_blocks_promotion_until_the_course_is_passed(

@@ -51,7 +51,7 @@ def run(ctx) -> None:
     valid_rows = [r for shown in split.valid for r in rows[shown.list_id]]
     from dataclasses import replace
 
-    from recommend.pipeline import EXTRA_FEATURES
+    from recommend.serving.features import EXTRA_FEATURES
     from training.ml.ranker import FEATURES, POSITION
 
     with_position = FEATURES + EXTRA_FEATURES

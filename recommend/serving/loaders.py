@@ -9,9 +9,7 @@ entries are dropped when the cache holds more than a few versions.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 
+from platform_core.caches import GenerationalValue, KeyedCache, TimedValue
 from recommend.engine.spelling import SpellCorrector
 from recommend.selectors import VersionRef
 
@@ -30,28 +29,9 @@ MAX_VERSIONS_PER_KIND = 3
 SPELL_CHECK_SECONDS = 60.0
 
 
-class _VersionCache:
-    """``{version id: loaded model}`` with one loader at a time per cache and LRU eviction."""
-
-    def __init__(self, load: Callable[[VersionRef], Any]) -> None:
-        self._load = load
-        self._lock = threading.Lock()
-        self._items: OrderedDict[int, Any] = OrderedDict()
-
-    def get(self, version: VersionRef) -> Any:
-        item = self._items.get(version.id)
-        if item is not None:
-            return item
-        with self._lock:
-            if version.id not in self._items:
-                self._items[version.id] = self._load(version)
-                while len(self._items) > MAX_VERSIONS_PER_KIND:
-                    self._items.popitem(last=False)
-            return self._items[version.id]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+def _model_cache(name: str) -> KeyedCache:
+    """Loaded models of one kind by version id (the few most recently loaded)."""
+    return KeyedCache(name, max_items=MAX_VERSIONS_PER_KIND, loaded_models=True)
 
 
 def artifact_path(version: VersionRef) -> Path | None:
@@ -76,7 +56,7 @@ def _load_encoder(version: VersionRef) -> Any:
     return model
 
 
-_encoders = _VersionCache(_load_encoder)
+_encoders = _model_cache("recommend.encoders")
 _serving_process = False
 _threads_applied = False
 
@@ -108,7 +88,7 @@ def encode_query(version: VersionRef, text: str) -> np.ndarray:
     from training.ml.encoders import encode_texts
 
     _apply_serving_threads()
-    model = _encoders.get(version)
+    model = _encoders.get(version.id, lambda: _load_encoder(version))
     return encode_texts(model, [text], batch_size=1)[0]
 
 
@@ -123,8 +103,7 @@ def _tokenizer_source(version: VersionRef) -> str:
     )
 
 
-_known_words_by_source: dict[str, frozenset[str]] = {}
-_known_words_lock = threading.Lock()
+_known_words = KeyedCache("recommend.known-words", loaded_models=True)  # by tokenizer source
 
 
 def known_words(version: VersionRef | None) -> frozenset[str]:
@@ -136,26 +115,21 @@ def known_words(version: VersionRef | None) -> frozenset[str]:
         source = _tokenizer_source(version)
     except Exception:
         return frozenset()
-    words = _known_words_by_source.get(source)
-    if words is not None:
-        return words
-    with _known_words_lock:
-        if source not in _known_words_by_source:
-            from recommend.engine.query_correction import dictionary_words
+    return _known_words.get(source, lambda: _load_known_words(source))
 
-            try:
-                from transformers import AutoTokenizer
 
-                words = dictionary_words(AutoTokenizer.from_pretrained(source).get_vocab())
-            except Exception:
-                logger.warning(
-                    "no tokenizer vocabulary at %s: typo correction is unguarded",
-                    source,
-                    exc_info=True,
-                )
-                words = frozenset()
-            _known_words_by_source[source] = words
-        return _known_words_by_source[source]
+def _load_known_words(source: str) -> frozenset[str]:
+    from recommend.engine.query_correction import dictionary_words
+
+    try:
+        from transformers import AutoTokenizer
+
+        return dictionary_words(AutoTokenizer.from_pretrained(source).get_vocab())
+    except Exception:
+        logger.warning(
+            "no tokenizer vocabulary at %s: typo correction is unguarded", source, exc_info=True
+        )
+        return frozenset()
 
 
 # --------------------------------------------------------------------------- ranker
@@ -173,14 +147,14 @@ def _load_ranker(version: VersionRef) -> Any:
     return RankerScorer.load(path)
 
 
-_rankers = _VersionCache(_load_ranker)
+_rankers = _model_cache("recommend.rankers")
 
 
 def ranker_scorer(version: VersionRef | None):
     """The version's numpy scorer, or None (no version, or a broken artifact)."""
     if version is None:
         return None
-    scorer = _rankers.get(version)
+    scorer = _rankers.get(version.id, lambda: _load_ranker(version))
     return scorer or None
 
 
@@ -210,13 +184,13 @@ def _load_cf(version: VersionRef) -> Any:
     return CFServing(model=model, keyed_by_external_id=isinstance(sample, str))
 
 
-_cf_models = _VersionCache(_load_cf)
+_cf_models = _model_cache("recommend.cf-models")
 
 
 def cf_model(version: VersionRef | None) -> CFServing | None:
     if version is None:
         return None
-    return _cf_models.get(version) or None
+    return _cf_models.get(version.id, lambda: _load_cf(version)) or None
 
 
 # --------------------------------------------------------------------------- intent
@@ -251,7 +225,7 @@ def _load_intent(version: VersionRef) -> Any:
         return False
 
 
-_intent_models = _VersionCache(_load_intent)
+_intent_models = _model_cache("recommend.intent-models")
 
 
 def classify_intent(version: VersionRef | None, text: str) -> IntentResult:
@@ -259,7 +233,7 @@ def classify_intent(version: VersionRef | None, text: str) -> IntentResult:
     if version is None:
         return IntentResult(None, reason="no intent classifier is active for this strategy")
     _apply_serving_threads()
-    classifier = _intent_models.get(version)
+    classifier = _intent_models.get(version.id, lambda: _load_intent(version))
     if not classifier:
         return IntentResult(None, reason=f"intent version {version.id} could not be loaded")
     try:
@@ -288,15 +262,10 @@ def _predict_one(classifier: Any, text: str) -> tuple[str, float]:
 # --------------------------------------------------------------------------- spelling
 
 
-class _SpellHolder:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.version: str | None = None
-        self.checked_at = -1e18
-        self.corrector: SpellCorrector | None = None
-
-
-_spell = _SpellHolder()
+#: The corrector is checked against the vocabulary at most every SPELL_CHECK_SECONDS, and
+#: rebuilt (from Redis, else from the database) when its vocabulary version changed.
+_spell_checked = TimedValue("recommend.spelling-checked", SPELL_CHECK_SECONDS)
+_spell_by_vocabulary = GenerationalValue("recommend.spelling")
 
 
 def _vocabulary_version() -> str:
@@ -349,42 +318,26 @@ def _build_corrector() -> SpellCorrector:
 
 def spell_corrector() -> SpellCorrector:
     """The corrector for the current vocabulary: process memory, else Redis, else built."""
-    import time
-
-    holder = _spell
-    now = time.monotonic()
-    if holder.corrector is not None and now - holder.checked_at < SPELL_CHECK_SECONDS:
-        return holder.corrector
-    with holder.lock:
-        if (
-            holder.corrector is not None
-            and time.monotonic() - holder.checked_at < SPELL_CHECK_SECONDS
-        ):
-            return holder.corrector
-        version = _vocabulary_version()
-        if version != holder.version or holder.corrector is None:
-            key = f"recommend:spelling:{version}"
-            data = None
-            try:
-                data = cache.get(key)
-            except Exception:
-                logger.warning("spelling cache read failed", exc_info=True)
-            if data is not None:
-                corrector = SpellCorrector.from_dict(data)
-            else:
-                corrector = _build_corrector()
-                try:
-                    cache.set(key, corrector.to_dict(), 24 * 3600)
-                except Exception:
-                    logger.warning("spelling cache write failed", exc_info=True)
-            holder.corrector, holder.version = corrector, version
-        holder.checked_at = time.monotonic()
-        return holder.corrector
+    return _spell_checked.get(_current_corrector)
 
 
-def clear_loaded_models() -> None:
-    """Drop every loaded model and the corrector (tests; the bench between databases)."""
-    for c in (_encoders, _rankers, _cf_models, _intent_models):
-        c.clear()
-    with _spell.lock:
-        _spell.corrector, _spell.version, _spell.checked_at = None, None, -1e18
+def _current_corrector() -> SpellCorrector:
+    version = _vocabulary_version()
+    return _spell_by_vocabulary.get(version, lambda: _load_corrector(version))
+
+
+def _load_corrector(version: str) -> SpellCorrector:
+    key = f"recommend:spelling:{version}"
+    data = None
+    try:
+        data = cache.get(key)
+    except Exception:
+        logger.warning("spelling cache read failed", exc_info=True)
+    if data is not None:
+        return SpellCorrector.from_dict(data)
+    corrector = _build_corrector()
+    try:
+        cache.set(key, corrector.to_dict(), 24 * 3600)
+    except Exception:
+        logger.warning("spelling cache write failed", exc_info=True)
+    return corrector

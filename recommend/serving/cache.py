@@ -1,11 +1,11 @@
 """Redis access for serving: generations, result cache, query vectors, the search-log buffer.
 
-Generations are small integers in the Django cache that writers bump; readers put them in
-cache keys (so a bump invalidates every dependent entry at once) and key process-local
-caches by them (so a request costs one ``MGET`` to learn whether anything changed).
+Serving reads two generations (``platform_core.caches``), in cache keys and as the keys of its
+process caches:
 
-- ``serving:models-generation`` — bumped by Training when a version is promoted;
-- ``recommend:config-generation`` — bumped by every strategy / rule / synonym / pin write.
+- :data:`platform_core.caches.MODELS_GENERATION` — bumped by Training when a version is
+  promoted or rolled back;
+- :data:`CONFIG_GENERATION` — bumped by every strategy / rule / synonym / pin write.
 """
 
 from __future__ import annotations
@@ -18,59 +18,28 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from django.core.cache import cache
 
 from platform_core import buffers
+from platform_core.caches import MODELS_GENERATION, Generation, read_generations
 
 logger = logging.getLogger(__name__)
 
-MODELS_GENERATION_KEY = "serving:models-generation"
-CONFIG_GENERATION_KEY = "recommend:config-generation"
+CONFIG_GENERATION = Generation("recommend:config-generation")
 RESULT_TTL = 300
 QUERY_VECTOR_TTL = 24 * 3600
 
 redis_client = buffers.redis_client  # one client per process for serving and the buffers
 
 
-def _raw_int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
 def generations() -> tuple[int, int]:
-    """``(models generation, config generation)`` in one round trip.
-
-    Read with the raw client (Django's cache builds a client object per call, a measurable
-    cost per request); the values are the plain integers ``cache.incr`` stores.
-    """
-    try:
-        values = redis_client().mget(
-            [cache.make_key(MODELS_GENERATION_KEY), cache.make_key(CONFIG_GENERATION_KEY)]
-        )
-    except Exception:
-        logger.warning("generation read failed", exc_info=True)
-        return 0, 0
-    return _raw_int(values[0]), _raw_int(values[1])
+    """``(models generation, config generation)`` in one round trip."""
+    models, config = read_generations(MODELS_GENERATION, CONFIG_GENERATION)
+    return models, config
 
 
 def bump_config_generation() -> int:
     """Invalidate every strategy/rule cache and every cached result."""
-    try:
-        return cache.incr(CONFIG_GENERATION_KEY)
-    except ValueError:  # key missing: incr needs an existing key
-        cache.add(CONFIG_GENERATION_KEY, 0, timeout=None)
-        return cache.incr(CONFIG_GENERATION_KEY)
-
-
-def bump_models_generation() -> int:
-    """What Training's promotion does; used by tests and the bench to simulate it."""
-    try:
-        return cache.incr(MODELS_GENERATION_KEY)
-    except ValueError:
-        cache.add(MODELS_GENERATION_KEY, 0, timeout=None)
-        return cache.incr(MODELS_GENERATION_KEY)
+    return CONFIG_GENERATION.bump()
 
 
 def digest(parts: Any) -> str:

@@ -18,20 +18,16 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from recommend import aggregates, loaders, selectors, services, store
+from recommend import selectors
 from recommend.engine import diversity, fusion
 from recommend.engine.explain import ItemEvidence, because_you_viewed
 from recommend.engine.text import normalise, tokenize
-from recommend.pipeline import (
-    FeatureInputs,
-    ServingContext,
-    apply_merchandising,
-    feature_dicts,
-    item_payload,
-    popularity,
-    ranker_scores,
-)
-from recommend.retrievers import PgVectorIndex, ProductRow, product_rows
+from recommend.serving import aggregates, cache, loaders, profiles
+from recommend.serving.context import ServingContext
+from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.merchandising import apply_merchandising
+from recommend.serving.payload import item_payload
+from recommend.serving.retrievers import PgVectorIndex, ProductRow, product_rows
 
 CANDIDATES_PER_SOURCE = 100
 COLD_START_EVENTS = 3
@@ -82,7 +78,7 @@ def cf_scores(ctx: ServingContext, ids: Sequence[int]) -> dict[int, float]:
 def _cf_to_pks(model: loaders.CFServing, pairs: list[tuple[Any, float]]) -> list[tuple[int, float]]:
     if not model.keyed_by_external_id:
         return [(int(pk), float(s)) for pk, s in pairs]
-    from recommend.retrievers import product_ids_for_external
+    from recommend.serving.retrievers import product_ids_for_external
 
     mapping = product_ids_for_external([str(p) for p, _ in pairs])
     return [(mapping[str(p)], float(s)) for p, s in pairs if str(p) in mapping]
@@ -220,7 +216,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     """Personal recommendations (cold-start aware); cached per profile version."""
     started = time.perf_counter()
     anchor = _anchor(params.context_product) if params.context_product else None
-    key = store.digest(
+    key = cache.digest(
         [
             *ctx.cache_token(),
             "recs",
@@ -231,7 +227,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
             ctx.shopper.profile_version if ctx.shopper else None,
         ]
     )
-    cached = store.result_get(key)
+    cached = cache.result_get(key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
         ctx.timings["total"] = (time.perf_counter() - started) * 1000
@@ -253,11 +249,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     personal_text: dict[int, str] = {}
     profile_vector = None
     with ctx.stage("profile"):
-        state = (
-            services.shopper_profile_current(shopper=ctx.shopper, retriever=retriever)
-            if ctx.shopper
-            else None
-        )
+        state = profiles.shopper_profile(ctx)
     if state is not None and state.event_count:
         if params.exclude == "purchased":
             exclude |= state.purchased
@@ -323,7 +315,8 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         personal_text=personal_text,
         profile_vector=profile_vector,
     )
-    store.result_set(key, results)
+    if profiles.cacheable(ctx):
+        cache.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
 
@@ -332,8 +325,8 @@ def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, 
     """Products like this one: nearest vectors, fused with CF neighbours."""
     started = time.perf_counter()
     anchor = _anchor(external_id)
-    key = store.digest([*ctx.cache_token(), "similar", anchor.id, size])
-    cached = store.result_get(key)
+    key = cache.digest([*ctx.cache_token(), "similar", anchor.id, size])
+    cached = cache.result_get(key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
         return cached
@@ -363,7 +356,7 @@ def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, 
         exclude={anchor.id},
         personal_text=personal,
     )
-    store.result_set(key, results)
+    cache.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
 

@@ -17,8 +17,6 @@ Filters follow the engine's convention (a mapping of attribute to condition):
 from __future__ import annotations
 
 import bisect
-import threading
-import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +25,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db import connection
 
+from platform_core.caches import TimedValue
 from recommend.engine import retrieval
 from recommend.engine.retrieval import Range, SemanticPlan
 
@@ -194,14 +193,7 @@ class FilterStats:
         return int(round(fraction * self.total))
 
 
-class _StatsHolder:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.at = -1e18
-        self.stats: FilterStats | None = None
-
-
-_stats = _StatsHolder()
+_stats = TimedValue("recommend.filter-stats", FILTER_STATS_TTL)
 
 
 def _compute_filter_stats() -> FilterStats:
@@ -229,24 +221,15 @@ def _compute_filter_stats() -> FilterStats:
 
 def filter_stats() -> FilterStats:
     """Per-process for two minutes, shared through Redis for ten."""
-    holder = _stats
-    if holder.stats is not None and time.monotonic() - holder.at < FILTER_STATS_TTL:
-        return holder.stats
-    with holder.lock:
-        if holder.stats is None or time.monotonic() - holder.at >= FILTER_STATS_TTL:
-            data = cache.get("recommend:filter-stats")
-            if data is None:
-                data = _compute_filter_stats().__dict__
-                cache.set("recommend:filter-stats", data, 600)
-            holder.stats = FilterStats(**data)
-            holder.at = time.monotonic()
-    return holder.stats
+    return _stats.get(_shared_filter_stats)
 
 
-def clear_filter_stats() -> None:
-    with _stats.lock:
-        _stats.stats, _stats.at = None, -1e18
-    cache.delete("recommend:filter-stats")
+def _shared_filter_stats() -> FilterStats:
+    data = cache.get("recommend:filter-stats")
+    if data is None:
+        data = _compute_filter_stats().__dict__
+        cache.set("recommend:filter-stats", data, 600)
+    return FilterStats(**data)
 
 
 # --------------------------------------------------------------------------- semantic

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from recommend import loaders, selectors, services, store
+from recommend import selectors, services
 from recommend.engine import fusion, synonyms
 from recommend.engine.explain import ItemEvidence, matched_terms
 from recommend.engine.facets import compute_facets
@@ -20,17 +20,13 @@ from recommend.engine.query_correction import guarded_correct
 from recommend.engine.retrieval import Range
 from recommend.engine.rules import pinned_ids
 from recommend.engine.text import normalise, tokenize
-from recommend.pipeline import (
-    FeatureInputs,
-    ServingContext,
-    apply_merchandising,
-    feature_dicts,
-    item_payload,
-    popularity,
-    ranker_scores,
-    submit,
-)
-from recommend.retrievers import (
+from recommend.serving import cache, loaders, profiles
+from recommend.serving.context import ServingContext
+from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.merchandising import apply_merchandising
+from recommend.serving.payload import item_payload
+from recommend.serving.pool import submit
+from recommend.serving.retrievers import (
     PgVectorIndex,
     PostgresLexicalIndex,
     SemanticOutcome,
@@ -146,7 +142,7 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
     filters = build_filters(params)
     normalised = normalise(params.q, QUERY_MAX_CHARS)
     personal = ctx.models.ranker is not None and ctx.shopper is not None
-    cache_key = store.digest(
+    cache_key = cache.digest(
         [
             *ctx.cache_token(),
             params.token(),
@@ -154,13 +150,14 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
             ctx.shopper.id if personal else None,
         ]
     )
-    cached = store.result_get(cache_key)
+    cached = cache.result_get(cache_key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
         body = cached
     else:
         body = _compute(params, normalised, filters, ctx)
-        store.result_set(cache_key, body)
+        if profiles.cacheable(ctx):
+            cache.result_set(cache_key, body)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     _log(params, normalised, body, ctx)
     return body
@@ -193,7 +190,7 @@ def _compute(
     retriever = ctx.models.retriever
     if retriever is not None and ctx.strategy.semantic_weight > 0:
         with ctx.stage("encode"):
-            query_vector, _hit = store.query_vector(
+            query_vector, _hit = cache.query_vector(
                 retriever.id, semantic_text, lambda text: loaders.encode_query(retriever, text)
             )
         dimension = retriever.dimension or int(query_vector.shape[0])
@@ -320,8 +317,7 @@ def _search_features(
     profile_vector = None
     cf_scores: dict[int, float] = {}
     if ctx.shopper is not None:
-        state = services.shopper_profile_current(shopper=ctx.shopper, retriever=retriever)
-        profile_vector = state.vector
+        profile_vector = profiles.shopper_profile(ctx).vector
         cf_scores = _cf_scores(ctx, ids)
     if retriever is not None and query_vector is not None:
         vectors = [query_vector] + ([profile_vector] if profile_vector is not None else [])
@@ -343,7 +339,7 @@ def _search_features(
 
 
 def _cf_scores(ctx: ServingContext, ids: list[int]) -> dict[int, float]:
-    from recommend.recs import cf_scores
+    from recommend.serving.recs import cf_scores
 
     return cf_scores(ctx, ids)
 

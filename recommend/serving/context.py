@@ -1,0 +1,89 @@
+"""The request context: everything one request is served with, resolved once at its start,
+and its stage timings (the ``Server-Timing`` header)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from recommend import selectors
+from recommend.selectors import ServedModels, ServingConfig, ShopperRef, StrategyConfig
+from recommend.serving.cache import generations
+
+MAX_SIZE = 100
+DEFAULT_SIZE = 10
+
+
+@dataclass
+class ServingContext:
+    """Everything one request is served with, resolved once at its start."""
+
+    surface: str
+    strategy: StrategyConfig
+    models: ServedModels
+    config: ServingConfig
+    shopper: ShopperRef | None
+    session: str
+    variant: str | None
+    shopper_external_id: str | None  # as the storefront sent it: the experiment unit
+    now: datetime
+    simulated: bool
+    generations: tuple[int, int]
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def cache_token(self) -> list[Any]:
+        return [
+            self.surface,
+            self.strategy.cache_token(),
+            self.models.ids(),
+            list(self.generations),
+        ]
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = (
+                self.timings.get(name, 0.0) + (time.perf_counter() - started) * 1000
+            )
+
+    def server_timing(self) -> str:
+        """The ``Server-Timing`` header: each stage's milliseconds, then notes (cache, plan)."""
+        parts = [f"{name};dur={ms:.2f}" for name, ms in self.timings.items()]
+        parts += [f'{name};desc="{value}"' for name, value in self.notes.items()]
+        return ", ".join(parts)
+
+
+def serving_context(
+    surface: str, *, shopper_external_id: str | None, session: str, now: datetime, simulated: bool
+) -> ServingContext:
+    """Resolve generations, shopper, strategy (default or experiment variant) and models."""
+    gens = generations()
+    config = selectors.serving_config(gens[1])
+    shopper = selectors.shopper_ref(shopper_external_id)
+    strategy, variant = selectors.resolve_strategy(
+        surface, shopper, session, external_id=shopper_external_id
+    )
+    models = selectors.served_models(strategy, models_generation=gens[0])
+    return ServingContext(
+        surface=surface,
+        strategy=strategy,
+        models=models,
+        config=config,
+        shopper=shopper,
+        session=session,
+        variant=variant,
+        shopper_external_id=shopper_external_id or None,
+        now=now,
+        simulated=simulated,
+        generations=gens,
+    )

@@ -1,0 +1,55 @@
+"""Parallel database work of a request: a small thread pool whose threads hold their own
+connections (inline inside a transaction)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from django.db import close_old_connections, connection
+
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="recommend-db")
+
+
+def close_pool_connections() -> None:
+    """Close the database connection of every pool thread (tests, and before a database is
+    dropped): one task per thread, held at a barrier so that each lands on its own thread."""
+    import threading
+
+    from django.db import connections
+
+    workers = _pool._max_workers
+    barrier = threading.Barrier(workers)
+
+    def close() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)
+        connections.close_all()
+
+    for future in [_pool.submit(close) for _ in range(workers)]:
+        future.result()
+
+
+def _run_with_connection(fn: Callable[..., Any], *args: Any) -> Any:
+    close_old_connections()  # a worker thread's connection: drop it when expired or broken
+    try:
+        return fn(*args)
+    except Exception:
+        connection.close_if_unusable_or_obsolete()
+        raise
+
+
+def submit(fn: Callable[..., Any], *args: Any) -> Future:
+    """Run ``fn`` on a pool thread with its own connection, or inline when the caller is inside
+    a transaction: another connection could not see its uncommitted rows (tests, or
+    ``ATOMIC_REQUESTS``), so both queries must share the caller's snapshot."""
+    if connection.in_atomic_block:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+    return _pool.submit(_run_with_connection, fn, *args)
