@@ -163,6 +163,7 @@ class ProfileState:
     purchased: set[int] = field(default_factory=set)
     seen: set[int] = field(default_factory=set)
     version: int = -1
+    vector_events: int = 0  # how many of the events had a vector under the retriever
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from recommend.selectors import (
     serving_config,
 )
 from recommend.serving.cache import bump_config_generation, searchlog_push
+from recommend.serving.profile_state import profile_compute
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,6 @@ POPULARITY_WINDOW_DAYS = 120
 POPULARITY_HALF_LIFE_HOURS = 30 * 24.0
 TRENDING_TOP = 500
 TRENDING_PER_CATEGORY = 100
-PROFILE_EVENTS = 300
-PROFILE_HALF_LIFE_DAYS = 14.0
-INTEREST_HALF_LIFE_DAYS = 30.0
 
 
 # --------------------------------------------------------------------------- strategies
@@ -331,7 +329,7 @@ def shopper_profiles_refresh(
     for pk, external_id, version in rows:
         shopper = ShopperRef(id=pk, external_id=external_id, profile_version=version)
         for retriever in retrievers:
-            state = _profile_compute(shopper=shopper, retriever=retriever)
+            state = _profile_store(shopper=shopper, retriever=retriever)
             state.version = version
             payload = dict(state.__dict__)
             payload["vector"] = (
@@ -356,46 +354,16 @@ def _served_retrievers() -> list[VersionRef | None]:
     return list(served.values())
 
 
-def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> ProfileState:
+def _profile_store(*, shopper: ShopperRef, retriever: VersionRef | None) -> ProfileState:
+    """Compute the shopper's profile and write what the database keeps of it: the category
+    interests on the shopper and the vector in ``training.ShopperProfile``."""
     from catalog.models import Shopper
-    from recommend.serving.retrievers import PgVectorIndex
+    from recommend.serving.retrievers import vector_literal
     from training.models import ShopperProfile
 
-    weighted = tuple(profiles.EVENT_WEIGHTS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT product_id, bool_or(type = 'purchase') FROM catalog_event "
-            "WHERE shopper_id = %s AND product_id IS NOT NULL GROUP BY product_id",
-            [shopper.id],
-        )
-        rows = cursor.fetchall()
-        cursor.execute(
-            "SELECT e.product_id, e.type, e.timestamp, p.category_id FROM catalog_event e "
-            "JOIN catalog_product p ON p.id = e.product_id WHERE e.shopper_id = %s AND e.type = ANY(%s) "
-            f"ORDER BY e.timestamp DESC, e.id DESC LIMIT {PROFILE_EVENTS}",
-            [shopper.id, list(weighted)],
-        )
-        events = cursor.fetchall()
-    state = ProfileState(
-        seen={pk for pk, _ in rows},
-        purchased={pk for pk, bought in rows if bought},
-        event_count=len(events),
-    )
-    if not events:
+    state = profile_compute(shopper=shopper, retriever=retriever)
+    if not state.event_count:
         return state
-    reference = events[0][2]
-    state.recent = list(dict.fromkeys(pk for pk, *_ in events))
-    state.recent_purchases = list(
-        dict.fromkeys(pk for pk, kind, *_ in events if kind in ("purchase", "add_to_cart"))
-    )
-    interests = profiles.category_interests(
-        [cat for *_, cat in events],
-        [ts for _, _, ts, _ in events],
-        [kind for _, kind, _, _ in events],
-        reference,
-        half_life_days=INTEREST_HALF_LIFE_DAYS,
-    )
-    state.interests = {int(k): float(v) for k, v in interests.items()}
     tree = category_tree()
     Shopper.objects.filter(pk=shopper.id).update(
         category_interests={
@@ -404,31 +372,15 @@ def _profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> Pr
             if c in tree.by_id
         }
     )
-    if retriever is not None and retriever.dimension:
-        index = PgVectorIndex(retriever.id, retriever.dimension)
-        vectors = index.vectors(state.recent)
-        usable = [(pk, kind, ts) for pk, kind, ts, _ in events if pk in vectors]
-        if usable:
-            matrix = np.stack([vectors[pk] for pk, _, _ in usable])
-            vector = profiles.decayed_profile(
-                matrix,
-                [ts for *_, ts in usable],
-                [k for _, k, _ in usable],
-                reference,
-                half_life_days=PROFILE_HALF_LIFE_DAYS,
+    if state.vector is not None and retriever is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ShopperProfile._meta.db_table} (shopper_id, model_version_id, vector, "
+                "event_count, updated_at) VALUES (%s, %s, %s::vector, %s, now()) "
+                "ON CONFLICT (model_version_id, shopper_id) DO UPDATE SET vector = EXCLUDED.vector, "
+                "event_count = EXCLUDED.event_count, updated_at = EXCLUDED.updated_at",
+                [shopper.id, retriever.id, vector_literal(state.vector), state.vector_events],
             )
-            if float(np.linalg.norm(vector)) > 0:
-                state.vector = vector.astype(np.float32)
-                from recommend.serving.retrievers import vector_literal
-
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"INSERT INTO {ShopperProfile._meta.db_table} (shopper_id, model_version_id, vector, "
-                        "event_count, updated_at) VALUES (%s, %s, %s::vector, %s, now()) "
-                        "ON CONFLICT (model_version_id, shopper_id) DO UPDATE SET vector = EXCLUDED.vector, "
-                        "event_count = EXCLUDED.event_count, updated_at = EXCLUDED.updated_at",
-                        [shopper.id, retriever.id, vector_literal(state.vector), len(usable)],
-                    )
     return state
 
 

@@ -274,7 +274,7 @@ class FeatureBuilder:
 
     def profile_at(self, shopper_id: int | None, moment: datetime) -> np.ndarray | None:
         from recommend.engine.profiles import decayed_profile
-        from recommend.services import PROFILE_EVENTS, PROFILE_HALF_LIFE_DAYS
+        from recommend.serving.profile_state import PROFILE_EVENTS, PROFILE_HALF_LIFE_DAYS
 
         if shopper_id is None or not len(self.ids):
             return None

@@ -3,8 +3,9 @@ here (``recommend.services.shopper_profiles_refresh`` does, queued when events c
 
 A profile behind the shopper's ``profile_version`` (its refresh is on its way) serves as it is,
 and the response is not cached, so the next request sees the new profile. A shopper with events
-but no stored profile (Redis lost it, or it expired) is served without one and a refresh is
-requested: one per shopper per minute at most.
+but no stored profile (events written in bulk, by the demo store or a file import; Redis lost
+it, or it expired) gets one computed from their events for this request, reading only, and a
+refresh that stores it is requested: one per shopper per minute at most.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.core.cache import cache
 from recommend import selectors
 from recommend.selectors import ProfileState
 from recommend.serving.context import ServingContext
+from recommend.serving.profile_state import profile_compute
 from recommend.tasks import refresh_profiles
 
 logger = logging.getLogger(__name__)
@@ -28,10 +30,13 @@ def shopper_profile(ctx: ServingContext) -> ProfileState | None:
     if ctx.shopper is None:
         return None
     state = selectors.stored_profile(shopper_id=ctx.shopper.id, retriever=ctx.models.retriever)
-    if ctx.shopper.profile_version > 0 and state.version < ctx.shopper.profile_version:
-        ctx.notes["profile"] = "stale" if state.version >= 0 else "missing"
-        if state.version < 0:
-            _request_refresh(ctx.shopper.id)
+    if ctx.shopper.profile_version > 0 and state.version < 0:
+        _request_refresh(ctx.shopper.id)
+        state = profile_compute(shopper=ctx.shopper, retriever=ctx.models.retriever)
+        state.version = ctx.shopper.profile_version
+        ctx.notes["profile"] = "computed"
+    elif state.version < ctx.shopper.profile_version:
+        ctx.notes["profile"] = "stale"
     return state
 
 
