@@ -11,6 +11,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.serving_fixtures import (  # noqa: F401  (fixtures shared by several test folders)
+    eager_tasks,
+    hashing_encoder,
+    read_client,
+    serving_state,
+    serving_store,
+)
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -28,8 +28,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.recommend.conftest import hashing_encoder, serving_state  # noqa: F401  (fixtures)
-
 pytestmark = [pytest.mark.fuzz]
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
@@ -37,7 +35,7 @@ SEED = 20240611
 
 
 @pytest.fixture
-def fuzz_store(transactional_db, serving_state, hashing_encoder, monkeypatch):  # noqa: F811
+def fuzz_store(transactional_db, serving_state, hashing_encoder, monkeypatch):
     from rest_framework.authtoken.models import Token
 
     from platform_core.models import ApiScope

@@ -1,4 +1,6 @@
-"""Fixtures of the serving tests (the engine tests in this folder use none of them)."""
+"""Fixtures of the serving tests (search, recommendations, their API, the ranker job): fresh
+serving caches, a small serving store with a hashing encoder, eager Celery tasks, a read-only
+API client. ``tests/conftest.py`` imports them so every test folder can use them."""
 
 from __future__ import annotations
 
