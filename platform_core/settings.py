@@ -179,6 +179,8 @@ CELERY_TASK_ROUTES = {
     "recommend.tasks.flush_*": {"queue": "flush"},
     "platform_core.tasks.buffers_reclaim": {"queue": "flush"},
     "platform_core.tasks.api_client_usage_flush": {"queue": "flush"},
+    # profiles of shoppers with new events: beside the flushes, never behind a long job
+    "recommend.tasks.refresh_profiles": {"queue": "profiles"},
     "platform_core.tasks.*": {"queue": "default"},
     "catalog.tasks.*": {"queue": "cpu"},
     "training.tasks.run_gpu_job": {"queue": "gpu"},

@@ -1,8 +1,9 @@
 """Periodic serving tasks (scheduled by beat in settings.CELERY_BEAT_SCHEDULE). Thin wrappers:
 the work is in ``recommend.services`` and ``platform_core.buffers``.
 
-The buffer flushes run on the ``flush`` queue, served by a worker of its own, so a long job on
-``cpu`` can never delay them; search logs and exposures are flushed by separate tasks, so a
+The buffer flushes run on the ``flush`` queue, and the profile refresh on ``profiles``, both served
+by a worker of their own, so a long job on ``cpu`` can never delay them (a new event reaches the
+shopper's profile within seconds); search logs and exposures are flushed by separate tasks, so a
 problem in one never holds the other back.
 """
 
@@ -27,7 +28,7 @@ def flush_exposures() -> int:
     return experiment_services.exposures_flush()
 
 
-@shared_task(queue="default", acks_late=True, ignore_result=True)
+@shared_task(queue="profiles", acks_late=True, ignore_result=True)
 def refresh_profiles(*, shopper_ids: list[int] = (), external_ids: list[str] = ()) -> int:
     """Recompute the profiles of shoppers with new events: queued when their events commit
     (``catalog.signals.events_stored``), or by a request that found none stored."""

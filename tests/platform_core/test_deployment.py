@@ -24,7 +24,7 @@ def test_services_images_and_commands():
         and worker[worker.index("--pool") + 1] == "threads"
     )
     flush = services["worker-flush"]["command"]
-    assert flush[flush.index("-Q") + 1] == "flush"
+    assert flush[flush.index("-Q") + 1] == "flush,profiles"
     assert services["redis"]["command"][-2:] == ["--maxmemory-policy", "noeviction"]
     gpu = services["worker-gpu"]["command"]
     assert gpu[gpu.index("-Q") + 1] == "gpu" and gpu[gpu.index("--pool") + 1] == "solo"
@@ -56,3 +56,17 @@ def test_every_variable_it_sets_is_read_by_the_settings():
     assert app_env <= SETTINGS_VARS, app_env - SETTINGS_VARS
     assert example - db_only <= SETTINGS_VARS, (example - db_only) - SETTINGS_VARS
     assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"} <= example
+
+
+def test_profile_refresh_runs_beside_the_flushes_never_behind_a_job():
+    """A new event must reach the shopper's profile within seconds: its refresh has a queue
+    the flush worker consumes (in run_platform and compose), not the cpu jobs' one."""
+    from platform_core.celery import app
+    from platform_core.management.commands import run_platform
+
+    route = app.amqp.router.route({}, "recommend.tasks.refresh_profiles")
+    assert route["queue"].name == "profiles"
+    source = (ROOT / Path(run_platform.__file__).relative_to(ROOT)).read_text()
+    assert '"flush,profiles"' in source
+    flush = COMPOSE["services"]["worker-flush"]["command"]
+    assert "profiles" in flush[flush.index("-Q") + 1].split(",")

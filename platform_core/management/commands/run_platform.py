@@ -87,17 +87,17 @@ class Command(BaseCommand):
                 "--loglevel",
                 "INFO",
             ],
-            # the buffers' flushes: never behind a long job on cpu (threads: a slow batch of one
-            # buffer does not hold the other)
+            # the buffers' flushes and the profile refresh: never behind a long job on cpu
+            # (threads: a slow batch of one buffer, or a bulk refresh, does not hold the others)
             "worker-flush": celery
             + [
                 "worker",
                 "-Q",
-                "flush",
+                "flush,profiles",
                 "--pool",
                 "threads",
                 "--concurrency",
-                "2",
+                "3",
                 "-n",
                 "flush@%h",
                 "--loglevel",
