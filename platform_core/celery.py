@@ -12,5 +12,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_core.settings")
 
 app = Celery("aisle")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("default"), Queue("cpu"), Queue("gpu"), Queue("flush"))
+app.conf.task_queues = (
+    Queue("default"),
+    Queue("cpu"),
+    Queue("gpu"),
+    Queue("flush"),
+    Queue("profiles"),
+)
 app.autodiscover_tasks()

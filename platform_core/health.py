@@ -21,7 +21,7 @@ from django.http import JsonResponse
 
 OK, DEGRADED, FAIL = "ok", "degraded", "fail"
 _RANK = {OK: 0, DEGRADED: 1, FAIL: 2}
-QUEUES = ("default", "cpu", "gpu", "flush")
+QUEUES = ("default", "cpu", "gpu", "flush", "profiles")
 
 #: ``{name: (check, blocking)}`` registered by the apps (in ``AppConfig.ready``).
 _app_checks: dict[str, tuple[Callable[[], object], bool]] = {}

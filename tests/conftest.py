@@ -124,7 +124,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         "platform_core",
         "worker",
         "-Q",
-        "default,cpu,gpu,flush",
+        "default,cpu,gpu,flush,profiles",
         "--pool",
         "solo",
         "--concurrency",
