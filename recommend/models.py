@@ -35,8 +35,8 @@ class Strategy(models.Model):
 
     Each model slot is either empty (follow the task's *active* version, i.e. promotion) or a
     pinned version. ``version`` is bumped by every save through the services, and is part of
-    every result cache key. Exactly one strategy per surface is the default; the Experiments
-    issue serves another strategy to a variant's shoppers.
+    every result cache key. Exactly one strategy per surface is the default; a running A/B
+    experiment (``recommend.experiments``) serves another strategy to a variant's shoppers.
     """
 
     name = models.CharField(max_length=120, unique=True)
@@ -47,8 +47,8 @@ class Strategy(models.Model):
         default=False, help_text="Served when no experiment variant applies."
     )
 
-    # Model slots: null = follow the active version of the task (names fixed by the Training
-    # issue's served_retriever_versions(), which reads them).
+    # Model slots: null = follow the active version of the task (the field names are read by
+    # training.selectors.served_retriever_versions(), which keeps served versions' vectors).
     retriever_version = models.ForeignKey(
         "training.ModelVersion",
         null=True,

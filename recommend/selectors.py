@@ -3,8 +3,8 @@
 Everything a request needs besides its own retrieval queries comes from process-local caches:
 strategies and rules are keyed by the config generation, model versions by the models
 generation (both read with one Redis ``MGET`` per request, :func:`recommend.serving.cache.generations`),
-the category tree and brand names by a short time-to-live (``platform_core.caches``). ``resolve_strategy`` is the hook
-the Experiments issue extends to serve a variant's strategy.
+the category tree and brand names by a short time-to-live (``platform_core.caches``). ``resolve_strategy`` is where a
+running A/B experiment (``recommend.experiments``) serves a variant's strategy instead.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from platform_core.services import audit_record
-from recommend import aggregates as aggregates_module
+from recommend import aggregates
 from recommend.engine import profiles
 from recommend.engine.cooccurrence import bought_together
 from recommend.selectors import (
@@ -219,7 +219,7 @@ def _decayed_sql(window_days: int, half_life_hours: float) -> str:
     )
 
 
-def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates_module.Aggregates:
+def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.Aggregates:
     """Recompute trending (global and per category subtree), popularity, bought-together and
     popular queries, store them for every process, and return them.
 
@@ -289,7 +289,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates_
     popular_queries = sorted(
         ((q, n) for q, n in queries.items() if q), key=lambda t: (-t[1], t[0])
     )[:5000]
-    value = aggregates_module.Aggregates(
+    value = aggregates.Aggregates(
         stamp=f"{timezone.now().isoformat()}:{len(trending)}",
         reference_time=reference_time.timestamp(),
         trending=trending[:TRENDING_TOP],
@@ -303,7 +303,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates_
             if pk in {p for p, _ in trending[:TRENDING_TOP]}
         },
     )
-    aggregates_module.store(value)
+    aggregates.store(value)
     return value
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from catalog.demo import vocab as V
+from catalog.demo import vocab
 from catalog.demo.index import StoreIndex
 from catalog.demo.products import _Catalog
 from catalog.demo.queries import _sample_query
@@ -47,7 +47,7 @@ class _Sim:
         """Per product, one product from a complementary leaf that is often bought with it."""
         rng = self.rng
         out: dict[int, int] = {}
-        for leaf in V.LEAVES:
+        for leaf in vocab.LEAVES:
             comps = [c for c in leaf["complements"] if c in self.idx.by_leaf]
             if not comps or leaf["id"] not in self.idx.by_leaf:
                 continue
@@ -106,7 +106,7 @@ class _Sim:
         """Durable goods are bought once; consumables (repeat leaves) again and again."""
         if p not in self.owned:
             return False
-        leaf = V.LEAF_BY_ID.get(self.products[p]["category"])
+        leaf = vocab.LEAF_BY_ID.get(self.products[p]["category"])
         return leaf is None or not leaf["repeat"]
 
     def shopper_factor(self, taste: dict, p: int) -> float:
@@ -123,7 +123,7 @@ class _Sim:
         rng = self.rng
         self.emit(t, s, "purchase", p, value=float(self.products[p]["price"]), session=session)
         self.owned.add(p)
-        leaf = V.LEAF_BY_ID.get(self.products[p]["category"])
+        leaf = vocab.LEAF_BY_ID.get(self.products[p]["category"])
         if leaf is not None and leaf["repeat"] and rng.random() < 0.6 and p not in staples:
             lo, hi = leaf["repeat"]
             staples[p] = t + rng.uniform(lo, hi) * 86400
@@ -233,7 +233,7 @@ class _Sim:
         rng = self.rng
         session = self.new_session()
         for p in due[:3]:
-            leaf = V.LEAF_BY_ID[self.products[p]["category"]]
+            leaf = vocab.LEAF_BY_ID[self.products[p]["category"]]
             lo, hi = leaf["repeat"]
             staples[p] = t + rng.uniform(lo, hi) * 86400
             t += rng.uniform(10, 60)
@@ -260,7 +260,7 @@ class _Sim:
         for _ in range(n):
             for _attempt in range(5):
                 day = day0 + rng.randrange(int(math.ceil(span / 86400)) + 1)
-                hour = rng.choices(range(24), weights=V.HOUR_WEIGHTS)[0]
+                hour = rng.choices(range(24), weights=vocab.HOUR_WEIGHTS)[0]
                 ts = day * 86400 + hour * 3600 + rng.uniform(0, 3600)
                 if first <= ts < self.end_ts - 7200:
                     starts.append(ts)

@@ -8,7 +8,7 @@ import random
 
 import numpy as np
 
-from catalog.demo import vocab as V
+from catalog.demo import vocab
 from catalog.demo.store import DemoStore, _price_level, grade
 
 RESULTS_PER_PAGE = 10
@@ -52,7 +52,7 @@ class StoreIndex:
         self.active_idx = np.array(active, dtype=np.int64)
         self.by_leaf = {k: np.array(v, dtype=np.int64) for k, v in by_leaf.items()}
         self.by_brand = {k: np.array(v, dtype=np.int64) for k, v in by_brand.items()}
-        self.leaves = [leaf["id"] for leaf in V.LEAVES if leaf["id"] in self.by_leaf]
+        self.leaves = [leaf["id"] for leaf in vocab.LEAVES if leaf["id"] in self.by_leaf]
         self._leaf_pos = {
             c: i for i, c in enumerate(dict.fromkeys(p["category"] for p in products))
         }

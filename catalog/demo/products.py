@@ -9,15 +9,15 @@ import math
 import random
 from decimal import Decimal
 
-from catalog.demo import vocab as V
+from catalog.demo import vocab
 from catalog.demo.store import _price_level
 
 
 def _build_categories() -> list[dict]:
     cats = []
-    for dept in V.DEPARTMENTS:
+    for dept in vocab.DEPARTMENTS:
         cats.append({"external_id": dept["id"], "name": dept["name"], "parent": ""})
-        for leaf in V.LEAVES:
+        for leaf in vocab.LEAVES:
             if leaf["dept"] == dept["id"]:
                 cats.append({"external_id": leaf["id"], "name": leaf["name"], "parent": dept["id"]})
     return cats
@@ -40,10 +40,10 @@ def _plural(noun: str) -> bool:
 
 def _title_attr(name: str, value) -> str:
     if name == "gender":
-        return V.GENDER_WORD[value]
+        return vocab.GENDER_WORD[value]
     if name in ("players", "language", "format", "pack", "size", "region", "tea"):
         return str(value)
-    fmt, _ = V.ATTR_FORMAT.get(name, ("{}", "pre"))
+    fmt, _ = vocab.ATTR_FORMAT.get(name, ("{}", "pre"))
     return fmt.format(value)
 
 
@@ -73,7 +73,7 @@ class _Catalog:
         self.brand_quality: dict[str, float] = {}
         self.brand_dept: dict[str, str] = {}
         self.brands: list[str] = []
-        for dept in V.DEPARTMENTS:
+        for dept in vocab.DEPARTMENTS:
             for name, level in dept["brands"]:
                 self.brands.append(name)
                 self.brand_level[name] = level
@@ -83,8 +83,8 @@ class _Catalog:
         # which brands carry which leaf, and their product lines there
         self.carriers: dict[str, list[str]] = {}
         self.lines: dict[tuple[str, str], list[str]] = {}
-        for leaf in V.LEAVES:
-            dept = V.DEPT_BY_ID[leaf["dept"]]
+        for leaf in vocab.LEAVES:
+            dept = vocab.DEPT_BY_ID[leaf["dept"]]
             names = [b for b, _ in dept["brands"]]
             carry = [b for b in names if rng.random() < 0.75]
             while len(carry) < 3:
@@ -97,7 +97,7 @@ class _Catalog:
                 if dept["lines"]:
                     self.lines[(b, leaf["id"])] = rng.sample(dept["lines"], rng.randint(2, 4))
         self.schemas = {
-            (leaf["id"], t): _type_schema(leaf, t) for leaf in V.LEAVES for t in leaf["types"]
+            (leaf["id"], t): _type_schema(leaf, t) for leaf in vocab.LEAVES for t in leaf["types"]
         }
         self.products: list[dict] = []
         self.popularity: list[float] = []
@@ -109,7 +109,7 @@ class _Catalog:
     # -- counts per leaf ---------------------------------------------------
     @staticmethod
     def _allocate(n: int) -> list[int]:
-        weights = [leaf["weight"] for leaf in V.LEAVES]
+        weights = [leaf["weight"] for leaf in vocab.LEAVES]
         total = sum(weights)
         counts = [int(n * w / total) for w in weights]
         rest = n - sum(counts)
@@ -121,7 +121,7 @@ class _Catalog:
     def _make_products(self, n: int) -> None:
         counts = self._allocate(n)
         serial = 0
-        for leaf, count in zip(V.LEAVES, counts, strict=True):
+        for leaf, count in zip(vocab.LEAVES, counts, strict=True):
             for _ in range(count):
                 serial += 1
                 self.products.append(self._make_product(leaf, serial))
@@ -135,20 +135,20 @@ class _Catalog:
         lid = leaf["id"]
         author = None
         if lid == "fiction":
-            model = f"The {rng.choice(V.BOOK_ADJ)} {rng.choice(V.BOOK_NOUN)}"
-            author = f"{rng.choice(V.AUTHOR_FIRST)} {rng.choice(V.AUTHOR_LAST)}"
+            model = f"The {rng.choice(vocab.BOOK_ADJ)} {rng.choice(vocab.BOOK_NOUN)}"
+            author = f"{rng.choice(vocab.AUTHOR_FIRST)} {rng.choice(vocab.AUTHOR_LAST)}"
         elif lid == "cookbooks":
-            model = rng.choice(V.COOKBOOK_FRAMES).format(C=str(attrs["cuisine"]).title())
+            model = rng.choice(vocab.COOKBOOK_FRAMES).format(C=str(attrs["cuisine"]).title())
         elif lid == "travel-guides":
-            model = rng.choice(V.TRAVEL_FRAMES).format(R=str(attrs["region"]).title())
+            model = rng.choice(vocab.TRAVEL_FRAMES).format(R=str(attrs["region"]).title())
         else:
-            model = rng.choice(V.KIDS_FRAMES).format(A=rng.choice(V.KIDS_ANIMALS))
+            model = rng.choice(vocab.KIDS_FRAMES).format(A=rng.choice(vocab.KIDS_ANIMALS))
         works.append({"model": model, "author": author})
         return model, author
 
     def _make_product(self, leaf: dict, serial: int) -> dict:
         rng = self.rng
-        dept = V.DEPT_BY_ID[leaf["dept"]]
+        dept = vocab.DEPT_BY_ID[leaf["dept"]]
         books = dept.get("model_first", False)
         carriers = self.carriers[leaf["id"]]
         for _attempt in range(6):
@@ -209,7 +209,9 @@ class _Catalog:
             )
             tail = ", ".join(x for x in (fmt, extra) if x)
             return f"{model}{by} — {tname}, {tail} ({brand})"
-        adjs = [V.BOOL_ADJ[k] for k, v in attributes.items() if v is True and k in V.BOOL_ADJ]
+        adjs = [
+            vocab.BOOL_ADJ[k] for k, v in attributes.items() if v is True and k in vocab.BOOL_ADJ
+        ]
         adjs = [a for a in adjs if a not in tname]
         head = " ".join([brand, model, *adjs, tname])
         items = [
@@ -226,13 +228,13 @@ class _Catalog:
         tname = attributes["type"]
         model = attributes["model"]
         if books:
-            adj = rng.choice(V.QUALITY_ADJ_BOOK)
+            adj = rng.choice(vocab.QUALITY_ADJ_BOOK)
         elif plevel < 0.33:
-            adj = rng.choice(V.QUALITY_ADJ_LOW)
+            adj = rng.choice(vocab.QUALITY_ADJ_LOW)
         elif plevel < 0.7:
-            adj = rng.choice(V.QUALITY_ADJ_MID)
+            adj = rng.choice(vocab.QUALITY_ADJ_MID)
         else:
-            adj = rng.choice(V.QUALITY_ADJ_HIGH)
+            adj = rng.choice(vocab.QUALITY_ADJ_HIGH)
         use = rng.choice(leaf["uses"])
         a1, a2 = rng.sample(leaf["aspects"], 2)
         feats = rng.sample(leaf["features"], min(3, len(leaf["features"])))

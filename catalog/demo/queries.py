@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from catalog.demo import vocab as V
+from catalog.demo import vocab
 from catalog.demo.index import StoreIndex
 
 INTENTS = ("browse", "buy", "review")
@@ -20,7 +20,7 @@ TYPO_RATE = 0.08
 def _empty_spec(categories: list[str]) -> dict:
     related: list[str] = []
     for cat in categories:
-        for r in V.LEAF_BY_ID[cat]["related"]:
+        for r in vocab.LEAF_BY_ID[cat]["related"]:
             if r not in categories and r not in related:
                 related.append(r)
     return {
@@ -37,13 +37,13 @@ def _empty_spec(categories: list[str]) -> dict:
 def _query_attr(rng: random.Random, name: str, value) -> tuple[str, str]:
     """(text, placement) of an attribute constraint inside a query."""
     if isinstance(value, bool):
-        return V.BOOL_ADJ[name], "pre"
+        return vocab.BOOL_ADJ[name], "pre"
     if name == "gender":
         if rng.random() < 0.3:
             return f"for {value}", "post"
-        word = V.GENDER_WORD[value]
+        word = vocab.GENDER_WORD[value]
         return (word.replace("'", "") if rng.random() < 0.3 else word), "pre"
-    fmt, place = V.ATTR_FORMAT.get(name, ("{}", "pre"))
+    fmt, place = vocab.ATTR_FORMAT.get(name, ("{}", "pre"))
     return fmt.format(value).lower(), place
 
 
@@ -51,7 +51,7 @@ def _queryable(name: str, value) -> bool:
     if name in ("type", "model", "author"):
         return False
     if isinstance(value, bool):
-        return value and name in V.BOOL_ADJ
+        return value and name in vocab.BOOL_ADJ
     return True
 
 
@@ -87,8 +87,8 @@ def _typo(rng: random.Random, text: str) -> str:
 
 
 def _compose_buy(rng, idx: StoreIndex, taste: dict, leaf_id: str, heldout: bool):
-    leaf = V.LEAF_BY_ID[leaf_id]
-    model_first = V.DEPT_BY_ID[leaf["dept"]].get("model_first", False)
+    leaf = vocab.LEAF_BY_ID[leaf_id]
+    model_first = vocab.DEPT_BY_ID[leaf["dept"]].get("model_first", False)
     prod = idx.products[idx.pick(rng, leaf_id, taste)]
     attrs = prod["attributes"]
     spec = _empty_spec([leaf_id])
@@ -128,36 +128,36 @@ def _compose_buy(rng, idx: StoreIndex, taste: dict, leaf_id: str, heldout: bool)
     core = " ".join(words)
     if price_max is not None:
         spec["price_max"] = float(price_max)
-        frame = V.PRICE_HELDOUT if heldout else V.PRICE_EVENT
+        frame = vocab.PRICE_HELDOUT if heldout else vocab.PRICE_EVENT
         return frame.format(q=core, n=price_max), spec
-    frame = rng.choice(V.BUY_HELDOUT if heldout else V.BUY_EVENT)
+    frame = rng.choice(vocab.BUY_HELDOUT if heldout else vocab.BUY_EVENT)
     return frame.format(q=core), spec
 
 
 def _compose_browse(rng, idx: StoreIndex, taste: dict, leaf_id: str, heldout: bool):
-    leaf = V.LEAF_BY_ID[leaf_id]
-    personas = [p for p in V.PERSONAS if leaf_id in p["leaves"]]
+    leaf = vocab.LEAF_BY_ID[leaf_id]
+    personas = [p for p in vocab.PERSONAS if leaf_id in p["leaves"]]
     if personas and rng.random() < 0.35:
         persona = rng.choice(personas)
         cats = [c for c in persona["leaves"] if c in idx.by_leaf]
         phrase = rng.choice(persona["heldout"] if heldout else persona["event"])
-        frame = rng.choice(V.BROWSE_PERSONA_HELDOUT if heldout else V.BROWSE_PERSONA_EVENT)
+        frame = rng.choice(vocab.BROWSE_PERSONA_HELDOUT if heldout else vocab.BROWSE_PERSONA_EVENT)
         return frame.format(p=phrase), _empty_spec(cats)
     spec = _empty_spec([leaf_id])
     term, stype = _term(rng, leaf, rng.choice(list(leaf["types"])))
     spec["type"] = stype
-    frame = rng.choice(V.BROWSE_HELDOUT if heldout else V.BROWSE_EVENT)
+    frame = rng.choice(vocab.BROWSE_HELDOUT if heldout else vocab.BROWSE_EVENT)
     return frame.format(t=term), spec
 
 
 def _compose_review(rng, idx: StoreIndex, taste: dict, leaf_id: str, heldout: bool):
-    leaf = V.LEAF_BY_ID[leaf_id]
-    model_first = V.DEPT_BY_ID[leaf["dept"]].get("model_first", False)
+    leaf = vocab.LEAF_BY_ID[leaf_id]
+    model_first = vocab.DEPT_BY_ID[leaf["dept"]].get("model_first", False)
     spec = _empty_spec([leaf_id])
     if rng.random() < 0.4:
         prod = idx.products[idx.pick(rng, leaf_id, taste)]
         term, stype = _term(rng, leaf, prod["attributes"]["type"])
-        frames = V.REVIEW_BRAND_HELDOUT if heldout else V.REVIEW_BRAND_EVENT
+        frames = vocab.REVIEW_BRAND_HELDOUT if heldout else vocab.REVIEW_BRAND_EVENT
         frame = rng.choice(frames)
         brand = prod["brand"]
         if "{m}" in frame:
@@ -172,7 +172,7 @@ def _compose_review(rng, idx: StoreIndex, taste: dict, leaf_id: str, heldout: bo
         return frame.format(b=brand, m=prod["attributes"]["model"], t=term), spec
     term, stype = _term(rng, leaf, rng.choice(list(leaf["types"])))
     spec["type"] = stype
-    frame = rng.choice(V.REVIEW_HELDOUT if heldout else V.REVIEW_EVENT)
+    frame = rng.choice(vocab.REVIEW_HELDOUT if heldout else vocab.REVIEW_EVENT)
     return frame.format(t=term), spec
 
 

@@ -6,24 +6,24 @@ from __future__ import annotations
 
 import random
 
-from catalog.demo import vocab as V
+from catalog.demo import vocab
 from catalog.demo.products import _plural
 from catalog.demo.store import sentiment_of
 
 
 def review_text(rng: random.Random, product: dict, rating: int) -> str:
     """The text of a ``rating``-star review of ``product``, drawn from ``rng``."""
-    leaf = V.LEAF_BY_ID[product["category"]]
+    leaf = vocab.LEAF_BY_ID[product["category"]]
     a1, a2 = rng.sample(leaf["aspects"], 2)
     tname = product["attributes"]["type"]
-    text = rng.choice(V.REVIEW_TEMPLATES[rating]).format(
+    text = rng.choice(vocab.REVIEW_TEMPLATES[rating]).format(
         t=tname,
         this="these" if _plural(tname) else "this",
         a1=a1,
         a2=a2,
         u=rng.choice(leaf["uses"]),
     )
-    extra = rng.choice(V.REVIEW_EXTRA[sentiment_of(rating)])
+    extra = rng.choice(vocab.REVIEW_EXTRA[sentiment_of(rating)])
     return f"{text[0].upper()}{text[1:]} {extra}".strip()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from catalog.demo import vocab as V
+from catalog.demo import vocab
 from catalog.demo.index import StoreIndex
 from catalog.demo.products import _Catalog
 
@@ -18,12 +18,12 @@ def _make_shoppers(rng, n, idx: StoreIndex, catalog: _Catalog, end: datetime, da
     tastes: dict[str, dict] = {}
     activity: list[float] = []
     signups: list[datetime] = []
-    countries = [c for c, _ in V.COUNTRIES]
-    cweights = [w for _, w in V.COUNTRIES]
-    segs = [s for s, _, _ in V.SEGMENTS]
-    sweights = [w for _, w, _ in V.SEGMENTS]
-    centers = {s: c for s, _, c in V.SEGMENTS}
-    personas = [p for p in V.PERSONAS if any(c in idx.by_leaf for c in p["leaves"])]
+    countries = [c for c, _ in vocab.COUNTRIES]
+    cweights = [w for _, w in vocab.COUNTRIES]
+    segs = [s for s, _, _ in vocab.SEGMENTS]
+    sweights = [w for _, w, _ in vocab.SEGMENTS]
+    centers = {s: c for s, _, c in vocab.SEGMENTS}
+    personas = [p for p in vocab.PERSONAS if any(c in idx.by_leaf for c in p["leaves"])]
     for i in range(n):
         sid = f"u{i + 1:05d}"
         segment = rng.choices(segs, weights=sweights)[0]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from catalog.demo import vocab as V
+from catalog.demo import vocab
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def sentiment_of(rating: int) -> str:
 
 
 def _price_level(category: str, price: float) -> float:
-    leaf = V.LEAF_BY_ID.get(category)
+    leaf = vocab.LEAF_BY_ID.get(category)
     if leaf is None or price <= 0:
         return 0.5
     lo, hi = leaf["price"]

@@ -14,22 +14,22 @@ from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import HasScope, api_client
 from platform_core.api.schema import SIMULATED_TIME_PATTERN
 from platform_core.timeparse import parse_iso8601_utc
-from recommend.api import serializers as s
+from recommend.api import serializers
 from recommend.experiments import services as experiment_services
-from recommend.serving import loaders, recs
-from recommend.serving import search as search_module
+from recommend.serving import loaders, recs, search
 from recommend.serving.context import ServingContext, serving_context
 from recommend.serving.recs import RecsParams, UnknownProduct
 
 SIMULATED_TIME_HEADER = "X-Aisle-Simulated-Time"
 
 _ERRORS = {
-    400: OpenApiResponse(s.ErrorOut, description="Invalid parameters."),
-    401: OpenApiResponse(s.ErrorOut, description="Missing, unknown or revoked API key."),
+    400: OpenApiResponse(serializers.ErrorOut, description="Invalid parameters."),
+    401: OpenApiResponse(serializers.ErrorOut, description="Missing, unknown or revoked API key."),
     403: OpenApiResponse(
-        s.ErrorOut, description="The key lacks the read scope (or simulate, for the time header)."
+        serializers.ErrorOut,
+        description="The key lacks the read scope (or simulate, for the time header).",
     ),
-    429: OpenApiResponse(s.ErrorOut, description="Throttled."),
+    429: OpenApiResponse(serializers.ErrorOut, description="Throttled."),
 }
 _SIMULATED = OpenApiParameter(
     SIMULATED_TIME_HEADER,
@@ -63,7 +63,7 @@ class ServingView(APIView):
     permission_classes = [HasScope]
     required_scope = "read"
     surface = "search"
-    query_serializer: type[s.CommonQuery] = s.CommonQuery
+    query_serializer: type[serializers.CommonQuery] = serializers.CommonQuery
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -129,18 +129,18 @@ class SearchView(ServingView):
     """Hybrid product search with facets and per-item explanations."""
 
     surface = "search"
-    query_serializer = s.SearchQuery
+    query_serializer = serializers.SearchQuery
 
     @extend_schema(
-        parameters=[s.SearchQuery, _SIMULATED],
-        responses={200: s.SearchOut, **_ERRORS},
+        parameters=[serializers.SearchQuery, _SIMULATED],
+        responses={200: serializers.SearchOut, **_ERRORS},
         summary="Search products",
         tags=["serving"],
     )
     def get(self, request):
         params = self.params(request)
         ctx = self.context(request, params)
-        query = search_module.SearchParams(
+        query = search.SearchParams(
             q=params["q"],
             category=params.get("category"),
             brand=params.get("brand"),
@@ -151,8 +151,8 @@ class SearchView(ServingView):
             size=params["size"],
         )
         try:
-            body = search_module.search(query, ctx)
-        except search_module.UnknownCategory:
+            body = search.search(query, ctx)
+        except search.UnknownCategory:
             raise ApiError(
                 f"Unknown category {params['category']!r}.",
                 code="unknown_category",
@@ -165,13 +165,13 @@ class RecommendationsView(ServingView):
     """Personal recommendations (cold start for unknown or new shoppers)."""
 
     surface = "recommendations"
-    query_serializer = s.RecommendationsQuery
+    query_serializer = serializers.RecommendationsQuery
 
     @extend_schema(
-        parameters=[s.RecommendationsQuery, _SIMULATED],
+        parameters=[serializers.RecommendationsQuery, _SIMULATED],
         responses={
-            200: s.ListOut,
-            404: OpenApiResponse(s.ErrorOut, description="Unknown context product."),
+            200: serializers.ListOut,
+            404: OpenApiResponse(serializers.ErrorOut, description="Unknown context product."),
             **_ERRORS,
         },
         summary="Recommendations for a shopper",
@@ -200,13 +200,13 @@ class SimilarView(ServingView):
     """Products similar to one product."""
 
     surface = "similar"
-    query_serializer = s.SizeQuery
+    query_serializer = serializers.SizeQuery
 
     @extend_schema(
-        parameters=[s.SizeQuery, _SIMULATED],
+        parameters=[serializers.SizeQuery, _SIMULATED],
         responses={
-            200: s.ListOut,
-            404: OpenApiResponse(s.ErrorOut, description="Unknown product."),
+            200: serializers.ListOut,
+            404: OpenApiResponse(serializers.ErrorOut, description="Unknown product."),
             **_ERRORS,
         },
         summary="Similar products",
@@ -228,13 +228,13 @@ class BoughtTogetherView(ServingView):
     """Products bought in the same baskets as one product."""
 
     surface = "recommendations"
-    query_serializer = s.SizeQuery
+    query_serializer = serializers.SizeQuery
 
     @extend_schema(
-        parameters=[s.SizeQuery, _SIMULATED],
+        parameters=[serializers.SizeQuery, _SIMULATED],
         responses={
-            200: s.ListOut,
-            404: OpenApiResponse(s.ErrorOut, description="Unknown product."),
+            200: serializers.ListOut,
+            404: OpenApiResponse(serializers.ErrorOut, description="Unknown product."),
             **_ERRORS,
         },
         summary="Frequently bought together",
@@ -256,11 +256,11 @@ class TrendingView(ServingView):
     """Trending products, store-wide or in one category."""
 
     surface = "recommendations"
-    query_serializer = s.TrendingQuery
+    query_serializer = serializers.TrendingQuery
 
     @extend_schema(
-        parameters=[s.TrendingQuery, _SIMULATED],
-        responses={200: s.ListOut, **_ERRORS},
+        parameters=[serializers.TrendingQuery, _SIMULATED],
+        responses={200: serializers.ListOut, **_ERRORS},
         summary="Trending products",
         tags=["serving"],
     )
@@ -281,11 +281,11 @@ class TrendingView(ServingView):
 class AutocompleteView(ServingView):
     """Query suggestions from popular searches, categories and product titles."""
 
-    query_serializer = s.AutocompleteQuery
+    query_serializer = serializers.AutocompleteQuery
 
     @extend_schema(
-        parameters=[s.AutocompleteQuery],
-        responses={200: s.AutocompleteOut, **_ERRORS},
+        parameters=[serializers.AutocompleteQuery],
+        responses={200: serializers.AutocompleteOut, **_ERRORS},
         summary="Autocomplete",
         tags=["serving"],
     )

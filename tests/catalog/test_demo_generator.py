@@ -20,9 +20,9 @@ from catalog.demo import (
     grade,
     queries,
     sample_query,
+    vocab,
     write_truth,
 )
-from catalog.demo import vocab as V
 
 SMALL = {"products": 300, "shoppers": 100, "days": 10}
 EVENT_KEYS = {
@@ -144,7 +144,7 @@ def test_product_fields_and_prices(small):
 
 def test_products_are_coherent_with_their_category(catalog_only):
     for p in catalog_only.products:
-        leaf = V.LEAF_BY_ID[p["category"]]
+        leaf = vocab.LEAF_BY_ID[p["category"]]
         attrs = p["attributes"]
         assert attrs["type"] in leaf["types"]
         lo, hi = leaf["price"]
@@ -157,7 +157,7 @@ def test_products_are_coherent_with_their_category(catalog_only):
             if name in ("type", "model", "author"):
                 continue
             assert value in schema.get(name, ()) or fixed.get(name) == value, (p["title"], name)
-        brand_dept = {b: d["id"] for d in V.DEPARTMENTS for b, _ in d["brands"]}
+        brand_dept = {b: d["id"] for d in vocab.DEPARTMENTS for b, _ in d["brands"]}
         assert brand_dept[p["brand"]] == leaf["dept"]
 
 
@@ -277,11 +277,11 @@ def test_review_sentiment_agrees_with_rating(medium):
         assert row["sentiment"] == expected[row["rating"]]
         words = _words(e["review"])
         if row["sentiment"] == "positive":
-            assert words & V.POSITIVE_CUES and not words & V.NEGATIVE_CUES, e["review"]
+            assert words & vocab.POSITIVE_CUES and not words & vocab.NEGATIVE_CUES, e["review"]
         elif row["sentiment"] == "negative":
-            assert words & V.NEGATIVE_CUES and not words & V.POSITIVE_CUES, e["review"]
+            assert words & vocab.NEGATIVE_CUES and not words & vocab.POSITIVE_CUES, e["review"]
         else:
-            assert any(c in e["review"].lower() for c in V.NEUTRAL_CUES), e["review"]
+            assert any(c in e["review"].lower() for c in vocab.NEUTRAL_CUES), e["review"]
     ratings = Counter(r["rating"] for r in medium.truth.review_sentiments)
     assert len(ratings) >= 4  # a spread, not a constant
 
@@ -307,7 +307,7 @@ def test_purchases_follow_hidden_tastes(medium):
     levels = defaultdict(list)
     for e in buys:
         p = products[e["product"]]
-        lo, hi = V.LEAF_BY_ID[p["category"]]["price"]
+        lo, hi = vocab.LEAF_BY_ID[p["category"]]["price"]
         levels[tastes[e["shopper"]]["segment"]].append((float(p["price"]) - lo) / (hi - lo))
     assert sum(levels["premium"]) / len(levels["premium"]) > sum(levels["bargain"]) / len(
         levels["bargain"]
@@ -321,8 +321,8 @@ def test_repeat_and_complementary_purchases(medium):
     repeated = [k for k, n in repeats.items() if n > 1]
     assert repeated
     # consumables are re-bought, durable goods are not
-    assert all(V.LEAF_BY_ID[products[p]["category"]]["repeat"] for _, p in repeated)
-    assert {V.LEAF_BY_ID[products[p]["category"]]["dept"] for _, p in repeated} >= {
+    assert all(vocab.LEAF_BY_ID[products[p]["category"]]["repeat"] for _, p in repeated)
+    assert {vocab.LEAF_BY_ID[products[p]["category"]]["dept"] for _, p in repeated} >= {
         "grocery",
         "beauty",
     }
@@ -333,7 +333,7 @@ def test_repeat_and_complementary_purchases(medium):
         1
         for cats in by_session.values()
         for c in cats
-        if any(x in cats for x in V.LEAF_BY_ID[c]["complements"])
+        if any(x in cats for x in vocab.LEAF_BY_ID[c]["complements"])
     )
     assert pairs >= 10
 
@@ -415,7 +415,7 @@ def test_sample_query_never_returns_judged_texts(small):
         text, intent, spec = sample_query(rng, rng.choice(tastes), index)
         assert text not in judged and text == text.strip() and text
         assert intent in ("browse", "buy", "review")
-        assert spec["categories"] and all(c in V.LEAF_BY_ID for c in spec["categories"])
+        assert spec["categories"] and all(c in vocab.LEAF_BY_ID for c in spec["categories"])
         seen[intent] += 1
     assert min(seen.values()) > 100
 

@@ -1,4 +1,4 @@
-"""Buffers that lose nothing and that one bad row cannot stop (issue: reliability, section 1).
+"""Buffers that lose nothing and that one bad row cannot stop (nothing served is lost).
 
 Reproduction: a search with ``X-Aisle-Simulated-Time: 2000-01-01T12:18:18-19:31`` was served,
 its row queued, and every flush from then on failed on it (PostgreSQL refuses the offset), so
