@@ -9,7 +9,6 @@ bumps) and the variant is a hash of (salt, unit), so it is sticky without readin
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
+from platform_core.caches import GenerationalValue
 from recommend.experiments.logic import analysis
 from recommend.experiments.logic.assignment import assign
 from recommend.experiments.logic.chart import LiftSeries, lift_chart_svg
@@ -56,27 +56,7 @@ class RunningExperiment:
         return next((v for v in self.variants if v.key == key), None)
 
 
-class _RunningCache:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation: Any = object()
-        self._value: dict[str, RunningExperiment] = {}
-
-    def get(self, generation: int) -> dict[str, RunningExperiment]:
-        if self._generation == generation:
-            return self._value
-        with self._lock:
-            if self._generation != generation:
-                self._value = _load_running()
-                self._generation = generation
-        return self._value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._generation = object()
-
-
-_running_cache = _RunningCache()
+_running_cache = GenerationalValue("experiments.running")
 
 
 def _load_running() -> dict[str, RunningExperiment]:
@@ -106,7 +86,7 @@ def running_experiments(config_generation: int | None = None) -> dict[str, Runni
     """``{surface: running experiment}`` of the current config generation."""
     if config_generation is None:
         config_generation = generations()[1]
-    return _running_cache.get(config_generation)
+    return _running_cache.get(config_generation, _load_running)
 
 
 def clear_running_cache() -> None:
