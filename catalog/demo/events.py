@@ -13,8 +13,8 @@ import numpy as np
 
 from catalog.demo import vocab
 from catalog.demo.index import StoreIndex
-from catalog.demo.products import _Catalog
-from catalog.demo.queries import _sample_query
+from catalog.demo.products import CatalogBuilder
+from catalog.demo.queries import sample_query_spec
 from catalog.demo.reviews import review_text
 
 EVENT_TYPES = ("search", "view", "click", "add_to_cart", "purchase", "rating", "review")
@@ -28,7 +28,7 @@ _CART_INTENT = {"browse": 0.12, "buy": 0.35, "review": 0.1}
 
 class _Sim:
     def __init__(
-        self, rng, nrng, idx: StoreIndex, catalog: _Catalog, start_ts: float, end_ts: float
+        self, rng, nrng, idx: StoreIndex, catalog: CatalogBuilder, start_ts: float, end_ts: float
     ):
         self.rng = rng
         self.nrng = nrng
@@ -179,7 +179,7 @@ class _Sim:
     # -- sessions ----------------------------------------------------------------
     def query(self, taste) -> tuple[str, str, dict, bool]:
         for _ in range(10):
-            text, intent, spec, typo = _sample_query(self.rng, taste, self.idx)
+            text, intent, spec, typo = sample_query_spec(self.rng, taste, self.idx)
             known = self.intents.get(text)
             if known is None or known == intent:
                 self.intents[text] = intent

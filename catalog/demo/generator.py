@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 
 from catalog.demo.events import _Sim, simulate_events
 from catalog.demo.index import StoreIndex
-from catalog.demo.judged import _judged_queries, _relevance
-from catalog.demo.products import _build_categories, _Catalog
+from catalog.demo.judged import plant_judged_queries, plant_relevance
+from catalog.demo.products import CatalogBuilder, build_categories
 from catalog.demo.reviews import review_sentiments
-from catalog.demo.shoppers import _make_shoppers
+from catalog.demo.shoppers import make_shoppers
 from catalog.demo.store import DemoStore, DemoTruth
 from catalog.demo.streams import Streams
 
@@ -64,14 +64,14 @@ def generate_store(
     # the base plantings: catalog, shoppers and traffic share the base streams in this order
     rng, nrng = streams.base, streams.base_np
 
-    catalog = _Catalog(rng, products)
-    categories = _build_categories()
+    catalog = CatalogBuilder(rng, products)
+    categories = build_categories()
     plain = StoreIndex(catalog.products, popularity=catalog.popularity)
-    judged = _judged_queries(streams.rng("judged"), plain)
+    judged = plant_judged_queries(streams.rng("judged"), plain)
     idx = StoreIndex(
         catalog.products, popularity=catalog.popularity, avoid=[j["query"] for j in judged]
     )
-    shopper_rows, tastes, activity, signups = _make_shoppers(rng, shoppers, idx, catalog, end, days)
+    shopper_rows, tastes, activity, signups = make_shoppers(rng, shoppers, idx, catalog, end, days)
 
     end_ts = end.timestamp()
     start_ts = end_ts - days * 86400
@@ -87,7 +87,7 @@ def generate_store(
         query_intents=query_intents,
         review_sentiments=review_sentiments(events),
         judged_queries=judged,
-        relevance=_relevance(streams.rng("relevance"), idx, judged),
+        relevance=plant_relevance(streams.rng("relevance"), idx, judged),
     )
     store = DemoStore(
         categories=categories,

@@ -9,7 +9,7 @@ import random
 import numpy as np
 
 from catalog.demo import vocab
-from catalog.demo.store import DemoStore, _price_level, grade
+from catalog.demo.store import DemoStore, grade, price_level_of
 
 RESULTS_PER_PAGE = 10
 
@@ -32,7 +32,7 @@ class StoreIndex:
         self.brand_pos = {b: i for i, b in enumerate(self.brands)}
         self.brand_idx = np.array([self.brand_pos[p["brand"]] for p in products], dtype=np.int64)
         self.price_level = np.array(
-            [_price_level(p["category"], float(p["price"])) for p in products], dtype=float
+            [price_level_of(p["category"], float(p["price"])) for p in products], dtype=float
         )
         if popularity is None:
             popularity = np.ones(len(products))

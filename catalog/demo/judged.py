@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from catalog.demo.index import StoreIndex
-from catalog.demo.queries import _sample_query
+from catalog.demo.queries import sample_query_spec
 from catalog.demo.store import grade
 
 JUDGED_QUERY_COUNT = 80
@@ -29,7 +29,7 @@ _JUDGED_INTENTS = (
 )
 
 
-def _judged_queries(
+def plant_judged_queries(
     rng: random.Random, idx: StoreIndex, count: int = JUDGED_QUERY_COUNT
 ) -> list[dict]:
     """``count`` held-out queries over the catalog, drawn from ``rng`` (stream "judged")."""
@@ -43,7 +43,7 @@ def _judged_queries(
         intent = _JUDGED_INTENTS[len(out) % len(_JUDGED_INTENTS)]
         i += 1
         taste = {"categories": {leaf: 1.0}, "brands": {}, "price_level": rng.random()}
-        text, intent, spec, _ = _sample_query(
+        text, intent, spec, _ = sample_query_spec(
             rng, taste, idx, intent=intent, leaf=leaf, heldout=True
         )
         if text in seen:
@@ -53,7 +53,7 @@ def _judged_queries(
     return out
 
 
-def _relevance(
+def plant_relevance(
     rng: random.Random, idx: StoreIndex, judged: list[dict], zeros: int = 20
 ) -> list[dict]:
     """Graded rows for every judged query: all candidates, plus up to ``zeros`` sampled

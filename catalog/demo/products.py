@@ -10,10 +10,10 @@ import random
 from decimal import Decimal
 
 from catalog.demo import vocab
-from catalog.demo.store import _price_level
+from catalog.demo.store import price_level_of
 
 
-def _build_categories() -> list[dict]:
+def build_categories() -> list[dict]:
     cats = []
     for dept in vocab.DEPARTMENTS:
         cats.append({"external_id": dept["id"], "name": dept["name"], "parent": ""})
@@ -34,7 +34,7 @@ def _type_schema(leaf: dict, tname: str) -> tuple[dict, dict]:
     return schema, t.get("fixed") or {}
 
 
-def _plural(noun: str) -> bool:
+def is_plural(noun: str) -> bool:
     return noun.endswith("s")
 
 
@@ -64,7 +64,7 @@ def _round_price(rng: random.Random, raw: float) -> Decimal:
     return Decimal(f"{v:.2f}")
 
 
-class _Catalog:
+class CatalogBuilder:
     """Builds brands and products; keeps the hidden per-product quantities."""
 
     def __init__(self, rng: random.Random, n_products: int):
@@ -175,7 +175,7 @@ class _Catalog:
         lo, hi = leaf["price"]
         q = min(1.0, max(0.0, 0.55 * level + 0.45 * rng.random() + rng.gauss(0, 0.05)))
         price = _round_price(rng, lo * (hi / lo) ** q)
-        plevel = _price_level(leaf["id"], float(price))
+        plevel = price_level_of(leaf["id"], float(price))
         quality = self.brand_quality[brand] + 0.15 * (plevel - 0.5) + rng.gauss(0, 0.12)
         self.quality.append(min(0.98, max(0.02, quality)))
         self.popularity.append(rng.lognormvariate(0.0, 0.9))
@@ -239,7 +239,7 @@ class _Catalog:
         a1, a2 = rng.sample(leaf["aspects"], 2)
         feats = rng.sample(leaf["features"], min(3, len(leaf["features"])))
         article = "an" if adj[0] in "aeiou" else "a"
-        plural = _plural(tname)
+        plural = is_plural(tname)
         if books:
             by = f" by {attributes['author']}" if attributes.get("author") else ""
             s1 = rng.choice(

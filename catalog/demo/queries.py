@@ -183,7 +183,7 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _sample_query(
+def sample_query_spec(
     rng: random.Random,
     taste: dict,
     idx: StoreIndex,
@@ -225,5 +225,5 @@ def sample_query(rng: random.Random, taste: dict, store_index: StoreIndex) -> tu
     only (never the held-out frames of the judged queries) and re-draws any text listed in
     ``store_index.avoid``; ~8% of texts carry a typo.
     """
-    text, intent, spec, _ = _sample_query(rng, taste, store_index)
+    text, intent, spec, _ = sample_query_spec(rng, taste, store_index)
     return text, intent, spec

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 from catalog.demo import vocab
-from catalog.demo.products import _plural
+from catalog.demo.products import is_plural
 from catalog.demo.store import sentiment_of
 
 
@@ -18,7 +18,7 @@ def review_text(rng: random.Random, product: dict, rating: int) -> str:
     tname = product["attributes"]["type"]
     text = rng.choice(vocab.REVIEW_TEMPLATES[rating]).format(
         t=tname,
-        this="these" if _plural(tname) else "this",
+        this="these" if is_plural(tname) else "this",
         a1=a1,
         a2=a2,
         u=rng.choice(leaf["uses"]),

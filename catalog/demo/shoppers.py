@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 from catalog.demo import vocab
 from catalog.demo.index import StoreIndex
-from catalog.demo.products import _Catalog
+from catalog.demo.products import CatalogBuilder
 
 
-def _make_shoppers(rng, n, idx: StoreIndex, catalog: _Catalog, end: datetime, days: int):
+def make_shoppers(rng, n, idx: StoreIndex, catalog: CatalogBuilder, end: datetime, days: int):
     shoppers: list[dict] = []
     tastes: dict[str, dict] = {}
     activity: list[float] = []

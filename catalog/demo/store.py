@@ -89,7 +89,7 @@ def sentiment_of(rating: int) -> str:
     return "negative" if rating <= 2 else ("neutral" if rating == 3 else "positive")
 
 
-def _price_level(category: str, price: float) -> float:
+def price_level_of(category: str, price: float) -> float:
     leaf = vocab.LEAF_BY_ID.get(category)
     if leaf is None or price <= 0:
         return 0.5

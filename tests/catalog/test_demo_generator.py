@@ -443,7 +443,7 @@ def test_typos_are_single_edits_at_about_eight_percent(small):
     index = build_index(small)
     rng = random.Random(4)
     tastes = list(small.truth.tastes.values())
-    flags = [queries._sample_query(rng, rng.choice(tastes), index)[3] for _ in range(3000)]
+    flags = [queries.sample_query_spec(rng, rng.choice(tastes), index)[3] for _ in range(3000)]
     assert 0.05 < sum(flags) / len(flags) < 0.11
     clean = "waterproof hiking boots"
     for i in range(50):
