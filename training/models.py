@@ -117,6 +117,14 @@ class ShopperProfile(models.Model):
         return f"shopper {self.shopper_id} under version {self.model_version_id}"
 
 
+class Activation(models.TextChoices):
+    """What the activation policy did with a job's new version (training.activation)."""
+
+    ACTIVATED = "activated", "activated (first version of its task)"
+    PROMOTED = "promoted", "promoted (better on the same split)"
+    KEPT = "kept", "kept inactive"
+
+
 class Job(models.Model):
     """A training / embedding / evaluation run on a Celery worker, with live progress."""
 
@@ -157,6 +165,11 @@ class Job(models.Model):
     result_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What the activation policy (training.activation) did with the job's new version.
+    activation = models.CharField(
+        max_length=16, choices=Activation.choices, blank=True, db_index=True
+    )
+    activation_reason = models.CharField(max_length=500, blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
