@@ -30,7 +30,7 @@ from training.context import JobContext, JobLost, Monitor, remove_artifact_dir
 from training.jobs import JobKind, get_job_kind, validate_params
 from training.ml.pairs import normalize_query
 from training.ml.progress import JobCancelled
-from training.models import Job, JobNotice, ModelVersion, QueryLabel, Task
+from training.models import Job, JobNotice, JobSchedule, ModelVersion, QueryLabel, Task
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ def job_launch(
     params: dict[str, Any] | None = None,
     user=None,
     retry_of: Job | None = None,
+    schedule: JobSchedule | None = None,
 ) -> Job:
     """Validate ``params`` against the kind's spec, create the job row and queue its task once
     the transaction commits. Raises ``ValidationError`` with a message per bad parameter.
@@ -65,8 +66,11 @@ def job_launch(
         created_by=user if getattr(user, "pk", None) else None,
         attempt=(retry_of.attempt + 1) if retry_of else 1,
         retry_of=retry_of,
+        schedule=schedule,
     )
     details = {"kind": spec.name, "params": clean, "retry_of": retry_of.pk if retry_of else None}
+    if schedule is not None:
+        details["schedule"] = schedule.pk
     audit_record(
         actor=user, action="job.retry" if retry_of else "job.launch", obj=job, details=details
     )
