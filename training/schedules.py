@@ -69,10 +69,18 @@ def schedule_check(schedule: JobSchedule) -> None:
 
 
 def schedule_save(*, schedule: JobSchedule, user) -> JobSchedule:
-    """Create or change a schedule (validated, audited). A new one launches from its next
-    occurrence on, never for a time already past."""
+    """Create or change a schedule (validated, audited). A new, re-enabled or re-timed one
+    launches from its next occurrence on, never for a time already past."""
     schedule_check(schedule)
     created = schedule.pk is None
+    before = None if created else JobSchedule.objects.filter(pk=schedule.pk).first()
+    if before is not None and (
+        (schedule.enabled and not before.enabled)
+        or (before.frequency, before.weekday, before.at)
+        != (schedule.frequency, schedule.weekday, schedule.at)
+    ):
+        # re-enabled or re-timed: from the next occurrence on, not for one already past
+        schedule.last_due_at = timezone.now()
     if created and schedule.created_by_id is None and getattr(user, "pk", None):
         schedule.created_by = user
     schedule.save()

@@ -151,6 +151,16 @@ def test_a_launch_the_service_refuses_is_recorded_once_not_retried_every_minute(
 
 
 @pytest.mark.django_db
+def test_a_re_enabled_schedule_waits_for_its_next_occurrence(operator_user):
+    schedule = _schedule(operator_user, enabled=False)
+    assert schedules.schedules_launch_due() == []
+    schedule.enabled = True
+    schedules.schedule_save(schedule=schedule, user=operator_user)
+    assert schedules.schedules_launch_due() == []  # today's time passed while it was off
+    assert len(schedules.schedules_launch_due(now=timezone.now() + timedelta(days=1))) == 1
+
+
+@pytest.mark.django_db
 def test_admin_lists_schedules_with_filters_creates_one_and_shows_its_history(
     client, operator_user
 ):
