@@ -157,10 +157,16 @@ def job_run(*, job_id: int) -> Job | None:
     if not finished or status != Job.Status.SUCCEEDED:
         discard_versions(ctx.created_version_ids)
     elif ctx.activation_candidate is not None:
-        decision = version_activation_apply(
-            job=job, version=ctx.activation_candidate, kind=spec, params=ctx.params
-        )
-        ctx.log(f"activation policy: {decision.action}: {decision.reason}")
+        try:
+            decision = version_activation_apply(
+                job=job, version=ctx.activation_candidate, kind=spec, params=ctx.params
+            )
+            line = f"activation policy: {decision.action}: {decision.reason}"
+        except Exception as exc:  # the job did succeed: its version waits for an operator
+            logger.exception("job %s: the activation policy failed", job_id)
+            line = f"activation policy not applied ({exc.__class__.__name__}: {exc})"
+            Job.objects.filter(pk=job_id).update(activation=KEEP, activation_reason=line[:500])
+        ctx.log(line)
         Job.objects.filter(pk=job_id).update(log=(ctx.snapshot() or {}).get("log", job.log))
     job.refresh_from_db()
     if finished and status == Job.Status.FAILED:

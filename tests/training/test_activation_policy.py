@@ -111,7 +111,7 @@ def test_decide_prefers_the_active_version_measured_in_the_same_job():
 
 def _versioned_runner(ctx):
     p = ctx.params
-    version = ctx.create_version(task=Task.SENTIMENT, name=f"score {p['score']}")
+    version = ctx.create_version(task=p["task"], name=f"score {p['score']}")
     metrics = {"score": p["score"], "split": {"protocol": p["split"], "seed": 42}}
     if p["sane"] != "unset":
         metrics["sane"] = p["sane"] == "yes"
@@ -128,6 +128,7 @@ register_job_kind(
         Param("score", float, 0.5, "the version's score"),
         Param("split", str, "a", "the split's protocol"),
         Param("sane", str, "unset", "yes, no or unset"),
+        Param("task", str, Task.SENTIMENT.value, "the version's task"),
     ],
     versions=VersionPolicy(metric="score"),
     replace=True,
@@ -205,6 +206,14 @@ def test_promote_if_better_promotes_on_the_same_split_only_and_is_audited(operat
     )
     assert (audit.details["value"], audit.details["active_value"]) == (0.5, 0.4)
     assert services.model_rollback(task=Task.SENTIMENT, user=operator_user) == active
+
+
+def test_a_version_the_registry_refuses_stays_inactive_with_the_reason():
+    factories.ProductFactory()  # a retriever needs a vector for every active product first
+    job = _run(task=Task.RETRIEVER)
+    assert selectors.active_version(Task.RETRIEVER) is None
+    assert job.activation == "kept" and "not activatable" in job.activation_reason
+    assert "embed_catalog" in job.activation_reason and "not activatable" in job.log
 
 
 def test_analysis_runs_never_activate_not_even_by_hand(operator_user):
