@@ -560,6 +560,6 @@ def model_activate_initial(*, version: ModelVersion) -> ModelVersion:
             raise ValidationError(
                 f"A {version.task} version is already active.", code="already_active"
             )
-        version = rows[version.pk]
+        version.refresh_from_db()  # the caller's object ends up active too, as it always did
         _activate(version, previous=None, actor=None, action="model.activate_initial")
     return version
