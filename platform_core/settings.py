@@ -194,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "training.tasks.reap_stale_jobs",
         "schedule": timedelta(seconds=60),
     },
+    "training-launch-due-schedules": {  # scheduled retraining (admin: Training → Job schedules)
+        "task": "training.tasks.launch_due_schedules",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 120},
+    },
     "training-embed-incremental": {
         "task": "training.tasks.embed_incremental",
         "schedule": timedelta(minutes=env.int("EMBED_INCREMENTAL_MINUTES", default=5)),

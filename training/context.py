@@ -57,6 +57,9 @@ class JobContext:
         self.timings: dict[str, float] = {}
         self.device_info: DeviceInfo | None = None
         self.created_version_ids: list[int] = []
+        # The version this job finished with, judged by the kind's activation policy once the
+        # job succeeded (services.job_run): set by finish() for a version the job created.
+        self.activation_candidate: ModelVersion | None = None
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -213,10 +216,17 @@ class JobContext:
         """The last step of every runner: ``metrics`` and ``version`` become the job's result
         (``services.job_run`` writes them with the final status), and a version this job created
         keeps the metrics as its own. A version the job only used (embedded, evaluated) is not
-        changed here."""
+        changed here.
+
+        When the kind declares a version policy, the version this job created is the one the
+        activation policy judges (``training.activation``) once the job has succeeded: the
+        first sane version of a task becomes active; a later one with ``promote_if_better``
+        replaces the active one when it is better on the same split."""
         if version is not None and version.pk in self.created_version_ids:
             version.metrics = metrics
             version.save(update_fields=["metrics"])
+            if self.kind.produces_versions:
+                self.activation_candidate = version
         self.metrics = metrics
         self.result_version = version
 

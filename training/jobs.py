@@ -17,16 +17,23 @@ import them); other apps add theirs from their own ``ready()``::
 A runner is ``run(ctx: training.context.JobContext) -> None``: it reads ``ctx.params``, reports
 through ``ctx.progress``, polls ``ctx.check_cancel()``, creates versions with
 ``ctx.create_version(...)`` and ends with ``ctx.finish(version, metrics)``.
+
+A kind whose runner produces model versions declares how they may become active with
+``versions=VersionPolicy(metric=...)`` (``training.activation``); such a kind also takes the
+generic parameters ``promote_if_better`` and ``analysis`` (added to its spec here).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+
+from training.activation import VersionPolicy
 
 QUEUES = ("gpu", "cpu")
 _REQUIRED = object()
@@ -124,6 +131,11 @@ class JobKind:
     help: str = ""
     params: tuple[Param, ...] = field(default_factory=tuple)
     validate: Callable[[dict[str, Any]], None] | None = None
+    versions: VersionPolicy | None = None
+
+    @property
+    def produces_versions(self) -> bool:
+        return self.versions is not None
 
     def resolve_runner(self) -> Callable[..., Any]:
         if callable(self.runner):
@@ -137,6 +149,34 @@ class JobKind:
 
 _KINDS: dict[str, JobKind] = {}
 
+# The generic parameters of every kind that produces a version (``versions=`` given).
+PROMOTE_IF_BETTER = Param(
+    "promote_if_better",
+    bool,
+    False,
+    "make the new version active when its deciding metric beats the active version's on the "
+    "same split (audited); else an operator promotes it",
+)
+ANALYSIS = Param(
+    "analysis",
+    bool,
+    False,
+    "a run for analysis (ablation): its version never becomes active",
+)
+VERSION_PARAMS = (PROMOTE_IF_BETTER, ANALYSIS)
+
+
+def _with_version_params(params: tuple[Param, ...]) -> tuple[Param, ...]:
+    names = {p.name for p in params}
+    return params + tuple(p for p in VERSION_PARAMS if p.name not in names)
+
+
+def _version_rules(params: dict[str, Any]) -> None:
+    if params.get("analysis") and params.get("promote_if_better"):
+        raise ValidationError(
+            {"promote_if_better": ["an analysis run never activates: drop one of the two."]}
+        )
+
 
 def register_job_kind(
     name: str,
@@ -146,12 +186,15 @@ def register_job_kind(
     params: Iterable[Param] = (),
     help: str = "",
     validate: Callable[[dict[str, Any]], None] | None = None,
+    versions: VersionPolicy | None = None,
     replace: bool = False,
 ) -> JobKind:
     """Add a job kind (idempotent for the same definition; ``replace`` to redefine one).
 
     ``validate`` receives the converted parameters and may raise ``ValidationError`` for rules
-    that involve several parameters or the database.
+    that involve several parameters or the database. ``versions``: the kind's runner produces a
+    model version, activated by that policy (``training.activation``); the kind then takes the
+    generic parameters ``promote_if_better`` and ``analysis``.
     """
     if queue not in QUEUES:
         raise ValueError(f"queue must be one of {QUEUES}, got {queue!r}")
@@ -159,12 +202,29 @@ def register_job_kind(
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise ValueError(f"job kind {name!r} declares a parameter twice")
+    if versions is not None:
+        params = _with_version_params(params)
     kind = JobKind(
-        name=name, queue=queue, runner=runner, help=help, params=params, validate=validate
+        name=name,
+        queue=queue,
+        runner=runner,
+        help=help,
+        params=params,
+        validate=validate,
+        versions=versions,
     )
     existing = _KINDS.get(name)
     if existing is not None and not replace and existing != kind:
         raise ValueError(f"job kind {name!r} is already registered")
+    _KINDS[name] = kind
+    return kind
+
+
+def set_version_policy(name: str, policy: VersionPolicy) -> JobKind:
+    """Declare the activation policy of a registered kind (for a kind registered without
+    ``versions=``); it gains the generic parameters. Idempotent."""
+    kind = get_job_kind(name)
+    kind = dataclasses.replace(kind, versions=policy, params=_with_version_params(kind.params))
     _KINDS[name] = kind
     return kind
 
@@ -207,6 +267,8 @@ def validate_params(kind: JobKind, params: Mapping[str, Any] | None) -> dict[str
             errors[param.name] = [f"{exc} — {param.describe()}"]
     if errors:
         raise ValidationError(errors)
+    if kind.produces_versions:
+        _version_rules(result)
     if kind.validate is not None:
         kind.validate(result)
     return result

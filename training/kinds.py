@@ -7,7 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from training.jobs import REQUIRED, Param, register_job_kind
+from training.activation import VersionPolicy
+from training.jobs import REQUIRED, Param, register_job_kind, set_version_policy
 
 DEVICE = Param("device", str, "auto", "auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
 SEED = Param(
@@ -126,6 +127,7 @@ register_job_kind(
         DEVICE,
     ],
     validate=_judged_csv_rule,
+    versions=VersionPolicy(metric="ndcg@10"),
 )
 
 register_job_kind(
@@ -165,6 +167,7 @@ register_job_kind(
         DEVICE,
     ],
     validate=_classifier_rules,
+    versions=VersionPolicy(metric="macro_f1"),
 )
 
 register_job_kind(
@@ -255,4 +258,9 @@ register_job_kind(
         Param("seed", int, 42, "training seed (recorded with the version)"),
     ],
     validate=_ranker_rules,
+    versions=VersionPolicy(metric="ndcg@10"),
 )
+
+# train_cf's activation policy, declared apart from its entry: NDCG at the job's cut-off decides
+# promote_if_better (versions trained with another k are never compared).
+set_version_policy("train_cf", VersionPolicy(metric=lambda params: f"ndcg@{params['k']}"))

@@ -117,6 +117,14 @@ class ShopperProfile(models.Model):
         return f"shopper {self.shopper_id} under version {self.model_version_id}"
 
 
+class Activation(models.TextChoices):
+    """What the activation policy did with a job's new version (training.activation)."""
+
+    ACTIVATED = "activated", "activated (first version of its task)"
+    PROMOTED = "promoted", "promoted (better on the same split)"
+    KEPT = "kept", "kept inactive"
+
+
 class Job(models.Model):
     """A training / embedding / evaluation run on a Celery worker, with live progress."""
 
@@ -156,6 +164,19 @@ class Job(models.Model):
     )
     result_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the activation policy (training.activation) did with the job's new version.
+    activation = models.CharField(
+        max_length=16, choices=Activation.choices, blank=True, db_index=True
+    )
+    activation_reason = models.CharField(max_length=500, blank=True)
+    schedule = models.ForeignKey(
+        "training.JobSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        help_text="The schedule that launched this job, if any.",
     )
     celery_task_id = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
@@ -233,3 +254,61 @@ class JobNotice(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class JobSchedule(models.Model):
+    """A job kind with its parameters, launched by beat daily or weekly at a time of day (in
+    settings.TIME_ZONE) through the normal launch service, as ``created_by``. A schedule never
+    launches while the job it launched last is still queued or running: it waits for it."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "daily"
+        WEEKLY = "weekly", "weekly"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40, db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    promote_if_better = models.BooleanField(
+        default=True,
+        help_text="Launch with promote_if_better (kinds that produce a version): the new version "
+        "replaces the active one when it is better on the same split.",
+    )
+    frequency = models.CharField(
+        max_length=8, choices=Frequency.choices, default=Frequency.DAILY, db_index=True
+    )
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, null=True, blank=True, help_text="Weekly schedules only."
+    )
+    at = models.TimeField(help_text="Time of day (settings.TIME_ZONE).")
+    enabled = models.BooleanField(default=True, db_index=True)
+    created_by = models.ForeignKey(
+        "platform_core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The launcher of the scheduled jobs (permissions, audit, notices).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The scheduled time last handled (launched, or refused with last_message): due again at
+    # the next occurrence after it.
+    last_due_at = models.DateTimeField(null=True, blank=True)
+    last_job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

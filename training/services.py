@@ -24,12 +24,13 @@ from platform_core.caches import bump_models_generation
 from platform_core.celery import app as celery_app
 from platform_core.services import audit_record
 from training import selectors
+from training.activation import ACTIVATE_FIRST, KEEP, Decision, decide
 from training.classifier_labels import intent_labels
 from training.context import JobContext, JobLost, Monitor, remove_artifact_dir
-from training.jobs import get_job_kind, validate_params
+from training.jobs import JobKind, get_job_kind, validate_params
 from training.ml.pairs import normalize_query
 from training.ml.progress import JobCancelled
-from training.models import Job, JobNotice, ModelVersion, QueryLabel, Task
+from training.models import Job, JobNotice, JobSchedule, ModelVersion, QueryLabel, Task
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,20 @@ RUN_JOB_TASKS = {"gpu": "training.tasks.run_gpu_job", "cpu": "training.tasks.run
 
 
 def job_launch(
-    *, kind: str, params: dict[str, Any] | None = None, user=None, retry_of: Job | None = None
+    *,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    user=None,
+    retry_of: Job | None = None,
+    schedule: JobSchedule | None = None,
 ) -> Job:
     """Validate ``params`` against the kind's spec, create the job row and queue its task once
-    the transaction commits. Raises ``ValidationError`` with a message per bad parameter."""
+    the transaction commits. Raises ``ValidationError`` with a message per bad parameter.
+    ``promote_if_better`` promotes on the launcher's behalf: the course gate applies to them."""
     spec = get_job_kind(kind)
     clean = validate_params(spec, params)
+    if clean.get("promote_if_better"):
+        check_course_gate(user, action="launch a job that promotes its version automatically")
     task_id = str(uuid.uuid4())
     job = Job.objects.create(
         kind=spec.name,
@@ -57,12 +66,13 @@ def job_launch(
         created_by=user if getattr(user, "pk", None) else None,
         attempt=(retry_of.attempt + 1) if retry_of else 1,
         retry_of=retry_of,
+        schedule=schedule,
     )
+    details = {"kind": spec.name, "params": clean, "retry_of": retry_of.pk if retry_of else None}
+    if schedule is not None:
+        details["schedule"] = schedule.pk
     audit_record(
-        actor=user,
-        action="job.retry" if retry_of else "job.launch",
-        obj=job,
-        details={"kind": spec.name, "params": clean, "retry_of": retry_of.pk if retry_of else None},
+        actor=user, action="job.retry" if retry_of else "job.launch", obj=job, details=details
     )
     job_id, queue = job.pk, spec.queue
     transaction.on_commit(lambda: _enqueue(job_id=job_id, queue=queue, task_id=task_id))
@@ -146,6 +156,18 @@ def job_run(*, job_id: int) -> Job | None:
             ).update(status=ModelVersion.Status.READY)
     if not finished or status != Job.Status.SUCCEEDED:
         discard_versions(ctx.created_version_ids)
+    elif ctx.activation_candidate is not None:
+        try:
+            decision = version_activation_apply(
+                job=job, version=ctx.activation_candidate, kind=spec, params=ctx.params
+            )
+            line = f"activation policy: {decision.action}: {decision.reason}"
+        except Exception as exc:  # the job did succeed: its version waits for an operator
+            logger.exception("job %s: the activation policy failed", job_id)
+            line = f"activation policy not applied ({exc.__class__.__name__}: {exc})"
+            Job.objects.filter(pk=job_id).update(activation=KEEP, activation_reason=line[:500])
+        ctx.log(line)
+        Job.objects.filter(pk=job_id).update(log=(ctx.snapshot() or {}).get("log", job.log))
     job.refresh_from_db()
     if finished and status == Job.Status.FAILED:
         _notify_failure(job)
@@ -286,6 +308,12 @@ def _check_activatable(version: ModelVersion) -> None:
             f"Version #{version.pk} is {version.status}; only ready versions can be activated.",
             code="not_ready",
         )
+    if version.job_id and (version.job.params or {}).get("analysis"):
+        raise ValidationError(
+            f"Version #{version.pk} comes from an analysis run (job #{version.job_id}, "
+            "analysis=true), which never activates; train it again without analysis.",
+            code="analysis_run",
+        )
     if version.task == Task.RETRIEVER:
         missing = selectors.missing_vector_count(version)
         if missing:
@@ -296,34 +324,106 @@ def _check_activatable(version: ModelVersion) -> None:
             )
 
 
+def _activate(
+    version: ModelVersion,
+    *,
+    previous: ModelVersion | None,
+    actor,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The one activation path (operator promotion, a task's first version, the activation
+    policy): call inside a transaction that holds the task's rows locked. Audited; the serving
+    caches' generation is bumped once the transaction commits."""
+    _check_activatable(version)
+    if previous is not None:
+        ModelVersion.objects.filter(pk=previous.pk).update(is_active=False)
+    version.is_active = True
+    version.previous_active = previous
+    version.promoted_at = timezone.now()
+    version.promoted_by = actor if getattr(actor, "pk", None) else None
+    version.save(update_fields=["is_active", "previous_active", "promoted_at", "promoted_by"])
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=version,
+        details={
+            "task": version.task,
+            "previous": previous.pk if previous else None,
+            **(details or {}),
+        },
+    )
+    transaction.on_commit(bump_models_generation)
+
+
+def _lock_task_versions(task: str) -> dict[int, ModelVersion]:
+    return {v.pk: v for v in ModelVersion.objects.select_for_update().filter(task=task)}
+
+
 def model_promote(*, version: ModelVersion, user) -> ModelVersion:
     """Make ``version`` the active one of its task (audited; course gate first)."""
     check_course_gate(user, action="promote a model version")
     with transaction.atomic():
-        rows = {v.pk: v for v in ModelVersion.objects.select_for_update().filter(task=version.task)}
+        rows = _lock_task_versions(version.task)
         version = rows[version.pk]
         if version.is_active:
             raise ValidationError(
                 f"Version #{version.pk} is already the active {version.task}.",
                 code="already_active",
             )
-        _check_activatable(version)
         previous = next((v for v in rows.values() if v.is_active), None)
-        if previous is not None:
-            ModelVersion.objects.filter(pk=previous.pk).update(is_active=False)
-        version.is_active = True
-        version.previous_active = previous
-        version.promoted_at = timezone.now()
-        version.promoted_by = user if getattr(user, "pk", None) else None
-        version.save(update_fields=["is_active", "previous_active", "promoted_at", "promoted_by"])
-        audit_record(
-            actor=user,
-            action="model.promote",
-            obj=version,
-            details={"task": version.task, "previous": previous.pk if previous else None},
-        )
-        transaction.on_commit(bump_models_generation)
+        _activate(version, previous=previous, actor=user, action="model.promote")
     return version
+
+
+def version_activation_apply(
+    *, job: Job, version: ModelVersion, kind: JobKind, params: dict[str, Any]
+) -> Decision:
+    """Carry out the kind's activation policy for the version a succeeded job finished with
+    (``training.activation.decide``): activate the task's first sane version, or promote a
+    better one when the job asked (``promote_if_better``). Records the outcome on the job;
+    every activation is audited with its reason (actor: the system; the launcher is in the
+    details)."""
+    with transaction.atomic():
+        rows = _lock_task_versions(version.task)
+        version = rows[version.pk]
+        active = next((v for v in rows.values() if v.is_active), None)
+        decision = decide(
+            policy=kind.versions,
+            params=params,
+            metrics=version.metrics or {},
+            active_id=active.pk if active else None,
+            active_metrics=active.metrics if active else None,
+        )
+        if decision.activates:
+            try:
+                with transaction.atomic():
+                    _activate(
+                        version,
+                        previous=active,
+                        actor=None,
+                        action=(
+                            "model.activate_first"
+                            if decision.action == ACTIVATE_FIRST
+                            else "model.promote_if_better"
+                        ),
+                        details={
+                            "reason": decision.reason,
+                            "job": job.pk,
+                            "launched_by": job.created_by_id,
+                            "metric": decision.metric,
+                            "value": decision.candidate,
+                            "active_value": decision.baseline,
+                        },
+                    )
+            except ValidationError as exc:
+                decision = Decision(
+                    KEEP, f"{decision.reason}, but not activatable: {' '.join(exc.messages)}"
+                )
+        Job.objects.filter(pk=job.pk).update(
+            activation=decision.action, activation_reason=decision.reason[:500]
+        )
+    return decision
 
 
 def model_rollback(*, task: str, user) -> ModelVersion:
@@ -455,20 +555,11 @@ def model_activate_initial(*, version: ModelVersion) -> ModelVersion:
     """System activation of a task's first version (``make run`` bootstrap): only when no version
     of the task is active, so it never replaces an operator's choice; no course gate applies."""
     with transaction.atomic():
-        if (
-            ModelVersion.objects.select_for_update()
-            .filter(task=version.task, is_active=True)
-            .exists()
-        ):
+        rows = _lock_task_versions(version.task)
+        if any(v.is_active for v in rows.values()):
             raise ValidationError(
                 f"A {version.task} version is already active.", code="already_active"
             )
-        version.refresh_from_db()
-        _check_activatable(version)
-        version.is_active, version.promoted_at = True, timezone.now()
-        version.save(update_fields=["is_active", "promoted_at"])
-        audit_record(
-            actor=None, action="model.activate_initial", obj=version, details={"task": version.task}
-        )
-        transaction.on_commit(bump_models_generation)
+        version.refresh_from_db()  # the caller's object ends up active too, as it always did
+        _activate(version, previous=None, actor=None, action="model.activate_initial")
     return version

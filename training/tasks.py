@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from training import services
+from training import schedules, services
 
 
 @shared_task(name="training.tasks.run_gpu_job", acks_late=True)  # queue: CELERY_TASK_ROUTES
@@ -36,3 +36,9 @@ def embed_incremental() -> int | None:
     """Beat, every few minutes: queue an incremental ``embed_catalog`` job when products changed."""
     job = services.embed_incremental_launch()
     return job.pk if job else None
+
+
+@shared_task(name="training.tasks.launch_due_schedules")
+def launch_due_schedules() -> list[int]:
+    """Beat, every minute: launch the job schedules that are due (``training.schedules``)."""
+    return schedules.schedules_launch_due()

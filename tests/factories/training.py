@@ -13,10 +13,11 @@ import factory
 
 from catalog.models import Event, EventType, Product, SearchLog, Shopper
 from tests.factories.catalog import BrandFactory, CategoryFactory, ProductFactory
-from training.models import Job, ModelVersion, QueryLabel, Task
+from training.models import Job, JobSchedule, ModelVersion, QueryLabel, Task
 
 __all__ = [
     "JobFactory",
+    "JobScheduleFactory",
     "ModelVersionFactory",
     "QueryLabelFactory",
     "TrainingStore",
@@ -54,6 +55,18 @@ class JobFactory(factory.django.DjangoModelFactory):
     )
     queue = "gpu"
     status = Job.Status.QUEUED
+
+
+class JobScheduleFactory(factory.django.DjangoModelFactory):
+    """A daily train_cf schedule (saved as is: ``training.schedules.schedule_save`` validates)."""
+
+    class Meta:
+        model = JobSchedule
+
+    name = factory.Sequence(lambda n: f"nightly cf {n}")
+    kind = "train_cf"
+    params = factory.LazyFunction(dict)
+    at = factory.LazyFunction(lambda: datetime(2026, 1, 1, 3, 0).time())
 
 
 class QueryLabelFactory(factory.django.DjangoModelFactory):

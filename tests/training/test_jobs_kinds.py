@@ -105,7 +105,7 @@ def test_finetuned_retriever_beats_the_base_encoder_on_held_out_queries(
     )
 
 
-def test_intent_classifier_from_operator_labels_and_promotion(demo, operator_user):
+def test_intent_classifier_from_operator_labels_and_activation(demo, operator_user):
     with open(demo["query_intents"], newline="") as handle:
         truth = {normalize_query(row["query"]): row["intent"] for row in csv.DictReader(handle)}
     # An operator labelled the queries on the labelling page.
@@ -129,8 +129,8 @@ def test_intent_classifier_from_operator_labels_and_promotion(demo, operator_use
     majority = max(sum(row) for row in m["confusion"]) / m["test_examples"]
     assert m["accuracy"] > majority  # it learnt more than the most frequent label
     assert 0 < m["macro_f1"] <= 1
-    services.model_promote(version=version, user=operator_user)
-    assert selectors.active_version(Task.INTENT) == version
+    # The first intent classifier activates itself (activation policy); no operator step.
+    assert job.activation == "activated" and selectors.active_version(Task.INTENT) == version
 
     # Weak labels (what the session did next) also train a classifier.
     weak = run(
@@ -171,8 +171,7 @@ def test_collaborative_filtering_on_a_time_split(demo, operator_user):
     artifact = settings.ARTIFACTS_DIR / version.artifact_dir
     assert load_cf_model(artifact).kind == m["primary"]
     assert load_cf_model(artifact / "implicit_mf").kind == "implicit_mf"
-    services.model_promote(version=version, user=operator_user)
-    assert selectors.active_version(Task.CF) == version
+    assert job.activation == "activated" and selectors.active_version(Task.CF) == version
 
     again = run("train_cf", operator_user, factors=8, iterations=3)
     evaluation = run(

@@ -1,7 +1,8 @@
 """Admin of the training app, one module per page: model versions (compare, promote, roll back),
-jobs (live progress, cancel, retry, launch form) and job notices, query labels and the labelling
+jobs (live progress, cancel, retry, launch form) and job notices, job schedules (scheduled
+retraining and its history), query labels and the labelling
 page. Every write calls a service. Importing the modules registers their pages."""
 
-from training.admin import jobs, query_labels, versions
+from training.admin import jobs, query_labels, schedules, versions
 
-__all__ = ["jobs", "query_labels", "versions"]
+__all__ = ["jobs", "query_labels", "schedules", "versions"]

@@ -52,9 +52,18 @@ class JobAdmin(admin.ModelAdmin):
         "created_at",
         "duration",
         "version_link",
+        "activation",
     )
-    list_filter = ("kind", "status", "queue", "device", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("kind", "message", "error")
+    list_filter = (
+        "kind",
+        "status",
+        "activation",
+        "queue",
+        "device",
+        ("schedule", admin.RelatedOnlyFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("kind", "message", "error", "activation_reason", "schedule__name")
     list_select_related = ("created_by", "result_version")
     date_hierarchy = "created_at"
     actions = ("cancel_selected", "retry_selected")
@@ -67,6 +76,9 @@ class JobAdmin(admin.ModelAdmin):
         "attempt",
         "retry_of",
         "result_version",
+        "activation",
+        "activation_reason",
+        "schedule",
         "created_by",
         "created_at",
         "started_at",

@@ -125,6 +125,12 @@ def run(ctx) -> None:
         "position_feature": chosen,
         "validation_ndcg@10": {mode: v.get("ndcg@10") for mode, v in validation.items()},
     }
+    # The activation policy's sanity check: a first ranker serves only if it is at least fusion.
+    ranker_ndcg, fusion_ndcg = ranker_test.get("ndcg@10"), fusion_test.get("ndcg@10")
+    metrics["sane"] = bool(test) and (ranker_ndcg or 0.0) >= (fusion_ndcg or 0.0)
+    metrics["sanity"] = (
+        f"NDCG@10 {ranker_ndcg} against fusion {fusion_ndcg} on {len(test)} test lists"
+    )
     snapshot = {
         "source": "search log + events (request id); search sessions rebuilt with current retrieval",
         "lists": len(lists),

@@ -1,5 +1,5 @@
 """``run_job train_ranker``: lists from the search log and events, a time split, the ranker
-against fusion, and serving with the promoted ranker."""
+against fusion, and serving with the ranker (its first sane version activates itself)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def _served_history(store, n_lists: int = 160, seed: int = 7) -> None:
                     )
 
 
-def test_train_ranker_beats_fusion_and_serves_once_promoted(
+def test_train_ranker_beats_fusion_and_serves_from_its_first_version(
     storefront, serving_store, operator_user, django_capture_on_commit_callbacks
 ):
     _served_history(serving_store)
@@ -104,11 +104,13 @@ def test_train_ranker_beats_fusion_and_serves_once_promoted(
         user=operator_user,
         params={"epochs": 60, "min_lists": 30, "learning_rate": 0.05},
     )
-    finished = training_services.job_run(job_id=job.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        finished = training_services.job_run(job_id=job.pk)
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     version = finished.result_version
     assert version.task == "ranker" and version.status == ModelVersion.Status.READY
     metrics = finished.metrics
+    assert metrics["sane"] and finished.activation == "activated"  # the first sane ranker serves
     assert metrics["sources"] == {"log": 160} or metrics["sources"].get("log", 0) > 100
     assert metrics["test_lists"] > 10
     assert metrics["auc"] > metrics["fusion_auc"] + 0.1
@@ -123,8 +125,6 @@ def test_train_ranker_beats_fusion_and_serves_once_promoted(
         > version.dataset_snapshot["split"]["counts"]["test"]
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
-        training_services.model_promote(version=version, user=operator_user)
     body = storefront.get("/api/v1/search", {"q": "headphones"}).json()
     assert body["results"] and all(r["explanation"]["ranker"] is not None for r in body["results"])
     ranked_prices = [r["product"]["price"] for r in body["results"]]
