@@ -44,6 +44,17 @@ def test_operator_launches_a_job_with_a_token_and_follows_it(
     assert again.status_code == 409 and again.json()["error"]["code"] == "finished"
 
 
+def test_a_job_says_what_the_activation_policy_did_with_its_version(operator_user):
+    job = factories.JobFactory(kind="train_cf", status="succeeded")
+    Job.objects.filter(pk=job.pk).update(
+        activation="kept", activation_reason="not better than the active version on ndcg@20"
+    )
+    body = client_for(operator_user).get(f"/api/v1/jobs/{job.pk}").json()
+    assert body["activation"] == "kept"
+    assert body["activation_reason"].startswith("not better")
+    assert body["schedule"] is None
+
+
 def test_session_auth_works_for_staff(operator_user):
     api = APIClient()
     api.force_login(operator_user)
