@@ -38,6 +38,7 @@ def test_a_page_error_renders_the_sites_error_page(settings, status):
     assert PAGES[status] in html
     assert html.startswith("<!doctype html>")  # the site-wide base layout
     assert 'class="skip-link"' in html
+    assert "aisle/site.css" in html and 'href="/academy/"' in html  # styled, with ways back
 
 
 @pytest.mark.parametrize("status", [404, 500])
