@@ -31,6 +31,7 @@ test: install
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -m "not slow and not browser and not fuzz and not worker"
 
 lint: install
