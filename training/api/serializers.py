@@ -87,6 +87,11 @@ class ModelVersionQuery(serializers.Serializer):
 
 class JobSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    activation = serializers.CharField(
+        read_only=True,
+        help_text="What the activation policy did with the job's version: activated, promoted, "
+        "kept, or empty (no version yet, or a job that makes none).",
+    )
     queue_position = serializers.SerializerMethodField()
 
     class Meta:
