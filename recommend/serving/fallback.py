@@ -32,7 +32,8 @@ from recommend.serving.retrievers import PRODUCT_TABLE, ProductRow, filter_sql, 
 CHAIN = ("cf", "profile", "interests", "trending", "popular", "catalogue")
 #: Precedence among sources whose contributions to a fused item tie.
 SOURCE_ORDER = ("context", "cf", "bought_together", "profile", "interests", "trending", "semantic")
-CATALOGUE_PAGE = 200
+#: Catalogue rows read beyond what is still needed (a few may be hidden by the rules).
+CATALOGUE_MARGIN = 20
 
 
 def dominant_source(
@@ -78,10 +79,7 @@ def fill(
     taken = set(taken)
     rrf_k = ctx.strategy.rrf_k
 
-    def take(source: str, ranked: list[tuple[int, int, float]]) -> None:
-        rows = product_rows([pk for pk, _, _ in ranked], filters or None)
-        if not rows:
-            return
+    def take(source: str, ranked: list[tuple[int, int, float]], rows) -> None:
         by_id = {pk: (rank, raw) for pk, rank, raw in ranked}
         scored = [(pk, 1.0 / (rrf_k + rank)) for pk, rank, _ in ranked if pk in rows]
         for item in apply_merchandising(ctx, scored, rows, tree).items:
@@ -94,15 +92,23 @@ def fill(
             out.rows[item.id] = rows[item.id]
             out.origin[item.id] = (source, *by_id[item.id])
 
-    chunk = max(need * 2, 50)
+    # The lists in order, each product at its first appearance; rows are read a chunk at a
+    # time across list boundaries (one query in the common case), rules apply per source.
+    sequence: list[tuple[str, int, int, float]] = []
+    listed: set[int] = set()
     for source, pairs in lists:
-        candidates = [
-            (pk, rank, raw) for rank, (pk, raw) in enumerate(pairs, start=1) if pk not in taken
-        ]
-        for start in range(0, len(candidates), chunk):
-            if len(out.items) >= need:
-                return out
-            take(source, candidates[start : start + chunk])
+        for rank, (pk, raw) in enumerate(pairs, start=1):
+            if pk not in taken and pk not in listed:
+                listed.add(pk)
+                sequence.append((source, pk, rank, raw))
+    chunk = max(need * 3, 60)
+    for start in range(0, len(sequence), chunk):
+        if len(out.items) >= need:
+            return out
+        part = sequence[start : start + chunk]
+        rows = product_rows([pk for _, pk, _, _ in part], filters or None)
+        for source in dict.fromkeys(source for source, *_ in part):
+            take(source, [(pk, rank, raw) for s, pk, rank, raw in part if s == source], rows)
     # The rest of the catalogue: keyset pages over the active products that pass the filters.
     page_filters = dict(filters or {})
     if ctx.strategy.hide_out_of_stock and "in_stock" not in page_filters:
@@ -111,10 +117,11 @@ def fill(
         return out  # only out-of-stock products pass, and the strategy hides them all
     after, position = 0, 0
     while len(out.items) < need:
-        page = _catalogue_page(page_filters, after, taken, max(need * 2, CATALOGUE_PAGE))
+        page = _catalogue_page(page_filters, after, taken, need - len(out.items) + CATALOGUE_MARGIN)
         if not page:
             break
-        take("catalogue", [(pk, position + i, 0.0) for i, pk in enumerate(page, start=1)])
+        ranked = [(pk, position + i, 0.0) for i, pk in enumerate(page, start=1)]
+        take("catalogue", ranked, product_rows(page, filters or None))
         position += len(page)
         after = page[-1]
     return out
