@@ -195,3 +195,16 @@ def test_an_unknown_category_is_a_400(storefront, serving_store, endpoint):
         code="unknown_category",
     )
     assert "no-such-category" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "source"),
+    [("similar", "semantic"), ("bought-together", "bought_together"), ("trending", "trending")],
+)
+def test_every_endpoint_names_the_source_of_each_item(storefront, store, endpoint, source):
+    path, base = ENDPOINTS[endpoint]
+    body = storefront.get(path, {**base, "size": 5}).json()
+    assert body["results"]
+    for item in body["results"]:
+        assert item["explanation"]["source"] == source
+        assert item["explanation"]["retrievers"][source]["rank"] >= 1

@@ -177,3 +177,18 @@ def test_an_empty_store_log_still_fills_from_the_catalogue(storefront, serving_s
     body = storefront.get("/api/v1/recommendations", {"size": 5}).json()
     assert_full(body, 5, serving_store)
     assert {r["explanation"]["source"] for r in body["results"]} == {"catalogue"}
+
+
+def test_the_fallback_only_reads(storefront, serving_store, regular):
+    """Filling along the chain (down to the catalogue) makes no database write."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.recommend.serving.test_read_path_writes import writes
+
+    with CaptureQueriesContext(connection) as captured:
+        body = storefront.get(
+            "/api/v1/recommendations", {"shopper": "regular", "size": 100, "category": "home"}
+        ).json()
+    assert {r["explanation"]["source"] for r in body["results"]} >= {"catalogue"}
+    assert writes(captured.captured_queries) == []
