@@ -25,7 +25,9 @@ CHECK_SECONDS = 30.0
 @dataclass
 class Aggregates:
     """``trending``/``by_category`` are ``[(product id, score)]`` best first; ``by_category``
-    keys are category ids and cover each category's whole subtree."""
+    keys are category ids and cover each category's whole subtree. ``popular`` is all-time
+    popularity (weighted events over the whole log, no decay), best first: the last source of
+    the recommendations' fallback chain before the rest of the catalogue."""
 
     stamp: str = ""
     reference_time: float = 0.0
@@ -35,6 +37,7 @@ class Aggregates:
     bought_together: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
     popular_queries: list[tuple[str, int]] = field(default_factory=list)
     product_categories: dict[int, int] = field(default_factory=dict)
+    popular: list[tuple[int, float]] = field(default_factory=list)
 
 
 _latest = TimedValue("recommend.aggregates", CHECK_SECONDS)

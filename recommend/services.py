@@ -44,6 +44,7 @@ POPULARITY_WINDOW_DAYS = 120
 POPULARITY_HALF_LIFE_HOURS = 30 * 24.0
 TRENDING_TOP = 500
 TRENDING_PER_CATEGORY = 100
+POPULAR_TOP = 1000
 
 
 # --------------------------------------------------------------------------- strategies
@@ -219,6 +220,19 @@ def _decayed_sql(window_days: int, half_life_hours: float) -> str:
     )
 
 
+def _all_time_sql(top: int) -> str:
+    """All-time popularity: weighted events over the whole log (no window, no decay)."""
+    weights = " ".join(
+        f"WHEN '{name}' THEN {float(w)}" for name, w in profiles.EVENT_WEIGHTS.items()
+    )
+    return (
+        f"SELECT e.product_id, sum(CASE e.type {weights} ELSE 0 END) AS s "
+        f"FROM catalog_event e JOIN catalog_product p ON p.id = e.product_id AND p.active "
+        f"WHERE e.product_id IS NOT NULL GROUP BY e.product_id "
+        f"HAVING sum(CASE e.type {weights} ELSE 0 END) > 0 ORDER BY s DESC, e.product_id LIMIT {int(top)}"
+    )
+
+
 def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.Aggregates:
     """Recompute trending (global and per category subtree), popularity, bought-together and
     popular queries, store them for every process, and return them.
@@ -246,6 +260,8 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
             {"ref": reference_time},
         )
         popularity = {pk: math.log1p(float(s)) for pk, s in cursor.fetchall() if s and s > 0}
+        cursor.execute(_all_time_sql(POPULAR_TOP))
+        popular = [(pk, float(s)) for pk, s in cursor.fetchall()]
         cursor.execute(
             "SELECT id, category_id FROM catalog_product WHERE active AND id = ANY(%s)",
             [[pk for pk, _ in trending] + list(popularity)],
@@ -297,6 +313,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         popularity=popularity,
         bought_together={int(k): [(int(p), float(s)) for p, s in v] for k, v in together.items()},
         popular_queries=popular_queries,
+        popular=popular,
         product_categories={
             pk: cat
             for pk, cat in product_categories.items()

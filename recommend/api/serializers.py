@@ -14,6 +14,8 @@ from rest_framework import serializers
 from recommend.serving.context import DEFAULT_SIZE, MAX_SIZE
 from recommend.serving.recs import EXCLUDE_CHOICES
 
+MAX_EXCLUDE_IDS = 200
+
 # --------------------------------------------------------------------------- query parameters
 
 
@@ -49,31 +51,30 @@ def _finite(value: float | None) -> float | None:
     return value
 
 
-class SearchQuery(SizeQuery):
-    q = serializers.CharField(
-        required=True,
-        allow_blank=True,
-        trim_whitespace=False,
-        help_text="The query as the shopper typed it (normalised and cut to 256 characters). "
-        "A NUL character is a 400; bytes that are not UTF-8 are replaced.",
-    )
+class FilterQuery(serializers.Serializer):
+    """Product filters: search and every recommendation endpoint take these (one
+    implementation, ``recommend.serving.filters.build_filters``)."""
+
     category = serializers.CharField(
         required=False,
         max_length=128,
-        help_text="A category's external id: matches its whole subtree.",
+        help_text="A category's external id: matches its whole subtree (unknown: a 400).",
     )
     brand = serializers.CharField(
         required=False, max_length=200, help_text="A brand name (case-insensitive)."
     )
-    price_min = serializers.FloatField(required=False, min_value=0, validators=[_finite])
-    price_max = serializers.FloatField(required=False, min_value=0, validators=[_finite])
+    price_min = serializers.FloatField(
+        required=False, min_value=0, validators=[_finite], help_text="Lowest price (inclusive)."
+    )
+    price_max = serializers.FloatField(
+        required=False, min_value=0, validators=[_finite], help_text="Highest price (inclusive)."
+    )
     in_stock = serializers.BooleanField(
         required=False,
         allow_null=True,
         default=None,
         help_text="true: only in stock; false: only out of stock.",
     )
-    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
 
     def validate(self, attrs):
         low, high = attrs.get("price_min"), attrs.get("price_max")
@@ -84,7 +85,53 @@ class SearchQuery(SizeQuery):
         return attrs
 
 
-class RecommendationsQuery(SizeQuery):
+class SearchQuery(FilterQuery, SizeQuery):
+    q = serializers.CharField(
+        required=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The query as the shopper typed it (normalised and cut to 256 characters). "
+        "A NUL character is a 400; bytes that are not UTF-8 are replaced.",
+    )
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
+
+
+class ExcludeIdsField(serializers.CharField):
+    """A comma-separated list of product external ids, parsed to a list."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        if "\x00" in text:  # (the list would hide it from CharField's NUL validator)
+            raise serializers.ValidationError("Null characters are not allowed.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: not an id the store can hold
+            text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        ids = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+        if len(ids) > MAX_EXCLUDE_IDS:
+            raise serializers.ValidationError(
+                f"At most {MAX_EXCLUDE_IDS} product ids, got {len(ids)}."
+            )
+        long = [i for i in ids if len(i) > 128]
+        if long:
+            raise serializers.ValidationError(
+                f"A product id has at most 128 characters: {long[0][:40]!r}… is longer."
+            )
+        return ids
+
+
+class RecsFilterQuery(FilterQuery, SizeQuery):
+    exclude_ids = ExcludeIdsField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=True,
+        max_length=MAX_EXCLUDE_IDS * 130,
+        help_text=f"Product external ids to leave out, comma-separated (at most "
+        f"{MAX_EXCLUDE_IDS}; unknown ids are ignored), e.g. what is in the cart.",
+    )
+
+
+class RecommendationsQuery(RecsFilterQuery):
     context_product = serializers.CharField(
         required=False,
         max_length=128,
@@ -95,14 +142,12 @@ class RecommendationsQuery(SizeQuery):
         required=False,
         default="purchased",
         help_text="purchased: leave out what the shopper bought; seen: anything "
-        "they had an event with; none: nothing.",
+        "they had an event with; none: nothing (exclude_ids are left out in every case).",
     )
 
 
-class TrendingQuery(SizeQuery):
-    category = serializers.CharField(
-        required=False, max_length=128, help_text="A category's external id (subtree)."
-    )
+class TrendingQuery(RecsFilterQuery):
+    pass
 
 
 class AutocompleteQuery(CommonQuery):
@@ -165,6 +210,26 @@ class ExplanationOut(serializers.Serializer):
     matched_terms = serializers.ListField(child=serializers.CharField())
     personalisation = serializers.CharField(
         allow_null=True, help_text="e.g. “because you viewed …”."
+    )
+    source = serializers.ChoiceField(
+        choices=[
+            "context",
+            "cf",
+            "bought_together",
+            "profile",
+            "interests",
+            "trending",
+            "semantic",
+            "popular",
+            "catalogue",
+        ],
+        allow_null=True,
+        required=False,
+        help_text="Recommendation endpoints only: the source that served the item. A fused item "
+        "names the source that contributed most to its score; when the fused list is short, "
+        "recommendations fill it along the fallback chain cf → profile → interests → trending "
+        "→ popular (all-time popularity) → catalogue (the other active products), and a filled "
+        "item names the source it came from.",
     )
     rules = AppliedRuleOut(many=True)
     ranker = RankerOut(allow_null=True)

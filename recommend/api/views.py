@@ -18,6 +18,7 @@ from recommend.api import serializers
 from recommend.experiments import services as experiment_services
 from recommend.serving import loaders, recs, search
 from recommend.serving.context import ServingContext, serving_context
+from recommend.serving.filters import ProductFilters, UnknownCategory
 from recommend.serving.recs import RecsParams, UnknownProduct
 
 SIMULATED_TIME_HEADER = "X-Aisle-Simulated-Time"
@@ -55,6 +56,14 @@ def _clean_text(value: str | None) -> str | None:
     except UnicodeEncodeError:
         value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return value
+
+
+def _unknown_category(category: str | None) -> ApiError:
+    return ApiError(
+        f"Unknown category {category!r}.",
+        code="unknown_category",
+        details={"category": [f"No category has the external id {category!r}."]},
+    )
 
 
 class ServingView(APIView):
@@ -152,12 +161,8 @@ class SearchView(ServingView):
         )
         try:
             body = search.search(query, ctx)
-        except search.UnknownCategory:
-            raise ApiError(
-                f"Unknown category {params['category']!r}.",
-                code="unknown_category",
-                details={"category": [f"No category has the external id {params['category']!r}."]},
-            ) from None
+        except UnknownCategory:
+            raise _unknown_category(params.get("category")) from None
         return self.respond(ctx, body)
 
 
@@ -186,9 +191,12 @@ class RecommendationsView(ServingView):
                     size=params["size"],
                     context_product=params.get("context_product"),
                     exclude=params["exclude"],
+                    filters=ProductFilters.from_params(params),
                 ),
                 ctx,
             )
+        except UnknownCategory:
+            raise _unknown_category(params.get("category")) from None
         except UnknownProduct:
             raise ApiError(
                 f"Unknown product {params['context_product']!r}.", code="not_found", status_code=404
@@ -200,10 +208,10 @@ class SimilarView(ServingView):
     """Products similar to one product."""
 
     surface = "similar"
-    query_serializer = serializers.SizeQuery
+    query_serializer = serializers.RecsFilterQuery
 
     @extend_schema(
-        parameters=[serializers.SizeQuery, _SIMULATED],
+        parameters=[serializers.RecsFilterQuery, _SIMULATED],
         responses={
             200: serializers.ListOut,
             404: OpenApiResponse(serializers.ErrorOut, description="Unknown product."),
@@ -216,7 +224,11 @@ class SimilarView(ServingView):
         params = self.params(request)
         ctx = self.context(request, params)
         try:
-            results = recs.similar(_clean_text(product_id), params["size"], ctx)
+            results = recs.similar(
+                _clean_text(product_id), params["size"], ctx, ProductFilters.from_params(params)
+            )
+        except UnknownCategory:
+            raise _unknown_category(params.get("category")) from None
         except UnknownProduct:
             raise ApiError(
                 f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404
@@ -228,10 +240,10 @@ class BoughtTogetherView(ServingView):
     """Products bought in the same baskets as one product."""
 
     surface = "recommendations"
-    query_serializer = serializers.SizeQuery
+    query_serializer = serializers.RecsFilterQuery
 
     @extend_schema(
-        parameters=[serializers.SizeQuery, _SIMULATED],
+        parameters=[serializers.RecsFilterQuery, _SIMULATED],
         responses={
             200: serializers.ListOut,
             404: OpenApiResponse(serializers.ErrorOut, description="Unknown product."),
@@ -244,7 +256,11 @@ class BoughtTogetherView(ServingView):
         params = self.params(request)
         ctx = self.context(request, params)
         try:
-            results = recs.bought_with(_clean_text(product_id), params["size"], ctx)
+            results = recs.bought_with(
+                _clean_text(product_id), params["size"], ctx, ProductFilters.from_params(params)
+            )
+        except UnknownCategory:
+            raise _unknown_category(params.get("category")) from None
         except UnknownProduct:
             raise ApiError(
                 f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404
@@ -268,13 +284,9 @@ class TrendingView(ServingView):
         params = self.params(request)
         ctx = self.context(request, params)
         try:
-            results = recs.trending(params.get("category"), params["size"], ctx)
-        except KeyError:
-            raise ApiError(
-                f"Unknown category {params['category']!r}.",
-                code="unknown_category",
-                details={"category": [f"No category has the external id {params['category']!r}."]},
-            ) from None
+            results = recs.trending(params["size"], ctx, ProductFilters.from_params(params))
+        except UnknownCategory:
+            raise _unknown_category(params.get("category")) from None
         return self.respond(ctx, {"results": results}, experiment_surface=False)
 
 

@@ -5,7 +5,10 @@ CF (the strategy's CF model), the shopper's profile embedding (nearest products 
 decayed mean of their engaged products' vectors), their category interests (trending in
 those categories), bought-together with what they bought, and trending; then the ranker,
 rules, exclusions and diversity. Cold start: an unknown or anonymous shopper gets trending;
-a shopper with only a few events gets trending in the categories of those events.
+a shopper with only a few events gets trending in the categories of those events. A short list
+is filled by the fallback chain (``recommend.serving.fallback``), so it is never empty while
+products pass the request's exclusions and filters. Every endpoint here takes the same product
+filters as search (``recommend.serving.filters``) and names each item's ``source``.
 """
 
 from __future__ import annotations
@@ -22,14 +25,22 @@ from recommend import selectors
 from recommend.engine import diversity, fusion
 from recommend.engine.explain import ItemEvidence, because_you_viewed
 from recommend.engine.text import normalise, tokenize
-from recommend.serving import aggregates, cache, loaders, profiles
+from recommend.serving import aggregates, cache, fallback, loaders, profiles
 from recommend.serving.context import ServingContext
 from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.filters import NO_FILTERS, ProductFilters
 from recommend.serving.merchandising import apply_merchandising
 from recommend.serving.payload import item_payload
-from recommend.serving.retrievers import PgVectorIndex, ProductRow, product_rows
+from recommend.serving.retrievers import (
+    PgVectorIndex,
+    ProductRow,
+    product_ids_for_external,
+    product_rows,
+)
 
 CANDIDATES_PER_SOURCE = 100
+#: CF candidates when filters apply after CF ranked the whole catalogue.
+FILTERED_CF_CANDIDATES = 500
 COLD_START_EVENTS = 3
 EXCLUDE_CHOICES = ("purchased", "seen", "none")
 
@@ -43,7 +54,7 @@ class RecsParams:
     size: int = 10
     context_product: str | None = None
     exclude: str = "purchased"
-    category: str | None = None
+    filters: ProductFilters = NO_FILTERS
 
 
 def _anchor(external_id: str) -> ProductRow:
@@ -78,8 +89,6 @@ def cf_scores(ctx: ServingContext, ids: Sequence[int]) -> dict[int, float]:
 def _cf_to_pks(model: loaders.CFServing, pairs: list[tuple[Any, float]]) -> list[tuple[int, float]]:
     if not model.keyed_by_external_id:
         return [(int(pk), float(s)) for pk, s in pairs]
-    from recommend.serving.retrievers import product_ids_for_external
-
     mapping = product_ids_for_external([str(p) for p, _ in pairs])
     return [(mapping[str(p)], float(s)) for p, s in pairs if str(p) in mapping]
 
@@ -103,6 +112,14 @@ def _cf_similar(ctx: ServingContext, anchor: ProductRow, k: int) -> list[tuple[i
 # --------------------------------------------------------------------------- shared tail
 
 
+def _payload(
+    row: ProductRow, tree, score: float, evidence: ItemEvidence, source: str | None
+) -> dict[str, Any]:
+    payload = item_payload(row, tree, score, evidence)
+    payload["explanation"]["source"] = source
+    return payload
+
+
 def _finish(
     ctx: ServingContext,
     ranked: dict[str, list[tuple[int, float]]],
@@ -112,17 +129,21 @@ def _finish(
     exclude: set[int],
     personal_text: dict[int, str] | None = None,
     profile_vector: np.ndarray | None = None,
+    filters: dict[str, Any] | None = None,
+    chain: list[tuple[str, list[tuple[int, float]]]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Fuse, rank, apply rules, diversify and shape the items."""
+    """Fuse, filter, rank, apply rules, diversify, fill a short list from ``chain`` (the
+    fallback chain) and shape the items."""
     with ctx.stage("fusion"):
         fused = [
             f
             for f in fusion.reciprocal_rank_fusion(ranked, weights=weights, k=ctx.strategy.rrf_k)
             if f.id not in exclude
         ]
-        fused = fused[: max(size * 5, 50)]
-        ids = [f.id for f in fused]
-        rows = product_rows(ids)
+        keep = max(size * 5, 50)
+        # Without filters every candidate is a product row; with them, filter before cutting.
+        rows = product_rows([f.id for f in (fused if filters else fused[:keep])], filters or None)
+        fused = [f for f in fused if f.id in rows][:keep]
         tree = selectors.category_tree()
         by_id = {f.id: f for f in fused}
     with ctx.stage("rank"):
@@ -168,17 +189,41 @@ def _finish(
                     size=size,
                 )
         items = items[:size]
+    filled = fallback.Filled()
+    if chain is not None and len(items) < size:
+        with ctx.stage("fallback"):
+            filled = fallback.fill(
+                ctx,
+                size - len(items),
+                taken=exclude | {it.id for it in items},
+                lists=chain,
+                filters=filters,
+                tree=tree,
+            )
+        rows = {**rows, **filled.rows}
+        ctx.notes["fallback"] = str(len(filled.items))
     results = []
     for item in items:
         fused_item = by_id.get(item.id)
+        sources = fused_item.sources if fused_item else {}
         evidence = ItemEvidence(
             id=item.id,
-            sources=fused_item.sources if fused_item else {},
+            sources=sources,
             personalisation=(personal_text or {}).get(item.id),
             rules=item.applied_rules,
             ranker_score=ranker_by_id.get(item.id),
         )
-        results.append(item_payload(rows[item.id], tree, item.score, evidence))
+        source = fallback.dominant_source(sources, weights, ctx.strategy.rrf_k)
+        results.append(_payload(rows[item.id], tree, item.score, evidence, source))
+    for item in filled.items:
+        source, rank, raw = filled.origin[item.id]
+        evidence = ItemEvidence(
+            id=item.id,
+            sources={source: (rank, raw)},
+            personalisation=(personal_text or {}).get(item.id),
+            rules=item.applied_rules,
+        )
+        results.append(_payload(rows[item.id], tree, item.score, evidence, source))
     return results
 
 
@@ -216,6 +261,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     """Personal recommendations (cold-start aware); cached per profile version."""
     started = time.perf_counter()
     anchor = _anchor(params.context_product) if params.context_product else None
+    filters = params.filters.engine()  # raises UnknownCategory
     key = cache.digest(
         [
             *ctx.cache_token(),
@@ -223,6 +269,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
             params.size,
             params.context_product,
             params.exclude,
+            params.filters.token(),
             ctx.shopper.id if ctx.shopper else None,
             ctx.shopper.profile_version if ctx.shopper else None,
         ]
@@ -245,7 +292,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         "bought_together": 1.0,
         "context": 1.5,
     }
-    exclude: set[int] = set()
+    exclude: set[int] = params.filters.excluded()
     personal_text: dict[int, str] = {}
     profile_vector = None
     with ctx.stage("profile"):
@@ -263,14 +310,14 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
                 personal_text[pk] = "popular in categories you looked at"
         else:
             with ctx.stage("cf"):
-                ranked["cf"] = _cf_candidates(ctx, k)
+                ranked["cf"] = _cf_candidates(ctx, FILTERED_CF_CANDIDATES if filters else k)
             if state.vector is not None and retriever is not None and strategy.profile_weight > 0:
                 with ctx.stage("semantic"):
                     index = PgVectorIndex(retriever.id, retriever.dimension or len(state.vector))
                     ranked["profile"] = [
                         (pk, sim)
                         for pk, sim in index.search_planned(
-                            state.vector, k, None, exclude=list(exclude)
+                            state.vector, k, filters or None, exclude=list(exclude)
                         ).results
                         if sim >= strategy.semantic_min_score
                     ]
@@ -294,7 +341,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
                     ranked["context"] = [
                         (pk, sim)
                         for pk, sim in index.search_planned(
-                            vec, k, None, exclude=[anchor.id]
+                            vec, k, filters or None, exclude=[anchor.id]
                         ).results
                         if sim >= strategy.semantic_min_score
                     ]
@@ -306,6 +353,8 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
             for pk, text in _because_texts(retriever, state.recent, candidates).items():
                 if text:
                     personal_text[pk] = text
+    chain = [(name, ranked[name]) for name in ("cf", "profile", "interests") if ranked.get(name)]
+    chain += [("trending", agg.trending), ("popular", agg.popular)]
     results = _finish(
         ctx,
         ranked,
@@ -314,6 +363,8 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         exclude=exclude,
         personal_text=personal_text,
         profile_vector=profile_vector,
+        filters=filters,
+        chain=chain,
     )
     if profiles.cacheable(ctx):
         cache.result_set(key, results)
@@ -321,11 +372,14 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     return results
 
 
-def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, Any]]:
-    """Products like this one: nearest vectors, fused with CF neighbours."""
+def similar(
+    external_id: str, size: int, ctx: ServingContext, filters: ProductFilters = NO_FILTERS
+) -> list[dict[str, Any]]:
+    """Products like this one: nearest vectors, fused with CF neighbours, within ``filters``."""
     started = time.perf_counter()
     anchor = _anchor(external_id)
-    key = cache.digest([*ctx.cache_token(), "similar", anchor.id, size])
+    engine_filters = filters.engine()  # raises UnknownCategory
+    key = cache.digest([*ctx.cache_token(), "similar", anchor.id, size, filters.token()])
     cached = cache.result_get(key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
@@ -340,12 +394,17 @@ def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, 
                 ranked["semantic"] = [
                     (pk, sim)
                     for pk, sim in index.search_planned(
-                        vector, max(CANDIDATES_PER_SOURCE, size * 3), None, exclude=[anchor.id]
+                        vector,
+                        max(CANDIDATES_PER_SOURCE, size * 3),
+                        engine_filters or None,
+                        exclude=[anchor.id],
                     ).results
                     if sim >= ctx.strategy.semantic_min_score
                 ]
     with ctx.stage("cf"):
-        ranked["cf"] = _cf_similar(ctx, anchor, CANDIDATES_PER_SOURCE)
+        ranked["cf"] = _cf_similar(
+            ctx, anchor, FILTERED_CF_CANDIDATES if engine_filters else CANDIDATES_PER_SOURCE
+        )
     text = f"similar to {' '.join(anchor.title.split())}"
     personal = {pk: text for source in ranked.values() for pk, _ in source}
     results = _finish(
@@ -353,62 +412,81 @@ def similar(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, 
         ranked,
         {"semantic": ctx.strategy.semantic_weight, "cf": ctx.strategy.cf_weight},
         size=size,
-        exclude={anchor.id},
+        exclude={anchor.id} | filters.excluded(),
         personal_text=personal,
+        filters=engine_filters,
     )
     cache.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
 
 
-def bought_with(external_id: str, size: int, ctx: ServingContext) -> list[dict[str, Any]]:
-    """Products bought in the same baskets as this one, by lift."""
-    anchor = _anchor(external_id)
-    pairs = aggregates.current(ctx.now).bought_together.get(anchor.id, [])
-    rows = product_rows([pk for pk, _ in pairs])
+def _listed(
+    ctx: ServingContext,
+    pairs: Sequence[tuple[int, float]],
+    source: str,
+    size: int,
+    filters: ProductFilters,
+    *,
+    personalisation: str | None = None,
+    skip: frozenset[int] = frozenset(),
+) -> list[dict[str, Any]]:
+    """One ranked source as a result list: filters, exclusions and merchandising applied."""
+    engine_filters = filters.engine()  # raises UnknownCategory
+    skip = skip | filters.excluded()
+    pairs = [(pk, s) for pk, s in pairs if pk not in skip]
+    if not engine_filters:
+        pairs = pairs[: max(size * 3, 30)]  # rules may hide some; filters read the whole list
+    rows = product_rows([pk for pk, _ in pairs], engine_filters or None)
     tree = selectors.category_tree()
     outcome = apply_merchandising(ctx, [(pk, s) for pk, s in pairs if pk in rows], rows, tree)
-    text = f"bought together with {' '.join(anchor.title.split())}"
+    rank_of = {pk: rank for rank, (pk, _) in enumerate(pairs, start=1)}
     return [
-        item_payload(
+        _payload(
             rows[it.id],
             tree,
             it.score,
             ItemEvidence(
                 id=it.id,
-                sources={"bought_together": (rank, it.score)},
-                personalisation=text,
+                sources={source: (rank_of[it.id], it.score)},
+                personalisation=personalisation,
                 rules=it.applied_rules,
             ),
+            source,
         )
-        for rank, it in enumerate(outcome.items[:size], start=1)
+        for it in outcome.items[:size]
     ]
 
 
-def trending(category: str | None, size: int, ctx: ServingContext) -> list[dict[str, Any]]:
-    """Trending products, store-wide or in a category subtree; raises ``KeyError`` for an
-    unknown category."""
+def bought_with(
+    external_id: str, size: int, ctx: ServingContext, filters: ProductFilters = NO_FILTERS
+) -> list[dict[str, Any]]:
+    """Products bought in the same baskets as this one, by lift, within ``filters``."""
+    anchor = _anchor(external_id)
+    pairs = aggregates.current(ctx.now).bought_together.get(anchor.id, [])
+    text = f"bought together with {' '.join(anchor.title.split())}"
+    return _listed(
+        ctx,
+        pairs,
+        "bought_together",
+        size,
+        filters,
+        personalisation=text,
+        skip=frozenset({anchor.id}),
+    )
+
+
+def trending(
+    size: int, ctx: ServingContext, filters: ProductFilters = NO_FILTERS
+) -> list[dict[str, Any]]:
+    """Trending products, store-wide or in a category subtree, within ``filters``; raises
+    :class:`~recommend.serving.filters.UnknownCategory` for an unknown category."""
     agg = aggregates.current(ctx.now)
-    tree = selectors.category_tree()
-    if category:
-        info = tree.by_external.get(category)
-        if info is None:
-            raise KeyError(category)
-        pairs = agg.by_category.get(info.id, [])
-    else:
-        pairs = agg.trending
-    pairs = pairs[: max(size * 3, 30)]
-    rows = product_rows([pk for pk, _ in pairs])
-    outcome = apply_merchandising(ctx, [(pk, s) for pk, s in pairs if pk in rows], rows, tree)
-    return [
-        item_payload(
-            rows[it.id],
-            tree,
-            it.score,
-            ItemEvidence(id=it.id, sources={"trending": (rank, it.score)}, rules=it.applied_rules),
-        )
-        for rank, it in enumerate(outcome.items[:size], start=1)
-    ]
+    pairs = agg.trending
+    if filters.category:
+        info = selectors.category_tree().by_external.get(filters.category)
+        pairs = agg.by_category.get(info.id, []) if info is not None else []
+    return _listed(ctx, pairs, "trending", size, filters)
 
 
 # --------------------------------------------------------------------------- autocomplete

@@ -17,12 +17,12 @@ from recommend.engine import fusion, synonyms
 from recommend.engine.explain import ItemEvidence, matched_terms
 from recommend.engine.facets import compute_facets
 from recommend.engine.query_correction import guarded_correct
-from recommend.engine.retrieval import Range
 from recommend.engine.rules import pinned_ids
 from recommend.engine.text import normalise, tokenize
 from recommend.serving import cache, loaders, profiles
 from recommend.serving.context import ServingContext
 from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.filters import UnknownCategory, build_filters  # noqa: F401 (re-exported)
 from recommend.serving.merchandising import apply_merchandising
 from recommend.serving.payload import item_payload
 from recommend.serving.pool import submit
@@ -41,10 +41,6 @@ FACET_TOP = 20
 PARTIAL = "lexical_partial"
 #: Fusion weight of products matching only some query words, relative to the lexical weight.
 PARTIAL_WEIGHT = 0.5
-
-
-class UnknownCategory(ValueError):
-    """The ``category`` filter names no category."""
 
 
 @dataclass(frozen=True)
@@ -69,28 +65,6 @@ class SearchParams:
             for k, v in asdict(self).items()
             if k not in ("q", "page", "size") and v is not None
         }
-
-
-def build_filters(params: SearchParams) -> dict[str, Any]:
-    """The engine filter mapping for the request; raises :class:`UnknownCategory`."""
-    filters: dict[str, Any] = {}
-    if params.category:
-        ids = selectors.category_tree().subtree_ids(params.category)
-        if ids is None:
-            raise UnknownCategory(params.category)
-        filters["category_id"] = set(ids)
-    if params.brand:
-        filters["brand_id"] = set(
-            selectors.brand_ids(params.brand)
-        )  # unknown brand: matches nothing
-    if params.price_min is not None or params.price_max is not None:
-        filters["price"] = Range(
-            min=float(params.price_min) if params.price_min is not None else None,
-            max=float(params.price_max) if params.price_max is not None else None,
-        )
-    if params.in_stock is not None:
-        filters["in_stock"] = params.in_stock
-    return filters
 
 
 @dataclass(frozen=True)
