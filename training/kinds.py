@@ -44,6 +44,17 @@ def _classifier_rules(params: dict) -> None:
         )
 
 
+def _cf_rules(params: dict) -> None:
+    from training.ml.cf.selection import FAMILIES
+
+    names = [name.strip() for name in params["models"].split(",") if name.strip()]
+    unknown = sorted(set(names) - set(FAMILIES))
+    if not names or unknown:
+        raise ValidationError(
+            {"models": [f"a comma list of {', '.join(FAMILIES)}; got {params['models']!r}."]}
+        )
+
+
 def _ranker_rules(params: dict) -> None:
     if params["alpha"] <= 0 and params["beta"] <= 0:
         raise ValidationError({"beta": ["alpha and beta cannot both be 0: the loss would be 0."]})
@@ -205,7 +216,7 @@ register_job_kind(
         Param(
             "ease_max_items",
             int,
-            10000,
+            8000,
             "EASE runs only up to this many items (dense items² matrices; see docs/training.md)",
             min=0,
         ),
@@ -228,6 +239,7 @@ register_job_kind(
         Param("name", str, "", "version name (default: generated)"),
         SEED,
     ],
+    validate=_cf_rules,
 )
 
 register_job_kind(

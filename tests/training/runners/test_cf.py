@@ -99,3 +99,10 @@ def test_a_small_evaluation_is_recorded_as_not_sane_and_warned(block_log, operat
     assert m["sane"] is False and "fewer than 1000" in m["sanity"]
     assert any("NOT SANE" in line for line in job.log.splitlines())
     assert len(m["candidates"]) == 4  # fixed: one configuration per family
+
+
+def test_unknown_candidate_families_are_refused_at_launch(operator_user):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="item_item"):
+        services.job_launch(kind="train_cf", params={"models": "item_item,lightgcn"}, user=None)

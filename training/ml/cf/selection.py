@@ -32,7 +32,7 @@ class SearchSpace:
     knn: Sequence[tuple[int, float]] = ((50, 0.0),)
     ease_lambdas: Sequence[float] = (100.0,)
     ease_top_n: int = 200
-    ease_max_items: int = 10_000
+    ease_max_items: int = 8_000
     als: Sequence[tuple[int, float]] = ((64, 0.01),)  # (factors, regularisation)
     als_iterations: Sequence[int] = (15,)
     alpha: float = 1.0
@@ -53,7 +53,7 @@ def search_space(
     regularization: float = 0.01,
     alpha: float = 1.0,
     ease_lambda: float = 100.0,
-    ease_max_items: int = 10_000,
+    ease_max_items: int = 8_000,
     seed: int = 0,
 ) -> SearchSpace:
     """The given values alone (``grid=False``), or a small grid around them: neighbours ×4,
@@ -99,7 +99,9 @@ def search_space(
 
 @dataclass
 class Candidate:
-    """One fitted configuration and its validation figures."""
+    """One fitted configuration and its validation figures. ``seconds``: the time to fit and
+    score it; a fit shared by several candidates (a grid's co-occurrence, an ALS run scored at
+    several iteration counts) is counted on the first of them."""
 
     family: str
     params: dict[str, Any]
@@ -208,11 +210,11 @@ def select(
         started = time.perf_counter()
         for params, model in _fitted(family, space, train, should_cancel):
             raise_if_cancelled(should_cancel, "CF model selection cancelled")
-            fitted_at = time.perf_counter()
-            candidate = Candidate(family=family, params=params, seconds=fitted_at - started)
+            candidate = Candidate(family=family, params=params)
             candidate.valid = evaluate_cf(
                 model, train, valid, k=k, ks=ks, max_users=max_users, seed=space.seed
             )
+            candidate.seconds = time.perf_counter() - started
             candidates.append(candidate)
             if best is None or candidate.valid[key] > best.valid[key]:
                 best, best_model = candidate, model
