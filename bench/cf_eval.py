@@ -151,7 +151,7 @@ def main() -> None:
     test_s = time.perf_counter() - started
     started = time.perf_counter()
     everything = cf.build_interactions([*split.train, *split.valid, *split.test])
-    served = cf.refit(best, everything, space)
+    served = cf.refit(best, everything)
     refit_s = time.perf_counter() - started
     sane, reason = cf.sanity(chosen, baseline, k=20, min_users=100)
     print(

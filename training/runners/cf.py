@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from training import datasets
+from training import datasets, selectors
 from training.context import JobContext
 from training.models import Task
 
@@ -65,6 +65,36 @@ def _no_evaluation_message(protocol: str, part: str, split) -> str:
 
 def _rounded(figures: dict) -> dict:
     return {key: round(value, 4) for key, value in figures.items()}
+
+
+def _active_on_this_split(ctx: JobContext, train, valid, test, *, k: int, ks) -> dict:
+    """The active CF version measured on this job's split, for promote_if_better.
+
+    Its served artifact was refitted on every interaction it knew, today's held-out ones
+    included, so scoring that artifact here would be meaningless. What is compared is its
+    recipe: the active version's chosen family and parameters, fitted on this job's training
+    part and scored on this job's test part, exactly as this job's own choice was.
+    """
+    from training.ml.cf import Candidate, evaluate_cf, refit
+
+    active = selectors.active_version(Task.CF)
+    if active is None:
+        return {}
+    hyper = active.hyperparameters or {}
+    if "chosen" not in hyper or "primary" not in hyper:
+        ctx.log(f"active CF version #{active.pk} records no chosen configuration: not compared")
+        return {}
+    recipe = Candidate(family=hyper["primary"], params=dict(hyper["chosen"]))
+    try:
+        model = refit(recipe, train)
+    except (KeyError, TypeError, ValueError, ImportError) as exc:
+        ctx.log(f"active CF version #{active.pk}'s configuration cannot be refitted ({exc})")
+        return {}
+    figures = evaluate_cf(model, train, test, k=k, ks=ks, exclude=valid)
+    ctx.log(
+        f"active #{active.pk} ({recipe.name}) on this split: ndcg@{k} {figures[f'ndcg@{k}']:.4f}"
+    )
+    return {"active_version": active.pk, "active_same_split": _rounded(figures)}
 
 
 def run(ctx: JobContext) -> None:
@@ -135,13 +165,14 @@ def run(ctx: JobContext) -> None:
         baseline_valid = evaluate_cf(
             baseline, train, valid, k=k, ks=ks, max_users=p["eval_users"] or None, seed=p["seed"]
         )
+        compared = _active_on_this_split(ctx, train, valid, test, k=k, ks=ks)
     sane, reason = sanity(chosen_test, baseline_test, k=k, min_users=p["min_eval_users"])
     if not sane:
         ctx.log(f"WARNING: THE EVALUATION IS NOT SANE: {reason}")
         ctx.message(f"evaluation not sane: {reason}")
     with ctx.stage("refit on all interactions", 0.85, 0.95):
         everything = build_interactions([*split.train, *split.valid, *split.test])
-        final = refit(best, everything, space)
+        final = refit(best, everything)
     skipped = skipped_families(space, train)
     hyper = {
         name: p[name]
@@ -186,7 +217,7 @@ def run(ctx: JobContext) -> None:
     metrics = {
         **_rounded({name: chosen_test[name] for name in chosen_test if name != "users"}),
         "users": chosen_test["users"],
-        "split": protocol,
+        "split": {"protocol": protocol, "seed": p["seed"]},
         "sane": sane,
         "sanity": reason,
         "primary": best.family,
@@ -196,6 +227,7 @@ def run(ctx: JobContext) -> None:
         "baseline": {"popularity": _rounded(baseline_test)},
         "candidates": [candidate.as_dict() for candidate in candidates],
         "skipped": skipped,
+        **compared,
         "models": {
             **{
                 c.family: {"valid": _rounded(c.valid)}

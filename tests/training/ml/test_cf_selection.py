@@ -164,7 +164,7 @@ def test_selection_picks_the_best_validation_candidate_and_skips_ease_above_its_
     assert {c.family for c in candidates} == {"item_item", "ease", "implicit_mf", "bpr"}
     assert best.valid["ndcg@20"] == max(c.valid["ndcg@20"] for c in candidates)
     assert model.kind == best.family
-    served = cf.refit(best, train, space)
+    served = cf.refit(best, train)
     assert served.kind == best.family and served.params == model.params
 
     small = cf.search_space(grid=False, ease_max_items=train.n_items - 1, factors=8)

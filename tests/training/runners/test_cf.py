@@ -68,7 +68,7 @@ def test_a_log_of_contiguous_shopper_blocks_gets_sane_figures(block_log, operato
     assert job.status == Job.Status.SUCCEEDED, job.error
     version = job.result_version
     m = version.metrics
-    assert version.task == Task.CF and m["split"] == "per_user_time"
+    assert version.task == Task.CF and m["split"] == {"protocol": "per_user_time", "seed": 42}
     assert m["users"] >= 100 and m["sane"] is True, m["sanity"]
     popularity = m["baseline"]["popularity"]
     assert m["recall@20"] > popularity["recall@20"] > 0 and m["ndcg@20"] > popularity["ndcg@20"]
@@ -82,6 +82,21 @@ def test_a_log_of_contiguous_shopper_blocks_gets_sane_figures(block_log, operato
     # Served: the chosen model refitted on all interactions (the held-out ones included).
     model = load_cf_model(settings.ARTIFACTS_DIR / version.artifact_dir)
     assert model.kind == m["primary"] and model.user_items.nnz == 160 * 10
+    assert "active_same_split" not in m  # nothing was active to compare with
+
+
+def test_the_active_versions_recipe_is_measured_on_the_new_jobs_split(block_log, operator_user):
+    first = launch(operator_user, search="fixed", models="item_item")
+    assert first.result_version.metrics["sane"] and first.activation == "activated"
+    # Same data, same split, same recipe: the active version scores exactly what the new one
+    # does, so promote_if_better keeps it (scoring its artifact, refitted on the held-out
+    # interactions too, would have ranked them as already seen).
+    again = launch(operator_user, search="fixed", models="item_item", promote_if_better=True)
+    m = again.result_version.metrics
+    assert m["active_version"] == first.result_version.pk
+    same = m["active_same_split"]
+    assert same["ndcg@20"] == m["ndcg@20"] > 0 and same["recall@20"] == m["recall@20"]
+    assert again.activation == "kept" and "not better" in again.activation_reason
 
 
 def test_an_empty_evaluation_set_fails_the_job_and_says_what_to_do(block_log, operator_user):

@@ -224,7 +224,7 @@ def select(
     return candidates, best, best_model
 
 
-def refit(candidate: Candidate, interactions: Interactions, space: SearchSpace) -> CFModel:
+def refit(candidate: Candidate, interactions: Interactions) -> CFModel:
     """The chosen configuration fitted again, on ``interactions`` (all of them, for serving)."""
     p = candidate.params
     if candidate.family == "item_item":
