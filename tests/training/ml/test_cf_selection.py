@@ -184,3 +184,14 @@ def test_sanity_needs_enough_users_and_at_least_popularity():
         "found none"
         in cf.sanity({"users": 500.0, "ndcg@20": 0.0}, {"ndcg@20": 0.0}, k=20, min_users=1)[1]
     )
+
+
+def test_bpr_is_skipped_with_a_reason_when_implicit_is_missing(planted, monkeypatch):
+    import sys
+
+    train, valid = planted
+    monkeypatch.setitem(sys.modules, "implicit.cpu.bpr", None)  # import now raises ImportError
+    space = cf.search_space(grid=False, families=["item_item", "bpr"])
+    assert "not installed" in cf.skipped_families(space, train)["bpr"]
+    candidates, best, _ = cf.select(space, train, valid)
+    assert [c.family for c in candidates] == ["item_item"] and best.family == "item_item"

@@ -178,6 +178,11 @@ def _public(params: dict[str, Any]) -> dict[str, Any]:
 def skipped_families(space: SearchSpace, train: Interactions) -> dict[str, str]:
     """Families of the space that will not run on this data, with the reason."""
     skipped = {}
+    if "bpr" in space.families:
+        try:
+            import implicit.cpu.bpr  # noqa: F401
+        except ImportError:
+            skipped["bpr"] = "the implicit package is not installed (ALS falls back to numpy)"
     if "ease" in space.families and train.n_items > space.ease_max_items:
         skipped["ease"] = (
             f"{train.n_items} items > ease_max_items {space.ease_max_items} (its dense "
