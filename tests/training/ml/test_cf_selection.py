@@ -160,7 +160,7 @@ def test_selection_picks_the_best_validation_candidate_and_skips_ease_above_its_
     train, valid = planted
     space = cf.search_space(grid=True, factors=8, iterations=4, top_k=10, ease_lambda=10.0)
     candidates, best, model = cf.select(space, train, valid, k=20)
-    assert len(candidates) == cf.candidate_count(space, train) == 6 + 2 + 8 + 4
+    assert len(candidates) == cf.candidate_count(space, train) == 6 + 2 + 8 + 6
     assert {c.family for c in candidates} == {"item_item", "ease", "implicit_mf", "bpr"}
     assert best.valid["ndcg@20"] == max(c.valid["ndcg@20"] for c in candidates)
     assert model.kind == best.family
