@@ -20,7 +20,7 @@ from django.utils import timezone
 from catalog.models import Event, EventType, Product, SearchLog
 from training.classifier_labels import intent_labels, sentiment_from_rating
 from training.ml.pairs import EventRow, QueryPair, hard_negatives, mine_query_pairs, normalize_query
-from training.ml.splits import Split, split_by_key, split_by_time
+from training.ml.splits import Split, split_by_key, split_by_time, split_per_user
 from training.ml.weak_labels import SessionEvent, weak_intent_labels
 from training.models import QueryLabel
 
@@ -300,9 +300,13 @@ CF_WEIGHTS = {
 
 
 def cf_interactions(
-    *, days: int | None = None
+    *, days: int | None = None, protocol: str = "global_time", seed: int = 42
 ) -> tuple[Split[tuple[Hashable, Hashable, float, Any]], dict]:
-    """``(shopper, product, weight, timestamp)`` rows split by time 70/15/15."""
+    """``(shopper, product, weight, timestamp)`` rows split 70/15/15.
+
+    ``protocol``: ``global_time`` (one time boundary for everyone), ``per_user_time`` (each
+    shopper's latest products held out) or ``per_user_random`` (seeded, per shopper).
+    """
     events = Event.objects.filter(type__in=list(CF_WEIGHTS), product__isnull=False)
     if days:
         events = events.filter(timestamp__gte=_since(days))
@@ -312,12 +316,24 @@ def cf_interactions(
             "shopper_id", "product_id", "type", "timestamp"
         ).iterator(chunk_size=50000)
     ]
-    split = split_by_time(rows, time_fn=lambda row: row[3], ratios=RATIOS)
+    if protocol == "global_time":
+        split = split_by_time(rows, time_fn=lambda row: row[3], ratios=RATIOS)
+    else:
+        split = split_per_user(
+            rows,
+            user_fn=lambda row: row[0],
+            item_fn=lambda row: row[1],
+            time_fn=lambda row: row[3],
+            method=protocol,
+            seed=seed,
+            ratios=RATIOS,
+        )
     snapshot = {
         "source": "events (view 0.5, click 1, rating/review 1, cart 2, purchase 3)",
         "interactions": len(rows),
         "weights": {str(k): v for k, v in CF_WEIGHTS.items()},
         "days": days,
         "split": split.summary(),
+        "protocol": protocol,
     }
     return split, snapshot

@@ -44,6 +44,17 @@ def _classifier_rules(params: dict) -> None:
         )
 
 
+def _cf_rules(params: dict) -> None:
+    from training.ml.cf.selection import FAMILIES
+
+    names = [name.strip() for name in params["models"].split(",") if name.strip()]
+    unknown = sorted(set(names) - set(FAMILIES))
+    if not names or unknown:
+        raise ValidationError(
+            {"models": [f"a comma list of {', '.join(FAMILIES)}; got {params['models']!r}."]}
+        )
+
+
 def _ranker_rules(params: dict) -> None:
     if params["alpha"] <= 0 and params["beta"] <= 0:
         raise ValidationError({"beta": ["alpha and beta cannot both be 0: the loss would be 0."]})
@@ -174,19 +185,61 @@ register_job_kind(
     "train_cf",
     queue="cpu",
     runner="training.runners.cf.run",
-    help="Collaborative filtering from interactions: item-item co-occurrence and implicit-feedback matrix "
-    "factorisation (implicit ALS), Recall@20 / NDCG@20 on a time split against popularity.",
+    help="Collaborative filtering from interactions: cosine item-kNN, EASE, implicit ALS and BPR, a "
+    "small hyper-parameter grid each, selected on validation NDCG@k and refitted on all interactions "
+    "for serving; Recall/NDCG@k (and @10) and coverage on the test part next to popularity, with a "
+    "sanity verdict (metrics sane / sanity).",
     params=[
-        Param("factors", int, 64, "ALS latent factors", min=1, max=1024),
+        Param(
+            "split",
+            str,
+            "per_user_time",
+            "evaluation protocol: per_user_time (each shopper's latest products held out), "
+            "per_user_random (seeded, per shopper: the published benchmarks') or global_time",
+            choices=("per_user_time", "per_user_random", "global_time"),
+        ),
+        Param(
+            "search",
+            str,
+            "grid",
+            "grid: a small grid around the values below; fixed: those values only",
+            choices=("grid", "fixed"),
+        ),
+        Param("models", str, "item_item,ease,implicit_mf,bpr", "candidate families (comma list)"),
+        Param("factors", int, 64, "ALS / BPR latent factors", min=1, max=1024),
         Param("iterations", int, 15, "ALS iterations", min=1, max=500),
         Param("regularization", float, 0.01, "ALS L2 regularisation", min=0),
         Param("alpha", float, 1.0, "ALS confidence scale", min=0),
-        Param("top_k", int, 50, "item-item neighbours kept per item", min=1, max=10000),
+        Param("top_k", int, 50, "item-kNN neighbours kept per item", min=1, max=10000),
+        Param("shrink", float, 0.0, "item-kNN similarity shrinkage", min=0),
+        Param("ease_lambda", float, 100.0, "EASE L2 regularisation λ", min=0),
+        Param(
+            "ease_max_items",
+            int,
+            8000,
+            "EASE runs only up to this many items (dense items² matrices; see docs/training.md)",
+            min=0,
+        ),
         Param("k", int, 20, "cut-off of Recall@k / NDCG@k", min=1, max=1000),
+        Param(
+            "min_eval_users",
+            int,
+            100,
+            "fewer evaluated shoppers than this marks the evaluation not sane",
+            min=1,
+        ),
+        Param(
+            "eval_users",
+            int,
+            5000,
+            "validation scores each candidate on a seeded sample of this many shoppers (0: all)",
+            min=0,
+        ),
         Param("days", int, None, "only events of the last N days", min=1),
         Param("name", str, "", "version name (default: generated)"),
         SEED,
     ],
+    validate=_cf_rules,
 )
 
 register_job_kind(

@@ -153,24 +153,24 @@ def test_intent_classifier_from_operator_labels_and_activation(demo, operator_us
     assert compared["active_same_split"]["accuracy"] != compared["accuracy"]  # two models, not one
 
 
-def test_collaborative_filtering_on_a_time_split(demo, operator_user):
+def test_collaborative_filtering_on_a_per_shopper_time_split(demo, operator_user):
     job = run("train_cf", operator_user, factors=16, iterations=5)
     version = job.result_version
     m = version.metrics
     assert version.task == Task.CF and m["users"] > 0
-    assert set(m["models"]) == {"item_item", "implicit_mf", "popularity"}
+    assert set(m["models"]) == {"item_item", "ease", "implicit_mf", "bpr", "popularity"}
     assert (
         m["primary"] in m["models"] and m["models"][m["primary"]]["test"]["ndcg@20"] == m["ndcg@20"]
     )
     popularity = m["models"]["popularity"]["test"]
     # The chosen model ranks the held-out (later) interactions better than best-sellers for everyone.
     assert m["recall@20"] > popularity["recall@20"] and m["ndcg@20"] > popularity["ndcg@20"]
-    assert version.dataset_snapshot["split"]["method"] == "time"
+    assert version.dataset_snapshot["split"]["method"] == "per_user_time"
     from training.ml.cf import load_cf_model
 
     artifact = settings.ARTIFACTS_DIR / version.artifact_dir
-    assert load_cf_model(artifact).kind == m["primary"]
-    assert load_cf_model(artifact / "implicit_mf").kind == "implicit_mf"
+    assert load_cf_model(artifact).kind == m["primary"]  # refitted on all interactions
+    assert m["sane"] is True, m["sanity"]
     assert job.activation == "activated" and selectors.active_version(Task.CF) == version
 
     again = run("train_cf", operator_user, factors=8, iterations=3)

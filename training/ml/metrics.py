@@ -234,3 +234,24 @@ def classification_report(
         "confusion": confusion_matrix(y_true, y_pred, label_list),
         "support": len(y_true),
     }
+
+
+def recall_ndcg_from_hits(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> tuple[float, float]:
+    """Mean Recall@k and binary NDCG@k over users, from a users × ranks 0/1 ``hits`` matrix.
+
+    ``hits[u, r]`` says whether user ``u``'s item at rank ``r`` (from 0) is relevant;
+    ``n_relevant[u]`` counts the user's relevant items, including those no model could rank,
+    so they cost recall as they do in ``recall_at_k``. The same values as averaging
+    ``recall_at_k`` / ``ndcg_at_k`` with gains of 1, computed for many users at once.
+    """
+    n_relevant = np.asarray(n_relevant, dtype=np.float64)
+    if len(n_relevant) == 0:
+        return 0.0, 0.0
+    top = np.asarray(hits, dtype=np.float64)[:, :k]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = top @ discounts[: top.shape[1]]
+    ideal_cumulative = np.concatenate([[0.0], np.cumsum(discounts)])
+    idcg = ideal_cumulative[np.minimum(n_relevant, k).astype(np.int64)]
+    recall = np.divide(top.sum(axis=1), n_relevant, out=np.zeros_like(dcg), where=n_relevant > 0)
+    ndcg = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
+    return float(recall.mean()), float(ndcg.mean())

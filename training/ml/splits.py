@@ -8,6 +8,10 @@
   ratios only on average, so a handful of keys can leave a split small or empty.
 - ``split_by_time``: oldest items train, newest test; items with equal timestamps never
   straddle a boundary.
+- ``split_per_user``: the recommender literature's protocols. Each user's own items are split
+  (by time: their last ones are held out; or at random, seeded), so every user with enough
+  history is in train *and* in valid/test, whatever the shape of the log. All rows of one
+  (user, item) pair land in the same split, so a held-out item is new to the user.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 SPLIT_NAMES = ("train", "valid", "test")
+PER_USER_METHODS = ("per_user_time", "per_user_random")
 
 
 def _check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
@@ -164,4 +169,71 @@ def split_by_time(
         result.boundaries["valid_from"] = times[end_train]
     if end_valid < n:
         result.boundaries["test_from"] = times[end_valid]
+    return result
+
+
+def split_per_user(
+    items: Iterable[T],
+    user_fn: Callable[[T], Hashable],
+    item_fn: Callable[[T], Hashable],
+    time_fn: Callable[[T], Any],
+    *,
+    method: str = "per_user_time",
+    seed: int = 0,
+    ratios: Sequence[float] = (0.7, 0.15, 0.15),
+    min_items: int = 3,
+) -> Split[T]:
+    """Split each user's distinct items into train / valid / test.
+
+    ``per_user_time`` orders a user's items by the first time the user met each one and holds
+    out the newest; ``per_user_random`` orders them by a seeded hash of ``(user, item)`` (the
+    protocol of the published benchmarks). A user with ``n >= min_items`` distinct items gets
+    ``max(1, round(n * ratio))`` items in valid and in test (when that ratio is above 0) and
+    keeps at least one in train; users with fewer items train only. Rows keep their input order
+    within a split; ``boundaries`` records how many users have valid and test items.
+    """
+    checked = _check_ratios(ratios)
+    if method not in PER_USER_METHODS:
+        raise ValueError(f"method must be one of {PER_USER_METHODS}, got {method!r}")
+    rows = list(items)
+    first_seen: dict[Hashable, dict[Hashable, Any]] = {}
+    for row in rows:
+        pairs = first_seen.setdefault(user_fn(row), {})
+        item, when = item_fn(row), time_fn(row)
+        if item not in pairs or when < pairs[item]:
+            pairs[item] = when
+    assignment: dict[tuple[Hashable, Hashable], int] = {}
+    held_out_users = [0, 0, 0]
+    for user, pairs in first_seen.items():
+        if method == "per_user_time":
+            ordered = sorted(pairs, key=lambda item: (pairs[item], str(item)))
+        else:
+            ordered = sorted(pairs, key=lambda item: key_fraction(f"{user}\x1f{item}", seed))
+        n = len(ordered)
+        n_valid = n_test = 0
+        if n >= min_items:
+            n_test = max(1, round(n * checked[2])) if checked[2] > 0 else 0
+            n_valid = max(1, round(n * checked[1])) if checked[1] > 0 else 0
+            while n - n_valid - n_test < 1:  # keep one item to learn the user from
+                if n_valid >= n_test and n_valid > 0:
+                    n_valid -= 1
+                else:
+                    n_test -= 1
+        n_train = n - n_valid - n_test
+        for position, item in enumerate(ordered):
+            part = 0 if position < n_train else 1 if position < n_train + n_valid else 2
+            assignment[(user, item)] = part
+        held_out_users[0] += n_train > 0
+        held_out_users[1] += n_valid > 0
+        held_out_users[2] += n_test > 0
+    result: Split[T] = Split([], [], [], method=method, ratios=checked)
+    if method == "per_user_random":
+        result.seed = seed
+    parts = (result.train, result.valid, result.test)
+    for row in rows:
+        parts[assignment[(user_fn(row), item_fn(row))]].append(row)
+    result.boundaries = {
+        "users": {name: held_out_users[i] for i, name in enumerate(SPLIT_NAMES)},
+        "min_items": min_items,
+    }
     return result
