@@ -114,21 +114,40 @@ def _classifier(
 
 
 def _cf(version: ModelVersion, active: ModelVersion | None, k: int) -> dict[str, Any]:
+    """Both versions scored on the candidate's own split (the protocol and seed it recorded).
+
+    A version trained by the current ``train_cf`` serves a model refitted on every interaction,
+    held-out ones included, so its artifact would be scored on data it has seen: what is scored
+    is its recipe (chosen family and parameters) fitted on the split's training part, with the
+    validation part excluded, as the job scored its own choice. A version that records no recipe
+    (trained before the recipe was kept) is scored as its artifact on that split.
+    """
     from django.conf import settings
 
-    from training.ml.cf import build_interactions, evaluate_cf, load_cf_model
+    from training.ml.cf import Candidate, build_interactions, evaluate_cf, load_cf_model, refit
 
+    recorded = (version.metrics or {}).get("split") or {}
     days = (version.dataset_snapshot or {}).get("days")
-    split, _ = datasets.cf_interactions(days=days)
-    train, test = build_interactions(split.train), build_interactions(split.test)
-    out: dict[str, Any] = {
-        "candidate": evaluate_cf(
-            load_cf_model(settings.ARTIFACTS_DIR / version.artifact_dir), train, test, k=k
-        ),
-        "k": k,
-    }
+    split, _ = datasets.cf_interactions(
+        days=days,
+        protocol=recorded.get("protocol", "global_time"),
+        seed=recorded.get("seed", 42),
+    )
+    train, valid, test = (
+        build_interactions(split.train),
+        build_interactions(split.valid),
+        build_interactions(split.test),
+    )
+
+    def score(subject: ModelVersion) -> dict[str, Any]:
+        hyper = subject.hyperparameters or {}
+        if "primary" in hyper and "chosen" in hyper:
+            recipe = Candidate(family=hyper["primary"], params=dict(hyper["chosen"]))
+            return evaluate_cf(refit(recipe, train), train, test, k=k, exclude=valid)
+        model = load_cf_model(settings.ARTIFACTS_DIR / subject.artifact_dir)
+        return evaluate_cf(model, train, test, k=k)
+
+    out: dict[str, Any] = {"candidate": score(version), "k": k, "split": recorded}
     if active is not None and active.pk != version.pk:
-        out["baseline"] = evaluate_cf(
-            load_cf_model(settings.ARTIFACTS_DIR / active.artifact_dir), train, test, k=k
-        )
+        out["baseline"] = score(active)
     return out

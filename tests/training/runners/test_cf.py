@@ -121,3 +121,23 @@ def test_unknown_candidate_families_are_refused_at_launch(operator_user):
 
     with pytest.raises(ValidationError, match="item_item"):
         services.job_launch(kind="train_cf", params={"models": "item_item,lightgcn"}, user=None)
+
+
+def test_evaluate_scores_a_cf_version_on_its_own_split_not_on_data_it_has_seen(
+    block_log, operator_user
+):
+    """The served model is refitted on everything; the evaluate job must score the version's
+    recipe on the split it recorded (scoring the artifact would rank held-out items the model
+    has already seen, which are excluded, and say nothing)."""
+    version = launch(operator_user).result_version
+    evaluation = services.job_run(
+        job_id=services.job_launch(
+            kind="evaluate", params={"version": version.pk, "device": "cpu"}, user=operator_user
+        ).pk
+    )
+    assert evaluation.status == Job.Status.SUCCEEDED, evaluation.error
+    figures = evaluation.metrics["candidate"]
+    assert evaluation.metrics["split"] == version.metrics["split"]
+    assert figures["ndcg@20"] == pytest.approx(version.metrics["ndcg@20"], abs=1e-4)
+    assert figures["recall@20"] == pytest.approx(version.metrics["recall@20"], abs=1e-4)
+    assert figures["recall@20"] > 0
