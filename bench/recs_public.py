@@ -9,19 +9,22 @@ recreated each run). The split is the one ``train_cf`` makes with ``split=per_us
 (the published benchmarks' protocol; 70/15/15 of each shopper's movies, seeded), rebuilt with
 ``training.datasets.cf_interactions`` exactly as the job does.
 
-``train_cf`` serves a model refitted on every interaction it can read, so the test part is
-deleted from the database before the job runs: the job then trains, selects (on its own inner
-split of train+valid, whose test figures it reports) and refits on train+valid, and serves
-that. Each test shopper is asked ``GET /api/v1/recommendations?size=20&exclude=seen`` through
-the whole stack (``seen``: every product the shopper had an event with, i.e. their train+valid
-movies, the literature's exclusion; nothing is filtered client-side) and scored against their
-test movies.
+The cosine item-kNN and EASE references are written here with numpy/scipy: full ranking over
+the catalogue, train+valid items excluded, neighbourhood size / λ chosen on valid NDCG@20, and
+popularity. ``train_cf`` runs twice, with ``split=per_user_random`` and the same seed:
 
-References on the same split, written here with numpy/scipy, full ranking over the catalogue,
-train+valid items excluded: cosine item-kNN (neighbourhood size chosen on valid) and EASE (λ
-chosen on valid), each refitted on train+valid before scoring test like the served model, and
-popularity. Recall@20 is hits / |test items|, NDCG@20 binary with the ideal over
-min(20, |test items|).
+B. on the whole log as an analysis run (never activated): its reported test figures are on this
+   very split, fitted on train and chosen on valid, like the references' "fitted on train" rows;
+A. since ``train_cf`` serves a model refitted on every interaction it reads, the test events are
+   then deleted and it runs again; its version (refitted on train+valid) is activated and each
+   test shopper is asked ``GET /api/v1/recommendations?size=20&exclude=seen`` through the whole
+   stack (``seen``: every product the shopper had an event with, i.e. their train+valid movies,
+   the literature's exclusion; nothing is filtered client-side), next to the references
+   refitted on train+valid;
+C. that second job's own test figures are on its inner split of train+valid (shown, not compared).
+
+Recall@20 is hits / |test items|; NDCG@20 is binary, its ideal over min(20, |test items|).
+Published figures are printed only where a source is cited (``PUBLISHED``).
 """
 
 from __future__ import annotations
@@ -149,9 +152,10 @@ def score_split(scores: np.ndarray, seen: sp.csr_matrix, held: sp.csr_matrix) ->
     return mean(pairs)
 
 
-def references(m: Matrices, log) -> dict[str, dict]:
-    """item-kNN and EASE (chosen on valid, refitted on train+valid) and popularity, on test."""
-    out: dict[str, dict] = {}
+def references(m: Matrices, log) -> dict[str, dict[str, dict]]:
+    """item-kNN and EASE (chosen on valid) and popularity on test, each fitted on train (as
+    ``train_cf``'s own test figures are) and refitted on train+valid (as the served model is)."""
+    out: dict[str, dict[str, dict]] = {"train": {}, "train+valid": {}}
     for name, grid, fit in (
         ("item-kNN (cosine)", KNN_SIZES, knn_similarity),
         ("EASE", EASE_LAMBDAS, ease_weights),
@@ -159,19 +163,20 @@ def references(m: Matrices, log) -> dict[str, dict]:
         started = time.perf_counter()
         valid = {v: score_split(m.train @ fit(m.train, v), m.train, m.valid) for v in grid}
         best = max(grid, key=lambda v: valid[v]["ndcg"])
-        figures = score_split(m.train_valid @ fit(m.train_valid, best), m.train_valid, m.test)
-        figures["chosen"] = f"{'k' if 'kNN' in name else 'λ'}={best or 'all'}"
-        figures["valid_ndcg"] = valid[best]["ndcg"]
-        out[name] = figures
+        chosen = f"{'k' if 'kNN' in name else 'λ'}={best or 'all'}"
+        for part, x in (("train", m.train), ("train+valid", m.train_valid)):
+            figures = score_split(x @ fit(x, best), m.train_valid, m.test)
+            out[part][name] = {**figures, "chosen": chosen}
         log(
             f"{name}: valid ndcg@{K} "
             + ", ".join(f"{v or 'all'}: {f['ndcg']:.4f}" for v, f in valid.items())
-            + f" -> {figures['chosen']} ({time.perf_counter() - started:.1f} s)"
+            + f" -> {chosen} ({time.perf_counter() - started:.1f} s)"
         )
-    popularity = np.asarray(m.train_valid.sum(axis=0)).ravel()
-    out["popularity"] = score_split(
-        np.tile(popularity, (m.train.shape[0], 1)), m.train_valid, m.test
-    )
+    for part, x in (("train", m.train), ("train+valid", m.train_valid)):
+        popularity = np.asarray(x.sum(axis=0)).ravel()
+        out[part]["popularity"] = score_split(
+            np.tile(popularity, (m.train.shape[0], 1)), m.train_valid, m.test
+        )
     return out
 
 
@@ -196,19 +201,20 @@ def delete_test_part(split) -> int:
     return len(ids)
 
 
-def train_cf(seed: int, log) -> dict:
+def train_cf(seed: int, log, *, analysis: bool = False) -> dict:
+    """Run ``train_cf`` (an analysis run never activates); the served run must be active."""
     from training import services as training_services
     from training.models import ModelVersion
 
     started = time.perf_counter()
     job = training_services.job_launch(
-        kind="train_cf", params={"split": "per_user_random", "seed": seed}
+        kind="train_cf", params={"split": "per_user_random", "seed": seed, "analysis": analysis}
     )
     finished = training_services.job_run(job_id=job.pk)
     if finished.status != "succeeded":
         raise SystemExit(f"train_cf failed: {finished.error or finished.status}")
     version = ModelVersion.objects.get(pk=finished.result_version_id)
-    if not version.is_active:
+    if not analysis and not version.is_active:
         log(f"CF version #{version.pk} was not activated by the policy; activating it")
         ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
     m = finished.metrics
@@ -284,46 +290,55 @@ def main() -> None:
         log(f"imported {n} ratings as clicks in {time.perf_counter() - started:.0f} s")
     split, snapshot = datasets.cf_interactions(protocol="per_user_random", seed=args.seed)
     log(f"split per_user_random seed {args.seed}: {snapshot['split']['counts']}")
-    matrices = Matrices(split)
-    refs = references(matrices, log)
-    log(f"deleted the {delete_test_part(split)} test events before training")
-    job = train_cf(args.seed, log)
+    refs = references(Matrices(split), log)
+    log("train_cf on the whole log, an analysis run (its test part is this split's):")
+    full = train_cf(args.seed, log, analysis=True)
+    log(f"deleted the {delete_test_part(split)} test events; train_cf for serving:")
+    served = train_cf(args.seed, log)
     services.aggregates_refresh()
     reset_serving_caches()
     api = query_api(split, max_shoppers=args.max_shoppers, log=log)
 
+    def ref_rows(part: str) -> list[list]:
+        return [
+            [f"  {name} ref", f["recall"], f["ndcg"], f["shoppers"], f.get("chosen", "")]
+            for name, f in refs[part].items()
+        ]
+
+    def job_row(label: str, m: dict) -> list:
+        figures = [float(m.get(f"recall@{K}", 0.0)), float(m.get(f"ndcg@{K}", 0.0))]
+        return [label, *figures, int(m.get("users", 0)), str(m.get("primary"))]
+
     rows = [
-        ["Aisle via API (exclude=seen)", api["recall"], api["ndcg"], api["shoppers"], ""],
-        [
-            "Aisle train_cf's own test figures*",
-            float(job.get(f"recall@{K}", 0.0)),
-            float(job.get(f"ndcg@{K}", 0.0)),
-            int(job.get("users", 0)),
-            str(job.get("primary")),
-        ],
+        ["A. fitted on train+valid, served", "", "", "", ""],
+        ["  Aisle via API (exclude=seen)", api["recall"], api["ndcg"], api["shoppers"], ""],
+        *ref_rows("train+valid"),
+        ["B. fitted on train, chosen on valid", "", "", "", ""],
+        job_row("  Aisle train_cf test figures", full),
+        *ref_rows("train"),
+        ["C. served job, its own inner split*", "", "", "", ""],
+        job_row("  Aisle train_cf test figures", served),
     ]
-    for name, f in refs.items():
-        rows.append([f"{name} (ref)", f["recall"], f["ndcg"], f["shoppers"], f.get("chosen", "")])
     print()
     print(
         table(
             ["method", f"Recall@{K}", f"NDCG@{K}", "shoppers", "chosen"],
             rows,
-            title=f"MovieLens 100k ({PACKAGE} wheel), per_user_random 70/15/15 seed {args.seed}, "
+            title=f"MovieLens 100k ({PACKAGE} wheel), per_user_random 70/15/15 seed {args.seed}: "
             f"test part, train+valid excluded ({time.perf_counter() - wall:.0f} s)",
         )
     )
     print(
-        "* on the job's own inner per_user_random split of train+valid (the test part was "
-        "deleted before it ran), so not the same shoppers/items as the other rows"
+        "* the served job ran after the test part was deleted: its figures are on its own "
+        "per_user_random split of train+valid, not on the rows above"
     )
     for ref in ("EASE", "item-kNN (cosine)"):
-        base = refs[ref]
+        base = refs["train+valid"][ref]
         print(
             f"API / {ref}: Recall@{K} {api['recall'] / base['recall']:.2f}x, "
             f"NDCG@{K} {api['ndcg'] / base['ndcg']:.2f}x"
         )
-    print("Done-when: API >= 0.9x EASE and >= 1.0x item-kNN (Recall@20)")
+    print("Done-when (issue 14): API Recall@20 >= 0.9x EASE and >= 1.0x item-kNN")
     print(
         table(
             ["published", f"Recall@{K}", f"NDCG@{K}", "source"],
