@@ -41,6 +41,8 @@ from recommend.serving.retrievers import (
 CANDIDATES_PER_SOURCE = 100
 #: CF candidates when filters apply after CF ranked the whole catalogue.
 FILTERED_CF_CANDIDATES = 500
+#: At most this many extra CF candidates make up for the shopper's excluded products.
+MAX_EXCLUDED_EXTRA = 2000
 COLD_START_EVENTS = 3
 EXCLUDE_CHOICES = ("purchased", "seen", "none")
 
@@ -310,7 +312,10 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
                 personal_text[pk] = "popular in categories you looked at"
         else:
             with ctx.stage("cf"):
-                ranked["cf"] = _cf_candidates(ctx, FILTERED_CF_CANDIDATES if filters else k)
+                # CF ranks what the shopper already has too: ask for enough that the
+                # excluded ones (seen or purchased) do not eat the list.
+                budget = FILTERED_CF_CANDIDATES if filters else k
+                ranked["cf"] = _cf_candidates(ctx, budget + min(len(exclude), MAX_EXCLUDED_EXTRA))
             if state.vector is not None and retriever is not None and strategy.profile_weight > 0:
                 with ctx.stage("semantic"):
                     index = PgVectorIndex(retriever.id, retriever.dimension or len(state.vector))

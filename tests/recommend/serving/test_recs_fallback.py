@@ -192,3 +192,25 @@ def test_the_fallback_only_reads(storefront, serving_store, regular):
         ).json()
     assert {r["explanation"]["source"] for r in body["results"]} >= {"catalogue"}
     assert writes(captured.captured_queries) == []
+
+
+def test_the_shoppers_own_products_do_not_eat_the_cf_candidates(
+    storefront, serving_store, regular, monkeypatch
+):
+    """CF ranks what the shopper already has too; with a budget of two candidates and three
+    purchases, the one new product CF knows must still come from CF, not from a filler."""
+    from recommend.serving import recs
+
+    monkeypatch.setattr(recs, "CANDIDATES_PER_SOURCE", 2)
+    products = serving_store.products
+    crowd = Shopper.objects.filter(external_id__startswith="crowd-")
+    pairs = [(s.pk, products[p].pk) for s in crowd for p in ("kt-1", "sh-1", "tv-1")]
+    pairs += [(crowd[0].pk, products["kt-2"].pk)]  # weaker than the shopper's own products
+    pairs += [(regular.pk, products[p].pk) for p in ("kt-1", "sh-1", "tv-1")]
+    active_cf(pairs)
+    try:
+        body = storefront.get("/api/v1/recommendations", {"shopper": "regular", "size": 5})
+        by_id = {r["product"]["id"]: r["explanation"] for r in body.json()["results"]}
+        assert by_id.get("kt-2", {}).get("source") == "cf", by_id
+    finally:
+        loaders._cf_models.clear()
