@@ -75,16 +75,15 @@ def _active_on_this_split(ctx: JobContext, train, valid, test, *, k: int, ks) ->
     recipe: the active version's chosen family and parameters, fitted on this job's training
     part and scored on this job's test part, exactly as this job's own choice was.
     """
-    from training.ml.cf import Candidate, evaluate_cf, refit
+    from training.ml.cf import evaluate_cf, recorded_recipe, refit
 
     active = selectors.active_version(Task.CF)
     if active is None:
         return {}
-    hyper = active.hyperparameters or {}
-    if "chosen" not in hyper or "primary" not in hyper:
+    recipe = recorded_recipe(active.hyperparameters)
+    if recipe is None:
         ctx.log(f"active CF version #{active.pk} records no chosen configuration: not compared")
         return {}
-    recipe = Candidate(family=hyper["primary"], params=dict(hyper["chosen"]))
     try:
         model = refit(recipe, train)
     except (KeyError, TypeError, ValueError, ImportError) as exc:

@@ -124,7 +124,13 @@ def _cf(version: ModelVersion, active: ModelVersion | None, k: int) -> dict[str,
     """
     from django.conf import settings
 
-    from training.ml.cf import Candidate, build_interactions, evaluate_cf, load_cf_model, refit
+    from training.ml.cf import (
+        build_interactions,
+        evaluate_cf,
+        load_cf_model,
+        recorded_recipe,
+        refit,
+    )
 
     recorded = (version.metrics or {}).get("split") or {}
     days = (version.dataset_snapshot or {}).get("days")
@@ -140,9 +146,8 @@ def _cf(version: ModelVersion, active: ModelVersion | None, k: int) -> dict[str,
     )
 
     def score(subject: ModelVersion) -> dict[str, Any]:
-        hyper = subject.hyperparameters or {}
-        if "primary" in hyper and "chosen" in hyper:
-            recipe = Candidate(family=hyper["primary"], params=dict(hyper["chosen"]))
+        recipe = recorded_recipe(subject.hyperparameters)
+        if recipe is not None:
             return evaluate_cf(refit(recipe, train), train, test, k=k, exclude=valid)
         model = load_cf_model(settings.ARTIFACTS_DIR / subject.artifact_dir)
         return evaluate_cf(model, train, test, k=k)

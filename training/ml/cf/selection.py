@@ -229,6 +229,15 @@ def select(
     return candidates, best, best_model
 
 
+def recorded_recipe(hyperparameters: dict | None) -> Candidate | None:
+    """The chosen family and parameters a CF version records (``primary``, ``chosen``), or None
+    for a version trained before the recipe was kept."""
+    hyper = hyperparameters or {}
+    if "primary" not in hyper or "chosen" not in hyper:
+        return None
+    return Candidate(family=hyper["primary"], params=dict(hyper["chosen"]))
+
+
 def refit(candidate: Candidate, interactions: Interactions) -> CFModel:
     """The chosen configuration fitted again, on ``interactions`` (all of them, for serving)."""
     p = candidate.params
