@@ -161,7 +161,8 @@ def main() -> None:
         print(
             f"test {name:<11} recall@20 {figures['recall@20']:.4f} ndcg@20 {figures['ndcg@20']:.4f} "
             f"recall@10 {figures['recall@10']:.4f} ndcg@10 {figures['ndcg@10']:.4f} "
-            f"coverage {figures['coverage']:.3f} on {figures['users']:.0f} shoppers"
+            f"coverage {figures['coverage']:.3f} novelty {figures['novelty']:.2f} bits "
+            f"on {figures['users']:.0f} shoppers"
         )
     print(f"sane: {sane} ({reason})")
     print(
