@@ -16,7 +16,6 @@ side with the budget.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import resource
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._serving import drop_bench_database, setup_django, table
-from bench.cf_eval import synthetic_rows
+from bench.cf_eval import log_arguments, synthetic_rows
 
 DATABASE = "aisle_bench_train_cf"
 BUDGET_SECONDS = 600
@@ -58,13 +57,7 @@ def write_import_files(rows: list[tuple], items: int, directory: Path) -> tuple[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, default=30_000)
-    parser.add_argument("--items", type=int, default=41_000)
-    parser.add_argument("--per-user", type=int, default=27)
-    parser.add_argument("--split", default="per_user_time")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = log_arguments(__doc__.split("\n")[0]).parse_args()
     wall = time.perf_counter()
     drop_bench_database(DATABASE)
     setup_django(DATABASE)
