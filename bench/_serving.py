@@ -33,6 +33,19 @@ def bench_database_url(name: str) -> str:
     return url
 
 
+def drop_bench_database(name: str) -> None:
+    """Drop database ``name`` on the development server, so a bench starts from an empty one."""
+    from platform_core.embedded import export_environment
+
+    if not os.environ.get("DATABASE_URL"):
+        export_environment()
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    import psycopg
+
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def setup_django(database: str, *, redis_db: int = DEFAULT_REDIS_DB) -> None:
     """Point Django at ``database`` and Redis db ``redis_db``, set it up and migrate."""
     development_url = None

@@ -87,17 +87,23 @@ def ease_ceiling(counts: list[int]) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def log_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the synthetic log's size (issue 14's check-in log by default), split and seed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--users", type=int, default=30_000)
     parser.add_argument("--items", type=int, default=41_000)
     parser.add_argument("--per-user", type=int, default=27)
     parser.add_argument("--split", default="per_user_time")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main() -> None:
+    parser = log_arguments(__doc__.split("\n")[0])
     parser.add_argument("--search", default="grid", choices=("grid", "fixed"))
     parser.add_argument("--models", default="item_item,ease,implicit_mf,bpr")
     parser.add_argument("--eval-users", type=int, default=5000)
     parser.add_argument("--ease-max-items", type=int, default=8_000)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ease-ceiling", type=int, nargs="+")
     args = parser.parse_args()
     if args.ease_ceiling:
@@ -161,7 +167,8 @@ def main() -> None:
         print(
             f"test {name:<11} recall@20 {figures['recall@20']:.4f} ndcg@20 {figures['ndcg@20']:.4f} "
             f"recall@10 {figures['recall@10']:.4f} ndcg@10 {figures['ndcg@10']:.4f} "
-            f"coverage {figures['coverage']:.3f} on {figures['users']:.0f} shoppers"
+            f"coverage {figures['coverage']:.3f} novelty {figures['novelty']:.2f} bits "
+            f"on {figures['users']:.0f} shoppers"
         )
     print(f"sane: {sane} ({reason})")
     print(

@@ -27,7 +27,9 @@ class Aggregates:
     """``trending``/``by_category`` are ``[(product id, score)]`` best first; ``by_category``
     keys are category ids and cover each category's whole subtree. ``popular`` is all-time
     popularity (weighted events over the whole log, no decay), best first: the last source of
-    the recommendations' fallback chain before the rest of the catalogue."""
+    the recommendations' fallback chain before the rest of the catalogue. ``complementary`` maps
+    a category id to the categories bought with it (lift, best first): bought-together's
+    fallback for products with no basket history of their own."""
 
     stamp: str = ""
     reference_time: float = 0.0
@@ -38,6 +40,7 @@ class Aggregates:
     popular_queries: list[tuple[str, int]] = field(default_factory=list)
     product_categories: dict[int, int] = field(default_factory=dict)
     popular: list[tuple[int, float]] = field(default_factory=list)
+    complementary: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
 
 
 _latest = TimedValue("recommend.aggregates", CHECK_SECONDS)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from platform_core.services import audit_record
 from recommend import aggregates
 from recommend.engine import profiles
-from recommend.engine.cooccurrence import bought_together
+from recommend.engine.cooccurrence import bought_together, complementary_categories
 from recommend.selectors import (
     DEFAULT_STRATEGIES,
     ProfileState,
@@ -44,6 +44,7 @@ POPULARITY_WINDOW_DAYS = 120
 POPULARITY_HALF_LIFE_HOURS = 30 * 24.0
 TRENDING_TOP = 500
 TRENDING_PER_CATEGORY = 100
+COMPLEMENTARY_TOP = 10  # complementary categories kept per category
 POPULAR_TOP = 1000
 
 
@@ -269,11 +270,15 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         product_categories = {pk: cat for pk, cat in cursor.fetchall() if cat is not None}
         # Baskets: purchases of one shopper in one session (or one day when sessionless).
         cursor.execute(
-            "SELECT array_agg(DISTINCT product_id) FROM catalog_event WHERE type = 'purchase' "
-            "AND product_id IS NOT NULL GROUP BY shopper_id, "
-            "CASE WHEN session <> '' THEN session ELSE to_char(timestamp, 'YYYY-MM-DD') END"
+            "SELECT array_agg(DISTINCT e.product_id), "
+            "array_remove(array_agg(DISTINCT p.category_id), NULL) "
+            "FROM catalog_event e JOIN catalog_product p ON p.id = e.product_id "
+            "WHERE e.type = 'purchase' GROUP BY e.shopper_id, "
+            "CASE WHEN e.session <> '' THEN e.session ELSE to_char(e.timestamp, 'YYYY-MM-DD') END"
         )
-        baskets = [row[0] for row in cursor.fetchall()]
+        basket_rows = cursor.fetchall()
+        baskets = [row[0] for row in basket_rows]
+        category_baskets = [row[1] for row in basket_rows]
     tree = category_tree()
     by_category: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for pk, score in trending:
@@ -284,6 +289,12 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
             if len(bucket) < TRENDING_PER_CATEGORY:
                 bucket.append((pk, score))
     together = bought_together(baskets, min_support=2, measure="lift", top_n=20)
+    complements = complementary_categories(
+        category_baskets,
+        {cat: info.ancestors for cat, info in tree.by_id.items()},
+        min_support=2,
+        top_n=COMPLEMENTARY_TOP,
+    )
     queries: dict[str, int] = defaultdict(int)
     for row in (
         SearchLog.objects.filter(result_count__gt=0)
@@ -314,6 +325,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         bought_together={int(k): [(int(p), float(s)) for p, s in v] for k, v in together.items()},
         popular_queries=popular_queries,
         popular=popular,
+        complementary={int(k): [(int(c), float(s)) for c, s in v] for k, v in complements.items()},
         product_categories={
             pk: cat
             for pk, cat in product_categories.items()

@@ -187,8 +187,8 @@ register_job_kind(
     runner="training.runners.cf.run",
     help="Collaborative filtering from interactions: cosine item-kNN, EASE, implicit ALS and BPR, a "
     "small hyper-parameter grid each, selected on validation NDCG@k and refitted on all interactions "
-    "for serving; Recall/NDCG@k (and @10) and coverage on the test part next to popularity, with a "
-    "sanity verdict (metrics sane / sanity).",
+    "for serving; Recall/NDCG@k (and @10), coverage and novelty on the test part next to popularity, "
+    "with a sanity verdict (metrics sane / sanity).",
     params=[
         Param(
             "split",

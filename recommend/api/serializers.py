@@ -216,6 +216,7 @@ class ExplanationOut(serializers.Serializer):
             "context",
             "cf",
             "bought_together",
+            "complementary",
             "profile",
             "interests",
             "trending",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from recommend.engine.fusion import id_sort_key
 
-__all__ = ["PopularityTimeline", "bought_together", "trending"]
+__all__ = ["PopularityTimeline", "bought_together", "complementary_categories", "trending"]
 
 
 def bought_together(
@@ -69,6 +69,38 @@ def bought_together(
     for item in sorted(related, key=id_sort_key):
         ranked = sorted(related[item], key=lambda t: (-t[1], -t[2], id_sort_key(t[0])))
         result[item] = [(other, score) for other, score, _ in ranked[:top_n]]
+    return result
+
+
+def complementary_categories(
+    baskets: Iterable[Iterable[Hashable]],
+    ancestors: Mapping[Hashable, Sequence[Hashable]],
+    min_support: int = 3,
+    *,
+    top_n: int = 10,
+) -> dict[Hashable, list[tuple[Hashable, float]]]:
+    """For each category, the categories bought with it, by lift, best first: the co-purchase
+    graph one level up, so a product nobody has bought with anything yet still has
+    complements ("phone cases" for any new phone).
+
+    ``baskets`` hold the categories of the products of one basket; ``ancestors`` maps a
+    category to itself and its parents. A category's own ancestors and descendants are not
+    its complements (a basket of two shirts says nothing about what goes with shirts), so
+    they are dropped; otherwise the scores are :func:`bought_together`'s lift.
+    """
+    together = bought_together(
+        baskets, min_support, measure="lift", top_n=top_n + 20, max_basket_size=50
+    )
+    result: dict[Hashable, list[tuple[Hashable, float]]] = {}
+    for category, related in together.items():
+        mine = set(ancestors.get(category, (category,)))
+        kept = [
+            (other, score)
+            for other, score in related
+            if other not in mine and category not in ancestors.get(other, (other,))
+        ]
+        if kept:
+            result[category] = kept[:top_n]
     return result
 
 

@@ -463,14 +463,47 @@ def _listed(
     ]
 
 
+def complementary_items(
+    agg: aggregates.Aggregates, category_id: int | None, tree
+) -> tuple[list[tuple[int, float]], str | None]:
+    """Trending products of the categories bought with ``category_id`` (or, when it has no
+    basket history, with its nearest ancestor that has), interleaved so that the first few
+    slots cover several complementary categories; and the name of the category they go with.
+    Products of the anchor category's own subtree are left out."""
+    info = tree.by_id.get(category_id) if category_id is not None else None
+    if info is None:
+        return [], None
+    for level in info.ancestors:
+        complements = agg.complementary.get(level, [])
+        if complements:
+            break
+    else:
+        return [], None
+    # Complements are never an ancestor or descendant of ``level`` (the aggregates drop
+    # those), so their subtrees hold none of the anchor's own category.
+    lists = [agg.by_category.get(cat, []) for cat, _lift in complements]
+    pairs: list[tuple[int, float]] = []
+    seen: set[int] = set()
+    for depth in range(max((len(items) for items in lists), default=0)):
+        for rank, items in enumerate(lists):
+            if depth < len(items) and items[depth][0] not in seen:
+                seen.add(items[depth][0])
+                # A score that keeps the interleaved order: depth first, then lift rank.
+                pairs.append((items[depth][0], 1.0 / (1 + depth * len(lists) + rank)))
+    return pairs, tree.by_id[level].name
+
+
 def bought_with(
     external_id: str, size: int, ctx: ServingContext, filters: ProductFilters = NO_FILTERS
 ) -> list[dict[str, Any]]:
-    """Products bought in the same baskets as this one, by lift, within ``filters``."""
+    """Products bought in the same baskets as this one, by lift, within ``filters``; when
+    there are fewer than ``size``, trending products of the categories bought with this one's
+    category fill the list (``explanation.source`` "complementary")."""
     anchor = _anchor(external_id)
-    pairs = aggregates.current(ctx.now).bought_together.get(anchor.id, [])
+    agg = aggregates.current(ctx.now)
+    pairs = agg.bought_together.get(anchor.id, [])
     text = f"bought together with {' '.join(anchor.title.split())}"
-    return _listed(
+    results = _listed(
         ctx,
         pairs,
         "bought_together",
@@ -479,6 +512,22 @@ def bought_with(
         personalisation=text,
         skip=frozenset({anchor.id}),
     )
+    if len(results) < size:
+        fill, category = complementary_items(agg, anchor.category_id, selectors.category_tree())
+        if fill:
+            taken = {anchor.id} | {pk for pk, _ in pairs}
+            more = _listed(
+                ctx,
+                fill,
+                "complementary",
+                size - len(results),
+                filters,
+                personalisation=f"often bought with {category}",
+                skip=frozenset(taken),
+            )
+            shown = {item["product"]["id"] for item in results}
+            results += [item for item in more if item["product"]["id"] not in shown]
+    return results
 
 
 def trending(

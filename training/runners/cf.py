@@ -238,7 +238,9 @@ def run(ctx: JobContext) -> None:
     }
     ctx.log(
         f"chosen {best.name}: test recall@{k} {chosen_test[f'recall@{k}']:.4f}, ndcg@{k} "
-        f"{chosen_test[key]:.4f} on {chosen_test['users']:.0f} shoppers; popularity recall@{k} "
-        f"{baseline_test[f'recall@{k}']:.4f}, ndcg@{k} {baseline_test[key]:.4f}"
+        f"{chosen_test[key]:.4f}, coverage {chosen_test['coverage']:.3f}, novelty "
+        f"{chosen_test['novelty']:.2f} bits on {chosen_test['users']:.0f} shoppers; popularity "
+        f"recall@{k} {baseline_test[f'recall@{k}']:.4f}, ndcg@{k} {baseline_test[key]:.4f}, "
+        f"coverage {baseline_test['coverage']:.3f}, novelty {baseline_test['novelty']:.2f} bits"
     )
     ctx.finish(version, metrics)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recommend.engine.cooccurrence import bought_together, trending
+from recommend.engine.cooccurrence import bought_together, complementary_categories, trending
 
 # 10 baskets: n(a)=6, n(b)=4, n(c)=5, n(a,b)=3, n(a,c)=4, n(b,c)=1
 ORDERS = [
@@ -88,3 +88,23 @@ def test_popularity_timeline_counts_only_what_happened_before_the_moment():
     assert timeline.score("a", now) == pytest.approx(expected["a"])
     with pytest.raises(ValueError):
         PopularityTimeline([], window_days=0, half_life_hours=1)
+
+
+def test_complementary_categories_skip_the_category_s_own_branch():
+    ancestors = {
+        "phones": ("phones", "electronics"),
+        "cases": ("cases", "accessories"),
+        "electronics": ("electronics",),
+        "accessories": ("accessories",),
+        "socks": ("socks", "clothing"),
+    }
+    baskets = (
+        [["phones", "cases"]] * 3
+        + [["phones", "electronics"]] * 3  # a product filed at the parent: not a complement
+        + [["socks"]] * 4
+        + [["phones", "socks"]]  # below min_support
+    )
+    related = complementary_categories(baskets, ancestors, min_support=2)
+    assert related["phones"] == [("cases", pytest.approx(11 * 3 / (7 * 3)))]
+    assert related["cases"] == [("phones", pytest.approx(11 * 3 / (3 * 7)))]
+    assert "electronics" not in related and "socks" not in related

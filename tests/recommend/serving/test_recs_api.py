@@ -214,6 +214,42 @@ def test_bought_together_and_trending_by_category(storefront, serving_store, pop
     assert ids(everywhere)[:2] == ["kt-1", "kt-3"] and {"sh-1", "sh-3"} <= set(ids(everywhere))
 
 
+def test_bought_together_falls_back_to_complementary_categories(storefront, serving_store, popular):
+    # Laptops are bought with headphones (three baskets); lt-3 itself was never bought.
+    for i, (laptop, headphones) in enumerate(
+        [("lt-1", "hp-2"), ("lt-1", "hp-2"), ("lt-2", "hp-4")]
+    ):
+        buyer = ShopperFactory(external_id=f"laptop-buyer-{i}")
+        events(
+            buyer,
+            serving_store,
+            [(laptop, "purchase"), (headphones, "purchase")],
+            session=f"laptop-basket-{i}",
+            start=T0 + timedelta(days=2, hours=i),
+        )
+    services.aggregates_refresh()
+    fresh = storefront.get("/api/v1/products/lt-3/bought-together", {"size": 4}).json()
+    assert fresh["results"], "a product with no baskets of its own still gets complements"
+    assert {r["product"]["category"]["id"] for r in fresh["results"]} == {"headphones"}
+    assert ids(fresh)[:2] == ["hp-2", "hp-4"]  # trending order within headphones
+    first = fresh["results"][0]["explanation"]
+    assert first["source"] == "complementary"
+    assert first["personalisation"] == "often bought with Laptops"
+    # Product-level pairs come first, then complements, never the same product twice.
+    known = storefront.get("/api/v1/products/lt-1/bought-together", {"size": 4}).json()
+    assert ids(known)[0] == "hp-2" and known["results"][0]["explanation"]["source"] == (
+        "bought_together"
+    )
+    assert "hp-4" in ids(known) and len(ids(known)) == len(set(ids(known)))
+    assert all(r["explanation"]["source"] == "complementary" for r in known["results"][1:])
+    # Filters hold for the complements too; a category with no complements stays empty.
+    running = storefront.get(
+        "/api/v1/products/lt-3/bought-together", {"category": "running"}
+    ).json()
+    assert running["results"] == []
+    assert storefront.get("/api/v1/products/tv-2/bought-together").json()["results"] == []
+
+
 def test_autocomplete_from_queries_categories_and_titles(storefront, serving_store):
     for _ in range(3):
         SearchLogFactory(query="espresso beans", normalised_query="espresso beans", result_count=4)

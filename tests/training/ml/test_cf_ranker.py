@@ -91,6 +91,20 @@ def test_cf_beats_popularity_on_planted_data(planted, kind):
     assert result["recall@20"] > baseline["recall@20"] + 0.3
     assert result["ndcg@20"] > baseline["ndcg@20"] + 0.2
     assert result["coverage"] > baseline["coverage"]
+    assert result["novelty"] > baseline["novelty"]  # group items are rarer than the popular ten
+
+
+def test_novelty_is_the_mean_self_information_of_what_was_recommended():
+    # Four users; "hit" is held by three of them, "rare" by one: p = (n + 1) / (users + 1).
+    train = cf.build_interactions(
+        [("a", "hit", 1.0, 0), ("b", "hit", 1.0, 0), ("c", "hit", 1.0, 0), ("d", "rare", 1.0, 0)]
+    )
+    test = cf.build_interactions([("a", "rare", 1.0, 1), ("d", "hit", 1.0, 1)])
+    model = cf.PopularityModel.fit(train)
+    bits = cf.evaluate_cf(model, train, test, k=1)["novelty"]
+    # a is shown "rare" (its only unseen item), d is shown "hit".
+    expected = (-np.log2(2 / 5) - np.log2(4 / 5)) / 2
+    assert bits == pytest.approx(expected)
 
 
 def test_implicit_mf_falls_back_to_numpy_when_implicit_is_missing(planted, monkeypatch):

@@ -1,7 +1,7 @@
 """Offline evaluation of CF models the way the recommender literature does it: each held-out
 shopper gets a full ranking over the model's catalogue with their already-seen items left out,
-scored by Recall@K and NDCG@K (binary gains) and catalogue coverage; and a sanity verdict that
-says whether the figures can be trusted."""
+scored by Recall@K and NDCG@K (binary gains), catalogue coverage and novelty; and a sanity verdict
+that says whether the figures can be trusted."""
 
 from __future__ import annotations
 
@@ -42,14 +42,18 @@ def evaluate_cf(
     seed: int = 0,
     batch_size: int = 256,
 ) -> dict[str, float]:
-    """Recall@k, NDCG@k (for ``k`` and each of ``ks``), coverage and the number of users.
+    """Recall@k, NDCG@k (for ``k`` and each of ``ks``), coverage, novelty and the number of users.
 
     Evaluates each test user known to the model; the relevant items are their test items
     minus their training items and minus their ``exclude`` items (e.g. the validation period
     when scoring the test period), and none of those is ranked. Items new in the test period
     stay relevant, so a model is not flattered by leaving them out. Coverage is the share of the
-    model's items that appear in any user's top ``k``. ``max_users`` evaluates a seeded sample
-    of the eligible users (``users`` then counts the sample).
+    model's items that appear in any user's top ``k``. Novelty is the mean self-information
+    of the recommended items, ``-log2 p(i)`` in bits, where ``p(i)`` is the share of the model's
+    users who interacted with ``i`` in its training data (add-one smoothed): a model that only
+    recommends what everybody already has scores near 0, and every halving of an item's
+    popularity adds one bit. ``max_users`` evaluates a seeded sample of the eligible users
+    (``users`` then counts the sample).
     """
     cutoffs = sorted({k, *ks})
     eligible = _eligible(model, train, test, exclude)
@@ -61,6 +65,8 @@ def evaluate_cf(
     hits = np.zeros((len(eligible), cutoffs[-1]), dtype=bool)
     n_relevant = np.array([len(relevant) for _, _, relevant in eligible], dtype=np.int64)
     recommended = np.zeros(n_items, dtype=bool)
+    information = self_information(model)
+    novelty_sum, novelty_count = 0.0, 0
     for start in range(0, len(eligible) if depth > 0 else 0, batch_size):
         batch = eligible[start : start + batch_size]
         rows = np.array([row for _, row, _ in batch], dtype=np.int64)
@@ -91,15 +97,28 @@ def evaluate_cf(
         top = np.take_along_axis(top, order, axis=1)
         found = np.isfinite(np.take_along_axis(values, order, axis=1))
         hits[start : start + len(batch), :depth] = np.take_along_axis(relevant, top, axis=1) & found
-        recommended[top[:, :k][found[:, :k]]] = True
+        shown = top[:, :k][found[:, :k]]
+        recommended[shown] = True
+        novelty_sum += float(information[shown].sum())
+        novelty_count += int(shown.size)
     out: dict[str, float] = {}
     for cutoff in cutoffs:
         recall, ndcg = metrics.recall_ndcg_from_hits(hits, n_relevant, cutoff)
         out[f"recall@{cutoff}"] = recall
         out[f"ndcg@{cutoff}"] = ndcg
     out["coverage"] = float(recommended.sum()) / n_items if n_items else 0.0
+    out["novelty"] = novelty_sum / novelty_count if novelty_count else 0.0
     out["users"] = float(len(eligible))
     return out
+
+
+def self_information(model: CFModel) -> np.ndarray:
+    """``-log2 p(i)`` per item column of ``model``: ``p(i)`` is the add-one smoothed share of
+    the model's users with an interaction with item ``i`` in its training matrix."""
+    matrix = model.user_items
+    n_users = matrix.shape[0]
+    users_per_item = np.bincount(matrix.indices, minlength=model.n_items)[: model.n_items]
+    return -np.log2((users_per_item + 1.0) / (n_users + 1.0))
 
 
 def sanity(
