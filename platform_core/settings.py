@@ -57,7 +57,8 @@ X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "platform_core.apps.PlatformConfig",
-    "django.contrib.admin",
+    # django.contrib.admin through an AdminConfig whose default_site is Aisle's admin site
+    "platform_core.apps.AisleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

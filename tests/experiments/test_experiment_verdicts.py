@@ -1,6 +1,7 @@
 """The verdict cache: beat computes each running experiment's results (the results page's own
 analysis) and stores the verdict and SRM check; drafts are left alone, an experiment with no
-traffic gets its reason, one failing analysis does not stop the others."""
+traffic gets its reason, one failing analysis does not stop the others, and the admin dashboard
+shows the cached verdict."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def _fresh_running_cache():
     selectors.clear_running_cache()
 
 
-def test_beat_caches_each_running_experiments_verdict_and_srm(operator_user):
+def test_beat_caches_each_running_experiments_verdict_and_srm(operator_user, client):
     product = ProductFactory(external_id="p-1", price=40)
     skewed = _experiment(operator_user, name="skewed")
     _traffic(
@@ -83,6 +84,11 @@ def test_beat_caches_each_running_experiments_verdict_and_srm(operator_user):
     verdicts.experiment_verdicts_refresh(now=timezone.now())
     assert ExperimentVerdict.objects.filter(experiment=skewed).count() == 1
     assert ExperimentVerdict.objects.get(experiment=skewed).computed_at > first
+
+    # the dashboard reads the cached row
+    client.force_login(operator_user)
+    page = client.get("/admin/").content.decode()
+    assert "skewed" in page and "sample ratio mismatch" in page and "No exposures yet" in page
 
 
 def test_one_failing_analysis_does_not_stop_the_others(operator_user, monkeypatch):
