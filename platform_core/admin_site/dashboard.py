@@ -68,6 +68,8 @@ def _url(name: str, *args, query: dict | None = None) -> str:
 def _ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "—"
+    if now - moment < timedelta(minutes=1):
+        return "just now"
     return f"{timesince(moment, now, depth=1)} ago"
 
 
@@ -307,15 +309,69 @@ def buffers_tile() -> Tile:
 
 # --- traffic (rollups) -----------------------------------------------------------------------
 
+# The windows every traffic tile shows, and each figure's title and format.
+TRAFFIC_WINDOWS: tuple[tuple[str, timedelta], ...] = (
+    ("last 24 h", timedelta(hours=24)),
+    ("last 7 days", timedelta(days=7)),
+    ("last 30 days", timedelta(days=30)),
+)
+TRAFFIC_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("searches", "Searches", "count"),
+    ("ctr", "Click-through rate", "rate"),
+    ("add_to_cart_rate", "Add-to-cart rate from search", "rate"),
+    ("purchase_rate", "Purchase rate from search", "rate"),
+    ("zero_result_rate", "Zero-result rate", "rate"),
+    ("latency_p50_ms", "Latency p50 (server)", "ms"),
+    ("latency_p95_ms", "Latency p95 (server)", "ms"),
+    ("events_ingested", "Events ingested", "count"),
+)
+
+
+def _figure(value, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "ms":
+        return f"{value:.0f} ms"
+    return f"{int(value):,}"
+
+
+def traffic_tiles_from(
+    overviews: dict[str, dict[str, float | None]],
+    series: dict[str, list[tuple[datetime, float | None]]] | None = None,
+) -> list[Tile]:
+    """One tile per traffic figure, a row per window, and the figure's series as a sparkline.
+
+    ``overviews`` maps a window's label (``TRAFFIC_WINDOWS``) to the analytics overview of that
+    window (a dict with the keys of ``TRAFFIC_METRICS``); ``series`` maps a figure's key to its
+    ``[(bucket start, value)]`` in time order.
+    """
+    series = series or {}
+    tiles = []
+    for key, title, kind in TRAFFIC_METRICS:
+        rows = tuple(
+            Row(label, _figure((overviews.get(label) or {}).get(key), kind))
+            for label, _ in TRAFFIC_WINDOWS
+            if label in overviews
+        )
+        points = tuple(float(v) if v is not None else float("nan") for _, v in series.get(key, ()))
+        tiles.append(Tile(slug=f"traffic-{key}", title=title, rows=rows, series=points))
+    return tiles
+
 
 def traffic_tiles(now: datetime) -> list[Tile]:
-    """The traffic tiles for 24 h / 7 d / 30 d, read from the served-request and event rollups.
+    """The traffic tiles (24 h / 7 d / 30 d), read from the served-request and event rollups.
 
-    SLOT: empty until the rollups exist. The analytics selectors will fill it:
-    ``recommend.analytics.selectors.overview(now, window)`` → searches, ctr, add_to_cart_rate,
-    purchase_rate, zero_result_rate, latency_p50_ms, latency_p95_ms, events_ingested; and
-    ``series(now, window, metric, bucket)`` → ``[(start, value)]`` for each tile's ``series``
-    (drawn by the ``sparkline`` template tag).
+    SLOT: empty until the rollups exist. Wiring, once the analytics selectors are in::
+
+        overviews = {label: overview(now, window) for label, window in TRAFFIC_WINDOWS}
+        series = {key: series(now, timedelta(days=7), key, "hour") for key, *_ in TRAFFIC_METRICS}
+        return traffic_tiles_from(overviews, series)
+
+    with ``recommend.analytics.selectors.overview(now, window)`` → searches, ctr,
+    add_to_cart_rate, purchase_rate, zero_result_rate, latency_p50_ms, latency_p95_ms,
+    events_ingested, and ``series(now, window, metric, bucket)`` → ``[(start, value)]``.
     """
     return []
 

@@ -5,7 +5,8 @@ number of jobs, versions or experiments."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.apps import apps
@@ -310,3 +311,37 @@ def test_home_query_count_does_not_grow_with_jobs_or_experiments(
     assert large == small, (small, large)
     with django_assert_max_num_queries(12):
         client.get("/admin/")
+
+
+def test_traffic_tiles_from_an_overview_per_window_with_sparklines(client, operator_user):
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    overview = {
+        "searches": 12840,
+        "ctr": 0.3125,
+        "add_to_cart_rate": 0.051,
+        "purchase_rate": 0.012,
+        "zero_result_rate": 0.043,
+        "latency_p50_ms": 11.4,
+        "latency_p95_ms": 23.6,
+        "events_ingested": 98765,
+    }
+    tiles = dashboard.traffic_tiles_from(
+        {"last 24 h": overview, "last 7 days": {**overview, "latency_p95_ms": None}},
+        {"ctr": [(start + timedelta(hours=h), 0.3 + h / 100) for h in range(5)]},
+    )
+    by_slug = {t.slug: t for t in tiles}
+    assert len(tiles) == 8 and tiles[0].title == "Searches"
+    assert [(r.label, r.value) for r in by_slug["traffic-searches"].rows] == [
+        ("last 24 h", "12,840"),
+        ("last 7 days", "12,840"),
+    ]
+    assert by_slug["traffic-ctr"].rows[0].value == "31.2%"
+    assert [r.value for r in by_slug["traffic-latency_p95_ms"].rows] == ["24 ms", "—"]
+    assert len(by_slug["traffic-ctr"].series) == 5 and by_slug["traffic-searches"].series == ()
+
+    # rendered in the slot: the figure and an inline SVG sparkline
+    client.force_login(operator_user)
+    with mock.patch.object(dashboard, "traffic_tiles", return_value=tiles):
+        page = client.get("/admin/").content.decode()
+    assert 'id="tile-traffic-ctr"' in page and "31.2%" in page
+    assert '<svg class="aisle-spark"' in page and "Traffic figures" not in page
