@@ -21,25 +21,6 @@ STRATEGY_FIELDS = {
 }
 
 
-# The one figure that sums up a version of each task (model list, admin dashboard).
-KEY_METRICS = {
-    Task.RETRIEVER: "ndcg@10",
-    Task.INTENT: "macro_f1",
-    Task.SENTIMENT: "macro_f1",
-    Task.CF: "ndcg@20",
-    Task.RANKER: "ndcg@10",
-}
-
-
-def key_metric(task: str, metrics: dict[str, Any] | None) -> tuple[str, float | None]:
-    """``(name, value)`` of the task's key metric in ``metrics`` (value None when missing)."""
-    name = KEY_METRICS.get(task, "")
-    value = (metrics or {}).get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return name, None
-    return name, float(value)
-
-
 def active_version(task: str) -> ModelVersion | None:
     """The version serving follows for ``task`` (None when no version is active)."""
     return ModelVersion.objects.filter(task=task, is_active=True).first()

@@ -76,10 +76,30 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 # --- active models ---------------------------------------------------------------------------
 
 
+# The figure that sums up a version of each task: the same as the model list's "key metric"
+# column (training/admin/versions.py). When the model list's reader moves to training.selectors
+# (issue 13 §4, evaluation-aware), the tile should read it from there instead of this table.
+KEY_METRICS = {
+    "retriever": "ndcg@10",
+    "intent": "macro_f1",
+    "sentiment": "macro_f1",
+    "cf": "ndcg@20",
+    "ranker": "ndcg@10",
+}
+
+
+def key_metric(task: str, metrics: dict | None) -> tuple[str, float | None]:
+    """``(name, value)`` of the task's key metric in a version's ``metrics`` (None: missing)."""
+    name = KEY_METRICS.get(task, "")
+    value = (metrics or {}).get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return name, None
+    return name, float(value)
+
+
 def active_models_tile(*, now: datetime, can_launch: bool) -> Tile:
     """The active version of every task: key metric and age (one query)."""
     from training.models import ModelVersion, Task
-    from training.selectors import key_metric
 
     active = {
         v.task: v

@@ -16,6 +16,14 @@ from training.admin.common import error_text, pretty_json
 from training.middleware import deliver_job_notices
 from training.models import ModelVersion, ProductEmbedding, Task
 
+KEY_METRICS = {
+    Task.RETRIEVER: "ndcg@10",
+    Task.INTENT: "macro_f1",
+    Task.SENTIMENT: "macro_f1",
+    Task.CF: "ndcg@20",
+    Task.RANKER: "ndcg@10",
+}
+
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
@@ -64,8 +72,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="key metric")
     def key_metric(self, obj: ModelVersion):
-        name, value = selectors.key_metric(obj.task, obj.metrics)
-        return f"{name} {value:.4f}" if value is not None else "—"
+        name = KEY_METRICS.get(obj.task)
+        value = (obj.metrics or {}).get(name)
+        return f"{name} {value:.4f}" if isinstance(value, int | float) else "—"
 
     @admin.display(description="job")
     def job_link(self, obj: ModelVersion):
