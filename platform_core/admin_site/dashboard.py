@@ -280,13 +280,13 @@ def alert_model():
 def alerts_tile(model) -> Tile:
     """How many alerts are open (one query)."""
     names = {f.name for f in model._meta.get_fields()}
-    open_rows = model.objects.all()
+    open_rows, query = model.objects.all(), None
     if "status" in names:
-        open_rows = open_rows.filter(status="open")
+        open_rows, query = open_rows.filter(status="open"), {"status__exact": "open"}
     elif "resolved_at" in names:
         open_rows = open_rows.filter(resolved_at__isnull=True)
     count = open_rows.count()
-    url = _url("admin:platform_core_alert_changelist")
+    url = _url("admin:platform_core_alert_changelist", query=query)
     return Tile(
         slug="alerts",
         title="Open alerts",
