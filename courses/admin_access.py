@@ -6,7 +6,8 @@ the lab's permission group (``lab:<slug>``, holding exactly the lab's permission
 leaving the lab takes both back. Being staff with a few model permissions already limits the
 admin's model pages to those models, but any page that only checks ``is_staff`` (the password
 change page, custom views that forget a permission check) would open too. So the admin site's
-``has_permission`` is wrapped: for a user whose staff access comes from a lab, only the admin
+``has_permission`` (``platform_core.admin_site.site.AisleAdminSite``) also asks
+:func:`request_in_lab_scope`: for a user whose staff access comes from a lab, only the admin
 index, logout, the JavaScript catalogue, and the pages under ``/admin/<app>/<model>/`` of models
 their active labs' permissions name are allowed; everything else sends them to the admin login
 page as for any non-staff user. Operators and analysts (staff of their own) are not affected.
@@ -53,16 +54,3 @@ def request_in_lab_scope(request) -> bool:
     if scope is None:
         return True
     return path_in_scope(request.path, scope)
-
-
-def install(site) -> None:
-    """Wrap ``site.has_permission`` with the lab scope (idempotent)."""
-    if getattr(site, "_academy_lab_scope_installed", False):
-        return
-    original = site.has_permission
-
-    def has_permission(request) -> bool:
-        return original(request) and request_in_lab_scope(request)
-
-    site.has_permission = has_permission
-    site._academy_lab_scope_installed = True

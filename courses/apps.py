@@ -6,11 +6,3 @@ class CoursesConfig(AppConfig):
 
     name = "courses"
     verbose_name = "Academy"
-
-    def ready(self) -> None:
-        from django.contrib import admin
-
-        from courses import admin_access
-
-        # Learners in a lab are staff only for that lab's pages (see courses.admin_access).
-        admin_access.install(admin.site)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class PlatformConfig(AppConfig):
@@ -28,3 +29,11 @@ class PlatformConfig(AppConfig):
         post_save.connect(
             cors.invalidate, sender="platform_core.ApiClient", dispatch_uid="aisle-cors-inv"
         )
+
+
+class AisleAdminConfig(AdminConfig):
+    """``django.contrib.admin`` with Aisle's site as the default one: ``admin.site`` is an
+    ``AisleAdminSite`` (dashboard home, workflow-grouped app list, lab scope, optional second
+    factor), so every registration, third-party ones included, keeps working unchanged."""
+
+    default_site = "platform_core.admin_site.site.AisleAdminSite"

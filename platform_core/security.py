@@ -102,25 +102,3 @@ def client_ip(request) -> str | None:
         forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
         trusted_proxies=getattr(settings, "TRUSTED_PROXY_COUNT", 0),
     )
-
-
-def staff_otp_enable(site) -> None:
-    """Make an admin site ask staff for a one-time code as well (``STAFF_OTP_REQUIRED``).
-
-    django-otp's documented switch is to give the site the class ``OTPAdminSite`` (its login form
-    has the code field). The Academy wraps ``site.has_permission`` on the instance for lab scopes
-    (``courses.admin_access``), which would hide the class's check, so the verification is also
-    added on top of whatever ``has_permission`` is now. Idempotent.
-    """
-    from django_otp.admin import OTPAdminSite
-
-    if getattr(site, "_aisle_otp_required", False):
-        return
-    site.__class__ = OTPAdminSite
-    current = site.has_permission
-
-    def has_permission(request) -> bool:
-        return current(request) and request.user.is_verified()
-
-    site.has_permission = has_permission
-    site._aisle_otp_required = True

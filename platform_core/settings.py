@@ -57,7 +57,8 @@ X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "platform_core.apps.PlatformConfig",
-    "django.contrib.admin",
+    # django.contrib.admin through an AdminConfig whose default_site is Aisle's admin site
+    "platform_core.apps.AisleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -187,8 +188,11 @@ CELERY_TASK_ROUTES = {
     "training.tasks.run_cpu_job": {"queue": "cpu"},
     "training.tasks.*": {"queue": "default"},
     "recommend.tasks.*": {"queue": "default"},
+    "recommend.experiments.tasks.*": {"queue": "cpu"},  # results scan exposures and events
     "courses.tasks.*": {"queue": "default"},
 }
+# Beat caches each running experiment's verdict this often (the admin dashboard reads the cache).
+EXPERIMENT_VERDICT_MINUTES = env.int("EXPERIMENT_VERDICT_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE = {
     "training-reap-stale-jobs": {
         "task": "training.tasks.reap_stale_jobs",
@@ -221,6 +225,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommend.tasks.flush_exposures",
         "schedule": timedelta(seconds=5),
         "options": {"expires": 30},
+    },
+    # the dashboard reads experiments' verdicts from this cache, never computes them
+    "experiments-refresh-verdicts": {
+        "task": "recommend.experiments.tasks.refresh_verdicts",
+        "schedule": timedelta(minutes=EXPERIMENT_VERDICT_MINUTES),
+        "options": {"expires": 600},
     },
     "platform-buffers-reclaim": {
         "task": "platform_core.tasks.buffers_reclaim",

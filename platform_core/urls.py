@@ -1,18 +1,14 @@
 """Top-level URLs: admin, Academy, REST API (v1), API schema and docs, health probes."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from platform_core import health, security
+from platform_core import health
 
-if settings.STAFF_OTP_REQUIRED:  # the admin also asks staff for a one-time code (django-otp)
-    security.staff_otp_enable(admin.site)
-
-admin.site.site_header = "Aisle administration"
-admin.site.site_title = "Aisle admin"
-admin.site.index_title = "Catalog, models, experiments and the Academy"
+# admin.site is Aisle's own site (platform_core.admin_site.site.AisleAdminSite, installed by
+# platform_core.apps.AisleAdminConfig): its home dashboard, the lab scope and the optional
+# second factor for staff (STAFF_OTP_REQUIRED) are part of the class.
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -21,7 +21,14 @@ from django.db.models import Q
 
 from recommend.models import Surface
 
-__all__ = ["Assignment", "Experiment", "ExperimentMetric", "Exposure", "Variant"]
+__all__ = [
+    "Assignment",
+    "Experiment",
+    "ExperimentMetric",
+    "ExperimentVerdict",
+    "Exposure",
+    "Variant",
+]
 
 
 class ExperimentMetric(models.TextChoices):
@@ -335,3 +342,45 @@ class Exposure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} ({self.variant_id})"
+
+
+class ExperimentVerdict(models.Model):
+    """A running experiment's results as beat last computed them (``experiments_verdicts_refresh``).
+
+    The admin dashboard — and anything else that lists experiments with their verdict — reads
+    this row instead of running the results query in the request: the analysis scans the
+    experiment's exposures and attributed events. ``computed_at`` says how fresh it is; the
+    results page still computes live.
+    """
+
+    experiment = models.OneToOneField(
+        Experiment, on_delete=models.CASCADE, primary_key=True, related_name="verdict"
+    )
+    computed_at = models.DateTimeField()
+    outcome = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="winner, loser, no detectable difference, guardrail breached, not enough data; "
+        "empty when there is nothing to analyse yet.",
+    )
+    sentence = models.TextField(blank=True, help_text="The verdict in words, or why there is none.")
+    recommended_variant = models.CharField(max_length=40, blank=True)
+    units = models.PositiveIntegerField(default=0)
+    exposures = models.PositiveIntegerField(default=0)
+    units_required = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units per variant the sample-size calculator asks for."
+    )
+    srm_p_value = models.FloatField(null=True, blank=True)
+    srm_mismatch = models.BooleanField(
+        null=True, blank=True, help_text="Sample ratio mismatch (None: not checked yet)."
+    )
+    compute_ms = models.FloatField(default=0, help_text="How long the analysis took.")
+    error = models.TextField(blank=True, help_text="Why the last computation failed, if it did.")
+
+    class Meta:
+        ordering = ["-computed_at"]
+        verbose_name = "experiment verdict (cached)"
+        verbose_name_plural = "experiment verdicts (cached)"
+
+    def __str__(self) -> str:
+        return f"{self.experiment_id}: {self.outcome or 'no verdict yet'}"

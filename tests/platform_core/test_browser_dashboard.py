@@ -1,0 +1,129 @@
+"""The admin home in a real browser (Playwright driving Debian's Chromium): an operator signs in
+through the admin's login form and sees the tiles (active models, jobs, the running experiment
+with its cached verdict, buffers), the traffic slot and the app list grouped by workflow; the
+page loads nothing from outside and breaks no Content-Security-Policy rule. A screenshot goes to
+test-artifacts/dashboard/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from tests.conftest import CHROMIUM
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's Chromium is not installed: apt-get install -y chromium",
+    ),
+]
+
+RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
+});
+"""
+
+
+def _seed():
+    from platform_core.roles import sync_role_permissions
+    from recommend.experiments.models import Experiment, ExperimentVerdict
+    from tests.factories import (
+        JobFactory,
+        ModelVersionFactory,
+        StrategyFactory,
+        UserFactory,
+        VariantFactory,
+    )
+    from training.models import Job, Task
+
+    sync_role_permissions()  # a transactional test before this one flushed the role groups
+    UserFactory(username="dash-oper", role="operator")
+    now = timezone.now()
+    ModelVersionFactory(task=Task.RETRIEVER, is_active=True, metrics={"ndcg@10": 0.4321})
+    JobFactory(kind="train_cf", status=Job.Status.RUNNING, progress=0.4, started_at=now)
+    JobFactory(status=Job.Status.FAILED, finished_at=now - timedelta(hours=2))
+    control = VariantFactory(
+        key="control", is_control=True, strategy=StrategyFactory(), experiment__name="hybrid-vs-kw"
+    )
+    VariantFactory(experiment=control.experiment, key="treatment", strategy=StrategyFactory())
+    experiment = control.experiment
+    experiment.status = Experiment.Status.RUNNING
+    experiment.started_at = now - timedelta(days=1)
+    experiment.save()
+    ExperimentVerdict.objects.create(
+        experiment=experiment,
+        computed_at=now - timedelta(minutes=2),
+        outcome="winner",
+        sentence="The treatment raises CTR by 7.2%.",
+        recommended_variant="treatment",
+        units=1600,
+        exposures=3200,
+        srm_p_value=0.59,
+        srm_mismatch=False,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_operator_signs_in_and_sees_the_dashboard(browser, live_server):
+    _seed()
+    base = live_server.url
+    context = browser.new_context(viewport={"width": 1360, "height": 1000})
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    outside: list[str] = []
+
+    def only_local(route):
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(f"{base}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("dash-oper")
+    page.get_by_label("Password").fill("pass-1234")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/admin/")
+
+    tiles = page.locator("#dashboard-tiles .aisle-tile h2")
+    assert tiles.all_inner_texts() == ["Active models", "Jobs", "Experiments running", "Buffers"]
+    models = page.locator("#tile-models").inner_text()
+    assert "retriever" in models and "ndcg@10 0.432" in models and "none yet" in models
+    jobs = page.locator("#tile-jobs").inner_text()
+    assert "running\t1" in jobs and "failed in the last 24 h\t1" in jobs, jobs
+    experiments = page.locator("#tile-experiments").inner_text()
+    assert "hybrid-vs-kw" in experiments and "winner" in experiments and "SRM ok" in experiments
+    assert page.locator("#dashboard-traffic").is_visible()
+
+    sections = [s.title() for s in page.locator(".aisle-group caption").all_inner_texts()]
+    assert sections == [
+        "Catalog",
+        "Training",
+        "Serving",
+        "Experiments",
+        "Insights",
+        "Academy",
+        "Platform",
+    ], sections
+    assert "Auth Token" not in page.content()
+
+    # the failed-jobs link opens the filtered job list
+    page.locator("#tile-jobs").get_by_role("link", name="failed in the last 24 h").click()
+    page.wait_for_url("**/admin/training/job/?*")
+    assert "1 job" in page.locator("#changelist").inner_text()
+
+    page.goto(f"{base}/admin/")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    violations = page.evaluate("window.__csp")
+    context.close()
+    assert outside == [] and violations == [], (outside, violations)
