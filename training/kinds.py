@@ -326,8 +326,9 @@ register_job_kind(
         Param(
             "near_duplicate_cosine",
             float,
-            0.97,
-            "near-duplicates: cosine of the active retriever's vectors at or above this",
+            0.99,
+            "near-duplicates: cosine of the active retriever's vectors at or above this (0.97 "
+            "also finds variants such as sizes and editions)",
             min=0.5,
             max=1.0,
         ),

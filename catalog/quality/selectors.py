@@ -37,7 +37,7 @@ NeighbourPairs = Callable[[float], Iterable[tuple[int, int, float]]]
 class QualitySettings:
     """Thresholds of the checks (stored with each report)."""
 
-    near_duplicate_cosine: float = 0.97
+    near_duplicate_cosine: float = 0.99
     min_title_chars: int = 4
     min_description_chars: int = 20
     price_z: float = logic.Z_THRESHOLD
