@@ -79,7 +79,15 @@ def example_rows(check: dict) -> list[dict]:
 
 @admin.register(DataQualityReport)
 class DataQualityReportAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "created_at", "trigger", "issues_found", "summary", "duration")
+    list_display = (
+        "__str__",
+        "created_at",
+        "trigger",
+        "issues_found",
+        "summary",
+        "duration",
+        "job_link",
+    )
     list_filter = ("trigger", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=id", "=job_id", "=import_run__id")
     date_hierarchy = "created_at"
@@ -92,6 +100,16 @@ class DataQualityReportAdmin(admin.ModelAdmin):
     @admin.display(description="seconds", ordering="duration_seconds")
     def duration(self, report: DataQualityReport) -> str:
         return f"{report.duration_seconds:.1f}"
+
+    @admin.display(description="job")
+    def job_link(self, report: DataQualityReport) -> str:
+        if not report.job_id:
+            return "—"
+        try:  # the training app's page (the catalog does not import training)
+            url = reverse("admin:training_job_change", args=[report.job_id])
+        except NoReverseMatch:
+            return f"#{report.job_id}"
+        return format_html('<a href="{}">#{}</a>', url, report.job_id)
 
     def has_add_permission(self, request):
         return False  # a report is made by the data_quality job (on import or on demand)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import Event, Product, Shopper
+from catalog.services.privacy import shopper_export
 from catalog.services.quality import products_merge, quality_fix_apply, quality_report_run
 from platform_core.models import AuditLog
 from training import datasets
@@ -83,6 +84,8 @@ def test_flags_remove_rows_from_training_datasets_only_when_asked(planted_store,
     quality_fix_apply(report=report, check="events_inactive_products", user=admin_user)
     assert Shopper.objects.get(pk=s.bot).exclude_from_training
     assert AuditLog.objects.filter(action="catalog.shopper.exclude_from_training").exists()
+    # A decision about a person: their data export says so.
+    assert shopper_export(external_id="crawler-9")["shopper"]["exclude_from_training"] is True
 
     assert s.bot in _cf_shoppers()  # flags change nothing unless a job asks
     with datasets.flagged_rows_excluded():
