@@ -93,3 +93,15 @@ def test_a_file_import_queues_a_data_quality_job_after_its_commit(
     with django_capture_on_commit_callbacks(execute=True):
         assert catalog_import_file(kind="categories", source=more).created == 1
     assert Job.objects.filter(kind="data_quality").count() == 1
+
+
+def test_run_job_data_quality_inline_stores_a_report(planted_store):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("run_job", "data_quality", "--inline", "-p", "outlier_z=3.5", stdout=out)
+    report = DataQualityReport.objects.get()
+    assert report.trigger == DataQualityReport.Trigger.ON_DEMAND and report.job_id
+    assert report.counts["bot_shoppers"] == 1 and report.counts["price_outliers"] == 1
