@@ -26,6 +26,7 @@ MAX_EXAMPLES = 20
 MAX_SUBJECT_IDS = 5000
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_ACCENTS = re.compile("[\u0300-\u036f]+")
 
 
 @dataclass
@@ -57,9 +58,14 @@ class CheckResult:
 
 def normalise_title(title: str) -> str:
     """Case, accents, punctuation and spacing folded: "Blue  T-Shirt!" == "blue t shirt"."""
-    text = unicodedata.normalize("NFKD", title or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
+    text = (title or "").casefold()
+    if text.isascii():
+        return " ".join(_NON_WORD.sub(" ", text).split())
+    # Latin accents only (U+0300–U+036F): other scripts' combining marks (Devanagari vowel
+    # signs, …) carry meaning, so they are kept as part of their word.
+    text = _ACCENTS.sub("", unicodedata.normalize("NFKD", text))
+    kept = (ch if ch.isalnum() or unicodedata.category(ch)[0] == "M" else " " for ch in text)
+    return " ".join("".join(kept).split())
 
 
 def duplicate_title_groups(rows: Iterable[tuple[int, str]]) -> list[list[int]]:

@@ -7,6 +7,10 @@ from catalog.quality import logic
 
 def test_normalised_titles_fold_case_accents_punctuation_and_spacing():
     assert logic.normalise_title("  Crème-Brûlée  TORCH! ") == "creme brulee torch"
+    assert logic.normalise_title("ＡＢＣ　１２３") == "abc 123"
+    # Other scripts keep their combining marks: these two Hindi words are not one title.
+    assert logic.normalise_title("हिन्दी किताब") == "हिन्दी किताब"
+    assert logic.normalise_title("हिन्दी") != logic.normalise_title("हन्द")
     groups = logic.duplicate_title_groups(
         [(3, "Blue T-Shirt"), (1, "blue  t shirt"), (2, "Blue shirt"), (4, ""), (5, "")]
     )
