@@ -83,6 +83,20 @@ class Product(models.Model):
         db_persist=True,
     )
     needs_embedding = models.BooleanField(default=True, db_index=True)
+    # Fix actions of the data quality report: never a silent deletion.
+    exclude_from_training = models.BooleanField(
+        default=False,
+        db_default=False,  # raw INSERTs and COPY (imports, ingestion, demo) omit the column
+        help_text="Training jobs run with exclude_flagged=true leave its events out.",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_duplicates",
+        help_text="The product this duplicate was merged into (its events moved there).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,6 +144,11 @@ class Shopper(models.Model):
     profile_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    exclude_from_training = models.BooleanField(
+        default=False,
+        db_default=False,  # raw INSERTs and COPY (imports, ingestion, demo) omit the column
+        help_text="Training jobs run with exclude_flagged=true leave its events out (e.g. a bot).",
+    )
 
     class Meta:
         ordering = ["external_id"]
@@ -168,6 +187,11 @@ class Event(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
+    exclude_from_training = models.BooleanField(
+        default=False,
+        db_default=False,  # raw INSERTs and COPY (imports, ingestion, demo) omit the column
+        help_text="Training jobs run with exclude_flagged=true leave it out.",
+    )
 
     class Meta:
         ordering = ["-timestamp", "-id"]
@@ -252,3 +276,35 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.filename or ''} ({self.status})"
+
+
+class DataQualityReport(models.Model):
+    """One run of the data quality checks (after an import, or on demand): per check a count,
+    a bounded list of examples and the ids the fix actions act on."""
+
+    class Trigger(models.TextChoices):
+        IMPORT = "import", "after an import"
+        ON_DEMAND = "on_demand", "on demand"
+
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.ON_DEMAND)
+    # training.Job's id, kept as a plain number: the catalog does not depend on training.
+    job_id = models.PositiveBigIntegerField(null=True, blank=True)
+    import_run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL)
+    totals = models.JSONField(default=dict, help_text="Products, shoppers, events checked.")
+    counts = models.JSONField(default=dict, help_text="Items found, by check.")
+    checks = models.JSONField(default=list, help_text="Per check: label, count, examples, ids.")
+    settings = models.JSONField(default=dict, help_text="Thresholds the checks used.")
+    issues_found = models.PositiveIntegerField(default=0)
+    duration_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "data quality report"
+
+    def __str__(self) -> str:
+        return f"Data quality report #{self.pk} ({self.issues_found} issues)"
+
+    def check_result(self, name: str) -> dict | None:
+        """The stored findings of one check, or None."""
+        return next((c for c in self.checks if c.get("name") == name), None)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
-from catalog.models import Category, Product, SearchLog
+from catalog.models import Category, Event, Product, SearchLog
 from catalog.sql import as_json_param, bulk_cursor, chunks
 
 
@@ -178,3 +178,24 @@ def query_row_estimate(queryset: QuerySet) -> int:
     if isinstance(plan, str):
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def training_events(*, exclude_flagged: bool) -> QuerySet:
+    """Events a training job may read. With ``exclude_flagged`` the data quality report's
+    flags apply: an event flagged itself, or by its shopper or its product, is left out."""
+    events = Event.objects.all()
+    if exclude_flagged:
+        events = events.filter(
+            Q(product__isnull=True) | Q(product__exclude_from_training=False),
+            exclude_from_training=False,
+            shopper__exclude_from_training=False,
+        )
+    return events
+
+
+def training_search_logs(*, exclude_flagged: bool) -> QuerySet:
+    """Search logs a training job may read (with ``exclude_flagged``: not a flagged shopper's)."""
+    logs = SearchLog.objects.all()
+    if exclude_flagged:
+        logs = logs.filter(Q(shopper__isnull=True) | Q(shopper__exclude_from_training=False))
+    return logs

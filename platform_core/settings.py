@@ -376,6 +376,9 @@ EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=0)
 SEARCHLOG_RETENTION_DAYS = env.int("SEARCHLOG_RETENTION_DAYS", default=0)
 RETENTION_ARCHIVE = env.bool("RETENTION_ARCHIVE", default=False)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=10_000)
+# A file import (import_catalog / import_events / the admin's Import page) queues a
+# data_quality job once it committed (catalog.import_hooks, training.after_import).
+DATA_QUALITY_AFTER_IMPORT = env.bool("DATA_QUALITY_AFTER_IMPORT", default=True)
 JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=5)
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=90)
 # Torch threads for a job (0 = torch's default). Set 1 where workers share a small box with

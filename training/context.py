@@ -198,6 +198,12 @@ class JobContext:
         """A new version in status ``training``, owned by this job: discarded (row, vectors,
         index, artifact directory) unless the job succeeds."""
         fields.setdefault("status", ModelVersion.Status.TRAINING)
+        if self.params.get("exclude_flagged"):
+            # The split is re-derived from this (evaluate): the same rows must be left out.
+            fields["dataset_snapshot"] = {
+                **fields.get("dataset_snapshot", {}),
+                "exclude_flagged": True,
+            }
         version = ModelVersion.objects.create(job_id=self.job_id, created_by=self.user, **fields)
         self.created_version_ids.append(version.pk)
         self.log(f"created {version.task} version #{version.pk} ({version.name})")

@@ -7,9 +7,11 @@ version, so a split can be rebuilt (same seed, same rows) by the ``evaluate`` jo
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +19,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from catalog.models import Event, EventType, Product, SearchLog
+from catalog import selectors as catalog_selectors
+from catalog.models import EventType, Product
 from training.classifier_labels import intent_labels, sentiment_from_rating
 from training.ml.pairs import EventRow, QueryPair, hard_negatives, mine_query_pairs, normalize_query
 from training.ml.splits import Split, split_by_key, split_by_time, split_per_user
@@ -26,6 +29,39 @@ from training.models import QueryLabel
 
 PAIR_EVENT_TYPES = (EventType.SEARCH, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE)
 RATIOS = (0.7, 0.15, 0.15)
+
+
+# =========================================================================== flagged rows
+
+# Set for the duration of a job run with ``exclude_flagged=true`` (services.job_run): every
+# reader below, and those of training.ranking_data, leave out what the data quality report's
+# fix actions flagged. A context variable, so the flag reaches every job kind's readers (and
+# the threads a worker runs jobs on each see their own job's value).
+_EXCLUDE_FLAGGED: ContextVar[bool] = ContextVar("training_exclude_flagged", default=False)
+
+
+@contextlib.contextmanager
+def flagged_rows_excluded(exclude: bool = True) -> Iterator[None]:
+    """Within this block the training readers honour (or ignore) the exclude-from-training flags."""
+    token = _EXCLUDE_FLAGGED.set(bool(exclude))
+    try:
+        yield
+    finally:
+        _EXCLUDE_FLAGGED.reset(token)
+
+
+def excluding_flagged() -> bool:
+    return _EXCLUDE_FLAGGED.get()
+
+
+def training_events():
+    """The events training may read (flagged ones left out inside ``flagged_rows_excluded``)."""
+    return catalog_selectors.training_events(exclude_flagged=excluding_flagged())
+
+
+def training_search_logs():
+    """The search logs training may read (a flagged shopper's left out when excluding)."""
+    return catalog_selectors.training_search_logs(exclude_flagged=excluding_flagged())
 
 
 def _since(days: int | None):
@@ -40,8 +76,8 @@ def search_event_rows(
 ) -> list[EventRow]:
     """Events of ``types`` plus every SearchLog row (as a ``search``), for pair mining."""
     since = _since(days)
-    events = Event.objects.filter(type__in=list(types))
-    logs = SearchLog.objects.all()
+    events = training_events().filter(type__in=list(types))
+    logs = training_search_logs().all()
     if since is not None:
         events = events.filter(timestamp__gte=since)
         logs = logs.filter(timestamp__gte=since)
@@ -117,7 +153,7 @@ def retriever_data(*, seed: int, days: int | None = None) -> RetrieverData:
 
 def shown_not_engaged(*, days: int | None = None) -> dict[str, list[int]]:
     """``{normalised query: [product ids shown, in order]}`` from the search log (hard negatives)."""
-    logs = SearchLog.objects.exclude(shown_products=[])
+    logs = training_search_logs().exclude(shown_products=[])
     if days:
         logs = logs.filter(timestamp__gte=_since(days))
     by_query: dict[str, list[str]] = defaultdict(list)
@@ -193,8 +229,8 @@ def judged_csv(path: str | Path) -> dict[str, dict[int, float]]:
 def session_events(*, days: int | None = None) -> list[SessionEvent]:
     """Every event (and logged search) as a ``SessionEvent`` for weak intent labels."""
     since = _since(days)
-    events = Event.objects.all()
-    logs = SearchLog.objects.all()
+    events = training_events().all()
+    logs = training_search_logs().all()
     if since is not None:
         events, logs = events.filter(timestamp__gte=since), logs.filter(timestamp__gte=since)
     out = [
@@ -266,7 +302,9 @@ def intent_examples(*, mode: str, seed: int, days: int | None = None) -> TextExa
 def sentiment_examples(*, seed: int, days: int | None = None) -> TextExamples:
     """Review texts labelled from their rating (1–2 negative, 3 neutral, 4–5 positive), split by
     review text (a text repeated by several shoppers never lands in two splits)."""
-    reviews = Event.objects.filter(type__in=[EventType.REVIEW, EventType.RATING]).exclude(review="")
+    reviews = (
+        training_events().filter(type__in=[EventType.REVIEW, EventType.RATING]).exclude(review="")
+    )
     if days:
         reviews = reviews.filter(timestamp__gte=_since(days))
     items: list[tuple[str, str]] = []
@@ -307,7 +345,7 @@ def cf_interactions(
     ``protocol``: ``global_time`` (one time boundary for everyone), ``per_user_time`` (each
     shopper's latest products held out) or ``per_user_random`` (seeded, per shopper).
     """
-    events = Event.objects.filter(type__in=list(CF_WEIGHTS), product__isnull=False)
+    events = training_events().filter(type__in=list(CF_WEIGHTS), product__isnull=False)
     if days:
         events = events.filter(timestamp__gte=_since(days))
     rows = [

@@ -149,7 +149,8 @@ class JobKind:
 
 _KINDS: dict[str, JobKind] = {}
 
-# The generic parameters of every kind that produces a version (``versions=`` given).
+# The generic parameters of every kind that produces a version (``versions=`` given): its
+# activation, and which rows its training data may hold.
 PROMOTE_IF_BETTER = Param(
     "promote_if_better",
     bool,
@@ -163,7 +164,14 @@ ANALYSIS = Param(
     False,
     "a run for analysis (ablation): its version never becomes active",
 )
-VERSION_PARAMS = (PROMOTE_IF_BETTER, ANALYSIS)
+EXCLUDE_FLAGGED = Param(
+    "exclude_flagged",
+    bool,
+    False,
+    "leave out what the data quality report flagged (products, shoppers and events excluded "
+    "from training); recorded in the version's dataset snapshot",
+)
+VERSION_PARAMS = (PROMOTE_IF_BETTER, ANALYSIS, EXCLUDE_FLAGGED)
 
 
 def _with_version_params(params: tuple[Param, ...]) -> tuple[Param, ...]:
@@ -194,7 +202,7 @@ def register_job_kind(
     ``validate`` receives the converted parameters and may raise ``ValidationError`` for rules
     that involve several parameters or the database. ``versions``: the kind's runner produces a
     model version, activated by that policy (``training.activation``); the kind then takes the
-    generic parameters ``promote_if_better`` and ``analysis``.
+    generic parameters ``promote_if_better``, ``analysis`` and ``exclude_flagged``.
     """
     if queue not in QUEUES:
         raise ValueError(f"queue must be one of {QUEUES}, got {queue!r}")

@@ -314,6 +314,51 @@ register_job_kind(
     versions=VersionPolicy(metric="ndcg@10"),
 )
 
+register_job_kind(
+    "data_quality",
+    queue="cpu",
+    runner="training.runners.data_quality.run",
+    help="Data quality report (catalog): duplicate and near-duplicate products, missing or very short "
+    "titles and descriptions, price outliers per category, events on unknown or inactive products, "
+    "bot-like shoppers, orphan categories, reviews without ratings; counts, examples and fix actions "
+    "on Catalog → Data quality reports. Runs after every file import too.",
+    params=[
+        Param(
+            "near_duplicate_cosine",
+            float,
+            0.99,
+            "near-duplicates: cosine of the active retriever's vectors at or above this (0.97 "
+            "also finds variants such as sizes and editions)",
+            min=0.5,
+            max=1.0,
+        ),
+        Param("min_title_chars", int, 4, "titles shorter than this are reported", min=1),
+        Param("min_description_chars", int, 20, "descriptions shorter than this", min=0),
+        Param(
+            "outlier_z",
+            float,
+            3.5,
+            "robust z-score (median / MAD) beyond which a price or a shopper's event rate is an outlier",
+            min=1,
+        ),
+        Param(
+            "bot_min_events_per_hour",
+            int,
+            50,
+            "a bot-like shopper has at least this many events in its busiest hour",
+            min=1,
+        ),
+        Param(
+            "trigger",
+            str,
+            "on_demand",
+            "what started the report",
+            choices=("on_demand", "import"),
+        ),
+        Param("import_run", int, None, "the import that triggered it", min=1),
+    ],
+)
+
 # train_cf's activation policy, declared apart from its entry: NDCG at the job's cut-off decides
 # promote_if_better (versions trained with another k are never compared).
 set_version_policy("train_cf", VersionPolicy(metric=lambda params: f"ndcg@{params['k']}"))

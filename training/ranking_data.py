@@ -52,10 +52,10 @@ class ShownList:
 
 def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
     """Lists from the search log, with engagement from events carrying their request id."""
-    from catalog.models import Event, SearchLog
     from recommend.serving.retrievers import product_ids_for_external
+    from training import datasets
 
-    logs = SearchLog.objects.exclude(shown_products=[]).order_by("-timestamp")
+    logs = datasets.training_search_logs().exclude(shown_products=[]).order_by("-timestamp")
     if since is not None:
         logs = logs.filter(timestamp__gte=since)
     rows = list(
@@ -72,9 +72,13 @@ def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
         return []
     mapping = product_ids_for_external(sorted({p for *_, shown in rows for p in shown}))
     engagement: dict[str, dict[int, float]] = defaultdict(dict)
-    for request_id, product_id, kind in Event.objects.filter(
-        request_id__in=[r[0] for r in rows], type__in=list(ENGAGEMENT), product__isnull=False
-    ).values_list("request_id", "product_id", "type"):
+    for request_id, product_id, kind in (
+        datasets.training_events()
+        .filter(
+            request_id__in=[r[0] for r in rows], type__in=list(ENGAGEMENT), product__isnull=False
+        )
+        .values_list("request_id", "product_id", "type")
+    ):
         level = engagement[request_id]
         level[product_id] = max(level.get(product_id, 0.0), ENGAGEMENT[kind])
     lists = []
@@ -109,11 +113,12 @@ def session_lists(
     """Lists rebuilt from search events (history without a search log). Only searches followed
     by a click are rebuilt (retrieval is the cost here, and a list nobody engaged with teaches
     the ranker nothing); ``progress(fraction, step, total)`` reports every 20 searches."""
-    from catalog.models import Event
     from recommend.engine.text import normalise
+    from training import datasets
 
     searches = (
-        Event.objects.filter(type="search")
+        datasets.training_events()
+        .filter(type="search")
         .exclude(query="")
         .exclude(session="")
         .order_by("-timestamp")
@@ -131,7 +136,8 @@ def session_lists(
         return []
     by_session: dict[tuple[int, str], list[tuple]] = defaultdict(list)
     for event in (
-        Event.objects.filter(
+        datasets.training_events()
+        .filter(
             session__in=list({s[2] for s in searches}),
             type__in=list(ENGAGEMENT),
             product__isnull=False,
@@ -302,6 +308,8 @@ class FeatureBuilder:
             from recommend.engine.profiles import EVENT_WEIGHTS
             from recommend.services import POPULARITY_HALF_LIFE_HOURS, POPULARITY_WINDOW_DAYS
 
+            # Features read every event as serving does (flags choose training lists, not the
+            # inputs serving will see).
             events = Event.objects.filter(
                 type__in=list(EVENT_WEIGHTS), product__isnull=False, product__active=True
             )
@@ -411,10 +419,13 @@ def build_dataset(
     builder = FeatureBuilder(retriever=retriever, cf_version=cf_version, since=since)
     lists = served_lists(max_lists=params["max_lists"], since=since)
     if len(lists) < params["max_lists"]:
-        from catalog.models import SearchLog
+        from training import datasets
 
         logged_sessions = set(
-            SearchLog.objects.exclude(session="").values_list("session", flat=True).distinct()
+            datasets.training_search_logs()
+            .exclude(session="")
+            .values_list("session", flat=True)
+            .distinct()
         )
         rebuilt = None
         if progress is not None:

@@ -27,6 +27,7 @@ from training import selectors
 from training.activation import ACTIVATE_FIRST, KEEP, Decision, decide
 from training.classifier_labels import intent_labels
 from training.context import JobContext, JobLost, Monitor, remove_artifact_dir
+from training.datasets import flagged_rows_excluded
 from training.jobs import JobKind, get_job_kind, validate_params
 from training.ml.pairs import normalize_query
 from training.ml.progress import JobCancelled
@@ -114,7 +115,9 @@ def job_run(*, job_id: int) -> Job | None:
     try:
         ctx.params = validate_params(spec, job.params)
         _limit_torch_threads()
-        spec.resolve_runner()(ctx)
+        # Every kind's dataset readers honour the data quality flags under this scope.
+        with flagged_rows_excluded(bool(ctx.params.get("exclude_flagged"))):
+            spec.resolve_runner()(ctx)
     except JobLost as exc:
         status, error = Job.Status.FAILED, str(exc)
     except JobCancelled:

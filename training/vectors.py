@@ -230,6 +230,34 @@ def hnsw_index_exists(version_id: int) -> bool:
         return cursor.fetchone() is not None
 
 
+def nearest_neighbour_pairs(
+    version_id: int, dimension: int, threshold: float, *, ef_search: int = 40
+) -> list[tuple[int, int, float]]:
+    """``(product, its nearest other active product, cosine)`` for every active product whose
+    nearest neighbour under the version is at least ``threshold`` similar: one probe of the
+    version's HNSW index per product (LIMIT 2: the product itself and its neighbour), all in
+    one SQL statement — never a products × products comparison."""
+    dim, version = int(dimension), int(version_id)
+    cast = f"::vector({dim})"  # the index's expression: (vector::vector(dim))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        cursor.execute(
+            f"SELECT e.product_id, nn.product_id, nn.cosine FROM {TABLE} e "
+            "JOIN catalog_product p ON p.id = e.product_id AND p.active "
+            "CROSS JOIN LATERAL ("
+            f"  SELECT n.product_id, 1 - ((n.vector{cast}) <=> (e.vector{cast})) AS cosine "
+            f"  FROM {TABLE} n "
+            f"  WHERE n.model_version_id = {version} "
+            f"  ORDER BY (n.vector{cast}) <=> (e.vector{cast}) LIMIT 2"
+            ") nn "
+            "JOIN catalog_product q ON q.id = nn.product_id AND q.active "
+            f"WHERE e.model_version_id = {version} AND nn.product_id <> e.product_id "
+            "AND nn.cosine >= %s",
+            [float(threshold)],
+        )
+        return [(a, b, float(c)) for a, b, c in cursor.fetchall()]
+
+
 # --------------------------------------------------------------------------- reading vectors
 
 

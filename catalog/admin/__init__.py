@@ -3,4 +3,4 @@ products with the Import page (``products``), shoppers, events and the search lo
 (``shoppers``), import runs (``imports``); ``common`` holds what they share. Importing the
 modules registers their pages."""
 
-from catalog.admin import categories, imports, products, shoppers  # noqa: F401 (registration)
+from catalog.admin import categories, imports, products, quality, shoppers  # noqa: F401 (registration)

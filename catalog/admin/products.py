@@ -19,6 +19,7 @@ from catalog.admin.common import (
     recent_formset,
 )
 from catalog.admin.imports import FULL_SYNC_PERMISSION, ImportForm, importable_kinds
+from catalog.admin.quality import merged_into_link, training_flag_actions
 from catalog.formats.contract import COLUMNS
 from catalog.formats.reading import detect_format
 from catalog.models import Event, ImportRun, Product
@@ -120,21 +121,35 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
         StockFilter,
         "active",
         "needs_embedding",
+        "exclude_from_training",
     )
     search_fields = ("title", "=external_id", "brand__name")
+    actions = training_flag_actions("product")
     autocomplete_fields = ("category", "brand")
-    readonly_fields = ("search_text", "needs_embedding", "created_at", "updated_at")
+    readonly_fields = (
+        "search_text",
+        "needs_embedding",
+        "created_at",
+        "updated_at",
+        "exclude_from_training",
+        "merged_into_link",
+    )
     fieldsets = (
         (None, {"fields": ("external_id", "title", "description", "category", "brand")}),
         ("Offer", {"fields": ("price", "currency", "stock", "active", "image_url")}),
         ("Attributes", {"fields": ("attributes",)}),
         ("Search", {"fields": ("search_text", "needs_embedding", "created_at", "updated_at")}),
+        ("Data quality", {"fields": ("exclude_from_training", "merged_into_link")}),
     )
     show_facets = admin.ShowFacets.NEVER
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("brand", "category")
+
+    @admin.display(description="merged into")
+    def merged_into_link(self, product):
+        return merged_into_link(product)
 
     def save_model(self, request, obj, form, change):
         product_save(product=obj, changed_fields=form.changed_data, actor=request.user)

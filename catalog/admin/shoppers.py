@@ -21,6 +21,7 @@ from catalog.admin.common import (
     ReadOnlyInline,
     recent_formset,
 )
+from catalog.admin.quality import training_flag_actions
 from catalog.models import Event, SearchLog, Shopper
 from catalog.services.privacy import shopper_export, shopper_forget
 
@@ -49,10 +50,16 @@ class ShopperAdmin(EventsInlineMixin, admin.ModelAdmin):
         "profile_version",
         "last_seen_at",
     )
-    list_filter = ("segment", "country")
+    list_filter = ("segment", "country", "exclude_from_training")
     search_fields = ("=external_id",)
-    readonly_fields = ("category_interests", "profile_version", "created_at", "last_seen_at")
-    actions = ("forget_shoppers", "export_shoppers")
+    readonly_fields = (
+        "category_interests",
+        "profile_version",
+        "created_at",
+        "last_seen_at",
+        "exclude_from_training",  # set by the audited actions (list, data quality report)
+    )
+    actions = ("forget_shoppers", "export_shoppers", *training_flag_actions("shopper"))
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -110,7 +117,7 @@ class EventAdmin(BigTableAdmin):
         "session",
     )
     list_select_related = ("shopper", "product")
-    list_filter = ("type", ("timestamp", admin.DateFieldListFilter))
+    list_filter = ("type", "exclude_from_training", ("timestamp", admin.DateFieldListFilter))
     search_fields = ("=event_id", "=shopper__external_id", "query")
     readonly_fields = [f.name for f in Event._meta.fields]
     ordering = ("-timestamp", "-id")

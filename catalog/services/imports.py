@@ -30,6 +30,7 @@ from catalog.formats.records import (
     clean_shopper,
 )
 from catalog.formats.values import storable, unstorable_reason
+from catalog.import_hooks import import_finished
 from catalog.models import Brand, Category, ImportRun, Product, Shopper
 from catalog.search_text import category_path_names, product_search_text
 from catalog.selectors import category_lookup, category_paths
@@ -80,7 +81,7 @@ def catalog_import_file(
         report.duration_seconds = time.monotonic() - started
         record_run(report, user=user)
         return report
-    return _import_rows(
+    report = _import_rows(
         report,
         kind=kind,
         rows=parsed.rows,
@@ -91,6 +92,8 @@ def catalog_import_file(
         progress=progress,
         started=started,
     )
+    import_finished(report)  # e.g. the data quality report, queued after the commit
+    return report
 
 
 def products_import_objects(

@@ -37,6 +37,8 @@ def shopper_export(*, external_id: str, actor=None) -> dict[str, Any]:
             "profile_version": shopper.profile_version,
             "created_at": shopper.created_at.isoformat(),
             "last_seen_at": shopper.last_seen_at.isoformat() if shopper.last_seen_at else None,
+            # A decision about the shopper (e.g. judged bot-like by the data quality report).
+            "exclude_from_training": shopper.exclude_from_training,
         },
         "events": [
             {

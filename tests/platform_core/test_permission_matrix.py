@@ -157,6 +157,14 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/catalog/importrun/<path:object_id>/delete/": ("GET", "  L   L 403 403 403 403"),
     "admin/catalog/importrun/<path:object_id>/change/": ("GET", "  L   L 200 200 200 200"),
     "admin/catalog/importrun/<path:object_id>/": ("GET", "  L   L 302 302 302 302"),
+    # data quality reports: records read by analysts; their fixes change rows (operators)
+    "admin/catalog/dataqualityreport/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/dataqualityreport/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/catalog/dataqualityreport/<int:pk>/fix/": ("POST", "  L   L   L 403 302 302"),
+    "admin/catalog/dataqualityreport/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/dataqualityreport/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/catalog/dataqualityreport/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/dataqualityreport/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     # --- training: analysts read, operators promote, roll back, launch, cancel, retry (POST rows
     # promote the active version, roll back with nothing to roll back, act on a finished job)
     "admin/training/modelversion/<int:pk>/promote/": ("POST", "  L   L   L 403 302 302"),
@@ -404,7 +412,7 @@ class World:
         from django_otp.plugins.otp_totp.models import TOTPDevice
         from rest_framework.authtoken.models import Token
 
-        from catalog.models import ImportRun
+        from catalog.models import DataQualityReport, ImportRun
         from courses import services as course_services
         from courses.models import (
             Attempt,
@@ -535,6 +543,7 @@ class World:
             "catalog/event": event,
             "catalog/searchlog": search,
             "catalog/importrun": import_run,
+            "catalog/dataqualityreport": DataQualityReport.objects.create(),
             "training/modelversion": version,
             "training/job": job,
             "training/querylabel": label,

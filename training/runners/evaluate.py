@@ -37,7 +37,10 @@ def run(ctx: JobContext) -> None:
         f"evaluating {version.task} version #{version.pk} against active "
         f"#{active.pk if active else '-'} (split seed {seed})"
     )
-    with ctx.stage("evaluate", 0.0, 1.0):
+    # The version's split is re-derived from the live tables: leave out the rows its training
+    # left out (exclude_flagged), or the held-out part is not the one it was judged on.
+    excluded = bool((version.dataset_snapshot or {}).get("exclude_flagged"))
+    with ctx.stage("evaluate", 0.0, 1.0), datasets.flagged_rows_excluded(excluded):
         custom = get_evaluator(version.task)
         if custom is not None:
             result = custom(ctx, version, active)
