@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from platform_core import health, security
+from platform_core import health, metrics_endpoint, security
 
 if settings.STAFF_OTP_REQUIRED:  # the admin also asks staff for a one-time code (django-otp)
     security.staff_otp_enable(admin.site)
@@ -17,6 +17,7 @@ admin.site.index_title = "Catalog, models, experiments and the Academy"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_endpoint.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("academy/", include("courses.urls")),
     path("api/v1/", include("platform_core.api.urls")),

@@ -9,4 +9,9 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         # The built-in job kinds (no torch: runners are imported by the worker that runs them).
-        from training import kinds  # noqa: F401
+        from training import (
+            kinds,  # noqa: F401
+            monitoring,
+        )
+
+        monitoring.register()  # jobs gauge, "a job failed" alert rule

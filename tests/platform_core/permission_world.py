@@ -38,6 +38,7 @@ class World:
         from platform_core.models import AuditLog
         from platform_core.roles import sync_role_permissions
         from tests.factories import (
+            AlertFactory,
             BoostRuleFactory,
             BrandFactory,
             CategoryFactory,
@@ -125,6 +126,7 @@ class World:
         # platform
         api_client, _ = platform_services.api_client_create(name="shop", scopes="read")
         audit = AuditLog.objects.create(action="test.entry", actor_name="x")
+        alert = AlertFactory()
         target_user = UserFactory(username="target")
         Token.objects.create(user=target_user)
         login = {
@@ -145,6 +147,8 @@ class World:
             "platform_core/user": target_user,
             "platform_core/apiclient": api_client,
             "platform_core/auditlog": audit,
+            "platform_core/alertrule": alert.rule,
+            "platform_core/alert": alert,
             "authtoken/tokenproxy": target_user,  # a token proxy's id is its user's
             "catalog/category": category,
             "catalog/brand": brand,

@@ -38,7 +38,7 @@ from tests.platform_core.permission_world import World
 USERS = ("anon", "learner", "lab", "analyst", "operator", "super")
 
 # Top-level routes that are not admin or Academy pages: public by design, with their own tests.
-NOT_IN_THE_MATRIX = ("api/v1/", "api/schema/", "api/docs/", "healthz", "readyz")
+NOT_IN_THE_MATRIX = ("api/v1/", "api/schema/", "api/docs/", "healthz", "readyz", "metrics")
 
 # route → (method, expected cells for USERS)
 MATRIX: dict[str, tuple[str, str]] = {
@@ -100,6 +100,20 @@ MATRIX: dict[str, tuple[str, str]] = {
     # --- dead letters: analysts see them, operators retry / discard (platform_core.roles)
     "admin/platform_core/deadletter/": ("GET", "  L   L   L 200 200 200"),
     "admin/platform_core/deadletter/act/": ("POST", "  L   L   L 403 302 302"),
+    # --- alerts: analysts see them, operators change thresholds and acknowledge / resolve (rules
+    # come from the registry, alerts from beat: nobody adds or deletes either)
+    **{
+        f"admin/platform_core/{model}/{page}": ("GET", cells)
+        for model in ("alertrule", "alert")
+        for page, cells in (
+            ("", "  L   L   L 200 200 200"),
+            ("add/", "  L   L   L 403 403 403"),
+            ("<path:object_id>/history/", "  L   L   L 200 200 200"),
+            ("<path:object_id>/delete/", "  L   L   L 403 403 403"),
+            ("<path:object_id>/change/", "  L   L   L 200 200 200"),
+            ("<path:object_id>/", "  L   L   L 302 302 302"),
+        )
+    },
     # --- DRF tokens (unused by the API, which takes API keys): superusers
     "admin/authtoken/tokenproxy/": ("GET", "  L   L   L 403 403 200"),
     "admin/authtoken/tokenproxy/add/": ("GET", "  L   L   L 403 403 200"),
