@@ -44,13 +44,27 @@ def search_window(*, now: datetime, window: timedelta) -> SearchWindow:
     return SearchWindow(int(searches), int(zero), None if p95 is None else float(p95))
 
 
+_last_window: dict[tuple[datetime, timedelta], SearchWindow] = {}
+
+
+def _window(now: datetime, window: timedelta) -> SearchWindow:
+    """One read per evaluation run: both rules get the same ``now`` and window."""
+    key = (now, window)
+    stats = _last_window.get(key)
+    if stats is None:
+        stats = search_window(now=now, window=window)
+        _last_window.clear()
+        _last_window[key] = stats
+    return stats
+
+
 def _hours(window: timedelta) -> str:
     hours = window.total_seconds() / 3600
     return f"{hours:g} hour" + ("" if hours == 1 else "s")
 
 
 def zero_result_findings(*, now: datetime, window: timedelta) -> list[alerts.Finding]:
-    stats = search_window(now=now, window=window)
+    stats = _window(now, window)
     if stats.searches < settings.ALERT_MIN_SEARCHES:
         return []
     return [
@@ -65,7 +79,7 @@ def zero_result_findings(*, now: datetime, window: timedelta) -> list[alerts.Fin
 
 
 def latency_findings(*, now: datetime, window: timedelta) -> list[alerts.Finding]:
-    stats = search_window(now=now, window=window)
+    stats = _window(now, window)
     if stats.searches < settings.ALERT_MIN_SEARCHES or stats.p95_latency_ms is None:
         return []
     return [

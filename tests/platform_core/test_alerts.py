@@ -244,3 +244,18 @@ def test_the_admin_lists_filter_search_and_acknowledge(client, operator_user):
     rule.refresh_from_db()
     assert rule.threshold == 12.5
     assert AuditLog.objects.filter(action="alert_rule.change", object_id=str(rule.pk)).exists()
+
+
+def test_beat_evaluates_the_rules_every_minute_on_the_default_queue(settings):
+    from datetime import timedelta as td
+
+    from platform_core.celery import app
+
+    entry = next(
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "platform_core.tasks.alerts_evaluate"
+    )
+    assert entry["schedule"] == td(seconds=60)
+    route = app.amqp.router.route({}, "platform_core.tasks.alerts_evaluate")
+    assert route["queue"].name == "default"
