@@ -22,7 +22,6 @@ class AlertRuleAdmin(admin.ModelAdmin):
     fields = ("name", "title", "description", "comparison", "threshold", "unit", "enabled")
 
     def get_queryset(self, request):
-        alerts.rules_sync()  # a rule registered since the last migrate shows up at once
         return (
             super()
             .get_queryset(request)
