@@ -7,7 +7,11 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 
-from platform_core import admin_deadletters, services  # noqa: F401  (admin_deadletters registers the dead-letter page)
+from platform_core import (  # noqa: F401  (admin_alerts, admin_deadletters register their pages)
+    admin_alerts,
+    admin_deadletters,
+    services,
+)
 from platform_core.models import ApiClient, ApiScope, AuditLog, User
 
 

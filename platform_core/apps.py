@@ -3,7 +3,7 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class PlatformConfig(AppConfig):
-    """Platform-wide app: staff users and roles, API clients and keys, audit log."""
+    """Platform-wide app: staff users and roles, API clients and keys, audit log, metrics, alerts."""
 
     name = "platform_core"
     label = "platform_core"
@@ -19,6 +19,14 @@ class PlatformConfig(AppConfig):
         from platform_core.api import schema  # noqa: F401  (registers the ApiKey OpenAPI scheme)
 
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="aisle-sync-roles")
+
+        from platform_core import alerts, metrics
+
+        alerts.register_platform_rules()
+        metrics.register_gauges("alerts", alerts.alerts_open_gauges)
+        post_migrate.connect(
+            alerts.rules_sync_after_migrate, sender=self, dispatch_uid="aisle-alert-rules"
+        )
 
         from corsheaders.signals import check_request_enabled
         from django.db.models.signals import post_save

@@ -122,3 +122,81 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return "dead letter"
+
+
+class AlertRule(models.Model):
+    """A registered alert rule's editable settings (``platform_core.alerts``): the threshold it
+    compares its measurement with, and whether it runs. One row per rule name, created from the
+    registry's defaults; the Prometheus rules file is generated from the same thresholds."""
+
+    name = models.SlugField(max_length=80, unique=True, editable=False)
+    title = models.CharField(max_length=200, editable=False)
+    description = models.TextField(blank=True, editable=False)
+    threshold = models.FloatField(
+        help_text="The alert opens when the measured value crosses this (see the comparison)."
+    )
+    comparison = models.CharField(max_length=2, editable=False)
+    unit = models.CharField(max_length=20, blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "alert rule"
+
+    def __str__(self) -> str:
+        return self.title or self.name
+
+
+class Alert(models.Model):
+    """One rule firing for one subject (a buffer, a job, an experiment, the whole store).
+
+    At most one open-or-acknowledged alert per rule and subject (a constraint), so a condition
+    that lasts sends one email. Beat resolves it when the condition clears; an operator may
+    acknowledge it (it stays, marked seen) or resolve it by hand (it then stays resolved until the
+    condition has cleared once, so a resolved alert does not come back every minute)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        ACKNOWLEDGED = "acknowledged", "acknowledged"
+        RESOLVED = "resolved", "resolved"
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    subject = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    value = models.FloatField()
+    threshold = models.FloatField(help_text="The rule's threshold when the alert was raised.")
+    message = models.TextField()
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    held_until_clear = models.BooleanField(
+        default=False,
+        help_text="Resolved by hand while the condition held: not raised again before it clears.",
+    )
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        permissions = [("receive_alert_email", "Receives alert emails")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"],
+                condition=models.Q(status__in=["open", "acknowledged"]),
+                name="platform_core_alert_one_active_per_rule_subject",
+            )
+        ]
+        indexes = [models.Index(fields=["rule", "subject", "-id"])]
+
+    def __str__(self) -> str:
+        subject = f" ({self.subject})" if self.subject else ""
+        return f"{self.rule}{subject}: {self.status}"

@@ -31,12 +31,19 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
     # operators run the platform: retrying or discarding the buffers' dead letters is theirs
     "operator": (
         ("platform_core", "change_deadletter"),
+        # alerts: thresholds, on/off, acknowledge and resolve (audited)
+        ("platform_core", "change_alertrule"),
+        ("platform_core", "change_alert"),
         # an import with "full sync" deactivates every product missing from the file: operators
         # own the catalog feed; analysts, learners and labs never get it (see courses.labs)
         ("catalog", "full_sync_product"),
     ),
     # analysts see which served rows were not stored (their reports would miss them)
-    "analyst": (("platform_core", "view_deadletter"),),
+    "analyst": (
+        ("platform_core", "view_deadletter"),
+        ("platform_core", "view_alert"),
+        ("platform_core", "view_alertrule"),
+    ),
 }
 # Models that are not the role's to manage even though their app is listed above.
 ROLE_EXCLUDED_MODELS: dict[str, set[str]] = {

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "platform_core.metrics.MetricsMiddleware",  # first: times the whole request (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -237,6 +238,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=60),
         "options": {"expires": 120},
     },
+    "platform-alerts-evaluate": {  # alert rules (platform_core.alerts): raise, email, resolve
+        "task": "platform_core.tasks.alerts_evaluate",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 120},
+    },
     "platform-api-client-usage": {
         "task": "platform_core.tasks.api_client_usage_flush",
         "schedule": timedelta(seconds=60),
@@ -252,6 +258,26 @@ BUFFER_MAX_ROWS = env.int("BUFFER_MAX_ROWS", default=1_000_000)
 BUFFER_CLAIM_STALE_SECONDS = env.int("BUFFER_CLAIM_STALE_SECONDS", default=300)
 READYZ_BUFFER_BACKLOG_DEGRADED = env.int("READYZ_BUFFER_BACKLOG_DEGRADED", default=50_000)
 READYZ_DEAD_LETTERS_DEGRADED = env.int("READYZ_DEAD_LETTERS_DEGRADED", default=0)
+
+# --- Metrics (/metrics, platform_core.metrics) and alerts (platform_core.alerts) ---------------
+# /metrics answers a bearer token, or callers on these networks without one (docs/operations.md).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+# gunicorn's workers write their figures there (run_platform and compose set it for the web
+# server; platform_core.gunicorn_config empties it at start). Empty: one process, no sharing.
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+# New alerts are emailed (Django's EMAIL_* settings; the console backend by default) to these
+# addresses and to the active staff holding "Receives alert emails".
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="aisle@localhost")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")  # with EMAIL_BACKEND=...smtp.EmailBackend
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# The search alerts wait for this many searches in their window (a quiet hour is no signal).
+ALERT_MIN_SEARCHES = env.int("ALERT_MIN_SEARCHES", default=50)
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

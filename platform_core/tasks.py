@@ -33,3 +33,19 @@ def api_client_usage_flush() -> int:
     from platform_core import services
 
     return services.api_client_usage_flush()
+
+
+@shared_task(
+    name="platform_core.tasks.alerts_evaluate", queue="default", acks_late=True, ignore_result=True
+)
+def alerts_evaluate() -> dict:
+    """Evaluate the alert rules: raise, email, refresh and resolve alerts (every minute)."""
+    from platform_core import alerts
+
+    report = alerts.alerts_evaluate()
+    return {
+        "raised": len(report.raised),
+        "refreshed": report.refreshed,
+        "resolved": report.resolved,
+        "failed": [name for name, _ in report.failed],
+    }

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from platform_core import health
+from platform_core import health, metrics_endpoint
 
 # admin.site is Aisle's own site (platform_core.admin_site.site.AisleAdminSite, installed by
 # platform_core.apps.AisleAdminConfig): its home dashboard, the lab scope and the optional
@@ -13,6 +13,7 @@ from platform_core import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_endpoint.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("academy/", include("courses.urls")),
     path("api/v1/", include("platform_core.api.urls")),

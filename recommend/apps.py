@@ -41,4 +41,9 @@ class RecommendConfig(AppConfig):
         events_stored.connect(queue_profile_refresh, dispatch_uid="recommend-profiles")
         health.register_check("aggregates", aggregates.readiness, blocking=True)
 
-        from recommend import buffers  # noqa: F401  (register the buffers)
+        from recommend import (
+            buffers,  # noqa: F401  (register the buffers)
+            monitoring,
+        )
+
+        monitoring.register()  # zero-result rate and p95 latency alert rules

@@ -10,7 +10,11 @@ class TrainingConfig(AppConfig):
     def ready(self) -> None:
         # The built-in job kinds (no torch: runners are imported by the worker that runs them).
         from catalog import import_hooks
-        from training import kinds  # noqa: F401
+        from training import (
+            kinds,  # noqa: F401
+            monitoring,
+        )
         from training.after_import import queue_quality_report
 
         import_hooks.register_after_import(queue_quality_report)
+        monitoring.register()  # jobs gauge, "a job failed" alert rule

@@ -24,6 +24,7 @@ from catalog.services.rows import (
 )
 from catalog.signals import events_stored
 from catalog.sql import as_json_param, bulk_cursor, chunks
+from platform_core import metrics
 
 EVENT_CHUNK = 1000
 
@@ -45,6 +46,9 @@ def events_ingest_objects(
         progress=None,
     )
     report.duration_seconds = time.monotonic() - started
+    metrics.events_ingested(
+        accepted=report.created, duplicate=report.unchanged, rejected=report.rejected
+    )
     return report
 
 

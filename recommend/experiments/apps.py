@@ -14,3 +14,7 @@ class ExperimentsConfig(AppConfig):
 
         # shopper_forget / shopper_export cover assignments and exposures (catalog hook lists)
         register_privacy_hooks()
+
+        from recommend.experiments import monitoring
+
+        monitoring.register()  # the SRM alert rule

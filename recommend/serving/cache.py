@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from platform_core import buffers
+from platform_core import buffers, metrics
 from platform_core.caches import MODELS_GENERATION, Generation, read_generations
 
 logger = logging.getLogger(__name__)
@@ -54,10 +54,12 @@ def digest(parts: Any) -> str:
 def result_get(key: str) -> Any:
     try:
         raw = redis_client().get(f"aisle:recommend:result:{key}")
-        return None if raw is None else pickle.loads(raw)
+        value = None if raw is None else pickle.loads(raw)
     except Exception:  # a cache outage must not fail a request
         logger.warning("result cache read failed", exc_info=True)
-        return None
+        value = None
+    metrics.cache_lookup("result", value is not None)
+    return value
 
 
 def result_set(key: str, value: Any, timeout: int = RESULT_TTL) -> None:
@@ -86,6 +88,7 @@ def query_vector(
         raw = redis_client().get(key)
     except Exception:
         raw = None
+    metrics.cache_lookup("query_vector", raw is not None)
     if raw is not None:
         return np.frombuffer(raw, dtype=np.float32), True
     vector = np.asarray(encode(text), dtype=np.float32).reshape(-1)

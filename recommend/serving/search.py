@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from platform_core import metrics
 from recommend import selectors, services
 from recommend.engine import fusion, synonyms
 from recommend.engine.explain import ItemEvidence, matched_terms
@@ -134,6 +135,7 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
             cache.result_set(cache_key, body)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     _log(params, normalised, body, ctx)
+    metrics.search_served(result_count=body["total"])
     return body
 
 

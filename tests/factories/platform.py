@@ -2,10 +2,12 @@
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from platform_core.models import User
+from platform_core.alerts import rules_sync
+from platform_core.models import Alert, User
 
-__all__ = ["UserFactory"]
+__all__ = ["AlertFactory", "UserFactory"]
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -27,3 +29,18 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(Group.objects.get(name=extracted))
         if create:
             self.save()
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An open alert of the buffer-backlog rule (rule rows come from the registry)."""
+
+    class Meta:
+        model = Alert
+
+    rule = factory.LazyFunction(lambda: rules_sync()["buffer_backlog"])
+    subject = factory.Sequence(lambda n: f"buffer:test-{n}")
+    value = 20_000
+    threshold = 10_000
+    message = "20000 rows wait in the test buffer."
+    first_seen_at = factory.LazyFunction(timezone.now)
+    last_seen_at = factory.LazyFunction(timezone.now)

@@ -13,7 +13,16 @@ SETTINGS_VARS = set(re.findall(r'env(?:\.\w+)?\("([A-Z_]+)"', SETTINGS_TEXT))
 
 def test_services_images_and_commands():
     services = COMPOSE["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "worker-flush", "worker-gpu", "beat"}
+    assert set(services) == {
+        "db",
+        "redis",
+        "web",
+        "worker",
+        "worker-flush",
+        "worker-gpu",
+        "beat",
+        "prometheus",
+    }
     assert services["db"]["image"].startswith("pgvector/pgvector:pg16")
     assert services["redis"]["image"].startswith("redis:7")
     assert "healthcheck" in services["db"] and "healthcheck" in services["redis"]

@@ -27,20 +27,18 @@ from __future__ import annotations
 import logging
 import os
 import time
-from pathlib import Path
 
 import pytest
-import yaml
-from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
+from tests.platform_core.permission_world import World
+
 USERS = ("anon", "learner", "lab", "analyst", "operator", "super")
 
 # Top-level routes that are not admin or Academy pages: public by design, with their own tests.
-NOT_IN_THE_MATRIX = ("api/v1/", "api/schema/", "api/docs/", "healthz", "readyz")
+NOT_IN_THE_MATRIX = ("api/v1/", "api/schema/", "api/docs/", "healthz", "readyz", "metrics")
 
 # route → (method, expected cells for USERS)
 MATRIX: dict[str, tuple[str, str]] = {
@@ -102,6 +100,20 @@ MATRIX: dict[str, tuple[str, str]] = {
     # --- dead letters: analysts see them, operators retry / discard (platform_core.roles)
     "admin/platform_core/deadletter/": ("GET", "  L   L   L 200 200 200"),
     "admin/platform_core/deadletter/act/": ("POST", "  L   L   L 403 302 302"),
+    # --- alerts: analysts see them, operators change thresholds and acknowledge / resolve (rules
+    # come from the registry, alerts from beat: nobody adds or deletes either)
+    **{
+        f"admin/platform_core/{model}/{page}": ("GET", cells)
+        for model in ("alertrule", "alert")
+        for page, cells in (
+            ("", "  L   L   L 200 200 200"),
+            ("add/", "  L   L   L 403 403 403"),
+            ("<path:object_id>/history/", "  L   L   L 200 200 200"),
+            ("<path:object_id>/delete/", "  L   L   L 403 403 403"),
+            ("<path:object_id>/change/", "  L   L   L 200 200 200"),
+            ("<path:object_id>/", "  L   L   L 302 302 302"),
+        )
+    },
     # --- DRF tokens (unused by the API, which takes API keys): superusers
     "admin/authtoken/tokenproxy/": ("GET", "  L   L   L 403 403 200"),
     "admin/authtoken/tokenproxy/add/": ("GET", "  L   L   L 403 403 200"),
@@ -379,9 +391,6 @@ MATRIX: dict[str, tuple[str, str]] = {
     "academy/certificates/<str:code>/": ("GET", "200 200 200 200 200 200"),
 }
 
-REPO = Path(__file__).resolve().parents[2]
-IMPORT_LAB_YAML = REPO / "courses/curriculum/04-responsible-and-efficient-ai/01-privacy/module.yaml"
-
 
 def _routes(patterns, prefix: str = ""):
     """(route key, URLPattern) for every pattern; regex patterns are keyed by their name."""
@@ -401,215 +410,6 @@ def _matrix_routes() -> list[str]:
         for key, _ in _routes(get_resolver().url_patterns)
         if key.startswith(("admin/", "academy/"))
     ]
-
-
-class World:
-    """The objects the URLs point at, made once."""
-
-    def __init__(self):
-        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-        from django_otp.plugins.otp_static.models import StaticDevice
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-        from rest_framework.authtoken.models import Token
-
-        from catalog.models import DataQualityReport, ImportRun
-        from courses import services as course_services
-        from courses.models import (
-            Attempt,
-            Certificate,
-            Enrollment,
-            LabAttempt,
-            LearningPath,
-            LearningPathCourse,
-            Post,
-            Thread,
-        )
-        from platform_core import services as platform_services
-        from platform_core.models import AuditLog
-        from platform_core.roles import sync_role_permissions
-        from tests.factories import (
-            BoostRuleFactory,
-            BrandFactory,
-            CategoryFactory,
-            CourseFactory,
-            EventFactory,
-            ExperimentFactory,
-            JobFactory,
-            JobScheduleFactory,
-            LabFactory,
-            LessonFactory,
-            ModelVersionFactory,
-            ModuleFactory,
-            PinnedResultFactory,
-            ProductFactory,
-            QueryLabelFactory,
-            QuizFactory,
-            SearchLogFactory,
-            ShopperFactory,
-            StrategyFactory,
-            SynonymSetFactory,
-            UserFactory,
-        )
-        from training.models import Job, JobNotice
-
-        sync_role_permissions()  # every app's permissions exist now; roles get theirs
-        self.users = {
-            "anon": None,
-            "learner": UserFactory(username="learner", role="learner", is_staff=False),
-            "lab": UserFactory(username="labber", role="learner", is_staff=False),
-            "analyst": UserFactory(username="analyst", role="analyst"),
-            "operator": UserFactory(username="operator", role="operator"),
-            "super": UserFactory(username="root", is_superuser=True),
-        }
-        learner = self.users["learner"]
-
-        # Academy: a published course with a lesson, a quiz and the import lab
-        course = CourseFactory(slug="search-basics", published=True)
-        module = ModuleFactory(course=course, slug="retrieval")
-        lesson = LessonFactory(module=module, slug="lexical", order=1)
-        quiz = QuizFactory(module=module)
-        lab_doc = yaml.safe_load(IMPORT_LAB_YAML.read_text())["lab"]
-        lab = LabFactory(
-            module=module,
-            slug=lab_doc["slug"],
-            check_name=lab_doc["check"],
-            permissions=list(lab_doc["permissions"]),
-        )
-        course_services.lab_start(user=self.users["lab"], lab=lab)
-        Enrollment.objects.get_or_create(user=learner, course=course)
-        attempt = Attempt.objects.create(quiz=quiz, user=learner, number=1, score=50, passed=False)
-        thread = Thread.objects.create(lesson=lesson, author=learner, title="How do I?")
-        post = Post.objects.create(thread=thread, author=learner, body="Question")
-        path = LearningPath.objects.create(slug="merch", title="Merchandising", role="merchandiser")
-        LearningPathCourse.objects.create(path=path, course=course, order=1)
-        certificate = Certificate.objects.create(
-            user=learner,
-            course=course,
-            code="CERT-0001",
-            learner_name="Kim",
-            course_title=course.title,
-        )
-        lab_attempt = LabAttempt.objects.get(user=self.users["lab"], lab=lab)
-
-        # catalog
-        category = CategoryFactory(external_id="bags")
-        brand = BrandFactory()
-        product = ProductFactory(category=category, brand=brand)
-        shopper = ShopperFactory()
-        event = EventFactory(shopper=shopper, product=product)
-        search = SearchLogFactory(shopper=shopper)
-        import_run = ImportRun.objects.create(kind="products", source="admin", status="succeeded")
-
-        # training: an active version (promoting it again is refused) and a finished job
-        version = ModelVersionFactory(is_active=True)
-        job = JobFactory(status=Job.Status.SUCCEEDED)
-        notice = JobNotice.objects.create(
-            user=self.users["operator"], job=job, level="info", message="done"
-        )
-        label = QueryLabelFactory()
-
-        # experiments: an experiment that is neither a draft nor running
-        strategy = StrategyFactory()
-        experiment = ExperimentFactory(status="stopped")
-
-        # platform
-        api_client, _ = platform_services.api_client_create(name="shop", scopes="read")
-        audit = AuditLog.objects.create(action="test.entry", actor_name="x")
-        target_user = UserFactory(username="target")
-        Token.objects.create(user=target_user)
-        login = {
-            "user_agent": "t",
-            "ip_address": "10.0.0.1",
-            "username": "kim",
-            "http_accept": "*/*",
-            "path_info": "/admin/login/",
-        }
-        access_attempt = AccessAttempt.objects.create(
-            **login, get_data="", post_data="", failures_since_start=1
-        )
-        totp = TOTPDevice.objects.create(user=target_user, name="phone", confirmed=True)
-        static = StaticDevice.objects.create(user=target_user, name="backup", confirmed=True)
-
-        self.objects = {
-            "auth/group": Group.objects.get(name="analyst"),
-            "platform_core/user": target_user,
-            "platform_core/apiclient": api_client,
-            "platform_core/auditlog": audit,
-            "authtoken/tokenproxy": target_user,  # a token proxy's id is its user's
-            "catalog/category": category,
-            "catalog/brand": brand,
-            "catalog/product": product,
-            "catalog/shopper": shopper,
-            "catalog/event": event,
-            "catalog/searchlog": search,
-            "catalog/importrun": import_run,
-            "catalog/dataqualityreport": DataQualityReport.objects.create(),
-            "training/modelversion": version,
-            "training/job": job,
-            "training/querylabel": label,
-            "training/jobnotice": notice,
-            "training/jobschedule": JobScheduleFactory(),
-            "recommend/strategy": strategy,
-            "recommend/synonymset": SynonymSetFactory(),
-            "recommend/pinnedresult": PinnedResultFactory(product=product),
-            "recommend/boostrule": BoostRuleFactory(),
-            "experiments/experiment": experiment,
-            "courses/course": course,
-            "courses/module": module,
-            "courses/lesson": lesson,
-            "courses/quiz": quiz,
-            "courses/lab": lab,
-            "courses/learningpath": path,
-            "courses/enrollment": Enrollment.objects.get(user=learner, course=course),
-            "courses/attempt": attempt,
-            "courses/labattempt": lab_attempt,
-            "courses/certificate": certificate,
-            "courses/thread": thread,
-            "courses/post": post,
-            "axes/accessattempt": access_attempt,
-            "axes/accesslog": AccessLog.objects.create(**login),
-            "axes/accessfailurelog": AccessFailureLog.objects.create(**login),
-            "otp_totp/totpdevice": totp,
-            "otp_static/staticdevice": static,
-        }
-        self.kwargs = {
-            "course_slug": course.slug,
-            "module_slug": module.slug,
-            "lesson_slug": lesson.slug,
-            "number": 1,
-            "thread_id": thread.pk,
-            "path_slug": path.slug,
-            "lab_slug": lab.slug,
-            "code": certificate.code,
-            "task": "retriever",
-            "course_id": course.pk,
-            "lesson_id": lesson.pk,
-            "id": target_user.pk,
-            "content_type_id": ContentType.objects.get_for_model(product).pk,
-            "object_id": product.pk,
-        }
-
-    def url(self, route: str) -> str:
-        """``route`` with its parameters filled in from the objects."""
-        if route == "admin/<app_list>":
-            return "/admin/catalog/"
-        if route == "admin/<catch-all>":
-            return "/admin/no-such-page/"
-        parts = route.split("/")
-        model_key = "/".join(parts[1:3]) if route.startswith("admin/") else None
-        out = []
-        for part in parts:
-            if part.startswith("<") and part.endswith(">"):
-                name = part[1:-1].split(":")[-1]
-                if name in ("object_id", "pk") and model_key in self.objects:
-                    out.append(str(self.objects[model_key].pk))
-                elif name in self.kwargs:
-                    out.append(str(self.kwargs[name]))
-                else:
-                    raise KeyError(f"No value for {part} in {route}: add one to World")
-            else:
-                out.append(part)
-        return "/" + "/".join(out)
 
 
 def _cell(route: str, response) -> str:

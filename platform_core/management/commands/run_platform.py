@@ -46,6 +46,9 @@ class Command(BaseCommand):
             "web": [
                 os.path.join(bindir, "gunicorn"),
                 "platform_core.wsgi",
+                # empties the metrics folder at start, marks dead workers (/metrics)
+                "--config",
+                "python:platform_core.gunicorn_config",
                 "--bind",
                 f"{host}:{port}",
                 "--workers",
@@ -112,6 +115,14 @@ class Command(BaseCommand):
                 str(settings.DATA_DIR / "celerybeat-schedule"),
             ],
         }
+        # the web workers share their metrics through files (prometheus_client multi-process)
+        envs = {
+            "web": {
+                **os.environ,
+                "PROMETHEUS_MULTIPROC_DIR": settings.PROMETHEUS_MULTIPROC_DIR
+                or str(settings.DATA_DIR / "prometheus"),
+            }
+        }
         procs: dict[str, subprocess.Popen] = {}
         stopping = False
 
@@ -124,7 +135,7 @@ class Command(BaseCommand):
         try:
             for name, cmd in commands.items():
                 # Own process group each, so Ctrl-C reaches them only through us, in order.
-                procs[name] = subprocess.Popen(cmd, start_new_session=True)
+                procs[name] = subprocess.Popen(cmd, start_new_session=True, env=envs.get(name))
             base = f"http://{host}:{port}"
             self.stdout.write(
                 self.style.SUCCESS(
@@ -151,7 +162,9 @@ class Command(BaseCommand):
                     self.stderr.write(
                         f"{name} exited with status {proc.returncode}; restarting it."
                     )
-                    procs[name] = subprocess.Popen(commands[name], start_new_session=True)
+                    procs[name] = subprocess.Popen(
+                        commands[name], start_new_session=True, env=envs.get(name)
+                    )
                 time.sleep(0.5)
         finally:
             self.stdout.write("\nStopping web, workers and beat…")
