@@ -4,6 +4,7 @@ and ``recommend.serving.recs`` do the work."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -108,6 +109,7 @@ class ServingView(APIView):
             ) from None
 
     def context(self, request, params: dict) -> ServingContext:
+        self.started = time.perf_counter()
         now, simulated = self.served_at(request)
         return serving_context(
             self.surface,
@@ -120,6 +122,8 @@ class ServingView(APIView):
     def respond(
         self, ctx: ServingContext, body: dict, *, experiment_surface: bool = True
     ) -> Response:
+        if "total" not in ctx.timings:  # lists served without stages (cache hits, trending)
+            ctx.timings["total"] = (time.perf_counter() - self.started) * 1000
         experiment_services.exposure_record(ctx=ctx, body=body, measured=experiment_surface)
         analytics_services.served_record(ctx=ctx, body=body, endpoint=self.endpoint)
         body = {

@@ -64,6 +64,8 @@ def test_each_endpoint_queues_one_row_and_it_lands_once(serving_store, storefron
     stages = {p.split(";")[0].strip() for p in served["search"]["Server-Timing"].split(",")}
     assert set(search.timings) <= stages and "total" in search.timings
     assert rows["trending"].surface == rows["bought_together"].surface == "recommendations"
+    # every endpoint has a total latency, those served without stages too (trending, cache hits)
+    assert all(r.latency_ms > 0 and "total" in r.timings for r in rows.values())
 
 
 def test_a_row_flushed_twice_is_stored_once(serving_store, storefront, empty_served):
