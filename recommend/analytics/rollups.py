@@ -5,7 +5,9 @@ Incremental: a run reads which days hold served requests or events stored since 
 rows that committed late) and recomputes those days whole — hourly rows from the raw rows, daily
 rows from the hourly ones, product-days from the raw rows — after deleting what those days held.
 Recomputing a day gives the same rows, so a re-run (or a run racing a crash) is harmless; a
-PostgreSQL advisory lock keeps two runs from interleaving.
+PostgreSQL advisory lock keeps two runs from interleaving: a run that finds another one working
+returns at once (``skipped``) instead of queueing behind it, so a slow first run on a large log
+never piles beat's runs up on the worker.
 
 Attribution is the one rule of :mod:`recommend.analytics.logic.attribution`, written as the
 query :data:`ATTRIBUTED_SQL` (a test holds both to the same cases).
@@ -223,6 +225,7 @@ class RefreshResult:
     ranges: list[tuple[datetime, datetime]]
     days: int
     seconds: float
+    skipped: bool = False  # another run held the lock
 
 
 def _floor_day(t: datetime) -> datetime:
@@ -313,7 +316,10 @@ def refresh(*, now: datetime | None = None, full: bool = False) -> RefreshResult
     now = now or timezone.now()
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            logger.info("analytics rollups: another run is working; skipped")
+            return RefreshResult(ranges=[], days=0, seconds=0.0, skipped=True)
         cursor.execute("SET LOCAL TIME ZONE 'UTC'")
         state, _ = RollupState.objects.select_for_update().get_or_create(name=STATE)
         days, served_max, event_max = _touched_days(cursor, state, now, full)

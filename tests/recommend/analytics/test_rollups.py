@@ -257,3 +257,19 @@ def test_a_freshly_loaded_demo_store_has_figures_for_the_last_24_hours(tmp_path)
     tiles = selectors.overview(now, timedelta(hours=24))
     assert tiles["searches"] > 0 and tiles["events_ingested"] > 0
     assert tiles["ctr"] > 0
+
+
+def test_a_run_that_finds_another_one_working_skips_instead_of_waiting(planted):
+    import psycopg
+    from django.db import connection as django_connection
+
+    params = django_connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [rollups.LOCK_KEY])
+        result = rollups.refresh(now=NOW)
+        other.execute("SELECT pg_advisory_unlock(%s)", [rollups.LOCK_KEY])
+    assert result.skipped and result.days == 0
+    assert not TrafficRollup.objects.exists()
+    assert rollups.refresh(now=NOW).days == 2
