@@ -50,7 +50,10 @@ class ServedRequest(models.Model):
         max_length=500, blank=True, help_text="The normalised query (search only)."
     )
     shown = ArrayField(
-        models.BigIntegerField(), default=list, blank=True, help_text="Product ids, served order."
+        models.BigIntegerField(),
+        default=list,
+        blank=True,
+        help_text="Product ids, served order (0: deleted before the row was written).",
     )
     result_count = models.PositiveIntegerField(default=0)
     latency_ms = models.FloatField(default=0)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.models import EventType
 from recommend.analytics.logic.histogram import BOUNDS_MS
 
 logger = logging.getLogger(__name__)
@@ -162,18 +163,22 @@ _HOURLY = [
       FROM k LEFT JOIN shown USING (h, endpoint, position)
       LEFT JOIN clicked USING (h, endpoint, position)
     """,
-    # events per type
-    """
+    # events per type (the types listed so that the (type, timestamp) index serves the range:
+    # catalog_event has no index on timestamp alone)
+    f"""
     INSERT INTO analytics_eventrollup (granularity, start, type, count)
     SELECT 'hour', date_trunc('hour', timestamp), type, count(*)
-      FROM catalog_event WHERE timestamp >= %(a)s AND timestamp < %(b)s GROUP BY 2, 3
+      FROM catalog_event
+     WHERE type IN ({", ".join(f"'{t}'" for t in EventType.values)})
+       AND timestamp >= %(a)s AND timestamp < %(b)s
+     GROUP BY 2, 3
     """,
     # per product and day (impressions in served requests, clicks attributed to them)
     """
     WITH imp AS (
       SELECT date_trunc('day', s.timestamp)::date AS day, p.product AS product_id, count(*) AS n
         FROM analytics_servedrequest s, unnest(s.shown) AS p(product)
-       WHERE s.timestamp >= %(a)s AND s.timestamp < %(b)s GROUP BY 1, 2
+       WHERE s.timestamp >= %(a)s AND s.timestamp < %(b)s AND p.product > 0 GROUP BY 1, 2
     ), clk AS (
       SELECT date_trunc('day', timestamp)::date AS day, product_id, count(*) AS n
         FROM _analytics_att WHERE kind = 'served' AND type = 'click' GROUP BY 1, 2

@@ -101,7 +101,8 @@ def _served_write(rows: list[dict[str, Any]]) -> int:
                 shopper_id=row.get("shopper_id"),
                 session=str(row.get("session") or "")[:128],
                 query=str(row.get("query") or "")[:QUERY_MAX_CHARS],
-                shown=[ids[e] for e in (str(x) for x in row.get("shown") or []) if e in ids],
+                # a product deleted since it was served keeps its place (0): positions hold
+                shown=[ids.get(str(e), 0) for e in row.get("shown") or []],
                 result_count=int(row.get("result_count", 0)),
                 latency_ms=float(row.get("latency_ms", 0.0)),
                 timings={str(k)[:32]: float(v) for k, v in timings.items()},

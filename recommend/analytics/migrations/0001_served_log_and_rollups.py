@@ -131,7 +131,7 @@ class Migration(migrations.Migration):
                 ('variant', models.CharField(blank=True, max_length=120)),
                 ('session', models.CharField(blank=True, max_length=128)),
                 ('query', models.CharField(blank=True, help_text='The normalised query (search only).', max_length=500)),
-                ('shown', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), blank=True, default=list, help_text='Product ids, served order.', size=None)),
+                ('shown', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), blank=True, default=list, help_text='Product ids, served order (0: deleted before the row was written).', size=None)),
                 ('result_count', models.PositiveIntegerField(default=0)),
                 ('latency_ms', models.FloatField(default=0)),
                 ('timings', models.JSONField(blank=True, default=dict, help_text='Milliseconds per stage.')),

@@ -103,3 +103,19 @@ def test_export_and_forget_cover_served_requests(serving_store, storefront, empt
     assert kept.session == "" and kept.shopper.external_id.startswith("anon-")
     privacy_services.shopper_forget(external_id=kept.shopper.external_id, mode="delete")
     assert ServedRequest.objects.count() == 0
+
+
+def test_a_product_deleted_before_the_flush_keeps_its_position(serving_store, empty_served):
+    SERVED.push(
+        {
+            "request_id": "gone-1",
+            "endpoint": "similar",
+            "shown": ["kt-1", "no-longer-here", "kt-2"],
+            "timings": {"total": 3.0},
+            "timestamp": "2026-12-01T10:00:00+00:00",
+        }
+    )
+    assert services.served_flush() == 1
+    row = ServedRequest.objects.get(request_id="gone-1")
+    products = serving_store.products
+    assert row.shown == [products["kt-1"].pk, 0, products["kt-2"].pk]
