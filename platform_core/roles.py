@@ -13,6 +13,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "training": ("add", "change", "delete", "view"),
         "recommend": ("add", "change", "delete", "view"),
         "experiments": ("add", "change", "delete", "view"),
+        "analytics": ("view",),
         "platform_core": ("view",),
         "courses": ("view",),
     },
@@ -22,6 +23,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "training": ("view",),
         "recommend": ("view",),
         "experiments": ("view",),
+        "analytics": ("view",),
     },
     # Learners use the Academy portal only; labs grant them extra permissions per lab.
     "learner": {},

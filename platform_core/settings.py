@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "training.apps.TrainingConfig",
     "recommend.apps.RecommendConfig",
     "recommend.experiments.apps.ExperimentsConfig",
+    "recommend.analytics.apps.AnalyticsConfig",
     "courses.apps.CoursesConfig",
     # Security: login lockout, Content-Security-Policy, optional second factor for staff.
     "axes",
@@ -232,6 +233,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommend.experiments.tasks.refresh_verdicts",
         "schedule": timedelta(minutes=EXPERIMENT_VERDICT_MINUTES),
         "options": {"expires": 600},
+    },
+    "recommend-flush-served": {
+        "task": "recommend.tasks.flush_served",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 30},
+    },
+    # dashboards and analytics read these rollups (recommend.analytics.rollups): incremental
+    "analytics-refresh-rollups": {
+        "task": "recommend.analytics.tasks.refresh_rollups",
+        "schedule": timedelta(seconds=env.int("ANALYTICS_ROLLUP_SECONDS", default=60)),
+        "options": {"expires": 120},
     },
     "platform-buffers-reclaim": {
         "task": "platform_core.tasks.buffers_reclaim",

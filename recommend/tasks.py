@@ -28,6 +28,14 @@ def flush_exposures() -> int:
     return experiment_services.exposures_flush()
 
 
+@shared_task(queue="flush", acks_late=True, ignore_result=True)
+def flush_served() -> int:
+    """Write the served requests (every endpoint) queued in Redis. Every 5 s."""
+    from recommend.analytics import services as analytics_services
+
+    return analytics_services.served_flush()
+
+
 @shared_task(queue="profiles", acks_late=True, ignore_result=True)
 def refresh_profiles(*, shopper_ids: list[int] = (), external_ids: list[str] = ()) -> int:
     """Recompute the profiles of shoppers with new events: queued when their events commit

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +68,18 @@ def demo_store_build(
 ) -> DemoStoreResult:
     """Generate the demo store (``catalog.demo``) and bulk-write it with COPY, then write its
     hidden truth under ``truth_dir`` (default ``DATA_DIR/demo``). ``replace`` empties the
-    catalog first; otherwise the catalog must be empty."""
+    catalog first; otherwise the catalog must be empty.
+
+    Without ``end`` the timeline ends at load time: the store is generated as always (ending
+    at ``catalog.demo.generator.DEFAULT_END``, so it stays the store the hash tests pin) and
+    every timestamp is shifted by the same amount on the way in, so "last 24 h / 7 d" reports
+    on a fresh install have data. An explicit ``end`` generates the store ending there."""
     from catalog.demo import generate_store, write_truth  # numpy: only the commands that build it
+    from catalog.demo.generator import DEFAULT_END
+
+    shift = timedelta(0)
+    if end is None:
+        shift = timezone.now().replace(microsecond=0) - DEFAULT_END
 
     log = log or (lambda _msg: None)
     seconds: dict[str, float] = {}
@@ -86,7 +96,7 @@ def demo_store_build(
             catalog_truncate()
         elif not catalog_is_empty():
             raise ValueError("The catalog is not empty; pass replace=True (--force) to replace it.")
-        counts = _demo_store_write(store)
+        counts = _demo_store_write(store, shift=shift)
     seconds["write"] = time.monotonic() - step
     with connection.cursor() as cursor:  # fresh statistics: plans and the admin's row estimates
         for model in CATALOG_TABLES:
@@ -99,7 +109,14 @@ def demo_store_build(
     return DemoStoreResult(counts=counts, truth_files=truth_files, seconds=seconds)
 
 
-def _demo_store_write(store) -> dict[str, int]:
+def _shifted_date(value: str | None, shift: timedelta) -> date | str | None:
+    if not value or not shift:
+        return value or None
+    return (datetime.fromisoformat(value) + shift).date()
+
+
+def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, int]:
+    """COPY the store in; ``shift`` moves every event time and signup date (load-time end)."""
     now = timezone.now()
     parents = {c["external_id"]: (c["parent"] or None) for c in store.categories}
     paths, problems = category_paths(parents)
@@ -183,7 +200,7 @@ def _demo_store_write(store) -> dict[str, int]:
                 s["external_id"],
                 s.get("segment", ""),
                 s.get("country", ""),
-                s.get("signup_date") or None,
+                _shifted_date(s.get("signup_date"), shift),
                 "{}",
                 "{}",
                 0,
@@ -222,7 +239,7 @@ def _demo_store_write(store) -> dict[str, int]:
                 e.get("review") or "",
                 e.get("session") or "",
                 e.get("request_id") or "",
-                e["timestamp"],
+                e["timestamp"] + shift,
                 now,
             )
             for e in store.events

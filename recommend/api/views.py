@@ -4,6 +4,7 @@ and ``recommend.serving.recs`` do the work."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,6 +15,7 @@ from platform_core.api.exceptions import ApiError
 from platform_core.api.permissions import HasScope, api_client
 from platform_core.api.schema import SIMULATED_TIME_PATTERN
 from platform_core.timeparse import parse_iso8601_utc
+from recommend.analytics import services as analytics_services
 from recommend.api import serializers
 from recommend.experiments import services as experiment_services
 from recommend.serving import loaders, recs, search
@@ -72,6 +74,7 @@ class ServingView(APIView):
     permission_classes = [HasScope]
     required_scope = "read"
     surface = "search"
+    endpoint = "search"  # the served-request log's name for this endpoint
     query_serializer: type[serializers.CommonQuery] = serializers.CommonQuery
 
     def initial(self, request, *args, **kwargs):
@@ -106,6 +109,7 @@ class ServingView(APIView):
             ) from None
 
     def context(self, request, params: dict) -> ServingContext:
+        self.started = time.perf_counter()
         now, simulated = self.served_at(request)
         return serving_context(
             self.surface,
@@ -118,7 +122,10 @@ class ServingView(APIView):
     def respond(
         self, ctx: ServingContext, body: dict, *, experiment_surface: bool = True
     ) -> Response:
+        if "total" not in ctx.timings:  # lists served without stages (cache hits, trending)
+            ctx.timings["total"] = (time.perf_counter() - self.started) * 1000
         experiment_services.exposure_record(ctx=ctx, body=body, measured=experiment_surface)
+        analytics_services.served_record(ctx=ctx, body=body, endpoint=self.endpoint)
         body = {
             **body,
             "request_id": ctx.request_id,
@@ -170,6 +177,7 @@ class RecommendationsView(ServingView):
     """Personal recommendations (cold start for unknown or new shoppers)."""
 
     surface = "recommendations"
+    endpoint = "recommendations"
     query_serializer = serializers.RecommendationsQuery
 
     @extend_schema(
@@ -208,6 +216,7 @@ class SimilarView(ServingView):
     """Products similar to one product."""
 
     surface = "similar"
+    endpoint = "similar"
     query_serializer = serializers.RecsFilterQuery
 
     @extend_schema(
@@ -240,6 +249,7 @@ class BoughtTogetherView(ServingView):
     """Products bought in the same baskets as one product."""
 
     surface = "recommendations"
+    endpoint = "bought_together"
     query_serializer = serializers.RecsFilterQuery
 
     @extend_schema(
@@ -272,6 +282,7 @@ class TrendingView(ServingView):
     """Trending products, store-wide or in one category."""
 
     surface = "recommendations"
+    endpoint = "trending"
     query_serializer = serializers.TrendingQuery
 
     @extend_schema(

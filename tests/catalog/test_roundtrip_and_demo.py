@@ -2,6 +2,7 @@
 
 import csv
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db.models import F
@@ -12,6 +13,7 @@ from catalog.services import demo
 from catalog.services.demo import DemoStoreResult, catalog_truncate
 
 SMALL = ("--products", "150", "--shoppers", "40", "--days", "7", "--seed", "7")
+SMALL_ARGS = {"products": 150, "shoppers": 40, "days": 7, "seed": 7}
 
 
 def _snapshot() -> dict:
@@ -130,6 +132,16 @@ def test_demo_store_command_writes_the_catalog_and_the_truth(run_command, tmp_pa
     assert not Product.objects.filter(search_text="").exists()
     assert Shopper.objects.filter(profile_version__gt=0, last_seen_at__isnull=False).exists()
     assert f"{Product.objects.count()} products" in result.out
+    # the timeline ends at load time: the pinned store, every time shifted by the same amount
+    from catalog.demo import generate_store
+
+    generated = {e["event_id"]: e["timestamp"] for e in generate_store(**SMALL_ARGS).events}
+    stored = dict(Event.objects.values_list("event_id", "timestamp"))
+    shifts = {stored[k] - generated[k] for k in stored}
+    assert len(stored) == len(generated) and len(shifts) == 1
+    now = datetime.now(UTC)
+    assert now - timedelta(days=7, minutes=5) < min(stored.values())
+    assert max(stored.values()) <= now
     # a second run refuses; --force replaces
     refused = run_command("demo_store", *SMALL)
     assert refused.code != 0 and "--force" in refused.out

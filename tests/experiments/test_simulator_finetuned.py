@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from catalog.demo.generator import DEFAULT_END
 from catalog.services.demo import demo_store_build
 from recommend.experiments import services
 from recommend.experiments.selectors import clear_running_cache, experiment_results
@@ -67,7 +68,7 @@ def _fresh_running_cache(serving_state):
 def test_finetuned_retriever_wins_an_online_experiment_against_the_base_encoder(
     operator_user, tmp_path
 ):
-    demo_store_build(**STORE, truth_dir=tmp_path / "demo")
+    demo_store_build(**STORE, truth_dir=tmp_path / "demo", end=DEFAULT_END)
     base = bootstrap.run()  # the packaged MiniLM, embedded and active
     job = training_services.job_launch(
         kind="finetune_retriever",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from catalog.demo.generator import DEFAULT_END
 from catalog.models import Event, SearchLog
 from recommend.experiments import services
 from recommend.experiments.models import Assignment, Exposure
@@ -36,7 +37,9 @@ def demo_store(db, serving_state, hashing_encoder, tmp_path):
     from tests.factories.recommend import DIMENSION, write_vectors
     from training.ml.encoders import product_text
 
-    demo_store_build(products=600, shoppers=300, days=20, seed=5, truth_dir=tmp_path / "demo")
+    demo_store_build(
+        products=600, shoppers=300, days=20, seed=5, truth_dir=tmp_path / "demo", end=DEFAULT_END
+    )
     retriever = ModelVersionFactory(
         task="retriever", is_active=True, dimension=DIMENSION, name="hashing"
     )

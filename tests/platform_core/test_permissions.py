@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Event, ImportRun, Product, SearchLog
 from courses import services as course_services
@@ -299,6 +300,7 @@ READ_ONLY_LOGS = [
     "axes.AccessFailureLog",
     "experiments.Exposure",
     "experiments.Assignment",
+    "analytics.ServedRequest",
 ]
 
 
@@ -313,6 +315,9 @@ def test_read_only_logs_offer_no_delete(client, admin_user):
             kind="products", source="admin", status="succeeded"
         ),
         "platform_core.AuditLog": AuditLog.objects.create(action="test.entry", actor_name="x"),
+        "analytics.ServedRequest": apps.get_model("analytics.ServedRequest").objects.create(
+            request_id="served-1", endpoint="search", surface="search", timestamp=timezone.now()
+        ),
     }
     if apps.is_installed("axes"):
         from axes.models import AccessFailureLog, AccessLog

@@ -168,6 +168,7 @@ def test_rows_claimed_by_a_flusher_that_died_are_requeued_in_order_and_stored_on
     assert buffers.reclaim_stale(older_than=3600) == {
         "exposure": 0,
         "searchlog": 0,
+        "served": 0,
     }  # not stale yet
     assert buffers.reclaim_stale(older_than=0)["searchlog"] == 2
     assert [
