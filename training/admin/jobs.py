@@ -17,8 +17,9 @@ from django.utils.html import format_html
 
 from training import selectors, services
 from training.admin.common import error_text, pretty_json
+from training.admin.launch import kind_cards, launch_form_class
 from training.charts import job_charts, progress_bar
-from training.jobs import REQUIRED, get_job_kind, job_kinds
+from training.jobs import job_kinds
 from training.middleware import deliver_job_notices
 from training.models import Job, JobNotice
 
@@ -231,100 +232,57 @@ class JobAdmin(admin.ModelAdmin):
 
     # ------------------------------------------------------------------ launch form
     def launch_view(self, request):
+        """No kind is chosen until the operator picks one: each card says what the kind does and
+        how long it should take here; the chosen kind's form has its parameters in words."""
         if not request.user.has_perm("training.add_job"):
             raise PermissionDenied
         kinds = job_kinds()
-        kind_name = request.POST.get("kind") or request.GET.get("kind") or next(iter(kinds))
-        if kind_name not in kinds:
-            kind_name = next(iter(kinds))
-        kind = get_job_kind(kind_name)
-        form_class = launch_form_class(kind)
-        if request.method == "POST":
-            form = form_class(request.POST)
-            if form.is_valid():
-                params = {
-                    k: v
-                    for k, v in form.cleaned_data.items()
-                    if k != "kind" and v not in (None, "")
-                }
-                try:
-                    with transaction.atomic():
-                        job = services.job_launch(kind=kind.name, params=params, user=request.user)
-                except ValidationError as exc:
-                    if hasattr(exc, "error_dict"):
-                        for field, errors in exc.error_dict.items():
-                            form.add_error(
-                                field if field in form.fields else None,
-                                [m for e in errors for m in e.messages],
-                            )
-                    else:
-                        form.add_error(None, exc.messages)
-                else:
-                    self.message_user(
-                        request,
-                        f"Job #{job.pk} ({job.kind}) queued on '{job.queue}'.",
-                        messages.SUCCESS,
-                    )
+        kind_name = request.POST.get("kind") or request.GET.get("kind") or ""
+        kind = kinds.get(kind_name)
+        form = None
+        if kind is not None:
+            form_class = launch_form_class(kind)
+            if request.method == "POST":
+                form = form_class(request.POST)
+                job = self._launch(request, kind, form) if form.is_valid() else None
+                if job is not None:
                     return HttpResponseRedirect(reverse("admin:training_job_change", args=[job.pk]))
-        else:
-            form = form_class(initial={"kind": kind.name})
+            else:
+                form = form_class(initial={"kind": kind.name})
+        cards = kind_cards()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Launch a job",
+            "title": f"Launch a job: {kind.display_name}" if kind else "Launch a job",
             "form": form,
-            "kinds": kinds.values(),
+            "cards": cards,
             "kind": kind,
-            "media": self.media + form.media,
+            "card": next((c for c in cards if kind and c.kind.name == kind.name), None),
+            "media": self.media + (form.media if form else forms.Media()),
         }
         return TemplateResponse(request, "admin/training/job/launch.html", context)
 
-
-def launch_form_class(kind) -> type[forms.Form]:
-    """A form with one field per parameter of ``kind`` (types, defaults and help from the spec)."""
-    fields: dict[str, forms.Field] = {"kind": forms.CharField(widget=forms.HiddenInput)}
-    for param in kind.params:
-        required = param.default is REQUIRED
-        initial = None if required else param.default
-        help_text = param.describe()
-        if param.type is bool:
-            fields[param.name] = forms.BooleanField(
-                required=False, initial=initial, help_text=help_text
-            )
-        elif param.choices:
-            choices = ([] if required else [("", f"default ({param.default})")]) + [
-                (c, c) for c in param.choices
-            ]
-            fields[param.name] = forms.ChoiceField(
-                choices=choices,
-                required=required,
-                help_text=help_text,
-                initial="" if not required else None,
-            )
-        elif param.type is int:
-            fields[param.name] = forms.IntegerField(
-                required=required,
-                initial=initial,
-                help_text=help_text,
-                min_value=param.min,
-                max_value=param.max,
-            )
-        elif param.type is float:
-            fields[param.name] = forms.FloatField(
-                required=required,
-                initial=initial,
-                help_text=help_text,
-                min_value=param.min,
-                max_value=param.max,
-            )
-        else:
-            fields[param.name] = forms.CharField(
-                required=required,
-                initial=initial,
-                help_text=help_text,
-                widget=forms.TextInput(attrs={"size": 60}),
-            )
-    return type(f"Launch_{kind.name}", (forms.Form,), fields)
+    def _launch(self, request, kind, form) -> Job | None:
+        params = {k: v for k, v in form.cleaned_data.items() if k != "kind" and v not in (None, "")}
+        try:
+            with transaction.atomic():
+                job = services.job_launch(kind=kind.name, params=params, user=request.user)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    form.add_error(
+                        field if field in form.fields else None,
+                        [m for e in errors for m in e.messages],
+                    )
+            else:
+                form.add_error(None, exc.messages)
+            return None
+        self.message_user(
+            request,
+            f"Job #{job.pk} ({kind.display_name}) queued on '{job.queue}'.",
+            messages.SUCCESS,
+        )
+        return job
 
 
 @admin.register(JobNotice)
