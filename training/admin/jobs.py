@@ -3,8 +3,6 @@ and Job notices."""
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from training import selectors, services
-from training.admin.common import error_text, pretty_json
+from training.admin.common import error_text, value_table
 from training.admin.launch import kind_cards, launch_form_class
 from training.charts import job_charts, progress_bar
 from training.jobs import job_kinds
@@ -33,9 +31,7 @@ def job_live_context(job: Job) -> dict:
         "charts": job_charts(history),
         "queue_position": selectors.job_queue_position(job),
         "active": job.status in (Job.Status.QUEUED, Job.Status.RUNNING),
-        "metrics_json": json.dumps(job.metrics, indent=2, sort_keys=True, default=str)
-        if job.metrics
-        else "",
+        "metrics_table": value_table(job.metrics) if job.metrics else "",
         "log_tail": "\n".join((job.log or "").splitlines()[-200:]),
     }
 
@@ -44,7 +40,7 @@ def job_live_context(job: Job) -> dict:
 class JobAdmin(admin.ModelAdmin):
     list_display = (
         "id",
-        "kind",
+        "kind_title",
         "status",
         "progress_bar",
         "message",
@@ -70,7 +66,7 @@ class JobAdmin(admin.ModelAdmin):
     actions = ("cancel_selected", "retry_selected")
     change_form_template = "admin/training/job/change_form.html"
     fields = (
-        "kind",
+        "kind_title",
         "status",
         "queue",
         "params_pretty",
@@ -84,13 +80,18 @@ class JobAdmin(admin.ModelAdmin):
         "created_at",
         "started_at",
         "finished_at",
-        "timings",
+        "timings_table",
         "error",
     )
     readonly_fields = fields
 
     def has_add_permission(self, request):
         return self.has_module_permission(request) and request.user.has_perm("training.add_job")
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_title(self, obj: Job):
+        kind = job_kinds().get(obj.kind)
+        return f"{kind.display_name} ({obj.kind})" if kind else obj.kind
 
     @admin.display(description="progress")
     def progress_bar(self, obj: Job):
@@ -114,9 +115,16 @@ class JobAdmin(admin.ModelAdmin):
             obj.result_version_id,
         )
 
-    @admin.display(description="params")
+    @admin.display(description="parameters")
     def params_pretty(self, obj: Job):
-        return pretty_json(obj.params)
+        """The parameters under their labels from the kind's registry entry."""
+        kind = job_kinds().get(obj.kind)
+        titles = {p.name: p.title for p in kind.params} if kind else {}
+        return value_table({titles.get(k, k): v for k, v in (obj.params or {}).items()})
+
+    @admin.display(description="timings (seconds)")
+    def timings_table(self, obj: Job):
+        return value_table(obj.timings)
 
     def get_urls(self):
         urls = [
