@@ -224,7 +224,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         for task in sorted(set(queryset.values_list("task", flat=True))):
             self._rollback(request, task)
 
-    @admin.action(description="Compare the two selected versions side by side")
+    @admin.action(
+        description="Compare the two selected versions side by side", permissions=["view"]
+    )
     def compare_selected(self, request, queryset):
         ids = sorted(queryset.values_list("pk", flat=True))
         if len(ids) != 2:
@@ -315,6 +317,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
             )
         return actions
 
+    @admin.action(
+        description="Delete the selected versions (never an active one)", permissions=["delete"]
+    )
     def delete_selected_inactive(self, request, queryset):
         """Django's delete action on the selection less its active versions (said so)."""
         from django.contrib.admin.actions import delete_selected
