@@ -66,6 +66,12 @@ def test_job_page_shows_metrics_and_parameters_as_tables_and_the_chart_note_only
     assert CHART_NOTE not in html  # it has ended: no chart will ever appear
     assert "Fine-tune the retriever" in html
 
+    listing = operator_client.get(
+        reverse("admin:training_job_changelist"), {"kind": "finetune_retriever"}
+    ).content.decode()
+    assert 'title="Embed the catalog"' in listing or ">Embed the catalog</a>" in listing
+    assert f'href="/admin/training/job/{done.pk}/change/' in listing
+
     running = factories.JobFactory(status=Job.Status.RUNNING, started_at=now)
     html = operator_client.get(
         reverse("admin:training_job_change", args=[running.pk])

@@ -36,6 +36,19 @@ def job_live_context(job: Job) -> dict:
     }
 
 
+class JobKindFilter(admin.SimpleListFilter):
+    """The kinds by their names for people (the registry's titles)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(name, kind.display_name) for name, kind in job_kinds().items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = (
@@ -52,7 +65,7 @@ class JobAdmin(admin.ModelAdmin):
         "activation",
     )
     list_filter = (
-        "kind",
+        JobKindFilter,
         "status",
         "activation",
         "queue",
