@@ -248,6 +248,15 @@ def compare_metrics(mine: dict[str, Any], theirs: dict[str, Any]) -> list[Metric
     return rows
 
 
+def compare_versions(a: ModelVersion, b: ModelVersion) -> list[MetricRow]:
+    """Any two versions' metrics side by side; where a job of one scored the other on its own
+    split (the active version it was measured against), those figures stand for the other."""
+    mine, theirs = metric_values(a.metrics), metric_values(b.metrics)
+    theirs.update(_same_split(a.metrics or {}, b))
+    mine.update(_same_split(b.metrics or {}, a))
+    return compare_metrics(mine, theirs)
+
+
 def compare_with_active(version: ModelVersion) -> tuple[ModelVersion | None, list[MetricRow]]:
     """Side-by-side metric rows of ``version`` and the active version of its task (metrics
     only: see ``is_metric``).

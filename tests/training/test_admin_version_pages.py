@@ -186,6 +186,12 @@ def test_any_two_versions_side_by_side(operator_client):
     assert (
         f'<option value="{a.pk}" selected>' in html and f'<option value="{b.pk}" selected>' in html
     )
+    # a job of one scored the other on its own split: those figures stand for the other
+    b.metrics = {**b.metrics, "active_same_split": {"ndcg@10": 0.41}, "active_version": a.pk}
+    b.save()
+    html = operator_client.get(resp["Location"]).content.decode()
+    assert "<th>ndcg@10</th><td>0.4100</td><td>0.4500</td><td>-0.0400</td>" in html
+
     one = operator_client.post(
         changelist, {"action": "compare_selected", "_selected_action": [a.pk]}, follow=True
     )

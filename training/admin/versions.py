@@ -240,14 +240,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
         hyperparameters that differ, picked from two lists of every version."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        versions = list(ModelVersion.objects.select_related("job").order_by("task", "-created_at"))
-        by_id = {v.pk: v for v in versions}
+        versions = list(
+            ModelVersion.objects.only("pk", "name", "task", "is_active").order_by(
+                "task", "-created_at"
+            )
+        )
 
         def pick(name):
             try:
-                return by_id.get(int(request.GET.get(name) or 0))
+                pk = int(request.GET.get(name) or 0)
             except ValueError:
                 return None
+            return ModelVersion.objects.select_related("job").filter(pk=pk).first()
 
         a, b = pick("a"), pick("b")
         context = {
@@ -259,9 +263,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "b": b,
         }
         if a is not None and b is not None:
-            rows = selectors.compare_metrics(
-                selectors.metric_values(a.metrics), selectors.metric_values(b.metrics)
-            )
+            rows = selectors.compare_versions(a, b)
             context["metrics"] = (
                 metric_table(rows, f"#{a.pk} {a.name}", f"#{b.pk} {b.name}") if rows else ""
             )
