@@ -45,9 +45,10 @@ def row_count(scales_with: str) -> int | None:
     if entry is None:
         return None
     queryset = entry[1]()
-    if _table_estimate(queryset.model) > EXACT_COUNT_LIMIT:
+    estimate = _table_estimate(queryset.model)
+    if estimate > EXACT_COUNT_LIMIT:
         # A big table: the planner's size estimate (a filter's share is not worth a scan here).
-        return _table_estimate(queryset.model)
+        return estimate
     return queryset.count()
 
 

@@ -136,3 +136,17 @@ def test_a_starting_job_records_the_rows_its_kind_scales_with():
     timings: dict = {}
     estimates.record_rows(get_job_kind("embed_catalog"), timings)
     assert timings == {"rows": 4}
+
+
+def test_a_big_table_is_counted_by_the_planners_estimate_not_a_scan(monkeypatch):
+    from django.db import connection
+
+    for _ in range(5):
+        factories.ProductFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE catalog_product")
+    monkeypatch.setattr(estimates, "EXACT_COUNT_LIMIT", 3)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'catalog_product'")
+        reltuples = cursor.fetchone()[0]
+    assert estimates.row_count("products") == int(reltuples) == 5
