@@ -227,6 +227,8 @@ def build_store(n_products: int, *, n_shoppers: int, seed: int, log) -> dict:
 
     rng = random.Random(seed)
     catalog_truncate()
+    # the bench's own database starts over: deactivate first (deleting an active version is refused)
+    ModelVersion.objects.filter(is_active=True).update(is_active=False)
     ModelVersion.objects.all().delete()
     started = time.perf_counter()
     leaves: list[tuple[int, str, str]] = []  # (id, external id, noun)

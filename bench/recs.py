@@ -184,6 +184,7 @@ def main() -> None:
     from recommend import services
     from training.models import ModelVersion
 
+    ModelVersion.objects.filter(is_active=True).update(is_active=False)  # else refused
     ModelVersion.objects.all().delete()
     reset_serving_caches()
     started = time.perf_counter()

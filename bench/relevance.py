@@ -366,8 +366,10 @@ def main() -> None:
 
     if not args.reuse:
         catalog_truncate()
+        ModelVersion.objects.filter(is_active=True).update(is_active=False)  # else refused
         ModelVersion.objects.all().delete()
     else:
+        ModelVersion.objects.filter(task="ranker", is_active=True).update(is_active=False)
         ModelVersion.objects.filter(task="ranker").delete()
     reset_serving_caches()
     ranker = _development_ranker(args.ranker_version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
 from platform_core import (  # noqa: F401  (admin_alerts, admin_deadletters register their pages)
@@ -14,9 +15,40 @@ from platform_core import (  # noqa: F401  (admin_alerts, admin_deadletters regi
 )
 from platform_core.models import ApiClient, ApiScope, AuditLog, User
 
+ROLE_CHOICES = (
+    ("operator", "Operator — runs the catalog, jobs and experiments"),
+    ("analyst", "Analyst — reads reports and results, changes nothing"),
+    ("learner", "Learner — the Academy only (labs open what they need)"),
+)
+
+
+class StaffUserCreationForm(UserCreationForm):
+    """One page: the name, the password and the role (``platform_core.roles``)."""
+
+    role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.RadioSelect)
+    email = forms.EmailField(required=False)
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")
+
+    def clean(self):
+        data = super().clean()
+        password = data.get("password2")
+        if password and not self.has_error("password2"):
+            try:
+                services.staff_password_validate(
+                    password, username=data.get("username") or "", email=data.get("email") or ""
+                )
+            except ValidationError as exc:
+                self.add_error("password2", exc)
+        return data
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    add_form = StaffUserCreationForm
+    add_fieldsets = ((None, {"fields": ("username", "email", "role", "password1", "password2")}),)
     list_display = (
         "username",
         "email",
@@ -32,6 +64,37 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":  # the labs' own groups are internal: never picked by hand
+            kwargs["queryset"] = db_field.related_model.objects.exclude(
+                name__startswith=services.INTERNAL_GROUP_PREFIX
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        user = services.staff_user_create(
+            username=form.cleaned_data["username"],
+            role=form.cleaned_data["role"],
+            password=form.cleaned_data["password1"],
+            email=form.cleaned_data.get("email") or "",
+            actor=request.user,
+        )
+        obj.pk, obj.password, obj.is_staff = user.pk, user.password, user.is_staff
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        # the groups picker does not list a user's lab groups: keep them through the save
+        internal = (
+            list(form.instance.groups.filter(name__startswith=services.INTERNAL_GROUP_PREFIX))
+            if change
+            else []
+        )
+        super().save_related(request, form, formsets, change)
+        if internal:
+            form.instance.groups.add(*internal)
 
     @admin.display(description="Roles")
     def role_names(self, obj: User) -> str:

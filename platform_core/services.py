@@ -1,4 +1,5 @@
-"""Writes for the platform app: API clients (create, rotate, revoke, authenticate) and audit."""
+"""Writes for the platform app: API clients (create, rotate, revoke, authenticate), audit, and
+staff users in a role."""
 
 from __future__ import annotations
 
@@ -9,12 +10,19 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import (
+    get_default_password_validators,
+    get_password_validators,
+    validate_password,
+)
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from platform_core.models import PUBLIC_SCOPES, ApiClient, ApiScope, AuditLog
+from platform_core.models import PUBLIC_SCOPES, ApiClient, ApiScope, AuditLog, User
+from platform_core.roles import ROLE_APP_PERMISSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -219,3 +227,56 @@ def api_client_usage_flush() -> int:
         pipe.execute()
         raise
     return sum(counts.values())
+
+
+# --------------------------------------------------------------------------- staff users
+
+# Groups the courses app creates for its labs (``lab:<slug>``): internal, never picked by hand.
+INTERNAL_GROUP_PREFIX = "lab:"
+# A staff password is checked by AUTH_PASSWORD_VALIDATORS, or by Django's standard four when the
+# settings configure none: a staff account opens the admin.
+STANDARD_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+
+
+def staff_password_validate(password: str, *, username: str, email: str = "") -> None:
+    """Raise ``ValidationError`` (every reason) for a password a staff account may not have."""
+    validators = get_default_password_validators() or get_password_validators(
+        STANDARD_PASSWORD_VALIDATORS
+    )
+    validate_password(
+        password, user=User(username=username, email=email), password_validators=validators
+    )
+
+
+def staff_user_create(*, username: str, role: str, password: str, email: str = "", actor=None):
+    """A staff member in one role (a group of ``platform_core.roles``): operators and analysts
+    may sign in to the admin, learners to the Academy only. The password is checked by the
+    configured validators and stored hashed; the creation is audited (never the password)."""
+    username = (username or "").strip()
+    if role not in ROLE_APP_PERMISSIONS:
+        raise ValidationError(
+            f"Unknown role {role!r}: one of {', '.join(sorted(ROLE_APP_PERMISSIONS))}."
+        )
+    if not username:
+        raise ValidationError("A username is required.")
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError(f"A user named {username!r} already exists.")
+    group = Group.objects.filter(name=role).first()
+    if group is None:
+        raise ValidationError(f"The {role} group is missing: run manage.py migrate.")
+    staff_password_validate(password, username=username, email=email)
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username, email=email, password=password, is_staff=role != "learner"
+        )
+        user.groups.add(group)
+        audit_record(actor=actor, action="user.create", obj=user, details={"role": role})
+    return user

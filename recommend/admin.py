@@ -4,16 +4,85 @@ synonym sets, pinned results, boost/bury rules. Strategy saves go through
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Subquery
 
 from platform_core.services import audit_record
 from recommend import services
-from recommend.models import BoostRule, PinnedResult, Strategy, SynonymSet
+from recommend.models import BoostRule, PinnedResult, Strategy, Surface, SynonymSet
+from training.models import ModelVersion
+
+# The model slots of a strategy and the task each follows when it pins no version.
+SLOTS = ("retriever", "ranker", "cf", "intent")
+NO_MODEL_YET = "none yet — train one"
+
+
+class StrategyForm(forms.ModelForm):
+    """Field names written out for people (labels here, not verbose names: no migration), and
+    each model slot's help says whether there is an active version to follow."""
+
+    class Meta:
+        model = Strategy
+        # the admin's fieldsets decide the fields shown; these are the ones relabelled
+        fields = (
+            "retriever_version",
+            "ranker_version",
+            "cf_version",
+            "intent_version",
+            "use_ranker",
+            "use_intent",
+            "lexical_weight",
+            "semantic_weight",
+            "rrf_k",
+            "semantic_min_score",
+            "cf_weight",
+            "profile_weight",
+            "trending_weight",
+            "diversity",
+            "max_category_share",
+            "mmr_lambda",
+            "hide_out_of_stock",
+            "boost_rules",
+        )
+        labels = {
+            "retriever_version": "Retriever version",
+            "ranker_version": "Ranker version",
+            "cf_version": "Collaborative-filtering version",
+            "intent_version": "Intent classifier version",
+            "use_ranker": "Use the ranker",
+            "use_intent": "Use the intent classifier",
+            "lexical_weight": "Lexical (full-text) weight",
+            "semantic_weight": "Semantic (embedding) weight",
+            "rrf_k": "Reciprocal rank fusion k",
+            "semantic_min_score": "Minimum semantic similarity",
+            "cf_weight": "CF weight",
+            "profile_weight": "Shopper-profile weight",
+            "trending_weight": "Trending weight",
+            "diversity": "Diversity method",
+            "max_category_share": "Largest share of one category",
+            "mmr_lambda": "MMR λ (relevance vs diversity)",
+            "hide_out_of_stock": "Hide out-of-stock products",
+            "boost_rules": "Boost / bury rules of this strategy",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        active = set(
+            ModelVersion.objects.filter(is_active=True, task__in=SLOTS).values_list(
+                "task", flat=True
+            )
+        )
+        for slot in SLOTS:
+            field = self.fields.get(f"{slot}_version")
+            if field is not None and slot not in active:
+                field.help_text = f"Empty: follow the active {slot} model — {NO_MODEL_YET}."
 
 
 @admin.register(Strategy)
 class StrategyAdmin(admin.ModelAdmin):
+    form = StrategyForm
     list_display = (
         "name",
         "surface",
@@ -75,14 +144,40 @@ class StrategyAdmin(admin.ModelAdmin):
         (None, {"fields": ("created_at", "updated_at")}),
     )
 
+    def get_queryset(self, request):
+        # each slot's active version id, for the "Models" column (one subquery per slot)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                **{
+                    f"active_{slot}_id": Subquery(
+                        ModelVersion.objects.filter(task=slot, is_active=True).values("pk")[:1]
+                    )
+                    for slot in SLOTS
+                }
+            )
+        )
+
     @admin.display(description="Models")
     def slots(self, obj: Strategy) -> str:
+        """Each slot says the truth: its pinned version, the active one it follows, off, or
+        that there is none yet."""
         parts = []
-        for slot in ("retriever", "ranker", "cf", "intent"):
-            version = getattr(obj, f"{slot}_version")
-            parts.append(f"{slot}: {'#' + str(version.pk) if version else 'active'}")
-        if not obj.use_ranker:
-            parts[1] = "ranker: off"
+        for slot in SLOTS:
+            if (slot == "ranker" and not obj.use_ranker) or (
+                slot == "intent" and not obj.use_intent
+            ):
+                parts.append(f"{slot}: off")
+                continue
+            pinned = getattr(obj, f"{slot}_version_id")
+            active = getattr(obj, f"active_{slot}_id", None)
+            if pinned:
+                parts.append(f"{slot}: #{pinned}")
+            elif active:
+                parts.append(f"{slot}: active #{active}")
+            else:
+                parts.append(f"{slot}: {NO_MODEL_YET}")
         return ", ".join(parts)
 
     @admin.display(description="Fusion (lex/sem/cf)")
@@ -161,11 +256,38 @@ class PinnedResultAdmin(_ConfigAdmin):
     list_filter = ("active", "position")
     search_fields = ("query", "product__title", "product__external_id")
     list_select_related = ("product",)
-    raw_id_fields = ("product",)
+    autocomplete_fields = ("product",)
+
+
+class BoostRuleForm(forms.ModelForm):
+    """Surfaces picked from the list of surfaces (stored comma-separated on the rule)."""
+
+    surfaces = forms.MultipleChoiceField(
+        choices=Surface.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(Surface.values),
+        help_text="The surfaces the rule applies to.",
+    )
+
+    class Meta:
+        model = BoostRule
+        fields = ("name", "field", "category", "brand", "factor", "query", "surfaces", "active")
+        labels = {"field": "Boost or bury by", "factor": "Score multiplier"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["surfaces"] = [
+                s.strip() for s in (self.instance.surfaces or "").split(",") if s.strip()
+            ]
+
+    def clean_surfaces(self) -> str:
+        return ",".join(s for s in Surface.values if s in self.cleaned_data["surfaces"])
 
 
 @admin.register(BoostRule)
 class BoostRuleAdmin(_ConfigAdmin):
+    form = BoostRuleForm
     audit_name = "boost_rule"
     list_display = (
         "name",
@@ -180,7 +302,7 @@ class BoostRuleAdmin(_ConfigAdmin):
     list_filter = ("field", "active")
     search_fields = ("name", "query", "category__name", "brand__name")
     list_select_related = ("category", "brand")
-    raw_id_fields = ("category", "brand")
+    autocomplete_fields = ("category", "brand")
 
     @admin.display(description="Target")
     def target(self, obj: BoostRule) -> str:

@@ -1,4 +1,4 @@
-"""Server-side SVG charts for the admin job page: no JavaScript library needed."""
+"""Server-side SVG charts for the admin job and model-version pages: no JavaScript library needed."""
 
 from __future__ import annotations
 
@@ -122,3 +122,50 @@ def progress_bar(fraction: float, status: str, *, width: int = 120) -> SafeStrin
         f'<rect width="{fraction * width:.1f}" height="10" rx="3" fill="{colour}"/></svg>'
         f' <span class="aisle-progress-label">{fraction:.0%}</span>'
     )
+
+
+def metric_bars_svg(
+    rows: Sequence[tuple[str, float | None, float | None]],
+    *,
+    labels: tuple[str, str] = ("this version", "the other"),
+    width: int = 460,
+    limit: int = 12,
+) -> SafeString:
+    """Two bars per metric (``(name, a, b)``, scores in [0, 1]) as an inline SVG, or "" when no
+    row has a score in that range: the version page's picture of its comparison table."""
+    shown = [
+        (name, a, b)
+        for name, a, b in rows
+        if any(isinstance(v, int | float) and 0 <= v <= 1 for v in (a, b))
+    ][:limit]
+    if not shown:
+        return mark_safe("")
+    left, bar_h, gap, top = 170, 8, 8, 22
+    inner = width - left - 60
+    height = top + len(shown) * (2 * bar_h + gap) + 4
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="metrics compared" class="aisle-chart">',
+        f'<rect x="{left}" y="4" width="10" height="8" fill="{COLOURS[0]}"/>'
+        f'<text x="{left + 14}" y="12" font-size="10" fill="#333">{escape(labels[0])}</text>',
+        f'<rect x="{left + 150}" y="4" width="10" height="8" fill="{COLOURS[4]}"/>'
+        f'<text x="{left + 164}" y="12" font-size="10" fill="#333">{escape(labels[1])}</text>',
+    ]
+    for i, (name, a, b) in enumerate(shown):
+        y = top + i * (2 * bar_h + gap)
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar_h + 3}" font-size="10" text-anchor="end" '
+            f'fill="#333">{escape(name)}</text>'
+        )
+        for j, (value, colour) in enumerate(((a, COLOURS[0]), (b, COLOURS[4]))):
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                continue
+            w = max(min(value, 1.0), 0.0) * inner
+            yy = y + j * bar_h
+            parts.append(
+                f'<rect x="{left}" y="{yy}" width="{w:.1f}" height="{bar_h - 1}" fill="{colour}"/>'
+                f'<text x="{left + w + 3:.1f}" y="{yy + bar_h - 1}" font-size="9" '
+                f'fill="#555">{_fmt(value)}</text>'
+            )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))

@@ -46,7 +46,10 @@ class Param:
     """One job parameter: name, type (int, float, bool or str), default, help and bounds.
 
     ``default=None`` means optional with no value; omit ``default`` (or pass ``REQUIRED``) for
-    a parameter the caller must give. ``choices`` restricts a str parameter.
+    a parameter the caller must give. ``choices`` restricts a str parameter. ``label`` is the
+    name people read on the launch page ("Batch size"); ``version_of`` marks an int parameter
+    that holds a model version id of that task (``"any"``: of every task), which the launch page
+    offers as a list of the existing versions.
     """
 
     name: str
@@ -56,10 +59,39 @@ class Param:
     choices: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
+    label: str = ""
+    version_of: str = ""
 
     @property
     def required(self) -> bool:
         return self.default is _REQUIRED
+
+    @property
+    def title(self) -> str:
+        """The parameter's name for people: its label, else its name written out."""
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def explain(self) -> str:
+        """The launch page's help line: what it does, then its default and bounds in words."""
+        text = self.help[:1].upper() + self.help[1:] if self.help else ""
+        if text and not text.endswith((".", "?", "!")):
+            text += "."
+        if self.required:
+            extra = "Required."
+        elif self.default is None or self.default == "":
+            extra = ""
+        elif self.type is bool:
+            extra = f"Default: {'on' if self.default else 'off'}."
+        else:
+            extra = f"Default: {self.default}."
+        if not self.choices and (self.min is not None or self.max is not None):
+            if self.min is not None and self.max is not None:
+                extra += f" Between {self.min:g} and {self.max:g}."
+            elif self.min is not None:
+                extra += f" At least {self.min:g}."
+            else:
+                extra += f" At most {self.max:g}."
+        return f"{text} {extra}".strip()
 
     def describe(self) -> str:
         """One line for ``run_job --help`` and the admin launch form."""
@@ -123,7 +155,13 @@ REQUIRED = _REQUIRED
 
 @dataclass(frozen=True)
 class JobKind:
-    """A registered kind of job."""
+    """A registered kind of job.
+
+    ``title`` is its name for people ("Embed the catalog"), ``summary`` one sentence on what it
+    does (``help`` is the full description), ``scales_with`` the rows its duration grows with
+    (a key of ``training.estimates.ROW_COUNTS``: the launch page scales the last run's duration
+    by them).
+    """
 
     name: str
     queue: str
@@ -132,6 +170,13 @@ class JobKind:
     params: tuple[Param, ...] = field(default_factory=tuple)
     validate: Callable[[dict[str, Any]], None] | None = None
     versions: VersionPolicy | None = None
+    title: str = ""
+    summary: str = ""
+    scales_with: str = "events"
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name.replace("_", " ").capitalize()
 
     @property
     def produces_versions(self) -> bool:
@@ -157,12 +202,14 @@ PROMOTE_IF_BETTER = Param(
     False,
     "make the new version active when its deciding metric beats the active version's on the "
     "same split (audited); else an operator promotes it",
+    label="Promote if better",
 )
 ANALYSIS = Param(
     "analysis",
     bool,
     False,
     "a run for analysis (ablation): its version never becomes active",
+    label="Analysis run only",
 )
 EXCLUDE_FLAGGED = Param(
     "exclude_flagged",
@@ -170,6 +217,7 @@ EXCLUDE_FLAGGED = Param(
     False,
     "leave out what the data quality report flagged (products, shoppers and events excluded "
     "from training); recorded in the version's dataset snapshot",
+    label="Leave out flagged data",
 )
 VERSION_PARAMS = (PROMOTE_IF_BETTER, ANALYSIS, EXCLUDE_FLAGGED)
 
@@ -196,6 +244,9 @@ def register_job_kind(
     validate: Callable[[dict[str, Any]], None] | None = None,
     versions: VersionPolicy | None = None,
     replace: bool = False,
+    title: str = "",
+    summary: str = "",
+    scales_with: str = "events",
 ) -> JobKind:
     """Add a job kind (idempotent for the same definition; ``replace`` to redefine one).
 
@@ -203,6 +254,7 @@ def register_job_kind(
     that involve several parameters or the database. ``versions``: the kind's runner produces a
     model version, activated by that policy (``training.activation``); the kind then takes the
     generic parameters ``promote_if_better``, ``analysis`` and ``exclude_flagged``.
+    ``title``, ``summary`` and ``scales_with``: what the launch page shows (see :class:`JobKind`).
     """
     if queue not in QUEUES:
         raise ValueError(f"queue must be one of {QUEUES}, got {queue!r}")
@@ -220,6 +272,9 @@ def register_job_kind(
         params=params,
         validate=validate,
         versions=versions,
+        title=title,
+        summary=summary,
+        scales_with=scales_with,
     )
     existing = _KINDS.get(name)
     if existing is not None and not replace and existing != kind:

@@ -10,9 +10,19 @@ from django.core.exceptions import ValidationError
 from training.activation import VersionPolicy
 from training.jobs import REQUIRED, Param, register_job_kind, set_version_policy
 
-DEVICE = Param("device", str, "auto", "auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
+DEVICE = Param(
+    "device",
+    str,
+    "auto",
+    "auto (CUDA when available, else CPU), cpu, cuda or cuda:N",
+    label="Device",
+)
 SEED = Param(
-    "seed", int, 42, "seed of the 70/15/15 split and of training (recorded with the version)"
+    "seed",
+    int,
+    42,
+    "seed of the 70/15/15 split and of training (recorded with the version)",
+    label="Seed",
 )
 
 
@@ -62,6 +72,9 @@ def _ranker_rules(params: dict) -> None:
 
 register_job_kind(
     "embed_catalog",
+    title="Embed the catalog",
+    summary="Turns every product into a vector with a retriever, so semantic search and “similar items” can find it.",
+    scales_with="products",
     queue="gpu",
     runner="training.runners.embed.run",
     help="Encode every active product (title, brand, category, description) with a retriever version, "
@@ -74,21 +87,35 @@ register_job_kind(
             None,
             "retriever version id (default: the active one; ignored when incremental)",
             min=1,
+            label="Retriever version",
+            version_of="retriever",
         ),
         Param(
             "incremental",
             bool,
             False,
             "only products whose text hash changed, for every served retriever",
+            label="Only changed products",
         ),
-        Param("batch_size", int, 128, "texts per forward pass", min=1, max=4096),
-        Param("build_index", bool, True, "build the version's HNSW index after writing"),
+        Param(
+            "batch_size", int, 128, "texts per forward pass", min=1, max=4096, label="Batch size"
+        ),
+        Param(
+            "build_index",
+            bool,
+            True,
+            "build the version's HNSW index after writing",
+            label="Build the search index",
+        ),
         DEVICE,
     ],
 )
 
 register_job_kind(
     "finetune_retriever",
+    title="Fine-tune the retriever",
+    summary="Teaches the search encoder what your shoppers mean, from the searches that ended in a click, cart or purchase.",
+    scales_with="events",
     queue="gpu",
     runner="training.runners.retriever.run",
     help="Contrastive fine-tuning (in-batch negatives) of the retriever on (query, engaged product) pairs "
@@ -102,12 +129,37 @@ register_job_kind(
             None,
             "retriever version to start from (default: the active one)",
             min=1,
+            label="Start from retriever version",
+            version_of="retriever",
         ),
-        Param("mode", str, "full", "full fine-tuning or a LoRA adapter", choices=("full", "lora")),
-        Param("epochs", int, 1, "passes over the training pairs", min=1, max=100),
-        Param("batch_size", int, 64, "pairs per step (in-batch negatives)", min=2, max=4096),
-        Param("learning_rate", float, None, "default 2e-5 (full) or 2e-4 (lora)", min=0, max=1),
-        Param("lora_r", int, 8, "LoRA rank (mode=lora)", min=1, max=256),
+        Param(
+            "mode",
+            str,
+            "full",
+            "full fine-tuning or a LoRA adapter",
+            choices=("full", "lora"),
+            label="Training mode",
+        ),
+        Param("epochs", int, 1, "passes over the training pairs", min=1, max=100, label="Epochs"),
+        Param(
+            "batch_size",
+            int,
+            64,
+            "pairs per step (in-batch negatives)",
+            min=2,
+            max=4096,
+            label="Batch size",
+        ),
+        Param(
+            "learning_rate",
+            float,
+            None,
+            "default 2e-5 (full) or 2e-4 (lora)",
+            min=0,
+            max=1,
+            label="Learning rate",
+        ),
+        Param("lora_r", int, 8, "LoRA rank (mode=lora)", min=1, max=256, label="LoRA rank"),
         Param(
             "max_seq_len",
             int,
@@ -115,25 +167,42 @@ register_job_kind(
             "tokens kept per query / product text while training",
             min=8,
             max=512,
+            label="Maximum tokens per text",
         ),
         Param(
             "hard_negatives",
             bool,
             False,
             "add a shown-but-not-engaged product per pair as a negative",
+            label="Add hard negatives",
         ),
-        Param("max_pairs", int, None, "use at most this many training pairs (the heaviest)", min=1),
         Param(
-            "min_pairs", int, 20, "fail unless at least this many training pairs are found", min=1
+            "max_pairs",
+            int,
+            None,
+            "use at most this many training pairs (the heaviest)",
+            min=1,
+            label="At most this many pairs",
         ),
-        Param("days", int, None, "only events of the last N days", min=1),
+        Param(
+            "min_pairs",
+            int,
+            20,
+            "fail unless at least this many training pairs are found",
+            min=1,
+            label="At least this many pairs",
+        ),
+        Param(
+            "days", int, None, "only events of the last N days", min=1, label="Only the last N days"
+        ),
         Param(
             "judged_csv",
             str,
             "",
             "also evaluate on a judged CSV under DATA_DIR (query,product_id,...,grade), e.g. demo/relevance.csv",
+            label="Judged relevance file",
         ),
-        Param("name", str, "", "version name (default: generated)"),
+        Param("name", str, "", "version name (default: generated)", label="Version name"),
         SEED,
         DEVICE,
     ],
@@ -143,37 +212,67 @@ register_job_kind(
 
 register_job_kind(
     "finetune_classifier",
+    title="Fine-tune a classifier",
+    summary="Trains the query-intent classifier (browse / buy / review …) or the review-sentiment classifier.",
+    scales_with="events",
     queue="gpu",
     runner="training.runners.classifier.run",
     help="Fine-tune a text classifier: query intent (labels from the labelling page, else weak labels from "
     "what the session did next) or review sentiment (labels from ratings). Accuracy, macro-F1, confusion.",
     params=[
-        Param("task", str, REQUIRED, "which classifier", choices=("intent", "sentiment")),
+        Param(
+            "task",
+            str,
+            REQUIRED,
+            "which classifier",
+            choices=("intent", "sentiment"),
+            label="Classifier",
+        ),
         Param(
             "labels",
             str,
             "auto",
             "intent: auto (manual labels over weak ones), manual or weak; sentiment: ratings",
             choices=("auto", "manual", "weak", "ratings"),
+            label="Where the labels come from",
         ),
         Param(
             "base",
             str,
             settings.DEFAULT_ENCODER,
             "encoder to fine-tune (Hugging Face id or local path)",
+            label="Base encoder",
         ),
-        Param("epochs", int, 3, "passes over the training examples", min=1, max=100),
-        Param("batch_size", int, 32, "examples per step", min=1, max=4096),
-        Param("learning_rate", float, 5e-5, "optimizer learning rate", min=0, max=1),
-        Param("max_examples", int, None, "use at most this many examples", min=1),
+        Param(
+            "epochs", int, 3, "passes over the training examples", min=1, max=100, label="Epochs"
+        ),
+        Param("batch_size", int, 32, "examples per step", min=1, max=4096, label="Batch size"),
+        Param(
+            "learning_rate",
+            float,
+            5e-5,
+            "optimizer learning rate",
+            min=0,
+            max=1,
+            label="Learning rate",
+        ),
+        Param(
+            "max_examples",
+            int,
+            None,
+            "use at most this many examples",
+            min=1,
+            label="At most this many examples",
+        ),
         Param(
             "min_examples",
             int,
             20,
             "fail unless at least this many labelled examples are found",
             min=2,
+            label="At least this many examples",
         ),
-        Param("name", str, "", "version name (default: generated)"),
+        Param("name", str, "", "version name (default: generated)", label="Version name"),
         SEED,
         DEVICE,
     ],
@@ -183,6 +282,9 @@ register_job_kind(
 
 register_job_kind(
     "train_cf",
+    title="Train collaborative filtering",
+    summary="Learns “shoppers who engaged with this also engaged with …” from the interaction log, for recommendations.",
+    scales_with="events",
     queue="cpu",
     runner="training.runners.cf.run",
     help="Collaborative filtering from interactions: cosine item-kNN, EASE, implicit ALS and BPR, a "
@@ -197,6 +299,7 @@ register_job_kind(
             "evaluation protocol: per_user_time (each shopper's latest products held out), "
             "per_user_random (seeded, per shopper: the published benchmarks') or global_time",
             choices=("per_user_time", "per_user_random", "global_time"),
+            label="Evaluation split",
         ),
         Param(
             "search",
@@ -204,29 +307,78 @@ register_job_kind(
             "grid",
             "grid: a small grid around the values below; fixed: those values only",
             choices=("grid", "fixed"),
+            label="Hyper-parameter search",
         ),
-        Param("models", str, "item_item,ease,implicit_mf,bpr", "candidate families (comma list)"),
-        Param("factors", int, 64, "ALS / BPR latent factors", min=1, max=1024),
-        Param("iterations", int, 15, "ALS iterations", min=1, max=500),
-        Param("regularization", float, 0.01, "ALS L2 regularisation", min=0),
-        Param("alpha", float, 1.0, "ALS confidence scale", min=0),
-        Param("top_k", int, 50, "item-kNN neighbours kept per item", min=1, max=10000),
-        Param("shrink", float, 0.0, "item-kNN similarity shrinkage", min=0),
-        Param("ease_lambda", float, 100.0, "EASE L2 regularisation λ", min=0),
+        Param(
+            "models",
+            str,
+            "item_item,ease,implicit_mf,bpr",
+            "candidate families (comma list)",
+            label="Model families to try",
+        ),
+        Param(
+            "factors",
+            int,
+            64,
+            "ALS / BPR latent factors",
+            min=1,
+            max=1024,
+            label="Latent factors (ALS / BPR)",
+        ),
+        Param("iterations", int, 15, "ALS iterations", min=1, max=500, label="ALS iterations"),
+        Param(
+            "regularization",
+            float,
+            0.01,
+            "ALS L2 regularisation",
+            min=0,
+            label="ALS regularisation",
+        ),
+        Param("alpha", float, 1.0, "ALS confidence scale", min=0, label="ALS confidence scale"),
+        Param(
+            "top_k",
+            int,
+            50,
+            "item-kNN neighbours kept per item",
+            min=1,
+            max=10000,
+            label="Item-kNN neighbours per item",
+        ),
+        Param(
+            "shrink", float, 0.0, "item-kNN similarity shrinkage", min=0, label="Item-kNN shrinkage"
+        ),
+        Param(
+            "ease_lambda",
+            float,
+            100.0,
+            "EASE L2 regularisation λ",
+            min=0,
+            label="EASE regularisation λ",
+        ),
         Param(
             "ease_max_items",
             int,
             8000,
             "EASE runs only up to this many items (dense items² matrices; see docs/training.md)",
             min=0,
+            label="EASE item limit",
         ),
-        Param("k", int, 20, "cut-off of Recall@k / NDCG@k", min=1, max=1000),
+        Param(
+            "k",
+            int,
+            20,
+            "cut-off of Recall@k / NDCG@k",
+            min=1,
+            max=1000,
+            label="Cut-off k of Recall@k / NDCG@k",
+        ),
         Param(
             "min_eval_users",
             int,
             100,
             "fewer evaluated shoppers than this marks the evaluation not sane",
             min=1,
+            label="Shoppers needed for a sane evaluation",
         ),
         Param(
             "eval_users",
@@ -234,9 +386,12 @@ register_job_kind(
             5000,
             "validation scores each candidate on a seeded sample of this many shoppers (0: all)",
             min=0,
+            label="Shoppers sampled for validation",
         ),
-        Param("days", int, None, "only events of the last N days", min=1),
-        Param("name", str, "", "version name (default: generated)"),
+        Param(
+            "days", int, None, "only events of the last N days", min=1, label="Only the last N days"
+        ),
+        Param("name", str, "", "version name (default: generated)", label="Version name"),
         SEED,
     ],
     validate=_cf_rules,
@@ -244,19 +399,45 @@ register_job_kind(
 
 register_job_kind(
     "evaluate",
+    title="Evaluate a version",
+    summary="Scores any model version next to the active one on the same held-out data, without changing what is served.",
+    scales_with="events",
     queue="gpu",
     runner="training.runners.evaluate.run",
     help="Evaluate any version against the active version of its task on the same split "
     "(retriever: Recall/NDCG@k, MRR; classifiers: accuracy, macro-F1; cf: Recall/NDCG@k).",
     params=[
-        Param("version", int, REQUIRED, "the version to evaluate", min=1),
-        Param("seed", int, None, "split seed (default: the one recorded with the version)"),
-        Param("k", int, None, "cut-off (default 10 for retrievers, 20 for cf)", min=1, max=1000),
+        Param(
+            "version",
+            int,
+            REQUIRED,
+            "the version to evaluate",
+            min=1,
+            label="Version to evaluate",
+            version_of="any",
+        ),
+        Param(
+            "seed",
+            int,
+            None,
+            "split seed (default: the one recorded with the version)",
+            label="Split seed",
+        ),
+        Param(
+            "k",
+            int,
+            None,
+            "cut-off (default 10 for retrievers, 20 for cf)",
+            min=1,
+            max=1000,
+            label="Cut-off k",
+        ),
         Param(
             "judged_csv",
             str,
             "",
             "retriever: evaluate on a judged CSV under DATA_DIR instead of the held-out split",
+            label="Judged relevance file",
         ),
         DEVICE,
     ],
@@ -265,24 +446,51 @@ register_job_kind(
 
 register_job_kind(
     "train_ranker",
+    title="Train the search ranker",
+    summary="Learns how to order search results from what shoppers clicked, on top of the fused lexical and semantic scores.",
+    scales_with="search_logs",
     queue="cpu",
     runner="training.runners.ranker.run",
     help="Learn the search ranker from the search log and events: features lexical score, semantic score, "
     "profile similarity, CF score, popularity, price and shown position (fixed at serving); loss "
     "alpha*BCE(click) + beta*pairwise logistic; AUC and NDCG@10 against fusion on a time split.",
     params=[
-        Param("alpha", float, 1.0, "weight of the click BCE term", min=0),
-        Param("beta", float, 1.0, "weight of the pairwise ranking term", min=0),
+        Param(
+            "alpha",
+            float,
+            1.0,
+            "weight of the click BCE term",
+            min=0,
+            label="Click loss weight (α)",
+        ),
+        Param(
+            "beta",
+            float,
+            1.0,
+            "weight of the pairwise ranking term",
+            min=0,
+            label="Ranking loss weight (β)",
+        ),
         Param(
             "model",
             str,
             "linear",
             "linear, or mlp (one hidden ReLU layer)",
             choices=("linear", "mlp"),
+            label="Model",
         ),
-        Param("epochs", int, 30, "passes over the training lists", min=1, max=1000),
-        Param("learning_rate", float, 0.05, "Adam learning rate", min=0, max=10),
-        Param("max_lists", int, 4000, "use at most this many of the most recent lists", min=10),
+        Param("epochs", int, 30, "passes over the training lists", min=1, max=1000, label="Epochs"),
+        Param(
+            "learning_rate", float, 0.05, "Adam learning rate", min=0, max=10, label="Learning rate"
+        ),
+        Param(
+            "max_lists",
+            int,
+            4000,
+            "use at most this many of the most recent lists",
+            min=10,
+            label="At most this many lists",
+        ),
         Param(
             "list_size",
             int,
@@ -290,6 +498,7 @@ register_job_kind(
             "items per rebuilt list (search sessions without a log row)",
             min=2,
             max=100,
+            label="Items per rebuilt list",
         ),
         Param(
             "min_lists",
@@ -297,8 +506,16 @@ register_job_kind(
             30,
             "fail unless at least this many lists with an engagement are found",
             min=3,
+            label="At least this many lists",
         ),
-        Param("days", int, None, "only searches of the last N days", min=1),
+        Param(
+            "days",
+            int,
+            None,
+            "only searches of the last N days",
+            min=1,
+            label="Only the last N days",
+        ),
         Param(
             "position",
             str,
@@ -306,9 +523,10 @@ register_job_kind(
             "shown position as a feature (corrects position bias; fixed at serving): "
             "on, off, or auto = the better on the validation period",
             choices=("auto", "on", "off"),
+            label="Shown position as a feature",
         ),
-        Param("name", str, "", "version name (default: generated)"),
-        Param("seed", int, 42, "training seed (recorded with the version)"),
+        Param("name", str, "", "version name (default: generated)", label="Version name"),
+        Param("seed", int, 42, "training seed (recorded with the version)", label="Seed"),
     ],
     validate=_ranker_rules,
     versions=VersionPolicy(metric="ndcg@10"),

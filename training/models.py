@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from pgvector.django import VectorField
@@ -13,6 +14,23 @@ class Task(models.TextChoices):
     SENTIMENT = "sentiment", "review sentiment classifier"
     RANKER = "ranker", "ranker"
     CF = "cf", "collaborative filtering"
+
+
+def active_version_delete_error(version: ModelVersion) -> ValidationError:
+    return ValidationError(
+        f"Version #{version.pk} ({version.name}) is the active {version.task} version: serving "
+        "follows it. Make another version active (promote one, or roll back) before deleting it.",
+        code="active_version",
+    )
+
+
+class ModelVersionQuerySet(models.QuerySet):
+    def delete(self):
+        """Refuse to delete a set that holds the active version of a task (serving follows it)."""
+        active = self.filter(is_active=True).first()
+        if active is not None:
+            raise active_version_delete_error(active)
+        return super().delete()
 
 
 class ModelVersion(models.Model):
@@ -56,6 +74,8 @@ class ModelVersion(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
 
+    objects = ModelVersionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -66,6 +86,12 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk} {self.name}"
+
+    def delete(self, *args, **kwargs):
+        """The active version of a task cannot be deleted (a ValidationError says what to do)."""
+        if self.is_active:
+            raise active_version_delete_error(self)
+        return super().delete(*args, **kwargs)
 
 
 class ProductEmbedding(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -120,6 +121,43 @@ class MetricRow:
     delta: float | None
 
 
+# A metric is a number whose name, or the name of a section holding it, is a score: one of these
+# families, optionally at a cut-off (``ndcg@10``) or with a prefix (``macro_f1``,
+# ``fusion_auc``, ``train_loss``). Anything else a job records beside its scores is context, not
+# a metric: cut-offs and seeds (``evaluation.k``, ``seed``), version ids, counts of examples or
+# shoppers, throughputs, timings, chosen hyper-parameters.
+SCORE_FAMILIES = (
+    "recall",
+    "ndcg",
+    "mrr",
+    "map",
+    "precision",
+    "hit_rate",
+    "auc",
+    "accuracy",
+    "f1",
+    "coverage",
+    "loss",
+)
+_SCORE_NAME = re.compile(rf"(^|_)({'|'.join(SCORE_FAMILIES)})(@\d+)?$")
+# Per task, the family of the metric the version list shows (its cut-off is read from the figures).
+KEY_METRIC_FAMILY = {
+    Task.RETRIEVER: "ndcg",
+    Task.RANKER: "ndcg",
+    Task.CF: "ndcg",
+    Task.INTENT: "macro_f1",
+    Task.SENTIMENT: "macro_f1",
+}
+EVALUATION = "evaluation"
+
+
+def is_metric(name: str, value: Any) -> bool:
+    """Whether a flattened entry (``evaluation.candidate.ndcg@10``) is a metric (see above)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return any(_SCORE_NAME.search(part) for part in name.split("."))
+
+
 def _flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in metrics.items():
@@ -131,34 +169,110 @@ def _flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def compare_with_active(version: ModelVersion) -> tuple[ModelVersion | None, list[MetricRow]]:
-    """Side-by-side metric rows of ``version`` and the active version of its task.
+def metric_values(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """Only the metrics of a version's figures, flattened; an evaluation job's scores of the
+    version appear as ``evaluation · <metric>`` (its baseline is the active version's)."""
+    metrics = dict(metrics or {})
+    metrics.pop("active_same_split", None)
+    evaluation = metrics.pop(EVALUATION, None)
+    out = {k: v for k, v in _flatten(metrics).items() if is_metric(k, v)}
+    if isinstance(evaluation, dict) and isinstance(evaluation.get("candidate"), dict):
+        out.update(_evaluation_rows(evaluation["candidate"]))
+    return out
 
-    Where the version's job also scored the active version on the same split
-    (``active_same_split`` with ``active_version`` = the active one), those figures fill the
-    active column: they compare like with like, unlike the active version's own metrics.
-    """
-    active = active_version(version.task)
-    if active is not None and active.pk == version.pk:
-        active = None
-    metrics = dict(version.metrics or {})
-    theirs = _flatten(active.metrics or {}) if active else {}
+
+def _evaluation_rows(scores: dict[str, Any]) -> dict[str, Any]:
+    return {f"{EVALUATION} · {k}": v for k, v in _flatten(scores).items() if is_metric(k, v)}
+
+
+@dataclass(frozen=True)
+class KeyMetric:
+    name: str
+    value: float
+    evaluated: bool  # from an evaluate job (else from the job that trained the version)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.value:.4f}" + (" (evaluated)" if self.evaluated else "")
+
+
+def key_metric(version: ModelVersion) -> KeyMetric | None:
+    """The task's key metric of ``version``: its latest evaluation's figure when an evaluate
+    job scored it, else the one its training job recorded (``ndcg@k`` at the cut-off found)."""
+    family = KEY_METRIC_FAMILY.get(version.task)
+    if family is None:
+        return None
+    metrics = version.metrics or {}
+    evaluation = metrics.get(EVALUATION)
+    sources = []
+    if isinstance(evaluation, dict) and isinstance(evaluation.get("candidate"), dict):
+        sources.append((evaluation["candidate"], evaluation.get("k"), True))
+    # the training job's cut-off (train_cf's k); the list selects the job with the version
+    trained_k = (version.job.params or {}).get("k") if version.job_id and version.job else None
+    sources.append((metrics, metrics.get("k") or trained_k, False))
+    for scores, k, evaluated in sources:
+        names = [f"{family}@{k}"] if k else []
+        names += [family] + sorted(
+            (n for n in scores if re.fullmatch(rf"{family}@\d+", str(n))),
+            key=lambda n: int(n.rsplit("@", 1)[1]),
+        )
+        for name in names:
+            value = scores.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return KeyMetric(name, float(value), evaluated)
+    return None
+
+
+def _same_split(metrics: dict[str, Any], active: ModelVersion) -> dict[str, Any]:
+    """The active version's figures measured by ``metrics``' jobs on their own split."""
+    theirs: dict[str, Any] = {}
     same_split = metrics.get("active_same_split")
+    if isinstance(same_split, dict) and metrics.get("active_version") == active.pk:
+        theirs.update(k_v for k_v in _flatten(same_split).items() if is_metric(*k_v))
+    evaluation = metrics.get(EVALUATION)
     if (
-        active is not None
-        and isinstance(same_split, dict)
-        and metrics.get("active_version") == active.pk
+        isinstance(evaluation, dict)
+        and evaluation.get("active_version") == active.pk
+        and isinstance(evaluation.get("baseline"), dict)
     ):
-        metrics.pop("active_same_split")
-        metrics.pop("active_version")
-        theirs.update(_flatten(same_split))
-    mine = _flatten(metrics)
+        theirs.update(_evaluation_rows(evaluation["baseline"]))
+    return theirs
+
+
+def compare_metrics(mine: dict[str, Any], theirs: dict[str, Any]) -> list[MetricRow]:
+    """Rows of two flattened metric dicts side by side, with the difference."""
     rows = []
     for name in sorted(set(mine) | set(theirs)):
         a, b = mine.get(name), theirs.get(name)
         delta = a - b if isinstance(a, int | float) and isinstance(b, int | float) else None
         rows.append(MetricRow(name, a, b, delta))
-    return active, rows
+    return rows
+
+
+def compare_versions(a: ModelVersion, b: ModelVersion) -> list[MetricRow]:
+    """Any two versions' metrics side by side; where a job of one scored the other on its own
+    split (the active version it was measured against), those figures stand for the other."""
+    mine, theirs = metric_values(a.metrics), metric_values(b.metrics)
+    theirs.update(_same_split(a.metrics or {}, b))
+    mine.update(_same_split(b.metrics or {}, a))
+    return compare_metrics(mine, theirs)
+
+
+def compare_with_active(version: ModelVersion) -> tuple[ModelVersion | None, list[MetricRow]]:
+    """Side-by-side metric rows of ``version`` and the active version of its task (metrics
+    only: see ``is_metric``).
+
+    Where the version's job also scored the active version on the same split
+    (``active_same_split`` with ``active_version`` = the active one, or an evaluate job's
+    ``baseline``), those figures fill the active column: they compare like with like, unlike
+    the active version's own metrics.
+    """
+    active = active_version(version.task)
+    if active is not None and active.pk == version.pk:
+        active = None
+    theirs = metric_values(active.metrics) if active else {}
+    if active is not None:
+        theirs.update(_same_split(version.metrics or {}, active))
+    return active, compare_metrics(metric_values(version.metrics), theirs)
 
 
 def labelled_queries() -> dict[str, str]:

@@ -23,7 +23,7 @@ from courses.gate import check_course_gate
 from platform_core.caches import bump_models_generation
 from platform_core.celery import app as celery_app
 from platform_core.services import audit_record
-from training import selectors
+from training import estimates, selectors
 from training.activation import ACTIVATE_FIRST, KEEP, Decision, decide
 from training.classifier_labels import intent_labels
 from training.context import JobContext, JobLost, Monitor, remove_artifact_dir
@@ -114,6 +114,7 @@ def job_run(*, job_id: int) -> Job | None:
     status, error = Job.Status.SUCCEEDED, ""
     try:
         ctx.params = validate_params(spec, job.params)
+        estimates.record_rows(spec, ctx.timings)  # what the launch page's estimate scales
         _limit_torch_threads()
         # Every kind's dataset readers honour the data quality flags under this scope.
         with flagged_rows_excluded(bool(ctx.params.get("exclude_flagged"))):

@@ -34,6 +34,20 @@ OUTCOME_COLOURS = {
 CALCULATOR_FIELDS = ("baseline_rate", "minimum_detectable_effect", "power", "alpha")
 
 
+def sample_size_answer(baseline, mde, power=0.8, alpha=0.05) -> str:
+    """The calculator's answer, as the live calculator and the form's "Minimum sample size" row
+    both show it: one function (``selectors.sample_size_or_none``, which the services also save)."""
+    n = selectors.sample_size_or_none(baseline, mde, power, alpha) if baseline is not None else None
+    if n is None:
+        return "enter a baseline rate in (0, 1) and a non-zero effect"
+    return format_html("<strong>{}</strong> exposed units per variant", f"{n:,}")
+
+
+def guardrail_words(names) -> str:
+    """Guardrail metric names as words ("zero-result rate, mean latency")."""
+    return ", ".join(METRIC_LABELS.get(name, name) for name in names or ()) or "none"
+
+
 def _errors(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
@@ -115,6 +129,18 @@ class VariantFormSet(forms.BaseInlineFormSet):
             raise ValidationError(exc.messages) from None
 
 
+class StrategySelect(forms.Select):
+    """A strategy list whose options carry their surface (``data-surface``) for the script that
+    hides other surfaces' strategies while a new experiment's surface is chosen."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-surface"] = instance.surface
+        return option
+
+
 class VariantInline(admin.TabularInline):
     model = Variant
     formset = VariantFormSet
@@ -132,11 +158,25 @@ class VariantInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return (obj is None or obj.is_editable) and super().has_delete_permission(request, obj)
 
+    def get_formset(self, request, obj=None, **kwargs):
+        """The strategy list holds the experiment's surface's strategies only; a new experiment's
+        list says each strategy's surface and narrows as the surface is chosen
+        (aisle/experiment-variants.js; the formset's validation refuses any other)."""
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields.get("strategy")
+        if field is not None:
+            if obj is not None and obj.surface:
+                field.queryset = field.queryset.filter(surface=obj.surface)
+            else:
+                field.label_from_instance = lambda s: f"{s.name} ({s.get_surface_display()})"
+        return formset
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "strategy":
             from recommend.models import Strategy
 
             kwargs["queryset"] = Strategy.objects.order_by("surface", "name")
+            kwargs["widget"] = StrategySelect
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -165,7 +205,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     change_form_template = "admin/experiments/experiment/change_form.html"
     readonly_fields = (
         "status",
-        "min_sample_size",
+        "sample_size",
         "salt",
         "winner",
         "conclusion",
@@ -199,7 +239,7 @@ class ExperimentAdmin(admin.ModelAdmin):
                     "minimum_detectable_effect",
                     "power",
                     "alpha",
-                    "min_sample_size",
+                    "sample_size",
                 ),
                 "description": "The calculator asks how many exposed units (served lists, for the "
                 "click-through rate) each variant needs to detect the minimum effect with this "
@@ -249,17 +289,49 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:  # nothing has happened to a new experiment yet
             return [(name, opts) for name, opts in self.fieldsets if name != "Lifecycle"]
+        if not obj.is_editable:  # read-only: guardrails in words, not their stored names
+            return [
+                (
+                    name,
+                    {
+                        **opts,
+                        "fields": tuple(
+                            "guardrail_names" if f == "guardrails" else f for f in opts["fields"]
+                        ),
+                    },
+                )
+                for name, opts in self.fieldsets
+            ]
         return self.fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_editable:
-            return list(ExperimentForm.Meta.fields) + list(self.readonly_fields)
+            fields = [f for f in ExperimentForm.Meta.fields if f != "guardrails"]
+            return fields + ["guardrail_names", *self.readonly_fields]
         return self.readonly_fields
 
     def has_delete_permission(self, request, obj=None):
         return (obj is None or obj.is_editable) and super().has_delete_permission(request, obj)
 
     # -- columns ----------------------------------------------------------------------------
+
+    @admin.display(description="Minimum sample size")
+    def sample_size(self, obj: Experiment):
+        """A draft's answer is the live calculator's, from the form's current values (the same
+        function answers as the operator types, and the saved number is computed by it too);
+        once started, the number fixed at the start."""
+        if obj.pk and not obj.is_editable:
+            return format_html(
+                "<strong>{}</strong> exposed units per variant", f"{obj.min_sample_size:,}"
+            )
+        answer = sample_size_answer(
+            obj.baseline_rate, obj.minimum_detectable_effect, obj.power, obj.alpha
+        )
+        return format_html('<span id="aisle-sample-size">{}</span>', answer)
+
+    @admin.display(description="Guardrails")
+    def guardrail_names(self, obj: Experiment):
+        return guardrail_words(obj.guardrails)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Experiment):
@@ -381,14 +453,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             )
         except ValueError:
             baseline = None
-        n = (
-            selectors.sample_size_or_none(baseline, mde, power, alpha)
-            if baseline is not None
-            else None
-        )
-        if n is None:
-            return HttpResponse("enter a baseline rate in (0, 1) and a non-zero effect")
-        return HttpResponse(format_html("<strong>{}</strong> exposed units per variant", f"{n:,}"))
+        return HttpResponse(sample_size_answer(baseline, mde, power, alpha))
 
     def ship_view(self, request, pk: int):
         experiment = get_object_or_404(
@@ -446,6 +511,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             ),
             "is_operator": request.user.has_role("operator"),
             "progress": _progress(results),
+            "guardrail_names": guardrail_words(experiment.guardrails),
         }
         return TemplateResponse(request, "admin/experiments/experiment/results.html", context)
 

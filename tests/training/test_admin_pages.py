@@ -239,7 +239,7 @@ def test_launch_form_lists_kinds_validates_and_queues(
         "evaluate",
     ):
         assert kind in html
-    assert 'name="mode"' in html and 'name="hard_negatives"' in html and "pairs per step" in html
+    assert 'name="mode"' in html and 'name="hard_negatives"' in html and "Pairs per step" in html
 
     bad = operator_client.post(url, {"kind": "train_cf", "factors": "0"})
     assert (

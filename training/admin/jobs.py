@@ -3,8 +3,6 @@ and Job notices."""
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,9 +14,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from training import selectors, services
-from training.admin.common import error_text, pretty_json
+from training.admin.common import error_text, value_table
+from training.admin.launch import kind_cards, launch_form_class
 from training.charts import job_charts, progress_bar
-from training.jobs import REQUIRED, get_job_kind, job_kinds
+from training.jobs import job_kinds
 from training.middleware import deliver_job_notices
 from training.models import Job, JobNotice
 
@@ -32,18 +31,29 @@ def job_live_context(job: Job) -> dict:
         "charts": job_charts(history),
         "queue_position": selectors.job_queue_position(job),
         "active": job.status in (Job.Status.QUEUED, Job.Status.RUNNING),
-        "metrics_json": json.dumps(job.metrics, indent=2, sort_keys=True, default=str)
-        if job.metrics
-        else "",
+        "metrics_table": value_table(job.metrics) if job.metrics else "",
         "log_tail": "\n".join((job.log or "").splitlines()[-200:]),
     }
+
+
+class JobKindFilter(admin.SimpleListFilter):
+    """The kinds by their names for people (the registry's titles)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(name, kind.display_name) for name, kind in job_kinds().items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = (
         "id",
-        "kind",
+        "kind_title",
         "status",
         "progress_bar",
         "message",
@@ -55,7 +65,7 @@ class JobAdmin(admin.ModelAdmin):
         "activation",
     )
     list_filter = (
-        "kind",
+        JobKindFilter,
         "status",
         "activation",
         "queue",
@@ -69,7 +79,7 @@ class JobAdmin(admin.ModelAdmin):
     actions = ("cancel_selected", "retry_selected")
     change_form_template = "admin/training/job/change_form.html"
     fields = (
-        "kind",
+        "kind_title",
         "status",
         "queue",
         "params_pretty",
@@ -83,13 +93,18 @@ class JobAdmin(admin.ModelAdmin):
         "created_at",
         "started_at",
         "finished_at",
-        "timings",
+        "timings_table",
         "error",
     )
     readonly_fields = fields
 
     def has_add_permission(self, request):
         return self.has_module_permission(request) and request.user.has_perm("training.add_job")
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_title(self, obj: Job):
+        kind = job_kinds().get(obj.kind)
+        return f"{kind.display_name} ({obj.kind})" if kind else obj.kind
 
     @admin.display(description="progress")
     def progress_bar(self, obj: Job):
@@ -113,9 +128,16 @@ class JobAdmin(admin.ModelAdmin):
             obj.result_version_id,
         )
 
-    @admin.display(description="params")
+    @admin.display(description="parameters")
     def params_pretty(self, obj: Job):
-        return pretty_json(obj.params)
+        """The parameters under their labels from the kind's registry entry."""
+        kind = job_kinds().get(obj.kind)
+        titles = {p.name: p.title for p in kind.params} if kind else {}
+        return value_table({titles.get(k, k): v for k, v in (obj.params or {}).items()})
+
+    @admin.display(description="timings (seconds)")
+    def timings_table(self, obj: Job):
+        return value_table(obj.timings)
 
     def get_urls(self):
         urls = [
@@ -231,100 +253,57 @@ class JobAdmin(admin.ModelAdmin):
 
     # ------------------------------------------------------------------ launch form
     def launch_view(self, request):
+        """No kind is chosen until the operator picks one: each card says what the kind does and
+        how long it should take here; the chosen kind's form has its parameters in words."""
         if not request.user.has_perm("training.add_job"):
             raise PermissionDenied
         kinds = job_kinds()
-        kind_name = request.POST.get("kind") or request.GET.get("kind") or next(iter(kinds))
-        if kind_name not in kinds:
-            kind_name = next(iter(kinds))
-        kind = get_job_kind(kind_name)
-        form_class = launch_form_class(kind)
-        if request.method == "POST":
-            form = form_class(request.POST)
-            if form.is_valid():
-                params = {
-                    k: v
-                    for k, v in form.cleaned_data.items()
-                    if k != "kind" and v not in (None, "")
-                }
-                try:
-                    with transaction.atomic():
-                        job = services.job_launch(kind=kind.name, params=params, user=request.user)
-                except ValidationError as exc:
-                    if hasattr(exc, "error_dict"):
-                        for field, errors in exc.error_dict.items():
-                            form.add_error(
-                                field if field in form.fields else None,
-                                [m for e in errors for m in e.messages],
-                            )
-                    else:
-                        form.add_error(None, exc.messages)
-                else:
-                    self.message_user(
-                        request,
-                        f"Job #{job.pk} ({job.kind}) queued on '{job.queue}'.",
-                        messages.SUCCESS,
-                    )
+        kind_name = request.POST.get("kind") or request.GET.get("kind") or ""
+        kind = kinds.get(kind_name)
+        form = None
+        if kind is not None:
+            form_class = launch_form_class(kind)
+            if request.method == "POST":
+                form = form_class(request.POST)
+                job = self._launch(request, kind, form) if form.is_valid() else None
+                if job is not None:
                     return HttpResponseRedirect(reverse("admin:training_job_change", args=[job.pk]))
-        else:
-            form = form_class(initial={"kind": kind.name})
+            else:
+                form = form_class(initial={"kind": kind.name})
+        cards = kind_cards()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Launch a job",
+            "title": f"Launch a job: {kind.display_name}" if kind else "Launch a job",
             "form": form,
-            "kinds": kinds.values(),
+            "cards": cards,
             "kind": kind,
-            "media": self.media + form.media,
+            "card": next((c for c in cards if kind and c.kind.name == kind.name), None),
+            "media": self.media + (form.media if form else forms.Media()),
         }
         return TemplateResponse(request, "admin/training/job/launch.html", context)
 
-
-def launch_form_class(kind) -> type[forms.Form]:
-    """A form with one field per parameter of ``kind`` (types, defaults and help from the spec)."""
-    fields: dict[str, forms.Field] = {"kind": forms.CharField(widget=forms.HiddenInput)}
-    for param in kind.params:
-        required = param.default is REQUIRED
-        initial = None if required else param.default
-        help_text = param.describe()
-        if param.type is bool:
-            fields[param.name] = forms.BooleanField(
-                required=False, initial=initial, help_text=help_text
-            )
-        elif param.choices:
-            choices = ([] if required else [("", f"default ({param.default})")]) + [
-                (c, c) for c in param.choices
-            ]
-            fields[param.name] = forms.ChoiceField(
-                choices=choices,
-                required=required,
-                help_text=help_text,
-                initial="" if not required else None,
-            )
-        elif param.type is int:
-            fields[param.name] = forms.IntegerField(
-                required=required,
-                initial=initial,
-                help_text=help_text,
-                min_value=param.min,
-                max_value=param.max,
-            )
-        elif param.type is float:
-            fields[param.name] = forms.FloatField(
-                required=required,
-                initial=initial,
-                help_text=help_text,
-                min_value=param.min,
-                max_value=param.max,
-            )
-        else:
-            fields[param.name] = forms.CharField(
-                required=required,
-                initial=initial,
-                help_text=help_text,
-                widget=forms.TextInput(attrs={"size": 60}),
-            )
-    return type(f"Launch_{kind.name}", (forms.Form,), fields)
+    def _launch(self, request, kind, form) -> Job | None:
+        params = {k: v for k, v in form.cleaned_data.items() if k != "kind" and v not in (None, "")}
+        try:
+            with transaction.atomic():
+                job = services.job_launch(kind=kind.name, params=params, user=request.user)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    form.add_error(
+                        field if field in form.fields else None,
+                        [m for e in errors for m in e.messages],
+                    )
+            else:
+                form.add_error(None, exc.messages)
+            return None
+        self.message_user(
+            request,
+            f"Job #{job.pk} ({kind.display_name}) queued on '{job.queue}'.",
+            messages.SUCCESS,
+        )
+        return job
 
 
 @admin.register(JobNotice)

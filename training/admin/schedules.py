@@ -40,7 +40,7 @@ class JobScheduleForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [
-            (name, f"{name} — {kind.help[:80]}") for name, kind in job_kinds().items()
+            (name, f"{kind.display_name} ({name})") for name, kind in job_kinds().items()
         ]
 
     def clean(self):

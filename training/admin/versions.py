@@ -1,28 +1,51 @@
 """Training → Model versions: the list with each task's key metric, a version's comparison with
-the active one, promote and roll back (each through a service)."""
+the active one (table and chart), any two versions side by side, promote and roll back (each
+through a service); the active version of a task cannot be deleted."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from platform_core.redirects import safe_next
-from training import selectors, services
-from training.admin.common import error_text, pretty_json
+from training import models, selectors, services
+from training.admin.common import error_text, value_table
+from training.charts import metric_bars_svg
 from training.middleware import deliver_job_notices
 from training.models import ModelVersion, ProductEmbedding, Task
 
-KEY_METRICS = {
-    Task.RETRIEVER: "ndcg@10",
-    Task.INTENT: "macro_f1",
-    Task.SENTIMENT: "macro_f1",
-    Task.CF: "ndcg@20",
-    Task.RANKER: "ndcg@10",
-}
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "—" if value is None else str(value)
+
+
+def metric_table(rows, head_a: str, head_b: str) -> str:
+    """Metric rows side by side with their difference, and the same figures as bars."""
+    head = format_html("<tr><th>metric</th><th>{}</th><th>{}</th><th>Δ</th></tr>", head_a, head_b)
+    body = format_html_join(
+        "",
+        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                r.name,
+                _cell(r.value),
+                _cell(r.active_value),
+                "" if r.delta is None else f"{r.delta:+.4f}",
+            )
+            for r in rows
+        ),
+    )
+    chart = metric_bars_svg(
+        [(r.name, r.value, r.active_value) for r in rows], labels=(head_a, head_b)
+    )
+    return format_html('<table class="aisle-compare">{}{}</table>{}', head, body, chart)
 
 
 @admin.register(ModelVersion)
@@ -43,7 +66,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     search_fields = ("name", "base")
     list_select_related = ("created_by", "job")
     ordering = ("-created_at",)
-    actions = ("promote_selected", "rollback_selected_tasks")
+    actions = ("promote_selected", "rollback_selected_tasks", "compare_selected")
     fields = (
         "task",
         "name",
@@ -66,15 +89,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
     )
     readonly_fields = tuple(f for f in fields if f != "name")
     change_form_template = "admin/training/modelversion/change_form.html"
+    change_list_template = "admin/training/modelversion/change_list.html"
 
     def has_add_permission(self, request):
         return False  # versions come from jobs and the bootstrap
 
     @admin.display(description="key metric")
     def key_metric(self, obj: ModelVersion):
-        name = KEY_METRICS.get(obj.task)
-        value = (obj.metrics or {}).get(name)
-        return f"{name} {value:.4f}" if isinstance(value, int | float) else "—"
+        found = selectors.key_metric(obj)
+        return str(found) if found else "—"
 
     @admin.display(description="job")
     def job_link(self, obj: ModelVersion):
@@ -102,40 +125,17 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def comparison(self, obj: ModelVersion):
         active, rows = selectors.compare_with_active(obj)
         if not rows:
-            return "no metrics"
-        head = format_html(
-            "<tr><th>metric</th><th>this version #{}</th><th>{}</th><th>Δ</th></tr>",
-            obj.pk,
+            return "no metrics yet (an evaluate job scores any version)"
+        other = (
             f"active #{active.pk} ({active.name})"
             if active
-            else ("this version is active" if obj.is_active else "no active version"),
+            else ("this version is active" if obj.is_active else "no active version")
         )
-
-        def cell(value):
-            return (
-                f"{value:.4f}"
-                if isinstance(value, float)
-                else ("—" if value is None else str(value))
-            )
-
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    r.name,
-                    cell(r.value),
-                    cell(r.active_value),
-                    "" if r.delta is None else f"{r.delta:+.4f}",
-                )
-                for r in rows
-            ),
-        )
-        return format_html('<table class="aisle-compare">{}{}</table>', head, body)
+        return metric_table(rows, f"this version #{obj.pk}", other)
 
     @admin.display(description="hyperparameters")
     def hyperparameters_pretty(self, obj):
-        return pretty_json(obj.hyperparameters)
+        return value_table(obj.hyperparameters)
 
     @admin.display(description="dataset snapshot")
     def dataset_snapshot_pretty(self, obj):
@@ -144,7 +144,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if "key_hashes" in split:  # thousands of digests: show the counts only
             split["key_hashes"] = {k: f"{len(v)} hashes" for k, v in split["key_hashes"].items()}
             snapshot["split"] = split
-        return pretty_json(snapshot)
+        return value_table(snapshot)
 
     def get_urls(self):
         urls = [
@@ -152,6 +152,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 "<int:pk>/promote/",
                 self.admin_site.admin_view(self.promote_view),
                 name="training_modelversion_promote",
+            ),
+            path(
+                "compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="training_modelversion_compare",
             ),
             path(
                 "rollback/<str:task>/",
@@ -219,8 +224,123 @@ class ModelVersionAdmin(admin.ModelAdmin):
         for task in sorted(set(queryset.values_list("task", flat=True))):
             self._rollback(request, task)
 
+    @admin.action(
+        description="Compare the two selected versions side by side", permissions=["view"]
+    )
+    def compare_selected(self, request, queryset):
+        ids = sorted(queryset.values_list("pk", flat=True))
+        if len(ids) != 2:
+            self.message_user(request, "Select exactly two versions to compare.", messages.WARNING)
+            return None
+        url = reverse("admin:training_modelversion_compare")
+        return HttpResponseRedirect(f"{url}?a={ids[0]}&b={ids[1]}")
+
+    def compare_view(self, request):
+        """Any two versions side by side: facts, metrics (with the difference) and the
+        hyperparameters that differ, picked from two lists of every version."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        versions = list(
+            ModelVersion.objects.only("pk", "name", "task", "is_active").order_by(
+                "task", "-created_at"
+            )
+        )
+
+        def pick(name):
+            try:
+                pk = int(request.GET.get(name) or 0)
+            except ValueError:
+                return None
+            return ModelVersion.objects.select_related("job").filter(pk=pk).first()
+
+        a, b = pick("a"), pick("b")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Compare model versions",
+            "versions": versions,
+            "a": a,
+            "b": b,
+        }
+        if a is not None and b is not None:
+            rows = selectors.compare_versions(a, b)
+            context["metrics"] = (
+                metric_table(rows, f"#{a.pk} {a.name}", f"#{b.pk} {b.name}") if rows else ""
+            )
+            context["facts"] = [
+                (label, fn(a), fn(b))
+                for label, fn in (
+                    ("task", lambda v: v.get_task_display()),
+                    ("status", lambda v: v.get_status_display()),
+                    ("active", lambda v: "yes" if v.is_active else "no"),
+                    ("key metric", lambda v: str(selectors.key_metric(v) or "—")),
+                    ("base", lambda v: v.base or "—"),
+                    ("created", lambda v: v.created_at.strftime("%Y-%m-%d %H:%M")),
+                    ("job", lambda v: f"#{v.job_id}" if v.job_id else "—"),
+                )
+            ]
+            hyper_a, hyper_b = a.hyperparameters or {}, b.hyperparameters or {}
+            context["hyper"] = [
+                (
+                    key,
+                    _cell(hyper_a.get(key)),
+                    _cell(hyper_b.get(key)),
+                    hyper_a.get(key) != hyper_b.get(key),
+                )
+                for key in sorted(set(hyper_a) | set(hyper_b))
+                if not isinstance(hyper_a.get(key), dict | list)
+                and not isinstance(hyper_b.get(key), dict | list)
+            ]
+            context["same_task"] = a.task == b.task
+        return TemplateResponse(request, "admin/training/modelversion/compare.html", context)
+
+    # -- the active version stays -------------------------------------------------------------
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_active:
+            return False  # no Delete button on the active version's page
+        return super().has_delete_permission(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        version = ModelVersion.objects.filter(pk=object_id).first()
+        if version is not None and version.is_active:
+            self.message_user(
+                request, models.active_version_delete_error(version).messages[0], messages.ERROR
+            )
+            return redirect("admin:training_modelversion_change", version.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            actions["delete_selected"] = (
+                type(self).delete_selected_inactive,
+                "delete_selected",
+                "Delete the selected versions (never an active one)",
+            )
+        return actions
+
+    @admin.action(
+        description="Delete the selected versions (never an active one)", permissions=["delete"]
+    )
+    def delete_selected_inactive(self, request, queryset):
+        """Django's delete action on the selection less its active versions (said so)."""
+        from django.contrib.admin.actions import delete_selected
+
+        for version in queryset.filter(is_active=True):
+            self.message_user(
+                request, models.active_version_delete_error(version).messages[0], messages.ERROR
+            )
+        rest = queryset.filter(is_active=False)
+        if not rest.exists():
+            return None
+        return delete_selected(self, request, rest)
+
     def changelist_view(self, request, extra_context=None):
         deliver_job_notices(request)
+        extra_context = {
+            **(extra_context or {}),
+            "compare_url": reverse("admin:training_modelversion_compare"),
+        }
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -141,3 +141,14 @@ def test_evaluate_scores_a_cf_version_on_its_own_split_not_on_data_it_has_seen(
     assert figures["ndcg@20"] == pytest.approx(version.metrics["ndcg@20"], abs=1e-4)
     assert figures["recall@20"] == pytest.approx(version.metrics["recall@20"], abs=1e-4)
     assert figures["recall@20"] > 0
+    # what the admin reads from it: the list's key metric, the comparison's rows (metrics only)
+    from training import selectors
+
+    version.refresh_from_db()
+    key = selectors.key_metric(version)
+    assert key.evaluated and key.name == "ndcg@20" and key.value == figures["ndcg@20"]
+    _, rows = selectors.compare_with_active(version)
+    names = {r.name for r in rows}
+    assert "evaluation · ndcg@20" in names and "evaluation · recall@20" in names
+    assert not any(n.endswith((".k", ".seed", "users")) or "version" in n for n in names)
+    assert evaluation.timings["rows"] > 0  # the launch page's estimate scales by these
