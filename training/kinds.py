@@ -534,6 +534,10 @@ register_job_kind(
 
 register_job_kind(
     "data_quality",
+    title="Check the data quality",
+    summary="Finds duplicate products, price outliers, bot-like shoppers and other data problems, "
+    "with fixes to apply in the admin.",
+    scales_with="events",
     queue="cpu",
     runner="training.runners.data_quality.run",
     help="Data quality report (catalog): duplicate and near-duplicate products, missing or very short "
@@ -549,15 +553,31 @@ register_job_kind(
             "also finds variants such as sizes and editions)",
             min=0.5,
             max=1.0,
+            label="Near-duplicate similarity",
         ),
-        Param("min_title_chars", int, 4, "titles shorter than this are reported", min=1),
-        Param("min_description_chars", int, 20, "descriptions shorter than this", min=0),
+        Param(
+            "min_title_chars",
+            int,
+            4,
+            "titles shorter than this are reported",
+            min=1,
+            label="Shortest title (characters)",
+        ),
+        Param(
+            "min_description_chars",
+            int,
+            20,
+            "descriptions shorter than this",
+            min=0,
+            label="Shortest description (characters)",
+        ),
         Param(
             "outlier_z",
             float,
             3.5,
             "robust z-score (median / MAD) beyond which a price or a shopper's event rate is an outlier",
             min=1,
+            label="Outlier threshold (robust z-score)",
         ),
         Param(
             "bot_min_events_per_hour",
@@ -565,6 +585,7 @@ register_job_kind(
             50,
             "a bot-like shopper has at least this many events in its busiest hour",
             min=1,
+            label="Bot: events in the busiest hour",
         ),
         Param(
             "trigger",
@@ -572,8 +593,9 @@ register_job_kind(
             "on_demand",
             "what started the report",
             choices=("on_demand", "import"),
+            label="Started by",
         ),
-        Param("import_run", int, None, "the import that triggered it", min=1),
+        Param("import_run", int, None, "the import that triggered it", min=1, label="Import run"),
     ],
 )
 
