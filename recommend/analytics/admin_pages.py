@@ -138,6 +138,11 @@ def _render(
         day_from=rng.day_from.isoformat() if rng.day_from else "",
         day_to=rng.day_to.isoformat() if rng.day_to else "",
         csv_url="?" + urlencode({**kept, **range_query, "format": "csv"}),
+        # the other pages open on the same range
+        nav=[
+            (label, f"{url}?{urlencode(range_query)}", current)
+            for label, url, current in context["nav"]
+        ],
         range_query=range_query,
     )
     return TemplateResponse(request, f"admin/analytics/{slug}.html", context)
