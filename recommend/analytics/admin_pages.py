@@ -26,7 +26,8 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from catalog.csv_safety import SafeCsvWriter
 from platform_core.admin_site import pages
@@ -182,7 +183,7 @@ def _top_queries(request, rng: date_range.DateRange) -> Page:
         csv_header=[key for key, _, _ in QUERY_COLUMNS],
         csv_rows=[[r[key] for key, _, _ in QUERY_COLUMNS] for r in rows],
         headings=headings,
-        rows=_query_rows(rows),
+        tbody=_tbody([(cells, None) for cells in _query_rows(rows)]),
         order=order,
         rate_sorted=order in RATE_ORDERS,
         pool=RATE_SORT_POOL,
@@ -193,21 +194,56 @@ def _top_queries(request, rng: date_range.DateRange) -> Page:
 
 
 def _fix_links(user) -> dict[str, Callable[[str], str]]:
-    """Fix actions this user may take, each a function of the query to its prefilled form."""
-    links: dict[str, Callable[[str], str]] = {}
+    """Fix actions this user may take, each a function of the query to its prefilled form (the
+    form URLs are reversed once per page, not per row)."""
+    wanted = []
     if user.has_perm("recommend.add_synonymset"):
-        links["Add a synonym"] = lambda q: _url(
-            "admin:recommend_synonymset_add", terms=f"{q}, ", note=f"for the search “{q}”"
+        wanted.append(
+            (
+                "Add a synonym",
+                "admin:recommend_synonymset_add",
+                lambda q: {"terms": f"{q}, ", "note": f"for the search “{q}”"[:200]},
+            )
         )
     if user.has_perm("recommend.add_pinnedresult"):
-        links["Pin a product"] = lambda q: _url("admin:recommend_pinnedresult_add", query=q)
+        wanted.append(("Pin a product", "admin:recommend_pinnedresult_add", lambda q: {"query": q}))
     if user.has_perm("recommend.add_boostrule"):
-        links["Boost"] = lambda q: _url(
-            "admin:recommend_boostrule_add", query=q, name=f"Boost for “{q}”"[:120]
+        wanted.append(
+            (
+                "Boost",
+                "admin:recommend_boostrule_add",
+                lambda q: {"query": q, "name": f"Boost for “{q}”"[:120]},
+            )
         )
     if user.has_perm("training.add_querylabel") and user.has_perm("training.view_querytolabel"):
-        links["Label intent"] = lambda q: _url("admin:training_querytolabel_changelist", q=q)
+        wanted.append(
+            ("Label intent", "admin:training_querytolabel_changelist", lambda q: {"q": q})
+        )
+    links: dict[str, Callable[[str], str]] = {}
+    for label, url_name, params in wanted:
+        base = _url(url_name)
+        if base:
+            links[label] = lambda q, base=base, params=params: f"{base}?{urlencode(params(q))}"
     return links
+
+
+def _tbody(rows: list[tuple[list[str], list[tuple[str, str]] | None]]) -> SafeString:
+    """Table rows rendered here, not cell by cell in the template (the pages list up to a
+    hundred rows of nine figures each): the first cell a row header, then the figures, then,
+    when given, the row's fix actions as buttons."""
+    out = []
+    for i, (cells, fixes) in enumerate(rows):
+        html = format_html('<th scope="row">{}</th>', cells[0])
+        html += format_html_join("", "<td>{}</td>", ((c,) for c in cells[1:]))
+        if fixes is not None:
+            buttons = format_html_join(
+                " ",
+                '<a href="{}" class="button aisle-fix">{}</a>',
+                ((url, label) for label, url in fixes),
+            )
+            html += format_html('<td class="aisle-fixes">{}</td>', buttons)
+        out.append(format_html('<tr class="{}">{}</tr>', "row2" if i % 2 else "row1", html))
+    return mark_safe("".join(out))
 
 
 def _problem_queries(request, rng: date_range.DateRange) -> Page:
@@ -222,13 +258,15 @@ def _problem_queries(request, rng: date_range.DateRange) -> Page:
     fixes = _fix_links(request.user)
 
     def table(rows):
-        return [
-            {
-                "cells": [_cell(r[key], kind) for key, _, kind in QUERY_COLUMNS],
-                "fixes": [(label, make(r["query"])) for label, make in fixes.items()],
-            }
-            for r in rows
-        ]
+        return _tbody(
+            [
+                (
+                    [_cell(r[key], kind) for key, _, kind in QUERY_COLUMNS],
+                    [(label, make(r["query"])) for label, make in fixes.items()] if fixes else None,
+                )
+                for r in rows
+            ]
+        )
 
     csv_rows = [
         [kind, *(r[key] for key, _, _ in QUERY_COLUMNS)]
