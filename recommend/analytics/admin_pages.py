@@ -110,7 +110,6 @@ def _render(
     params = request.GET.dict()
     kept = {k: params[k] for k in KEPT_PARAMS if params.get(k)}
     context: dict[str, Any] = {
-        **admin.site.each_context(request),
         "title": title,
         "slug": slug,
         "presets": [(key, label) for key, (label, _) in date_range.PRESETS.items()],
@@ -125,7 +124,12 @@ def _render(
         rng = date_range.parse(params, timezone.now())
     except date_range.RangeError as exc:
         context.update(error=str(exc), range_key=params.get("range", ""))
-        return TemplateResponse(request, f"admin/analytics/{slug}.html", context, status=400)
+        return TemplateResponse(
+            request,
+            f"admin/analytics/{slug}.html",
+            {**admin.site.each_context(request), **context},
+            status=400,
+        )
     page = build(request, rng)
     if params.get("format") == "csv":
         start = rng.start.strftime("%Y%m%d%H")
@@ -146,7 +150,9 @@ def _render(
         ],
         range_query=range_query,
     )
-    return TemplateResponse(request, f"admin/analytics/{slug}.html", context)
+    return TemplateResponse(
+        request, f"admin/analytics/{slug}.html", {**admin.site.each_context(request), **context}
+    )
 
 
 # --- top queries ---------------------------------------------------------------------------

@@ -52,13 +52,6 @@ def _client(user) -> Client:
     return client
 
 
-def _text(response) -> str:
-    """The page's text with tags dropped and whitespace collapsed (cells joined by '|')."""
-    html = response.content.decode()
-    html = re.sub(r"</t[dh]>", "|", html)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
 def _row(response, table_id: str, first_cell: str) -> list[str]:
     """The cells of the row of table ``table_id`` whose first cell is ``first_cell``."""
     html = response.content.decode()
