@@ -287,3 +287,22 @@ def test_each_page_reads_only_rollups_in_a_fixed_number_of_queries(users, plante
     with CaptureQueriesContext(connection) as ctx:
         client.get(_url(slug), {"range": "30d"})
     assert len(ctx.captured_queries) - len(empty.captured_queries) == QUERIES[slug]
+
+
+def test_grouped_lists_registered_pages_first_in_their_group():
+    apps_ = [
+        {
+            "app_label": "analytics",
+            "models": [{"object_name": "ServedRequest", "name": "Served requests"}],
+        }
+    ]
+    page = {"object_name": "queries", "name": "Top search queries", "admin_url": "/q/"}
+    stray = {"object_name": "odd", "name": "A page of no known group", "admin_url": "/o/"}
+    out = groups.grouped(
+        apps_, index_url="/admin/", pages=[("insights", page), ("no-such-group", stray)]
+    )
+    by_group = {g["name"]: [m["name"] for m in g["models"]] for g in out}
+    assert by_group == {
+        "Insights": ["Top search queries", "Served requests"],
+        "Platform": ["A page of no known group"],
+    }
