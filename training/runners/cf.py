@@ -242,3 +242,6 @@ def run(ctx: JobContext) -> None:
         f"{baseline_test[f'recall@{k}']:.4f}, ndcg@{k} {baseline_test[key]:.4f}"
     )
     ctx.finish(version, metrics)
+    if p["tune_fusion"]:
+        # After the activation policy: the tuning fits the CF version the strategy then serves.
+        ctx.then_launch("tune_recommendations", {})
