@@ -118,6 +118,7 @@ def run(ctx: JobContext) -> None:
         )
         for source, why in built.skipped.items():
             ctx.log(f"{source}: not tuned, its weight is left alone ({why})")
+    ctx.check_cancel()
     sources = built.built
     if not sources:
         raise ValidationError("No recommendation source could be built: " + str(built.skipped))

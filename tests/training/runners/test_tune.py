@@ -138,3 +138,32 @@ def test_train_cf_chains_the_tuning_after_its_activation(planted, operator_user)
 def test_an_unknown_strategy_fails_the_job_with_a_clear_message(planted, operator_user):
     job = launch("tune_recommendations", operator_user, strategy="no-such")
     assert job.status == Job.Status.FAILED and "No strategy 'no-such'" in job.error
+
+
+def test_the_strategy_page_shows_the_provenance_and_an_edit_flips_it_to_operator(
+    planted, operator_user, client
+):
+    from django.urls import reverse
+
+    job = launch("tune_recommendations", operator_user)
+    strategy = default_strategy()
+    client.force_login(operator_user)
+    url = reverse("admin:recommend_strategy_change", args=[strategy.pk])
+    page = client.get(url)
+    html = page.content.decode()
+    assert reverse("admin:training_job_change", args=[job.pk]) in html
+    assert "learned by a tune_recommendations job" in html
+    assert f"{job.metrics['valid']['learned']:.4f} with the learned weights" in html
+    assert "profile 0 (1)" in html  # learned (before)
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update({"profile_weight": 0.3, "boost_rules": []})
+    for key, value in list(data.items()):
+        if isinstance(value, bool) and not value:
+            del data[key]
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    strategy.refresh_from_db()
+    assert strategy.profile_weight == 0.3 and strategy.weights_set_by == WeightsOrigin.OPERATOR
+    assert strategy.weights_job_id == job.pk  # the tuning's record stays, marked overridden
+    assert "set by an operator" in client.get(url).content.decode()
