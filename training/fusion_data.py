@@ -100,7 +100,8 @@ def _cf_lists(
         scores = np.asarray(model.batch_scores(rows), dtype=np.float64)
         for b, shopper in enumerate(batch):
             row = scores[b]
-            row[model._seen(int(rows[b]))] = -np.inf
+            matrix = model.user_items
+            row[matrix.indices[matrix.indptr[rows[b]] : matrix.indptr[rows[b] + 1]]] = -np.inf
             if model.positive_scores_only:
                 row[row <= 0] = -np.inf
             out[shopper] = [int(model.item_ids[j]) for j in top_indices(row, k)]
