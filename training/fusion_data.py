@@ -2,8 +2,8 @@
 validation shopper, what each recommendation source would have served them from the training
 part of a split alone, built the way serving builds it (``recommend.serving.recs``):
 
-- **cf**: the CF recipe (family and parameters) fitted on the training part, the shopper's
-  training products excluded;
+- **cf**: the CF recipe (family and parameters) fitted on the training part; as serving asks
+  it, the shopper's own products are ranked too (then dropped, their ranks counted);
 - **profile**: the decayed mean of the vectors of the shopper's latest training events
   (``recommend.engine.profiles.decayed_profile``, serving's half-life and event weights) against
   every product vector of the retriever, cosine at least the strategy's ``semantic_min_score``;
@@ -87,11 +87,16 @@ def _trending(rows: Sequence[Row], active: set[int]) -> list[tuple[int, float]]:
 def _cf_lists(
     recipe, train_rows: Sequence[Row], shoppers: list[int], k: int
 ) -> dict[int, list[int]]:
+    """As serving asks CF: the shopper's own products are ranked too (and dropped after the
+    fusion, their ranks counted), with as many extra candidates as they have, up to serving's
+    cap."""
+    from recommend.serving.recs import MAX_EXCLUDED_EXTRA
     from training.ml.cf import build_interactions, refit
     from training.ml.cf.data import top_indices
 
     train = build_interactions(train_rows)
     model = refit(recipe, train)
+    matrix = model.user_items
     out: dict[int, list[int]] = {}
     known = [s for s in shoppers if s in model.user_index]
     for start in range(0, len(known), 256):
@@ -100,11 +105,11 @@ def _cf_lists(
         scores = np.asarray(model.batch_scores(rows), dtype=np.float64)
         for b, shopper in enumerate(batch):
             row = scores[b]
-            matrix = model.user_items
-            row[matrix.indices[matrix.indptr[rows[b]] : matrix.indptr[rows[b] + 1]]] = -np.inf
             if model.positive_scores_only:
                 row[row <= 0] = -np.inf
-            out[shopper] = [int(model.item_ids[j]) for j in top_indices(row, k)]
+            seen = int(matrix.indptr[rows[b] + 1] - matrix.indptr[rows[b]])
+            top = top_indices(row, k + min(seen, MAX_EXCLUDED_EXTRA))
+            out[shopper] = [int(model.item_ids[j]) for j in top]
     return out
 
 
