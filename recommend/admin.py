@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Subquery
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from platform_core.services import audit_record
 from recommend import services
@@ -94,10 +96,24 @@ class StrategyAdmin(admin.ModelAdmin):
         "hide_out_of_stock",
         "updated_at",
     )
-    list_filter = ("surface", "is_default", "diversity", "use_ranker", "hide_out_of_stock")
+    list_filter = (
+        "surface",
+        "is_default",
+        "diversity",
+        "use_ranker",
+        "hide_out_of_stock",
+        "weights_set_by",
+    )
     search_fields = ("name", "description")
     list_select_related = ("retriever_version", "ranker_version", "cf_version", "intent_version")
-    readonly_fields = ("version", "is_default", "created_at", "updated_at")
+    readonly_fields = (
+        "version",
+        "is_default",
+        "created_at",
+        "updated_at",
+        "weights_provenance",
+        "learned_weights",
+    )
     filter_horizontal = ("boost_rules",)
     actions = ["make_default"]
     fieldsets = (
@@ -127,6 +143,20 @@ class StrategyAdmin(admin.ModelAdmin):
                     "profile_weight",
                     "trending_weight",
                 )
+            },
+        ),
+        (
+            "Recommendation source weights: learned by tune_recommendations, or yours",
+            {
+                "description": "Editing any recommendation source weight (here or under "
+                "Fusion) marks the weights as set by an operator: a later tune_recommendations "
+                "job leaves them alone unless launched with overwrite_operator_weights=true.",
+                "fields": (
+                    "weights_provenance",
+                    "learned_weights",
+                    "interests_weight",
+                    "bought_together_weight",
+                ),
             },
         ),
         (
@@ -183,6 +213,40 @@ class StrategyAdmin(admin.ModelAdmin):
     @admin.display(description="Fusion (lex/sem/cf)")
     def fusion(self, obj: Strategy) -> str:
         return f"{obj.lexical_weight:g} / {obj.semantic_weight:g} / {obj.cf_weight:g}"
+
+    @admin.display(description="Set by")
+    def weights_provenance(self, obj: Strategy) -> str:
+        parts = [obj.get_weights_set_by_display()]
+        if obj.weights_job_id:
+            url = reverse("admin:training_job_change", args=[obj.weights_job_id])
+            parts.append(format_html('job <a href="{}">#{}</a>', url, obj.weights_job_id))
+        if obj.weights_tuned_at:
+            parts.append(f"tuned {obj.weights_tuned_at:%Y-%m-%d %H:%M}")
+        if obj.weights_operator_at:
+            parts.append(f"edited by an operator {obj.weights_operator_at:%Y-%m-%d %H:%M}")
+        valid = (obj.weights_tuning or {}).get("valid")
+        if valid:
+            metric = obj.weights_tuning.get("metric", "NDCG")
+            parts.append(
+                f"validation {metric} {valid['learned']:.4f} with the learned weights vs "
+                f"{valid['before']:.4f} with the weights before"
+            )
+        return format_html_join("; ", "{}", ((p,) for p in parts))
+
+    @admin.display(description="Learned weights (before)")
+    def learned_weights(self, obj: Strategy) -> str:
+        tuning = obj.weights_tuning or {}
+        learned, before = tuning.get("weights") or {}, tuning.get("weights_before") or {}
+        if not learned:
+            return "never tuned"
+        shown = [
+            f"{source} {weight:g}" + (f" ({before[source]:g})" if source in before else "")
+            for source, weight in learned.items()
+        ]
+        skipped = tuning.get("skipped") or {}
+        if skipped:
+            shown.append("not tuned: " + ", ".join(sorted(skipped)))
+        return "; ".join(shown)
 
     def save_model(self, request, obj, form, change):
         services.strategy_save(strategy=obj, actor=request.user, changed=list(form.changed_data))

@@ -26,6 +26,22 @@ class Diversity(models.TextChoices):
     MMR = "mmr", "maximal marginal relevance"
 
 
+class WeightsOrigin(models.TextChoices):
+    DEFAULT = "default", "defaults (never tuned)"
+    JOB = "job", "learned by a tune_recommendations job"
+    OPERATOR = "operator", "set by an operator"
+
+
+#: The recommendation source weights a tune_recommendations job learns (field per source).
+SOURCE_WEIGHT_FIELDS = {
+    "cf": "cf_weight",
+    "profile": "profile_weight",
+    "interests": "interests_weight",
+    "trending": "trending_weight",
+    "bought_together": "bought_together_weight",
+}
+
+
 def _version_choices(task: str) -> dict:
     return {"task": task}
 
@@ -114,6 +130,49 @@ class Strategy(models.Model):
         default=0.5,
         validators=[MinValueValidator(0)],
         help_text="Weight of trending candidates in recommendations.",
+    )
+    interests_weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0)],
+        help_text="Weight of 'popular in the shopper's favourite categories' candidates in "
+        "recommendations (0: off).",
+    )
+    bought_together_weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0)],
+        help_text="Weight of 'often bought with what the shopper bought' candidates in "
+        "recommendations (0: off).",
+    )
+
+    # Who set the recommendation source weights above (cf, profile, trending, interests,
+    # bought-together): the defaults, a tune_recommendations job, or an operator since.
+    weights_set_by = models.CharField(
+        max_length=16,
+        choices=WeightsOrigin.choices,
+        default=WeightsOrigin.DEFAULT,
+        help_text="Who set the recommendation source weights last. A tune_recommendations job "
+        "leaves weights an operator set alone unless launched with "
+        "overwrite_operator_weights=true.",
+    )
+    weights_job = models.ForeignKey(
+        "training.Job",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The tune_recommendations job that learned the weights last.",
+    )
+    weights_tuned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a tune_recommendations job last set the weights."
+    )
+    weights_operator_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an operator last edited the weights."
+    )
+    weights_tuning = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The last tuning's record: validation metric with the learned weights and "
+        "with the weights before, the weights before, and each source's figure.",
     )
 
     # Diversity and rules.

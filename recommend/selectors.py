@@ -82,6 +82,8 @@ class StrategyConfig:
     mmr_lambda: float
     hide_out_of_stock: bool
     boost_rule_ids: tuple[int, ...] = ()
+    interests_weight: float = 1.0
+    bought_together_weight: float = 1.0
 
     def cache_token(self) -> list[Any]:
         return [self.id, self.version]
@@ -141,6 +143,11 @@ class CategoryInfo:
 class CategoryTree:
     by_id: dict[int, CategoryInfo] = field(default_factory=dict)
     by_external: dict[str, CategoryInfo] = field(default_factory=dict)
+
+    def ancestors_of(self, category_id: int) -> tuple[int, ...]:
+        """The category and its parents up to the root (empty for an unknown category)."""
+        info = self.by_id.get(category_id)
+        return info.ancestors if info is not None else ()
 
     def subtree_ids(self, external_id: str) -> list[int] | None:
         """Ids of the category and its descendants, or None for an unknown category."""
@@ -213,6 +220,8 @@ def _strategy_config(row) -> StrategyConfig:
         mmr_lambda=row.mmr_lambda,
         hide_out_of_stock=row.hide_out_of_stock,
         boost_rule_ids=tuple(sorted(r.pk for r in row.boost_rules.all())) if row.pk else (),
+        interests_weight=row.interests_weight,
+        bought_together_weight=row.bought_together_weight,
     )
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from platform_core.services import audit_record
 from recommend import aggregates
-from recommend.engine import profiles
+from recommend.engine import cooccurrence, profiles
 from recommend.engine.cooccurrence import bought_together, complementary_categories
 from recommend.selectors import (
     DEFAULT_STRATEGIES,
@@ -118,9 +118,13 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
     """Save an edited strategy as its next version (cached results of the old one expire)."""
     from django.db.models import F
 
-    from recommend.models import Strategy
+    from recommend.models import SOURCE_WEIGHT_FIELDS, Strategy, WeightsOrigin
 
     creating = strategy.pk is None
+    if not creating and set(changed or ()) & set(SOURCE_WEIGHT_FIELDS.values()):
+        # An operator's edit of a source weight is theirs: tune jobs leave it alone from now on.
+        strategy.weights_set_by = WeightsOrigin.OPERATOR
+        strategy.weights_operator_at = timezone.now()
     if strategy.is_default and not creating:
         Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(
             pk=strategy.pk
@@ -136,6 +140,61 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
         details={"version": strategy.version, "changed": changed or []},
     )
     transaction.on_commit(config_changed)
+
+
+@transaction.atomic
+def strategy_set_learned_weights(
+    *,
+    strategy_id: int,
+    weights: Mapping[str, float],
+    tuning: Mapping[str, Any],
+    job=None,
+    actor=None,
+    overwrite_operator_weights: bool = False,
+) -> tuple[bool, str]:
+    """Write the source weights a ``tune_recommendations`` job learned (``{source: weight}``
+    over ``models.SOURCE_WEIGHT_FIELDS``) with their record, as the strategy's next version.
+
+    Returns ``(written, why)``: weights an operator set since are kept unless
+    ``overwrite_operator_weights``; what the job learned is audited either way.
+    """
+    from django.db.models import F
+
+    from recommend.models import SOURCE_WEIGHT_FIELDS, Strategy, WeightsOrigin
+
+    strategy = Strategy.objects.select_for_update().get(pk=strategy_id)
+    before = {name: getattr(strategy, field) for name, field in SOURCE_WEIGHT_FIELDS.items()}
+    learned = {name: float(w) for name, w in weights.items() if name in SOURCE_WEIGHT_FIELDS}
+    details = {"before": before, "learned": learned, "job": getattr(job, "pk", None)}
+    if strategy.weights_set_by == WeightsOrigin.OPERATOR and not overwrite_operator_weights:
+        why = (
+            f"kept the weights an operator set on {strategy.weights_operator_at:%Y-%m-%d %H:%M} "
+            "(launch with overwrite_operator_weights=true to replace them)"
+        )
+        audit_record(
+            actor=actor,
+            action="strategy.weights_kept",
+            obj=strategy,
+            details={**details, "why": why},
+        )
+        return False, why
+    for name, weight in learned.items():
+        setattr(strategy, SOURCE_WEIGHT_FIELDS[name], weight)
+    strategy.weights_set_by = WeightsOrigin.JOB
+    strategy.weights_job = job
+    strategy.weights_tuned_at = timezone.now()
+    strategy.weights_tuning = {**tuning, "weights_before": before}
+    strategy.save()
+    Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1)
+    strategy.refresh_from_db(fields=["version"])
+    audit_record(
+        actor=actor,
+        action="strategy.weights_learned",
+        obj=strategy,
+        details={**details, "version": strategy.version},
+    )
+    transaction.on_commit(config_changed)
+    return True, f"wrote the learned weights to {strategy.name} (version {strategy.version})"
 
 
 # --------------------------------------------------------------------------- search log
@@ -280,14 +339,9 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         baskets = [row[0] for row in basket_rows]
         category_baskets = [row[1] for row in basket_rows]
     tree = category_tree()
-    by_category: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for pk, score in trending:
-        cat = product_categories.get(pk)
-        info = tree.by_id.get(cat) if cat is not None else None
-        for ancestor in info.ancestors if info else ():
-            bucket = by_category[ancestor]
-            if len(bucket) < TRENDING_PER_CATEGORY:
-                bucket.append((pk, score))
+    per_category = cooccurrence.by_category(
+        trending, product_categories, tree.ancestors_of, TRENDING_PER_CATEGORY
+    )
     together = bought_together(baskets, min_support=2, measure="lift", top_n=20)
     complements = complementary_categories(
         category_baskets,
@@ -320,7 +374,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         stamp=f"{timezone.now().isoformat()}:{len(trending)}",
         reference_time=reference_time.timestamp(),
         trending=trending[:TRENDING_TOP],
-        by_category=dict(by_category),
+        by_category=per_category,
         popularity=popularity,
         bought_together={int(k): [(int(p), float(s)) for p, s in v] for k, v in together.items()},
         popular_queries=popular_queries,

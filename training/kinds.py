@@ -392,9 +392,90 @@ register_job_kind(
             "days", int, None, "only events of the last N days", min=1, label="Only the last N days"
         ),
         Param("name", str, "", "version name (default: generated)", label="Version name"),
+        Param(
+            "tune_fusion",
+            bool,
+            False,
+            "once the job succeeded (and its version's activation is decided), launch "
+            "tune_recommendations for the default recommendations strategy",
+            label="Then tune the fusion weights",
+        ),
         SEED,
     ],
     validate=_cf_rules,
+)
+
+register_job_kind(
+    "tune_recommendations",
+    title="Tune the recommendation mix",
+    summary="Learns how much each source (CF, profile, interests, trending, bought together) "
+    "should weigh in a strategy's recommendations, from the held-out part of the shoppers' history.",
+    scales_with="events",
+    queue="cpu",
+    runner="training.runners.tune.run",
+    help="Learn a recommendations strategy's per-source fusion weights (cf, profile, interests, "
+    "trending, bought-together) on the validation part of its CF version's split: each source's "
+    "candidates rebuilt from the training part, coordinate ascent on NDCG@k of the fused lists, a "
+    "source that does not help set to 0; writes them to the strategy with the validation figure "
+    "learned vs before (weights an operator set are kept unless overwrite_operator_weights).",
+    params=[
+        Param(
+            "strategy",
+            str,
+            "",
+            "recommendations strategy id or name (default: the default recommendations strategy)",
+            label="Strategy",
+        ),
+        Param(
+            "k",
+            int,
+            20,
+            "cut-off of the NDCG@k the weights maximise",
+            min=1,
+            max=1000,
+            label="Cut-off k",
+        ),
+        Param(
+            "max_users",
+            int,
+            2000,
+            "tune on a seeded sample of this many validation shoppers (0: all)",
+            min=0,
+            label="Shoppers sampled",
+        ),
+        Param(
+            "rounds",
+            int,
+            3,
+            "coordinate-ascent passes over the sources at most",
+            min=1,
+            max=20,
+            label="Tuning rounds",
+        ),
+        Param(
+            "split",
+            str,
+            "recorded",
+            "recorded (the CF version's split), per_user_time, per_user_random or global_time",
+            choices=("recorded", "per_user_time", "per_user_random", "global_time"),
+            label="Split",
+        ),
+        Param("seed", int, None, "split seed (default: the CF version's)", label="Split seed"),
+        Param(
+            "apply",
+            bool,
+            True,
+            "write the learned weights to the strategy (false: report)",
+            label="Apply the weights",
+        ),
+        Param(
+            "overwrite_operator_weights",
+            bool,
+            False,
+            "replace weights an operator set in the admin since the last tuning",
+            label="Replace an operator's weights",
+        ),
+    ],
 )
 
 register_job_kind(
