@@ -2,7 +2,7 @@
 
 - :class:`PostgresLexicalIndex` — full text on ``catalog_product.search_vector`` (GIN) with
   ``websearch_to_tsquery('english', …)``; ranks a bounded set: at most ``match_limit``
-  matching rows are scored with ``ts_rank_cd``, never every match.
+  matching rows are scored with Okapi BM25 (see :data:`BM25_K1`), never every match.
 - :class:`PgVectorIndex` — pgvector over ``training_productembedding``, one partial HNSW index
   per retriever version (``(vector::vector(dim)) vector_cosine_ops WHERE model_version_id =
   id``). The SQL repeats that expression and that predicate verbatim so the planner picks the
@@ -31,8 +31,22 @@ from recommend.engine.retrieval import Range, SemanticPlan
 
 EMBEDDING_TABLE = "training_productembedding"
 PRODUCT_TABLE = "catalog_product"
+TERM_STATS_TABLE = "catalog_searchtermstat"
+CORPUS_STATS_TABLE = "catalog_searchcorpusstat"
 LEXICAL_MATCH_LIMIT = 1000
 OR_FALLBACK_BELOW = 10
+#: Okapi BM25 over the product's full-text vector (title, brand/category/attributes, description
+#: as PostgreSQL's English configuration stems them):
+#: ``sum over query lexemes t of idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))``
+#: with ``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))`` (never negative), ``tf`` the lexeme's
+#: positions in the product, ``dl`` its distinct lexemes (``length(search_vector)``: known
+#: without reading the vector) and ``N``, ``df``, ``avgdl`` over the active products from
+#: ``catalog.SearchTermStat`` / ``SearchCorpusStat`` (kept by triggers). k1 1.2 (how fast
+#: repeated words saturate) and b 0.75 (how much long texts are discounted) are the usual
+#: defaults, those of the numpy baseline in ``bench/relevance.py``.
+BM25_K1 = 1.2
+BM25_B = 0.75
+SCORINGS = ("bm25", "ts_rank_cd")
 FILTER_STATS_TTL = 120.0
 #: Unfiltered queries over more rows than this walk the HNSW graph (see ``search_planned``).
 UNFILTERED_EXACT_MAX_ROWS = 1000
@@ -78,11 +92,44 @@ def vector_literal(vector: np.ndarray) -> str:
 # --------------------------------------------------------------------------- lexical
 
 
-class PostgresLexicalIndex:
-    """Full-text retrieval over the generated ``search_vector`` column."""
+def _bm25_sql(candidates_sql: str) -> str:
+    """BM25 of the ``(id, search_vector)`` rows of ``candidates_sql``, as ``(id, score)``;
+    parameters: the query text, then those of ``candidates_sql``.
 
-    def __init__(self, match_limit: int = LEXICAL_MATCH_LIMIT) -> None:
+    The query's lexemes are those ``to_tsvector`` makes of its text (the words
+    ``websearch_to_tsquery`` looks for; operators and stop words fall out). Each candidate's
+    term frequencies come from its vector cut down to those lexemes in C (mark them with weight
+    A, keep weight A): unnesting whole vectors cost five times as much."""
+    k1, b = float(BM25_K1), float(BM25_B)
+    return (
+        "WITH terms AS MATERIALIZED ("
+        "  SELECT t.lexeme, ln(1 + (c.documents - coalesce(s.documents, 0) + 0.5)"
+        "    / (coalesce(s.documents, 0) + 0.5)) AS idf"
+        "  FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS t(lexeme)"
+        f"  CROSS JOIN {CORPUS_STATS_TABLE} c"
+        f"  LEFT JOIN {TERM_STATS_TABLE} s ON s.lexeme = t.lexeme WHERE c.id = 1"
+        "), corpus AS ("
+        "  SELECT greatest(lexemes::float8 / nullif(documents, 0), 1) AS avgdl"
+        f"  FROM {CORPUS_STATS_TABLE} WHERE id = 1"
+        ") SELECT m.id, coalesce(("
+        f"  SELECT sum(t.idf * u.tf * {k1 + 1} / (u.tf + {k1} * ({1 - b} + {b} *"
+        "    length(m.search_vector) / coalesce((SELECT avgdl FROM corpus), 1))))"
+        "  FROM (SELECT lexeme, greatest(cardinality(positions), 1) AS tf FROM unnest(ts_filter("
+        "    setweight(setweight(m.search_vector, 'D'), 'A', (SELECT array_agg(lexeme) FROM terms)),"
+        "    '{a}'))) u JOIN terms t ON t.lexeme = u.lexeme"
+        f"), 0) AS score FROM ({candidates_sql}) m"
+    )
+
+
+class PostgresLexicalIndex:
+    """Full-text retrieval over the generated ``search_vector`` column, BM25-ranked (or
+    ``ts_rank_cd``-ranked with ``scoring="ts_rank_cd"``: what it was before, for comparison)."""
+
+    def __init__(self, match_limit: int = LEXICAL_MATCH_LIMIT, scoring: str = "bm25") -> None:
+        if scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
         self.match_limit = match_limit
+        self.scoring = scoring
 
     def _query(
         self,
@@ -96,15 +143,20 @@ class PostgresLexicalIndex:
         if exclude:
             where += " AND NOT (p.id = ANY(%s))"
             params.append(list(exclude))
-        # The tsquery expression is written out twice, not put in a CTE: inline, the planner
+        # The tsquery expression is written out inline, not put in a CTE: inline, the planner
         # folds it to a constant and uses the GIN index (0.1 ms); joined from a CTE it took a
         # sequential scan and 13 ms of planning on 10k products.
-        sql = (
-            f"SELECT m.id, ts_rank_cd(m.search_vector, {tsquery_sql}) AS score FROM ("
-            f"  SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p"
+        candidates = (
+            f"SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p"
             f"  WHERE p.search_vector @@ {tsquery_sql} AND {where} LIMIT {int(self.match_limit)}"
-            f") m ORDER BY score DESC, m.id LIMIT {int(k)}"
         )
+        if self.scoring == "bm25":
+            sql = f"{_bm25_sql(candidates)} ORDER BY score DESC, m.id LIMIT {int(k)}"
+        else:
+            sql = (
+                f"SELECT m.id, ts_rank_cd(m.search_vector, {tsquery_sql}) AS score FROM ("
+                f"{candidates}) m ORDER BY score DESC, m.id LIMIT {int(k)}"
+            )
         with connection.cursor() as cursor:
             cursor.execute(sql, [query_text, query_text, *params])
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
@@ -137,14 +189,19 @@ class PostgresLexicalIndex:
         return strict, relaxed
 
     def scores(self, query_text: str, product_ids: Sequence[int]) -> dict[int, float]:
-        """``ts_rank_cd`` of given products (0 when they do not match): ranker features."""
+        """The lexical score of given products (0 when they hold no query word): the ranker's
+        feature, the same BM25 for every candidate, serving and training alike."""
         if not product_ids or not query_text.strip():
             return {}
-        sql = (
-            f"SELECT p.id, ts_rank_cd(p.search_vector, "
-            f"replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery) "
-            f"FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
-        )
+        if self.scoring == "bm25":
+            candidates = f"SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
+            sql = _bm25_sql(candidates)
+        else:
+            sql = (
+                f"SELECT p.id, ts_rank_cd(p.search_vector, "
+                f"replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery) "
+                f"FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
+            )
         with connection.cursor() as cursor:
             cursor.execute(sql, [query_text, list(product_ids)])
             return {row[0]: float(row[1]) for row in cursor.fetchall()}
