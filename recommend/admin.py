@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.html import format_html, format_html_join
 
 from platform_core.services import audit_record
 from recommend import services
@@ -25,10 +26,27 @@ class StrategyAdmin(admin.ModelAdmin):
         "hide_out_of_stock",
         "updated_at",
     )
-    list_filter = ("surface", "is_default", "diversity", "use_ranker", "hide_out_of_stock")
+    list_filter = (
+        "surface",
+        "is_default",
+        "weights_set_by",
+        "diversity",
+        "use_ranker",
+        "hide_out_of_stock",
+    )
     search_fields = ("name", "description")
     list_select_related = ("retriever_version", "ranker_version", "cf_version", "intent_version")
-    readonly_fields = ("version", "is_default", "created_at", "updated_at")
+    readonly_fields = (
+        "version",
+        "is_default",
+        "created_at",
+        "updated_at",
+        "weights_set_by",
+        "weights_job",
+        "weights_tuned_at",
+        "weights_operator_at",
+        "tuning_record",
+    )
     filter_horizontal = ("boost_rules",)
     actions = ["make_default"]
     fieldsets = (
@@ -61,6 +79,21 @@ class StrategyAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Where the fusion weights come from",
+            {
+                "description": "A tuning job (tune_search for search) chooses the weights on "
+                "validation queries; editing them here makes them yours, and later tuning "
+                "jobs keep them unless launched with overwrite_operator_weights.",
+                "fields": (
+                    "weights_set_by",
+                    "weights_job",
+                    "weights_tuned_at",
+                    "weights_operator_at",
+                    "tuning_record",
+                ),
+            },
+        ),
+        (
             "Diversity and rules",
             {
                 "fields": (
@@ -85,9 +118,39 @@ class StrategyAdmin(admin.ModelAdmin):
             parts[1] = "ranker: off"
         return ", ".join(parts)
 
-    @admin.display(description="Fusion (lex/sem/cf)")
+    @admin.display(description="Fusion (lex/sem/cf, k)")
     def fusion(self, obj: Strategy) -> str:
-        return f"{obj.lexical_weight:g} / {obj.semantic_weight:g} / {obj.cf_weight:g}"
+        return (
+            f"{obj.lexical_weight:g} / {obj.semantic_weight:g} / {obj.cf_weight:g}, k {obj.rrf_k} "
+            f"({obj.get_weights_set_by_display()})"
+        )
+
+    @admin.display(description="Last tuning")
+    def tuning_record(self, obj: Strategy) -> str:
+        record = obj.weights_tuning or {}
+        if not record:
+            return "never tuned"
+        metric = record.get("metric", "metric")
+        rows = [
+            (part, *(record.get(part, {}).get(w, "–") for w in ("learned", "before", "defaults")))
+            for part in ("valid", "test")
+            if part in record
+        ]
+        weights = ", ".join(
+            f"{name} {value:g}" for name, value in record.get("weights", {}).items()
+        )
+        return format_html(
+            "<p>{} on {}: chose {}</p><table><tr><th></th><th>learned</th><th>before</th>"
+            "<th>defaults</th></tr>{}</table>",
+            metric,
+            record.get("source", "validation data"),
+            weights,
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                rows,
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         services.strategy_save(strategy=obj, actor=request.user, changed=list(form.changed_data))

@@ -117,9 +117,13 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
     """Save an edited strategy as its next version (cached results of the old one expire)."""
     from django.db.models import F
 
-    from recommend.models import Strategy
+    from recommend.models import TUNED_FIELDS, Strategy, WeightsOrigin
 
     creating = strategy.pk is None
+    if not creating and set(changed or ()) & set(TUNED_FIELDS.get(strategy.surface, {}).values()):
+        # An operator's edit of a tuned setting is theirs: tuning jobs leave it alone from now on.
+        strategy.weights_set_by = WeightsOrigin.OPERATOR
+        strategy.weights_operator_at = timezone.now()
     if strategy.is_default and not creating:
         Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(
             pk=strategy.pk
@@ -135,6 +139,64 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
         details={"version": strategy.version, "changed": changed or []},
     )
     transaction.on_commit(config_changed)
+
+
+@transaction.atomic
+def strategy_set_learned_weights(
+    *,
+    strategy_id: int,
+    weights: Mapping[str, float],
+    tuning: Mapping[str, Any],
+    job=None,
+    actor=None,
+    overwrite_operator_weights: bool = False,
+) -> tuple[bool, str]:
+    """Write the fusion settings a tuning job learned (``{name: value}`` over
+    ``models.TUNED_FIELDS[strategy.surface]``) with their record, as the strategy's next version.
+
+    Returns ``(written, why)``: settings an operator edited since are kept unless
+    ``overwrite_operator_weights``; what the job learned is audited either way.
+    """
+    from django.db.models import F
+
+    from recommend.models import TUNED_FIELDS, Strategy, WeightsOrigin
+
+    strategy = Strategy.objects.select_for_update().get(pk=strategy_id)
+    fields = TUNED_FIELDS.get(strategy.surface, {})
+    before = {name: getattr(strategy, field) for name, field in fields.items()}
+    learned = {name: weights[name] for name in fields if name in weights}
+    details = {"before": before, "learned": learned, "job": getattr(job, "pk", None)}
+    if strategy.weights_set_by == WeightsOrigin.OPERATOR and not overwrite_operator_weights:
+        when = strategy.weights_operator_at
+        why = (
+            f"kept the weights an operator set{f' on {when:%Y-%m-%d %H:%M}' if when else ''} "
+            "(launch with overwrite_operator_weights=true to replace them)"
+        )
+        audit_record(
+            actor=actor,
+            action="strategy.weights_kept",
+            obj=strategy,
+            details={**details, "why": why},
+        )
+        return False, why
+    for name, value in learned.items():
+        field = Strategy._meta.get_field(fields[name])
+        setattr(strategy, fields[name], field.to_python(value))
+    strategy.weights_set_by = WeightsOrigin.JOB
+    strategy.weights_job = job
+    strategy.weights_tuned_at = timezone.now()
+    strategy.weights_tuning = {**tuning, "weights_before": before}
+    strategy.save()
+    Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1)
+    strategy.refresh_from_db(fields=["version"])
+    audit_record(
+        actor=actor,
+        action="strategy.weights_learned",
+        obj=strategy,
+        details={**details, "version": strategy.version},
+    )
+    transaction.on_commit(config_changed)
+    return True, f"wrote the learned weights to {strategy.name} (version {strategy.version})"
 
 
 # --------------------------------------------------------------------------- search log

@@ -243,6 +243,49 @@ register_job_kind(
 )
 
 register_job_kind(
+    "tune_search",
+    queue="cpu",
+    runner="training.runners.search_tune.run",
+    help="Choose a search strategy's fusion (RRF k, lexical and semantic weights) on validation "
+    "queries: judged ones when judged_csv is given (split by query into validation and test "
+    "halves), else queries mined from the search log with the products engaged after them. Each "
+    "query's BM25 and semantic lists are fetched once, every grid setting is scored on "
+    "validation NDCG@k, and the chosen one is compared with the settings before and the "
+    "defaults on the test queries; writes it to the strategy with that record (settings an "
+    "operator edited are kept unless overwrite_operator_weights).",
+    params=[
+        Param(
+            "strategy", str, "", "search strategy id or name (default: the default search strategy)"
+        ),
+        Param(
+            "judged_csv",
+            str,
+            "",
+            "judged CSV under DATA_DIR (query,product_id,...,grade), e.g. demo/relevance.csv; "
+            "empty: queries mined from the search log",
+        ),
+        Param("k", int, 10, "cut-off of the NDCG@k the settings maximise", min=1, max=100),
+        Param(
+            "max_queries",
+            int,
+            2000,
+            "at most this many validation (and test) queries (0: all)",
+            min=0,
+        ),
+        Param("days", int, None, "mined queries: only the last N days of the search log", min=1),
+        Param("apply", bool, True, "write the chosen settings to the strategy (false: report)"),
+        Param(
+            "overwrite_operator_weights",
+            bool,
+            False,
+            "replace settings an operator edited in the admin since the last tuning",
+        ),
+        Param("seed", int, 42, "seed of the query split"),
+    ],
+    validate=_judged_csv_rule,
+)
+
+register_job_kind(
     "evaluate",
     queue="gpu",
     runner="training.runners.evaluate.run",
