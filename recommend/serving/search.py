@@ -27,6 +27,7 @@ from recommend.serving.merchandising import apply_merchandising
 from recommend.serving.payload import item_payload
 from recommend.serving.pool import submit
 from recommend.serving.retrievers import (
+    DEFAULT_SCORING,
     PgVectorIndex,
     PostgresLexicalIndex,
     SemanticOutcome,
@@ -286,7 +287,7 @@ def _search_features(
     # One definition for every candidate (any-term BM25), as in training; a ranker trained
     # before its lexical feature was BM25 gets the ts_rank_cd it learned on.
     scorer = loaders.ranker_scorer(ctx.models.ranker)
-    scoring = getattr(scorer, "lexical_score", "bm25")
+    scoring = getattr(scorer, "lexical_score", DEFAULT_SCORING)
     lexical_scores = PostgresLexicalIndex(scoring=scoring).scores(lexical_text, ids)
     semantic_scores: dict[int, float] = dict(semantic.results) if semantic else {}
     profile_scores: dict[int, float] = {}

@@ -112,3 +112,37 @@ def test_statistics_follow_the_catalogue(catalogue):
     after = PostgresLexicalIndex().scores("teapot", [catalogue[-1].pk])[catalogue[-1].pk]
     assert after < before
     assert after == pytest.approx(reference_bm25("teapot")[catalogue[-1].pk], rel=1e-9)
+
+
+def test_rankers_record_the_lexical_score_serving_computes():
+    """training.ml.ranker (plain Python) names the lexical feature's definition in the
+    artifacts it saves; it must be the one the retriever computes for training lists."""
+    from recommend.serving.retrievers import DEFAULT_SCORING
+    from training.ml.ranker import LEXICAL_SCORE
+
+    assert LEXICAL_SCORE == DEFAULT_SCORING
+
+
+def test_partial_matches_come_from_the_rarest_words_when_the_bound_bites():
+    """With more any-word matches than the bound, the bounded set holds the products with the
+    rarest words (not an arbitrary few of the commonest word's), negations still apply."""
+    make = {"description": "", "attributes": {}, "brand": None, "category": None}
+    toys = [ProductFactory(title=f"wooden toy {n}", **make) for n in range(20)]
+    bunnies = [
+        ProductFactory(title="bunny toy", **make),
+        ProductFactory(title="bunny plush toy", **make),
+        ProductFactory(title="bunny", **make),
+    ]
+    index = PostgresLexicalIndex(match_limit=5)
+    strict, partial = index.search_split("tinytales bunny toy", 10)
+    assert strict == []
+    reference = reference_bm25("tinytales bunny toy")
+    assert [pk for pk, _ in partial] == sorted(
+        (b.pk for b in bunnies), key=lambda pk: (-reference[pk], pk)
+    )
+    assert not {t.pk for t in toys} & {pk for pk, _ in partial}
+    _strict, partial = index.search_split("tinytales bunny -plush", 10)
+    assert {pk for pk, _ in partial} == {bunnies[0].pk, bunnies[2].pk}
+    # Within the bound, every word's matches are candidates, as before.
+    _strict, partial = PostgresLexicalIndex().search_split("tinytales bunny toy", 30)
+    assert len(partial) == 23
