@@ -113,6 +113,7 @@ class StrategyAdmin(admin.ModelAdmin):
         "updated_at",
         "weights_provenance",
         "learned_weights",
+        "tuning_record",
     )
     filter_horizontal = ("boost_rules",)
     actions = ["make_default"]
@@ -146,14 +147,17 @@ class StrategyAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Recommendation source weights: learned by tune_recommendations, or yours",
+            "Where the fusion weights come from",
             {
-                "description": "Editing any recommendation source weight (here or under "
-                "Fusion) marks the weights as set by an operator: a later tune_recommendations "
-                "job leaves them alone unless launched with overwrite_operator_weights=true.",
+                "description": "A tuning job (tune_search for a search strategy, "
+                "tune_recommendations for a recommendations strategy) chooses the weights on "
+                "held-out data. Editing any of them, here or under Fusion, makes them yours: a "
+                "later tuning job keeps them unless launched with "
+                "overwrite_operator_weights=true.",
                 "fields": (
                     "weights_provenance",
                     "learned_weights",
+                    "tuning_record",
                     "interests_weight",
                     "bought_together_weight",
                 ),
@@ -210,9 +214,39 @@ class StrategyAdmin(admin.ModelAdmin):
                 parts.append(f"{slot}: {NO_MODEL_YET}")
         return ", ".join(parts)
 
-    @admin.display(description="Fusion (lex/sem/cf)")
+    @admin.display(description="Fusion (lex/sem/cf, k)")
     def fusion(self, obj: Strategy) -> str:
-        return f"{obj.lexical_weight:g} / {obj.semantic_weight:g} / {obj.cf_weight:g}"
+        return (
+            f"{obj.lexical_weight:g} / {obj.semantic_weight:g} / {obj.cf_weight:g}, k {obj.rrf_k} "
+            f"({obj.get_weights_set_by_display()})"
+        )
+
+    @admin.display(description="Last tuning")
+    def tuning_record(self, obj: Strategy) -> str:
+        record = obj.weights_tuning or {}
+        if not record:
+            return "never tuned"
+        metric = record.get("metric", "metric")
+        rows = [
+            (part, *(record.get(part, {}).get(w, "–") for w in ("learned", "before", "defaults")))
+            for part in ("valid", "test")
+            if part in record
+        ]
+        weights = ", ".join(
+            f"{name} {value:g}" for name, value in record.get("weights", {}).items()
+        )
+        return format_html(
+            "<p>{} on {}: chose {}</p><table><tr><th></th><th>learned</th><th>before</th>"
+            "<th>defaults</th></tr>{}</table>",
+            metric,
+            record.get("source", "validation data"),
+            weights,
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                rows,
+            ),
+        )
 
     @admin.display(description="Set by")
     def weights_provenance(self, obj: Strategy) -> str:

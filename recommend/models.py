@@ -28,18 +28,26 @@ class Diversity(models.TextChoices):
 
 class WeightsOrigin(models.TextChoices):
     DEFAULT = "default", "defaults (never tuned)"
-    JOB = "job", "learned by a tune_recommendations job"
+    JOB = "job", "learned by a tuning job"
     OPERATOR = "operator", "set by an operator"
 
 
-#: The recommendation source weights a tune_recommendations job learns (field per source).
-SOURCE_WEIGHT_FIELDS = {
-    "cf": "cf_weight",
-    "profile": "profile_weight",
-    "interests": "interests_weight",
-    "trending": "trending_weight",
-    "bought_together": "bought_together_weight",
+#: The fusion settings a tuning job learns, per surface: ``{name: Strategy field}`` —
+#: ``tune_search`` for search, ``tune_recommendations`` for recommendations. An operator's edit
+#: of one of them marks the strategy's weights as the operator's
+#: (``recommend.services.strategy_save``); ``strategy_set_learned_weights`` writes them.
+TUNED_FIELDS: dict[str, dict[str, str]] = {
+    "search": {"lexical": "lexical_weight", "semantic": "semantic_weight", "rrf_k": "rrf_k"},
+    "recommendations": {
+        "cf": "cf_weight",
+        "profile": "profile_weight",
+        "interests": "interests_weight",
+        "trending": "trending_weight",
+        "bought_together": "bought_together_weight",
+    },
 }
+#: The recommendation source weights ``tune_recommendations`` learns (field per source).
+SOURCE_WEIGHT_FIELDS = TUNED_FIELDS["recommendations"]
 
 
 def _version_choices(task: str) -> dict:
@@ -144,15 +152,14 @@ class Strategy(models.Model):
         "recommendations (0: off).",
     )
 
-    # Who set the recommendation source weights above (cf, profile, trending, interests,
-    # bought-together): the defaults, a tune_recommendations job, or an operator since.
+    # Who set the fusion settings a tuning job learns (TUNED_FIELDS of the strategy's surface):
+    # the defaults, a job (tune_search for search), or an operator since.
     weights_set_by = models.CharField(
         max_length=16,
         choices=WeightsOrigin.choices,
         default=WeightsOrigin.DEFAULT,
-        help_text="Who set the recommendation source weights last. A tune_recommendations job "
-        "leaves weights an operator set alone unless launched with "
-        "overwrite_operator_weights=true.",
+        help_text="Who set the fusion weights last. A tuning job leaves weights an operator set "
+        "alone unless launched with overwrite_operator_weights=true.",
     )
     weights_job = models.ForeignKey(
         "training.Job",
@@ -160,10 +167,10 @@ class Strategy(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The tune_recommendations job that learned the weights last.",
+        help_text="The tuning job that learned the weights last.",
     )
     weights_tuned_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a tune_recommendations job last set the weights."
+        null=True, blank=True, help_text="When a tuning job last set the weights."
     )
     weights_operator_at = models.DateTimeField(
         null=True, blank=True, help_text="When an operator last edited the weights."
@@ -172,7 +179,7 @@ class Strategy(models.Model):
         default=dict,
         blank=True,
         help_text="The last tuning's record: validation metric with the learned weights and "
-        "with the weights before, the weights before, and each source's figure.",
+        "with the weights before, the weights before, and the held-out figures.",
     )
 
     # Diversity and rules.

@@ -194,6 +194,11 @@ _brand_cache = TimedValue("recommend.brand-ids", CATALOG_TTL_SECONDS)
 # --------------------------------------------------------------------------- strategies
 
 
+def strategy_config(row) -> StrategyConfig:
+    """The serving view of one Strategy row (jobs that replay search with it)."""
+    return _strategy_config(row)
+
+
 def _strategy_config(row) -> StrategyConfig:
     return StrategyConfig(
         id=row.pk,

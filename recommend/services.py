@@ -118,11 +118,11 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
     """Save an edited strategy as its next version (cached results of the old one expire)."""
     from django.db.models import F
 
-    from recommend.models import SOURCE_WEIGHT_FIELDS, Strategy, WeightsOrigin
+    from recommend.models import TUNED_FIELDS, Strategy, WeightsOrigin
 
     creating = strategy.pk is None
-    if not creating and set(changed or ()) & set(SOURCE_WEIGHT_FIELDS.values()):
-        # An operator's edit of a source weight is theirs: tune jobs leave it alone from now on.
+    if not creating and set(changed or ()) & set(TUNED_FIELDS.get(strategy.surface, {}).values()):
+        # An operator's edit of a tuned setting is theirs: tuning jobs leave it alone from now on.
         strategy.weights_set_by = WeightsOrigin.OPERATOR
         strategy.weights_operator_at = timezone.now()
     if strategy.is_default and not creating:
@@ -152,23 +152,25 @@ def strategy_set_learned_weights(
     actor=None,
     overwrite_operator_weights: bool = False,
 ) -> tuple[bool, str]:
-    """Write the source weights a ``tune_recommendations`` job learned (``{source: weight}``
-    over ``models.SOURCE_WEIGHT_FIELDS``) with their record, as the strategy's next version.
+    """Write the fusion settings a tuning job learned (``{name: value}`` over
+    ``models.TUNED_FIELDS[strategy.surface]``) with their record, as the strategy's next version.
 
-    Returns ``(written, why)``: weights an operator set since are kept unless
+    Returns ``(written, why)``: settings an operator edited since are kept unless
     ``overwrite_operator_weights``; what the job learned is audited either way.
     """
     from django.db.models import F
 
-    from recommend.models import SOURCE_WEIGHT_FIELDS, Strategy, WeightsOrigin
+    from recommend.models import TUNED_FIELDS, Strategy, WeightsOrigin
 
     strategy = Strategy.objects.select_for_update().get(pk=strategy_id)
-    before = {name: getattr(strategy, field) for name, field in SOURCE_WEIGHT_FIELDS.items()}
-    learned = {name: float(w) for name, w in weights.items() if name in SOURCE_WEIGHT_FIELDS}
+    fields = TUNED_FIELDS.get(strategy.surface, {})
+    before = {name: getattr(strategy, field) for name, field in fields.items()}
+    learned = {name: weights[name] for name in fields if name in weights}
     details = {"before": before, "learned": learned, "job": getattr(job, "pk", None)}
     if strategy.weights_set_by == WeightsOrigin.OPERATOR and not overwrite_operator_weights:
+        when = strategy.weights_operator_at
         why = (
-            f"kept the weights an operator set on {strategy.weights_operator_at:%Y-%m-%d %H:%M} "
+            f"kept the weights an operator set{f' on {when:%Y-%m-%d %H:%M}' if when else ''} "
             "(launch with overwrite_operator_weights=true to replace them)"
         )
         audit_record(
@@ -178,8 +180,9 @@ def strategy_set_learned_weights(
             details={**details, "why": why},
         )
         return False, why
-    for name, weight in learned.items():
-        setattr(strategy, SOURCE_WEIGHT_FIELDS[name], weight)
+    for name, value in learned.items():
+        field = Strategy._meta.get_field(fields[name])
+        setattr(strategy, fields[name], field.to_python(value))
     strategy.weights_set_by = WeightsOrigin.JOB
     strategy.weights_job = job
     strategy.weights_tuned_at = timezone.now()

@@ -479,6 +479,81 @@ register_job_kind(
 )
 
 register_job_kind(
+    "tune_search",
+    title="Tune the search mix",
+    summary="Chooses how keyword (BM25) and semantic results are blended in a search strategy, "
+    "from judged queries or the searches shoppers engaged with.",
+    scales_with="search_logs",
+    queue="cpu",
+    runner="training.runners.search_tune.run",
+    help="Choose a search strategy's fusion (RRF k, lexical and semantic weights) on validation "
+    "queries: judged ones when judged_csv is given (split by query into validation and test "
+    "halves), else queries mined from the search log with the products engaged after them. Each "
+    "query's BM25 and semantic lists are fetched once, every grid setting is scored on "
+    "validation NDCG@k, and the chosen one is compared with the settings before and the "
+    "defaults on the test queries; writes it to the strategy with that record (settings an "
+    "operator edited are kept unless overwrite_operator_weights).",
+    params=[
+        Param(
+            "strategy",
+            str,
+            "",
+            "search strategy id or name (default: the default search strategy)",
+            label="Strategy",
+        ),
+        Param(
+            "judged_csv",
+            str,
+            "",
+            "judged CSV under DATA_DIR (query,product_id,...,grade), e.g. demo/relevance.csv; "
+            "empty: queries mined from the search log",
+            label="Judged queries (CSV)",
+        ),
+        Param(
+            "k",
+            int,
+            10,
+            "cut-off of the NDCG@k the settings maximise",
+            min=1,
+            max=100,
+            label="Cut-off k",
+        ),
+        Param(
+            "max_queries",
+            int,
+            2000,
+            "at most this many validation (and test) queries (0: all)",
+            min=0,
+            label="Queries at most",
+        ),
+        Param(
+            "days",
+            int,
+            None,
+            "mined queries: only the last N days of the search log",
+            min=1,
+            label="Only the last N days",
+        ),
+        Param(
+            "apply",
+            bool,
+            True,
+            "write the chosen settings to the strategy (false: report)",
+            label="Apply the settings",
+        ),
+        Param(
+            "overwrite_operator_weights",
+            bool,
+            False,
+            "replace settings an operator edited in the admin since the last tuning",
+            label="Replace an operator's settings",
+        ),
+        Param("seed", int, 42, "seed of the query split", label="Split seed"),
+    ],
+    validate=_judged_csv_rule,
+)
+
+register_job_kind(
     "evaluate",
     title="Evaluate a version",
     summary="Scores any model version next to the active one on the same held-out data, without changing what is served.",
