@@ -152,7 +152,7 @@ def test_the_strategy_page_shows_the_provenance_and_an_edit_flips_it_to_operator
     page = client.get(url)
     html = page.content.decode()
     assert reverse("admin:training_job_change", args=[job.pk]) in html
-    assert "learned by a tune_recommendations job" in html
+    assert "learned by a tuning job" in html
     assert f"{job.metrics['valid']['learned']:.4f} with the learned weights" in html
     assert "profile 0 (1)" in html  # learned (before)
     form = page.context["adminform"].form
