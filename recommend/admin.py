@@ -47,6 +47,10 @@ class StrategyForm(forms.ModelForm):
             "mmr_lambda",
             "hide_out_of_stock",
             "boost_rules",
+            "interests_weight",
+            "bought_together_weight",
+            "exploration_share",
+            "exploration_max_impressions",
         )
         labels = {
             "retriever_version": "Retriever version",
@@ -62,10 +66,14 @@ class StrategyForm(forms.ModelForm):
             "cf_weight": "CF weight",
             "profile_weight": "Shopper-profile weight",
             "trending_weight": "Trending weight",
+            "interests_weight": "Favourite-categories weight",
+            "bought_together_weight": "Bought-together weight",
             "diversity": "Diversity method",
             "max_category_share": "Largest share of one category",
             "mmr_lambda": "MMR λ (relevance vs diversity)",
             "hide_out_of_stock": "Hide out-of-stock products",
+            "exploration_share": "Exploration share of the list",
+            "exploration_max_impressions": "Leaves exploration after this many impressions",
             "boost_rules": "Boost / bury rules of this strategy",
         }
 
@@ -173,6 +181,15 @@ class StrategyAdmin(admin.ModelAdmin):
                     "hide_out_of_stock",
                     "boost_rules",
                 )
+            },
+        ),
+        (
+            "New-product exposure (recommendations)",
+            {
+                "description": "Off by default. A share of each recommendations list goes to "
+                "products few shoppers have seen, picked by Thompson sampling on the clicks "
+                "they get, so new products can earn a place (docs/serving.md, Exploration).",
+                "fields": ("exploration_share", "exploration_max_impressions"),
             },
         ),
         (None, {"fields": ("created_at", "updated_at")}),

@@ -152,6 +152,21 @@ class Strategy(models.Model):
         "recommendations (0: off).",
     )
 
+    # New-product exposure (recommendations): a share of slots for barely-shown products.
+    exploration_share = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0), MaxValueValidator(0.5)],
+        help_text="Share of a recommendations list given to products with few impressions, "
+        "picked by Thompson sampling on their click-through (0: off; at most 0.5). The top "
+        "two places always stay earned.",
+    )
+    exploration_max_impressions = models.PositiveIntegerField(
+        default=200,
+        validators=[MinValueValidator(1)],
+        help_text="A product shown at least this many times in the last 30 days has left the "
+        "exploration pool and competes in the normal ranking.",
+    )
+
     # Who set the fusion settings a tuning job learns (TUNED_FIELDS of the strategy's surface):
     # the defaults, a job (tune_search for search), or an operator since.
     weights_set_by = models.CharField(

@@ -84,6 +84,8 @@ class StrategyConfig:
     boost_rule_ids: tuple[int, ...] = ()
     interests_weight: float = 1.0
     bought_together_weight: float = 1.0
+    exploration_share: float = 0.0
+    exploration_max_impressions: int = 200
 
     def cache_token(self) -> list[Any]:
         return [self.id, self.version]
@@ -227,6 +229,8 @@ def _strategy_config(row) -> StrategyConfig:
         boost_rule_ids=tuple(sorted(r.pk for r in row.boost_rules.all())) if row.pk else (),
         interests_weight=row.interests_weight,
         bought_together_weight=row.bought_together_weight,
+        exploration_share=row.exploration_share,
+        exploration_max_impressions=row.exploration_max_impressions,
     )
 
 

@@ -6,7 +6,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,9 @@ POPULARITY_HALF_LIFE_HOURS = 30 * 24.0
 TRENDING_TOP = 500
 TRENDING_PER_CATEGORY = 100
 COMPLEMENTARY_TOP = 10  # complementary categories kept per category
+EXPLORATION_POOL = 500  # products in the exploration pool (the least shown, newest first)
+EXPLORATION_WINDOW_DAYS = 30
+EXPLORATION_POOL_MAX_IMPRESSIONS = 1000  # above every strategy's sensible threshold
 POPULAR_TOP = 1000
 
 
@@ -296,6 +299,25 @@ def _all_time_sql(top: int) -> str:
     )
 
 
+def _exploration_pool(cursor, now: datetime) -> list[tuple[int, int, int]]:
+    """The active, in-stock products shown least over the last ``EXPLORATION_WINDOW_DAYS``
+    (served-request rollups), newest first among equals: ``[(id, impressions, clicks)]``."""
+    from recommend.analytics.models import ProductDayRollup
+
+    since = (now - timedelta(days=EXPLORATION_WINDOW_DAYS)).date()
+    cursor.execute(
+        "SELECT p.id, COALESCE(r.impressions, 0), COALESCE(r.clicks, 0) "
+        "FROM catalog_product p LEFT JOIN ("
+        "  SELECT product_id, sum(impressions) AS impressions, sum(clicks) AS clicks "
+        f"  FROM {ProductDayRollup._meta.db_table} WHERE day >= %s GROUP BY product_id"
+        ") r ON r.product_id = p.id "
+        "WHERE p.active AND p.stock > 0 AND COALESCE(r.impressions, 0) < %s "
+        "ORDER BY COALESCE(r.impressions, 0), p.created_at DESC, p.id LIMIT %s",
+        [since, EXPLORATION_POOL_MAX_IMPRESSIONS, EXPLORATION_POOL],
+    )
+    return [(int(pk), int(i), int(c)) for pk, i, c in cursor.fetchall()]
+
+
 def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.Aggregates:
     """Recompute trending (global and per category subtree), popularity, bought-together and
     popular queries, store them for every process, and return them.
@@ -325,6 +347,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         popularity = {pk: math.log1p(float(s)) for pk, s in cursor.fetchall() if s and s > 0}
         cursor.execute(_all_time_sql(POPULAR_TOP))
         popular = [(pk, float(s)) for pk, s in cursor.fetchall()]
+        exploration = _exploration_pool(cursor, timezone.now())
         cursor.execute(
             "SELECT id, category_id FROM catalog_product WHERE active AND id = ANY(%s)",
             [[pk for pk, _ in trending] + list(popularity)],
@@ -383,6 +406,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         popular_queries=popular_queries,
         popular=popular,
         complementary={int(k): [(int(c), float(s)) for c, s in v] for k, v in complements.items()},
+        exploration=exploration,
         product_categories={
             pk: cat
             for pk, cat in product_categories.items()

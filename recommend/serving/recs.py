@@ -24,6 +24,7 @@ from django.db import connection
 from recommend import selectors
 from recommend.engine import cooccurrence, diversity, fusion
 from recommend.engine.explain import ItemEvidence, because_you_viewed
+from recommend.engine.exploration import ExplorationPolicy, interleave, thompson_pick
 from recommend.engine.text import normalise, tokenize
 from recommend.serving import aggregates, cache, fallback, loaders, profiles
 from recommend.serving.context import ServingContext
@@ -369,10 +370,58 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         filters=filters,
         chain=chain,
     )
+    if strategy.exploration_share > 0:
+        with ctx.stage("explore"):
+            results = _with_exploration(ctx, results, params, exclude, agg)
     if profiles.cacheable(ctx):
         cache.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
+
+
+EXPLORATION_TEXT = "new to the shop or rarely shown: we are finding out whether you like it"
+
+
+def _with_exploration(
+    ctx: ServingContext,
+    results: list[dict[str, Any]],
+    params: RecsParams,
+    exclude: set[int],
+    agg: aggregates.Aggregates,
+) -> list[dict[str, Any]]:
+    """``results`` with the strategy's exploration share of slots given to barely-shown
+    products (the aggregates' pool), picked by Thompson sampling on their click-through and
+    spread below the top places (``recommend.engine.exploration``). Filters, exclusions and
+    merchandising rules hold for them too; each says ``source: exploration``."""
+    policy = ExplorationPolicy(
+        share=ctx.strategy.exploration_share,
+        max_impressions=ctx.strategy.exploration_max_impressions,
+    )
+    n = policy.slots(params.size)
+    pool = {pk: (shown, clicks) for pk, shown, clicks in agg.exploration if pk not in exclude}
+    if not n or not pool:
+        return results
+    earned = [r["product"]["id"] for r in results]
+    # spares: filters, rules or the earned list may take some of the picks
+    picked = thompson_pick(pool, 3 * n + len(earned), policy, np.random.default_rng())
+    explored = [
+        r
+        for r in _listed(
+            ctx,
+            picked,
+            "exploration",
+            3 * n + len(earned),
+            params.filters,
+            personalisation=EXPLORATION_TEXT,
+            skip=frozenset(exclude),
+        )
+        if r["product"]["id"] not in set(earned)
+    ][:n]
+    by_id = {r["product"]["id"]: r for r in [*results, *explored]}
+    order = interleave(
+        earned, [r["product"]["id"] for r in explored], params.size, policy.first_position
+    )
+    return [by_id[external_id] for external_id, _ in order]
 
 
 def similar(
