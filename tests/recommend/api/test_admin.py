@@ -21,6 +21,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def rows(db):
+    from recommend import services
+
+    services.strategy_ensure_defaults()  # a transactional test before this one flushed them
     SynonymSetFactory(terms="tv, television")
     PinnedResultFactory(query="Headphones", product=ProductFactory(external_id="pin-me"))
     BoostRuleFactory(name="push brand")
