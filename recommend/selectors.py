@@ -472,3 +472,33 @@ def stored_profile(*, shopper_id: int, retriever: VersionRef | None) -> ProfileS
     if state.vector is not None:
         state.vector = np.frombuffer(state.vector, dtype=np.float32)
     return state
+
+
+def strategy_by_reference(reference: str, surface: str):
+    """The strategy a job names (``strategy=<id or name>``), or the default one of ``surface``
+    when ``reference`` is empty; raises ``ValidationError`` with what to do when there is none or
+    it serves another surface."""
+    from django.core.exceptions import ValidationError
+
+    from recommend.models import Strategy
+
+    if not reference:
+        found = Strategy.objects.filter(surface=surface, is_default=True).first()
+        if found is None:
+            raise ValidationError(
+                f"No default {surface} strategy: create one (make run's bootstrap does) or "
+                "name one with strategy=<id or name>."
+            )
+        return found
+    found = (
+        Strategy.objects.filter(pk=int(reference)).first()
+        if reference.isdigit()
+        else Strategy.objects.filter(name=reference).first()
+    )
+    if found is None:
+        raise ValidationError({"strategy": [f"No strategy {reference!r}."]})
+    if found.surface != surface:
+        raise ValidationError(
+            {"strategy": [f"{found.name} serves {found.surface}, not {surface}."]}
+        )
+    return found

@@ -16,31 +16,10 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from recommend.models import Surface
+from recommend.selectors import strategy_by_reference
 from training import datasets
 from training.context import JobContext
-
-
-def _strategy(ref: str):
-    from recommend.models import Strategy, Surface
-
-    if not ref:
-        found = Strategy.objects.filter(surface=Surface.SEARCH, is_default=True).first()
-        if found is None:
-            raise ValidationError(
-                "No default search strategy: create one (make run's bootstrap does) or name one "
-                "with strategy=<id or name>."
-            )
-        return found
-    found = (
-        Strategy.objects.filter(pk=int(ref)).first()
-        if ref.isdigit()
-        else Strategy.objects.filter(name=ref).first()
-    )
-    if found is None:
-        raise ValidationError({"strategy": [f"No strategy {ref!r}."]})
-    if found.surface != Surface.SEARCH:
-        raise ValidationError({"strategy": [f"{found.name} serves {found.surface}, not search."]})
-    return found
 
 
 def _judgments(ctx: JobContext) -> tuple[str, dict, dict]:
@@ -84,7 +63,7 @@ def run(ctx: JobContext) -> None:
     p = ctx.params
     k = p["k"]
     key = f"ndcg@{k}"
-    strategy = _strategy(p["strategy"])
+    strategy = strategy_by_reference(p["strategy"], Surface.SEARCH)
     config = selectors.strategy_config(strategy)
     with ctx.stage("read the validation queries", 0.0, 0.05):
         source, valid, test = _judgments(ctx)

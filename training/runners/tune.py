@@ -17,34 +17,11 @@ from __future__ import annotations
 import numpy as np
 from django.core.exceptions import ValidationError
 
+from recommend.models import Surface
+from recommend.selectors import strategy_by_reference
 from training import datasets, selectors
 from training.context import JobContext
 from training.models import ModelVersion, Task
-
-
-def _strategy(ref: str):
-    from recommend.models import Strategy, Surface
-
-    if not ref:
-        found = Strategy.objects.filter(surface=Surface.RECOMMENDATIONS, is_default=True).first()
-        if found is None:
-            raise ValidationError(
-                "No default recommendations strategy: create one (make run's bootstrap does) or "
-                "name one with strategy=<id or name>."
-            )
-        return found
-    found = (
-        Strategy.objects.filter(pk=int(ref)).first()
-        if ref.isdigit()
-        else Strategy.objects.filter(name=ref).first()
-    )
-    if found is None:
-        raise ValidationError({"strategy": [f"No strategy {ref!r}."]})
-    if found.surface != Surface.RECOMMENDATIONS:
-        raise ValidationError(
-            {"strategy": [f"{found.name} serves {found.surface}, not recommendations."]}
-        )
-    return found
 
 
 def _served(strategy, task: str, slot: str) -> ModelVersion | None:
@@ -74,7 +51,7 @@ def run(ctx: JobContext) -> None:
     p = ctx.params
     k = p["k"]
     key = f"ndcg@{k}"
-    strategy = _strategy(p["strategy"])
+    strategy = strategy_by_reference(p["strategy"], Surface.RECOMMENDATIONS)
     cf = _served(strategy, Task.CF, "cf_version")
     retriever = _served(strategy, Task.RETRIEVER, "retriever_version")
     protocol, seed, days = _split_of(cf, p)
