@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
+# pytest runs on every core (pytest-xdist); each worker has its own test database and Redis
+# database (platform_core/testing.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test test-fast lint stop bench
 
@@ -25,14 +28,15 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # The development loop: no real-model training, browser, schema fuzzing or worker processes.
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -m "not slow and not browser and not fuzz and not worker"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile \
+		-m "not slow and not browser and not fuzz and not worker"
 
 lint: install
 	$(BIN)/ruff check .

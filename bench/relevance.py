@@ -10,13 +10,19 @@ catalogue; ``--reuse`` keeps the previous run's products and vectors), embedded 
 packaged MiniLM (or the model ``--encoder`` names), and each query is run through:
 
 * the serving pipeline (typo correction, synonyms, rules, HNSW / exact planning) as
-  **lexical only**, **semantic only**, **hybrid** (RRF) and **hybrid + the active ranker** of
-  the development database (n/a when none is active);
+  **lexical only** with the lexical retriever scoring its candidates by **BM25**, by **BM25F**
+  (field-weighted occurrences) and by PostgreSQL's **ts_rank_cd** (as it did before BM25; which
+  one is served: ``recommend.serving.retrievers.DEFAULT_SCORING``), **semantic only**, **hybrid (default)** (RRF with the strategy model's default
+  ``k`` and weights), **hybrid (tuned)** (``k`` and weights chosen on the validation half of the
+  queries, as the ``tune_search`` job chooses them) and **hybrid + the active ranker** of the
+  development database (n/a when none is active);
 * and two plain baselines computed in the same run on the same texts: **BM25** (Okapi, k1 1.2,
   b 0.75, in numpy) and a **plain embedding** search (exact cosine over the same vectors, raw
   query, no threshold).
 
-NDCG@10 uses the grades as gains (2^g - 1), averaged over the queries.
+NDCG@10 uses the grades as gains (2^g - 1), averaged over the queries: over all of them, and
+over the test half alone (the queries the tuned fusion was not chosen on: the fair column for
+"hybrid (tuned)"). The halves are a seeded split by query (``--seed``).
 """
 
 from __future__ import annotations
@@ -39,10 +45,19 @@ from bench._serving import reset_serving_caches, setup_django, table
 
 DATABASE = "aisle_bench_relevance"
 K = 10
+#: Lexical-only rows: the pipeline with the lexical retriever scoring its candidates this way.
+LEXICAL_ROWS = {
+    "lexical only (BM25)": "bm25",
+    "lexical only (BM25F)": "bm25f",
+    "lexical only (ts_rank_cd)": "ts_rank_cd",
+}
 METHODS = (
-    "lexical only",
+    "lexical only (BM25)",
+    "lexical only (BM25F)",
+    "lexical only (ts_rank_cd)",
     "semantic only",
-    "hybrid",
+    "hybrid (default)",
+    "hybrid (tuned)",
     "hybrid + ranker",
     "BM25 (numpy)",
     "plain embedding",
@@ -204,8 +219,9 @@ def evaluate(
     ranker_artifact: str | None = None,
     batch_size: int = 64,
     max_queries: int | None = None,
+    seed: int = 42,
     log: Callable[[str], None] = lambda _m: None,
-) -> dict[str, float | None]:
+) -> dict[str, object]:
     """Import, embed and score every method on the current database (empty catalogue); with
     ``max_queries``, only the first queries of the file (and the products they judge)."""
     from datetime import UTC, datetime
@@ -252,10 +268,19 @@ def evaluate(
         )
     base = selectors.default_strategy("search")
     base_config = selectors.serving_config()
+    from recommend.models import Strategy
+
+    defaults = {
+        name: Strategy._meta.get_field(name).default
+        for name in ("rrf_k", "lexical_weight", "semantic_weight", "semantic_min_score")
+    }
+    base = replace(base, **defaults)
     variants = {
-        "lexical only": (replace(base, id=-1, semantic_weight=0.0), None),
+        "lexical only (BM25)": (replace(base, id=-1, semantic_weight=0.0), None),
+        "lexical only (BM25F)": (replace(base, id=-7, semantic_weight=0.0), None),
+        "lexical only (ts_rank_cd)": (replace(base, id=-6, semantic_weight=0.0), None),
         "semantic only": (replace(base, id=-2, lexical_weight=0.0), None),
-        "hybrid": (replace(base, id=-3), None),
+        "hybrid (default)": (replace(base, id=-3), None),
         "hybrid + ranker": (replace(base, id=-4), ranker),
     }
     # Queries are encoded in two batches up front (what the pipeline embeds, primed into its
@@ -284,11 +309,49 @@ def evaluate(
     ids_sorted = sorted(row_of, key=row_of.get)
     bm25 = BM25(ids_sorted, [texts[pk] for pk in ids_sorted])
     unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    scores: dict[str, list[float]] = defaultdict(list)
+    # The tuned fusion: chosen on the validation half with the tune_search job's own code.
+    from training.ml.search_fusion import FusionSetting, split_queries, tune_search_fusion
+    from training.search_fusion_data import search_query_lists
+
+    valid, test = split_queries(list(truth), seed=seed, valid_fraction=0.5)
+    started = time.perf_counter()
+    tuned = tune_search_fusion(
+        search_query_lists(valid, strategy=base),
+        {q: {products[ext]: g for ext, g in truth[q].items() if ext in products} for q in valid},
+        start=FusionSetting(base.rrf_k, base.lexical_weight, base.semantic_weight),
+    )
+    chosen = tuned.chosen
+    log(
+        f"tuned on {len(valid)} validation queries in {time.perf_counter() - started:.0f} s: "
+        f"k {chosen.rrf_k}, lexical {chosen.lexical_weight:g}, semantic "
+        f"{chosen.semantic_weight:g} (validation NDCG@{K} {tuned.ndcg:.4f} vs "
+        f"{tuned.start_ndcg:.4f} with the defaults)"
+    )
+    variants["hybrid (tuned)"] = (
+        replace(
+            base,
+            id=-5,
+            rrf_k=chosen.rrf_k,
+            lexical_weight=chosen.lexical_weight,
+            semantic_weight=chosen.semantic_weight,
+        ),
+        None,
+    )
+    from functools import partial
+
+    from recommend.serving.retrievers import PostgresLexicalIndex
+
+    scores: dict[str, dict[str, float]] = defaultdict(dict)
     for query, gains in truth.items():
         for name, (strategy, ranker_version) in variants.items():
             if name == "hybrid + ranker" and ranker_version is None:
                 continue
+            # The BM25F and ts_rank_cd rows: the same pipeline, the retriever scoring otherwise.
+            search.PostgresLexicalIndex = (
+                partial(PostgresLexicalIndex, scoring=LEXICAL_ROWS[name])
+                if name in LEXICAL_ROWS
+                else PostgresLexicalIndex
+            )
             ctx = ServingContext(
                 surface="search",
                 strategy=strategy,
@@ -303,13 +366,48 @@ def evaluate(
                 generations=generations(),
             )
             body = search.search(search.SearchParams(q=query, size=K), ctx)
-            scores[name].append(ndcg([r["product"]["id"] for r in body["results"]], gains))
-        scores["BM25 (numpy)"].append(ndcg([external[pk] for pk in bm25.search(query, K)], gains))
+            scores[name][query] = ndcg([r["product"]["id"] for r in body["results"]], gains)
+        search.PostgresLexicalIndex = PostgresLexicalIndex
+        scores["BM25 (numpy)"][query] = ndcg([external[pk] for pk in bm25.search(query, K)], gains)
         order = np.argsort(-(unit @ raw_vectors[query]), kind="stable")[:K]
-        scores["plain embedding"].append(ndcg([external[ids_sorted[i]] for i in order], gains))
+        scores["plain embedding"][query] = ndcg([external[ids_sorted[i]] for i in order], gains)
+
+    # Lexical latency of the two scorings over the same candidates: each query's prepared
+    # lexical text through search_split, alternating which runs first, three rounds.
+    lexical_ms: dict[str, list[float]] = {name: [] for name in LEXICAL_ROWS.values()}
+    indexes = {name: PostgresLexicalIndex(scoring=name) for name in lexical_ms}
+    texts_lexical = [
+        search.prepare_query(
+            normalise(q, search.QUERY_MAX_CHARS), base_config.synonyms, known
+        ).lexical_text
+        for q in truth
+    ]
+    for round_ in range(3):
+        for n, text in enumerate(texts_lexical):
+            shift = (n + round_) % len(indexes)
+            order = list(indexes)[shift:] + list(indexes)[:shift]
+            for name in order:
+                began = time.perf_counter()
+                indexes[name].search_split(text, search.MIN_CANDIDATES)
+                lexical_ms[name].append((time.perf_counter() - began) * 1000)
+
+    def mean(name: str, queries) -> float | None:
+        values = [scores[name][q] for q in queries if q in scores.get(name, {})]
+        return float(np.mean(values)) if values else None
+
     return {
-        name: (float(np.mean(scores[name])) if scores.get(name) else None) for name in METHODS
-    } | {"queries": float(len(truth)), "products": float(len(products))}
+        "all": {name: mean(name, truth) for name in METHODS},
+        "test": {name: mean(name, test) for name in METHODS},
+        "tuned": chosen.as_dict()
+        | {"valid_ndcg": tuned.ndcg, "valid_ndcg_default": tuned.start_ndcg},
+        "lexical_ms": {
+            name: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
+            for name, v in lexical_ms.items()
+        },
+        "queries": len(truth),
+        "test_queries": len(test),
+        "products": len(products),
+    }
 
 
 def _development_ranker(version_id: int | None = None) -> str | None:
@@ -347,6 +445,11 @@ def main() -> None:
     parser.add_argument("path", help="judged CSV: query,product_id,title,description,grade")
     parser.add_argument("--encoder", default="sentence-transformers/all-MiniLM-L6-v2")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=42, help="seed of the validation/test halves")
+    parser.add_argument(
+        "--database", default=DATABASE, help=f"benchmark database (default {DATABASE})"
+    )
+    parser.add_argument("--redis-db", type=int, default=None, help="Redis database to use")
     parser.add_argument(
         "--ranker-version",
         type=int,
@@ -360,7 +463,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows = read_judged(args.path)
-    setup_django(DATABASE)
+    if args.redis_db is None:
+        setup_django(args.database)
+    else:
+        setup_django(args.database, redis_db=args.redis_db)
     from catalog.services.demo import catalog_truncate
     from training.models import ModelVersion
 
@@ -379,16 +485,30 @@ def main() -> None:
         encoder_base=args.encoder,
         ranker_artifact=ranker,
         batch_size=args.batch_size,
+        seed=args.seed,
         log=lambda m: print(f"  {m}", flush=True),
     )
     print()
+
+    def shown(value):
+        return value if value is not None else "n/a"
+
     print(
         table(
-            ["method", f"NDCG@{K}"],
-            [[name, result[name] if result[name] is not None else "n/a"] for name in METHODS],
-            title=f"{args.path}: {int(result['queries'])} judged queries over {int(result['products'])} "
-            f"products ({time.perf_counter() - started:.0f} s)",
+            ["method", f"NDCG@{K} all queries", f"NDCG@{K} test half"],
+            [[name, shown(result["all"][name]), shown(result["test"][name])] for name in METHODS],
+            title=f"{args.path}: {result['queries']} judged queries ({result['test_queries']} in "
+            f"the test half) over {result['products']} products "
+            f"({time.perf_counter() - started:.0f} s)",
         )
+    )
+    for name, ms in result["lexical_ms"].items():
+        print(f"lexical search_split ({name}): p50 {ms['p50']:.2f} ms, p95 {ms['p95']:.2f} ms")
+    tuned = result["tuned"]
+    print(
+        f"hybrid (tuned): k {tuned['rrf_k']}, lexical {tuned['lexical_weight']:g}, semantic "
+        f"{tuned['semantic_weight']:g}, chosen on the validation half (NDCG@{K} "
+        f"{tuned['valid_ndcg']:.4f} vs {tuned['valid_ndcg_default']:.4f} with the defaults)"
     )
     if ranker is None:
         print(

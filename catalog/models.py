@@ -244,6 +244,43 @@ class SearchLog(models.Model):
         return f"“{self.query}” ({self.result_count} results)"
 
 
+class SearchTermStat(models.Model):
+    """How many active products' full-text vectors hold one lexeme: the document frequency
+    BM25's idf reads (``recommend.serving.retrievers``).
+
+    Kept current inside PostgreSQL by statement-level triggers on ``catalog_product``
+    (migration ``0005_search_term_stats``): every insert, update of the text or of ``active``,
+    delete, COPY and TRUNCATE applies its change in the same transaction, whichever writer
+    made it (import service, demo store, admin, bulk SQL). ``catalog.search_stats`` rebuilds
+    the table from scratch and checks it.
+    """
+
+    lexeme = models.TextField(primary_key=True)
+    documents = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "search term statistic"
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}: {self.documents}"
+
+
+class SearchCorpusStat(models.Model):
+    """The one row of corpus totals BM25 needs: active products and the sum of their
+    ``length(search_vector)`` (distinct lexemes per product, BM25's document length), kept by
+    the same triggers as :class:`SearchTermStat`."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    documents = models.BigIntegerField(default=0)
+    lexemes = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "search corpus statistic"
+
+    def __str__(self) -> str:
+        return f"{self.documents} products, {self.lexemes} lexemes"
+
+
 class ImportRun(models.Model):
     """One file import (command, admin upload or bulk API), with its per-row report."""
 

@@ -15,6 +15,13 @@ from platform_core.embedded import export_environment
 
 export_environment()
 os.environ["REDIS_DB"] = os.environ.get("TEST_REDIS_DB", "15")
+# Under pytest-xdist each worker process gets a Redis database of its own (gw0: the base one,
+# gw1: two below, gw2: four below, …; the odd one between is the benches' default, 14) beside
+# pytest-django's per-worker database suffix (test_…_gw1), so two workers never share a cache,
+# a buffer, a broker queue or a Celery worker.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and _worker[2:].isdigit():
+    os.environ["REDIS_DB"] = str(int(os.environ["REDIS_DB"]) - 2 * int(_worker[2:]))
 # Two test runs at once (two checkouts, or a developer beside CI) must not drop each other's
 # database: the name carries the Redis db number, which concurrent runs set apart.
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_aisle_{os.environ['REDIS_DB']}")

@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Subquery
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from platform_core.services import audit_record
 from recommend import services
@@ -45,6 +47,10 @@ class StrategyForm(forms.ModelForm):
             "mmr_lambda",
             "hide_out_of_stock",
             "boost_rules",
+            "interests_weight",
+            "bought_together_weight",
+            "exploration_share",
+            "exploration_max_impressions",
         )
         labels = {
             "retriever_version": "Retriever version",
@@ -60,10 +66,14 @@ class StrategyForm(forms.ModelForm):
             "cf_weight": "CF weight",
             "profile_weight": "Shopper-profile weight",
             "trending_weight": "Trending weight",
+            "interests_weight": "Favourite-categories weight",
+            "bought_together_weight": "Bought-together weight",
             "diversity": "Diversity method",
             "max_category_share": "Largest share of one category",
             "mmr_lambda": "MMR λ (relevance vs diversity)",
             "hide_out_of_stock": "Hide out-of-stock products",
+            "exploration_share": "Exploration share of the list",
+            "exploration_max_impressions": "Leaves exploration after this many impressions",
             "boost_rules": "Boost / bury rules of this strategy",
         }
 
@@ -94,10 +104,25 @@ class StrategyAdmin(admin.ModelAdmin):
         "hide_out_of_stock",
         "updated_at",
     )
-    list_filter = ("surface", "is_default", "diversity", "use_ranker", "hide_out_of_stock")
+    list_filter = (
+        "surface",
+        "is_default",
+        "diversity",
+        "use_ranker",
+        "hide_out_of_stock",
+        "weights_set_by",
+    )
     search_fields = ("name", "description")
     list_select_related = ("retriever_version", "ranker_version", "cf_version", "intent_version")
-    readonly_fields = ("version", "is_default", "created_at", "updated_at")
+    readonly_fields = (
+        "version",
+        "is_default",
+        "created_at",
+        "updated_at",
+        "weights_provenance",
+        "learned_weights",
+        "tuning_record",
+    )
     filter_horizontal = ("boost_rules",)
     actions = ["make_default"]
     fieldsets = (
@@ -130,6 +155,23 @@ class StrategyAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Where the fusion weights come from",
+            {
+                "description": "A tuning job (tune_search for a search strategy, "
+                "tune_recommendations for a recommendations strategy) chooses the weights on "
+                "held-out data. Editing any of them, here or under Fusion, makes them yours: a "
+                "later tuning job keeps them unless launched with "
+                "overwrite_operator_weights=true.",
+                "fields": (
+                    "weights_provenance",
+                    "learned_weights",
+                    "tuning_record",
+                    "interests_weight",
+                    "bought_together_weight",
+                ),
+            },
+        ),
+        (
             "Diversity and rules",
             {
                 "fields": (
@@ -139,6 +181,15 @@ class StrategyAdmin(admin.ModelAdmin):
                     "hide_out_of_stock",
                     "boost_rules",
                 )
+            },
+        ),
+        (
+            "New-product exposure (recommendations)",
+            {
+                "description": "Off by default. A share of each recommendations list goes to "
+                "products few shoppers have seen, picked by Thompson sampling on the clicks "
+                "they get, so new products can earn a place (docs/serving.md, Exploration).",
+                "fields": ("exploration_share", "exploration_max_impressions"),
             },
         ),
         (None, {"fields": ("created_at", "updated_at")}),
@@ -180,9 +231,73 @@ class StrategyAdmin(admin.ModelAdmin):
                 parts.append(f"{slot}: {NO_MODEL_YET}")
         return ", ".join(parts)
 
-    @admin.display(description="Fusion (lex/sem/cf)")
+    @admin.display(description="Fusion (lex/sem/cf, k)")
     def fusion(self, obj: Strategy) -> str:
-        return f"{obj.lexical_weight:g} / {obj.semantic_weight:g} / {obj.cf_weight:g}"
+        return (
+            f"{obj.lexical_weight:g} / {obj.semantic_weight:g} / {obj.cf_weight:g}, k {obj.rrf_k} "
+            f"({obj.get_weights_set_by_display()})"
+        )
+
+    @admin.display(description="Last tuning")
+    def tuning_record(self, obj: Strategy) -> str:
+        record = obj.weights_tuning or {}
+        if not record:
+            return "never tuned"
+        metric = record.get("metric", "metric")
+        rows = [
+            (part, *(record.get(part, {}).get(w, "–") for w in ("learned", "before", "defaults")))
+            for part in ("valid", "test")
+            if part in record
+        ]
+        weights = ", ".join(
+            f"{name} {value:g}" for name, value in record.get("weights", {}).items()
+        )
+        return format_html(
+            "<p>{} on {}: chose {}</p><table><tr><th></th><th>learned</th><th>before</th>"
+            "<th>defaults</th></tr>{}</table>",
+            metric,
+            record.get("source", "validation data"),
+            weights,
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                rows,
+            ),
+        )
+
+    @admin.display(description="Set by")
+    def weights_provenance(self, obj: Strategy) -> str:
+        parts = [obj.get_weights_set_by_display()]
+        if obj.weights_job_id:
+            url = reverse("admin:training_job_change", args=[obj.weights_job_id])
+            parts.append(format_html('job <a href="{}">#{}</a>', url, obj.weights_job_id))
+        if obj.weights_tuned_at:
+            parts.append(f"tuned {obj.weights_tuned_at:%Y-%m-%d %H:%M}")
+        if obj.weights_operator_at:
+            parts.append(f"edited by an operator {obj.weights_operator_at:%Y-%m-%d %H:%M}")
+        valid = (obj.weights_tuning or {}).get("valid")
+        if valid:
+            metric = obj.weights_tuning.get("metric", "NDCG")
+            parts.append(
+                f"validation {metric} {valid['learned']:.4f} with the learned weights vs "
+                f"{valid['before']:.4f} with the weights before"
+            )
+        return format_html_join("; ", "{}", ((p,) for p in parts))
+
+    @admin.display(description="Learned weights (before)")
+    def learned_weights(self, obj: Strategy) -> str:
+        tuning = obj.weights_tuning or {}
+        learned, before = tuning.get("weights") or {}, tuning.get("weights_before") or {}
+        if not learned:
+            return "never tuned"
+        shown = [
+            f"{source} {weight:g}" + (f" ({before[source]:g})" if source in before else "")
+            for source, weight in learned.items()
+        ]
+        skipped = tuning.get("skipped") or {}
+        if skipped:
+            shown.append("not tuned: " + ", ".join(sorted(skipped)))
+        return "; ".join(shown)
 
     def save_model(self, request, obj, form, change):
         services.strategy_save(strategy=obj, actor=request.user, changed=list(form.changed_data))

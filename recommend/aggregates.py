@@ -29,7 +29,9 @@ class Aggregates:
     popularity (weighted events over the whole log, no decay), best first: the last source of
     the recommendations' fallback chain before the rest of the catalogue. ``complementary`` maps
     a category id to the categories bought with it (lift, best first): bought-together's
-    fallback for products with no basket history of their own."""
+    fallback for products with no basket history of their own. ``exploration`` is the pool of
+    active, in-stock products shown least in the last 30 days, ``(product id, impressions,
+    clicks)`` from the served-request rollups: what the exploration slots draw from."""
 
     stamp: str = ""
     reference_time: float = 0.0
@@ -41,6 +43,7 @@ class Aggregates:
     product_categories: dict[int, int] = field(default_factory=dict)
     popular: list[tuple[int, float]] = field(default_factory=list)
     complementary: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    exploration: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 _latest = TimedValue("recommend.aggregates", CHECK_SECONDS)

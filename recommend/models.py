@@ -26,6 +26,30 @@ class Diversity(models.TextChoices):
     MMR = "mmr", "maximal marginal relevance"
 
 
+class WeightsOrigin(models.TextChoices):
+    DEFAULT = "default", "defaults (never tuned)"
+    JOB = "job", "learned by a tuning job"
+    OPERATOR = "operator", "set by an operator"
+
+
+#: The fusion settings a tuning job learns, per surface: ``{name: Strategy field}`` —
+#: ``tune_search`` for search, ``tune_recommendations`` for recommendations. An operator's edit
+#: of one of them marks the strategy's weights as the operator's
+#: (``recommend.services.strategy_save``); ``strategy_set_learned_weights`` writes them.
+TUNED_FIELDS: dict[str, dict[str, str]] = {
+    "search": {"lexical": "lexical_weight", "semantic": "semantic_weight", "rrf_k": "rrf_k"},
+    "recommendations": {
+        "cf": "cf_weight",
+        "profile": "profile_weight",
+        "interests": "interests_weight",
+        "trending": "trending_weight",
+        "bought_together": "bought_together_weight",
+    },
+}
+#: The recommendation source weights ``tune_recommendations`` learns (field per source).
+SOURCE_WEIGHT_FIELDS = TUNED_FIELDS["recommendations"]
+
+
 def _version_choices(task: str) -> dict:
     return {"task": task}
 
@@ -114,6 +138,63 @@ class Strategy(models.Model):
         default=0.5,
         validators=[MinValueValidator(0)],
         help_text="Weight of trending candidates in recommendations.",
+    )
+    interests_weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0)],
+        help_text="Weight of 'popular in the shopper's favourite categories' candidates in "
+        "recommendations (0: off).",
+    )
+    bought_together_weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0)],
+        help_text="Weight of 'often bought with what the shopper bought' candidates in "
+        "recommendations (0: off).",
+    )
+
+    # New-product exposure (recommendations): a share of slots for barely-shown products.
+    exploration_share = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0), MaxValueValidator(0.5)],
+        help_text="Share of a recommendations list given to products with few impressions, "
+        "picked by Thompson sampling on their click-through (0: off; at most 0.5). The top "
+        "two places always stay earned.",
+    )
+    exploration_max_impressions = models.PositiveIntegerField(
+        default=200,
+        validators=[MinValueValidator(1)],
+        help_text="A product shown at least this many times in the last 30 days has left the "
+        "exploration pool and competes in the normal ranking.",
+    )
+
+    # Who set the fusion settings a tuning job learns (TUNED_FIELDS of the strategy's surface):
+    # the defaults, a job (tune_search for search), or an operator since.
+    weights_set_by = models.CharField(
+        max_length=16,
+        choices=WeightsOrigin.choices,
+        default=WeightsOrigin.DEFAULT,
+        help_text="Who set the fusion weights last. A tuning job leaves weights an operator set "
+        "alone unless launched with overwrite_operator_weights=true.",
+    )
+    weights_job = models.ForeignKey(
+        "training.Job",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The tuning job that learned the weights last.",
+    )
+    weights_tuned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a tuning job last set the weights."
+    )
+    weights_operator_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an operator last edited the weights."
+    )
+    weights_tuning = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The last tuning's record: validation metric with the learned weights and "
+        "with the weights before, the weights before, and the held-out figures.",
     )
 
     # Diversity and rules.

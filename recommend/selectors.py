@@ -82,6 +82,10 @@ class StrategyConfig:
     mmr_lambda: float
     hide_out_of_stock: bool
     boost_rule_ids: tuple[int, ...] = ()
+    interests_weight: float = 1.0
+    bought_together_weight: float = 1.0
+    exploration_share: float = 0.0
+    exploration_max_impressions: int = 200
 
     def cache_token(self) -> list[Any]:
         return [self.id, self.version]
@@ -142,6 +146,11 @@ class CategoryTree:
     by_id: dict[int, CategoryInfo] = field(default_factory=dict)
     by_external: dict[str, CategoryInfo] = field(default_factory=dict)
 
+    def ancestors_of(self, category_id: int) -> tuple[int, ...]:
+        """The category and its parents up to the root (empty for an unknown category)."""
+        info = self.by_id.get(category_id)
+        return info.ancestors if info is not None else ()
+
     def subtree_ids(self, external_id: str) -> list[int] | None:
         """Ids of the category and its descendants, or None for an unknown category."""
         root = self.by_external.get(external_id)
@@ -187,6 +196,11 @@ _brand_cache = TimedValue("recommend.brand-ids", CATALOG_TTL_SECONDS)
 # --------------------------------------------------------------------------- strategies
 
 
+def strategy_config(row) -> StrategyConfig:
+    """The serving view of one Strategy row (jobs that replay search with it)."""
+    return _strategy_config(row)
+
+
 def _strategy_config(row) -> StrategyConfig:
     return StrategyConfig(
         id=row.pk,
@@ -213,6 +227,10 @@ def _strategy_config(row) -> StrategyConfig:
         mmr_lambda=row.mmr_lambda,
         hide_out_of_stock=row.hide_out_of_stock,
         boost_rule_ids=tuple(sorted(r.pk for r in row.boost_rules.all())) if row.pk else (),
+        interests_weight=row.interests_weight,
+        bought_together_weight=row.bought_together_weight,
+        exploration_share=row.exploration_share,
+        exploration_max_impressions=row.exploration_max_impressions,
     )
 
 
@@ -454,3 +472,33 @@ def stored_profile(*, shopper_id: int, retriever: VersionRef | None) -> ProfileS
     if state.vector is not None:
         state.vector = np.frombuffer(state.vector, dtype=np.float32)
     return state
+
+
+def strategy_by_reference(reference: str, surface: str):
+    """The strategy a job names (``strategy=<id or name>``), or the default one of ``surface``
+    when ``reference`` is empty; raises ``ValidationError`` with what to do when there is none or
+    it serves another surface."""
+    from django.core.exceptions import ValidationError
+
+    from recommend.models import Strategy
+
+    if not reference:
+        found = Strategy.objects.filter(surface=surface, is_default=True).first()
+        if found is None:
+            raise ValidationError(
+                f"No default {surface} strategy: create one (make run's bootstrap does) or "
+                "name one with strategy=<id or name>."
+            )
+        return found
+    found = (
+        Strategy.objects.filter(pk=int(reference)).first()
+        if reference.isdigit()
+        else Strategy.objects.filter(name=reference).first()
+    )
+    if found is None:
+        raise ValidationError({"strategy": [f"No strategy {reference!r}."]})
+    if found.surface != surface:
+        raise ValidationError(
+            {"strategy": [f"{found.name} serves {found.surface}, not {surface}."]}
+        )
+    return found

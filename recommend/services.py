@@ -6,7 +6,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from platform_core.services import audit_record
 from recommend import aggregates
-from recommend.engine import profiles
+from recommend.engine import cooccurrence, profiles
 from recommend.engine.cooccurrence import bought_together, complementary_categories
 from recommend.selectors import (
     DEFAULT_STRATEGIES,
@@ -45,6 +45,9 @@ POPULARITY_HALF_LIFE_HOURS = 30 * 24.0
 TRENDING_TOP = 500
 TRENDING_PER_CATEGORY = 100
 COMPLEMENTARY_TOP = 10  # complementary categories kept per category
+EXPLORATION_POOL = 500  # products in the exploration pool (the least shown, newest first)
+EXPLORATION_WINDOW_DAYS = 30
+EXPLORATION_POOL_MAX_IMPRESSIONS = 1000  # above every strategy's sensible threshold
 POPULAR_TOP = 1000
 
 
@@ -118,9 +121,13 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
     """Save an edited strategy as its next version (cached results of the old one expire)."""
     from django.db.models import F
 
-    from recommend.models import Strategy
+    from recommend.models import TUNED_FIELDS, Strategy, WeightsOrigin
 
     creating = strategy.pk is None
+    if not creating and set(changed or ()) & set(TUNED_FIELDS.get(strategy.surface, {}).values()):
+        # An operator's edit of a tuned setting is theirs: tuning jobs leave it alone from now on.
+        strategy.weights_set_by = WeightsOrigin.OPERATOR
+        strategy.weights_operator_at = timezone.now()
     if strategy.is_default and not creating:
         Strategy.objects.filter(surface=strategy.surface, is_default=True).exclude(
             pk=strategy.pk
@@ -136,6 +143,64 @@ def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> 
         details={"version": strategy.version, "changed": changed or []},
     )
     transaction.on_commit(config_changed)
+
+
+@transaction.atomic
+def strategy_set_learned_weights(
+    *,
+    strategy_id: int,
+    weights: Mapping[str, float],
+    tuning: Mapping[str, Any],
+    job=None,
+    actor=None,
+    overwrite_operator_weights: bool = False,
+) -> tuple[bool, str]:
+    """Write the fusion settings a tuning job learned (``{name: value}`` over
+    ``models.TUNED_FIELDS[strategy.surface]``) with their record, as the strategy's next version.
+
+    Returns ``(written, why)``: settings an operator edited since are kept unless
+    ``overwrite_operator_weights``; what the job learned is audited either way.
+    """
+    from django.db.models import F
+
+    from recommend.models import TUNED_FIELDS, Strategy, WeightsOrigin
+
+    strategy = Strategy.objects.select_for_update().get(pk=strategy_id)
+    fields = TUNED_FIELDS.get(strategy.surface, {})
+    before = {name: getattr(strategy, field) for name, field in fields.items()}
+    learned = {name: weights[name] for name in fields if name in weights}
+    details = {"before": before, "learned": learned, "job": getattr(job, "pk", None)}
+    if strategy.weights_set_by == WeightsOrigin.OPERATOR and not overwrite_operator_weights:
+        when = strategy.weights_operator_at
+        why = (
+            f"kept the weights an operator set{f' on {when:%Y-%m-%d %H:%M}' if when else ''} "
+            "(launch with overwrite_operator_weights=true to replace them)"
+        )
+        audit_record(
+            actor=actor,
+            action="strategy.weights_kept",
+            obj=strategy,
+            details={**details, "why": why},
+        )
+        return False, why
+    for name, value in learned.items():
+        field = Strategy._meta.get_field(fields[name])
+        setattr(strategy, fields[name], field.to_python(value))
+    strategy.weights_set_by = WeightsOrigin.JOB
+    strategy.weights_job = job
+    strategy.weights_tuned_at = timezone.now()
+    strategy.weights_tuning = {**tuning, "weights_before": before}
+    strategy.save()
+    Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1)
+    strategy.refresh_from_db(fields=["version"])
+    audit_record(
+        actor=actor,
+        action="strategy.weights_learned",
+        obj=strategy,
+        details={**details, "version": strategy.version},
+    )
+    transaction.on_commit(config_changed)
+    return True, f"wrote the learned weights to {strategy.name} (version {strategy.version})"
 
 
 # --------------------------------------------------------------------------- search log
@@ -234,6 +299,25 @@ def _all_time_sql(top: int) -> str:
     )
 
 
+def _exploration_pool(cursor, now: datetime) -> list[tuple[int, int, int]]:
+    """The active, in-stock products shown least over the last ``EXPLORATION_WINDOW_DAYS``
+    (served-request rollups), newest first among equals: ``[(id, impressions, clicks)]``."""
+    from recommend.analytics.models import ProductDayRollup
+
+    since = (now - timedelta(days=EXPLORATION_WINDOW_DAYS)).date()
+    cursor.execute(
+        "SELECT p.id, COALESCE(r.impressions, 0), COALESCE(r.clicks, 0) "
+        "FROM catalog_product p LEFT JOIN ("
+        "  SELECT product_id, sum(impressions) AS impressions, sum(clicks) AS clicks "
+        f"  FROM {ProductDayRollup._meta.db_table} WHERE day >= %s GROUP BY product_id"
+        ") r ON r.product_id = p.id "
+        "WHERE p.active AND p.stock > 0 AND COALESCE(r.impressions, 0) < %s "
+        "ORDER BY COALESCE(r.impressions, 0), p.created_at DESC, p.id LIMIT %s",
+        [since, EXPLORATION_POOL_MAX_IMPRESSIONS, EXPLORATION_POOL],
+    )
+    return [(int(pk), int(i), int(c)) for pk, i, c in cursor.fetchall()]
+
+
 def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.Aggregates:
     """Recompute trending (global and per category subtree), popularity, bought-together and
     popular queries, store them for every process, and return them.
@@ -263,6 +347,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         popularity = {pk: math.log1p(float(s)) for pk, s in cursor.fetchall() if s and s > 0}
         cursor.execute(_all_time_sql(POPULAR_TOP))
         popular = [(pk, float(s)) for pk, s in cursor.fetchall()]
+        exploration = _exploration_pool(cursor, timezone.now())
         cursor.execute(
             "SELECT id, category_id FROM catalog_product WHERE active AND id = ANY(%s)",
             [[pk for pk, _ in trending] + list(popularity)],
@@ -280,14 +365,9 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         baskets = [row[0] for row in basket_rows]
         category_baskets = [row[1] for row in basket_rows]
     tree = category_tree()
-    by_category: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for pk, score in trending:
-        cat = product_categories.get(pk)
-        info = tree.by_id.get(cat) if cat is not None else None
-        for ancestor in info.ancestors if info else ():
-            bucket = by_category[ancestor]
-            if len(bucket) < TRENDING_PER_CATEGORY:
-                bucket.append((pk, score))
+    per_category = cooccurrence.by_category(
+        trending, product_categories, tree.ancestors_of, TRENDING_PER_CATEGORY
+    )
     together = bought_together(baskets, min_support=2, measure="lift", top_n=20)
     complements = complementary_categories(
         category_baskets,
@@ -320,12 +400,13 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         stamp=f"{timezone.now().isoformat()}:{len(trending)}",
         reference_time=reference_time.timestamp(),
         trending=trending[:TRENDING_TOP],
-        by_category=dict(by_category),
+        by_category=per_category,
         popularity=popularity,
         bought_together={int(k): [(int(p), float(s)) for p, s in v] for k, v in together.items()},
         popular_queries=popular_queries,
         popular=popular,
         complementary={int(k): [(int(c), float(s)) for c, s in v] for k, v in complements.items()},
+        exploration=exploration,
         product_categories={
             pk: cat
             for pk, cat in product_categories.items()

@@ -60,6 +60,8 @@ class JobContext:
         # The version this job finished with, judged by the kind's activation policy once the
         # job succeeded (services.job_run): set by finish() for a version the job created.
         self.activation_candidate: ModelVersion | None = None
+        # Jobs to launch once this one succeeded and its version's activation was decided.
+        self.follow_ups: list[tuple[str, dict[str, Any]]] = []
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -235,6 +237,11 @@ class JobContext:
                 self.activation_candidate = version
         self.metrics = metrics
         self.result_version = version
+
+    def then_launch(self, kind: str, params: dict[str, Any]) -> None:
+        """Launch a job of ``kind`` (as this job's user) once this one has succeeded and the
+        activation policy has judged its version, so the follow-up sees what is served."""
+        self.follow_ups.append((kind, dict(params)))
 
     def set_device(self, info: DeviceInfo) -> None:
         self.device_info = info

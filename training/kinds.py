@@ -26,7 +26,7 @@ SEED = Param(
 )
 
 
-def _judged_csv_rule(params: dict) -> None:
+def judged_csv_rule(params: dict) -> None:
     """A judged CSV must live under DATA_DIR (a relative path is taken from there): a job reads
     it on the worker, so the parameter must not reach arbitrary files."""
     raw = params.get("judged_csv")
@@ -206,7 +206,7 @@ register_job_kind(
         SEED,
         DEVICE,
     ],
-    validate=_judged_csv_rule,
+    validate=judged_csv_rule,
     versions=VersionPolicy(metric="ndcg@10"),
 )
 
@@ -392,6 +392,14 @@ register_job_kind(
             "days", int, None, "only events of the last N days", min=1, label="Only the last N days"
         ),
         Param("name", str, "", "version name (default: generated)", label="Version name"),
+        Param(
+            "tune_fusion",
+            bool,
+            False,
+            "once the job succeeded (and its version's activation is decided), launch "
+            "tune_recommendations for the default recommendations strategy",
+            label="Then tune the fusion weights",
+        ),
         SEED,
     ],
     validate=_cf_rules,
@@ -441,7 +449,7 @@ register_job_kind(
         ),
         DEVICE,
     ],
-    validate=_judged_csv_rule,
+    validate=judged_csv_rule,
 )
 
 register_job_kind(

@@ -172,10 +172,24 @@ def job_run(*, job_id: int) -> Job | None:
             Job.objects.filter(pk=job_id).update(activation=KEEP, activation_reason=line[:500])
         ctx.log(line)
         Job.objects.filter(pk=job_id).update(log=(ctx.snapshot() or {}).get("log", job.log))
+    if finished and status == Job.Status.SUCCEEDED and ctx.follow_ups:
+        _launch_follow_ups(ctx, job)
     job.refresh_from_db()
     if finished and status == Job.Status.FAILED:
         _notify_failure(job)
     return job
+
+
+def _launch_follow_ups(ctx: JobContext, job: Job) -> None:
+    """Launch the jobs the runner asked for (``JobContext.then_launch``); a refused launch is
+    logged on the finished job, never turned into its failure."""
+    for kind, params in ctx.follow_ups:
+        try:
+            follow = job_launch(kind=kind, params=params, user=job.created_by)
+            ctx.log(f"launched {kind} job #{follow.pk}")
+        except ValidationError as exc:
+            ctx.log(f"could not launch {kind}: {exc}")
+    Job.objects.filter(pk=job.pk).update(log=(ctx.snapshot() or {}).get("log", job.log))
 
 
 def _limit_torch_threads() -> None:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
@@ -76,36 +75,16 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 # --- active models ---------------------------------------------------------------------------
 
 
-# The figure that sums up a version of each task: the same as the model list's "key metric"
-# column (training/admin/versions.py). When the model list's reader moves to training.selectors
-# (issue 13 §4, evaluation-aware), the tile should read it from there instead of this table.
-KEY_METRICS = {
-    "retriever": "ndcg@10",
-    "intent": "macro_f1",
-    "sentiment": "macro_f1",
-    "cf": "ndcg@20",
-    "ranker": "ndcg@10",
-}
-
-
-def key_metric(task: str, metrics: dict | None) -> tuple[str, float | None]:
-    """``(name, value)`` of the task's key metric in a version's ``metrics`` (None: missing)."""
-    name = KEY_METRICS.get(task, "")
-    value = (metrics or {}).get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return name, None
-    return name, float(value)
-
-
 def active_models_tile(*, now: datetime, can_launch: bool) -> Tile:
     """The active version of every task: key metric and age (one query)."""
     from training.models import ModelVersion, Task
+    from training.selectors import key_metric
 
     active = {
         v.task: v
-        for v in ModelVersion.objects.filter(is_active=True).only(
-            "pk", "task", "name", "metrics", "created_at", "promoted_at"
-        )
+        for v in ModelVersion.objects.filter(is_active=True)
+        .select_related("job")
+        .only("pk", "task", "name", "metrics", "created_at", "promoted_at", "job__params")
     }
     rows = []
     for task in Task:
@@ -121,11 +100,11 @@ def active_models_tile(*, now: datetime, can_launch: bool) -> Tile:
                 )
             )
             continue
-        name, value = key_metric(version.task, version.metrics)
+        metric = key_metric(version)  # the model list's column: evaluations first
         rows.append(
             Row(
                 label=task.value,
-                value=f"{name} {value:.3f}" if value is not None else "no metric yet",
+                value=f"{metric.name} {metric.value:.3f}" if metric else "no metric yet",
                 detail=f"#{version.pk} {version.name}, trained {_ago(version.created_at, now)}",
                 url=_url("admin:training_modelversion_change", version.pk),
             )
@@ -269,30 +248,28 @@ def experiments_tile(*, now: datetime) -> Tile:
 # --- alerts ----------------------------------------------------------------------------------
 
 
-def alert_model():
-    """``platform_core.Alert`` once it exists (the alerts feature adds it), else None."""
-    try:
-        return apps.get_model("platform_core", "Alert")
-    except LookupError:
-        return None
+def alerts_tile() -> Tile:
+    """Open and acknowledged alerts with the latest open ones, from the summary beat keeps in
+    the cache (``platform_core.alerts.open_alerts_summary``: no query)."""
+    from platform_core.alerts import open_alerts_summary
 
-
-def alerts_tile(model) -> Tile:
-    """How many alerts are open (one query)."""
-    names = {f.name for f in model._meta.get_fields()}
-    open_rows, query = model.objects.all(), None
-    if "status" in names:
-        open_rows, query = open_rows.filter(status="open"), {"status__exact": "open"}
-    elif "resolved_at" in names:
-        open_rows = open_rows.filter(resolved_at__isnull=True)
-    count = open_rows.count()
-    url = _url("admin:platform_core_alert_changelist", query=query)
-    return Tile(
-        slug="alerts",
-        title="Open alerts",
-        rows=(Row("open", str(count), url=url, level="bad" if count else "ok"),),
-        url=url,
-    )
+    summary = open_alerts_summary()
+    url = _url("admin:platform_core_alert_changelist", query={"status__exact": "open"})
+    count = int(summary.get("open", 0))
+    rows = [Row("open", str(count), url=url, level="bad" if count else "ok")]
+    if summary.get("acknowledged"):
+        rows.append(Row("acknowledged", str(summary["acknowledged"]), level="warn"))
+    rows += [
+        Row(
+            alert["title"],
+            alert["subject"] or "",
+            detail=alert["message"],
+            url=_url("admin:platform_core_alert_change", alert["pk"]),
+            level="bad",
+        )
+        for alert in summary.get("latest", [])[:3]
+    ]
+    return Tile(slug="alerts", title="Open alerts", rows=tuple(rows), url=url)
 
 
 # --- buffers ---------------------------------------------------------------------------------
@@ -347,6 +324,10 @@ TRAFFIC_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# A figure's sparkline where the series' name differs from the overview's.
+SERIES_OF = {"events_ingested": "events"}
+
+
 def _figure(value, kind: str) -> str:
     if value is None:
         return "—"
@@ -381,19 +362,17 @@ def traffic_tiles_from(
 
 
 def traffic_tiles(now: datetime) -> list[Tile]:
-    """The traffic tiles (24 h / 7 d / 30 d), read from the served-request and event rollups.
+    """The traffic tiles (24 h / 7 d / 30 d) with a 7-day hourly sparkline each, read from the
+    rollups beat maintains (``recommend.analytics.selectors``): a fixed number of queries, however
+    many events and requests there are."""
+    from recommend.analytics import selectors as analytics
 
-    SLOT: empty until the rollups exist. Wiring, once the analytics selectors are in::
-
-        overviews = {label: overview(now, window) for label, window in TRAFFIC_WINDOWS}
-        series = {key: series(now, timedelta(days=7), key, "hour") for key, *_ in TRAFFIC_METRICS}
-        return traffic_tiles_from(overviews, series)
-
-    with ``recommend.analytics.selectors.overview(now, window)`` → searches, ctr,
-    add_to_cart_rate, purchase_rate, zero_result_rate, latency_p50_ms, latency_p95_ms,
-    events_ingested, and ``series(now, window, metric, bucket)`` → ``[(start, value)]``.
-    """
-    return []
+    overviews = {label: analytics.overview(now, window) for label, window in TRAFFIC_WINDOWS}
+    series = {
+        key: analytics.series(now, timedelta(days=7), SERIES_OF.get(key, key), "hour")
+        for key, *_ in TRAFFIC_METRICS
+    }
+    return traffic_tiles_from(overviews, series)
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -409,9 +388,8 @@ def tiles_for(user, *, now: datetime) -> list[Tile]:
         tiles.append(jobs_tile(now=now))
     if user.has_perm("experiments.view_experiment"):
         tiles.append(experiments_tile(now=now))
-    model = alert_model()
-    if model is not None and user.has_perm(f"{model._meta.app_label}.view_alert"):
-        tiles.append(alerts_tile(model))
+    if user.has_perm("platform_core.view_alert"):
+        tiles.append(alerts_tile())
     if user.has_perm("platform_core.view_deadletter"):
         tiles.append(buffers_tile())
     return tiles

@@ -40,7 +40,10 @@ GROUP_BY_SLUG = {g.slug: g for g in GROUPS}
 
 # app_label → group, and the order of that app's models inside it
 APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "catalog": ("catalog", ("product", "category", "brand", "importrun", "shopper")),
+    "catalog": (
+        "catalog",
+        ("product", "category", "brand", "importrun", "dataqualityreport", "shopper"),
+    ),
     "training": (
         "training",
         ("modelversion", "job", "jobschedule", "querylabel", "querytolabel", "jobnotice"),
@@ -48,11 +51,15 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "recommend": ("serving", ("strategy", "synonymset", "pinnedresult", "boostrule")),
     "analytics": ("insights", ("servedrequest",)),
     "experiments": ("experiments", ("experiment",)),
+    "analytics": ("insights", ("servedrequest",)),
     "courses": (
         "academy",
         ("course", "learningpath", "module", "lesson", "quiz", "lab", "enrollment", "attempt"),
     ),
-    "platform_core": ("platform", ("user", "apiclient", "auditlog", "deadletter")),
+    "platform_core": (
+        "platform",
+        ("alert", "alertrule", "user", "apiclient", "auditlog", "deadletter"),
+    ),
     "auth": ("platform", ("group",)),
     "authtoken": ("platform", ()),
     "axes": ("platform", ()),

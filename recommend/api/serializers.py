@@ -217,6 +217,7 @@ class ExplanationOut(serializers.Serializer):
             "cf",
             "bought_together",
             "complementary",
+            "exploration",
             "profile",
             "interests",
             "trending",

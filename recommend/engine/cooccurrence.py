@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -13,7 +13,15 @@ import numpy as np
 
 from recommend.engine.fusion import id_sort_key
 
-__all__ = ["PopularityTimeline", "bought_together", "complementary_categories", "trending"]
+__all__ = [
+    "PopularityTimeline",
+    "bought_together",
+    "bought_with_any",
+    "by_category",
+    "complementary_categories",
+    "trending",
+    "trending_in",
+]
 
 
 def bought_together(
@@ -102,6 +110,51 @@ def complementary_categories(
         if kept:
             result[category] = kept[:top_n]
     return result
+
+
+def bought_with_any(
+    seeds: Iterable[Hashable], table: Mapping[Hashable, Sequence[tuple[Hashable, float]]], k: int
+) -> list[tuple[Hashable, float]]:
+    """Items bought together with any of ``seeds`` (a shopper's recent purchases), scored by
+    their best ``1 / rank`` in a seed's ``bought_together`` list, best first."""
+    scored: dict[Hashable, float] = {}
+    for seed in seeds:
+        for rank, (item, _lift) in enumerate(table.get(seed, ()), start=1):
+            scored[item] = max(scored.get(item, 0.0), 1.0 / rank)
+    return sorted(scored.items(), key=lambda t: (-t[1], id_sort_key(t[0])))[:k]
+
+
+def by_category(
+    ranked: Iterable[tuple[Hashable, float]],
+    category_of: Mapping[Hashable, Hashable],
+    ancestors: Callable[[Hashable], Iterable[Hashable]],
+    per_category: int,
+) -> dict[Hashable, list[tuple[Hashable, float]]]:
+    """A ranked list split per category subtree: each item goes to its category and every
+    ancestor (``ancestors(category)`` includes the category itself), at most ``per_category``
+    items each, in the list's order."""
+    out: dict[Hashable, list[tuple[Hashable, float]]] = {}
+    for item, score in ranked:
+        category = category_of.get(item)
+        for ancestor in ancestors(category) if category is not None else ():
+            bucket = out.setdefault(ancestor, [])
+            if len(bucket) < per_category:
+                bucket.append((item, score))
+    return out
+
+
+def trending_in(
+    by_category: Mapping[Hashable, Sequence[tuple[Hashable, float]]],
+    interests: Mapping[Hashable, float],
+    k: int,
+) -> list[tuple[Hashable, float]]:
+    """Trending items of a shopper's categories, interleaved by interest share: an item scores
+    its category's share / its rank in that category's trending list (best over categories)."""
+    scored: dict[Hashable, float] = {}
+    for category, share in interests.items():
+        for rank, (item, _score) in enumerate(by_category.get(category, ())[:k], start=1):
+            scored[item] = max(scored.get(item, 0.0), share / rank)
+    return sorted(scored.items(), key=lambda t: (-t[1], id_sort_key(t[0])))[:k]
 
 
 def _seconds(moment: datetime | float | int) -> float:

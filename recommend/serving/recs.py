@@ -22,8 +22,9 @@ import numpy as np
 from django.db import connection
 
 from recommend import selectors
-from recommend.engine import diversity, fusion
+from recommend.engine import cooccurrence, diversity, fusion
 from recommend.engine.explain import ItemEvidence, because_you_viewed
+from recommend.engine.exploration import ExplorationPolicy, interleave, thompson_pick
 from recommend.engine.text import normalise, tokenize
 from recommend.serving import aggregates, cache, fallback, loaders, profiles
 from recommend.serving.context import ServingContext
@@ -44,6 +45,8 @@ FILTERED_CF_CANDIDATES = 500
 #: At most this many extra CF candidates make up for the shopper's excluded products.
 MAX_EXCLUDED_EXTRA = 2000
 COLD_START_EVENTS = 3
+#: Bought-together candidates come from the shopper's latest purchases, at most this many.
+RECENT_PURCHASE_SEEDS = 5
 EXCLUDE_CHOICES = ("purchased", "seen", "none")
 
 
@@ -251,12 +254,7 @@ def _because_texts(retriever, recent: list[int], candidates: list[int]) -> dict[
 
 def _trending_in(category_ids: dict[int, float], k: int, now) -> list[tuple[int, float]]:
     """Trending items interleaved across categories by interest share."""
-    table = aggregates.current(now).by_category
-    scored: dict[int, float] = {}
-    for cat, share in category_ids.items():
-        for rank, (pk, _score) in enumerate(table.get(cat, [])[:k], start=1):
-            scored[pk] = max(scored.get(pk, 0.0), share / rank)
-    return sorted(scored.items(), key=lambda t: (-t[1], t[0]))[:k]
+    return cooccurrence.trending_in(aggregates.current(now).by_category, category_ids, k)
 
 
 def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, Any]]:
@@ -290,8 +288,8 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         "trending": strategy.trending_weight,
         "cf": strategy.cf_weight,
         "profile": strategy.profile_weight,
-        "interests": 1.0,
-        "bought_together": 1.0,
+        "interests": strategy.interests_weight,
+        "bought_together": strategy.bought_together_weight,
         "context": 1.5,
     }
     exclude: set[int] = params.filters.excluded()
@@ -307,7 +305,10 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         ranked["interests"] = _trending_in(state.interests, k, ctx.now)
         if state.event_count < COLD_START_EVENTS:
             # Cold start: too little history for CF or a profile vector to mean much.
+            # The learned weights are for shoppers with a history (tuned on them): a cold
+            # start keeps interests ahead of trending, as before any tuning.
             weights["trending"] = min(weights["trending"], 0.25)
+            weights["interests"] = 1.0
             for pk in dict(ranked["interests"]):
                 personal_text[pk] = "popular in categories you looked at"
         else:
@@ -327,11 +328,9 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
                         if sim >= strategy.semantic_min_score
                     ]
                 profile_vector = state.vector
-            together: dict[int, float] = {}
-            for seed in state.recent_purchases[:5]:
-                for rank, (pk, _lift) in enumerate(agg.bought_together.get(seed, []), start=1):
-                    together[pk] = max(together.get(pk, 0.0), 1.0 / rank)
-            ranked["bought_together"] = sorted(together.items(), key=lambda t: -t[1])[:k]
+            ranked["bought_together"] = cooccurrence.bought_with_any(
+                state.recent_purchases[:RECENT_PURCHASE_SEEDS], agg.bought_together, k
+            )
             for pk in dict(ranked["bought_together"]):
                 personal_text.setdefault(pk, "often bought with what you bought")
             for pk in dict(ranked["cf"]):
@@ -371,10 +370,58 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         filters=filters,
         chain=chain,
     )
+    if strategy.exploration_share > 0:
+        with ctx.stage("explore"):
+            results = _with_exploration(ctx, results, params, exclude, agg)
     if profiles.cacheable(ctx):
         cache.result_set(key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
+
+
+EXPLORATION_TEXT = "new to the shop or rarely shown: we are finding out whether you like it"
+
+
+def _with_exploration(
+    ctx: ServingContext,
+    results: list[dict[str, Any]],
+    params: RecsParams,
+    exclude: set[int],
+    agg: aggregates.Aggregates,
+) -> list[dict[str, Any]]:
+    """``results`` with the strategy's exploration share of slots given to barely-shown
+    products (the aggregates' pool), picked by Thompson sampling on their click-through and
+    spread below the top places (``recommend.engine.exploration``). Filters, exclusions and
+    merchandising rules hold for them too; each says ``source: exploration``."""
+    policy = ExplorationPolicy(
+        share=ctx.strategy.exploration_share,
+        max_impressions=ctx.strategy.exploration_max_impressions,
+    )
+    n = policy.slots(params.size)
+    pool = {pk: (shown, clicks) for pk, shown, clicks in agg.exploration if pk not in exclude}
+    if not n or not pool:
+        return results
+    earned = [r["product"]["id"] for r in results]
+    # spares: filters, rules or the earned list may take some of the picks
+    picked = thompson_pick(pool, 3 * n + len(earned), policy, np.random.default_rng())
+    explored = [
+        r
+        for r in _listed(
+            ctx,
+            picked,
+            "exploration",
+            3 * n + len(earned),
+            params.filters,
+            personalisation=EXPLORATION_TEXT,
+            skip=frozenset(exclude),
+        )
+        if r["product"]["id"] not in set(earned)
+    ][:n]
+    by_id = {r["product"]["id"]: r for r in [*results, *explored]}
+    order = interleave(
+        earned, [r["product"]["id"] for r in explored], params.size, policy.first_position
+    )
+    return [by_id[external_id] for external_id, _ in order]
 
 
 def similar(

@@ -2,7 +2,7 @@
 
 - :class:`PostgresLexicalIndex` — full text on ``catalog_product.search_vector`` (GIN) with
   ``websearch_to_tsquery('english', …)``; ranks a bounded set: at most ``match_limit``
-  matching rows are scored with ``ts_rank_cd``, never every match.
+  matching rows are scored with Okapi BM25 (see :data:`BM25_K1`), never every match.
 - :class:`PgVectorIndex` — pgvector over ``training_productembedding``, one partial HNSW index
   per retriever version (``(vector::vector(dim)) vector_cosine_ops WHERE model_version_id =
   id``). The SQL repeats that expression and that predicate verbatim so the planner picks the
@@ -17,6 +17,7 @@ Filters follow the engine's convention (a mapping of attribute to condition):
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +32,29 @@ from recommend.engine.retrieval import Range, SemanticPlan
 
 EMBEDDING_TABLE = "training_productembedding"
 PRODUCT_TABLE = "catalog_product"
+TERM_STATS_TABLE = "catalog_searchtermstat"
+CORPUS_STATS_TABLE = "catalog_searchcorpusstat"
 LEXICAL_MATCH_LIMIT = 1000
 OR_FALLBACK_BELOW = 10
+#: Okapi BM25 over the product's full-text vector (title, brand/category/attributes, description
+#: as PostgreSQL's English configuration stems them):
+#: ``sum over query lexemes t of idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))``
+#: with ``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))`` (never negative), ``tf`` the lexeme's
+#: positions in the product, ``dl`` its distinct lexemes (``length(search_vector)``: known
+#: without reading the vector) and ``N``, ``df``, ``avgdl`` over the active products from
+#: ``catalog.SearchTermStat`` / ``SearchCorpusStat`` (kept by triggers). k1 1.2 (how fast
+#: repeated words saturate) and b 0.75 (how much long texts are discounted) are the usual
+#: defaults, those of the numpy baseline in ``bench/relevance.py``.
+BM25_K1 = 1.2
+BM25_B = 0.75
+#: ``bm25f``: a word's occurrences count by the field they are in (the weights the generated
+#: column gives them: A title, B brand/category/attributes, C description), so a word of the
+#: title counts twice one of the description. A prior, not fitted to any store.
+BM25F_FIELD_WEIGHTS = {"A": 2.0, "B": 1.0, "C": 1.0}
+SCORINGS = ("bm25", "bm25f", "ts_rank_cd")
+#: A lexeme of a tsquery's text form, with the "!" of a negation: ``!'leather'``.
+_TSQUERY_WORD = re.compile(r"(!?)'((?:[^']|'')*)'")
+DEFAULT_SCORING = "bm25"
 FILTER_STATS_TTL = 120.0
 #: Unfiltered queries over more rows than this walk the HNSW graph (see ``search_planned``).
 UNFILTERED_EXACT_MAX_ROWS = 1000
@@ -78,11 +100,64 @@ def vector_literal(vector: np.ndarray) -> str:
 # --------------------------------------------------------------------------- lexical
 
 
-class PostgresLexicalIndex:
-    """Full-text retrieval over the generated ``search_vector`` column."""
+def _bm25_sql(candidates_sql: str, *, fields: bool = False) -> str:
+    """BM25 of the ``(id, search_vector)`` rows of ``candidates_sql``, as ``(id, score)``;
+    parameters: the query text, then those of ``candidates_sql``.
 
-    def __init__(self, match_limit: int = LEXICAL_MATCH_LIMIT) -> None:
+    The query's lexemes are those ``to_tsvector`` makes of its text (the words
+    ``websearch_to_tsquery`` looks for; operators and stop words fall out). Each candidate's
+    term frequencies come from its vector cut down to those lexemes in C (mark them with weight
+    A, keep weight A): unnesting whole vectors cost five times as much. With ``fields``
+    (BM25F), the vector is cut down keeping its field weights (delete every lexeme but the
+    query's) and each occurrence counts :data:`BM25F_FIELD_WEIGHTS` of its field."""
+    k1, b = float(BM25_K1), float(BM25_B)
+    if fields:
+        cases = " ".join(f"WHEN '{f}' THEN {float(w)}" for f, w in BM25F_FIELD_WEIGHTS.items())
+        frequencies = (
+            f"SELECT lexeme, coalesce((SELECT sum(CASE w {cases} ELSE 1.0 END)"
+            "  FROM unnest(weights) w), 1.0) AS tf FROM unnest(ts_delete(m.search_vector,"
+            "  tsvector_to_array(ts_delete(m.search_vector, (SELECT array_agg(lexeme) FROM terms)))))"
+        )
+    else:
+        frequencies = (
+            "SELECT lexeme, greatest(cardinality(positions), 1) AS tf FROM unnest(ts_filter("
+            "  setweight(setweight(m.search_vector, 'D'), 'A', (SELECT array_agg(lexeme) FROM terms)),"
+            "  '{a}'))"
+        )
+    return (
+        "WITH terms AS MATERIALIZED ("
+        "  SELECT t.lexeme, ln(1 + (c.documents - coalesce(s.documents, 0) + 0.5)"
+        "    / (coalesce(s.documents, 0) + 0.5)) AS idf"
+        "  FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS t(lexeme)"
+        f"  CROSS JOIN {CORPUS_STATS_TABLE} c"
+        f"  LEFT JOIN {TERM_STATS_TABLE} s ON s.lexeme = t.lexeme WHERE c.id = 1"
+        "), corpus AS ("
+        "  SELECT greatest(lexemes::float8 / nullif(documents, 0), 1) AS avgdl"
+        f"  FROM {CORPUS_STATS_TABLE} WHERE id = 1"
+        ") SELECT m.id, coalesce(("
+        f"  SELECT sum(t.idf * u.tf * {k1 + 1} / (u.tf + {k1} * ({1 - b} + {b} *"
+        "    length(m.search_vector) / coalesce((SELECT avgdl FROM corpus), 1))))"
+        f"  FROM ({frequencies}) u JOIN terms t ON t.lexeme = u.lexeme"
+        f"), 0) AS score FROM ({candidates_sql}) m"
+    )
+
+
+def _quoted(lexeme: str) -> str:
+    """A lexeme as a quoted tsquery operand."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class PostgresLexicalIndex:
+    """Full-text retrieval over the generated ``search_vector`` column, BM25-ranked (or
+    ``ts_rank_cd``-ranked with ``scoring="ts_rank_cd"``: what it was before, for comparison)."""
+
+    def __init__(
+        self, match_limit: int = LEXICAL_MATCH_LIMIT, scoring: str = DEFAULT_SCORING
+    ) -> None:
+        if scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
         self.match_limit = match_limit
+        self.scoring = scoring
 
     def _query(
         self,
@@ -91,28 +166,83 @@ class PostgresLexicalIndex:
         k: int,
         filters: Mapping[str, Any] | None,
         exclude: Sequence[int] = (),
+        match_params: Sequence[Any] | None = None,
     ) -> list[tuple[Hashable, float]]:
+        """``tsquery_sql`` takes ``match_params`` (default: the query text)."""
+        match_params = [query_text] if match_params is None else list(match_params)
         where, params = filter_sql(filters, "p")
         if exclude:
             where += " AND NOT (p.id = ANY(%s))"
             params.append(list(exclude))
-        # The tsquery expression is written out twice, not put in a CTE: inline, the planner
+        # The tsquery expression is written out inline, not put in a CTE: inline, the planner
         # folds it to a constant and uses the GIN index (0.1 ms); joined from a CTE it took a
         # sequential scan and 13 ms of planning on 10k products.
-        sql = (
-            f"SELECT m.id, ts_rank_cd(m.search_vector, {tsquery_sql}) AS score FROM ("
-            f"  SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p"
+        candidates = (
+            f"SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p"
             f"  WHERE p.search_vector @@ {tsquery_sql} AND {where} LIMIT {int(self.match_limit)}"
-            f") m ORDER BY score DESC, m.id LIMIT {int(k)}"
         )
+        if self.scoring != "ts_rank_cd":
+            sql = (
+                f"{_bm25_sql(candidates, fields=self.scoring == 'bm25f')} "
+                f"ORDER BY score DESC, m.id LIMIT {int(k)}"
+            )
+        else:
+            sql = (
+                f"SELECT m.id, ts_rank_cd(m.search_vector, {tsquery_sql}) AS score FROM ("
+                f"{candidates}) m ORDER BY score DESC, m.id LIMIT {int(k)}"
+            )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [query_text, query_text, *params])
+            if self.scoring != "ts_rank_cd":
+                cursor.execute(sql, [query_text, *match_params, *params])
+            else:
+                cursor.execute(sql, [*match_params, *match_params, *params])
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+    def _rarest_terms(self, query_text: str) -> str | None:
+        """A tsquery (text) of the query's rarest lexemes whose document frequencies add up to
+        at most ``match_limit``, or None when all of them fit (or none is known).
+
+        A product matching any term can be one of thousands: the bounded set would be an
+        arbitrary thousand of them. BM25 adds one term's share per matched lexeme, so the
+        products that match only the commonest words are the ones a partial match can best
+        leave out: the candidates are those holding at least one of the rarest words (still
+        required to match the query, negations included), and BM25 then scores every word."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT websearch_to_tsquery('english', %s)::text, (SELECT json_object_agg("
+                "  t.lexeme, coalesce(s.documents, 0)) FROM"
+                "  unnest(tsvector_to_array(to_tsvector('english', %s))) AS t(lexeme)"
+                f"  LEFT JOIN {TERM_STATS_TABLE} s ON s.lexeme = t.lexeme)",
+                [query_text, query_text],
+            )
+            tsquery, frequencies = cursor.fetchone()
+        # A negated word (!'x') is no reason to be a candidate, and it excludes: in the any-word
+        # query it is one more alternative (matching nearly everything), so with one the
+        # candidates always come from the rarest words, without the negated ones.
+        words = _TSQUERY_WORD.findall(tsquery or "")
+        negated = any(bang for bang, _ in words)
+        positive = {w.replace("''", "'") for bang, w in words if not bang}
+        known = sorted(
+            ((w, df) for w, df in (frequencies or {}).items() if w in positive and df > 0),
+            key=lambda item: (item[1], item[0]),
+        )
+        if not known or (not negated and sum(df for _, df in known) <= self.match_limit):
+            return None
+        kept, total = [], 0
+        for lexeme, df in known:
+            if kept and total + df > self.match_limit:
+                break
+            kept.append(lexeme)
+            total += df
+        excluded = {w.replace("''", "'") for bang, w in words if bang}
+        return f"({' | '.join(map(_quoted, kept))})" + "".join(
+            f" & !{_quoted(w)}" for w in sorted(excluded)
+        )
 
     def search(
         self, query_text: str, k: int, filters: Mapping[str, Any] | None = None
     ) -> list[tuple[Hashable, float]]:
-        """Up to ``k`` products matching every term, best ``ts_rank_cd`` first; when fewer than
+        """Up to ``k`` products matching every term, best BM25 first; when fewer than
         ``OR_FALLBACK_BELOW`` match them all, products matching any term follow."""
         strict, partial = self.search_split(query_text, k, filters)
         return strict + partial
@@ -127,24 +257,32 @@ class PostgresLexicalIndex:
         strict = self._query("websearch_to_tsquery('english', %s)", query_text, k, filters)
         if len(strict) >= min(k, OR_FALLBACK_BELOW):
             return strict, []
+        any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
+        rarest = self._rarest_terms(query_text) if self.scoring != "ts_rank_cd" else None
         relaxed = self._query(
-            "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery",
+            any_term if rarest is None else f"({any_term} && %s::tsquery)",
             query_text,
             k - len(strict),
             filters,
             exclude=[pk for pk, _ in strict],
+            match_params=[query_text] if rarest is None else [query_text, rarest],
         )
         return strict, relaxed
 
     def scores(self, query_text: str, product_ids: Sequence[int]) -> dict[int, float]:
-        """``ts_rank_cd`` of given products (0 when they do not match): ranker features."""
+        """The lexical score of given products (0 when they hold no query word): the ranker's
+        feature, the same BM25 for every candidate, serving and training alike."""
         if not product_ids or not query_text.strip():
             return {}
-        sql = (
-            f"SELECT p.id, ts_rank_cd(p.search_vector, "
-            f"replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery) "
-            f"FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
-        )
+        if self.scoring != "ts_rank_cd":
+            candidates = f"SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
+            sql = _bm25_sql(candidates, fields=self.scoring == "bm25f")
+        else:
+            sql = (
+                f"SELECT p.id, ts_rank_cd(p.search_vector, "
+                f"replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery) "
+                f"FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
+            )
         with connection.cursor() as cursor:
             cursor.execute(sql, [query_text, list(product_ids)])
             return {row[0]: float(row[1]) for row in cursor.fetchall()}

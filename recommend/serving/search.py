@@ -28,6 +28,7 @@ from recommend.serving.merchandising import apply_merchandising
 from recommend.serving.payload import item_payload
 from recommend.serving.pool import submit
 from recommend.serving.retrievers import (
+    DEFAULT_SCORING,
     PgVectorIndex,
     PostgresLexicalIndex,
     SemanticOutcome,
@@ -285,8 +286,11 @@ def _search_features(
 ) -> list[dict[str, float]]:
     """Complete every candidate's features (a lexical-only hit gets its cosine too, and vice
     versa): the ranker was trained on complete features (``training.ranking_data``)."""
-    # One definition for every candidate (any-term ts_rank_cd), as in training.
-    lexical_scores = PostgresLexicalIndex().scores(lexical_text, ids)
+    # One definition for every candidate (any-term BM25), as in training; a ranker trained
+    # before its lexical feature was BM25 gets the ts_rank_cd it learned on.
+    scorer = loaders.ranker_scorer(ctx.models.ranker)
+    scoring = getattr(scorer, "lexical_score", DEFAULT_SCORING)
+    lexical_scores = PostgresLexicalIndex(scoring=scoring).scores(lexical_text, ids)
     semantic_scores: dict[int, float] = dict(semantic.results) if semantic else {}
     profile_scores: dict[int, float] = {}
     retriever = ctx.models.retriever

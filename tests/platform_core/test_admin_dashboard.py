@@ -190,7 +190,7 @@ def test_operator_sees_models_jobs_experiments_and_buffers(client, operator_user
     response = client.get("/admin/")
     page = response.content.decode()
     tiles = {t.slug: t for t in response.context["tiles"]}
-    assert list(tiles) == ["models", "jobs", "experiments", "buffers"]
+    assert list(tiles) == ["models", "jobs", "experiments", "alerts", "buffers"]
 
     models = {r.label: r for r in tiles["models"].rows}
     assert models["retriever"].value == "ndcg@10 0.412" and "trained" in models["retriever"].detail
@@ -214,8 +214,9 @@ def test_operator_sees_models_jobs_experiments_and_buffers(client, operator_user
 
     buffers = {r.label for r in tiles["buffers"].rows}
     assert {"searchlog", "exposure"} <= buffers, buffers
-    # the traffic slot is there, empty until the rollups fill it
-    assert response.context["traffic_tiles"] == [] and 'id="dashboard-traffic"' in page
+    # the traffic tiles read the rollups: one per figure, even on a store with no traffic yet
+    assert len(response.context["traffic_tiles"]) == len(dashboard.TRAFFIC_METRICS)
+    assert 'id="dashboard-traffic"' in page and 'id="tile-traffic-searches"' in page
     assert 'id="tile-experiments"' in page and "guardrail breached" in page
 
 
@@ -244,7 +245,7 @@ def test_analyst_sees_the_tiles_without_launch_links(client, analyst_user):
     client.force_login(analyst_user)
     response = client.get("/admin/")
     tiles = {t.slug: t for t in response.context["tiles"]}
-    assert list(tiles) == ["models", "jobs", "experiments", "buffers"]
+    assert list(tiles) == ["models", "jobs", "experiments", "alerts", "buffers"]
     intent = next(r for r in tiles["models"].rows if r.label == "intent")
     assert intent.url == "" and intent.detail == ""  # analysts cannot launch a job
     assert "/admin/training/job/launch/" not in response.content.decode()
@@ -274,24 +275,77 @@ def test_learner_in_a_lab_sees_only_the_labs_models_and_no_dashboard_data(client
         assert hidden not in page, hidden
 
 
-def test_alerts_tile_appears_only_once_an_alert_model_exists(client, admin_user):
+def test_alerts_tile_shows_the_summary_beat_keeps_without_reading_the_alert_table(
+    client, admin_user
+):
+    from platform_core.alerts import alerts_summary_refresh
+    from platform_core.models import Alert, AlertRule
+
+    rule = AlertRule.objects.get(name="search_zero_results")
+    now = timezone.now()
+    for subject, status in (("search", "open"), ("api", "open"), ("old", "resolved")):
+        Alert.objects.create(
+            rule=rule,
+            subject=subject,
+            status=status,
+            value=40.0,
+            threshold=20.0,
+            message=f"zero-result rate 40% on {subject}",
+            first_seen_at=now,
+            last_seen_at=now,
+        )
     client.force_login(admin_user)
-    if dashboard.alert_model() is None:  # before the alerts feature: no tile, no error
-        assert "alerts" not in {t.slug for t in client.get("/admin/").context["tiles"]}
-    # any model with a status field stands in for platform_core.Alert: open rows are counted
-    JobFactory(status="open")
-    JobFactory(status="open")
-    JobFactory(status=Job.Status.FAILED)
-    with mock.patch.object(dashboard, "alert_model", return_value=Job):
-        response = client.get("/admin/")
-    tiles = {t.slug: t for t in response.context["tiles"]}
-    (row,) = tiles["alerts"].rows
-    assert (row.label, row.value, row.level) == ("open", "2", "bad")
+    quiet = {t.slug: t for t in client.get("/admin/").context["tiles"]}["alerts"]
+    assert quiet.rows[0].value == "0"  # nothing until beat (or an admin action) refreshes it
+    alerts_summary_refresh()
+    response = client.get("/admin/")
+    tile = {t.slug: t for t in response.context["tiles"]}["alerts"]
+    assert (tile.rows[0].label, tile.rows[0].value, tile.rows[0].level) == ("open", "2", "bad")
+    assert {r.value for r in tile.rows[1:]} == {"search", "api"}
+    assert all(r.label == rule.title for r in tile.rows[1:])
+    listed = client.get(tile.url)
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 2
     assert 'id="tile-alerts"' in response.content.decode()
 
 
-def test_traffic_tiles_slot_is_empty_until_the_rollups_exist():
-    assert dashboard.traffic_tiles(timezone.now()) == []
+def test_traffic_tiles_read_the_rollups_of_served_requests_and_events():
+    from recommend.analytics import rollups
+    from recommend.analytics.models import ServedRequest
+    from tests.factories.catalog import EventFactory, ProductFactory, ShopperFactory
+
+    now = timezone.now()
+    product = ProductFactory()
+    shopper = ShopperFactory()
+    for n, shown in enumerate(([product.pk], [], [product.pk], [])):
+        ServedRequest.objects.create(
+            request_id=f"r{n}",
+            endpoint="search",
+            surface="search",
+            session="s1",
+            query=f"query {n}",
+            shown=shown,
+            result_count=len(shown),
+            latency_ms=20.0,
+            timings={"total": 20.0},
+            timestamp=now - timedelta(hours=2, minutes=n),
+        )
+    EventFactory(
+        type="click",
+        product=product,
+        shopper=shopper,
+        session="s1",
+        request_id="r0",
+        timestamp=now - timedelta(hours=1),
+    )
+    rollups.refresh(now=now)
+    tiles = {t.slug: t for t in dashboard.traffic_tiles(now)}
+    day = {r.label: r.value for r in tiles["traffic-searches"].rows}
+    assert day["last 24 h"] == "4" and day["last 30 days"] == "4"
+    assert tiles["traffic-zero_result_rate"].rows[0].value == "50.0%"
+    assert tiles["traffic-ctr"].rows[0].value == "25.0%"
+    assert tiles["traffic-events_ingested"].rows[0].value == "1"
+    assert tiles["traffic-latency_p95_ms"].rows[0].value.endswith(" ms")
+    assert len(tiles["traffic-searches"].series) == 7 * 24
 
 
 # --- speed ---------------------------------------------------------------------------------
@@ -320,7 +374,8 @@ def test_home_query_count_does_not_grow_with_jobs_or_experiments(
     assert Experiment.objects.filter(status="running").count() == 3
     large = _home_queries(client)
     assert large == small, (small, large)
-    with django_assert_max_num_queries(12):
+    # 11 for the tiles + 3 × 3 overview queries + 8 sparkline series, none of them per row
+    with django_assert_max_num_queries(30):
         client.get("/admin/")
 
 

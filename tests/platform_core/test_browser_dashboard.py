@@ -1,8 +1,9 @@
 """The admin home in a real browser (Playwright driving Debian's Chromium): an operator signs in
-through the admin's login form and sees the tiles (active models, jobs, the running experiment
-with its cached verdict, buffers), the traffic slot and the app list grouped by workflow; the
-page loads nothing from outside and breaks no Content-Security-Policy rule. A screenshot goes to
-test-artifacts/dashboard/."""
+through the admin's login form on a seeded store and sees the tiles (active models, jobs, the
+running experiment with its cached verdict, open alerts, buffers), the traffic figures read from
+the rollups, the alert that a planted zero-result spike raised (tile and banner) and the app list
+grouped by workflow; the page loads nothing from outside and breaks no Content-Security-Policy
+rule. The screenshot is the one in docs/images/dashboard.png."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from tests.conftest import CHROMIUM
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 pytestmark = [
     pytest.mark.browser,
@@ -58,6 +59,7 @@ def _seed():
     experiment.status = Experiment.Status.RUNNING
     experiment.started_at = now - timedelta(days=1)
     experiment.save()
+    _seed_traffic(now)
     ExperimentVerdict.objects.create(
         experiment=experiment,
         computed_at=now - timedelta(minutes=2),
@@ -69,6 +71,55 @@ def _seed():
         srm_p_value=0.59,
         srm_mismatch=False,
     )
+
+
+def _seed_traffic(now):
+    """A day of served searches and clicks (rolled up as beat does) and, in the last ten
+    minutes, a zero-result spike in the search log that beat's alert evaluation turns into an
+    open alert."""
+    from platform_core import tasks
+    from recommend.analytics import rollups
+    from recommend.analytics.models import ServedRequest
+    from tests.factories.catalog import (
+        EventFactory,
+        ProductFactory,
+        SearchLogFactory,
+        ShopperFactory,
+    )
+
+    products = ProductFactory.create_batch(3)
+    shopper = ShopperFactory()
+    for n in range(40):
+        at = now - timedelta(hours=n % 20, minutes=n)
+        shown = [p.pk for p in products] if n % 5 else []
+        ServedRequest.objects.create(
+            request_id=f"dash-{n}",
+            endpoint="search",
+            surface="search",
+            session=f"s{n}",
+            query=f"query {n % 7}",
+            shown=shown,
+            result_count=len(shown),
+            latency_ms=18.0 + n % 9,
+            timings={"total": 18.0 + n % 9},
+            timestamp=at,
+        )
+        if n % 3 == 0 and shown:
+            EventFactory(
+                type="click",
+                product=products[0],
+                shopper=shopper,
+                session=f"s{n}",
+                request_id=f"dash-{n}",
+                timestamp=at + timedelta(seconds=30),
+            )
+    rollups.refresh(now=now)
+    spike = now - timedelta(minutes=5)
+    for i in range(80):  # 30 of 80 searches found nothing: above the 10% default
+        SearchLogFactory(
+            query=f"spike {i}", shopper=None, result_count=0 if i < 30 else 6, timestamp=spike
+        )
+    tasks.alerts_evaluate()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -95,14 +146,28 @@ def test_operator_signs_in_and_sees_the_dashboard(browser, live_server):
     page.wait_for_url(f"{base}/admin/")
 
     tiles = page.locator("#dashboard-tiles .aisle-tile h2")
-    assert tiles.all_inner_texts() == ["Active models", "Jobs", "Experiments running", "Buffers"]
+    assert tiles.all_inner_texts() == [
+        "Active models",
+        "Jobs",
+        "Experiments running",
+        "Open alerts",
+        "Buffers",
+    ]
+    alerts = page.locator("#tile-alerts").inner_text()
+    # the spike, and the failed job of the seed
+    assert "open\t2" in alerts and "Zero-result rate" in alerts, alerts
+    assert "A training job failed" in alerts
+    banner = page.locator(".aisle-alert-banner").inner_text()
+    assert "Zero-result rate" in banner, banner
+    searches = page.locator("#tile-traffic-searches").inner_text()
+    assert "last 24 h\t40" in searches, searches
+    assert page.locator("#tile-traffic-ctr svg.aisle-spark").count() == 1
     models = page.locator("#tile-models").inner_text()
     assert "retriever" in models and "ndcg@10 0.432" in models and "none yet" in models
     jobs = page.locator("#tile-jobs").inner_text()
     assert "running\t1" in jobs and "failed in the last 24 h\t1" in jobs, jobs
     experiments = page.locator("#tile-experiments").inner_text()
     assert "hybrid-vs-kw" in experiments and "winner" in experiments and "SRM ok" in experiments
-    assert page.locator("#dashboard-traffic").is_visible()
 
     sections = [s.title() for s in page.locator(".aisle-group caption").all_inner_texts()]
     assert sections == [

@@ -161,6 +161,9 @@ def test_served_retriever_versions_include_strategy_pins(operator_user, products
 
     from django.apps import apps
 
+    from recommend import services as recommend_services
+
+    recommend_services.strategy_ensure_defaults()  # a transactional test may have flushed them
     strategy_model = apps.get_model("recommend", "Strategy")
     strategy = strategy_model.objects.first()
     assert strategy is not None, "the recommend migrations create the default strategies"

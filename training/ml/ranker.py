@@ -36,6 +36,12 @@ FEATURES: tuple[str, ...] = (
 POSITION = "position"
 SERVING_POSITION = 1.0
 FORMAT_VERSION = 1
+#: The definition of the ``lexical_score`` feature the training lists carry
+#: (``training.ranking_data`` through ``PostgresLexicalIndex.scores``): Okapi BM25. Saved with
+#: the scorer so serving computes the feature the same way; artifacts saved before it was
+#: recorded were trained on PostgreSQL's ``ts_rank_cd``, and are served with it.
+LEXICAL_SCORE = "bm25"
+LEXICAL_SCORE_BEFORE_RECORDED = "ts_rank_cd"
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,10 @@ class RankerScorer:
         layers: Sequence[tuple[np.ndarray, np.ndarray]],
         model: str = "linear",
         serving_position: float = SERVING_POSITION,
+        lexical_score: str = LEXICAL_SCORE,
     ) -> None:
         self.features = tuple(features)
+        self.lexical_score = lexical_score
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
         self.layers = [
@@ -158,6 +166,7 @@ class RankerScorer:
             "features": list(self.features),
             "layers": len(self.layers),
             "serving_position": self.serving_position,
+            "lexical_score": self.lexical_score,
         }
         (path / "ranker.json").write_text(json.dumps(config, indent=2))
         return path
@@ -179,6 +188,7 @@ class RankerScorer:
                 layers,
                 model=config["model"],
                 serving_position=config["serving_position"],
+                lexical_score=config.get("lexical_score", LEXICAL_SCORE_BEFORE_RECORDED),
             )
 
 

@@ -244,3 +244,6 @@ def run(ctx: JobContext) -> None:
         f"coverage {baseline_test['coverage']:.3f}, novelty {baseline_test['novelty']:.2f} bits"
     )
     ctx.finish(version, metrics)
+    if p["tune_fusion"]:
+        # After the activation policy: the tuning fits the CF version the strategy then serves.
+        ctx.then_launch("tune_recommendations", {})

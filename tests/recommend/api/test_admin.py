@@ -21,6 +21,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def rows(db):
+    from recommend import services
+
+    services.strategy_ensure_defaults()  # a transactional test before this one flushed them
     SynonymSetFactory(terms="tv, television")
     PinnedResultFactory(query="Headphones", product=ProductFactory(external_id="pin-me"))
     BoostRuleFactory(name="push brand")
@@ -89,6 +92,28 @@ def test_saving_a_strategy_in_the_admin_bumps_its_version_and_audits(client, ope
     rows.refresh_from_db()
     assert rows.version == 2 and rows.lexical_weight == 2.0
     assert AuditLog.objects.filter(action="strategy.update", object_id=str(rows.pk)).exists()
+    # A fusion weight edited by hand is the operator's: tuning jobs keep it from now on.
+    assert rows.weights_set_by == "operator" and rows.weights_operator_at is not None
+
+
+def test_strategy_page_shows_where_the_weights_come_from(client, operator_user, rows):
+    Strategy.objects.filter(pk=rows.pk).update(
+        weights_set_by="job",
+        weights_tuning={
+            "metric": "ndcg@10",
+            "source": "judged queries of demo/relevance.csv",
+            "valid": {"learned": 0.81, "before": 0.77, "defaults": 0.77},
+            "test": {"learned": 0.8, "before": 0.78, "defaults": 0.78},
+            "weights": {"lexical": 1.0, "semantic": 0.25, "rrf_k": 10},
+        },
+    )
+    client.force_login(operator_user)
+    page = client.get(reverse("admin:recommend_strategy_change", args=[rows.pk])).content.decode()
+    assert "Where the fusion weights come from" in page
+    assert "judged queries of demo/relevance.csv" in page and "semantic 0.25" in page
+    assert "<td>valid</td><td>0.81</td><td>0.77</td>" in page
+    listing = client.get(reverse("admin:recommend_strategy_changelist")).content.decode()
+    assert "learned by a tuning job" in listing
 
 
 def test_analyst_can_view_but_not_change(client, analyst_user, rows):

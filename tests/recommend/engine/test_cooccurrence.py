@@ -108,3 +108,33 @@ def test_complementary_categories_skip_the_category_s_own_branch():
     assert related["phones"] == [("cases", pytest.approx(11 * 3 / (7 * 3)))]
     assert related["cases"] == [("phones", pytest.approx(11 * 3 / (3 * 7)))]
     assert "electronics" not in related and "socks" not in related
+
+
+def test_bought_with_any_keeps_each_items_best_rank_over_the_seeds():
+    from recommend.engine.cooccurrence import bought_with_any
+
+    table = {1: [(10, 5.0), (11, 4.0)], 2: [(11, 9.0), (12, 1.0)]}
+    assert bought_with_any([1, 2, 3], table, k=10) == [(10, 1.0), (11, 1.0), (12, 0.5)]
+    assert bought_with_any([1, 2], table, k=1) == [(10, 1.0)]
+
+
+def test_trending_in_interleaves_categories_by_interest_share():
+    from recommend.engine.cooccurrence import by_category, trending_in
+
+    ancestors = {"shoes": ("shoes", "fashion"), "hats": ("hats", "fashion")}
+    table = by_category(
+        [(1, 9.0), (2, 8.0), (3, 7.0)],
+        {1: "shoes", 2: "hats", 3: "shoes"},
+        lambda c: ancestors[c],
+        per_category=10,
+    )
+    assert table == {
+        "shoes": [(1, 9.0), (3, 7.0)],
+        "fashion": [(1, 9.0), (2, 8.0), (3, 7.0)],
+        "hats": [(2, 8.0)],
+    }
+    assert trending_in(table, {"hats": 0.75, "shoes": 0.25}, k=3) == [
+        (2, 0.75),
+        (1, 0.25),
+        (3, 0.125),
+    ]

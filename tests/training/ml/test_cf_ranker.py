@@ -1,5 +1,6 @@
 """training.ml.cf and training.ml.ranker on planted synthetic data (fixed seeds, no database)."""
 
+import json
 import sys
 
 import numpy as np
@@ -259,6 +260,14 @@ def test_mlp_scorer_matches_torch_and_round_trips(ranker_data, tmp_path):
     moved[:, FEATURES.index("position")] = 9.0
     np.testing.assert_allclose(loaded.score(moved), loaded.score(x))
     assert evaluate_ranker(loaded, valid)["rows"] == len(valid)
+    # The lexical feature's definition travels with the artifact; one saved before it did was
+    # trained on ts_rank_cd, and serving must compute that for it.
+    assert loaded.lexical_score == "bm25"
+    config_path = tmp_path / "ranker" / "ranker.json"
+    config = json.loads(config_path.read_text())
+    del config["lexical_score"]
+    config_path.write_text(json.dumps(config))
+    assert RankerScorer.load(tmp_path / "ranker").lexical_score == "ts_rank_cd"
 
 
 def test_feature_matrix_defaults():

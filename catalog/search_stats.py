@@ -1,0 +1,98 @@
+"""BM25's term and corpus statistics over the active products' full-text vectors.
+
+Triggers on ``catalog_product`` keep :class:`catalog.models.SearchTermStat` and
+:class:`catalog.models.SearchCorpusStat` current inside every write's own transaction
+(migration ``catalog/0005_search_term_stats``). Here: the from-scratch computation (what the
+migration filled them with), a rebuild that replaces the stored rows by it, and a check that
+says how far the stored rows are from it (there should be no difference: the check is what the
+tests and an operator in doubt run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+CORPUS_TABLE = "catalog_searchcorpusstat"
+TERM_TABLE = "catalog_searchtermstat"
+
+
+@dataclass(frozen=True)
+class SearchStats:
+    """Active products, the sum of their distinct lexemes, and each lexeme's document count."""
+
+    documents: int
+    lexemes: int
+    terms: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def average_length(self) -> float:
+        return self.lexemes / self.documents if self.documents else 0.0
+
+
+def search_stats_computed() -> SearchStats:
+    """The statistics computed from the products themselves (PostgreSQL's ``ts_stat``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), coalesce(sum(length(search_vector)), 0) FROM catalog_product "
+            "WHERE active"
+        )
+        documents, lexemes = cursor.fetchone()
+        cursor.execute(
+            "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM catalog_product WHERE active')"
+        )
+        terms = dict(cursor.fetchall())
+    return SearchStats(int(documents), int(lexemes), terms)
+
+
+def search_stats_stored() -> SearchStats:
+    """The statistics the triggers maintain (lexemes no active product holds left out)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT documents, lexemes FROM {CORPUS_TABLE} WHERE id = 1")
+        row = cursor.fetchone() or (0, 0)
+        cursor.execute(f"SELECT lexeme, documents FROM {TERM_TABLE} WHERE documents <> 0")
+        terms = dict(cursor.fetchall())
+    return SearchStats(int(row[0]), int(row[1]), terms)
+
+
+def search_stats_differences(limit: int = 20) -> list[str]:
+    """Where the stored statistics differ from the products' (empty when they agree)."""
+    stored, computed = search_stats_stored(), search_stats_computed()
+    out = []
+    if (stored.documents, stored.lexemes) != (computed.documents, computed.lexemes):
+        out.append(
+            f"corpus: stored {stored.documents} products / {stored.lexemes} lexemes, "
+            f"computed {computed.documents} / {computed.lexemes}"
+        )
+    for word in sorted(set(stored.terms) | set(computed.terms)):
+        if stored.terms.get(word, 0) != computed.terms.get(word, 0):
+            out.append(
+                f"{word!r}: stored {stored.terms.get(word, 0)}, computed {computed.terms.get(word, 0)}"
+            )
+            if len(out) >= limit:
+                break
+    return out
+
+
+@transaction.atomic
+def search_stats_rebuild() -> SearchStats:
+    """Replace the stored statistics by the computed ones (and drop lexemes no active product
+    holds any more). Takes the corpus row's lock, as the triggers do, so no write interleaves."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {CORPUS_TABLE} (id, documents, lexemes) VALUES (1, 0, 0) "
+            "ON CONFLICT (id) DO NOTHING"
+        )
+        cursor.execute(f"SELECT 1 FROM {CORPUS_TABLE} WHERE id = 1 FOR UPDATE")
+        cursor.execute(f"DELETE FROM {TERM_TABLE}")
+        cursor.execute(
+            f"UPDATE {CORPUS_TABLE} c SET documents = s.n, lexemes = s.l FROM ("
+            "  SELECT count(*) AS n, coalesce(sum(length(search_vector)), 0) AS l"
+            "  FROM catalog_product WHERE active) s WHERE c.id = 1"
+        )
+        cursor.execute(
+            f"INSERT INTO {TERM_TABLE} (lexeme, documents) SELECT word, ndoc FROM "
+            "ts_stat('SELECT search_vector FROM catalog_product WHERE active')"
+        )
+    return search_stats_stored()

@@ -1,0 +1,130 @@
+"""``tune_search`` on a planted catalogue whose semantic retriever is noise (random product
+vectors, random query vectors): the job must move the fusion towards the lexical side, beat the
+defaults on the validation and test queries, record that on the strategy, and leave settings an
+operator edited alone unless told to overwrite them."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+
+import numpy as np
+import pytest
+
+from catalog.models import Product
+from platform_core.models import AuditLog
+from recommend import services as recommend_services
+from recommend.models import Strategy, WeightsOrigin
+from tests.factories.catalog import ProductFactory
+from tests.factories.recommend import write_vectors
+from tests.factories.training import ModelVersionFactory
+from training import services
+from training.models import Job
+
+pytestmark = pytest.mark.django_db
+
+NOUNS = [
+    "kettle", "teapot", "blender", "toaster", "skillet", "colander",
+    "ladle", "whisk", "grater", "peeler", "spatula", "mortar",
+]  # fmt: skip
+COLOURS = ["red", "blue", "green", "black"]
+DIM = 16
+
+
+def noise(text: str) -> np.ndarray:
+    seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+    vector = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.fixture
+def planted(tmp_path, settings, serving_state, monkeypatch):
+    from recommend.serving import loaders
+
+    recommend_services.strategy_ensure_defaults()
+    settings.DATA_DIR = str(tmp_path)
+    for noun in NOUNS:
+        for colour in COLOURS:
+            ProductFactory(
+                title=f"{colour} {noun}", description="", attributes={}, brand=None, stock=3
+            )
+    retriever = ModelVersionFactory(task="retriever", is_active=True, dimension=DIM)
+    ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
+    write_vectors(retriever.pk, ids, np.stack([noise(f"product {pk}") for pk in ids]))
+    monkeypatch.setattr(loaders, "encode_query", lambda version, text: noise(text))
+    monkeypatch.setattr(loaders, "known_words", lambda version: frozenset())
+    external = dict(Product.objects.values_list("pk", "external_id"))
+    with open(tmp_path / "judged.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["query", "product_id", "grade"])
+        for pk, title in Product.objects.values_list("pk", "title"):
+            writer.writerow([title.split()[1], external[pk], 2])
+    return retriever
+
+
+def launch(user, **params) -> Job:
+    params.setdefault("judged_csv", "judged.csv")
+    job = services.job_launch(kind="tune_search", params=params, user=user)
+    return services.job_run(job_id=job.pk)
+
+
+def search_default() -> Strategy:
+    return Strategy.objects.get(surface="search", is_default=True)
+
+
+def test_noise_retriever_is_weighted_down_and_recorded(planted, operator_user):
+    job = launch(operator_user)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    m = job.metrics
+    assert m["split"]["valid_queries"] == 6 and m["test"]["queries"] == 6
+    assert m["valid"]["learned"] > m["valid"]["defaults"] + 0.05
+    assert m["test"]["learned"] > m["test"]["defaults"]
+    assert m["weights"]["lexical"] > m["weights"]["semantic"]
+    assert m["written"] is True and m["tried"] == len(m["candidates"]) > 10
+    strategy = search_default()
+    assert strategy.lexical_weight == m["weights"]["lexical"]
+    assert strategy.semantic_weight == m["weights"]["semantic"]
+    assert strategy.rrf_k == m["weights"]["rrf_k"]
+    assert strategy.weights_set_by == WeightsOrigin.JOB and strategy.weights_job_id == job.pk
+    assert strategy.weights_tuning["valid"] == m["valid"]
+    assert strategy.weights_tuning["weights_before"] == {
+        "lexical": 1.0,
+        "semantic": 1.0,
+        "rrf_k": 60,
+    }
+    assert AuditLog.objects.filter(action="strategy.weights_learned").count() == 1
+    assert job.result_version is None
+
+
+def test_operator_settings_survive_a_later_tune(planted, operator_user):
+    strategy = search_default()
+    strategy.semantic_weight = 3.0
+    recommend_services.strategy_save(
+        strategy=strategy, actor=operator_user, changed=["semantic_weight"]
+    )
+    strategy.refresh_from_db()
+    assert strategy.weights_set_by == WeightsOrigin.OPERATOR
+    version = strategy.version
+
+    job = launch(operator_user)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.metrics["written"] is False and "operator" in job.metrics["outcome"]
+    strategy.refresh_from_db()
+    assert (strategy.semantic_weight, strategy.lexical_weight, strategy.version) == (
+        3.0,
+        1.0,
+        version,
+    )
+    assert AuditLog.objects.filter(action="strategy.weights_kept").count() == 1
+
+    job = launch(operator_user, overwrite_operator_weights=True)
+    assert job.metrics["written"] is True
+    strategy.refresh_from_db()
+    assert strategy.weights_set_by == WeightsOrigin.JOB
+    assert strategy.semantic_weight < strategy.lexical_weight
+
+
+def test_without_validation_queries_the_job_fails_with_a_reason(planted, operator_user):
+    job = launch(operator_user, judged_csv="")
+    assert job.status == Job.Status.FAILED
+    assert "No validation query" in job.error

@@ -1,0 +1,57 @@
+"""Each validation query's retrieved lists, as search retrieves them, for tuning the fusion.
+
+The query goes through the serving pipeline's own preparation (typo correction, synonyms:
+``recommend.serving.search.prepare_query``) and its own retrievers (BM25 full and partial
+matches, the strategy's retriever over pgvector above its minimum score), to the same depth
+serving fetches (100). The semantic side is fetched whatever the strategy's semantic weight,
+so a tuning may switch it on. The fusion that follows is scored offline
+(``training.ml.search_fusion``); the ranker and merchandising rules are left out: they act on
+the fused list, whichever weights made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from recommend import selectors
+from recommend.engine.text import normalise
+from recommend.serving import loaders
+from recommend.serving.retrievers import PgVectorIndex, PostgresLexicalIndex
+from recommend.serving.search import MIN_CANDIDATES, QUERY_MAX_CHARS, prepare_query
+from training.ml.search_fusion import QueryLists
+
+
+def search_query_lists(
+    queries: Iterable[str],
+    *,
+    strategy: selectors.StrategyConfig,
+    depth: int = MIN_CANDIDATES,
+    on_query: Callable[[int], None] | None = None,
+) -> dict[str, QueryLists]:
+    """``{query: QueryLists}`` for the strategy's served retriever (lexical only without one)."""
+    retriever = selectors.served_models(strategy).retriever
+    config = selectors.serving_config()
+    known = loaders.known_words(retriever)
+    lexical = PostgresLexicalIndex()
+    out: dict[str, QueryLists] = {}
+    for n, query in enumerate(queries, start=1):
+        normalised = normalise(query, QUERY_MAX_CHARS)
+        if not normalised:
+            continue
+        prepared = prepare_query(normalised, config.synonyms, known)
+        full, partial = lexical.search_split(prepared.lexical_text, depth)
+        semantic: list[int] = []
+        if retriever is not None:
+            vector = loaders.encode_query(retriever, prepared.semantic_text)
+            index = PgVectorIndex(retriever.id, retriever.dimension or int(vector.shape[0]))
+            semantic = [
+                pk
+                for pk, score in index.search_planned(vector, depth).results
+                if score >= strategy.semantic_min_score
+            ]
+        out[query] = QueryLists(
+            lexical=[pk for pk, _ in full], partial=[pk for pk, _ in partial], semantic=semantic
+        )
+        if on_query is not None:
+            on_query(n)
+    return out
