@@ -51,7 +51,6 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "recommend": ("serving", ("strategy", "synonymset", "pinnedresult", "boostrule")),
     "analytics": ("insights", ("servedrequest",)),
     "experiments": ("experiments", ("experiment",)),
-    "analytics": ("insights", ("servedrequest",)),
     "courses": (
         "academy",
         ("course", "learningpath", "module", "lesson", "quiz", "lab", "enrollment", "attempt"),
