@@ -49,8 +49,8 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("modelversion", "job", "jobschedule", "querylabel", "querytolabel", "jobnotice"),
     ),
     "recommend": ("serving", ("strategy", "synonymset", "pinnedresult", "boostrule")),
-    "experiments": ("experiments", ("experiment",)),
     "analytics": ("insights", ("servedrequest",)),
+    "experiments": ("experiments", ("experiment",)),
     "courses": (
         "academy",
         ("course", "learningpath", "module", "lesson", "quiz", "lab", "enrollment", "attempt"),
@@ -89,8 +89,13 @@ def _model_rank(app_label: str, model_name: str, name: str) -> tuple:
     return (model_rank == len(order), app_rank, model_rank, name.lower())
 
 
-def grouped(apps: Iterable[dict], *, index_url: str) -> list[dict]:
+def grouped(
+    apps: Iterable[dict], *, index_url: str, pages: Iterable[tuple[str, dict]] = ()
+) -> list[dict]:
     """Django's per-app dictionaries (``AdminSite._build_app_dict``) regrouped by workflow.
+
+    ``pages``: ``(group slug, row)`` for pages that belong to no model (the search analytics
+    pages); they come first in their group, in the order given.
 
     Each group is shaped like an app entry, so Django's ``app_list.html`` and sidebar render it:
     ``name``, ``app_label`` (the group's slug), ``app_url`` (its section on the home page) and
@@ -104,9 +109,13 @@ def grouped(apps: Iterable[dict], *, index_url: str) -> list[dict]:
             members[group_of(label, model_name).slug].append(
                 {**model, "app_label": label, "model_name": model_name}
             )
+    page_rows: dict[str, list[dict]] = {g.slug: [] for g in GROUPS}
+    for slug, row in pages:
+        slug = slug if slug in GROUP_BY_SLUG else FALLBACK
+        page_rows[slug].append({"app_label": slug, "model_name": row["object_name"], **row})
     out = []
     for group in GROUPS:
-        models = sorted(
+        models = page_rows[group.slug] + sorted(
             members[group.slug],
             key=lambda m: _model_rank(m["app_label"], m["model_name"], str(m["name"])),
         )

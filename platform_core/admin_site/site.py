@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import reverse, reverse_lazy
+from django.urls import path, reverse, reverse_lazy
 from django.utils import timezone
 
 from courses.admin_access import request_in_lab_scope
-from platform_core.admin_site import dashboard, groups
+from platform_core.admin_site import dashboard, groups, pages
 
 
 class AisleAdminSite(admin.AdminSite):
@@ -65,7 +65,36 @@ class AisleAdminSite(admin.AdminSite):
         (``/admin/<app>/``) keeps Django's list of that app."""
         if app_label is not None:
             return super().get_app_list(request, app_label)
-        return groups.grouped(self._build_app_dict(request).values(), index_url=self._index_url())
+        return groups.grouped(
+            self._build_app_dict(request).values(),
+            index_url=self._index_url(),
+            pages=self._page_entries(request),
+        )
+
+    def get_urls(self):
+        """Django's admin URLs, then the registered pages (``pages.register``)."""
+        extra = [
+            path(f"{p.prefix}/{p.slug}/", self.admin_view(p.view), name=p.name)
+            for p in pages.registered()
+        ]
+        return extra + super().get_urls()
+
+    def _page_entries(self, request) -> list[tuple[str, dict]]:
+        """The registered pages this user may open, as app-list rows of their group."""
+        return [
+            (
+                page.group,
+                {
+                    "name": page.title,
+                    "object_name": page.slug,
+                    "admin_url": reverse(f"{self.name}:{page.name}", current_app=self.name),
+                    "add_url": None,
+                    "view_only": True,
+                    "perms": {"view": True},
+                },
+            )
+            for page in pages.visible_to(request.user)
+        ]
 
     def _index_url(self) -> str:
         return reverse("admin:index", current_app=self.name)
@@ -85,6 +114,10 @@ class AisleAdminSite(admin.AdminSite):
                 dashboard.traffic_tiles(now) if dashboard.traffic_visible(request.user) else None
             ),
             "academy_url": str(self.site_url),
+            "page_links": [
+                (page.title, reverse(f"{self.name}:{page.name}", current_app=self.name))
+                for page in pages.visible_to(request.user)
+            ],
             **(extra_context or {}),
         }
         return super().index(request, extra_context=context)

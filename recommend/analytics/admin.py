@@ -34,3 +34,7 @@ class ServedRequestAdmin(BigTableAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # a read-only log: forgetting a shopper removes theirs
+
+
+# the search analytics pages (Insights) register themselves on the admin site
+from recommend.analytics import admin_pages  # noqa: E402, F401

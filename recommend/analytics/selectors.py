@@ -383,3 +383,31 @@ def last_refresh() -> dict[str, Any] | None:
 
     state = RollupState.objects.filter(name="main").values("finished_at", "buckets").first()
     return state
+
+
+def latency_by_stage(
+    start: datetime, end: datetime, endpoint: str | None = None
+) -> list[dict[str, Any]]:
+    """Per ``Server-Timing`` stage (``total`` first, then by name): requests that timed it, p50
+    and p95 milliseconds over the range, of one endpoint (all by default). One query."""
+    qs = LatencyRollup.objects.filter(spans(start, end))
+    if endpoint:
+        qs = qs.filter(endpoint=endpoint)
+    per: dict[str, dict[int, int]] = defaultdict(dict)
+    for stage, bin_, n in (
+        qs.values_list("stage", "bin").annotate(n=Sum("count")).order_by("stage", "bin")
+    ):
+        per[stage][bin_] = n
+    out = []
+    for stage in sorted(per, key=lambda s: (s != "total", s)):
+        bins = per[stage]
+        p50, p95 = percentile(bins, 0.5), percentile(bins, 0.95)
+        out.append(
+            {
+                "stage": stage,
+                "requests": int(sum(bins.values())),
+                "p50_ms": round(p50, 2) if p50 is not None else None,
+                "p95_ms": round(p95, 2) if p95 is not None else None,
+            }
+        )
+    return out

@@ -162,6 +162,12 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/catalog/searchlog/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
     "admin/catalog/searchlog/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/catalog/searchlog/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    # --- Insights → search analytics pages: analysts and operators read (fix actions are links to
+    # the target models' add forms, which keep their own permissions)
+    "admin/insights/search/queries/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/search/problems/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/search/positions/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/search/latency/": ("GET", "  L   L   L 200 200 200"),
     # --- import runs: a read-only log
     "admin/catalog/importrun/": ("GET", "  L   L 200 200 200 200"),
     "admin/catalog/importrun/add/": ("GET", "  L   L 403 403 403 403"),
