@@ -18,6 +18,7 @@ class World:
 
     def __init__(self):
         from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+        from django.utils import timezone
         from django_otp.plugins.otp_static.models import StaticDevice
         from django_otp.plugins.otp_totp.models import TOTPDevice
         from rest_framework.authtoken.models import Token
@@ -37,6 +38,7 @@ class World:
         from platform_core import services as platform_services
         from platform_core.models import AuditLog
         from platform_core.roles import sync_role_permissions
+        from recommend.analytics.models import ServedRequest
         from tests.factories import (
             AlertFactory,
             BoostRuleFactory,
@@ -158,6 +160,16 @@ class World:
             "catalog/searchlog": search,
             "catalog/importrun": import_run,
             "catalog/dataqualityreport": DataQualityReport.objects.create(),
+            "analytics/servedrequest": ServedRequest.objects.create(
+                request_id="perm-world",
+                endpoint="search",
+                surface="search",
+                query="shoes",
+                shown=[product.pk],
+                result_count=1,
+                latency_ms=12.0,
+                timestamp=timezone.now(),
+            ),
             "training/modelversion": version,
             "training/job": job,
             "training/querylabel": label,

@@ -183,6 +183,13 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/catalog/dataqualityreport/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
     "admin/catalog/dataqualityreport/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/catalog/dataqualityreport/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    # the served-request log: read-only records for analysts and operators
+    "admin/analytics/servedrequest/": ("GET", "  L   L   L 200 200 200"),
+    "admin/analytics/servedrequest/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/analytics/servedrequest/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/analytics/servedrequest/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/analytics/servedrequest/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/analytics/servedrequest/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     # --- training: analysts read, operators promote, roll back, launch, cancel, retry (POST rows
     # promote the active version, roll back with nothing to roll back, act on a finished job)
     "admin/training/modelversion/<int:pk>/promote/": ("POST", "  L   L   L 403 302 302"),
@@ -190,7 +197,9 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/training/modelversion/": ("GET", "  L   L   L 200 200 200"),
     "admin/training/modelversion/add/": ("GET", "  L   L   L 403 403 403"),
     "admin/training/modelversion/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
-    "admin/training/modelversion/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/training/modelversion/<path:object_id>/delete/": ("GET", "  L   L   L 403 302 302"),
+    # the world's version is the active one: deleting it is refused with a message (redirect)
+    "admin/training/modelversion/compare/": ("GET", "  L   L   L 200 200 200"),
     "admin/training/modelversion/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/training/modelversion/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     "admin/training/job/launch/": ("GET", "  L   L   L 403 200 200"),

@@ -302,7 +302,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         version = ModelVersion.objects.filter(pk=object_id).first()
-        if version is not None and version.is_active:
+        # permission to delete versions at all (the active one is refused below, with why)
+        if version is None or not super().has_delete_permission(request, version):
+            return super().delete_view(request, object_id, extra_context)  # 403 / not found
+        if version.is_active:
             self.message_user(
                 request, models.active_version_delete_error(version).messages[0], messages.ERROR
             )
