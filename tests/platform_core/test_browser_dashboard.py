@@ -3,7 +3,8 @@ through the admin's login form on a seeded store and sees the tiles (active mode
 running experiment with its cached verdict, open alerts, buffers), the traffic figures read from
 the rollups, the alert that a planted zero-result spike raised (tile and banner) and the app list
 grouped by workflow; the page loads nothing from outside and breaks no Content-Security-Policy
-rule. The screenshot is the one in docs/images/dashboard.png."""
+rule. The screenshot goes to test-artifacts/dashboard/ (docs/images/dashboard.png is a copy,
+refreshed by hand: a test run never rewrites tracked files)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from tests.conftest import CHROMIUM
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 
 pytestmark = [
     pytest.mark.browser,

@@ -2,7 +2,8 @@
 operator signs in, opens each page from the admin home's Insights group with the planted
 traffic's non-zero figures, sees fix actions on a zero-result query and the position-bias
 chart; nothing loads from outside and no Content-Security-Policy rule breaks. Screenshots go
-to docs/images/analytics-*.png (committed: the README and docs/analytics.md show them)."""
+to test-artifacts/analytics/ (the copies in docs/images/analytics-*.png, which the README and
+docs/analytics.md show, are refreshed by hand: a test run never rewrites tracked files)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from tests.conftest import CHROMIUM
 
-IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
+IMAGES = Path(__file__).resolve().parents[3] / "test-artifacts" / "analytics"
 
 pytestmark = [
     pytest.mark.browser,
