@@ -273,3 +273,19 @@ def test_a_run_that_finds_another_one_working_skips_instead_of_waiting(planted):
     assert result.skipped and result.days == 0
     assert not TrafficRollup.objects.exists()
     assert rollups.refresh(now=NOW).days == 2
+
+
+def test_make_runs_bootstrap_brings_the_rollups_up_to_date_before_beat_runs(tmp_path):
+    import io
+
+    from catalog.services.demo import demo_store_build
+    from recommend import bootstrap
+
+    demo_store_build(products=150, shoppers=120, days=3, seed=5, truth_dir=tmp_path)
+    now = datetime.now(UTC)
+    assert selectors.overview(now, timedelta(hours=24))["events_ingested"] == 0  # not yet rolled up
+    out = io.StringIO()
+    bootstrap.run(stdout=out)
+    tiles = selectors.overview(datetime.now(UTC), timedelta(hours=24))
+    assert tiles["searches"] > 0 and tiles["events_ingested"] > 0
+    assert "analytics rollups for" in out.getvalue()
