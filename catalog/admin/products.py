@@ -19,7 +19,7 @@ from catalog.admin.common import (
     recent_formset,
 )
 from catalog.admin.imports import FULL_SYNC_PERMISSION, ImportForm, importable_kinds
-from catalog.admin.quality import merged_into_link, training_flag_actions
+from catalog.admin.quality import TrainingFlagActions, merged_into_link
 from catalog.formats.contract import COLUMNS
 from catalog.formats.reading import detect_format
 from catalog.models import Event, ImportRun, Product
@@ -97,7 +97,7 @@ class ProductEventsInline(ReadOnlyInline):
 
 
 @admin.register(Product)
-class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
+class ProductAdmin(TrainingFlagActions, EventsInlineMixin, admin.ModelAdmin):
     events_inline = ProductEventsInline
     inlines = (ProductEventsInline,)
     list_display = (
@@ -124,7 +124,8 @@ class ProductAdmin(EventsInlineMixin, admin.ModelAdmin):
         "exclude_from_training",
     )
     search_fields = ("title", "=external_id", "brand__name")
-    actions = training_flag_actions("product")
+    training_flag_subject = "product"
+    actions = TrainingFlagActions.training_flag_action_names
     autocomplete_fields = ("category", "brand")
     readonly_fields = (
         "search_text",

@@ -202,22 +202,26 @@ def _launch_url() -> str:
         return ""
 
 
-def training_flag_actions(subject: str):
-    """The changelist actions that set and clear a model's exclude-from-training flag."""
+class TrainingFlagActions:
+    """Changelist actions that set and clear a model's exclude-from-training flag (audited);
+    the admin names its subject in ``training_flag_subject`` and lists the two actions."""
+
+    training_flag_subject = ""
+    training_flag_action_names = ("exclude_from_training", "include_in_training")
 
     @admin.action(description="Exclude selected from training", permissions=["change"])
-    def exclude_from_training(modeladmin, request, queryset):
+    def exclude_from_training(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
+        subject = self.training_flag_subject
         n = training_flags_set(subject=subject, ids=ids, exclude=True, user=request.user)
-        modeladmin.message_user(request, f"{n} {subject}(s) excluded from training.")
+        self.message_user(request, f"{n} {subject}(s) excluded from training.")
 
     @admin.action(description="Include selected in training again", permissions=["change"])
-    def include_in_training(modeladmin, request, queryset):
+    def include_in_training(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
+        subject = self.training_flag_subject
         n = training_flags_set(subject=subject, ids=ids, exclude=False, user=request.user)
-        modeladmin.message_user(request, f"{n} {subject}(s) included in training again.")
-
-    return exclude_from_training, include_in_training
+        self.message_user(request, f"{n} {subject}(s) included in training again.")
 
 
 def merged_into_link(product) -> str:

@@ -21,7 +21,7 @@ from catalog.admin.common import (
     ReadOnlyInline,
     recent_formset,
 )
-from catalog.admin.quality import training_flag_actions
+from catalog.admin.quality import TrainingFlagActions
 from catalog.models import Event, SearchLog, Shopper
 from catalog.services.privacy import shopper_export, shopper_forget
 
@@ -39,7 +39,7 @@ class ShopperEventsInline(ReadOnlyInline):
 
 
 @admin.register(Shopper)
-class ShopperAdmin(EventsInlineMixin, admin.ModelAdmin):
+class ShopperAdmin(TrainingFlagActions, EventsInlineMixin, admin.ModelAdmin):
     events_inline = ShopperEventsInline
     inlines = (ShopperEventsInline,)
     list_display = (
@@ -59,7 +59,12 @@ class ShopperAdmin(EventsInlineMixin, admin.ModelAdmin):
         "last_seen_at",
         "exclude_from_training",  # set by the audited actions (list, data quality report)
     )
-    actions = ("forget_shoppers", "export_shoppers", *training_flag_actions("shopper"))
+    training_flag_subject = "shopper"
+    actions = (
+        "forget_shoppers",
+        "export_shoppers",
+        *TrainingFlagActions.training_flag_action_names,
+    )
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     show_full_result_count = False
