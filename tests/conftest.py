@@ -190,3 +190,17 @@ def browser():
         )
         yield instance
         instance.close()
+
+
+# The longest test files first: pytest-xdist (``make test``) deals whole files to its workers in
+# collection order, so a long file dealt last would run alone on one core while the other idles.
+# Every other file keeps its collection order.
+LONG_FIRST = ("test_simulator_finetuned.py", "test_simulator_traffic.py", "test_jobs_kinds.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(
+        key=lambda item: (
+            LONG_FIRST.index(item.path.name) if item.path.name in LONG_FIRST else len(LONG_FIRST)
+        )
+    )

@@ -63,6 +63,9 @@ def test_a_database_from_before_the_move_keeps_rows_permissions_grants_and_audit
             if app not in ("experiments", "recommend")
         ] + [("recommend", "0003_experiments")]
         old = executor.loader.project_state(before).apps
+        # Content types of models added to the app since the move (the verdict cache) outlive the
+        # migration back; a database from before the move never had them.
+        ContentType.objects.filter(app_label="experiments").exclude(model__in=MOVED).delete()
         assert not ContentType.objects.filter(app_label="experiments").exists()
         assert set(
             ContentType.objects.filter(app_label="recommend", model__in=MOVED).values_list(
