@@ -30,10 +30,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from bench._serving import bench_database_url  # noqa: E402
+
 BENCH_DB = "aisle_bench_analytics"
 WORDS = [
     "red",
@@ -62,25 +64,8 @@ WORDS = [
 ]
 
 
-def _bench_database_url() -> str:
-    from platform_core.embedded import export_environment
-
-    export_environment()
-    import psycopg
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    with psycopg.connect(bench_url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    return bench_url
-
-
 def _setup_django() -> None:
-    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ["DATABASE_URL"] = bench_database_url(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_core.settings")
     import django
 
