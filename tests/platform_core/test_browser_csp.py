@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.browser_pages import RECORD_VIOLATIONS
 from tests.conftest import CHROMIUM
 
 pytestmark = [
@@ -22,14 +23,6 @@ pytestmark = [
         reason="Debian's Chromium is not installed: apt-get install -y chromium",
     ),
 ]
-
-# Injected through the DevTools protocol before any page script, so the CSP does not apply to it.
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
-});
-"""
 
 
 def _seed():

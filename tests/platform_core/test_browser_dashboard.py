@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from tests.browser_pages import signed_in_admin_page
 from tests.conftest import CHROMIUM
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
@@ -25,13 +26,6 @@ pytestmark = [
         reason="Debian's Chromium is not installed: apt-get install -y chromium",
     ),
 ]
-
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
-});
-"""
 
 
 def _seed():
@@ -127,24 +121,9 @@ def _seed_traffic(now):
 def test_operator_signs_in_and_sees_the_dashboard(browser, live_server):
     _seed()
     base = live_server.url
-    context = browser.new_context(viewport={"width": 1360, "height": 1000})
-    context.add_init_script(RECORD_VIOLATIONS)
-    page = context.new_page()
-    outside: list[str] = []
-
-    def only_local(route):
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_local)
-    page.goto(f"{base}/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("dash-oper")
-    page.get_by_label("Password").fill("pass-1234")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/admin/")
+    context, page, outside = signed_in_admin_page(
+        browser, base, "dash-oper", viewport={"width": 1360, "height": 1000}
+    )
 
     tiles = page.locator("#dashboard-tiles .aisle-tile h2")
     assert tiles.all_inner_texts() == [

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_pages import signed_in_admin_page
 from tests.conftest import CHROMIUM
 
 IMAGES = Path(__file__).resolve().parents[3] / "test-artifacts" / "analytics"
@@ -23,13 +24,6 @@ pytestmark = [
     ),
 ]
 
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
-});
-"""
-
 
 @pytest.mark.django_db(transaction=True)
 def test_operator_opens_the_search_analytics_pages(browser, live_server):
@@ -41,24 +35,9 @@ def test_operator_opens_the_search_analytics_pages(browser, live_server):
     UserFactory(username="insights-oper", role="operator")
     plant()
     base = live_server.url
-    context = browser.new_context(viewport={"width": 1200, "height": 760})
-    context.add_init_script(RECORD_VIOLATIONS)
-    page = context.new_page()
-    outside: list[str] = []
-
-    def only_local(route):
-        if route.request.url.startswith(base):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_local)
-    page.goto(f"{base}/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("insights-oper")
-    page.get_by_label("Password").fill("pass-1234")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/admin/")
+    context, page, outside = signed_in_admin_page(
+        browser, base, "insights-oper", viewport={"width": 1200, "height": 760}
+    )
     IMAGES.mkdir(parents=True, exist_ok=True)
 
     def shoot(name: str) -> None:
