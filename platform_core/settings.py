@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "recommend.apps.RecommendConfig",
     "recommend.experiments.apps.ExperimentsConfig",
     "recommend.analytics.apps.AnalyticsConfig",
+    "recommend.insights.apps.InsightsConfig",
     "courses.apps.CoursesConfig",
     # Security: login lockout, Content-Security-Policy, optional second factor for staff.
     "axes",

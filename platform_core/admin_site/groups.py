@@ -50,6 +50,7 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "recommend": ("serving", ("strategy", "synonymset", "pinnedresult", "boostrule")),
     "analytics": ("insights", ("servedrequest",)),
+    "insights": ("insights", ()),
     "experiments": ("experiments", ("experiment",)),
     "courses": (
         "academy",

@@ -1,0 +1,1 @@
+"""Admin pages of the insights, one module per insight, imported here so Django finds them."""

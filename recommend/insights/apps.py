@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class InsightsConfig(AppConfig):
+    """Shopper profiles and segments, review sentiment, churn risk and demand forecast."""
+
+    name = "recommend.insights"
+    label = "insights"
+    verbose_name = "Insights"
+    default_auto_field = "django.db.models.BigAutoField"

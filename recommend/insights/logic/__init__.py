@@ -1,0 +1,1 @@
+"""Plain-Python algorithms of the insights (no Django, DRF or Celery)."""
