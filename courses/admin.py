@@ -30,6 +30,7 @@ from courses.models import (
     Post,
     Question,
     Quiz,
+    QuizGrant,
     Thread,
 )
 from courses.rendering import render_markdown, split_leading_heading, word_count
@@ -281,7 +282,14 @@ class QuestionInline(admin.StackedInline):
 
 @admin.register(Quiz)
 class QuizAdmin(admin.ModelAdmin):
-    list_display = ("title", "module", "pass_mark", "max_attempts", "question_count")
+    list_display = (
+        "title",
+        "module",
+        "pass_mark",
+        "max_attempts",
+        "cooldown_minutes",
+        "question_count",
+    )
     list_filter = ("module__course",)
     search_fields = ("title", "module__title")
     list_select_related = ("module__course",)
@@ -362,7 +370,7 @@ class AttemptAdmin(ReadOnlyAdmin):
     list_filter = ("passed", "quiz__module__course", "quiz")
     search_fields = ("user__username", "quiz__title")
     list_select_related = ("user", "quiz")
-    actions = ("reset_attempts",)
+    actions = ("grant_attempt", "reset_attempts")
 
     def has_reset_permission(self, request) -> bool:
         """Deleting a learner's failed attempts is its own permission (``courses.reset_attempt``),
@@ -381,6 +389,25 @@ class AttemptAdmin(ReadOnlyAdmin):
                 quiz=attempt.quiz, user=attempt.user, actor=request.user
             )
         messages.success(request, f"Deleted {total} failed attempt(s).")
+
+    @admin.action(
+        description="Grant these learners one more attempt at these quizzes (history kept)",
+        permissions=["reset"],
+    )
+    def grant_attempt(self, request, queryset):
+        pairs = {(a.quiz_id, a.user_id): a for a in queryset.select_related("quiz", "user")}
+        for attempt in pairs.values():
+            services.quiz_attempts_grant(quiz=attempt.quiz, user=attempt.user, actor=request.user)
+        messages.success(request, f"Granted one more attempt to {len(pairs)} learner(s).")
+
+
+@admin.register(QuizGrant)
+class QuizGrantAdmin(ReadOnlyAdmin):
+    list_display = ("user", "quiz", "extra_attempts", "granted_by", "created_at")
+    list_filter = ("quiz__module__course", "quiz")
+    search_fields = ("user__username", "quiz__title", "granted_by__username")
+    list_select_related = ("user", "quiz", "granted_by")
+    date_hierarchy = "created_at"
 
 
 class LabResultInline(admin.TabularInline):

@@ -48,6 +48,7 @@ class QuizDoc:
     title: str
     pass_mark: int = 70
     max_attempts: int = 0
+    cooldown_minutes: int = 0
     questions: list[QuestionDoc] = field(default_factory=list)
 
 
@@ -299,6 +300,9 @@ class _Reader:
             title=self.text(path, data, "title", where="quiz."),
             pass_mark=self.integer(path, data, "pass_mark", 70, 0, 100, where="quiz."),
             max_attempts=self.integer(path, data, "max_attempts", 0, 0, 1000, where="quiz."),
+            cooldown_minutes=self.integer(
+                path, data, "cooldown_minutes", 0, 0, 10080, where="quiz."
+            ),
         )
         questions = data.get("questions") or []
         if not isinstance(questions, list) or not questions:
@@ -475,6 +479,7 @@ def _quiz_dict(quiz: QuizDoc | None) -> dict | None:
         "title": quiz.title,
         "pass_mark": quiz.pass_mark,
         "max_attempts": quiz.max_attempts,
+        "cooldown_minutes": quiz.cooldown_minutes,
         "questions": [
             {
                 "kind": q.kind,

@@ -45,6 +45,7 @@ from courses.models import (
     Post,
     Question,
     Quiz,
+    QuizGrant,
     Thread,
 )
 from platform_core.services import audit_record
@@ -130,7 +131,14 @@ def quiz_submit(*, user, quiz: Quiz, answers: dict) -> Attempt:
         raise QuizClosed("You have already passed this quiz.")
     if state.locked:
         raise QuizClosed(
-            f"No attempts left: this quiz allows {quiz.max_attempts}. Ask an instructor to reset your attempts."
+            f"No attempts left: this quiz allows {quiz.max_attempts}. "
+            "Ask an instructor to grant you another attempt."
+        )
+    if state.cooling_down:
+        wait = max(1, round((state.next_attempt_at - timezone.now()).total_seconds() / 60))
+        raise QuizClosed(
+            f"Take a break and re-read the lessons: the next attempt opens in {wait} minute"
+            f"{'' if wait == 1 else 's'}."
         )
     result = grading.grade(question_specs(quiz), answers, pass_mark=quiz.pass_mark)
     number = (Attempt.objects.filter(user=user, quiz=quiz).aggregate(n=Max("number"))["n"] or 0) + 1
@@ -160,6 +168,22 @@ def quiz_attempts_reset(*, quiz: Quiz, user, actor) -> int:
         details={"learner": user.username, "deleted": deleted},
     )
     return deleted
+
+
+@transaction.atomic
+def quiz_attempts_grant(*, quiz: Quiz, user, actor, extra: int = 1) -> QuizGrant:
+    """An operator gives a learner who used every attempt ``extra`` more (audited). Unlike a
+    reset, the failed attempts stay in the learner's history."""
+    if extra < 1:
+        raise ValidationError("Grant at least one attempt.")
+    grant = QuizGrant.objects.create(quiz=quiz, user=user, extra_attempts=extra, granted_by=actor)
+    audit_record(
+        actor=actor,
+        action="academy.quiz_attempts_granted",
+        obj=quiz,
+        details={"learner": user.username, "extra_attempts": extra},
+    )
+    return grant
 
 
 # --- labs -------------------------------------------------------------------------------------------
@@ -545,7 +569,12 @@ def _load_quiz(report: LoadReport, module: Module, doc: QuizDoc | None) -> None:
         "quizzes",
         Quiz,
         {"module": module},
-        {"title": doc.title, "pass_mark": doc.pass_mark, "max_attempts": doc.max_attempts},
+        {
+            "title": doc.title,
+            "pass_mark": doc.pass_mark,
+            "max_attempts": doc.max_attempts,
+            "cooldown_minutes": doc.cooldown_minutes,
+        },
     )
     existing = list(quiz.questions.order_by("order", "id"))
     for n, qdoc in enumerate(doc.questions, start=1):
@@ -632,6 +661,7 @@ def curriculum_snapshot() -> Curriculum:
                     title=quiz.title,
                     pass_mark=quiz.pass_mark,
                     max_attempts=quiz.max_attempts,
+                    cooldown_minutes=quiz.cooldown_minutes,
                     questions=[
                         QuestionDoc(
                             kind=q.kind,
