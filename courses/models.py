@@ -357,6 +357,11 @@ class LearningPathCourse(models.Model):
     path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="steps")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
     order = models.PositiveIntegerField(default=0)
+    modules = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Slugs of the course's modules this path takes (empty: every module).",
+    )
 
     class Meta:
         ordering = ["path", "order"]

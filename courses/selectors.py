@@ -126,6 +126,20 @@ class CourseProgress:
         return sum(s.minutes for s in self.steps if not s.done)
 
 
+def for_path_step(progress: CourseProgress, modules: list[str]) -> CourseProgress:
+    """A course's progress as a learning path sees it: only the modules the path takes from it
+    (``LearningPathCourse.modules``; empty = all). The certificate stays the course's own."""
+    if not modules:
+        return progress
+    wanted = set(modules)
+    return CourseProgress(
+        course=progress.course,
+        modules=[m for m in progress.modules if m.module.slug in wanted],
+        certificate=progress.certificate,
+        enrolled=progress.enrolled,
+    )
+
+
 def _course_tree(course_ids) -> QuerySet[Course]:
     return Course.objects.filter(pk__in=course_ids).prefetch_related(
         Prefetch(
@@ -317,7 +331,11 @@ def dashboard(*, user) -> Dashboard:
     path_progress = [
         PathProgress(
             path=p,
-            courses=[progress[s.course_id] for s in p.steps.all() if s.course_id in progress],
+            courses=[
+                for_path_step(progress[s.course_id], s.modules)
+                for s in p.steps.all()
+                if s.course_id in progress
+            ],
             following=True,
         )
         for p in mine

@@ -526,14 +526,15 @@ def curriculum_load(*, root: Path | str, prune: bool = False, actor=None) -> Loa
         existing = {s.course.slug: s for s in path.steps.select_related("course")}
         for slug, order in wanted.items():
             step = existing.get(slug)
+            modules = list(pdoc.modules.get(slug, []))
             if step is None:
                 LearningPathCourse.objects.create(
-                    path=path, course=Course.objects.get(slug=slug), order=order
+                    path=path, course=Course.objects.get(slug=slug), order=order, modules=modules
                 )
                 report.count("created", "path steps")
-            elif step.order != order:
-                step.order = order
-                step.save(update_fields=["order"])
+            elif step.order != order or step.modules != modules:
+                step.order, step.modules = order, modules
+                step.save(update_fields=["order", "modules"])
                 report.count("updated", "path steps")
         stale = [s.pk for slug, s in existing.items() if slug not in wanted]
         if stale:
@@ -691,6 +692,7 @@ def curriculum_snapshot() -> Curriculum:
             role=p.role,
             summary=p.summary,
             courses=[s.course.slug for s in p.steps.select_related("course").order_by("order")],
+            modules={s.course.slug: list(s.modules) for s in p.steps.all() if s.modules},
         )
         for p in LearningPath.objects.order_by("pk")
     ]

@@ -67,14 +67,18 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 @login_required
 def path_detail(request: HttpRequest, path_slug: str) -> HttpResponse:
     path = get_object_or_404(selectors.paths_with_courses(), slug=path_slug)
-    courses = [s.course for s in path.steps.all()]
-    progress = selectors.courses_progress(user=request.user, courses=courses)
+    steps = list(path.steps.all())
+    progress = selectors.courses_progress(user=request.user, courses=[s.course for s in steps])
     return render(
         request,
         "academy/path.html",
         {
             "path": path,
-            "items": [progress[c.pk] for c in courses if c.pk in progress],
+            "items": [
+                selectors.for_path_step(progress[s.course_id], s.modules)
+                for s in steps
+                if s.course_id in progress
+            ],
             "following": request.user.path_enrollments.filter(path=path).exists(),
             "nav": "catalogue",
         },

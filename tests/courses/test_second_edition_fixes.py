@@ -119,3 +119,39 @@ def test_a_first_time_learner_is_welcomed_not_welcomed_back(learner_client, lear
     sc = build_course(slug="search-basics")
     services.course_enroll(user=learner_user, course=sc.course)
     assert "Welcome back" in learner_client.get(reverse("academy:dashboard")).content.decode()
+
+
+def test_role_paths_differ_by_module_and_the_path_page_shows_its_own(learner_client):
+    from courses.models import LearningPath
+
+    services.curriculum_load(root=SHIPPED)
+    taken = {}
+    for path in LearningPath.objects.prefetch_related("steps__course__modules"):
+        taken[path.slug] = {
+            (s.course.slug, m.slug)
+            for s in path.steps.all()
+            for m in s.course.modules.all()
+            if not s.modules or m.slug in s.modules
+        }
+    assert set(taken) == {"merchandiser", "analyst", "developer"}
+    assert taken["merchandiser"] != taken["analyst"] != taken["developer"] != taken["merchandiser"]
+    assert ("data-and-experiments", "ab-testing") in taken["merchandiser"] & taken["analyst"]
+    assert ("responsible-and-efficient-ai", "latency-and-cost") in taken["developer"]
+    assert ("responsible-and-efficient-ai", "latency-and-cost") not in taken["merchandiser"]
+
+    page = learner_client.get(reverse("academy:path", args=["developer"])).content.decode()
+    assert "<li>Latency and cost</li>" in page
+    assert "<li>A/B testing that you can trust</li>" not in page
+
+
+def test_a_path_naming_a_module_its_course_lacks_is_refused(tmp_path):
+    import shutil
+
+    from courses.curriculum_format import CurriculumError
+
+    work = tmp_path / "curriculum"
+    shutil.copytree(SHIPPED, work)
+    paths = work / "paths.yaml"
+    paths.write_text(paths.read_text().replace("[retrieval,", "[no-such-module,", 1))
+    with pytest.raises(CurriculumError, match="module 'no-such-module' is not in course"):
+        read_curriculum(work)
