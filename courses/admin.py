@@ -4,7 +4,10 @@ certificates and the discussion, and a per-course report with a chart."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -427,12 +430,46 @@ class LabAttemptAdmin(ReadOnlyAdmin):
     inlines = (LabResultInline,)
 
 
+class RevokeActionForm(ActionForm):
+    reason = forms.CharField(
+        required=False, label="Reason (revoke)", max_length=2000, widget=forms.TextInput()
+    )
+
+
 @admin.register(Certificate)
 class CertificateAdmin(ReadOnlyAdmin):
-    list_display = ("code", "learner_name", "course_title", "issued_at", "public_page")
-    list_filter = ("course",)
+    list_display = (
+        "code",
+        "learner_name",
+        "course_title",
+        "issued_at",
+        "revoked_at",
+        "public_page",
+    )
+    list_filter = ("course", ("revoked_at", admin.EmptyFieldListFilter), "issued_at")
     search_fields = ("code", "learner_name", "user__username")
     list_select_related = ("course", "user")
+    action_form = RevokeActionForm
+    actions = ("revoke",)
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("courses.revoke_certificate")
+
+    @admin.action(
+        description="Revoke these certificates (give the reason; the public page shows it)",
+        permissions=["revoke"],
+    )
+    def revoke(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        try:
+            for certificate in queryset.select_related("user"):
+                services.certificate_revoke(
+                    certificate=certificate, actor=request.user, reason=reason
+                )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return
+        messages.success(request, f"Revoked {queryset.count()} certificate(s).")
 
     @admin.display(description="Public page")
     def public_page(self, obj):

@@ -324,15 +324,27 @@ class Certificate(models.Model):
         max_length=200, help_text="The course title when it was issued."
     )
     issued_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-issued_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "course"], name="courses_certificate_unique")
         ]
+        # Revoking (an audited admin action) is its own permission, held by no role: superusers,
+        # or a user it is given to by hand.
+        permissions = [("revoke_certificate", "Can revoke a learner's certificate")]
 
     def __str__(self) -> str:
         return f"{self.code} · {self.learner_name} · {self.course_title}"
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
 
 
 class LearningPath(models.Model):

@@ -33,7 +33,9 @@ def course_passed(*, user, course_slug: str) -> bool:
     i.e. completed every lesson and passed every quiz and lab of it."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return Certificate.objects.filter(user=user, course__slug=course_slug).exists()
+    return Certificate.objects.filter(
+        user=user, course__slug=course_slug, revoked_at__isnull=True
+    ).exists()
 
 
 def published_courses() -> QuerySet[Course]:

@@ -330,6 +330,28 @@ def certificate_code() -> str:
     return f"AISLE-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+@transaction.atomic
+def certificate_revoke(*, certificate: Certificate, actor, reason: str) -> Certificate:
+    """Revoke a certificate (audited; the reason is shown on its public page). The course gate
+    stops counting it and the learner is not issued a new one automatically."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Say why the certificate is revoked: the verification page shows it.")
+    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+    if certificate.revoked:
+        return certificate
+    certificate.revoked_at, certificate.revoked_by = timezone.now(), actor
+    certificate.revoke_reason = reason[:2000]
+    certificate.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    audit_record(
+        actor=actor,
+        action="academy.certificate_revoked",
+        obj=certificate,
+        details={"code": certificate.code, "learner": certificate.user.username, "reason": reason},
+    )
+    return certificate
+
+
 def certificate_issue_if_eligible(*, user, course: Course) -> Certificate | None:
     """Issue the course certificate once every lesson is complete and every quiz and lab passed.
     Returns the (new or existing) certificate, or None when requirements are not met."""
