@@ -4,7 +4,10 @@ certificates and the discussion, and a per-course report with a chart."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -30,6 +33,7 @@ from courses.models import (
     Post,
     Question,
     Quiz,
+    QuizGrant,
     Thread,
 )
 from courses.rendering import render_markdown, split_leading_heading, word_count
@@ -281,7 +285,14 @@ class QuestionInline(admin.StackedInline):
 
 @admin.register(Quiz)
 class QuizAdmin(admin.ModelAdmin):
-    list_display = ("title", "module", "pass_mark", "max_attempts", "question_count")
+    list_display = (
+        "title",
+        "module",
+        "pass_mark",
+        "max_attempts",
+        "cooldown_minutes",
+        "question_count",
+    )
     list_filter = ("module__course",)
     search_fields = ("title", "module__title")
     list_select_related = ("module__course",)
@@ -362,7 +373,7 @@ class AttemptAdmin(ReadOnlyAdmin):
     list_filter = ("passed", "quiz__module__course", "quiz")
     search_fields = ("user__username", "quiz__title")
     list_select_related = ("user", "quiz")
-    actions = ("reset_attempts",)
+    actions = ("grant_attempt", "reset_attempts")
 
     def has_reset_permission(self, request) -> bool:
         """Deleting a learner's failed attempts is its own permission (``courses.reset_attempt``),
@@ -382,6 +393,25 @@ class AttemptAdmin(ReadOnlyAdmin):
             )
         messages.success(request, f"Deleted {total} failed attempt(s).")
 
+    @admin.action(
+        description="Grant these learners one more attempt at these quizzes (history kept)",
+        permissions=["reset"],
+    )
+    def grant_attempt(self, request, queryset):
+        pairs = {(a.quiz_id, a.user_id): a for a in queryset.select_related("quiz", "user")}
+        for attempt in pairs.values():
+            services.quiz_attempts_grant(quiz=attempt.quiz, user=attempt.user, actor=request.user)
+        messages.success(request, f"Granted one more attempt to {len(pairs)} learner(s).")
+
+
+@admin.register(QuizGrant)
+class QuizGrantAdmin(ReadOnlyAdmin):
+    list_display = ("user", "quiz", "extra_attempts", "granted_by", "created_at")
+    list_filter = ("quiz__module__course", "quiz")
+    search_fields = ("user__username", "quiz__title", "granted_by__username")
+    list_select_related = ("user", "quiz", "granted_by")
+    date_hierarchy = "created_at"
+
 
 class LabResultInline(admin.TabularInline):
     model = LabResult
@@ -400,12 +430,46 @@ class LabAttemptAdmin(ReadOnlyAdmin):
     inlines = (LabResultInline,)
 
 
+class RevokeActionForm(ActionForm):
+    reason = forms.CharField(
+        required=False, label="Reason (revoke)", max_length=2000, widget=forms.TextInput()
+    )
+
+
 @admin.register(Certificate)
 class CertificateAdmin(ReadOnlyAdmin):
-    list_display = ("code", "learner_name", "course_title", "issued_at", "public_page")
-    list_filter = ("course",)
+    list_display = (
+        "code",
+        "learner_name",
+        "course_title",
+        "issued_at",
+        "revoked_at",
+        "public_page",
+    )
+    list_filter = ("course", ("revoked_at", admin.EmptyFieldListFilter), "issued_at")
     search_fields = ("code", "learner_name", "user__username")
     list_select_related = ("course", "user")
+    action_form = RevokeActionForm
+    actions = ("revoke",)
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("courses.revoke_certificate")
+
+    @admin.action(
+        description="Revoke these certificates (give the reason; the public page shows it)",
+        permissions=["revoke"],
+    )
+    def revoke(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        try:
+            for certificate in queryset.select_related("user"):
+                services.certificate_revoke(
+                    certificate=certificate, actor=request.user, reason=reason
+                )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return
+        messages.success(request, f"Revoked {queryset.count()} certificate(s).")
 
     @admin.display(description="Public page")
     def public_page(self, obj):

@@ -3,7 +3,8 @@
 ::
 
     curriculum/
-      paths.yaml                       # learning paths: slug, title, role, summary, courses
+      paths.yaml                       # learning paths: slug, title, role, summary, courses,
+                                       # and modules (course slug → the modules a path takes)
       01-<course>/course.yaml          # slug, title, summary, level, pass_mark, roles
       01-<course>/01-<module>/module.yaml   # slug, title, summary, quiz (or null), lab (or null)
       01-<course>/01-<module>/01-<lesson>.md   # front matter (title, minutes) + Markdown body
@@ -48,6 +49,7 @@ class QuizDoc:
     title: str
     pass_mark: int = 70
     max_attempts: int = 0
+    cooldown_minutes: int = 0
     questions: list[QuestionDoc] = field(default_factory=list)
 
 
@@ -96,6 +98,9 @@ class PathDoc:
     role: str
     summary: str
     courses: list[str]
+    #: course slug → the slugs of the modules this path takes from it (a course not named here:
+    #: every module). Role paths share courses where they overlap and differ by module.
+    modules: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -299,6 +304,9 @@ class _Reader:
             title=self.text(path, data, "title", where="quiz."),
             pass_mark=self.integer(path, data, "pass_mark", 70, 0, 100, where="quiz."),
             max_attempts=self.integer(path, data, "max_attempts", 0, 0, 1000, where="quiz."),
+            cooldown_minutes=self.integer(
+                path, data, "cooldown_minutes", 0, 0, 10080, where="quiz."
+            ),
         )
         questions = data.get("questions") or []
         if not isinstance(questions, list) or not questions:
@@ -387,7 +395,36 @@ class _Reader:
             for slug in doc.courses:
                 if slug not in known:
                     self.error(path, f"{where}course {slug!r} is not in this curriculum")
+            doc.modules = self.path_modules(path, item, doc, courses, where=where)
             out.append(doc)
+        return out
+
+    def path_modules(
+        self, path: Path, item: dict, doc: PathDoc, courses: list[CourseDoc], *, where: str
+    ) -> dict[str, list[str]]:
+        raw = item.get("modules") or {}
+        if not isinstance(raw, dict):
+            self.error(path, f"{where}modules must map a course slug to a list of module slugs")
+            return {}
+        modules_of = {c.slug: [m.slug for m in c.modules] for c in courses}
+        out: dict[str, list[str]] = {}
+        for course_slug, slugs in raw.items():
+            if course_slug not in doc.courses:
+                self.error(
+                    path, f"{where}modules names {course_slug!r}, which is not in its courses"
+                )
+                continue
+            if (
+                not isinstance(slugs, list)
+                or not slugs
+                or not all(isinstance(m, str) for m in slugs)
+            ):
+                self.error(path, f"{where}modules.{course_slug} must be a non-empty list of slugs")
+                continue
+            for m in slugs:
+                if m not in modules_of.get(course_slug, []):
+                    self.error(path, f"{where}module {m!r} is not in course {course_slug!r}")
+            out[course_slug] = list(slugs)
         return out
 
 
@@ -475,6 +512,7 @@ def _quiz_dict(quiz: QuizDoc | None) -> dict | None:
         "title": quiz.title,
         "pass_mark": quiz.pass_mark,
         "max_attempts": quiz.max_attempts,
+        "cooldown_minutes": quiz.cooldown_minutes,
         "questions": [
             {
                 "kind": q.kind,
@@ -557,6 +595,11 @@ def write_curriculum(curriculum: Curriculum, root: Path | str) -> list[Path]:
                             "role": p.role,
                             "summary": p.summary,
                             "courses": _Flow(p.courses),
+                            **(
+                                {"modules": {c: _Flow(m) for c, m in p.modules.items()}}
+                                if p.modules
+                                else {}
+                            ),
                         }
                         for p in curriculum.paths
                     ]

@@ -7,6 +7,8 @@ the exact order (ordering). The score is the percent of questions answered right
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -132,18 +134,34 @@ def grade(questions: Sequence[QuestionSpec], answers: dict, *, pass_mark: float)
     )
 
 
-def display_order(question_id: int, n_choices: int, kind: str) -> list[int]:
-    """The order choices are shown in. Ordering questions store their choices in the right order,
-    so they are shown shuffled (stable per question, never the right order when avoidable)."""
+def display_order(question_id: int, n_choices: int, kind: str, *, seed: str = "") -> list[int]:
+    """The order choices are shown in: shuffled for every kind, stable per question and ``seed``
+    (the learner), so a page reload or a retry shows the same order while two learners see
+    different ones. Ordering questions store their choices in the right order, so they are never
+    shown in it when avoidable."""
     indexes = list(range(n_choices))
-    if kind != ORDERING or n_choices < 2:
+    if n_choices < 2:
         return indexes
-    rng = random.Random(f"aisle-ordering-{question_id}")
+    rng = random.Random(f"aisle-choices-{seed}-{question_id}")
     for _ in range(10):
         rng.shuffle(indexes)
-        if indexes != sorted(indexes):
+        if kind != ORDERING or indexes != sorted(indexes):
             break
     return indexes
+
+
+def choice_token(secret: str, seed: str, question_id: int, index: int) -> str:
+    """An opaque name for a choice in the quiz form. Field names and values built from choice
+    indexes give the answer away in the HTML (an ordering question's choices are stored in the
+    right order); an HMAC of (learner, question, index) under the site's secret says nothing and
+    cannot be forged to another learner's form."""
+    message = f"{seed}:{question_id}:{index}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:12]
+
+
+def choices_by_token(secret: str, seed: str, question_id: int, n_choices: int) -> dict[str, int]:
+    """The reverse of :func:`choice_token` for one question: token → choice index."""
+    return {choice_token(secret, seed, question_id, i): i for i in range(n_choices)}
 
 
 def ordering_from_positions(positions: dict[int, int]) -> list[int]:

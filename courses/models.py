@@ -94,7 +94,9 @@ class Lesson(models.Model):
 
 
 class Quiz(models.Model):
-    """The end-of-module check. ``max_attempts`` 0 means unlimited retries."""
+    """The end-of-module check. ``max_attempts`` 0 means unlimited retries; an operator can grant
+    a learner more (:class:`QuizGrant`). After a failed attempt the next one opens
+    ``cooldown_minutes`` later."""
 
     module = models.OneToOneField(Module, on_delete=models.CASCADE, related_name="quiz")
     title = models.CharField(max_length=200)
@@ -102,6 +104,10 @@ class Quiz(models.Model):
         default=70, help_text="Percent of questions answered exactly right."
     )
     max_attempts = models.PositiveSmallIntegerField(default=0, help_text="0 = unlimited attempts.")
+    cooldown_minutes = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Minutes a learner waits after a failed attempt before the next one (0 = none).",
+    )
 
     class Meta:
         verbose_name_plural = "quizzes"
@@ -168,6 +174,28 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.quiz} #{self.number} ({self.score:.0f}%)"
+
+
+class QuizGrant(models.Model):
+    """Extra attempts an operator granted a learner who used all of a quiz's attempts. The
+    attempts themselves are kept (unlike a reset), so the history stays readable."""
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_grants"
+    )
+    extra_attempts = models.PositiveSmallIntegerField(default=1)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "quiz"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.quiz}: +{self.extra_attempts}"
 
 
 class Lab(models.Model):
@@ -296,15 +324,27 @@ class Certificate(models.Model):
         max_length=200, help_text="The course title when it was issued."
     )
     issued_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-issued_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "course"], name="courses_certificate_unique")
         ]
+        # Revoking (an audited admin action) is its own permission, held by no role: superusers,
+        # or a user it is given to by hand.
+        permissions = [("revoke_certificate", "Can revoke a learner's certificate")]
 
     def __str__(self) -> str:
         return f"{self.code} · {self.learner_name} · {self.course_title}"
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
 
 
 class LearningPath(models.Model):
@@ -329,6 +369,11 @@ class LearningPathCourse(models.Model):
     path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="steps")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
     order = models.PositiveIntegerField(default=0)
+    modules = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Slugs of the course's modules this path takes (empty: every module).",
+    )
 
     class Meta:
         ordering = ["path", "order"]

@@ -71,9 +71,35 @@ ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+\S")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+def _blank_line_before_lists(text: str) -> str:
+    """Python-Markdown reads a list that follows a paragraph line directly ("choose:\n- kind")
+    as more paragraph text, and the items render inline. Authors (and CommonMark) expect a list:
+    insert the blank line it needs, outside fenced code."""
+    out: list[str] = []
+    fenced = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif (
+            not fenced
+            and _LIST_ITEM.match(line)
+            and out
+            and out[-1].strip()
+            and not _LIST_ITEM.match(out[-1])
+            and not out[-1].startswith((" ", "\t"))
+        ):
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
+
+
 def _markdown(text: str) -> str:
     return markdown.markdown(
-        text,
+        _blank_line_before_lists(text),
         extensions=["fenced_code", "tables", "sane_lists", "toc"],
         extension_configs={"toc": {"permalink": False}},
         output_format="html",

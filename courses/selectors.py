@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
 from courses.models import (
     Attempt,
@@ -22,6 +23,7 @@ from courses.models import (
     Module,
     Post,
     Quiz,
+    QuizGrant,
     Thread,
 )
 
@@ -31,7 +33,9 @@ def course_passed(*, user, course_slug: str) -> bool:
     i.e. completed every lesson and passed every quiz and lab of it."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return Certificate.objects.filter(user=user, course__slug=course_slug).exists()
+    return Certificate.objects.filter(
+        user=user, course__slug=course_slug, revoked_at__isnull=True
+    ).exists()
 
 
 def published_courses() -> QuerySet[Course]:
@@ -122,6 +126,20 @@ class CourseProgress:
     @property
     def minutes_left(self) -> int:
         return sum(s.minutes for s in self.steps if not s.done)
+
+
+def for_path_step(progress: CourseProgress, modules: list[str]) -> CourseProgress:
+    """A course's progress as a learning path sees it: only the modules the path takes from it
+    (``LearningPathCourse.modules``; empty = all). The certificate stays the course's own."""
+    if not modules:
+        return progress
+    wanted = set(modules)
+    return CourseProgress(
+        course=progress.course,
+        modules=[m for m in progress.modules if m.module.slug in wanted],
+        certificate=progress.certificate,
+        enrolled=progress.enrolled,
+    )
 
 
 def _course_tree(course_ids) -> QuerySet[Course]:
@@ -292,6 +310,9 @@ class Dashboard:
     next_step: tuple[CourseProgress, Step] | None
     certificates: list[Certificate]
     active_labs: list[LabAttempt]
+    #: False for a learner who has not started anything yet (no course, path or lab): the
+    #: dashboard greets them as new rather than "welcome back"
+    returning: bool = True
 
 
 def dashboard(*, user) -> Dashboard:
@@ -312,7 +333,11 @@ def dashboard(*, user) -> Dashboard:
     path_progress = [
         PathProgress(
             path=p,
-            courses=[progress[s.course_id] for s in p.steps.all() if s.course_id in progress],
+            courses=[
+                for_path_step(progress[s.course_id], s.modules)
+                for s in p.steps.all()
+                if s.course_id in progress
+            ],
             following=True,
         )
         for p in mine
@@ -342,6 +367,13 @@ def dashboard(*, user) -> Dashboard:
                 "lab__module__course"
             )
         ),
+        returning=bool(
+            enrolled_ids
+            or followed
+            or LessonProgress.objects.filter(user=user).exists()
+            or Attempt.objects.filter(user=user).exists()
+            or LabAttempt.objects.filter(user=user).exists()
+        ),
     )
 
 
@@ -350,14 +382,30 @@ def dashboard(*, user) -> Dashboard:
 
 @dataclass
 class QuizState:
+    """Where a learner stands with a quiz: attempts, whether more are allowed, and when.
+
+    The quiz's retry policy: ``max_attempts`` (0 = unlimited) plus the attempts operators granted;
+    after a failed attempt the next one opens ``cooldown_minutes`` later. The explanations of the
+    questions (which give the answers away) are shown once the learner passed or has no attempt
+    left (``explanations_open``)."""
+
     quiz: Quiz
     attempts: list[Attempt]
     passed: bool
     attempts_left: int | None  # None = unlimited
+    next_attempt_at: datetime | None = None  # set while a cool-down runs
+
+    @property
+    def cooling_down(self) -> bool:
+        return self.next_attempt_at is not None
 
     @property
     def can_attempt(self) -> bool:
-        return not self.passed and (self.attempts_left is None or self.attempts_left > 0)
+        return (
+            not self.passed
+            and (self.attempts_left is None or self.attempts_left > 0)
+            and not self.cooling_down
+        )
 
     @property
     def best(self) -> Attempt | None:
@@ -367,13 +415,33 @@ class QuizState:
     def locked(self) -> bool:
         return not self.passed and self.attempts_left == 0
 
+    @property
+    def explanations_open(self) -> bool:
+        return self.passed or self.locked
 
-def quiz_state(*, user, quiz: Quiz) -> QuizState:
+
+def quiz_state(*, user, quiz: Quiz, now: datetime | None = None) -> QuizState:
     attempts = list(Attempt.objects.filter(user=user, quiz=quiz).order_by("number"))
-    left = None if quiz.max_attempts == 0 else max(0, quiz.max_attempts - len(attempts))
+    passed = any(a.passed for a in attempts)
+    left = None
+    if quiz.max_attempts:
+        granted = QuizGrant.objects.filter(user=user, quiz=quiz).aggregate(n=Sum("extra_attempts"))
+        left = max(0, quiz.max_attempts + (granted["n"] or 0) - len(attempts))
+    next_at = None
+    if attempts and not passed and quiz.cooldown_minutes and left != 0:
+        opens = attempts[-1].created_at + timedelta(minutes=quiz.cooldown_minutes)
+        if opens > (now or timezone.now()):
+            next_at = opens
     return QuizState(
-        quiz=quiz, attempts=attempts, passed=any(a.passed for a in attempts), attempts_left=left
+        quiz=quiz, attempts=attempts, passed=passed, attempts_left=left, next_attempt_at=next_at
     )
+
+
+def unread_lessons(*, user, module: Module) -> list[Lesson]:
+    """The module's lessons the learner has not marked read, in course order: the quiz page
+    names them before the quiz (a notice, not a gate) and "Continue" after a pass leads there."""
+    read = LessonProgress.objects.filter(user=user, lesson__module=module).values("lesson_id")
+    return list(module.lessons.exclude(pk__in=read).order_by("order", "id"))
 
 
 # --- labs -------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from courses.models import (
     Post,
     Question,
     Quiz,
+    QuizGrant,
     Thread,
 )
 from platform_core.services import audit_record
@@ -130,7 +131,14 @@ def quiz_submit(*, user, quiz: Quiz, answers: dict) -> Attempt:
         raise QuizClosed("You have already passed this quiz.")
     if state.locked:
         raise QuizClosed(
-            f"No attempts left: this quiz allows {quiz.max_attempts}. Ask an instructor to reset your attempts."
+            f"No attempts left: this quiz allows {quiz.max_attempts}. "
+            "Ask an instructor to grant you another attempt."
+        )
+    if state.cooling_down:
+        wait = max(1, round((state.next_attempt_at - timezone.now()).total_seconds() / 60))
+        raise QuizClosed(
+            f"Take a break and re-read the lessons: the next attempt opens in {wait} minute"
+            f"{'' if wait == 1 else 's'}."
         )
     result = grading.grade(question_specs(quiz), answers, pass_mark=quiz.pass_mark)
     number = (Attempt.objects.filter(user=user, quiz=quiz).aggregate(n=Max("number"))["n"] or 0) + 1
@@ -160,6 +168,22 @@ def quiz_attempts_reset(*, quiz: Quiz, user, actor) -> int:
         details={"learner": user.username, "deleted": deleted},
     )
     return deleted
+
+
+@transaction.atomic
+def quiz_attempts_grant(*, quiz: Quiz, user, actor, extra: int = 1) -> QuizGrant:
+    """An operator gives a learner who used every attempt ``extra`` more (audited). Unlike a
+    reset, the failed attempts stay in the learner's history."""
+    if extra < 1:
+        raise ValidationError("Grant at least one attempt.")
+    grant = QuizGrant.objects.create(quiz=quiz, user=user, extra_attempts=extra, granted_by=actor)
+    audit_record(
+        actor=actor,
+        action="academy.quiz_attempts_granted",
+        obj=quiz,
+        details={"learner": user.username, "extra_attempts": extra},
+    )
+    return grant
 
 
 # --- labs -------------------------------------------------------------------------------------------
@@ -304,6 +328,28 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are 
 def certificate_code() -> str:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
     return f"AISLE-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+@transaction.atomic
+def certificate_revoke(*, certificate: Certificate, actor, reason: str) -> Certificate:
+    """Revoke a certificate (audited; the reason is shown on its public page). The course gate
+    stops counting it and the learner is not issued a new one automatically."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Say why the certificate is revoked: the verification page shows it.")
+    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+    if certificate.revoked:
+        return certificate
+    certificate.revoked_at, certificate.revoked_by = timezone.now(), actor
+    certificate.revoke_reason = reason[:2000]
+    certificate.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    audit_record(
+        actor=actor,
+        action="academy.certificate_revoked",
+        obj=certificate,
+        details={"code": certificate.code, "learner": certificate.user.username, "reason": reason},
+    )
+    return certificate
 
 
 def certificate_issue_if_eligible(*, user, course: Course) -> Certificate | None:
@@ -502,14 +548,15 @@ def curriculum_load(*, root: Path | str, prune: bool = False, actor=None) -> Loa
         existing = {s.course.slug: s for s in path.steps.select_related("course")}
         for slug, order in wanted.items():
             step = existing.get(slug)
+            modules = list(pdoc.modules.get(slug, []))
             if step is None:
                 LearningPathCourse.objects.create(
-                    path=path, course=Course.objects.get(slug=slug), order=order
+                    path=path, course=Course.objects.get(slug=slug), order=order, modules=modules
                 )
                 report.count("created", "path steps")
-            elif step.order != order:
-                step.order = order
-                step.save(update_fields=["order"])
+            elif step.order != order or step.modules != modules:
+                step.order, step.modules = order, modules
+                step.save(update_fields=["order", "modules"])
                 report.count("updated", "path steps")
         stale = [s.pk for slug, s in existing.items() if slug not in wanted]
         if stale:
@@ -545,7 +592,12 @@ def _load_quiz(report: LoadReport, module: Module, doc: QuizDoc | None) -> None:
         "quizzes",
         Quiz,
         {"module": module},
-        {"title": doc.title, "pass_mark": doc.pass_mark, "max_attempts": doc.max_attempts},
+        {
+            "title": doc.title,
+            "pass_mark": doc.pass_mark,
+            "max_attempts": doc.max_attempts,
+            "cooldown_minutes": doc.cooldown_minutes,
+        },
     )
     existing = list(quiz.questions.order_by("order", "id"))
     for n, qdoc in enumerate(doc.questions, start=1):
@@ -632,6 +684,7 @@ def curriculum_snapshot() -> Curriculum:
                     title=quiz.title,
                     pass_mark=quiz.pass_mark,
                     max_attempts=quiz.max_attempts,
+                    cooldown_minutes=quiz.cooldown_minutes,
                     questions=[
                         QuestionDoc(
                             kind=q.kind,
@@ -661,6 +714,7 @@ def curriculum_snapshot() -> Curriculum:
             role=p.role,
             summary=p.summary,
             courses=[s.course.slug for s in p.steps.select_related("course").order_by("order")],
+            modules={s.course.slug: list(s.modules) for s in p.steps.all() if s.modules},
         )
         for p in LearningPath.objects.order_by("pk")
     ]

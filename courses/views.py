@@ -4,6 +4,7 @@ answer with a partial that replaces part of the page."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -66,14 +67,18 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 @login_required
 def path_detail(request: HttpRequest, path_slug: str) -> HttpResponse:
     path = get_object_or_404(selectors.paths_with_courses(), slug=path_slug)
-    courses = [s.course for s in path.steps.all()]
-    progress = selectors.courses_progress(user=request.user, courses=courses)
+    steps = list(path.steps.all())
+    progress = selectors.courses_progress(user=request.user, courses=[s.course for s in steps])
     return render(
         request,
         "academy/path.html",
         {
             "path": path,
-            "items": [progress[c.pk] for c in courses if c.pk in progress],
+            "items": [
+                selectors.for_path_step(progress[s.course_id], s.modules)
+                for s in steps
+                if s.course_id in progress
+            ],
             "following": request.user.path_enrollments.filter(path=path).exists(),
             "nav": "catalogue",
         },
@@ -329,14 +334,18 @@ def _module_or_404(course_slug: str, module_slug: str) -> Module:
     )
 
 
-def _answers_from_post(quiz, data) -> dict[int, list[int]]:
+def _answers_from_post(quiz, data, *, seed: str) -> dict[int, list[int]]:
+    """Read the answers back from the opaque field names and values of :func:`_question_views`:
+    single and multiple choice post ``q<id>`` = choice tokens; an ordering question posts one
+    ``q<id>_<token>`` = position per choice. Tokens of another learner's form decode to nothing."""
     answers: dict[int, list[int]] = {}
     for q in quiz.questions.all():
         key = f"q{q.pk}"
+        by_token = grading.choices_by_token(settings.SECRET_KEY, seed, q.pk, len(q.choices))
         if q.kind == grading.ORDERING:
             positions = {}
-            for index in range(len(q.choices)):
-                raw = data.get(f"{key}_c{index}", "")
+            for token, index in by_token.items():
+                raw = data.get(f"{key}_{token}", "")
                 if raw.isdigit():
                     positions[index] = int(raw)
             answers[q.pk] = (
@@ -345,15 +354,17 @@ def _answers_from_post(quiz, data) -> dict[int, list[int]]:
                 else []
             )
         else:
-            answers[q.pk] = [int(v) for v in data.getlist(key) if v.isdigit()]
+            answers[q.pk] = [by_token[v] for v in data.getlist(key) if v in by_token]
     return answers
 
 
-def _question_views(quiz, previous: dict | None = None) -> list[dict]:
+def _question_views(quiz, *, seed: str, previous: dict | None = None) -> list[dict]:
+    """The questions as the form shows them: choices shuffled per learner, each named by an
+    opaque token (neither the field names nor their order give the answer away)."""
     previous = previous or {}
     out = []
     for n, q in enumerate(quiz.questions.order_by("order", "id"), start=1):
-        order = grading.display_order(q.pk, len(q.choices), q.kind)
+        order = grading.display_order(q.pk, len(q.choices), q.kind, seed=seed)
         given = previous.get(str(q.pk), [])
         position_of = {c: i + 1 for i, c in enumerate(given)} if q.kind == grading.ORDERING else {}
         out.append(
@@ -362,7 +373,7 @@ def _question_views(quiz, previous: dict | None = None) -> list[dict]:
                 "number": n,
                 "choices": [
                     {
-                        "index": i,
+                        "token": grading.choice_token(settings.SECRET_KEY, seed, q.pk, i),
                         "text": q.choices[i],
                         "checked": i in given,
                         "position": position_of.get(i),
@@ -383,7 +394,7 @@ def quiz(request: HttpRequest, course_slug: str, module_slug: str) -> HttpRespon
         raise Http404("This module has no quiz.")
     course = module.course
     if request.method == "POST":
-        answers = _answers_from_post(quiz_obj, request.POST)
+        answers = _answers_from_post(quiz_obj, request.POST, seed=str(request.user.pk))
         try:
             attempt = services.quiz_submit(user=request.user, quiz=quiz_obj, answers=answers)
         except services.QuizClosed as exc:
@@ -406,7 +417,8 @@ def quiz(request: HttpRequest, course_slug: str, module_slug: str) -> HttpRespon
             "quiz": quiz_obj,
             "state": state,
             "progress": progress,
-            "questions": _question_views(quiz_obj),
+            "questions": _question_views(quiz_obj, seed=str(request.user.pk)),
+            "unread": selectors.unread_lessons(user=request.user, module=module),
             "nav": "catalogue",
         },
     )
@@ -425,6 +437,12 @@ def quiz_attempt(
     course = module.course
     progress = selectors.course_progress(user=request.user, course=course)
     _, _, next_step = _neighbours(progress, kind="quiz", obj=quiz_obj)
+    unread = selectors.unread_lessons(user=request.user, module=module)
+    if unread:
+        # a pass with lessons unread leads back to them, not past them
+        next_step = next(
+            (s for s in progress.steps if s.kind == "lesson" and s.lesson == unread[0]), next_step
+        )
     feedback = []
     for n, item in enumerate(attempt.feedback, start=1):
         feedback.append({**item, "number": n})
@@ -440,6 +458,7 @@ def quiz_attempt(
             "feedback": feedback,
             "progress": progress,
             "correct_count": sum(1 for f in feedback if f["correct"]),
+            "unread": unread,
             "next_url": _step_url(course, next_step) if next_step else None,
             "next_step": next_step,
             "nav": "catalogue",

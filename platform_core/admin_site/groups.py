@@ -54,7 +54,17 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "experiments": ("experiments", ("experiment",)),
     "courses": (
         "academy",
-        ("course", "learningpath", "module", "lesson", "quiz", "lab", "enrollment", "attempt"),
+        (
+            "course",
+            "learningpath",
+            "module",
+            "lesson",
+            "quiz",
+            "lab",
+            "enrollment",
+            "attempt",
+            "quizgrant",
+        ),
     ),
     "platform_core": (
         "platform",

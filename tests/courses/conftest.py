@@ -80,3 +80,30 @@ def wrong_answers(quiz: Quiz) -> dict:
 @pytest.fixture
 def small_course(db) -> SmallCourse:
     return build_course()
+
+
+@pytest.fixture
+def learner_client(client, learner_user):
+    client.force_login(learner_user)
+    return client
+
+
+def quiz_form(quiz: Quiz, user, answers: dict) -> dict:
+    """POST data of the quiz form for ``answers`` (question id → choice indexes, in order for
+    ordering questions), with the opaque per-learner names and values the form uses."""
+    from django.conf import settings
+
+    from courses import grading
+
+    data: dict = {}
+    for q in quiz.questions.all():
+        token = [
+            grading.choice_token(settings.SECRET_KEY, str(user.pk), q.pk, i)
+            for i in range(len(q.choices))
+        ]
+        given = answers.get(q.pk, [])
+        if q.kind == "ordering":
+            data.update({f"q{q.pk}_{token[i]}": str(pos) for pos, i in enumerate(given, start=1)})
+        else:
+            data[f"q{q.pk}"] = [token[i] for i in given]
+    return data

@@ -6,6 +6,7 @@ check, and open the certificate. Screenshots go to test-artifacts/academy/."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def page(browser, live_server):
 
 def _prepare(learner):
     """The shipped curriculum, the catalogue's categories, and a learner who has already done
-    everything in the last course except one lesson, one quiz and the lab."""
+    everything in the last course except one lesson and one quiz."""
     from catalog.services.imports import catalog_import_file
     from courses import services
     from courses.models import Course, LearningPath, Quiz
@@ -85,7 +86,7 @@ def _shot(page, name: str, *, full_page: bool = True) -> Path:
 
 @pytest.mark.django_db(transaction=True)
 def test_learner_journey(page, live_server, tmp_path):
-    from courses.models import Certificate, LabAttempt, Post
+    from courses.models import Attempt, Certificate, Lab, LabAttempt, Post
     from tests.courses.test_lab_checks import fix_lab_csv
     from tests.factories import UserFactory
 
@@ -139,26 +140,34 @@ def test_learner_journey(page, live_server, tmp_path):
     assert page.locator(".post-body script").count() == 0 and page.dialogs == []
     assert Post.objects.filter(thread__lesson=lesson, body__contains="<script>").exists()
 
-    # The quiz: submit blank (fail), read the feedback, then pass.
+    # The quiz: submit blank (fail), read which questions were wrong (the explanations wait for
+    # a pass or the last attempt), wait out the cool-down, then pass.
     page.goto(f"{base}/academy/courses/{COURSE}/{privacy.slug}/quiz/")
     page.click("#submit-quiz")
     page.wait_for_selector("text=Not passed yet")
     assert page.locator(".feedback.wrong").count() == quiz.questions.count()
-    page.click("#retry-quiz")
+    assert page.locator(".explanation").count() == 0
+    page.goto(f"{base}/academy/courses/{COURSE}/{privacy.slug}/quiz/")
+    assert page.locator("#quiz-cooldown").is_visible()
+    first = Attempt.objects.get(user=learner, quiz=quiz)
+    Attempt.objects.filter(pk=first.pk).update(created_at=first.created_at - timedelta(minutes=11))
+    page.reload()
     for q in quiz.questions.all():
         if q.kind == "ordering":
-            for index in range(len(q.choices)):
-                page.select_option(f"#q{q.pk}_c{index}", str(q.correct.index(index) + 1))
+            for position, index in enumerate(q.correct, start=1):
+                page.get_by_label(f"Position of: {q.choices[index]}").select_option(str(position))
         else:
             for index in q.correct:
-                page.check(f"#q{q.pk}_{index}")
+                page.get_by_label(q.choices[index], exact=True).check()
     _shot(page, "quiz")
     page.click("#submit-quiz")
     page.wait_for_selector("text=Passed — well done!")
     _shot(page, "quiz-result")
 
-    # The lab: start it, download the file, import it in the real admin, fix it, check.
-    lab = privacy.lab
+    # The lab (in the data-quality module): start it, download the file, import it in the real
+    # admin, fix it, check.
+    lab = Lab.objects.get(slug="import-fix-rejected-rows")
+    assert lab.module.slug == "data-quality-and-value"
     page.goto(f"{base}/academy/labs/{lab.slug}/")
     page.click("#start-lab")
     page.wait_for_selector("#run-check")

@@ -114,7 +114,7 @@ def test_invalid_curriculum_is_refused_with_file_names(tmp_path):
     shutil.copytree(SHIPPED, work)
     module = work / "01-language-models-for-commerce" / "02-embeddings" / "module.yaml"
     module.write_text(module.read_text().replace("correct: [", "correct: [9, ", 1))
-    lab_module = work / "04-responsible-and-efficient-ai" / "01-privacy" / "module.yaml"
+    lab_module = work / "03-data-and-experiments" / "02-data-quality-and-value" / "module.yaml"
     lab_module.write_text(
         lab_module.read_text().replace("check: catalog_import_fixed", "check: no_such_check")
     )
@@ -129,7 +129,7 @@ def test_invalid_curriculum_is_refused_with_file_names(tmp_path):
         in messages
     )
     assert (
-        "04-responsible-and-efficient-ai/01-privacy/module.yaml: lab.check 'no_such_check' is not a registered check"
+        "03-data-and-experiments/02-data-quality-and-value/module.yaml: lab.check 'no_such_check' is not a registered check"
         in messages
     )
     assert (

@@ -90,10 +90,25 @@ def test_ordering_from_positions():
 
 
 def test_ordering_choices_are_shown_shuffled_and_stable():
-    order = grading.display_order(42, 5, "ordering")
+    order = grading.display_order(42, 5, "ordering", seed="7")
     assert sorted(order) == [0, 1, 2, 3, 4] and order != [0, 1, 2, 3, 4]
-    assert grading.display_order(42, 5, "ordering") == order
-    assert grading.display_order(42, 5, "single") == [0, 1, 2, 3, 4]
+    assert grading.display_order(42, 5, "ordering", seed="7") == order
+
+
+def test_every_kind_is_shuffled_per_learner():
+    orders = {tuple(grading.display_order(42, 5, "single", seed=str(u))) for u in range(20)}
+    assert len(orders) > 5  # learners see different orders
+    assert all(sorted(o) == [0, 1, 2, 3, 4] for o in orders)
+
+
+def test_choice_tokens_are_opaque_per_learner_and_reversible():
+    tokens = [grading.choice_token("secret", "7", 3, i) for i in range(4)]
+    assert len(set(tokens)) == 4
+    assert all(len(t) == 12 and t.isalnum() for t in tokens)
+    assert grading.choices_by_token("secret", "7", 3, 4) == {t: i for i, t in enumerate(tokens)}
+    # another learner's tokens do not decode in this learner's form
+    other = grading.choice_token("secret", "8", 3, 0)
+    assert other not in grading.choices_by_token("secret", "7", 3, 4)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -262,6 +263,28 @@ def test_retriever_lab_end_to_end(learner_user):
     )
     result = services.lab_check(user=learner_user, lab=sc.lab)
     assert result.passed and "0.4120 vs active 0.3800" in result.items[1][2]
+
+
+def test_retriever_lab_prefers_the_judged_queries_when_the_job_had_them(learner_user):
+    from training import services as training_services
+
+    sc = build_course(slug="retriever-judged", check_name="retriever_beats_active")
+    services.lab_start(user=learner_user, lab=sc.lab)
+    job = training_services.job_launch(kind="finetune_retriever", params={}, user=learner_user)
+    metrics = {
+        "ndcg@10": 0.52,
+        "active_same_split": {"ndcg@10": 0.54},  # one clicked product per held-out query
+        "judged": {"candidate": {"ndcg@10": 0.61}, "baseline": {"ndcg@10": 0.58}},
+    }
+    _finish_job(job, task="retriever", metrics=metrics)
+    result = services.lab_check(user=learner_user, lab=sc.lab)
+    assert result.passed and "0.6100 vs active 0.5800 on the judged queries" in result.items[1][2]
+
+    job.result_version.metrics["judged"]["candidate"]["ndcg@10"] = 0.57
+    job.result_version.save(update_fields=["metrics"])
+    started = job.created_at - timedelta(seconds=1)
+    again = labs.run_check("retriever_beats_active", user=learner_user, started_at=started)
+    assert not again.passed and "0.5700 vs active 0.5800 on the judged queries" in again.items[1][2]
 
 
 def test_queue_position_of_the_learners_jobs(client, learner_user, operator_user):

@@ -147,3 +147,40 @@ def test_public_verification_page(client, learner_user, small_course):
     assert (
         missing.status_code == 404 and "No certificate with this code" in missing.content.decode()
     )
+
+
+def test_a_revoked_certificate_says_so_and_no_longer_opens_the_gate(
+    client, learner_user, operator_user, small_course
+):
+    from django.contrib.auth.models import Permission
+
+    from platform_core.models import AuditLog
+
+    sc = small_course
+    for lesson in sc.lessons:
+        services.lesson_complete(user=learner_user, lesson=lesson)
+    services.quiz_submit(user=learner_user, quiz=sc.quiz, answers=right_answers(sc.quiz))
+    _pass_lab(learner_user, sc.lab)
+    certificate = services.certificate_issue_if_eligible(user=learner_user, course=sc.course)
+    assert selectors.course_passed(user=learner_user, course_slug=sc.course.slug)
+
+    changelist = reverse("admin:courses_certificate_changelist")
+    client.force_login(operator_user)  # no revoke permission: the action is not offered
+    assert 'value="revoke"' not in client.get(changelist).content.decode()
+    operator_user.user_permissions.add(Permission.objects.get(codename="revoke_certificate"))
+    client.force_login(operator_user)
+    action = {"action": "revoke", "_selected_action": [certificate.pk], "reason": ""}
+    client.post(changelist, action)
+    certificate.refresh_from_db()
+    assert not certificate.revoked  # a revocation needs its reason
+    client.post(changelist, {**action, "reason": "Quiz answers shared in the team chat"})
+    certificate.refresh_from_db()
+    assert certificate.revoked and certificate.revoked_by == operator_user
+    assert AuditLog.objects.filter(action="academy.certificate_revoked").count() == 1
+
+    client.logout()
+    page = client.get(reverse("academy:certificate", args=[certificate.code])).content.decode()
+    assert "Revoked: this certificate is no longer valid" in page
+    assert "Quiz answers shared in the team chat" in page and "is genuine" not in page
+    assert not selectors.course_passed(user=learner_user, course_slug=sc.course.slug)
+    assert services.certificate_issue_if_eligible(user=learner_user, course=sc.course).revoked

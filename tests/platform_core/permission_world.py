@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
 REPO = Path(__file__).resolve().parents[2]
-IMPORT_LAB_YAML = REPO / "courses/curriculum/04-responsible-and-efficient-ai/01-privacy/module.yaml"
+IMPORT_LAB_YAML = REPO / "courses/curriculum/03-data-and-experiments/02-data-quality-and-value/module.yaml"
 
 
 class World:
