@@ -9,7 +9,7 @@ CURRICULUM_DIR = Path(__file__).resolve().parent / "curriculum"
 
 
 def run(*, stdout, style) -> None:
-    from courses import services
+    from courses import curriculum_sync
     from courses.curriculum_format import CurriculumError
     from courses.models import Course
 
@@ -20,7 +20,7 @@ def run(*, stdout, style) -> None:
         )
         return
     try:
-        report = services.curriculum_load(root=CURRICULUM_DIR)
+        report = curriculum_sync.curriculum_load(root=CURRICULUM_DIR)
     except CurriculumError as exc:
         stdout.write(style.ERROR(f"Academy: the shipped curriculum has errors, not loaded:\n{exc}"))
         return

@@ -51,11 +51,11 @@ def _prepare(learner):
     """The shipped curriculum, the catalogue's categories, and a learner who has already done
     everything in the last course except one lesson and one quiz."""
     from catalog.services.imports import catalog_import_file
-    from courses import services
+    from courses import curriculum_sync, services
     from courses.models import Course, LearningPath, Quiz
     from tests.courses.test_lab_checks import CATEGORIES_CSV
 
-    services.curriculum_load(root=Path(services.__file__).parent / "curriculum")
+    curriculum_sync.curriculum_load(root=Path(services.__file__).parent / "curriculum")
     assert catalog_import_file(
         kind="categories", source=CATEGORIES_CSV, fmt="csv", filename="c.csv"
     ).ok

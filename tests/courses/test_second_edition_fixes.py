@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from courses import services
+from courses import curriculum_sync, services
 from courses.curriculum_format import read_curriculum
 from courses.models import Attempt, LessonProgress, QuizGrant
 from courses.rendering import render_markdown
@@ -124,7 +124,7 @@ def test_a_first_time_learner_is_welcomed_not_welcomed_back(learner_client, lear
 def test_role_paths_differ_by_module_and_the_path_page_shows_its_own(learner_client):
     from courses.models import LearningPath
 
-    services.curriculum_load(root=SHIPPED)
+    curriculum_sync.curriculum_load(root=SHIPPED)
     taken = {}
     for path in LearningPath.objects.prefetch_related("steps__course__modules"):
         taken[path.slug] = {

@@ -17,10 +17,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, directory: str, **options):
-        from courses import services
+        from courses import curriculum_sync
 
         root = Path(directory)
         if root.exists() and not root.is_dir():
             raise CommandError(f"{root} exists and is not a folder.")
-        files = services.curriculum_export(root=root)
+        files = curriculum_sync.curriculum_export(root=root)
         self.stdout.write(self.style.SUCCESS(f"Wrote {len(files)} files to {root}."))

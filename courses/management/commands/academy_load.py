@@ -32,10 +32,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, directory: str, prune: bool, **options):
-        from courses import services
+        from courses import curriculum_sync
 
         try:
-            report = services.curriculum_load(root=directory, prune=prune)
+            report = curriculum_sync.curriculum_load(root=directory, prune=prune)
         except CurriculumError as exc:
             for line in exc.errors:
                 self.stderr.write(self.style.ERROR(line))
