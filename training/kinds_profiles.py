@@ -18,9 +18,17 @@ register_job_kind(
     "brands as of today (and, on the first run, as of backfill_days ago, so the shopper page shows "
     "the change), their profile embedding under the active retriever (the serving profile's "
     "weighting), then k-means over the embeddings for each k in [k_min, k_max], keeping the k with "
-    "the best silhouette; segments are named after the categories their shoppers lean to. Beat "
-    "runs it daily.",
+    "the best silhouette; segments are named after the categories their shoppers lean to. Figures "
+    "are taken now, or at the last event when the event log stopped earlier (a demo store).",
     params=[
+        Param(
+            "as_of",
+            str,
+            "",
+            "take the figures at this UTC date (YYYY-MM-DD, the day's start; default: now, or "
+            "the last event when the log stopped earlier)",
+            label="As of",
+        ),
         Param("k_min", int, 2, "fewest segments tried", min=2, max=20, label="Fewest segments"),
         Param("k_max", int, 8, "most segments tried", min=2, max=30, label="Most segments"),
         Param("seed", int, 0, "k-means and silhouette sampling seed", min=0, label="Seed"),

@@ -22,6 +22,8 @@ class Preview:
     search: list[dict[str, Any]] | None
     query: str
     corrected_query: str | None = None
+    search_strategy: str = ""
+    search_variant: str | None = None
 
 
 def _items(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -74,4 +76,6 @@ def shopper_preview(shopper_external_id: str, *, query: str = "", size: int = 10
         body = search.search(search.SearchParams(q=query.strip()[:256], size=size), sctx)
         preview.search = _items(body["results"])
         preview.corrected_query = body.get("corrected_query")
+        preview.search_strategy = sctx.strategy.name
+        preview.search_variant = sctx.variant
     return preview

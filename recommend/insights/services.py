@@ -147,6 +147,17 @@ def profile_vectors(*, as_of: datetime, retriever_id: int) -> tuple[list[int], n
     return [s for s, ok in zip(shoppers, usable, strict=True) if ok], profiles.astype(np.float32)
 
 
+def store_clock(now: datetime) -> datetime:
+    """The moment the figures are taken at: now, or just after the last event when the log
+    stopped earlier (a demo store, a one-off import), so "the last 30 days" hold its traffic."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(timestamp) FROM catalog_event")
+        (latest,) = cursor.fetchone()
+    if latest is None or latest >= now:
+        return now
+    return latest + timedelta(seconds=1)
+
+
 def purchases_since(since: datetime, until: datetime) -> dict[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(

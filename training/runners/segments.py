@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 
-from recommend.insights.services import shopper_segments_run
+from recommend.insights.services import shopper_segments_run, store_clock
 from training import selectors
 from training.context import JobContext
 from training.models import Task
@@ -30,9 +30,19 @@ def run(ctx: JobContext) -> None:
         ctx.message(label)
         ctx.progress(fraction, int(fraction * 20), 20, None, {})
 
+    if p["as_of"]:
+        try:
+            as_of = datetime.fromisoformat(p["as_of"]).replace(tzinfo=UTC)
+        except ValueError:
+            raise ValidationError(
+                f"as_of must be a date as YYYY-MM-DD, not {p['as_of']!r}."
+            ) from None
+    else:
+        as_of = store_clock(datetime.now(UTC))
+    ctx.log(f"figures as of {as_of:%Y-%m-%d %H:%M} UTC")
     with ctx.stage("segments", 0.0, 1.0):
         outcome = shopper_segments_run(
-            as_of=datetime.now(UTC),
+            as_of=as_of,
             retriever_id=retriever.pk if retriever else None,
             k_min=p["k_min"],
             k_max=p["k_max"],
