@@ -48,15 +48,19 @@ def _rows(now: dict, before: dict, names: dict[int, str]) -> list[InterestRow]:
     ]
 
 
-def shopper_page(shopper) -> ShopperPage:
-    """The shopper's interests now and ``CHANGE_DAYS`` before (the latest snapshot and the one
-    closest to a month earlier), nearest shoppers and products of their profile embedding, and
+def shopper_page(shopper, *, insight: ShopperInsight | None = None) -> ShopperPage:
+    """The shopper's interests now and ``CHANGE_DAYS`` before (the snapshot of the day the
+    segments were computed, else the latest, and the one closest to a month earlier), nearest shoppers and products of their profile embedding, and
     their latest events."""
     from catalog.models import Brand, Category
 
-    insight = ShopperInsight.objects.select_related("segment").filter(shopper=shopper).first()
+    if insight is None:
+        insight = ShopperInsight.objects.select_related("segment").filter(shopper=shopper).first()
     page = ShopperPage(shopper=shopper, insight=insight)
-    latest = ProfileSnapshot.objects.filter(shopper=shopper).order_by("-day").first()
+    snapshots = ProfileSnapshot.objects.filter(shopper=shopper)
+    if insight is not None:  # the day the segments were computed at, so the page agrees
+        snapshots = snapshots.filter(day__lte=insight.computed_at.date())
+    latest = snapshots.order_by("-day").first()
     if latest is not None:
         earlier = (
             ProfileSnapshot.objects.filter(

@@ -48,6 +48,9 @@ class ShopperInsightAdmin(_ReadOnly, BigTableAdmin):
     search_fields = ("=shopper__external_id", "top_category")
     exclude = ("vector",)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("vector")  # 384 floats a row, never listed
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         insight = get_object_or_404(
             ShopperInsight.objects.select_related("shopper", "segment"), pk=object_id
@@ -62,7 +65,7 @@ class ShopperInsightAdmin(_ReadOnly, BigTableAdmin):
             obj=shopper,
             details={"search_as_shopper": query} if query else {},
         )
-        page = selectors.shopper_page(shopper)
+        page = selectors.shopper_page(shopper, insight=insight)
         seen = preview.shopper_preview(shopper.external_id, query=query)
         context = {
             **self.admin_site.each_context(request),
@@ -96,9 +99,8 @@ class SegmentAdmin(_ReadOnly, admin.ModelAdmin):
         "size",
         "conversion",
         "leaning_to",
-        "silhouette",
-        "computed_at",
         "shoppers_link",
+        "computed_at",
     )
     list_filter = (("computed_at", admin.DateFieldListFilter),)
     search_fields = ("name",)

@@ -48,9 +48,11 @@ def interest_bars_svg(
                 f"<title>{escape(name)} {when}: {share:.1%}</title></rect>"
             )
         change = now - before
+        colour = "#555" if abs(change) < 0.005 else "#1a7f37" if change > 0 else "#b42318"
+        figure = "±0%" if abs(change) < 0.005 else f"{change:+.0%}"
         parts.append(
             f'<text x="{label_w + bar_w + 6}" y="{y + 14}" font-size="10" '
-            f'fill="{"#1a7f37" if change >= 0 else "#b42318"}">{change:+.0%}</text>'
+            f'fill="{colour}">{figure}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
