@@ -9,7 +9,7 @@ from training.jobs import Param, register_job_kind
 register_job_kind(
     "shopper_segments",
     title="Profile and segment the shoppers",
-    summary="Snapshots every shopper's interests over categories and brands, embeds their profiles "
+    summary="Snapshots the interests of every shopper over categories and brands, embeds their profiles "
     "and groups them into segments with readable names, sizes and conversion rates.",
     scales_with="events",
     queue="cpu",
