@@ -5,6 +5,8 @@ had at first assignment, which filters its results."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
+from django.utils.html import escape
 
 from catalog.models import SearchLog
 from recommend import services as recommend_services
@@ -92,7 +94,7 @@ def test_searching_as_a_shopper_writes_nothing(serving_store, experiment, storef
 
 
 def test_an_assignment_freezes_the_segment_and_results_filter_by_it(
-    serving_store, experiment, storefront
+    serving_store, experiment, storefront, client, operator_user
 ):
     groups = build_shoppers(serving_store)
     run(serving_store)
@@ -117,3 +119,8 @@ def test_an_assignment_freezes_the_segment_and_results_filter_by_it(
     only_coffee = experiment_results(experiment, segment=coffee)
     assert everyone.units == 18
     assert only_coffee.units == 6
+    client.force_login(operator_user)
+    url = reverse("admin:experiments_experiment_results", args=[experiment.pk])
+    page = client.get(url, {"segment": coffee}).content.decode()
+    assert f'<option value="{escape(coffee)}" selected>' in page
+    assert f"segment “{escape(coffee)}”" in page  # the title says the results are filtered
