@@ -495,13 +495,18 @@ class ExperimentAdmin(admin.ModelAdmin):
         experiment = get_object_or_404(Experiment.objects.select_related("winner"), pk=pk)
         if not self.has_view_or_change_permission(request, experiment):
             raise PermissionDenied
-        results = selectors.experiment_results(experiment)
+        segments = selectors.experiment_segments(experiment)
+        segment = request.GET.get("segment", "")
+        segment = segment if segment in segments else ""
+        results = selectors.experiment_results(experiment, segment=segment)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "experiment": experiment,
             "results": results,
-            "title": f"Results of “{experiment}”",
+            "segments": segments,
+            "segment": segment,
+            "title": f"Results of “{experiment}”" + (f" — segment “{segment}”" if segment else ""),
             "table": _results_table(results),
             "primary_rows": _primary_rows(results),
             "guardrail_rows": _guardrail_rows(results),

@@ -289,6 +289,14 @@ class Assignment(models.Model):
         related_name="experiment_assignments",
     )
     assigned_at = models.DateTimeField()
+    segment = models.CharField(
+        max_length=120,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The shopper's segment when first assigned (Insights → segments), frozen then "
+        "so the treatment cannot move shoppers between segments.",
+    )
 
     class Meta:
         db_table = "recommend_assignment"

@@ -257,11 +257,13 @@ def _bucket_label(start: datetime, index: int, seconds: int) -> str:
     return moment.strftime("%d %b %H:%M") if seconds < 86400 else moment.strftime("%d %b")
 
 
-def experiment_results(experiment) -> ExperimentResults:
+def experiment_results(experiment, *, segment: str = "") -> ExperimentResults:
     """Metrics per variant, comparisons, SRM, guardrails, CUPED, mSPRT, chart and verdict.
 
     Events count for an exposure through their ``request_id``; events without one count for
-    the unit's latest exposure within ``attribution_window_minutes`` before them.
+    the unit's latest exposure within ``attribution_window_minutes`` before them. ``segment``
+    keeps the units whose shopper was in that segment at first assignment (frozen on the
+    assignment, so the treatment cannot move a unit between segments).
     """
     from recommend.experiments.models import Exposure
 
@@ -314,6 +316,8 @@ def experiment_results(experiment) -> ExperimentResults:
         )
         p95_by_id = dict(cursor.fetchall())
 
+    if segment:
+        raw = _in_segment(experiment, raw, segment)
     arm_index = {v.pk: i for i, v in enumerate(variants)}
     unit_index: dict[tuple[str, str], int] = {}
     unit_shopper: list[int | None] = []
@@ -386,6 +390,31 @@ def experiment_results(experiment) -> ExperimentResults:
         pre_period_units=pre_units,
         variant_ids=variant_ids,
     )
+
+
+def experiment_segments(experiment) -> list[str]:
+    """The segments the experiment's units were in at first assignment (the results filter)."""
+    from recommend.experiments.models import Assignment
+
+    return list(
+        Assignment.objects.filter(experiment=experiment)
+        .exclude(segment="")
+        .order_by("segment")
+        .values_list("segment", flat=True)
+        .distinct()
+    )
+
+
+def _in_segment(experiment, raw: list[tuple], segment: str) -> list[tuple]:
+    """The attributed rows of the units assigned while their shopper was in ``segment``."""
+    from recommend.experiments.models import Assignment
+
+    units = set(
+        Assignment.objects.filter(experiment=experiment, segment=segment).values_list(
+            "unit_type", "unit_id"
+        )
+    )
+    return [row for row in raw if (row[1], row[2]) in units]
 
 
 def _pre_period(

@@ -558,6 +558,7 @@ def _exposures_write(rows: list[dict[str, Any]]) -> int:
                 shopper_id=r.get("shopper_id"),
                 assigned_at=ts,
             )
+    _freeze_segments(list(firsts.values()))
     with transaction.atomic():
         Assignment.objects.bulk_create(
             list(firsts.values()), ignore_conflicts=True, batch_size=1000
@@ -577,6 +578,16 @@ def exposures_flush(*, max_rows: int = 200_000) -> int:
     ).taken
 
 
+def _freeze_segments(assignments: list) -> None:
+    """Stamp each new assignment with its shopper's current segment: the first row of a unit
+    wins (``ignore_conflicts``), so the segment stays the one it had at first assignment."""
+    from recommend.insights.selectors import segment_names_of
+
+    names = segment_names_of({a.shopper_id for a in assignments})
+    for assignment in assignments:
+        assignment.segment = names.get(assignment.shopper_id, "")
+
+
 def assignment_record(
     *,
     experiment,
@@ -588,6 +599,7 @@ def assignment_record(
 ):
     """Record a unit's assignment once (concurrent callers agree on the first row)."""
     from recommend.experiments.models import Assignment
+    from recommend.insights.selectors import segment_names_of
 
     Assignment.objects.bulk_create(
         [
@@ -598,6 +610,7 @@ def assignment_record(
                 unit_id=unit_id,
                 shopper_id=shopper_id,
                 assigned_at=assigned_at or timezone.now(),
+                segment=segment_names_of([shopper_id]).get(shopper_id, "") if shopper_id else "",
             )
         ],
         ignore_conflicts=True,

@@ -8,3 +8,8 @@ class InsightsConfig(AppConfig):
     label = "insights"
     verbose_name = "Insights"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from recommend.insights.privacy import register_privacy_hooks
+
+        register_privacy_hooks()

@@ -37,6 +37,10 @@ class ServingContext:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     timings: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    # An operator previewing what a shopper sees (the insights' shopper page): the request is
+    # served as theirs but leaves no trace — no search log, exposure, served request,
+    # assignment, cached result or profile refresh (recommend.insights.services.shopper_preview).
+    read_only: bool = False
 
     def cache_token(self) -> list[Any]:
         return [
@@ -64,7 +68,13 @@ class ServingContext:
 
 
 def serving_context(
-    surface: str, *, shopper_external_id: str | None, session: str, now: datetime, simulated: bool
+    surface: str,
+    *,
+    shopper_external_id: str | None,
+    session: str,
+    now: datetime,
+    simulated: bool,
+    read_only: bool = False,
 ) -> ServingContext:
     """Resolve generations, shopper, strategy (default or experiment variant) and models."""
     gens = generations()
@@ -86,4 +96,5 @@ def serving_context(
         now=now,
         simulated=simulated,
         generations=gens,
+        read_only=read_only,
     )

@@ -31,7 +31,8 @@ def shopper_profile(ctx: ServingContext) -> ProfileState | None:
         return None
     state = selectors.stored_profile(shopper_id=ctx.shopper.id, retriever=ctx.models.retriever)
     if ctx.shopper.profile_version > 0 and state.version < 0:
-        _request_refresh(ctx.shopper.id)
+        if not ctx.read_only:
+            _request_refresh(ctx.shopper.id)
         state = profile_compute(shopper=ctx.shopper, retriever=ctx.models.retriever)
         state.version = ctx.shopper.profile_version
         ctx.notes["profile"] = "computed"
@@ -41,8 +42,9 @@ def shopper_profile(ctx: ServingContext) -> ProfileState | None:
 
 
 def cacheable(ctx: ServingContext) -> bool:
-    """Whether the response may be cached: not when it used a profile behind the shopper."""
-    return "profile" not in ctx.notes
+    """Whether the response may be cached: not when it used a profile behind the shopper, nor
+    when an operator previews it (a read-only request stores nothing)."""
+    return "profile" not in ctx.notes and not ctx.read_only
 
 
 def _request_refresh(shopper_id: int) -> None:

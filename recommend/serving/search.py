@@ -135,6 +135,8 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
         if profiles.cacheable(ctx):
             cache.result_set(cache_key, body)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
+    if ctx.read_only:  # an operator's preview: no search log, no served-search count
+        return body
     _log(params, normalised, body, ctx)
     metrics.search_served(result_count=body["total"])
     return body

@@ -39,6 +39,7 @@ class World:
         from platform_core.models import AuditLog
         from platform_core.roles import sync_role_permissions
         from recommend.analytics.models import ServedRequest
+        from recommend.insights.models import Segment, ShopperInsight
         from tests.factories import (
             AlertFactory,
             BoostRuleFactory,
@@ -169,6 +170,19 @@ class World:
                 result_count=1,
                 latency_ms=12.0,
                 timestamp=timezone.now(),
+            ),
+            "insights/segment": (
+                segment := Segment.objects.create(
+                    label=0,
+                    name="Perm world",
+                    size=1,
+                    conversion_rate=0.0,
+                    silhouette=0.5,
+                    computed_at=timezone.now(),
+                )
+            ),
+            "insights/shopperinsight": ShopperInsight.objects.create(
+                shopper=shopper, segment=segment, computed_at=timezone.now()
             ),
             "training/modelversion": version,
             "training/job": job,

@@ -190,6 +190,20 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/analytics/servedrequest/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
     "admin/analytics/servedrequest/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/analytics/servedrequest/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    # Insights → segments and shopper profiles: read-only for analysts and operators (the
+    # shopper page is audited)
+    "admin/insights/segment/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/segment/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/insights/segment/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/segment/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/insights/segment/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/segment/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/insights/shopperinsight/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/shopperinsight/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/insights/shopperinsight/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/shopperinsight/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
+    "admin/insights/shopperinsight/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/shopperinsight/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     # --- training: analysts read, operators promote, roll back, launch, cancel, retry (POST rows
     # promote the active version, roll back with nothing to roll back, act on a finished job)
     "admin/training/modelversion/<int:pk>/promote/": ("POST", "  L   L   L 403 302 302"),
