@@ -8,3 +8,10 @@ class InsightsConfig(AppConfig):
     label = "insights"
     verbose_name = "Insights"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from recommend.insights import monitoring
+        from recommend.insights.privacy import register_privacy_hooks
+
+        monitoring.register()  # "negative review spike" alert rule
+        register_privacy_hooks()

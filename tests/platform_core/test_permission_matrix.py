@@ -168,6 +168,10 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/insights/search/problems/": ("GET", "  L   L   L 200 200 200"),
     "admin/insights/search/positions/": ("GET", "  L   L   L 200 200 200"),
     "admin/insights/search/latency/": ("GET", "  L   L   L 200 200 200"),
+    # --- Insights → review sentiment pages: analysts and operators read
+    "admin/insights/sentiment/trend/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/sentiment/worst/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/sentiment/phrases/": ("GET", "  L   L   L 200 200 200"),
     # --- import runs: a read-only log
     "admin/catalog/importrun/": ("GET", "  L   L 200 200 200 200"),
     "admin/catalog/importrun/add/": ("GET", "  L   L 403 403 403 403"),

@@ -1,1 +1,21 @@
 """The insight tables, one module per insight; each is re-exported here for Django."""
+
+from recommend.insights.models.sentiment import (
+    ReviewSentiment,
+    SentimentDaily,
+    SentimentPhrase,
+    SentimentSource,
+    SentimentSpike,
+    SentimentState,
+    SeriesLevel,
+)
+
+__all__ = [
+    "ReviewSentiment",
+    "SentimentDaily",
+    "SentimentPhrase",
+    "SentimentSource",
+    "SentimentSpike",
+    "SentimentState",
+    "SeriesLevel",
+]
