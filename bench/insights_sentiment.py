@@ -16,6 +16,8 @@ ten times harder), plus a planted spike (one product, 30 one-star reviews yester
 * each Insights → Review sentiment page as a whole request through Django's test client, signed
   in as a superuser (view, selectors, template): median of ``--repeat`` GETs after a warm-up
   (the issue's budget: 300 ms);
+* the admin home in the same run, as the reference of what any admin page costs on this
+  machine at that moment (the box is shared: compare the pages with it);
 * the baseline: "most negative products this week vs their baseline" computed from the raw
   events table (the rating as the label) — what the page would cost without the tables.
 """
@@ -269,6 +271,7 @@ def _median_ms(fn, repeat: int) -> float:
 
 
 PAGES = (
+    ("admin home (reference)", "admin:index", ""),
     ("trend store 30d", "admin:insights_sentiment_trend", ""),
     ("trend store 365d", "admin:insights_sentiment_trend", "span=365"),
     ("trend product", "admin:insights_sentiment_trend", "level=product"),
@@ -286,6 +289,9 @@ def main() -> None:
     parser.add_argument("--review-share", type=float, default=0.05)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the store planted by the last run (rescore it)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
 
@@ -299,12 +305,13 @@ def main() -> None:
     from django.test.utils import setup_test_environment
     from django.urls import reverse
 
-    from recommend.insights.services.sentiment import rating_scorer, reviews_score
+    from recommend.insights.services.sentiment import ScoreSettings, rating_scorer, reviews_score
 
-    _plant(args, log)
+    if not args.reuse:
+        _plant(args, log)
     score = {"scorer": rating_scorer, "source": "rating", "model_version_id": None}
     t = time.perf_counter()
-    full = reviews_score(**score)
+    full = reviews_score(**score, settings=ScoreSettings(rescore=True))
     full_s = time.perf_counter() - t
     log(f"score_reviews full: {full_s:.1f} s {full}")
     with connection.cursor() as cursor:

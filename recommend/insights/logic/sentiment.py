@@ -5,11 +5,11 @@ or category. On day ``d`` it is compared with its own trailing baseline (the ``w
 before ``d``): the baseline share is the series' negatives over its reviews in the window,
 shrunk toward the level's pooled share by ``prior_weight`` pseudo-reviews, so that a product
 with three earlier reviews is not judged against 0 % or 100 %. A series-day is *tested* when it
-has at least ``min_reviews`` reviews and ``min_negatives`` negatives and its share beats the
-baseline by ``min_lift``; its p-value is the exact one-sided binomial tail
+has at least ``min_reviews`` reviews; its p-value is the exact one-sided binomial tail
 P(X ≥ negatives | reviews, baseline share). Benjamini–Hochberg adjusts the p-values of every
-series tested that day (all levels together) into q-values; a series-day with q ≤ ``fdr`` is a
-spike. So the expected share of false alarms among a day's spikes stays at ``fdr`` however many
+series tested that day (all levels together) into q-values; a series-day with q ≤ ``fdr``, at
+least ``min_negatives`` negatives and a share ``min_lift`` above its baseline is a spike (the
+floors apply after BH, so the family BH corrects for is every series with the volume). So the expected share of false alarms among a day's spikes stays at ``fdr`` however many
 thousands of series are watched.
 
 **Rising phrases.** The n-grams of a product's recent negative reviews scored against the
@@ -128,14 +128,14 @@ def spike_tests(
             pooled[c.series[0]][1] += c.negatives
     candidates = []
     for series, (n, k) in today.items():
-        if n < settings.min_reviews or k < settings.min_negatives:
+        # the family BH controls: every series with the minimum volume that day, whatever its
+        # share (filtering on the outcome before BH would shrink the family and let noise in)
+        if n < settings.min_reviews:
             continue
         level_n, level_k = pooled.get(series[0], (0, 0))
         prior = (level_k + 1) / (level_n + 2)  # the level's share (a flat prior with no history)
         bn, bk = before.get(series, (0, 0))
         baseline = (bk + settings.prior_weight * prior) / (bn + settings.prior_weight)
-        if k / n < baseline + settings.min_lift:
-            continue
         candidates.append((series, n, k, bn, bk, baseline, binomial_sf(k, n, baseline)))
     q_values = benjamini_hochberg([c[-1] for c in candidates])
     tested = [
@@ -155,9 +155,18 @@ def spike_tests(
     return sorted(tested, key=lambda t: (t.p_value, t.series))
 
 
-def spikes(tested: Iterable[SeriesTest], *, fdr: float) -> list[SeriesTest]:
-    """The tested series-days whose q-value is at most ``fdr``."""
-    return [t for t in tested if t.q_value <= fdr]
+def spikes(
+    tested: Iterable[SeriesTest], *, settings: SpikeSettings = SpikeSettings()
+) -> list[SeriesTest]:
+    """The tested series-days with q ≤ ``fdr`` that also clear the effect-size floors: at least
+    ``min_negatives`` negative reviews and a share ``min_lift`` above the baseline."""
+    return [
+        t
+        for t in tested
+        if t.q_value <= settings.fdr
+        and t.negatives >= settings.min_negatives
+        and t.share >= t.baseline_share + settings.min_lift
+    ]
 
 
 # --------------------------------------------------------------------------- rising phrases

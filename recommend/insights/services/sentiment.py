@@ -257,7 +257,7 @@ def spikes_detect(
     for day in sorted(wanted):
         found.extend(
             logic.spikes(
-                logic.spike_tests(by_day[day], day=day, settings=settings), fdr=settings.fdr
+                logic.spike_tests(by_day[day], day=day, settings=settings), settings=settings
             )
         )
     names = series_names([t.series for t in found])

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 from recommend.insights.logic.sentiment import (
     DayCount,
-    SpikeSettings,
     benjamini_hochberg,
     binomial_sf,
     phrases_of,
@@ -60,7 +59,7 @@ def test_a_spike_stands_out_of_thousands_of_quiet_series_and_bh_holds_the_false_
     counts += _history(("product", 9999), rng, share=0.1)
     counts.append(DayCount(("product", 9999), DAY, 12, 10))  # the spike: 10 of 12 negative
     tested = spike_tests(counts, day=DAY)
-    found = spikes(tested, fdr=0.05)
+    found = spikes(tested)
     assert [t.series for t in found] == [("product", 9999)]
     assert found[0].baseline_share < 0.2 and found[0].q_value < 1e-4
     # without BH, the raw p-values of the quiet series would raise false alarms at 5 %
@@ -74,10 +73,10 @@ def test_minimum_volume_and_the_series_own_baseline():
     always_bad.append(DayCount(("product", 1), DAY, 10, 9))
     # 3 of 3 negative is below the minimum volume
     tiny = _history(("product", 2), rng, share=0.1) + [DayCount(("product", 2), DAY, 3, 3)]
-    assert spikes(spike_tests(always_bad + tiny, day=DAY, settings=SpikeSettings()), fdr=0.05) == []
+    assert spikes(spike_tests(always_bad + tiny, day=DAY)) == []
     # a product with no history is judged against its level's pooled share, not against 0
     fresh = [DayCount(("product", 3), DAY, 6, 2)] + _history(("product", 4), rng, share=0.3)
-    assert spikes(spike_tests(fresh, day=DAY), fdr=0.05) == []
+    assert spikes(spike_tests(fresh, day=DAY)) == []
 
 
 def test_rising_phrases_find_the_new_complaint():
@@ -106,3 +105,18 @@ def test_rising_phrases_find_the_new_complaint():
     assert not {"disappointed", "poor lens"} & {p.phrase for p in phrases}
     assert len(phrases) == 1
     assert "the" not in phrases_of("The lens is the best")  # stop words never bound a phrase
+
+
+def test_bh_counts_every_series_with_the_volume_not_only_the_ones_that_rose():
+    """One moderately unusual day among 100 series tested: a spike on its own (p ≈ 0.002), not
+    once the 99 quiet series with the same volume are in the family."""
+    counts = []
+    for key in range(100):
+        series = ("brand", key)
+        counts += [DayCount(series, DAY - timedelta(days=d), 20, 4) for d in range(1, 29)]
+        counts.append(DayCount(series, DAY, 10, 7 if key == 0 else 2))
+    tested = spike_tests(counts, day=DAY)
+    assert len(tested) == 100
+    alone = next(t for t in tested if t.series == ("brand", 0))
+    assert alone.p_value < 0.005 and alone.q_value > 0.05
+    assert spikes(tested) == []
