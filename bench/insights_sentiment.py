@@ -331,7 +331,7 @@ def main() -> None:
                 3000,
                 products,
                 shoppers,
-                "new",
+                f"new{time.time_ns()}-",
                 dict.fromkeys(products, 0.5),
             ),
         )
@@ -352,6 +352,34 @@ def main() -> None:
         status = client.get(url).status_code  # warm-up
         rows.append((label, _median_ms(lambda u=url: client.get(u), args.repeat), status))
 
+    from recommend.insights.selectors import sentiment as sel
+
+    last = sel.latest_day()
+    selector_rows = [
+        (label, _median_ms(fn, args.repeat))
+        for label, fn in (
+            (
+                "series_points store 365d",
+                lambda: sel.series_points(
+                    level="store", key=0, start=last - timedelta(days=364), end=last
+                ),
+            ),
+            (
+                "week_vs_baseline product",
+                lambda: sel.week_vs_baseline(level="product", end=last, min_reviews=3),
+            ),
+            (
+                "week_vs_baseline product min1",
+                lambda: sel.week_vs_baseline(level="product", end=last, min_reviews=1),
+            ),
+            (
+                "week_vs_baseline brand",
+                lambda: sel.week_vs_baseline(level="brand", end=last, min_reviews=3),
+            ),
+            ("recent_spikes 30d", lambda: sel.recent_spikes(since=last - timedelta(days=29))),
+            ("rising_phrases", lambda: sel.rising_phrases()),
+        )
+    ]
     today = end.date()
     week = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=6)
 
@@ -370,6 +398,9 @@ def main() -> None:
     print(f"{'page (whole GET)':<24}{'median ms':>10}{'status':>8}")
     for label, ms, status in rows:
         print(f"{label:<24}{ms:>10.1f}{status:>8}")
+    print(f"{'selectors only (no request)':<24}{'median ms':>10}")
+    for label, ms in selector_rows:
+        print(f"{label:<30}{ms:>8.1f}")
     print(f"{'baseline: worst products from raw events (SQL only)':<52}{raw_ms:>8.1f} ms")
 
 

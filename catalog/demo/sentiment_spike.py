@@ -71,8 +71,10 @@ def plant(store: DemoStore, streams: Streams) -> dict:
 
     events: list[dict] = []
     burst = rng.randint(*BURST)
-    for _ in range(burst):  # the day itself: between 08:00 and 14:00 UTC
-        when = spike_day + timedelta(hours=8 + 6 * rng.random())
+    # the day itself, in its first four hours (UTC): the load-time shift moves every time by
+    # the same amount, so the burst stays on one day unless the store is loaded after 20:00
+    for _ in range(burst):
+        when = spike_day + timedelta(hours=4 * rng.random())
         events.append(_review(rng, store, product, when, len(events) + 1, bad=0.9, defect=defect))
     day = spike_day + timedelta(days=1)
     while day <= last_day:

@@ -55,7 +55,7 @@ def _scorer(state) -> dict[str, Any]:
         version = state.model_version
         name = f"#{version.pk} {version.name}" if version else f"#{state.model_version_id}"
         return {"scorer": f"sentiment model version {name}", "fallback": False}
-    return {"scorer": "the star rating (no sentiment model is active)", "fallback": True}
+    return {"scorer": "the star rating", "fallback": True}
 
 
 def _trend(request, today) -> dict[str, Any]:

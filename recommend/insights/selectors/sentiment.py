@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Q, Sum
+from django.db import connection
 
 from catalog.models import Brand, Category, Product
 from recommend.insights.models import (
@@ -82,49 +82,52 @@ class SeriesWeek:
         return None if base is None else self.share - base
 
 
+ORDERS = {
+    "lift": "k::float / n - coalesce(bk::float / nullif(bn, 0), 0) DESC, n DESC, key",
+    "share": "k::float / n DESC, n DESC, key",
+    "volume": "n DESC, key",
+}
+WEEK_SQL = """
+SELECT key, n, k, bn, bk FROM (
+  SELECT key,
+         sum(reviews) FILTER (WHERE day >= %(week)s) AS n,
+         sum(negatives) FILTER (WHERE day >= %(week)s) AS k,
+         coalesce(sum(reviews) FILTER (WHERE day < %(week)s), 0) AS bn,
+         coalesce(sum(negatives) FILTER (WHERE day < %(week)s), 0) AS bk
+    FROM {table}
+   WHERE level = %(level)s AND day >= %(base)s AND day <= %(end)s
+   GROUP BY key
+) AS series
+WHERE n >= %(min)s
+ORDER BY {order}
+LIMIT %(limit)s
+"""
+
+
 def week_vs_baseline(
     *, level: str, end: date, min_reviews: int = 3, limit: int = 50, order: str = "lift"
 ) -> list[SeriesWeek]:
     """Every series of ``level`` with at least ``min_reviews`` reviews in the 7 days ending
-    ``end``, with its baseline; the most negative first (by rise over the baseline, or by
-    ``order`` "share"), or the most reviewed (``order`` "volume")."""
+    ``end``, with its baseline (the ``BASELINE_DAYS`` before the week); the most negative first
+    (``order`` "lift": the rise over the baseline, the share itself without one; "share"), or
+    the most reviewed ("volume"). Sorted and cut in SQL: the page builds ``limit`` rows."""
     week_start = end - timedelta(days=6)
-    base_start = week_start - timedelta(days=BASELINE_DAYS)
-    in_week = Q(day__gte=week_start)
-    rows = (
-        SentimentDaily.objects.filter(level=level, day__gte=base_start, day__lte=end)
-        .values("key")
-        .annotate(
-            n=Sum("reviews", filter=in_week),
-            k=Sum("negatives", filter=in_week),
-            bn=Sum("reviews", filter=~in_week),
-            bk=Sum("negatives", filter=~in_week),
-        )
-        .filter(n__gte=min_reviews)
-    )
-    weeks = [
-        SeriesWeek(level, r["key"], "", r["n"] or 0, r["k"] or 0, r["bn"] or 0, r["bk"] or 0)
-        for r in rows
-    ]
-    if order == "share":
-        weeks.sort(key=lambda w: (-w.share, -w.reviews, w.key))
-    elif order == "volume":
-        weeks.sort(key=lambda w: (-w.reviews, w.key))
-    else:
-        weeks.sort(key=lambda w: (-(w.lift if w.lift is not None else w.share), -w.reviews, w.key))
-    weeks = weeks[:limit]
-    names = _names(level, [w.key for w in weeks])
+    sql = WEEK_SQL.format(table=SentimentDaily._meta.db_table, order=ORDERS[order])
+    params = {
+        "week": week_start,
+        "base": week_start - timedelta(days=BASELINE_DAYS),
+        "end": end,
+        "level": level,
+        "min": max(1, min_reviews),
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names = _names(level, [row[0] for row in rows])
     return [
-        SeriesWeek(
-            w.level,
-            w.key,
-            names.get(w.key, "?"),
-            w.reviews,
-            w.negatives,
-            w.baseline_reviews,
-            w.baseline_negatives,
-        )
-        for w in weeks
+        SeriesWeek(level, key, names.get(key, "?"), int(n), int(k), int(bn), int(bk))
+        for key, n, k, bn, bk in rows
     ]
 
 
