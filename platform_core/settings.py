@@ -246,6 +246,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env.int("ANALYTICS_ROLLUP_SECONDS", default=60)),
         "options": {"expires": 120},
     },
+    # review sentiment (recommend.insights): queue score_reviews when new reviews arrived
+    "insights-score-reviews": {
+        "task": "recommend.insights.tasks.score_reviews_incremental",
+        "schedule": timedelta(minutes=env.int("SCORE_REVIEWS_MINUTES", default=10)),
+        "options": {"expires": 300},
+    },
     "platform-buffers-reclaim": {
         "task": "platform_core.tasks.buffers_reclaim",
         "schedule": timedelta(seconds=60),

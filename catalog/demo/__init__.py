@@ -17,7 +17,7 @@ from catalog.demo.generator import generate_store
 from catalog.demo.index import StoreIndex, build_index
 from catalog.demo.queries import sample_query
 from catalog.demo.store import DemoStore, DemoTruth, grade
-from catalog.demo.truth import write_truth
+from catalog.demo.truth import write_planting_truth, write_truth
 
 __all__ = [
     "DemoStore",
@@ -27,5 +27,6 @@ __all__ = [
     "generate_store",
     "grade",
     "sample_query",
+    "write_planting_truth",
     "write_truth",
 ]

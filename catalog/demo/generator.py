@@ -30,6 +30,8 @@ from catalog.demo.index import StoreIndex
 from catalog.demo.judged import plant_judged_queries, plant_relevance
 from catalog.demo.products import CatalogBuilder, build_categories
 from catalog.demo.reviews import review_sentiments
+from catalog.demo.sentiment_spike import NAME as SENTIMENT_SPIKE
+from catalog.demo.sentiment_spike import plant as plant_sentiment_spike
 from catalog.demo.shoppers import make_shoppers
 from catalog.demo.store import DemoStore, DemoTruth
 from catalog.demo.streams import Streams
@@ -41,7 +43,9 @@ Planting = Callable[[DemoStore, Streams], object]
 #: Plantings added on top of the base store, in order: name -> ``plant(store, streams)``.
 #: A planting reads the store (never changes it), draws only from ``streams.rng(name)`` /
 #: ``streams.nrng(name)`` and returns its part, which lands in ``store.extras[name]``.
-PLANTINGS: dict[str, Planting] = {}
+PLANTINGS: dict[str, Planting] = {
+    SENTIMENT_SPIKE: plant_sentiment_spike,  # one product's reviews turn negative on a known day
+}
 
 
 def generate_store(

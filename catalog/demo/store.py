@@ -41,6 +41,16 @@ class DemoStore:
     # the parts the plantings of ``generator.PLANTINGS`` add, by planting name
     extras: dict[str, object] = field(default_factory=dict)
 
+    def planted_events(self) -> list[dict]:
+        """The events the plantings add (a part that is a dict with ``events``), in planting
+        order: the loader writes them after ``events``."""
+        return [
+            e
+            for part in self.extras.values()
+            if isinstance(part, dict)
+            for e in (part.get("events") or ())
+        ]
+
 
 # ---------------------------------------------------------------------------
 # Grading

@@ -41,3 +41,16 @@ def write_truth(store: DemoStore, directory: Path) -> dict[str, Path]:
             writer.writeheader()
             writer.writerows(rows)
     return paths
+
+
+def write_planting_truth(store: DemoStore, directory: Path) -> dict[str, Path]:
+    """The truth of each planting whose part carries one (a dict with ``truth``), as
+    ``<planting>.json`` in ``directory``; returns name -> path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for name, part in store.extras.items():
+        if isinstance(part, dict) and part.get("truth") is not None:
+            paths[name] = directory / f"{name}.json"
+            paths[name].write_text(json.dumps(part["truth"], indent=1), encoding="utf-8")
+    return paths

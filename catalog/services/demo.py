@@ -74,7 +74,11 @@ def demo_store_build(
     at ``catalog.demo.generator.DEFAULT_END``, so it stays the store the hash tests pin) and
     every timestamp is shifted by the same amount on the way in, so "last 24 h / 7 d" reports
     on a fresh install have data. An explicit ``end`` generates the store ending there."""
-    from catalog.demo import generate_store, write_truth  # numpy: only the commands that build it
+    from catalog.demo import (
+        generate_store,
+        write_planting_truth,
+        write_truth,
+    )  # numpy: only the commands that build it
     from catalog.demo.generator import DEFAULT_END
 
     shift = timedelta(0)
@@ -103,7 +107,7 @@ def demo_store_build(
             cursor.execute(f"ANALYZE {model._meta.db_table}")
     step = time.monotonic()
     truth_dir = Path(truth_dir) if truth_dir else Path(settings.DATA_DIR) / "demo"
-    truth_files = write_truth(store, truth_dir)
+    truth_files = {**write_truth(store, truth_dir), **write_planting_truth(store, truth_dir)}
     seconds["truth"] = time.monotonic() - step
     seconds["total"] = time.monotonic() - started
     return DemoStoreResult(counts=counts, truth_files=truth_files, seconds=seconds)
@@ -242,7 +246,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
                 e["timestamp"] + shift,
                 now,
             )
-            for e in store.events
+            for e in (*store.events, *store.planted_events())
         ),
     )
     with connection.cursor() as cursor:
@@ -256,5 +260,5 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
         "brands": len(brand_ids),
         "products": len(store.products),
         "shoppers": len(store.shoppers),
-        "events": len(store.events),
+        "events": len(store.events) + len(store.planted_events()),
     }

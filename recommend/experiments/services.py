@@ -581,7 +581,7 @@ def exposures_flush(*, max_rows: int = 200_000) -> int:
 def _freeze_segments(assignments: list) -> None:
     """Stamp each new assignment with its shopper's current segment: the first row of a unit
     wins (``ignore_conflicts``), so the segment stays the one it had at first assignment."""
-    from recommend.insights.selectors import segment_names_of
+    from recommend.insights.selectors.profiles import segment_names_of
 
     names = segment_names_of({a.shopper_id for a in assignments})
     for assignment in assignments:
@@ -599,7 +599,7 @@ def assignment_record(
 ):
     """Record a unit's assignment once (concurrent callers agree on the first row)."""
     from recommend.experiments.models import Assignment
-    from recommend.insights.selectors import segment_names_of
+    from recommend.insights.selectors.profiles import segment_names_of
 
     Assignment.objects.bulk_create(
         [

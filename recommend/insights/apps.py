@@ -10,6 +10,8 @@ class InsightsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from recommend.insights import monitoring
         from recommend.insights.privacy import register_privacy_hooks
 
+        monitoring.register()  # "negative review spike" alert rule
         register_privacy_hooks()

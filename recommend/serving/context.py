@@ -39,7 +39,7 @@ class ServingContext:
     notes: dict[str, str] = field(default_factory=dict)
     # An operator previewing what a shopper sees (the insights' shopper page): the request is
     # served as theirs but leaves no trace — no search log, exposure, served request,
-    # assignment, cached result or profile refresh (recommend.insights.services.shopper_preview).
+    # assignment, cached result or profile refresh (recommend.insights.preview.shopper_preview).
     read_only: bool = False
 
     def cache_token(self) -> list[Any]:

@@ -114,6 +114,7 @@ def test_demo_store_command_writes_the_catalog_and_the_truth(run_command, tmp_pa
         "review_sentiments.csv",
         "judged_queries.json",
         "relevance.csv",
+        "sentiment_spike.json",  # the plantings' truth (catalog.demo.sentiment_spike)
     }
     with open(truth / "relevance.csv", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -135,7 +136,8 @@ def test_demo_store_command_writes_the_catalog_and_the_truth(run_command, tmp_pa
     # the timeline ends at load time: the pinned store, every time shifted by the same amount
     from catalog.demo import generate_store
 
-    generated = {e["event_id"]: e["timestamp"] for e in generate_store(**SMALL_ARGS).events}
+    store = generate_store(**SMALL_ARGS)
+    generated = {e["event_id"]: e["timestamp"] for e in (*store.events, *store.planted_events())}
     stored = dict(Event.objects.values_list("event_id", "timestamp"))
     shifts = {stored[k] - generated[k] for k in stored}
     assert len(stored) == len(generated) and len(shifts) == 1

@@ -10,7 +10,9 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
 REPO = Path(__file__).resolve().parents[2]
-IMPORT_LAB_YAML = REPO / "courses/curriculum/03-data-and-experiments/02-data-quality-and-value/module.yaml"
+IMPORT_LAB_YAML = (
+    REPO / "courses/curriculum/03-data-and-experiments/02-data-quality-and-value/module.yaml"
+)
 
 
 class World:
@@ -33,6 +35,7 @@ class World:
             LearningPath,
             LearningPathCourse,
             Post,
+            QuizGrant,
             Thread,
         )
         from platform_core import services as platform_services
@@ -92,6 +95,7 @@ class World:
         course_services.lab_start(user=self.users["lab"], lab=lab)
         Enrollment.objects.get_or_create(user=learner, course=course)
         attempt = Attempt.objects.create(quiz=quiz, user=learner, number=1, score=50, passed=False)
+        grant = QuizGrant.objects.create(quiz=quiz, user=learner, extra_attempts=1)
         thread = Thread.objects.create(lesson=lesson, author=learner, title="How do I?")
         post = Post.objects.create(thread=thread, author=learner, body="Question")
         path = LearningPath.objects.create(slug="merch", title="Merchandising", role="merchandiser")
@@ -202,6 +206,7 @@ class World:
             "courses/learningpath": path,
             "courses/enrollment": Enrollment.objects.get(user=learner, course=course),
             "courses/attempt": attempt,
+            "courses/quizgrant": grant,
             "courses/labattempt": lab_attempt,
             "courses/certificate": certificate,
             "courses/thread": thread,

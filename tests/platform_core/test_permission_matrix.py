@@ -168,6 +168,10 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/insights/search/problems/": ("GET", "  L   L   L 200 200 200"),
     "admin/insights/search/positions/": ("GET", "  L   L   L 200 200 200"),
     "admin/insights/search/latency/": ("GET", "  L   L   L 200 200 200"),
+    # --- Insights → review sentiment pages: analysts and operators read
+    "admin/insights/sentiment/trend/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/sentiment/worst/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/sentiment/phrases/": ("GET", "  L   L   L 200 200 200"),
     # --- import runs: a read-only log
     "admin/catalog/importrun/": ("GET", "  L   L 200 200 200 200"),
     "admin/catalog/importrun/add/": ("GET", "  L   L 403 403 403 403"),
@@ -336,6 +340,12 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/courses/attempt/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
     "admin/courses/attempt/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
     "admin/courses/attempt/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/courses/quizgrant/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/quizgrant/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/courses/quizgrant/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/quizgrant/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 200"),
+    "admin/courses/quizgrant/<path:object_id>/change/": ("GET", "  L   L   L 403 200 200"),
+    "admin/courses/quizgrant/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     "admin/courses/labattempt/": ("GET", "  L   L   L 403 200 200"),
     "admin/courses/labattempt/add/": ("GET", "  L   L   L 403 403 403"),
     "admin/courses/labattempt/<path:object_id>/history/": ("GET", "  L   L   L 403 200 200"),

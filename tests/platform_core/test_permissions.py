@@ -39,7 +39,9 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 REPO = Path(__file__).resolve().parents[2]
-IMPORT_LAB_YAML = REPO / "courses/curriculum/03-data-and-experiments/02-data-quality-and-value/module.yaml"
+IMPORT_LAB_YAML = (
+    REPO / "courses/curriculum/03-data-and-experiments/02-data-quality-and-value/module.yaml"
+)
 
 
 def _curriculum_labs() -> list[dict]:

@@ -1,5 +1,5 @@
 """``shopper_segments``: profile snapshots, profile embeddings and segments (the insights'
-shopper profiles). The work is :func:`recommend.insights.services.shopper_segments_run`; this
+shopper profiles). The work is :func:`recommend.insights.services.profiles.shopper_segments_run`; this
 runner adds the active retriever, progress and cancellation."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 
-from recommend.insights.services import shopper_segments_run, store_clock
+from recommend.insights.services.profiles import shopper_segments_run, store_clock
 from training import selectors
 from training.context import JobContext
 from training.models import Task

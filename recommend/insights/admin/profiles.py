@@ -15,9 +15,10 @@ from django.utils.safestring import mark_safe
 
 from catalog.admin.common import BigTableAdmin
 from platform_core.services import audit_record
-from recommend.insights import preview, selectors
+from recommend.insights import preview
 from recommend.insights.logic.charts import interest_bars_svg
 from recommend.insights.models import Segment, ShopperInsight
+from recommend.insights.selectors import profiles as selectors
 
 CHART_ROWS = 8
 

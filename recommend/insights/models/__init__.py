@@ -1,5 +1,25 @@
 """The insight tables, one module per insight; each is re-exported here for Django."""
 
 from recommend.insights.models.profiles import ProfileSnapshot, Segment, ShopperInsight
+from recommend.insights.models.sentiment import (
+    ReviewSentiment,
+    SentimentDaily,
+    SentimentPhrase,
+    SentimentSource,
+    SentimentSpike,
+    SentimentState,
+    SeriesLevel,
+)
 
-__all__ = ["ProfileSnapshot", "Segment", "ShopperInsight"]
+__all__ = [
+    "ProfileSnapshot",
+    "ReviewSentiment",
+    "Segment",
+    "SentimentDaily",
+    "SentimentPhrase",
+    "SentimentSource",
+    "SentimentSpike",
+    "SentimentState",
+    "SeriesLevel",
+    "ShopperInsight",
+]

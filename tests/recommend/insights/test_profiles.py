@@ -11,8 +11,9 @@ import pytest
 
 from catalog.models import Shopper
 from catalog.services.privacy import shopper_forget
-from recommend.insights import selectors, services
 from recommend.insights.models import ProfileSnapshot, Segment, ShopperInsight
+from recommend.insights.selectors import profiles as selectors
+from recommend.insights.services import profiles as services
 from tests.factories.catalog import EventFactory, ShopperFactory
 from tests.factories.recommend import DIMENSION, write_vectors
 

@@ -1,0 +1,14 @@
+"""Thin beat tasks of the insights; the jobs themselves run on the ``cpu`` queue."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="recommend.insights.tasks.score_reviews_incremental", ignore_result=True)
+def score_reviews_incremental() -> int | None:
+    """Beat, every few minutes: queue ``score_reviews`` when new reviews arrived."""
+    from recommend.insights.services.sentiment_jobs import score_reviews_launch
+
+    job = score_reviews_launch()
+    return job.pk if job else None
