@@ -17,6 +17,8 @@ import numpy as np
 from django.db import connection
 
 from platform_core.caches import GenerationalValue
+from recommend.analytics.attribution_sql import ENGAGEMENT_TYPES_SQL, attributed_events_sql
+from recommend.analytics.logic.attribution import WINDOW
 from recommend.experiments.logic import analysis
 from recommend.experiments.logic.assignment import assign
 from recommend.experiments.logic.chart import LiftSeries, lift_chart_svg
@@ -181,44 +183,32 @@ class ExperimentResults:
         return self.variant_ids.get(self.analysis.recommended)
 
 
-_ATTRIBUTED_SQL = """
-WITH att AS (
-    SELECT x.id AS exposure_id, e.type, e.value
-      FROM catalog_event e
-      JOIN recommend_exposure x ON x.request_id = e.request_id AND x.experiment_id = %(exp)s
-     WHERE e.request_id <> '' AND e.type IN ('click', 'add_to_cart', 'purchase')
-    UNION ALL
-    SELECT w.id, e.type, e.value
-      FROM catalog_event e
-      JOIN LATERAL (
-            SELECT x.id FROM recommend_exposure x
-             WHERE x.experiment_id = %(exp)s AND x.shopper_id = e.shopper_id
-               AND x.timestamp <= e.timestamp AND x.timestamp >= e.timestamp - %(window)s
-             ORDER BY x.timestamp DESC LIMIT 1) w ON true
-     WHERE e.request_id = '' AND e.type IN ('click', 'add_to_cart', 'purchase')
-       AND e.timestamp >= %(start)s AND e.timestamp <= %(end)s
-       AND e.shopper_id IN (SELECT DISTINCT shopper_id FROM recommend_exposure
-                             WHERE experiment_id = %(exp)s AND shopper_id IS NOT NULL)
-    UNION ALL
-    SELECT w.id, e.type, e.value
-      FROM catalog_event e
-      JOIN LATERAL (
-            SELECT x.id FROM recommend_exposure x
-             WHERE x.experiment_id = %(exp)s AND x.shopper_id IS NULL AND x.session = e.session
-               AND x.timestamp <= e.timestamp AND x.timestamp >= e.timestamp - %(window)s
-             ORDER BY x.timestamp DESC LIMIT 1) w ON true
-     WHERE e.request_id = '' AND e.session <> '' AND e.type IN ('click', 'add_to_cart', 'purchase')
-       AND e.timestamp >= %(start)s AND e.timestamp <= %(end)s
-       AND e.session IN (SELECT DISTINCT session FROM recommend_exposure
-                          WHERE experiment_id = %(exp)s AND shopper_id IS NULL AND session <> '')
+#: Each exposure's attributed events, per unit and bucket. An event counts for an exposure when
+#: the one attribution rule (``recommend.analytics.attribution_sql``) gives it the exposure's
+#: served request. Only events that can reach one are read: those carrying an exposure's request
+#: id (rule 1) and those of an exposed session from the first exposure to 30 minutes after the
+#: last (rule 2).
+_EXPERIMENT_EVENTS = attributed_events_sql(
+    where=f"e.type IN {ENGAGEMENT_TYPES_SQL} AND ("
+    "(e.request_id <> '' AND e.request_id IN (SELECT request_id FROM exposed))"
+    " OR (e.session <> '' AND e.timestamp >= %(first)s AND e.timestamp <= %(end)s"
+    " AND e.session IN (SELECT session FROM exposed WHERE session <> '')))",
+    recorded=False,
+)
+_ATTRIBUTED_SQL = f"""
+WITH exposed AS MATERIALIZED (
+    SELECT id, request_id, session FROM recommend_exposure WHERE experiment_id = %(exp)s
 ),
+att AS ({_EXPERIMENT_EVENTS}),
 per_exposure AS (
-    SELECT exposure_id,
-           count(*) FILTER (WHERE type = 'click') AS clicks,
-           count(*) FILTER (WHERE type = 'add_to_cart') AS carts,
-           count(*) FILTER (WHERE type = 'purchase') AS purchases,
-           coalesce(sum(value) FILTER (WHERE type = 'purchase'), 0) AS revenue
-      FROM att GROUP BY exposure_id
+    SELECT x.id AS exposure_id,
+           count(*) FILTER (WHERE att.type = 'click') AS clicks,
+           count(*) FILTER (WHERE att.type = 'add_to_cart') AS carts,
+           count(*) FILTER (WHERE att.type = 'purchase') AS purchases,
+           coalesce(sum(att.value) FILTER (WHERE att.type = 'purchase'), 0) AS revenue
+      FROM att JOIN exposed x ON x.request_id = att.request_id
+     WHERE att.kind = 'served'
+     GROUP BY x.id
 )
 SELECT x.variant_id, x.unit_type, x.unit_id, min(x.shopper_id),
        floor(extract(epoch FROM x.timestamp - %(start)s) / %(bucket)s)::int AS bucket,
@@ -260,8 +250,9 @@ def _bucket_label(start: datetime, index: int, seconds: int) -> str:
 def experiment_results(experiment) -> ExperimentResults:
     """Metrics per variant, comparisons, SRM, guardrails, CUPED, mSPRT, chart and verdict.
 
-    Events count for an exposure through their ``request_id``; events without one count for
-    the unit's latest exposure within ``attribution_window_minutes`` before them.
+    Events count for an exposure when the one attribution rule gives them its served request:
+    the request id they carry, else the same session's latest request within 30 minutes that
+    showed their product (``docs/analytics.md``, "Attribution").
     """
     from recommend.experiments.models import Exposure
 
@@ -296,12 +287,11 @@ def experiment_results(experiment) -> ExperimentResults:
     start = datetime.fromtimestamp(
         math.floor(first.timestamp() / seconds) * seconds, tz=first.tzinfo
     )
-    window = timedelta(minutes=experiment.attribution_window_minutes)
     params = {
         "exp": experiment.pk,
-        "window": window,
+        "first": first,
         "start": start,
-        "end": last + window,
+        "end": last + WINDOW,
         "bucket": seconds,
     }
     with connection.cursor() as cursor:
