@@ -7,7 +7,9 @@ rows from the hourly ones, product-days from the raw rows — after deleting wha
 Recomputing a day gives the same rows, so a re-run (or a run racing a crash) is harmless; a
 PostgreSQL advisory lock keeps two runs from interleaving: a run that finds another one working
 returns at once (``skipped``) instead of queueing behind it, so a slow first run on a large log
-never piles beat's runs up on the worker.
+never piles beat's runs up on the worker. A day older than the served log's retention that was
+rolled up already is never recomputed (``recommend.analytics.retention``): its rollups outlive
+the served requests.
 
 Attribution is the one rule of :mod:`recommend.analytics.logic.attribution`, written as SQL once
 in :mod:`recommend.analytics.attribution_sql` (a test holds both to the same cases).
@@ -24,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import EventType
+from recommend.analytics import retention
 from recommend.analytics.attribution_sql import (
     ENGAGEMENT_TYPES_SQL,
     EVENT_QUERY_SQL,
@@ -256,6 +259,23 @@ def _touched_days(cursor, state, now: datetime, full: bool) -> tuple[list[dateti
     return days, served_max, event_max
 
 
+def _without_frozen(cursor, days: list[datetime], cutoff: datetime | None) -> list[datetime]:
+    """``days`` less those older than the served log's retention ``cutoff`` that were rolled up
+    already: their served requests are (partly) gone, so recomputing them would lose figures.
+    An old day never rolled up (history imported since) is still computed from what is left."""
+    old = sorted({d for d in days if cutoff is not None and d < cutoff})
+    if not old:
+        return days
+    cursor.execute(
+        "SELECT start FROM analytics_trafficrollup WHERE granularity = 'day' AND start = ANY(%s)"
+        " UNION SELECT start FROM analytics_eventrollup WHERE granularity = 'day'"
+        " AND start = ANY(%s)",
+        [old, old],
+    )
+    frozen = {d.astimezone(UTC) for (d,) in cursor.fetchall()}
+    return [d for d in days if d not in frozen]
+
+
 def _recompute(cursor, a: datetime, b: datetime) -> None:
     params = {"a": a, "b": b}
     cursor.execute("DROP TABLE IF EXISTS _analytics_att")
@@ -300,6 +320,7 @@ def refresh(*, now: datetime | None = None, full: bool = False) -> RefreshResult
         cursor.execute("SET LOCAL TIME ZONE 'UTC'")
         state, _ = RollupState.objects.select_for_update().get_or_create(name=STATE)
         days, served_max, event_max = _touched_days(cursor, state, now, full)
+        days = _without_frozen(cursor, days, retention.recompute_cutoff(now))
         ranges = _ranges(days)
         for a, b in ranges:
             _recompute(cursor, a, b)
