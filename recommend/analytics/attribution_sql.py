@@ -23,12 +23,16 @@ EVENT_QUERY_SQL = "lower(regexp_replace(btrim({col}), '\\s+', ' ', 'g'))"
 ENGAGEMENT_TYPES_SQL = "('click', 'add_to_cart', 'purchase')"
 
 
-def attributed_events_sql(*, where: str, recorded: bool = True) -> str:
-    """A query of the events (``catalog_event e``) that satisfy ``where``, each with the request
+def attributed_events_sql(
+    *, where: str = "true", events: str = "catalog_event", recorded: bool = True
+) -> str:
+    """A query of the events (``{events} e``) that satisfy ``where``, each with the request
     it belongs to: ``id, type, product_id, timestamp, value, kind, request_id, endpoint, query,
     position``. ``kind`` is ``'served'`` (a served request: ``request_id`` is its id and
     ``position`` where it showed the product), ``'recorded'`` (an event-recorded search click,
-    empty ``request_id``) or NULL (no request).
+    empty ``request_id``) or NULL (no request). ``events``: ``catalog_event`` or a relation of
+    some of its rows (with at least ``id, type, product_id, timestamp, value, session,
+    request_id, shopper_id``), e.g. a CTE of the events a caller can use.
 
     ``recorded=False`` leaves rule 3 out: for callers that only count served requests (an
     experiment's exposures are served requests) the result is the same — rule 3 only applies
@@ -47,7 +51,7 @@ def attributed_events_sql(*, where: str, recorded: bool = True) -> str:
     return f"""
 SELECT e.id, e.type, e.product_id, e.timestamp, e.value, a.kind, a.request_id, a.endpoint,
        a.query, a.position
-  FROM catalog_event e
+  FROM {events} e
   LEFT JOIN LATERAL (
     SELECT * FROM (
       (SELECT 1 AS prio, s.timestamp AS at, 'served' AS kind, s.request_id, s.endpoint, s.query,

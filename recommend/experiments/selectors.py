@@ -185,40 +185,57 @@ class ExperimentResults:
 
 #: Each exposure's attributed events, per unit and bucket. An event counts for an exposure when
 #: the one attribution rule (``recommend.analytics.attribution_sql``) gives it the exposure's
-#: served request. Only events that can reach one are read: those carrying an exposure's request
-#: id (rule 1) and those of an exposed session from the first exposure to 30 minutes after the
-#: last (rule 2).
-_EXPERIMENT_EVENTS = attributed_events_sql(
-    where=f"e.type IN {ENGAGEMENT_TYPES_SQL} AND ("
-    "(e.request_id <> '' AND e.request_id IN (SELECT request_id FROM exposed))"
-    " OR (e.session <> '' AND e.timestamp >= %(first)s AND e.timestamp <= %(end)s"
-    " AND e.session IN (SELECT session FROM exposed WHERE session <> '')))",
-    recorded=False,
-)
+#: served request. Only events that can reach one are attributed: those carrying an exposure's
+#: request id (rule 1) and those of an exposed session from the first exposure to 30 minutes
+#: after the last (rule 2) — two semi-joins, so the planner hashes the experiment's request ids
+#: and sessions instead of probing them per event. Each attributed event meets its exposure in
+#: one grouping by request id (no join whose plan hangs on row estimates: tables just written,
+#: not analysed yet, once made the attribution run again per exposure).
 _ATTRIBUTED_SQL = f"""
 WITH exposed AS MATERIALIZED (
-    SELECT id, request_id, session FROM recommend_exposure WHERE experiment_id = %(exp)s
+    SELECT request_id, session FROM recommend_exposure WHERE experiment_id = %(exp)s
 ),
-att AS ({_EXPERIMENT_EVENTS}),
+candidates AS MATERIALIZED (
+    SELECT e.id, e.type, e.product_id, e.timestamp, e.value, e.session, e.request_id,
+           e.shopper_id
+      FROM catalog_event e
+     WHERE e.type IN {ENGAGEMENT_TYPES_SQL} AND e.request_id <> ''
+       AND e.request_id IN (SELECT request_id FROM exposed)
+    UNION
+    SELECT e.id, e.type, e.product_id, e.timestamp, e.value, e.session, e.request_id,
+           e.shopper_id
+      FROM catalog_event e
+     WHERE e.type IN {ENGAGEMENT_TYPES_SQL} AND e.session <> ''
+       AND e.timestamp >= %(first)s AND e.timestamp <= %(end)s
+       AND e.session IN (SELECT session FROM exposed WHERE session <> '')
+),
+att AS ({attributed_events_sql(events="candidates", recorded=False)}),
 per_exposure AS (
-    SELECT x.id AS exposure_id,
-           count(*) FILTER (WHERE att.type = 'click') AS clicks,
-           count(*) FILTER (WHERE att.type = 'add_to_cart') AS carts,
-           count(*) FILTER (WHERE att.type = 'purchase') AS purchases,
-           coalesce(sum(att.value) FILTER (WHERE att.type = 'purchase'), 0) AS revenue
-      FROM att JOIN exposed x ON x.request_id = att.request_id
-     WHERE att.kind = 'served'
-     GROUP BY x.id
+    SELECT max(variant_id) AS variant_id, max(unit_type) AS unit_type, max(unit_id) AS unit_id,
+           max(shopper_id) AS shopper_id, max(timestamp) AS timestamp,
+           max(result_count) AS result_count, max(latency_ms) AS latency_ms,
+           sum(clicks) AS clicks, sum(carts) AS carts, sum(purchases) AS purchases,
+           sum(revenue) AS revenue
+      FROM (
+        SELECT x.request_id, x.variant_id, x.unit_type, x.unit_id, x.shopper_id, x.timestamp,
+               x.result_count, x.latency_ms, 0 AS clicks, 0 AS carts, 0 AS purchases,
+               0 AS revenue
+          FROM recommend_exposure x WHERE x.experiment_id = %(exp)s
+        UNION ALL
+        SELECT request_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (type = 'click')::int,
+               (type = 'add_to_cart')::int, (type = 'purchase')::int,
+               CASE WHEN type = 'purchase' THEN coalesce(value, 0) ELSE 0 END
+          FROM att WHERE kind = 'served'
+      ) rows
+     GROUP BY request_id
+    HAVING max(variant_id) IS NOT NULL
 )
-SELECT x.variant_id, x.unit_type, x.unit_id, min(x.shopper_id),
-       floor(extract(epoch FROM x.timestamp - %(start)s) / %(bucket)s)::int AS bucket,
-       count(*), count(*) FILTER (WHERE a.clicks > 0), count(*) FILTER (WHERE x.result_count = 0),
-       coalesce(sum(a.carts), 0), coalesce(sum(a.purchases), 0), coalesce(sum(a.revenue), 0),
-       sum(x.latency_ms)
-  FROM recommend_exposure x
-  LEFT JOIN per_exposure a ON a.exposure_id = x.id
- WHERE x.experiment_id = %(exp)s
- GROUP BY x.variant_id, x.unit_type, x.unit_id, bucket
+SELECT variant_id, unit_type, unit_id, min(shopper_id),
+       floor(extract(epoch FROM timestamp - %(start)s) / %(bucket)s)::int AS bucket,
+       count(*), count(*) FILTER (WHERE clicks > 0), count(*) FILTER (WHERE result_count = 0),
+       sum(carts), sum(purchases), sum(revenue), sum(latency_ms)
+  FROM per_exposure
+ GROUP BY variant_id, unit_type, unit_id, bucket
 """
 
 _PRE_PERIOD_SQL = """
