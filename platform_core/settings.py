@@ -192,6 +192,7 @@ CELERY_TASK_ROUTES = {
     "training.tasks.*": {"queue": "default"},
     "recommend.tasks.*": {"queue": "default"},
     "recommend.experiments.tasks.*": {"queue": "cpu"},  # results scan exposures and events
+    "recommend.analytics.tasks.served_retention": {"queue": "cpu"},  # deletes in batches
     "courses.tasks.*": {"queue": "default"},
 }
 # Beat caches each running experiment's verdict this often (the admin dashboard reads the cache).
@@ -251,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommend.insights.tasks.score_reviews_incremental",
         "schedule": timedelta(minutes=env.int("SCORE_REVIEWS_MINUTES", default=10)),
         "options": {"expires": 300},
+    },
+    # served requests past their retention; the rollups stay (recommend.analytics.retention)
+    "analytics-served-retention": {
+        "task": "recommend.analytics.tasks.served_retention",
+        "schedule": crontab(hour=3, minute=37),
     },
     "platform-buffers-reclaim": {
         "task": "platform_core.tasks.buffers_reclaim",
@@ -420,6 +426,9 @@ SHOPPER_FORGET_MODE = env("SHOPPER_FORGET_MODE", default="delete")  # delete | a
 EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=0)
 SEARCHLOG_RETENTION_DAYS = env.int("SEARCHLOG_RETENTION_DAYS", default=0)
 RETENTION_ARCHIVE = env.bool("RETENTION_ARCHIVE", default=False)
+# Served requests (recommend.analytics.retention, daily): deleted after this many days, 0 keeps
+# them forever. Rollups keep the figures; an experiment's served requests stay with its exposures.
+SERVED_REQUEST_RETENTION_DAYS = env.int("SERVED_REQUEST_RETENTION_DAYS", default=90)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=10_000)
 # A file import (import_catalog / import_events / the admin's Import page) queues a
 # data_quality job once it committed (catalog.import_hooks, training.after_import).

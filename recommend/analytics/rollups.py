@@ -7,10 +7,12 @@ rows from the hourly ones, product-days from the raw rows — after deleting wha
 Recomputing a day gives the same rows, so a re-run (or a run racing a crash) is harmless; a
 PostgreSQL advisory lock keeps two runs from interleaving: a run that finds another one working
 returns at once (``skipped``) instead of queueing behind it, so a slow first run on a large log
-never piles beat's runs up on the worker.
+never piles beat's runs up on the worker. A day older than the served log's retention that was
+rolled up already is never recomputed (``recommend.analytics.retention``): its rollups outlive
+the served requests.
 
-Attribution is the one rule of :mod:`recommend.analytics.logic.attribution`, written as the
-query :data:`ATTRIBUTED_SQL` (a test holds both to the same cases).
+Attribution is the one rule of :mod:`recommend.analytics.logic.attribution`, written as SQL once
+in :mod:`recommend.analytics.attribution_sql` (a test holds both to the same cases).
 """
 
 from __future__ import annotations
@@ -24,52 +26,25 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import EventType
+from recommend.analytics import retention
+from recommend.analytics.attribution_sql import (
+    ENGAGEMENT_TYPES_SQL,
+    EVENT_QUERY_SQL,
+    attributed_events_sql,
+)
 from recommend.analytics.logic.histogram import BOUNDS_MS
 
 logger = logging.getLogger(__name__)
 
 STATE = "main"
 LOCK_KEY = 0x616E616C  # "anal": pg_advisory_xact_lock key of the rollup run
-WINDOW_SQL = "interval '30 minutes'"
-#: how an event-recorded query is normalised in SQL (lower case, whitespace collapsed)
-EVENT_QUERY_SQL = "lower(regexp_replace(btrim({col}), '\\s+', ' ', 'g'))"
 
-#: Every click, add-to-cart and purchase in [%(a)s, %(b)s) with the request it belongs to
-#: (rule 1: its request id; rule 2: the same session's latest request within 30 minutes that
-#: showed the product; then the same for event-recorded search clicks). Unattributed events
-#: have a NULL ``endpoint``.
-ATTRIBUTED_SQL = f"""
-SELECT e.id, e.type, e.product_id, e.timestamp, a.kind, a.request_id, a.endpoint, a.query,
-       a.position
-  FROM catalog_event e
-  LEFT JOIN LATERAL (
-    SELECT * FROM (
-      (SELECT 1 AS prio, s.timestamp AS at, 'served' AS kind, s.request_id, s.endpoint, s.query,
-              array_position(s.shown, e.product_id) AS position
-         FROM analytics_servedrequest s
-        WHERE e.request_id <> '' AND s.request_id = e.request_id)
-      UNION ALL
-      (SELECT 2, s.timestamp, 'served', s.request_id, s.endpoint, s.query,
-              array_position(s.shown, e.product_id)
-         FROM analytics_servedrequest s
-        WHERE e.session <> '' AND e.product_id IS NOT NULL AND s.session = e.session
-          AND s.timestamp > e.timestamp - {WINDOW_SQL} AND s.timestamp <= e.timestamp
-          AND s.shown @> ARRAY[e.product_id]
-        ORDER BY s.timestamp DESC, s.id DESC LIMIT 1)
-      UNION ALL
-      (SELECT 3, c.timestamp, 'recorded', '', 'search', {EVENT_QUERY_SQL.format(col="c.query")},
-              c.position
-         FROM catalog_event c
-        WHERE e.session <> '' AND e.product_id IS NOT NULL AND c.shopper_id = e.shopper_id
-          AND c.session = e.session AND c.type = 'click' AND c.query <> ''
-          AND c.product_id = e.product_id
-          AND c.timestamp > e.timestamp - {WINDOW_SQL} AND c.timestamp <= e.timestamp
-        ORDER BY c.timestamp DESC, c.id DESC LIMIT 1)
-    ) candidates ORDER BY prio, at DESC LIMIT 1
-  ) a ON true
- WHERE e.timestamp >= %(a)s AND e.timestamp < %(b)s
-   AND e.type IN ('click', 'add_to_cart', 'purchase')
-"""
+#: Every click, add-to-cart and purchase in [%(a)s, %(b)s) with the request it belongs to (the
+#: one rule, :func:`recommend.analytics.attribution_sql.attributed_events_sql`, event-recorded
+#: search clicks included). Unattributed events have a NULL ``endpoint``.
+ATTRIBUTED_SQL = attributed_events_sql(
+    where=f"e.timestamp >= %(a)s AND e.timestamp < %(b)s AND e.type IN {ENGAGEMENT_TYPES_SQL}"
+)
 
 _BOUNDS = "ARRAY[" + ",".join(repr(b) for b in BOUNDS_MS) + "]::float8[]"
 
@@ -284,6 +259,23 @@ def _touched_days(cursor, state, now: datetime, full: bool) -> tuple[list[dateti
     return days, served_max, event_max
 
 
+def _without_frozen(cursor, days: list[datetime], cutoff: datetime | None) -> list[datetime]:
+    """``days`` less those older than the served log's retention ``cutoff`` that were rolled up
+    already: their served requests are (partly) gone, so recomputing them would lose figures.
+    An old day never rolled up (history imported since) is still computed from what is left."""
+    old = sorted({d for d in days if cutoff is not None and d < cutoff})
+    if not old:
+        return days
+    cursor.execute(
+        "SELECT start FROM analytics_trafficrollup WHERE granularity = 'day' AND start = ANY(%s)"
+        " UNION SELECT start FROM analytics_eventrollup WHERE granularity = 'day'"
+        " AND start = ANY(%s)",
+        [old, old],
+    )
+    frozen = {d.astimezone(UTC) for (d,) in cursor.fetchall()}
+    return [d for d in days if d not in frozen]
+
+
 def _recompute(cursor, a: datetime, b: datetime) -> None:
     params = {"a": a, "b": b}
     cursor.execute("DROP TABLE IF EXISTS _analytics_att")
@@ -328,6 +320,7 @@ def refresh(*, now: datetime | None = None, full: bool = False) -> RefreshResult
         cursor.execute("SET LOCAL TIME ZONE 'UTC'")
         state, _ = RollupState.objects.select_for_update().get_or_create(name=STATE)
         days, served_max, event_max = _touched_days(cursor, state, now, full)
+        days = _without_frozen(cursor, days, retention.recompute_cutoff(now))
         ranges = _ranges(days)
         for a, b in ranges:
             _recompute(cursor, a, b)

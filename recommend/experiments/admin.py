@@ -82,7 +82,6 @@ class ExperimentForm(forms.ModelForm):
             "power",
             "alpha",
             "sequential",
-            "attribution_window_minutes",
             "cuped_days",
         )
         widgets = {"hypothesis": forms.Textarea(attrs={"rows": 3, "cols": 80})}
@@ -252,7 +251,6 @@ class ExperimentAdmin(admin.ModelAdmin):
                 "fields": (
                     "holdout_percent",
                     "sequential",
-                    "attribution_window_minutes",
                     "cuped_days",
                 )
             },

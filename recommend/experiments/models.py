@@ -132,11 +132,6 @@ class Experiment(models.Model):
         help_text="Always-valid p-values (mSPRT): results may be read at any time. Off: a "
         "fixed-horizon test, valid once the planned sample size is reached.",
     )
-    attribution_window_minutes = models.PositiveIntegerField(
-        default=30,
-        validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
-        help_text="Events without a request id count for the exposure that preceded them within this window.",
-    )
     cuped_days = models.PositiveIntegerField(
         default=14,
         validators=[MaxValueValidator(365)],

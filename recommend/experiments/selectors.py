@@ -17,6 +17,8 @@ import numpy as np
 from django.db import connection
 
 from platform_core.caches import GenerationalValue
+from recommend.analytics.attribution_sql import ENGAGEMENT_TYPES_SQL, attributed_events_sql
+from recommend.analytics.logic.attribution import WINDOW
 from recommend.experiments.logic import analysis
 from recommend.experiments.logic.assignment import assign
 from recommend.experiments.logic.chart import LiftSeries, lift_chart_svg
@@ -181,54 +183,59 @@ class ExperimentResults:
         return self.variant_ids.get(self.analysis.recommended)
 
 
-_ATTRIBUTED_SQL = """
-WITH att AS (
-    SELECT x.id AS exposure_id, e.type, e.value
-      FROM catalog_event e
-      JOIN recommend_exposure x ON x.request_id = e.request_id AND x.experiment_id = %(exp)s
-     WHERE e.request_id <> '' AND e.type IN ('click', 'add_to_cart', 'purchase')
-    UNION ALL
-    SELECT w.id, e.type, e.value
-      FROM catalog_event e
-      JOIN LATERAL (
-            SELECT x.id FROM recommend_exposure x
-             WHERE x.experiment_id = %(exp)s AND x.shopper_id = e.shopper_id
-               AND x.timestamp <= e.timestamp AND x.timestamp >= e.timestamp - %(window)s
-             ORDER BY x.timestamp DESC LIMIT 1) w ON true
-     WHERE e.request_id = '' AND e.type IN ('click', 'add_to_cart', 'purchase')
-       AND e.timestamp >= %(start)s AND e.timestamp <= %(end)s
-       AND e.shopper_id IN (SELECT DISTINCT shopper_id FROM recommend_exposure
-                             WHERE experiment_id = %(exp)s AND shopper_id IS NOT NULL)
-    UNION ALL
-    SELECT w.id, e.type, e.value
-      FROM catalog_event e
-      JOIN LATERAL (
-            SELECT x.id FROM recommend_exposure x
-             WHERE x.experiment_id = %(exp)s AND x.shopper_id IS NULL AND x.session = e.session
-               AND x.timestamp <= e.timestamp AND x.timestamp >= e.timestamp - %(window)s
-             ORDER BY x.timestamp DESC LIMIT 1) w ON true
-     WHERE e.request_id = '' AND e.session <> '' AND e.type IN ('click', 'add_to_cart', 'purchase')
-       AND e.timestamp >= %(start)s AND e.timestamp <= %(end)s
-       AND e.session IN (SELECT DISTINCT session FROM recommend_exposure
-                          WHERE experiment_id = %(exp)s AND shopper_id IS NULL AND session <> '')
+#: Each exposure's attributed events, per unit and bucket. An event counts for an exposure when
+#: the one attribution rule (``recommend.analytics.attribution_sql``) gives it the exposure's
+#: served request. Only events that can reach one are attributed: those carrying an exposure's
+#: request id (rule 1) and those of an exposed session from the first exposure to 30 minutes
+#: after the last (rule 2) — two semi-joins, so the planner hashes the experiment's request ids
+#: and sessions instead of probing them per event. Each attributed event meets its exposure in
+#: one grouping by request id (no join whose plan hangs on row estimates: tables just written,
+#: not analysed yet, once made the attribution run again per exposure).
+_ATTRIBUTED_SQL = f"""
+WITH exposed AS MATERIALIZED (
+    SELECT request_id, session FROM recommend_exposure WHERE experiment_id = %(exp)s
 ),
+candidates AS MATERIALIZED (
+    SELECT e.id, e.type, e.product_id, e.timestamp, e.value, e.session, e.request_id,
+           e.shopper_id
+      FROM catalog_event e
+     WHERE e.type IN {ENGAGEMENT_TYPES_SQL} AND e.request_id <> ''
+       AND e.request_id IN (SELECT request_id FROM exposed)
+    UNION
+    SELECT e.id, e.type, e.product_id, e.timestamp, e.value, e.session, e.request_id,
+           e.shopper_id
+      FROM catalog_event e
+     WHERE e.type IN {ENGAGEMENT_TYPES_SQL} AND e.session <> ''
+       AND e.timestamp >= %(first)s AND e.timestamp <= %(end)s
+       AND e.session IN (SELECT session FROM exposed WHERE session <> '')
+),
+att AS ({attributed_events_sql(events="candidates", recorded=False)}),
 per_exposure AS (
-    SELECT exposure_id,
-           count(*) FILTER (WHERE type = 'click') AS clicks,
-           count(*) FILTER (WHERE type = 'add_to_cart') AS carts,
-           count(*) FILTER (WHERE type = 'purchase') AS purchases,
-           coalesce(sum(value) FILTER (WHERE type = 'purchase'), 0) AS revenue
-      FROM att GROUP BY exposure_id
+    SELECT max(variant_id) AS variant_id, max(unit_type) AS unit_type, max(unit_id) AS unit_id,
+           max(shopper_id) AS shopper_id, max(timestamp) AS timestamp,
+           max(result_count) AS result_count, max(latency_ms) AS latency_ms,
+           sum(clicks) AS clicks, sum(carts) AS carts, sum(purchases) AS purchases,
+           sum(revenue) AS revenue
+      FROM (
+        SELECT x.request_id, x.variant_id, x.unit_type, x.unit_id, x.shopper_id, x.timestamp,
+               x.result_count, x.latency_ms, 0 AS clicks, 0 AS carts, 0 AS purchases,
+               0 AS revenue
+          FROM recommend_exposure x WHERE x.experiment_id = %(exp)s
+        UNION ALL
+        SELECT request_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (type = 'click')::int,
+               (type = 'add_to_cart')::int, (type = 'purchase')::int,
+               CASE WHEN type = 'purchase' THEN coalesce(value, 0) ELSE 0 END
+          FROM att WHERE kind = 'served'
+      ) rows
+     GROUP BY request_id
+    HAVING max(variant_id) IS NOT NULL
 )
-SELECT x.variant_id, x.unit_type, x.unit_id, min(x.shopper_id),
-       floor(extract(epoch FROM x.timestamp - %(start)s) / %(bucket)s)::int AS bucket,
-       count(*), count(*) FILTER (WHERE a.clicks > 0), count(*) FILTER (WHERE x.result_count = 0),
-       coalesce(sum(a.carts), 0), coalesce(sum(a.purchases), 0), coalesce(sum(a.revenue), 0),
-       sum(x.latency_ms)
-  FROM recommend_exposure x
-  LEFT JOIN per_exposure a ON a.exposure_id = x.id
- WHERE x.experiment_id = %(exp)s
- GROUP BY x.variant_id, x.unit_type, x.unit_id, bucket
+SELECT variant_id, unit_type, unit_id, min(shopper_id),
+       floor(extract(epoch FROM timestamp - %(start)s) / %(bucket)s)::int AS bucket,
+       count(*), count(*) FILTER (WHERE clicks > 0), count(*) FILTER (WHERE result_count = 0),
+       sum(carts), sum(purchases), sum(revenue), sum(latency_ms)
+  FROM per_exposure
+ GROUP BY variant_id, unit_type, unit_id, bucket
 """
 
 _PRE_PERIOD_SQL = """
@@ -260,10 +267,11 @@ def _bucket_label(start: datetime, index: int, seconds: int) -> str:
 def experiment_results(experiment, *, segment: str = "") -> ExperimentResults:
     """Metrics per variant, comparisons, SRM, guardrails, CUPED, mSPRT, chart and verdict.
 
-    Events count for an exposure through their ``request_id``; events without one count for
-    the unit's latest exposure within ``attribution_window_minutes`` before them. ``segment``
-    keeps the units whose shopper was in that segment at first assignment (frozen on the
-    assignment, so the treatment cannot move a unit between segments).
+    Events count for an exposure when the one attribution rule gives them its served request:
+    the request id they carry, else the same session's latest request within 30 minutes that
+    showed their product (``docs/analytics.md``, "Attribution"). ``segment`` keeps the units
+    whose shopper was in that segment at first assignment (frozen on the assignment, so the
+    treatment cannot move a unit between segments).
     """
     from recommend.experiments.models import Exposure
 
@@ -298,12 +306,11 @@ def experiment_results(experiment, *, segment: str = "") -> ExperimentResults:
     start = datetime.fromtimestamp(
         math.floor(first.timestamp() / seconds) * seconds, tz=first.tzinfo
     )
-    window = timedelta(minutes=experiment.attribution_window_minutes)
     params = {
         "exp": experiment.pk,
-        "window": window,
+        "first": first,
         "start": start,
-        "end": last + window,
+        "end": last + WINDOW,
         "bucket": seconds,
     }
     with connection.cursor() as cursor:

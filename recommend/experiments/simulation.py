@@ -212,12 +212,18 @@ def default_start() -> datetime:
     return datetime(moment.year, moment.month, moment.day, tzinfo=UTC) + timedelta(days=1)
 
 
-def flush_buffers() -> tuple[int, int]:
-    """Write the queued search logs and exposures now (beat does it every 10 s)."""
+def flush_buffers() -> tuple[int, int, int]:
+    """Write the queued search logs, exposures and served requests now (beat does it every
+    10 s): an experiment's results attribute events through the served requests."""
     from recommend import services
+    from recommend.analytics import services as analytics_services
     from recommend.experiments import services as experiment_services
 
-    return services.searchlogs_flush(), experiment_services.exposures_flush()
+    return (
+        services.searchlogs_flush(),
+        experiment_services.exposures_flush(),
+        analytics_services.served_flush(),
+    )
 
 
 def traffic_simulate(
@@ -268,11 +274,11 @@ def traffic_simulate(
     simulator = TrafficSimulator(config, index, tastes, transport, log=log)
 
     def day_end(day: int, report: SimReport) -> None:
-        logs, exposures = flush_buffers()
+        logs, exposures, served = flush_buffers()
         log(
             f"day {day + 1}/{days} ({(config.start + timedelta(days=day)):%Y-%m-%d}): {report.sessions} sessions, "
             f"requests {dict(sorted(report.requests.items()))}, variants {dict(sorted(report.variants.items()))}; "
-            f"flushed {logs} search logs, {exposures} exposures"
+            f"flushed {logs} search logs, {exposures} exposures, {served} served requests"
         )
 
     log(

@@ -38,7 +38,6 @@ def _form(base, other, **over):
         "power": "0.8",
         "alpha": "0.05",
         "sequential": "on",
-        "attribution_window_minutes": "30",
         "cuped_days": "14",
         "variants-TOTAL_FORMS": "2",
         "variants-INITIAL_FORMS": "0",

@@ -1,6 +1,7 @@
 """Results on the real database with planted effects (fixed seeds): a +20% click effect wins, an
 A/A test does not, a skewed split is flagged as SRM, a breached guardrail stops a winner,
-attribution by request id and by time window, CUPED with pre-period data."""
+attribution by the one rule of the analytics (request id, else the session's latest request
+within 30 minutes that showed the product), CUPED with pre-period data."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.models import Event, Shopper
+from recommend.analytics.models import ServedRequest
 from recommend.experiments import services
 from recommend.experiments.logic.assignment import assign
 from recommend.experiments.models import Exposure
@@ -72,9 +74,10 @@ def _traffic(
     click_delay=timedelta(seconds=40),
     pre_purchase=None,
 ):
-    """Exposures and events for ``units`` shoppers: each gets 1–3 searches over ``days`` days and
-    clicks each with probability ``click[variant]`` (purchases per unit likewise). ``split``
-    overrides the experiment's 50/50 assignment (to plant a sample ratio mismatch)."""
+    """Exposures (with their served requests, showing ``product``) and events for ``units``
+    shoppers, each browsing in one session: 1–3 searches over ``days`` days, each clicked with
+    probability ``click[variant]`` (purchases per unit likewise). ``split`` overrides the
+    experiment's 50/50 assignment (to plant a sample ratio mismatch)."""
     rng = random.Random(seed)
     click = click or {"control": 0.3, "treatment": 0.3}
     zero = zero or {"control": 0.0, "treatment": 0.0}
@@ -82,7 +85,7 @@ def _traffic(
     shoppers = Shopper.objects.bulk_create(
         [Shopper(external_id=f"u{seed}-{i}") for i in range(units)]
     )
-    exposures, events = [], []
+    exposures, served, events = [], [], []
     shares = [(k, s) for k, s in (split or {"control": 50, "treatment": 50}).items()]
     for shopper in shoppers:
         key = assign(experiment.salt, shopper.external_id, shares)
@@ -105,6 +108,21 @@ def _traffic(
         for n in range(rng.randint(1, 3)):
             ts = START + timedelta(seconds=rng.uniform(0, days * 86400 - 3600))
             request_id = f"{seed}-{shopper.pk}-{n}"
+            session = f"s{seed}-{shopper.pk}"
+            latency_ms = rng.uniform(5, 25)  # drawn in this order: the seeds' figures hold
+            result_count = 0 if rng.random() < zero[key] else 10
+            served.append(
+                ServedRequest(
+                    request_id=request_id,
+                    endpoint="search",
+                    surface="search",
+                    shopper=shopper,
+                    session=session,
+                    shown=[product.pk] if result_count else [],
+                    result_count=result_count,
+                    timestamp=ts,
+                )
+            )
             exposures.append(
                 Exposure(
                     experiment=experiment,
@@ -112,10 +130,11 @@ def _traffic(
                     unit_type="shopper",
                     unit_id=shopper.external_id,
                     shopper=shopper,
+                    session=session,
                     request_id=request_id,
                     timestamp=ts,
-                    latency_ms=rng.uniform(5, 25),
-                    result_count=0 if rng.random() < zero[key] else 10,
+                    latency_ms=latency_ms,
+                    result_count=result_count,
                 )
             )
             if rng.random() < click[key]:
@@ -125,6 +144,7 @@ def _traffic(
                         shopper=shopper,
                         product=product,
                         type="click",
+                        session=session,
                         request_id=request_id if with_request_id else "",
                         timestamp=ts + click_delay,
                     )
@@ -137,10 +157,12 @@ def _traffic(
                         product=product,
                         type="purchase",
                         value=40,
+                        session=session,
                         request_id=request_id,
                         timestamp=ts + timedelta(minutes=5),
                     )
                 )
+    ServedRequest.objects.bulk_create(served, batch_size=2000)
     Exposure.objects.bulk_create(exposures, batch_size=2000)
     Event.objects.bulk_create(events, batch_size=2000)
 
@@ -211,7 +233,7 @@ def test_a_breached_guardrail_overrides_a_better_primary_metric(operator_user, p
 
 
 def test_events_without_request_id_are_attributed_within_the_window(operator_user, product):
-    experiment = _experiment(operator_user, attribution_window_minutes=30)
+    experiment = _experiment(operator_user)
     _traffic(
         experiment,
         product,
@@ -225,7 +247,7 @@ def test_events_without_request_id_are_attributed_within_the_window(operator_use
     assert inside.control.values["ctr"] > 0.95  # every exposure got its click within 10 minutes
 
     services.experiment_stop(experiment=experiment, actor=operator_user)
-    late = _experiment(operator_user, name="late", attribution_window_minutes=30)
+    late = _experiment(operator_user, name="late")
     _traffic(
         late,
         product,
@@ -236,7 +258,8 @@ def test_events_without_request_id_are_attributed_within_the_window(operator_use
         seed=12,
     )
     outside = experiment_results(late).analysis
-    # clicks 45 minutes later count only when another exposure of the shopper preceded them in 30 min
+    # clicks 45 minutes later count only when another request of the session showed the product
+    # in the 30 minutes before them
     assert outside.control.values["ctr"] < 0.2
 
 
