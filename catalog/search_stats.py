@@ -10,9 +10,12 @@ tests and an operator in doubt run).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+
+from catalog.models import SEARCH_CONFIG
 
 CORPUS_TABLE = "catalog_searchcorpusstat"
 TERM_TABLE = "catalog_searchtermstat"
@@ -96,3 +99,18 @@ def search_stats_rebuild() -> SearchStats:
             "ts_stat('SELECT search_vector FROM catalog_product WHERE active')"
         )
     return search_stats_stored()
+
+
+def indexed_words(words: Sequence[str]) -> set[str]:
+    """The words whose full-text lexemes (as ``to_tsvector`` makes them: stemmed, stop words
+    out) at least one active product holds: what the typo corrector must leave as typed."""
+    if not words:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w FROM unnest(%s::text[]) AS w WHERE EXISTS ("
+            f"  SELECT 1 FROM unnest(tsvector_to_array(to_tsvector(%s::regconfig, w))) AS t(lexeme)"
+            f"  JOIN {TERM_TABLE} s ON s.lexeme = t.lexeme WHERE s.documents > 0)",
+            [list(words), SEARCH_CONFIG],
+        )
+        return {row[0] for row in cursor.fetchall()}

@@ -9,7 +9,7 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         # The built-in job kinds (no torch: runners are imported by the worker that runs them).
-        from catalog import import_hooks
+        from catalog import import_hooks, privacy
         from training import (
             kinds,  # noqa: F401
             kinds_insights,  # noqa: F401
@@ -18,6 +18,8 @@ class TrainingConfig(AppConfig):
             monitoring,
         )
         from training.after_import import queue_quality_report
+        from training.snapshots import forget_frozen_rows
 
         import_hooks.register_after_import(queue_quality_report)
+        privacy.register_forget_hook(forget_frozen_rows)  # rows leave stored snapshots
         monitoring.register()  # jobs gauge, "a job failed" alert rule

@@ -23,6 +23,7 @@ from catalog import selectors as catalog_selectors
 from catalog.models import EventType, Product
 from training.classifier_labels import intent_labels, sentiment_from_rating
 from training.ml.pairs import EventRow, QueryPair, hard_negatives, mine_query_pairs, normalize_query
+from training.ml.snapshots import FrozenSplit, split_as_frozen
 from training.ml.splits import Split, split_by_key, split_by_time, split_per_user
 from training.ml.weak_labels import SessionEvent, weak_intent_labels
 from training.models import QueryLabel
@@ -71,61 +72,87 @@ def _since(days: int | None):
 # =========================================================================== retriever pairs
 
 
+def _pk_in(queryset, ids):
+    """``queryset`` restricted to the primary keys ``ids`` (one array parameter, however many)."""
+    table = queryset.model._meta.db_table
+    return queryset.extra(where=[f'"{table}"."id" = ANY(%s)'], params=[[int(i) for i in ids]])
+
+
 def search_event_rows(
-    *, days: int | None = None, types: Iterable[str] = PAIR_EVENT_TYPES
+    *,
+    days: int | None = None,
+    types: Iterable[str] = PAIR_EVENT_TYPES,
+    ids: dict[str, list[int]] | None = None,
+    only: dict[str, Any] | None = None,
 ) -> list[EventRow]:
-    """Events of ``types`` plus every SearchLog row (as a ``search``), for pair mining."""
+    """Events of ``types`` plus every SearchLog row (as a ``search``), for pair mining.
+
+    ``ids``, when given, receives the primary keys read (``events``, ``searches``: what a
+    frozen snapshot stores); ``only`` restricts the rows to such stored keys."""
     since = _since(days)
     events = training_events().filter(type__in=list(types))
     logs = training_search_logs().all()
     if since is not None:
         events = events.filter(timestamp__gte=since)
         logs = logs.filter(timestamp__gte=since)
-    rows = [
-        EventRow(
-            shopper=shopper,
-            session=session or None,
-            type=kind,
-            product=product,
-            query=query or None,
-            timestamp=ts,
-            position=position,
-            request_id=request_id or None,
+    if only is not None:
+        events = _pk_in(events, only.get("events", ()))
+        logs = _pk_in(logs, only.get("searches", ()))
+    event_ids: list[int] = []
+    search_ids: list[int] = []
+    rows = []
+    for pk, shopper, session, kind, product, query, ts, position, request_id in events.values_list(
+        "pk",
+        "shopper_id",
+        "session",
+        "type",
+        "product_id",
+        "query",
+        "timestamp",
+        "position",
+        "request_id",
+    ).iterator(chunk_size=20000):
+        event_ids.append(pk)
+        rows.append(
+            EventRow(
+                shopper=shopper,
+                session=session or None,
+                type=kind,
+                product=product,
+                query=query or None,
+                timestamp=ts,
+                position=position,
+                request_id=request_id or None,
+            )
         )
-        for shopper, session, kind, product, query, ts, position, request_id in events.values_list(
-            "shopper_id",
-            "session",
-            "type",
-            "product_id",
-            "query",
-            "timestamp",
-            "position",
-            "request_id",
-        ).iterator(chunk_size=20000)
-    ]
-    rows.extend(
-        EventRow(
-            shopper=shopper,
-            session=session or None,
-            type="search",
-            product=None,
-            query=query,
-            timestamp=ts,
-            request_id=request_id or None,
+    for pk, shopper, session, query, ts, request_id in logs.values_list(
+        "pk", "shopper_id", "session", "query", "timestamp", "request_id"
+    ).iterator(chunk_size=20000):
+        search_ids.append(pk)
+        rows.append(
+            EventRow(
+                shopper=shopper,
+                session=session or None,
+                type="search",
+                product=None,
+                query=query,
+                timestamp=ts,
+                request_id=request_id or None,
+            )
         )
-        for shopper, session, query, ts, request_id in logs.values_list(
-            "shopper_id", "session", "query", "timestamp", "request_id"
-        ).iterator(chunk_size=20000)
-    )
+    if ids is not None:
+        ids["events"], ids["searches"] = event_ids, search_ids
     return rows
 
 
 @dataclass
 class RetrieverData:
-    """Mined pairs split by query, and the snapshot describing them."""
+    """Mined pairs split by query, and the snapshot describing them (``ids``: the primary keys
+    of the rows mined, ``events`` and ``searches``, for a frozen snapshot)."""
 
     split: Split[QueryPair]
     snapshot: dict[str, Any]
+    ids: dict[str, list[int]] = field(default_factory=dict)
 
     def judgments(self, part: str = "test") -> dict[str, dict[int, float]]:
         """``{query: {product id: gain}}``: gain = mean engagement weight per journey (1 click … 3 purchase)."""
@@ -134,12 +161,28 @@ class RetrieverData:
             out[pair.query][pair.product_id] = round(pair.weight / max(pair.count, 1), 3)
         return dict(out)
 
+    def frozen_parts(self) -> dict[str, list[str]]:
+        """The queries of each part (what a frozen snapshot of a retriever stores)."""
+        return {name: sorted(keys) for name, keys in self.split.keys.items()}
 
-def retriever_data(*, seed: int, days: int | None = None) -> RetrieverData:
-    """Pairs mined from the search log and events, split 70/15/15 by query with ``seed``."""
-    rows = search_event_rows(days=days)
+
+def retriever_data(
+    *, seed: int, days: int | None = None, frozen: FrozenSplit | None = None
+) -> RetrieverData:
+    """Pairs mined from the search log and events, split 70/15/15 by query with ``seed``.
+
+    With ``frozen`` (a stored snapshot), the pairs are mined from the snapshot's rows only and
+    each query goes to the part it is stored in: the same pairs, whatever arrived since."""
+    ids: dict[str, list[int]] = {}
+    if frozen is not None:
+        rows = search_event_rows(only=frozen.rows, ids=ids)
+    else:
+        rows = search_event_rows(days=days, ids=ids)
     pairs = mine_query_pairs(rows)
-    split = split_by_key(pairs, key_fn=lambda p: p.query, seed=seed, ratios=RATIOS)
+    if frozen is not None:
+        split = split_as_frozen(pairs, lambda p: p.query, frozen)
+    else:
+        split = split_by_key(pairs, key_fn=lambda p: p.query, seed=seed, ratios=RATIOS)
     snapshot = {
         "source": "search log + search events followed by click / add_to_cart / purchase",
         "events": len(rows),
@@ -148,7 +191,7 @@ def retriever_data(*, seed: int, days: int | None = None) -> RetrieverData:
         "built_at": timezone.now().isoformat(),
         "split": split.summary(),
     }
-    return RetrieverData(split=split, snapshot=snapshot)
+    return RetrieverData(split=split, snapshot=snapshot, ids=ids)
 
 
 def shown_not_engaged(*, days: int | None = None) -> dict[str, list[int]]:
@@ -338,23 +381,32 @@ CF_WEIGHTS = {
 
 
 def cf_interactions(
-    *, days: int | None = None, protocol: str = "global_time", seed: int = 42
-) -> tuple[Split[tuple[Hashable, Hashable, float, Any]], dict]:
-    """``(shopper, product, weight, timestamp)`` rows split 70/15/15.
+    *,
+    days: int | None = None,
+    protocol: str = "global_time",
+    seed: int = 42,
+    frozen: FrozenSplit | None = None,
+) -> tuple[Split[tuple[Hashable, Hashable, float, Any, int]], dict]:
+    """``(shopper, product, weight, timestamp, event id)`` rows split 70/15/15 (or, with
+    ``frozen``, the stored snapshot's events in their stored parts).
 
     ``protocol``: ``global_time`` (one time boundary for everyone), ``per_user_time`` (each
     shopper's latest products held out) or ``per_user_random`` (seeded, per shopper).
     """
     events = training_events().filter(type__in=list(CF_WEIGHTS), product__isnull=False)
-    if days:
+    if frozen is not None:
+        events = _pk_in(events, frozen.event_ids())
+    elif days:
         events = events.filter(timestamp__gte=_since(days))
     rows = [
-        (shopper, product, CF_WEIGHTS[kind], ts)
-        for shopper, product, kind, ts in events.values_list(
-            "shopper_id", "product_id", "type", "timestamp"
+        (shopper, product, CF_WEIGHTS[kind], ts, pk)
+        for shopper, product, kind, ts, pk in events.values_list(
+            "shopper_id", "product_id", "type", "timestamp", "pk"
         ).iterator(chunk_size=50000)
     ]
-    if protocol == "global_time":
+    if frozen is not None:
+        split = split_as_frozen(rows, lambda row: row[4], frozen)
+    elif protocol == "global_time":
         split = split_by_time(rows, time_fn=lambda row: row[3], ratios=RATIOS)
     else:
         split = split_per_user(

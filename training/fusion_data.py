@@ -21,7 +21,7 @@ the reason and left out of the tuning.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -52,13 +52,13 @@ class SourceLists:
         return [s for s in SOURCES if s not in self.skipped]
 
 
-Row = tuple[Hashable, Hashable, float, object]  # (shopper, product, CF weight, timestamp)
+Row = tuple  # (shopper, product, CF weight, timestamp[, event id]) as cf_interactions reads them
 
 
 def _history(rows: Sequence[Row]) -> dict[int, list[tuple[int, str, object]]]:
     """Each shopper's training events, latest first, as (product, serving event type, time)."""
     out: dict[int, list[tuple[int, str, object]]] = defaultdict(list)
-    for shopper, product, weight, ts in rows:
+    for shopper, product, weight, ts, *_ in rows:
         out[shopper].append((product, SERVING_WEIGHT.get(float(weight), "click"), ts))
     for events in out.values():
         events.sort(key=lambda e: e[2], reverse=True)
@@ -70,13 +70,13 @@ def _trending(rows: Sequence[Row], active: set[int]) -> list[tuple[int, float]]:
 
     if not rows:
         return []
-    reference = max(ts for *_, ts in rows)
+    reference = max(row[3] for row in rows)
     since = reference - timedelta(days=TRENDING_WINDOW_DAYS)
     weights = profiles.EVENT_WEIGHTS
     return cooccurrence.trending(
         (
             (product, ts, weights[SERVING_WEIGHT.get(float(w), "click")])
-            for _, product, w, ts in rows
+            for _, product, w, ts, *_ in rows
             if ts > since and product in active
         ),
         reference,
@@ -236,7 +236,7 @@ def source_lists(
         interests[shopper] = [p for p, _ in cooccurrence.trending_in(table, share, k)]
     put("interests", interests, "no product has a category with trending items")
     baskets: dict[tuple[int, object], set[int]] = defaultdict(set)
-    for shopper, product, weight, ts in train_rows:
+    for shopper, product, weight, ts, *_ in train_rows:
         if SERVING_WEIGHT.get(float(weight)) == "purchase":
             baskets[(shopper, ts.date() if hasattr(ts, "date") else ts)].add(product)
     together = cooccurrence.bought_together(

@@ -413,7 +413,8 @@ register_job_kind(
     queue="gpu",
     runner="training.runners.evaluate.run",
     help="Evaluate any version against the active version of its task on the same split "
-    "(retriever: Recall/NDCG@k, MRR; classifiers: accuracy, macro-F1; cf: Recall/NDCG@k).",
+    "(retriever: Recall/NDCG@k, MRR; classifiers: accuracy, macro-F1; cf: Recall/NDCG@k); "
+    "retriever and cf versions on a stored snapshot's exact rows.",
     params=[
         Param(
             "version",
@@ -446,6 +447,17 @@ register_job_kind(
             "",
             "retriever: evaluate on a judged CSV under DATA_DIR instead of the held-out split",
             label="Judged relevance file",
+        ),
+        Param(
+            "snapshot",
+            int,
+            None,
+            "score on the stored snapshot of this version (its exact train/valid/test rows), so "
+            "two versions are compared on the same rows; default: the evaluated version's own "
+            "snapshot when it has one, else its split re-derived from the live tables",
+            min=1,
+            label="Stored snapshot of version",
+            version_of="any",
         ),
         DEVICE,
     ],

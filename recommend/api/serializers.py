@@ -184,7 +184,8 @@ class ProductOut(serializers.Serializer):
 class RetrieverHit(serializers.Serializer):
     rank = serializers.IntegerField(help_text="1-based rank in that retriever's list.")
     score = serializers.FloatField(
-        help_text="The retriever's raw score (ts_rank_cd, cosine, CF score, …)."
+        help_text="The retriever's raw score (lexical: BM25 over the matched candidates; "
+        "semantic: cosine; CF score, …)."
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from catalog.search_stats import indexed_words
 from platform_core import metrics
 from recommend import selectors, services
 from recommend.engine import fusion, synonyms
@@ -84,10 +85,12 @@ class PreparedQuery:
 def prepare_query(
     normalised: str, synonym_index: synonyms.SynonymIndex, known_words: frozenset[str] = frozenset()
 ) -> PreparedQuery:
-    """Typo correction from the catalogue's vocabulary (real words in ``known_words`` stay as
-    typed), then synonyms: the texts the lexical and the semantic retrievers receive (the ranker
-    job prepares its queries the same way)."""
-    correction = guarded_correct(loaders.spell_corrector(), normalised, known_words)
+    """Typo correction from the catalogue's vocabulary (real words in ``known_words``, and words
+    the full-text index matches as typed, stay), then synonyms: the texts the lexical and the
+    semantic retrievers receive (the ranker job prepares its queries the same way)."""
+    correction = guarded_correct(
+        loaders.spell_corrector(), normalised, known_words, indexed=indexed_words
+    )
     tokens = tokenize(correction.corrected)
     expansion = synonyms.expand(tokens, synonym_index)
     return PreparedQuery(

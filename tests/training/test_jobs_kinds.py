@@ -104,6 +104,23 @@ def test_finetuned_retriever_beats_the_base_encoder_on_held_out_queries(
         and evaluation["baseline"] == judged["candidate"]
     )
 
+    # The fine-tune froze its split: the queries of each part and the rows it mined them from.
+    frozen = snapshot["frozen"]
+    assert frozen["unit"] == "query" and frozen["counts"] == snapshot["split"]["key_counts"]
+    assert frozen["rows"]["events"] > 0 and "searches" in frozen["rows"]  # none in this store
+    # Both versions on that stored snapshot: identical held-out rows, and the figures the job
+    # measured for each of them on its test split.
+    mine, theirs = (
+        run("evaluate", operator_user, version=v.pk, snapshot=version.pk, device="cpu").metrics
+        for v in (version, base)
+    )
+    assert mine["snapshot"]["rows_digest"] == theirs["snapshot"]["rows_digest"]
+    assert mine["snapshot"]["test_rows"] == theirs["snapshot"]["test_rows"] > 0
+    assert mine["candidate"]["ndcg@10"] == pytest.approx(m["ndcg@10"], abs=1e-4)
+    assert theirs["candidate"]["ndcg@10"] == pytest.approx(
+        m["active_same_split"]["ndcg@10"], abs=1e-4
+    )
+
 
 def test_intent_classifier_from_operator_labels_and_activation(demo, operator_user):
     with open(demo["query_intents"], newline="") as handle:

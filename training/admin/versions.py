@@ -4,16 +4,19 @@ through a service); the active version of a task cannot be deleted."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from platform_core.redirects import safe_next
-from training import models, selectors, services
+from training import models, selectors, services, snapshots
 from training.admin.common import error_text, value_table
 from training.charts import metric_bars_svg
 from training.middleware import deliver_job_notices
@@ -80,6 +83,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "vectors",
         "comparison",
         "hyperparameters_pretty",
+        "stored_snapshot",
         "dataset_snapshot_pretty",
         "created_at",
         "created_by",
@@ -137,9 +141,57 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def hyperparameters_pretty(self, obj):
         return value_table(obj.hyperparameters)
 
+    @admin.display(description="stored snapshot")
+    def stored_snapshot(self, obj: ModelVersion):
+        record = snapshots.frozen_record(obj)
+        if record is None:
+            return "— (its split is re-derived from the live tables)"
+        counts = record.get("counts") or {}
+        unit = "event ids" if record.get("unit") == "event" else "queries"
+        rows = record.get("rows") or {}
+        mined = (
+            " mined from " + ", ".join(f"{n} {kind}" for kind, n in sorted(rows.items()))
+            if rows
+            else ""
+        )
+        dropped = record.get("dropped") or 0
+        return format_html(
+            "train {} / valid {} / test {} {}{}; {} kB, checksum <code>{}</code>; "
+            '{} rows dropped by forgetting shoppers · <a href="{}">download (.zip)</a>',
+            counts.get("train", 0),
+            counts.get("valid", 0),
+            counts.get("test", 0),
+            unit,
+            mined,
+            round((record.get("bytes") or 0) / 1024, 1),
+            (record.get("checksum") or "")[:16],
+            dropped,
+            reverse("admin:training_modelversion_snapshot", args=[obj.pk]),
+        )
+
+    def snapshot_view(self, request, pk: int):
+        """The version's stored snapshot as a zip of its .npy files and manifest."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(ModelVersion, pk=pk)
+        directory = snapshots.snapshot_path(version)
+        if snapshots.frozen_record(version) is None or directory is None or not directory.is_dir():
+            raise Http404("This version has no stored snapshot.")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for item in sorted(directory.iterdir()):
+                if item.is_file():
+                    archive.write(item, arcname=f"snapshot-v{version.pk}/{item.name}")
+        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        response["Content-Disposition"] = (
+            f'attachment; filename="aisle-{version.task}-v{version.pk}-snapshot.zip"'
+        )
+        return response
+
     @admin.display(description="dataset snapshot")
     def dataset_snapshot_pretty(self, obj):
         snapshot = dict(obj.dataset_snapshot or {})
+        snapshot.pop(snapshots.FROZEN_KEY, None)  # shown as "stored snapshot"
         split = dict(snapshot.get("split") or {})
         if "key_hashes" in split:  # thousands of digests: show the counts only
             split["key_hashes"] = {k: f"{len(v)} hashes" for k, v in split["key_hashes"].items()}
@@ -152,6 +204,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 "<int:pk>/promote/",
                 self.admin_site.admin_view(self.promote_view),
                 name="training_modelversion_promote",
+            ),
+            path(
+                "<int:pk>/snapshot/",
+                self.admin_site.admin_view(self.snapshot_view),
+                name="training_modelversion_snapshot",
             ),
             path(
                 "compare/",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from training import datasets, selectors
+from training import datasets, selectors, snapshots
 from training.context import JobContext
 from training.models import Task
 
@@ -204,6 +204,18 @@ def run(ctx: JobContext) -> None:
 
         with atomic_artifact_dir(ctx.artifact_path(version)) as scratch:
             final.save(scratch)
+        # The exact rows of each part, so evaluate compares later versions on them.
+        frozen = snapshots.snapshot_freeze(
+            version=version,
+            unit="event",
+            parts={name: [row[4] for row in rows] for name, rows in split.parts().items()},
+            meta={
+                "seed": p["seed"],
+                "ratios": list(split.ratios),
+                "split": {"protocol": protocol, "seed": p["seed"]},
+            },
+        )
+        ctx.log(f"froze the split: {frozen['counts']} event ids ({frozen['bytes']} bytes)")
     runner_up = max(
         (c for c in candidates if c.family != best.family),
         key=lambda c: c.valid[key],

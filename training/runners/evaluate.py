@@ -1,19 +1,29 @@
 """``evaluate``: any version against the active version of its task, on the same split.
 
+Retriever and CF versions are scored on a stored snapshot (``training.snapshots``): the
+``snapshot`` param names the version whose frozen rows to use, by default the evaluated
+version's own; versions without one have their split re-derived from the live tables.
+
 Retrievers, classifiers and CF models are built in; another app can add a task with
 ``training.jobs.register_evaluator(task, fn)`` where ``fn(ctx, version, active) -> dict``.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from training import datasets, evaluation, selectors
+from training import datasets, evaluation, selectors, snapshots
 from training.context import JobContext
 from training.jobs import get_evaluator
+from training.ml.snapshots import FrozenSplit
 from training.models import ModelVersion, Task
+
+#: Tasks whose training jobs freeze their split (``training.snapshots``).
+FROZEN_TASKS = (Task.RETRIEVER, Task.CF)
 
 
 def recorded_seed(version: ModelVersion, default: int = 42) -> int:
@@ -37,19 +47,26 @@ def run(ctx: JobContext) -> None:
         f"evaluating {version.task} version #{version.pk} against active "
         f"#{active.pk if active else '-'} (split seed {seed})"
     )
-    # The version's split is re-derived from the live tables: leave out the rows its training
-    # left out (exclude_flagged), or the held-out part is not the one it was judged on.
-    excluded = bool((version.dataset_snapshot or {}).get("exclude_flagged"))
+    stored = _stored_snapshot(version, p.get("snapshot"))
+    if stored is not None:
+        ctx.log(
+            f"on the stored snapshot of version #{stored.version.pk} "
+            f"({stored.frozen.unit} ids, checksum {stored.frozen.checksum[:12]})"
+        )
+    # A re-derived split reads the live tables: leave out the rows its training left out
+    # (exclude_flagged), or the held-out part is not the one it was judged on. A stored
+    # snapshot's rows are exactly its own: flags set since change nothing.
+    excluded = stored is None and bool((version.dataset_snapshot or {}).get("exclude_flagged"))
     with ctx.stage("evaluate", 0.0, 1.0), datasets.flagged_rows_excluded(excluded):
         custom = get_evaluator(version.task)
         if custom is not None:
             result = custom(ctx, version, active)
         elif version.task == Task.RETRIEVER:
-            result = _retriever(ctx, version, seed, device)
+            result = _retriever(ctx, version, seed, device, stored)
         elif version.task in (Task.INTENT, Task.SENTIMENT):
             result = _classifier(version, active, seed, device)
         elif version.task == Task.CF:
-            result = _cf(version, active, p["k"] or 20)
+            result = _cf(version, active, p["k"] or 20, stored)
         else:
             raise ValidationError(
                 f"No evaluator for {version.task} versions (register one with "
@@ -63,13 +80,59 @@ def run(ctx: JobContext) -> None:
     ctx.finish(version, result)
 
 
-def _retriever(ctx: JobContext, version: ModelVersion, seed: int, device) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StoredSnapshot:
+    """The stored snapshot an evaluation runs on, and the version that froze it."""
+
+    version: ModelVersion
+    frozen: FrozenSplit
+
+    def describe(self, rows: list) -> dict[str, Any]:
+        """What the evaluation records of the rows it used: identical rows, identical digest."""
+        digest = hashlib.sha256(repr(sorted(rows, key=repr)).encode()).hexdigest()
+        return {
+            "version": self.version.pk,
+            "checksum": self.frozen.checksum,
+            "test_rows": len(rows),
+            "rows_digest": digest,
+        }
+
+
+def _stored_snapshot(version: ModelVersion, source_id: int | None) -> StoredSnapshot | None:
+    """The snapshot named by the ``snapshot`` param, else the version's own, else None."""
+    if source_id:
+        source = ModelVersion.objects.filter(pk=source_id).first()
+        if source is None:
+            raise ValidationError(f"Model version #{source_id} (snapshot) does not exist.")
+        if source.task != version.task:
+            raise ValidationError(
+                f"Version #{source.pk} is a {source.task} version; a {version.task} version is "
+                "evaluated on a snapshot of its own task."
+            )
+        if version.task not in FROZEN_TASKS:
+            raise ValidationError(f"{version.task} versions are not evaluated on stored snapshots.")
+        return StoredSnapshot(source, snapshots.snapshot_load(source))
+    if version.task in FROZEN_TASKS and snapshots.frozen_record(version) is not None:
+        return StoredSnapshot(version, snapshots.snapshot_load(version))
+    return None
+
+
+def _retriever(
+    ctx: JobContext, version: ModelVersion, seed: int, device, stored: StoredSnapshot | None
+) -> dict[str, Any]:
     from training.runners.embed import load_version_encoder
 
     k = ctx.params["k"] or 10
+    described = None
     if ctx.params["judged_csv"]:
         judgments = datasets.judged_csv(ctx.params["judged_csv"])
         source = ctx.params["judged_csv"]
+    elif stored is not None:
+        judgments = datasets.retriever_data(seed=seed, frozen=stored.frozen).judgments("test")
+        source = f"held-out queries (test split of the snapshot of version #{stored.version.pk})"
+        described = stored.describe(
+            [(q, pid, gain) for q, grades in judgments.items() for pid, gain in grades.items()]
+        )
     else:
         days = (version.dataset_snapshot or {}).get("days")
         judgments = datasets.retriever_data(seed=seed, days=days).judgments("test")
@@ -83,6 +146,8 @@ def _retriever(ctx: JobContext, version: ModelVersion, seed: int, device) -> dic
     model = load_version_encoder(version, device)
     comparison = evaluation.compare_retrievers(model, version, judgments, k=k, device=device)
     out = {"source": source, "k": k, **comparison}
+    if described is not None:
+        out["snapshot"] = described
     cand, base = comparison["candidate"], comparison.get("baseline")
     ctx.log(
         f"{source}: ndcg@{k} {cand[f'ndcg@{k}']:.4f} vs active {base[f'ndcg@{k}']:.4f}"
@@ -116,7 +181,9 @@ def _classifier(
     return out
 
 
-def _cf(version: ModelVersion, active: ModelVersion | None, k: int) -> dict[str, Any]:
+def _cf(
+    version: ModelVersion, active: ModelVersion | None, k: int, stored: StoredSnapshot | None
+) -> dict[str, Any]:
     """Both versions scored on the candidate's own split (the protocol and seed it recorded).
 
     A version trained by the current ``train_cf`` serves a model refitted on every interaction,
@@ -137,11 +204,15 @@ def _cf(version: ModelVersion, active: ModelVersion | None, k: int) -> dict[str,
 
     recorded = (version.metrics or {}).get("split") or {}
     days = (version.dataset_snapshot or {}).get("days")
-    split, _ = datasets.cf_interactions(
-        days=days,
-        protocol=recorded.get("protocol", "global_time"),
-        seed=recorded.get("seed", 42),
-    )
+    if stored is not None:
+        split, _ = datasets.cf_interactions(frozen=stored.frozen)
+        recorded = stored.frozen.meta.get("split") or recorded
+    else:
+        split, _ = datasets.cf_interactions(
+            days=days,
+            protocol=recorded.get("protocol", "global_time"),
+            seed=recorded.get("seed", 42),
+        )
     train, valid, test = (
         build_interactions(split.train),
         build_interactions(split.valid),
@@ -156,6 +227,8 @@ def _cf(version: ModelVersion, active: ModelVersion | None, k: int) -> dict[str,
         return evaluate_cf(model, train, test, k=k)
 
     out: dict[str, Any] = {"candidate": score(version), "k": k, "split": recorded}
+    if stored is not None:
+        out["snapshot"] = stored.describe([row[4] for row in split.test])
     if active is not None and active.pk != version.pk:
         out["baseline"] = score(active)
     return out

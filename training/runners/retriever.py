@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from training import datasets, evaluation, selectors, vectors
+from training import datasets, evaluation, selectors, snapshots, vectors
 from training.context import JobContext
 from training.models import ModelVersion, Task
 from training.runners.embed import embed_version
@@ -96,6 +96,19 @@ def run(ctx: JobContext) -> None:
         )
     ctx.log(
         f"trained {result.steps} steps at {result.pairs_per_sec:.0f} pairs/s, final loss {result.final_loss:.4f}"
+    )
+    # The queries of each part and the rows they were mined from, so evaluate compares later
+    # versions on exactly these pairs.
+    frozen = snapshots.snapshot_freeze(
+        version=version,
+        unit="query",
+        parts=data.frozen_parts(),
+        rows=data.ids,
+        meta={"seed": p["seed"], "ratios": list(data.split.ratios), "days": p["days"]},
+    )
+    ctx.log(
+        f"froze the split: {frozen['counts']} queries over {frozen['rows']} rows "
+        f"({frozen['bytes']} bytes)"
     )
     ctx.timings["train_pairs_per_s"] = round(result.pairs_per_sec, 1)
 

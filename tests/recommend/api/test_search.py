@@ -7,6 +7,7 @@ import pytest
 from catalog.models import SearchLog
 from recommend import services
 from recommend.serving import cache
+from tests.factories.catalog import ProductFactory
 from tests.factories.recommend import BoostRuleFactory, PinnedResultFactory, SynonymSetFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,16 @@ def test_typo_correction_uses_the_catalogue_vocabulary(storefront, serving_store
     body = storefront.get("/api/v1/search", {"q": "espreso machine"}).json()
     assert body["corrected_query"] == "espresso machine"
     assert ids(body)[0] == "kt-1"
+
+
+def test_a_word_the_full_text_index_matches_is_not_corrected(storefront, serving_store):
+    """ "womens" is no catalogue token ("women's" is), but the index stems both to "women": the
+    query stays as typed and finds the jacket; a real typo beside it is still corrected."""
+    ProductFactory(external_id="wj-1", title="Northloom women's denim jacket")
+    body = storefront.get("/api/v1/search", {"q": "womens denim jacket"}).json()
+    assert body["corrected_query"] is None and "wj-1" in ids(body)
+    body = storefront.get("/api/v1/search", {"q": "womens denim jackett"}).json()
+    assert body["corrected_query"] == "womens denim jacket" and "wj-1" in ids(body)
 
 
 def test_synonyms_widen_the_lexical_query(storefront, serving_store):

@@ -31,3 +31,25 @@ def test_without_a_dictionary_it_behaves_like_the_corrector():
     corrector = SpellCorrector.from_texts(CATALOGUE)
     for query in ("runing shoes", "trail runnning", "machine"):
         assert guarded_correct(corrector, query).corrected == corrector.correct(query).corrected
+
+
+def test_a_word_the_index_matches_is_never_replaced():
+    """The corrector compares surface tokens, the index stems them: "womens" is not a catalogue
+    token ("women's" is) but the index matches it, so it stays as typed."""
+    corrector = SpellCorrector.from_texts(["Northloom women's jean jacket", "Trail running shoes"])
+    assert corrector.correct("womens jackett").corrections == [
+        ("womens", "women's"),
+        ("jackett", "jacket"),
+    ]  # what it did before the index was asked
+    asked: list[list[str]] = []
+
+    def indexed(words):
+        asked.append(list(words))
+        return {"womens"}  # "women" is an indexed lexeme; "jackett" matches nothing
+
+    guarded = guarded_correct(corrector, "Womens jackett", indexed=indexed)
+    assert guarded.corrected == "womens jacket" and guarded.corrections == [("jackett", "jacket")]
+    assert asked == [["jackett", "womens"]]  # one call, with the proposed words only
+    guarded_correct(corrector, "womens", known_words={"womens"}, indexed=indexed)
+    guarded_correct(corrector, "trail shoes", indexed=indexed)
+    assert len(asked) == 1  # nothing to replace: the index is not asked
