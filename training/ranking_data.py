@@ -41,6 +41,8 @@ class ShownList:
     positions: dict[int, int] = field(default_factory=dict)  # product -> 1-based shown position
     engagement: dict[int, float] = field(default_factory=dict)
     source: str = "log"
+    # product -> the engagement event types it drew (the data_value job leaves a type out)
+    kinds: dict[int, set[str]] = field(default_factory=dict)
 
     @property
     def clicked(self) -> set[int]:
@@ -72,6 +74,7 @@ def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
         return []
     mapping = product_ids_for_external(sorted({p for *_, shown in rows for p in shown}))
     engagement: dict[str, dict[int, float]] = defaultdict(dict)
+    kinds: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     for request_id, product_id, kind in (
         datasets.training_events()
         .filter(
@@ -81,6 +84,7 @@ def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
     ):
         level = engagement[request_id]
         level[product_id] = max(level.get(product_id, 0.0), ENGAGEMENT[kind])
+        kinds[request_id][product_id].add(kind)
     lists = []
     for request_id, timestamp, normalised, corrected, shopper_id, shown in rows:
         products = [mapping[p] for p in shown if p in mapping]
@@ -95,6 +99,7 @@ def served_lists(*, max_lists: int, since: datetime | None) -> list[ShownList]:
                 products=products,
                 positions={pk: i for i, pk in enumerate(products, start=1)},
                 engagement={pk: v for pk, v in engagement[request_id].items() if pk in products},
+                kinds={pk: set(v) for pk, v in kinds[request_id].items() if pk in products},
             )
         )
     return lists
@@ -159,6 +164,7 @@ def session_lists(
         normalised = normalise(query)
         clicks: dict[int, int] = {}
         engagement: dict[int, float] = {}
+        drew: dict[int, set[str]] = defaultdict(set)
         for _s, _sess, product, kind, event_query, position, ts in events:
             if ts < timestamp:
                 continue
@@ -167,8 +173,10 @@ def session_lists(
                     continue
                 clicks[product] = position or 0
                 engagement[product] = max(engagement.get(product, 0.0), ENGAGEMENT[kind])
+                drew[product].add(kind)
             elif product in clicks:
                 engagement[product] = max(engagement.get(product, 0.0), ENGAGEMENT[kind])
+                drew[product].add(kind)
         if not clicks:
             continue
         retrieved = retrieve(normalised, list_size)
@@ -196,6 +204,7 @@ def session_lists(
                 positions={pk: i for i, pk in enumerate(products, start=1)},
                 engagement={pk: v for pk, v in engagement.items() if pk in products},
                 source="session",
+                kinds={pk: set(v) for pk, v in drew.items() if pk in products},
             )
         )
     return lists
