@@ -11,7 +11,7 @@ from training.jobs import Param, register_job_kind
 
 #: the tasks the runner measures today (the source registry names more: retriever sources wait
 #: for their runner, ``training.ml.data_value_sources``)
-MEASURED_TASKS = ("ranker",)
+MEASURED_TASKS = ("ranker", "cf")
 
 
 def _data_value_rules(params: dict) -> None:

@@ -25,12 +25,26 @@ T = TypeVar("T")
 MIN_HELD_OUT = 10
 
 
-def held_out_split(units: Sequence[T], *, key: Callable[[T], Hashable], seed: int):
-    """The job's one frozen split: a seeded hash of each unit's key (70/15/15); the data-value
-    retrains learn from train + valid and are all scored on test. The one place the split is
-    made, so that it can read a stored snapshot's split instead when one exists."""
-    from training.ml.splits import split_by_key
+def held_out_split(
+    task: str, units: Sequence[T], *, key: Callable[[T], Hashable], seed: int, user=None
+):
+    """The job's one frozen split (70/15/15; the retrains learn from train + valid and are all
+    scored on test). Ranker: a seeded hash of each list's ``key``. CF: each shopper's latest
+    products held out (``user``: the shopper of a row, ``key``: its product), the protocol
+    ``train_cf`` uses by default. The one place the split is made, so that it can read a stored
+    snapshot's split instead when one exists."""
+    from training.ml.splits import split_by_key, split_per_user
 
+    if task == "cf":
+        return split_per_user(
+            units,
+            user_fn=user,
+            item_fn=key,
+            time_fn=lambda row: row[3],
+            method="per_user_time",
+            seed=seed,
+            ratios=(0.7, 0.15, 0.15),
+        )
     return split_by_key(units, key_fn=key, seed=seed, ratios=(0.7, 0.15, 0.15))
 
 
@@ -88,7 +102,7 @@ def ranker_figures(ctx: JobContext, version: ModelVersion | None) -> dict[str, A
         )
         for shown in lists
     ]
-    split = held_out_split(units, key=lambda unit: unit.list_id, seed=p["seed"])
+    split = held_out_split("ranker", units, key=lambda unit: unit.list_id, seed=p["seed"])
     train, test = split.train + split.valid, split.test
     ctx.log(f"{len(lists)} lists: {len(train)} to train on, {len(test)} held out")
     if len(test) < MIN_HELD_OUT or len(train) < MIN_HELD_OUT:
@@ -141,6 +155,82 @@ def ranker_figures(ctx: JobContext, version: ModelVersion | None) -> dict[str, A
     }
 
 
+def cf_figures(ctx: JobContext, version: ModelVersion | None) -> dict[str, Any]:
+    """Every CF event (flags noted, not applied), split per shopper, ablated and curved."""
+    from django.db.models import Q
+
+    from training import datasets
+    from training.ml.cf.selection import Candidate, recorded_recipe
+    from training.ml.cf_value import METRIC, Interaction, cf_data_value
+    from training.ml.data_value_sources import sources_for
+
+    p = ctx.params
+    weights = {str(kind): weight for kind, weight in datasets.CF_WEIGHTS.items()}
+    flagged = (
+        Q(exclude_from_training=True)
+        | Q(shopper__exclude_from_training=True)
+        | Q(product__exclude_from_training=True)
+    )
+    with ctx.stage("read events", 0.0, 0.05):
+        events = datasets.training_events().filter(
+            type__in=list(weights), product__isnull=False, shopper__isnull=False
+        )
+        bad = set(events.filter(flagged).values_list("id", flat=True))
+        rows = [
+            (shopper, product, kind, ts, pk in bad)
+            for pk, shopper, product, kind, ts in events.values_list(
+                "id", "shopper_id", "product_id", "type", "timestamp"
+            ).iterator(chunk_size=50_000)
+        ]
+    split = held_out_split(
+        "cf", rows, key=lambda row: row[1], user=lambda row: row[0], seed=p["seed"]
+    )
+    train = [Interaction(*row[:3], flagged=row[4]) for row in split.train + split.valid]
+    test = [Interaction(*row[:3], flagged=row[4]) for row in split.test]
+    ctx.log(f"{len(rows)} events: {len(train)} to train on, {len(test)} held out")
+    if len(test) < MIN_HELD_OUT or len(train) < MIN_HELD_OUT:
+        raise ValidationError(
+            f"Only {len(rows)} interactions: too few to value the data (import events first)."
+        )
+    recipe = recorded_recipe(version.hyperparameters if version is not None else None)
+    recipe = recipe or Candidate("item_item", {"top_k": 50, "shrink": 10.0})
+
+    def progress(done: int, total: int, label: str) -> None:
+        ctx.message(f"refit {min(done + 1, total)}/{total}: {label}")
+        ctx.progress(done / max(total, 1), done, total, None, {})
+
+    with ctx.stage("refit", 0.05, 1.0):
+        figures = cf_data_value(
+            train,
+            test,
+            sources_for("cf"),
+            recipe,
+            weights,
+            curve=p["curve"],
+            bootstrap=p["bootstrap"],
+            seed=p["seed"],
+            max_users=p["max_users"] or None,
+            progress=progress,
+            should_cancel=ctx.should_cancel,
+        )
+    return {
+        **figures,
+        "metric": METRIC,
+        "unit": "shoppers",
+        "split": {
+            "method": "each shopper's latest products held out (70/15/15; train + valid learn)",
+            "seed": p["seed"],
+            "train": len(train),
+            "held_out": figures["units"],
+            "flagged": len(bad),
+        },
+        "notes": [
+            f"Each refit: {recipe.name} on the training events (weights {weights}); relevant "
+            "products are each held-out shopper's held-out products of any type.",
+        ],
+    }
+
+
 def run(ctx: JobContext) -> None:
     from training.ml.data_value import summary_sentences
 
@@ -150,7 +240,7 @@ def run(ctx: JobContext) -> None:
     version = reference_version(task, p["version"])
     if version is not None:
         ctx.log(f"settings of {task} version #{version.pk} ({version.name})")
-    figures = ranker_figures(ctx, version)
+    figures = (ranker_figures if task == "ranker" else cf_figures)(ctx, version)
     summary = summary_sentences(
         task=task,
         metric=figures["metric"],

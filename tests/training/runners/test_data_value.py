@@ -105,3 +105,54 @@ def test_data_value_ranks_the_useful_source_first_and_the_random_clicks_near_zer
     assert low <= report.curve["doubling_gain"] <= high
     assert any("Purchases carry most of the value" in line for line in report.summary)
     assert finished.metrics["report"] == report.pk
+
+
+def test_cf_data_value_finds_the_taste_in_purchases_and_none_in_random_clicks(operator_user):
+    """Six taste groups: each shopper buys products of their group (useful) and clicks products
+    drawn from the whole catalogue (useless); a few shoppers are flagged as bots."""
+    from catalog.models import Shopper
+    from tests.factories.catalog import CategoryFactory, ProductFactory
+
+    rng = random.Random(5)
+    category = CategoryFactory()
+    groups = [
+        [ProductFactory(category=category, external_id=f"g{g}-{j}") for j in range(12)]
+        for g in range(6)
+    ]
+    catalogue = [p for group in groups for p in group]
+    start = datetime(2026, 8, 1, tzinfo=UTC)
+    events = []
+    for s in range(150):
+        shopper = ShopperFactory(external_id=f"cf-value-{s}", exclude_from_training=s < 6)
+        planted = [(p, "purchase") for p in rng.sample(groups[s % 6], 8)]
+        planted += [(p, "click") for p in rng.sample(catalogue, 5)]
+        rng.shuffle(planted)
+        for minute, (product, kind) in enumerate(planted):
+            events.append(
+                Event(
+                    event_id=f"cf-{s}-{minute}",
+                    shopper=shopper,
+                    product=product,
+                    type=kind,
+                    timestamp=start + timedelta(hours=s, minutes=minute),
+                )
+            )
+    Event.objects.bulk_create(events)
+    assert Shopper.objects.filter(exclude_from_training=True).count() == 6
+    job = training_services.job_launch(
+        kind="data_value", user=operator_user, params={"task": "cf", "bootstrap": 1000}
+    )
+    finished = training_services.job_run(job_id=job.pk)
+    assert finished.status == Job.Status.SUCCEEDED, finished.error
+    report = DataValueReport.objects.get(job=finished)
+    assert report.unit == "shoppers" and report.held_out_units >= 100
+    rows = {r["source"]: r for r in report.ablation}
+    measured = sorted(
+        (r for r in report.ablation if not r.get("skipped")), key=lambda r: -r["change"]
+    )
+    assert measured[0]["source"] == "purchases" and rows["purchases"]["verdict"] == "useful"
+    clicks = rows["clicks"]
+    assert clicks["verdict"] == "no measurable value" and abs(clicks["change"]) < 0.05
+    assert rows["views"]["skipped"] and not rows["flagged"].get("skipped")
+    assert 0 < rows["flagged"]["rows"] < 6 * 13  # the bots' training-part events
+    assert len(report.curve["points"]) == 5
