@@ -24,8 +24,8 @@ def ablation_chart_svg(rows: Sequence[dict], metric: str, *, width: int = 560) -
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" class="aisle-chart" '
         f'aria-label="value of each data source">',
-        f'<text x="{left}" y="12" font-size="11" fill="#333">change of {escape(metric)} when '
-        "the source is left out (with it − without it), 95 % interval</text>",
+        f'<text x="8" y="12" font-size="11" fill="#333">{escape(metric)} with the source − '
+        "without it, and its 95 % interval</text>",
     ]
     if not shown:
         parts.append(
@@ -102,8 +102,8 @@ def learning_curve_svg(
     p_low = fitted_last + curve["doubling_interval"][0]
     p_high = fitted_last + curve["doubling_interval"][1]
     xs = [math.log(p["size"]) for p in points] + [math.log(doubled)]
-    ys = [p["metric"] for p in points] + [projected, p_low, p_high]
     x0, x1 = min(xs), max(xs)
+    ys = [p["metric"] for p in points] + [projected, p_low, p_high, 1 - a * math.exp(x0) ** -b]
     y0, y1 = min(ys), max(ys)
     pad = (y1 - y0) * 0.1 or 0.05
     y0, y1 = y0 - pad, y1 + pad
