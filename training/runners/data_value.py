@@ -86,7 +86,12 @@ def ranker_figures(ctx: JobContext, version: ModelVersion | None) -> dict[str, A
     models = serving_selectors.served_models(serving_selectors.default_strategy("search"))
     with ctx.stage("build lists", 0.0, 0.4):
         lists, rows, _ = build_dataset(
-            params={"max_lists": p["max_lists"], "list_size": p["list_size"], "days": None},
+            params={
+                "max_lists": p["max_lists"],
+                "list_size": p["list_size"],
+                "days": None,
+                "batch_queries": True,
+            },
             retriever=models.retriever,
             cf_version=models.cf,
             progress=ctx.progress,
