@@ -338,3 +338,44 @@ class JobSchedule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DataValueReport(models.Model):
+    """What a model task's training data is worth: one ``data_value`` job's figures.
+
+    ``ablation``: one row per source (``source``, ``title``, ``kind``, ``rows``, ``change`` of
+    the key metric with the source minus without it, its paired bootstrap ``low`` / ``high``,
+    ``metric_without``, ``verdict``; or ``skipped`` with the reason). ``curve``: the learning
+    curve's points and power-law fit (``training.ml.data_value.learning_curve_fit``), or null.
+    The models trained for it are thrown away: an analysis, never a promotable version.
+    """
+
+    task = models.CharField(max_length=16, choices=Task.choices, db_index=True)
+    version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="data_value_reports",
+        help_text="The version whose training settings the retrains reused.",
+    )
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="data_value_reports"
+    )
+    metric = models.CharField(max_length=32)
+    baseline = models.FloatField(help_text="The key metric with every source.")
+    held_out_units = models.PositiveIntegerField(default=0)
+    unit = models.CharField(max_length=32, default="lists")
+    split = models.JSONField(default=dict, blank=True)
+    ablation = models.JSONField(default=list, blank=True)
+    curve = models.JSONField(null=True, blank=True)
+    summary = models.JSONField(default=list, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    duration_seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Data value of the {self.task} #{self.pk}"

@@ -46,7 +46,15 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "training": (
         "training",
-        ("modelversion", "job", "jobschedule", "querylabel", "querytolabel", "jobnotice"),
+        (
+            "modelversion",
+            "job",
+            "jobschedule",
+            "datavaluereport",
+            "querylabel",
+            "querytolabel",
+            "jobnotice",
+        ),
     ),
     "recommend": ("serving", ("strategy", "synonymset", "pinnedresult", "boostrule")),
     "analytics": ("insights", ("servedrequest",)),

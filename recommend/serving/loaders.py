@@ -92,6 +92,14 @@ def encode_query(version: VersionRef, text: str) -> np.ndarray:
     return encode_texts(model, [text], batch_size=1)[0]
 
 
+def encode_queries(version: VersionRef, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """L2-normalised embeddings of many queries in batches (offline jobs rebuilding lists)."""
+    from training.ml.encoders import encode_texts
+
+    model = _encoders.get(version.id, lambda: _load_encoder(version))
+    return encode_texts(model, texts, batch_size=batch_size)
+
+
 def _tokenizer_source(version: VersionRef) -> str:
     from training.ml.encoders import BASE_RETRIEVER_ID, resolve_model_source
 

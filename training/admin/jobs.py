@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from training import selectors, services
 from training.admin.common import error_text, value_table
+from training.admin.data_value import report_links
 from training.admin.launch import kind_cards, launch_form_class
 from training.charts import job_charts, progress_bar
 from training.jobs import job_kinds
@@ -86,6 +87,7 @@ class JobAdmin(admin.ModelAdmin):
         "attempt",
         "retry_of",
         "result_version",
+        "data_value_reports",
         "activation",
         "activation_reason",
         "schedule",
@@ -105,6 +107,12 @@ class JobAdmin(admin.ModelAdmin):
     def kind_title(self, obj: Job):
         kind = job_kinds().get(obj.kind)
         return f"{kind.display_name} ({obj.kind})" if kind else obj.kind
+
+    @admin.display(description="data-value report")
+    def data_value_reports(self, obj: Job):
+        if obj.kind != "data_value":
+            return "—"
+        return report_links(obj.data_value_reports.order_by("-created_at"))
 
     @admin.display(description="progress")
     def progress_bar(self, obj: Job):

@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from platform_core.redirects import safe_next
 from training import models, selectors, services, snapshots
 from training.admin.common import error_text, value_table
+from training.admin.data_value import report_links
 from training.charts import metric_bars_svg
 from training.middleware import deliver_job_notices
 from training.models import ModelVersion, ProductEmbedding, Task
@@ -82,6 +83,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "dimension",
         "vectors",
         "comparison",
+        "data_value_reports",
         "hyperparameters_pretty",
         "stored_snapshot",
         "dataset_snapshot_pretty",
@@ -136,6 +138,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
             else ("this version is active" if obj.is_active else "no active version")
         )
         return metric_table(rows, f"this version #{obj.pk}", other)
+
+    @admin.display(description="data-value reports")
+    def data_value_reports(self, obj: ModelVersion):
+        return report_links(obj.data_value_reports.order_by("-created_at")[:10])
 
     @admin.display(description="hyperparameters")
     def hyperparameters_pretty(self, obj):

@@ -41,6 +41,7 @@ def evaluate_cf(
     max_users: int | None = None,
     seed: int = 0,
     batch_size: int = 256,
+    per_user: dict[Hashable, float] | None = None,
 ) -> dict[str, float]:
     """Recall@k, NDCG@k (for ``k`` and each of ``ks``), coverage, novelty and the number of users.
 
@@ -53,7 +54,8 @@ def evaluate_cf(
     users who interacted with ``i`` in its training data (add-one smoothed): a model that only
     recommends what everybody already has scores near 0, and every halving of an item's
     popularity adds one bit. ``max_users`` evaluates a seeded sample of the eligible users
-    (``users`` then counts the sample).
+    (``users`` then counts the sample). ``per_user``: a dict that receives each evaluated
+    user's NDCG@k (the data_value job's paired bootstrap over shoppers).
     """
     cutoffs = sorted({k, *ks})
     eligible = _eligible(model, train, test, exclude)
@@ -109,6 +111,9 @@ def evaluate_cf(
     out["coverage"] = float(recommended.sum()) / n_items if n_items else 0.0
     out["novelty"] = novelty_sum / novelty_count if novelty_count else 0.0
     out["users"] = float(len(eligible))
+    if per_user is not None:
+        for (user_id, _, _), row, n in zip(eligible, hits, n_relevant, strict=True):
+            per_user[user_id] = metrics.recall_ndcg_from_hits(row[None, :], n[None], k)[1]
     return out
 
 
