@@ -14,6 +14,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "recommend": ("add", "change", "delete", "view"),
         "experiments": ("add", "change", "delete", "view"),
         "analytics": ("view",),
+        "insights": ("view",),
         "platform_core": ("view",),
         "courses": ("view",),
     },
@@ -24,6 +25,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "recommend": ("view",),
         "experiments": ("view",),
         "analytics": ("view",),
+        "insights": ("view",),
     },
     # Learners use the Academy portal only; labs grant them extra permissions per lab.
     "learner": {},

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from catalog.demo.churners import plant_churners
 from catalog.demo.events import _Sim, simulate_events
 from catalog.demo.index import StoreIndex
 from catalog.demo.judged import plant_judged_queries, plant_relevance
@@ -41,7 +42,9 @@ Planting = Callable[[DemoStore, Streams], object]
 #: Plantings added on top of the base store, in order: name -> ``plant(store, streams)``.
 #: A planting reads the store (never changes it), draws only from ``streams.rng(name)`` /
 #: ``streams.nrng(name)`` and returns its part, which lands in ``store.extras[name]``.
-PLANTINGS: dict[str, Planting] = {}
+PLANTINGS: dict[str, Planting] = {
+    "churners": plant_churners,  # regulars whose visits decay (churn risk, issue 16)
+}
 
 
 def generate_store(

@@ -41,3 +41,16 @@ def write_truth(store: DemoStore, directory: Path) -> dict[str, Path]:
             writer.writeheader()
             writer.writerows(rows)
     return paths
+
+
+def write_planted_truth(store: DemoStore, directory: Path) -> dict[str, Path]:
+    """Write each planting's truth (the ``truth`` key of its part in ``store.extras``, when it
+    has one) as ``<planting>.json`` into ``directory``; returns name -> path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for name, part in store.extras.items():
+        if isinstance(part, dict) and "truth" in part:
+            paths[name] = directory / f"{name}.json"
+            paths[name].write_text(json.dumps(part["truth"], indent=1, sort_keys=True), "utf-8")
+    return paths

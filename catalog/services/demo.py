@@ -76,6 +76,7 @@ def demo_store_build(
     on a fresh install have data. An explicit ``end`` generates the store ending there."""
     from catalog.demo import generate_store, write_truth  # numpy: only the commands that build it
     from catalog.demo.generator import DEFAULT_END
+    from catalog.demo.truth import write_planted_truth
 
     shift = timedelta(0)
     if end is None:
@@ -103,7 +104,7 @@ def demo_store_build(
             cursor.execute(f"ANALYZE {model._meta.db_table}")
     step = time.monotonic()
     truth_dir = Path(truth_dir) if truth_dir else Path(settings.DATA_DIR) / "demo"
-    truth_files = write_truth(store, truth_dir)
+    truth_files = {**write_truth(store, truth_dir), **write_planted_truth(store, truth_dir)}
     seconds["truth"] = time.monotonic() - step
     seconds["total"] = time.monotonic() - started
     return DemoStoreResult(counts=counts, truth_files=truth_files, seconds=seconds)
@@ -113,6 +114,14 @@ def _shifted_date(value: str | None, shift: timedelta) -> date | str | None:
     if not value or not shift:
         return value or None
     return (datetime.fromisoformat(value) + shift).date()
+
+
+def planted_rows(store, key: str) -> list[dict]:
+    """The rows of kind ``key`` (``shoppers``, ``events``) the plantings add (``store.extras``
+    parts that carry that key), after the base store's."""
+    return [
+        row for part in store.extras.values() if isinstance(part, dict) for row in part.get(key, ())
+    ]
 
 
 def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, int]:
@@ -206,7 +215,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
                 0,
                 now,
             )
-            for s in store.shoppers
+            for s in [*store.shoppers, *planted_rows(store, "shoppers")]
         ),
     )
     product_ids = dict(Product.objects.values_list("external_id", "id"))
@@ -242,7 +251,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
                 e["timestamp"] + shift,
                 now,
             )
-            for e in store.events
+            for e in [*store.events, *planted_rows(store, "events")]
         ),
     )
     with connection.cursor() as cursor:
@@ -255,6 +264,6 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
         "categories": len(created),
         "brands": len(brand_ids),
         "products": len(store.products),
-        "shoppers": len(store.shoppers),
-        "events": len(store.events),
+        "shoppers": len(store.shoppers) + len(planted_rows(store, "shoppers")),
+        "events": len(store.events) + len(planted_rows(store, "events")),
     }

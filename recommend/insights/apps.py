@@ -8,3 +8,8 @@ class InsightsConfig(AppConfig):
     label = "insights"
     verbose_name = "Insights"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from recommend.insights import privacy
+
+        privacy.register_privacy_hooks()  # a forgotten shopper leaves the insight tables

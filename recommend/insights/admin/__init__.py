@@ -1,1 +1,3 @@
 """Admin pages of the insights, one module per insight, imported here so Django finds them."""
+
+from recommend.insights.admin import churn  # noqa: F401

@@ -1,0 +1,1 @@
+"""Writes of the insights, one module per insight."""
