@@ -12,7 +12,7 @@ class TrainingConfig(AppConfig):
         from catalog import import_hooks
         from training import (
             kinds,  # noqa: F401
-            kinds_insights_churn,  # noqa: F401
+            kinds_insights_churn_forecast,  # noqa: F401
             kinds_tuning,  # noqa: F401
             monitoring,
         )

@@ -32,6 +32,7 @@ from catalog.demo.judged import plant_judged_queries, plant_relevance
 from catalog.demo.products import CatalogBuilder, build_categories
 from catalog.demo.reviews import review_sentiments
 from catalog.demo.shoppers import make_shoppers
+from catalog.demo.stockouts import plant_stockouts
 from catalog.demo.store import DemoStore, DemoTruth
 from catalog.demo.streams import Streams
 
@@ -44,6 +45,7 @@ Planting = Callable[[DemoStore, Streams], object]
 #: ``streams.nrng(name)`` and returns its part, which lands in ``store.extras[name]``.
 PLANTINGS: dict[str, Planting] = {
     "churners": plant_churners,  # regulars whose visits decay (churn risk, issue 16)
+    "stockouts": plant_stockouts,  # steady sellers with little stock left (demand forecast)
 }
 
 

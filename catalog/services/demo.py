@@ -154,6 +154,13 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
         b.name: b.pk for b in Brand.objects.bulk_create([Brand(name=n) for n in brand_names])
     }
 
+    planted_stock = {
+        ext: n
+        for part in store.extras.values()
+        if isinstance(part, dict)
+        for ext, n in part.get("stock", {}).items()
+    }
+
     def product_rows():
         for p in store.products:
             category = p.get("category") or None
@@ -171,7 +178,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
                 brand_ids.get(p.get("brand")),
                 p["price"],
                 p.get("currency") or "EUR",
-                int(p.get("stock") or 0),
+                int(planted_stock.get(p["external_id"], p.get("stock") or 0)),
                 p.get("image_url", ""),
                 json.dumps(attributes, ensure_ascii=False),
                 bool(p.get("active", True)),

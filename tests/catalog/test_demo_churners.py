@@ -46,3 +46,20 @@ def test_churners_visit_less_after_their_decay_date_and_the_truth_says_when(tmp_
     assert again == part  # deterministic
     paths = write_planted_truth(store, tmp_path)
     assert json.loads(paths["churners"].read_text())["hazard"]["rule"]
+
+
+def test_stockouts_are_recent_best_sellers_left_with_a_quarter_of_their_sales(tmp_path):
+    store = generate_store(**STORE)
+    part = store.extras["stockouts"]
+    since = store.events[-1]["timestamp"] - timedelta(days=14)
+    sold: dict[str, int] = {}
+    for e in store.events:
+        if e["type"] == "purchase" and e["timestamp"] >= since:
+            sold[e["product"]] = sold.get(e["product"], 0) + 1
+    assert part["stock"] and len(part["stock"]) <= 8
+    for ext, stock in part["stock"].items():
+        assert stock == max(1, sold[ext] // 4) < sold[ext] or sold[ext] == 1
+    generated = {p["external_id"]: p["stock"] for p in store.products}
+    assert all(generated[ext] > 0 for ext in part["stock"])  # the base store is untouched
+    assert generate_store(**STORE).extras["stockouts"] == part
+    assert "stockouts" in write_planted_truth(store, tmp_path)

@@ -188,6 +188,8 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/insights/churnscore/": ("GET", "  L   L   L 200 200 200"),
     "admin/insights/churnscore/winback/": ("GET", "  L   L   L 200 200 200"),
     "admin/insights/churnscore/winback.csv": ("GET", "  L   L   L 200 200 200"),
+    # --- Insights → demand forecasts (+ the stock-out list, a filter of it): analysts and operators
+    "admin/insights/demandforecast/": ("GET", "  L   L   L 200 200 200"),
     "admin/analytics/servedrequest/": ("GET", "  L   L   L 200 200 200"),
     "admin/analytics/servedrequest/add/": ("GET", "  L   L   L 403 403 403"),
     "admin/analytics/servedrequest/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),

@@ -1,3 +1,6 @@
 """Admin pages of the insights, one module per insight, imported here so Django finds them."""
 
-from recommend.insights.admin import churn  # noqa: F401
+from recommend.insights.admin import (
+    churn,  # noqa: F401
+    forecast,  # noqa: F401
+)

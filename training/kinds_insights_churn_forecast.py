@@ -1,4 +1,5 @@
-"""The job kinds of the churn and demand insights (issue 16 §3–4): ``churn_risk``.  They write
+"""The job kinds of the churn and demand insights (issue 16 §3–4): ``churn_risk`` and
+``forecast_demand``.  They write
 the insight's tables (``recommend.insights``) and create no model version."""
 
 from __future__ import annotations
@@ -56,6 +57,42 @@ register_job_kind(
             min=0,
             max=20,
             label="Win-back: products each",
+        ),
+    ],
+)
+
+register_job_kind(
+    "forecast_demand",
+    title="Forecast demand",
+    summary="Forecasts each product's and category's daily demand for the next days and lists "
+    "the products about to run out of stock.",
+    scales_with="events",
+    queue="cpu",
+    runner="training.runners.forecast_demand.run",
+    help="Demand forecast (Insights → demand forecasts): daily purchases per product and category "
+    "over the history, weekly seasonality (m=7): exponential smoothing (statsmodels) for regular "
+    "series, TSB (Croston with a decaying demand probability) for intermittent ones; backtested "
+    "on the last days with MASE per category against the seasonal naive forecast (all-zero "
+    "series reported apart); stock-out risk = the forecast over the horizon against the stock.",
+    params=[
+        Param("horizon_days", int, 14, "days forecast", min=1, max=90, label="Horizon (days)"),
+        Param(
+            "history_days",
+            int,
+            56,
+            "days of purchases the forecast learns from",
+            min=21,
+            max=730,
+            label="History (days)",
+        ),
+        Param(
+            "backtest_days",
+            int,
+            14,
+            "last days of the history held out for the backtest",
+            min=1,
+            max=60,
+            label="Backtest (days)",
         ),
     ],
 )
