@@ -119,7 +119,8 @@ def recommended_products(shopper_ids: Sequence[int], size: int) -> dict[int, lis
             log.warning("win-back products for shopper %s: %s", pk, exc)
             out[pk] = []
             continue
-        out[pk] = [ids[i["id"]] for i in items if i.get("id") in ids]
+        shown = [item["product"]["id"] for item in items]
+        out[pk] = [ids[ext] for ext in shown if ext in ids]
     return out
 
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from catalog.models import Event, Shopper
 from catalog.services.privacy import shopper_forget
 from platform_core.roles import sync_role_permissions
+from recommend import services as recommend_services
 from recommend.insights.models import ChurnRun, ChurnScore
 from tests.factories import UserFactory
 from tests.factories.catalog import CategoryFactory, ProductFactory, ShopperFactory
@@ -113,8 +114,13 @@ def test_the_job_scores_every_shopper_with_windows_reasons_and_groups(shop):
     assert ChurnScore.objects.values("run").distinct().count() == 1  # the latest run's only
 
 
-def test_the_pages_state_the_windows_and_the_csv_downloads(shop):
-    assert run_job(horizon_days=7, winback_min_risk=0.3).status == Job.Status.SUCCEEDED
+def test_the_pages_state_the_windows_and_the_csv_downloads(shop, serving_state):
+    recommend_services.strategy_ensure_defaults()
+    recommend_services.aggregates_refresh()  # trending: what the default strategy can serve here
+    job = run_job(horizon_days=7, winback_min_risk=0.3, winback_products=3)
+    assert job.status == Job.Status.SUCCEEDED
+    picked = ChurnScore.objects.filter(in_winback=True)
+    assert picked.exists() and all(1 <= len(s.winback_products) <= 3 for s in picked)
     run = ChurnRun.objects.get()
     client = client_for("analyst")
     page = client.get(reverse("admin:insights_churnscore_changelist"))
@@ -133,6 +139,7 @@ def test_the_pages_state_the_windows_and_the_csv_downloads(shop):
     rows = list(csv.DictReader(io.StringIO(download.content.decode())))
     assert rows and {r["group"] for r in rows} <= {"top category: Shoes", "top category: Bags"}
     assert all(float(r["risk"]) >= 0.3 for r in rows)
+    assert all(r["products"].split() for r in rows)  # external ids of the products to show
 
     assert (
         client_for("learner").get(reverse("admin:insights_churnscore_winback_csv")).status_code
