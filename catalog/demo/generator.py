@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from catalog.demo.churners import plant_churners
 from catalog.demo.events import _Sim, simulate_events
 from catalog.demo.index import StoreIndex
 from catalog.demo.judged import plant_judged_queries, plant_relevance
@@ -33,6 +34,7 @@ from catalog.demo.reviews import review_sentiments
 from catalog.demo.sentiment_spike import NAME as SENTIMENT_SPIKE
 from catalog.demo.sentiment_spike import plant as plant_sentiment_spike
 from catalog.demo.shoppers import make_shoppers
+from catalog.demo.stockouts import plant_stockouts
 from catalog.demo.store import DemoStore, DemoTruth
 from catalog.demo.streams import Streams
 
@@ -45,6 +47,8 @@ Planting = Callable[[DemoStore, Streams], object]
 #: ``streams.nrng(name)`` and returns its part, which lands in ``store.extras[name]``.
 PLANTINGS: dict[str, Planting] = {
     SENTIMENT_SPIKE: plant_sentiment_spike,  # one product's reviews turn negative on a known day
+    "churners": plant_churners,  # regulars whose visits decay (churn risk, issue 16)
+    "stockouts": plant_stockouts,  # steady sellers with little stock left (demand forecast)
 }
 
 

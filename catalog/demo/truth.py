@@ -52,5 +52,5 @@ def write_planting_truth(store: DemoStore, directory: Path) -> dict[str, Path]:
     for name, part in store.extras.items():
         if isinstance(part, dict) and part.get("truth") is not None:
             paths[name] = directory / f"{name}.json"
-            paths[name].write_text(json.dumps(part["truth"], indent=1), encoding="utf-8")
+            paths[name].write_text(json.dumps(part["truth"], indent=1, sort_keys=True), "utf-8")
     return paths

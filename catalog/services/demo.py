@@ -119,6 +119,14 @@ def _shifted_date(value: str | None, shift: timedelta) -> date | str | None:
     return (datetime.fromisoformat(value) + shift).date()
 
 
+def planted_rows(store, key: str) -> list[dict]:
+    """The rows of kind ``key`` (``shoppers``, ``events``) the plantings add (``store.extras``
+    parts that carry that key), after the base store's."""
+    return [
+        row for part in store.extras.values() if isinstance(part, dict) for row in part.get(key, ())
+    ]
+
+
 def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, int]:
     """COPY the store in; ``shift`` moves every event time and signup date (load-time end)."""
     now = timezone.now()
@@ -149,6 +157,13 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
         b.name: b.pk for b in Brand.objects.bulk_create([Brand(name=n) for n in brand_names])
     }
 
+    planted_stock = {
+        ext: n
+        for part in store.extras.values()
+        if isinstance(part, dict)
+        for ext, n in part.get("stock", {}).items()
+    }
+
     def product_rows():
         for p in store.products:
             category = p.get("category") or None
@@ -166,7 +181,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
                 brand_ids.get(p.get("brand")),
                 p["price"],
                 p.get("currency") or "EUR",
-                int(p.get("stock") or 0),
+                int(planted_stock.get(p["external_id"], p.get("stock") or 0)),
                 p.get("image_url", ""),
                 json.dumps(attributes, ensure_ascii=False),
                 bool(p.get("active", True)),
@@ -210,7 +225,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
                 0,
                 now,
             )
-            for s in store.shoppers
+            for s in [*store.shoppers, *planted_rows(store, "shoppers")]
         ),
     )
     product_ids = dict(Product.objects.values_list("external_id", "id"))
@@ -246,7 +261,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
                 e["timestamp"] + shift,
                 now,
             )
-            for e in (*store.events, *store.planted_events())
+            for e in [*store.events, *planted_rows(store, "events")]
         ),
     )
     with connection.cursor() as cursor:
@@ -259,6 +274,6 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
         "categories": len(created),
         "brands": len(brand_ids),
         "products": len(store.products),
-        "shoppers": len(store.shoppers),
-        "events": len(store.events) + len(store.planted_events()),
+        "shoppers": len(store.shoppers) + len(planted_rows(store, "shoppers")),
+        "events": len(store.events) + len(planted_rows(store, "events")),
     }

@@ -12,6 +12,9 @@ class InsightsConfig(AppConfig):
     def ready(self) -> None:
         from recommend.insights import monitoring
         from recommend.insights.privacy import register_privacy_hooks
+        from recommend.insights.selectors.profiles import segment_names_of
+        from recommend.insights.services.churn import register_segment_source
 
         monitoring.register()  # "negative review spike" alert rule
         register_privacy_hooks()
+        register_segment_source(segment_names_of)  # win-back lists group by profile segment

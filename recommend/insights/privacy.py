@@ -1,7 +1,7 @@
 """``shopper_forget`` / ``shopper_export`` for the insights' per-shopper rows (catalog hook
-lists). Profiles and segments: both modes delete the rows (a profile describes one person, and
-anonymisation hands only the events on). Review sentiment: delete mode deletes the labels;
-in anonymise mode they follow their review events to the anonymous shopper."""
+lists). Profiles, segments and churn scores: both modes delete the rows (they describe one
+person; an anonymous replacement inherits events, not scores). Review sentiment: delete mode
+deletes the labels; in anonymise mode they follow their review events to the anonymous shopper."""
 
 from __future__ import annotations
 
@@ -72,8 +72,32 @@ def export_review_sentiment(shopper) -> list[dict[str, Any]]:
     ]
 
 
+def forget_churn_scores(ctx: privacy.ForgetContext) -> dict[str, int]:
+    from recommend.insights.models import ChurnScore
+
+    return {"churn_scores": ChurnScore.objects.filter(shopper=ctx.shopper).delete()[0]}
+
+
+def export_churn_scores(shopper) -> list[dict[str, Any]]:
+    from recommend.insights.models import ChurnScore
+
+    return [
+        {
+            "risk": row.risk,
+            "value": row.value,
+            "days_since_last_visit": row.recency_days,
+            "reasons": [r.get("text", "") for r in row.reasons or []],
+            "group": row.group,
+            "scored_at": row.run.created_at.isoformat(),
+        }
+        for row in ChurnScore.objects.filter(shopper=shopper).select_related("run")
+    ]
+
+
 def register_privacy_hooks() -> None:
     privacy.register_forget_hook(forget_profiles)
     privacy.register_export_section("profiles", export_profiles)
     privacy.register_forget_hook(forget_review_sentiment)
     privacy.register_export_section("review_sentiment", export_review_sentiment)
+    privacy.register_forget_hook(forget_churn_scores)
+    privacy.register_export_section("churn_risk", export_churn_scores)

@@ -188,6 +188,12 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/catalog/dataqualityreport/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/catalog/dataqualityreport/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     # the served-request log: read-only records for analysts and operators
+    # --- Insights → churn risk: analysts and operators read the scores and the win-back lists
+    "admin/insights/churnscore/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/churnscore/winback/": ("GET", "  L   L   L 200 200 200"),
+    "admin/insights/churnscore/winback.csv": ("GET", "  L   L   L 200 200 200"),
+    # --- Insights → demand forecasts (+ the stock-out list, a filter of it): analysts and operators
+    "admin/insights/demandforecast/": ("GET", "  L   L   L 200 200 200"),
     "admin/analytics/servedrequest/": ("GET", "  L   L   L 200 200 200"),
     "admin/analytics/servedrequest/add/": ("GET", "  L   L   L 403 403 403"),
     "admin/analytics/servedrequest/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),

@@ -1,5 +1,7 @@
 """The insight tables, one module per insight; each is re-exported here for Django."""
 
+from recommend.insights.models.churn import ChurnRun, ChurnScore
+from recommend.insights.models.forecast import DemandForecast, ForecastRun
 from recommend.insights.models.profiles import ProfileSnapshot, Segment, ShopperInsight
 from recommend.insights.models.sentiment import (
     ReviewSentiment,
@@ -12,6 +14,10 @@ from recommend.insights.models.sentiment import (
 )
 
 __all__ = [
+    "ChurnRun",
+    "ChurnScore",
+    "DemandForecast",
+    "ForecastRun",
     "ProfileSnapshot",
     "ReviewSentiment",
     "Segment",
