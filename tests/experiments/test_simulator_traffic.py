@@ -145,6 +145,7 @@ def test_simulator_drives_the_api_on_one_simulated_clock(operator_user, demo_sto
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # ~2,700 searches: past the default 600 s under a load average of 20
 @pytest.mark.django_db
 def test_simulated_planted_click_effect_wins_and_a_a_does_not(operator_user, demo_store):
     """Two experiments at once: on search the treatment's lists are clicked 20% more often

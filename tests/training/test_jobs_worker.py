@@ -64,7 +64,7 @@ def _start_worker(queue: str, log: Path) -> subprocess.Popen:
         proc = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    deadline = time.time() + 90
+    deadline = time.time() + 300  # a cold start takes minutes under a load average of 20
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"worker exited early:\n{log.read_text()[-3000:]}")
