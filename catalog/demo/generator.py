@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from catalog.demo.events import _Sim, simulate_events
 from catalog.demo.index import StoreIndex
 from catalog.demo.judged import plant_judged_queries, plant_relevance
+from catalog.demo.judged_heldout import plant_heldout_judged
 from catalog.demo.products import CatalogBuilder, build_categories
 from catalog.demo.reviews import review_sentiments
 from catalog.demo.shoppers import make_shoppers
@@ -41,7 +42,10 @@ Planting = Callable[[DemoStore, Streams], object]
 #: Plantings added on top of the base store, in order: name -> ``plant(store, streams)``.
 #: A planting reads the store (never changes it), draws only from ``streams.rng(name)`` /
 #: ``streams.nrng(name)`` and returns its part, which lands in ``store.extras[name]``.
-PLANTINGS: dict[str, Planting] = {}
+PLANTINGS: dict[str, Planting] = {
+    # judged queries in a grammar no other query writer uses (the synthetic-query evaluation)
+    "judged_heldout": plant_heldout_judged,
+}
 
 
 def generate_store(
