@@ -164,7 +164,9 @@ def test_a_new_planting_leaves_every_base_part_unchanged(monkeypatch):
     small = generate_store(**SMALL)
     assert_pinned(store_digests(small), PINNED_SMALL)
     assert_pinned(store_digests(generate_store(**RELEVANCE)), PINNED_RELEVANCE)
-    assert set(small.extras) == set(generator.PLANTINGS) and len(small.extras["dummy"]["picks"]) == 500
+    assert (
+        set(small.extras) == set(generator.PLANTINGS) and len(small.extras["dummy"]["picks"]) == 500
+    )
     assert generate_store(**SMALL).extras == small.extras  # deterministic too
 
     # a second planting after it moves neither the base nor the first planting's part
