@@ -3,6 +3,7 @@ written from the catalogue (``pairs=synthetic``), or both (``pairs=mixed``)."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +70,9 @@ def retriever_examples(
             log=ctx.log,
         )
         train = list(synthetic.split.train)
-        if p["max_pairs"] and mode == "synthetic":
-            train = train[: p["max_pairs"]]
+        if p["max_pairs"] and mode == "synthetic" and len(train) > p["max_pairs"]:
+            # a seeded sample across the catalogue (the pairs come product by product)
+            train = random.Random(p["seed"]).sample(train, p["max_pairs"])
         texts = datasets.product_texts_by_id(pair.product_id for pair in train)
         negatives = {}
         if p["hard_negatives"] and parent is not None:
