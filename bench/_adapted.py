@@ -17,12 +17,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-#: (adapted row, base row) pairs whose per-query difference gets a bootstrap interval
-PAIRED = (
-    ("hybrid (default)", "hybrid (default)"),
-    ("semantic only", "semantic only"),
-)
-
 
 def store_rows(seed: int, products: int):
     """(held-out-grammar judged rows, {external id: pk} of the active products in the
@@ -53,7 +47,14 @@ def load_store(seed: int, products: int, log: Callable[[str], None]):
 
 
 def adapt(
-    version, *, seed: int, max_pairs: int, epochs: int, batch_size: int, log: Callable[[str], None]
+    version,
+    *,
+    seed: int,
+    max_pairs: int,
+    epochs: int,
+    batch_size: int,
+    log: Callable[[str], None],
+    max_seq_len: int = 64,
 ):
     """The ``finetune_retriever`` job with synthetic pairs from ``version``; the new version."""
     from training import services
@@ -66,6 +67,7 @@ def adapt(
         "batch_size": batch_size,
         "hard_negatives": True,
         "max_pairs": max_pairs,
+        "max_seq_len": max_seq_len,
         "min_pairs": 10,
         "seed": seed,
         "device": "cpu",
@@ -81,17 +83,145 @@ def adapt(
     return job.result_version
 
 
-def paired_intervals(base: dict, adapted: dict) -> dict[str, tuple[float, float, float]]:
-    """``{row: (mean difference, low, high)}`` of adapted minus base NDCG@10 per query."""
-    from training.ml.metrics import paired_bootstrap
+K = 10
 
-    out = {}
-    for adapted_row, base_row in PAIRED:
-        a = adapted["per_query"].get(adapted_row, {})
-        b = base["per_query"].get(base_row, {})
-        queries = sorted(set(a) & set(b))
-        if queries:
-            out[adapted_row] = paired_bootstrap(
-                np.array([a[q] for q in queries]), np.array([b[q] for q in queries])
+
+def offline_figures(
+    rows,
+    products: dict[str, int],
+    versions: dict,
+    *,
+    seed: int,
+    log: Callable[[str], None],
+    bm25,
+    ndcg,
+) -> dict[str, dict[str, float]]:
+    """Per-query NDCG@10 of rows computed in memory (no serving pipeline: seconds, not
+    minutes, on a busy CPU): BM25 (numpy), and for each ``versions`` label the exact-cosine
+    embedding search over the version's stored vectors, and the RRF hybrid of the two lists
+    with the strategy's default fusion and with the fusion ``tune_search`` chooses on the
+    validation half (``fused_ids`` / ``tune_search_fusion``, the job's own code). ``bm25``
+    and ``ndcg`` are ``bench.relevance``'s baseline class and metric."""
+    from catalog.models import Product
+    from recommend.models import Strategy
+    from training import vectors
+    from training.ml.encoders import encode_texts, product_text
+    from training.ml.search_fusion import (
+        FusionSetting,
+        QueryLists,
+        fused_ids,
+        split_queries,
+        tune_search_fusion,
+    )
+    from training.runners.embed import load_version_encoder
+    from training.vectors import category_labels
+
+    truth: dict[str, dict[str, float]] = {}
+    for row in rows:
+        graded = truth.setdefault(row["query"], {})
+        graded[row["product_id"]] = max(graded.get(row["product_id"], 0.0), float(row["grade"]))
+    external = {pk: ext for ext, pk in products.items()}
+    categories = category_labels()
+    texts = {
+        pk: product_text(title, brand, categories.get(category), description)
+        for pk, title, brand, category, description in Product.objects.filter(
+            pk__in=products.values()
+        ).values_list("pk", "title", "brand__name", "category_id", "description")
+    }
+    ids = sorted(texts)
+    index = bm25(ids, [texts[pk] for pk in ids])
+    lexical = {q: [external[pk] for pk in index.search(q, 100)] for q in truth}
+    field = {f.name: f.default for f in Strategy._meta.get_fields() if hasattr(f, "default")}
+    default = FusionSetting(field["rrf_k"], field["lexical_weight"], field["semantic_weight"])
+    valid, _test = split_queries(list(truth), seed=seed, valid_fraction=0.5)
+    scores: dict[str, dict[str, float]] = {
+        "BM25 (numpy)": {q: ndcg(lexical[q], truth[q]) for q in truth}
+    }
+    for label, version in versions.items():
+        model = load_version_encoder(version, "cpu")
+        vector_ids, matrix = vectors.load_vectors(version.pk)
+        keep = [i for i, pk in enumerate(vector_ids) if pk in external]
+        matrix = matrix[keep]
+        order_ids = [external[vector_ids[i]] for i in keep]
+        unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        queries = list(truth)
+        qv = encode_texts(model, queries, batch_size=64)
+        semantic = {}
+        for q, v in zip(queries, qv, strict=True):
+            top = np.argsort(-(unit @ v), kind="stable")[:100]
+            semantic[q] = [order_ids[i] for i in top]
+        lists = {q: QueryLists(lexical=lexical[q], semantic=semantic[q]) for q in truth}
+        tuned = tune_search_fusion(
+            {q: lists[q] for q in valid}, {q: truth[q] for q in valid}, start=default
+        ).chosen
+        log(
+            f"{label}: tuned on {len(valid)} validation queries: k {tuned.rrf_k}, lexical "
+            f"{tuned.lexical_weight:g}, semantic {tuned.semantic_weight:g}"
+        )
+        scores[f"plain embedding ({label})"] = {q: ndcg(semantic[q], truth[q]) for q in truth}
+        scores[f"hybrid default ({label})"] = {
+            q: ndcg(fused_ids(lists[q], default), truth[q]) for q in truth
+        }
+        scores[f"hybrid tuned ({label})"] = {
+            q: ndcg(fused_ids(lists[q], tuned), truth[q]) for q in truth
+        }
+    return scores
+
+
+def print_store_report(
+    scores: dict[str, dict[str, float]],
+    *,
+    pipeline: dict[str, dict[str, float]],
+    seed: int,
+    split_seed: int,
+    title: str,
+) -> None:
+    """The store's table (all queries, test half) and the paired bootstrap intervals of the
+    adapted rows minus the base rows, and of tuned minus default fusion."""
+    from bench._serving import table
+    from training.ml.metrics import paired_bootstrap
+    from training.ml.search_fusion import split_queries
+
+    _valid, test = split_queries(list(scores["BM25 (numpy)"]), seed=split_seed, valid_fraction=0.5)
+    rows = []
+    for name, values in pipeline.items():
+        if not name.startswith(("lexical", "semantic", "hybrid")) or not values:
+            continue  # the pipeline's rows (--pipeline); the baselines are recomputed below
+        in_test = [values[q] for q in test if q in values]
+        rows.append(
+            [
+                f"pipeline: {name} (base)",
+                float(np.mean(list(values.values()))),
+                float(np.mean(in_test)) if in_test else None,
+            ]
+        )
+    for name, values in scores.items():
+        rows.append(
+            [name, float(np.mean(list(values.values()))), float(np.mean([values[q] for q in test]))]
+        )
+    print()
+    print(
+        table(
+            ["method", f"NDCG@{K} all queries", f"NDCG@{K} test half"],
+            rows,
+            title=f"{title}: {len(scores['BM25 (numpy)'])} held-out-grammar judged queries "
+            f"({len(test)} in the test half)",
+        )
+    )
+    pairs = [
+        ("hybrid default (adapted)", "hybrid default (base)"),
+        ("hybrid tuned (adapted)", "hybrid tuned (base)"),
+        ("plain embedding (adapted)", "plain embedding (base)"),
+        ("hybrid tuned (base)", "hybrid default (base)"),
+    ]
+    for better, worse in pairs:
+        for part, queries in (("all", sorted(scores[better])), ("test half", test)):
+            mean, low, high = paired_bootstrap(
+                [scores[better][q] for q in queries], [scores[worse][q] for q in queries]
             )
-    return out
+            verdict = "above zero" if low > 0 else ("below zero" if high < 0 else "contains zero")
+            print(
+                f"{better} - {worse} ({part}, {len(queries)} queries): {mean:+.4f} NDCG@{K}, "
+                f"95% paired bootstrap [{low:+.4f}, {high:+.4f}] ({verdict})"
+            )
+    print()

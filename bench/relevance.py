@@ -471,13 +471,6 @@ def _development_ranker(version_id: int | None = None) -> str | None:
     return row[0] if row and row[0] else None
 
 
-ADAPTED_ROWS = {
-    "semantic only + adapted": "semantic only",
-    "hybrid (default) + adapted": "hybrid (default)",
-    "plain embedding (adapted)": "plain embedding",
-}
-
-
 def run_store(args, seed: int) -> None:
     """A demo store of ``seed`` judged with the held-out grammar: every row with the base
     encoder (phase ``base``), the synthetic-query fine-tune (``adapt``), the semantic and
@@ -488,7 +481,7 @@ def run_store(args, seed: int) -> None:
 
     from django.conf import settings
 
-    from bench._adapted import adapt, load_store, paired_intervals, store_rows
+    from bench._adapted import adapt, load_store, offline_figures, print_store_report, store_rows
     from training import selectors
     from training.models import ModelVersion
 
@@ -503,6 +496,8 @@ def run_store(args, seed: int) -> None:
     # the rows the store phases score (the variants that fit a busy CPU; BM25F / ts_rank_cd
     # are the CSV mode's question)
     base_rows = {"lexical only (BM25)", "semantic only", "hybrid (default)", "hybrid (tuned)"}
+    if not args.pipeline:
+        base_rows = set()  # embed only: the in-memory rows of the adapted phase
     started = time.perf_counter()
     if "base" in phases:
         reset_serving_caches()
@@ -531,6 +526,7 @@ def run_store(args, seed: int) -> None:
             max_pairs=args.adapt_pairs,
             epochs=args.adapt_epochs,
             batch_size=args.adapt_batch_size,
+            max_seq_len=args.adapt_seq_len,
             log=log,
         )
         state["adapted_version"] = version.pk
@@ -540,49 +536,25 @@ def run_store(args, seed: int) -> None:
         return
     reset_serving_caches()
     rows, products = store_rows(seed, state["products"])
-    base = state["base"]
-    adapted = evaluate(
+    adapted_version = ModelVersion.objects.get(pk=state["adapted_version"])
+    base_version = adapted_version.parent
+    scores = offline_figures(
         rows,
-        encoder_base=args.encoder,
-        products=products,
-        version=ModelVersion.objects.get(pk=state["adapted_version"]),
-        only={"semantic only", "hybrid (default)"},
-        max_queries=args.max_queries,
-        **common,
+        products,
+        {"base": base_version, "adapted": adapted_version},
+        seed=args.seed,
+        log=log,
+        bm25=BM25,
+        ndcg=ndcg,
     )
-    intervals = paired_intervals(base, adapted)
-    print()
-    table_rows = [
-        [name, base["all"][name], base["test"][name]]
-        for name in METHODS
-        if base["all"][name] is not None
-    ]
-    for name, source in ADAPTED_ROWS.items():
-        if adapted["all"].get(source) is not None:
-            table_rows.append([name, adapted["all"][source], adapted["test"][source]])
-    print(
-        table(
-            ["method", f"NDCG@{K} all queries", f"NDCG@{K} test half"],
-            table_rows,
-            title=f"demo store seed {seed} ({base['products']} products, no logs), "
-            f"{base['queries']} held-out-grammar judged queries ({base['test_queries']} in "
-            f"the test half), {time.perf_counter() - started:.0f} s",
-        )
+    print_store_report(
+        scores,
+        pipeline=(state.get("base") or {}).get("per_query", {}),
+        seed=seed,
+        split_seed=args.seed,
+        title=f"demo store seed {seed} ({len(products)} active products, no logs), adapted = "
+        f"version #{adapted_version.pk}, {time.perf_counter() - started:.0f} s",
     )
-    for name, (mean, low, high) in intervals.items():
-        verdict = "above zero" if low > 0 else ("below zero" if high < 0 else "contains zero")
-        print(
-            f"{name} + adapted - {name} + base: {mean:+.4f} NDCG@{K}, 95% paired bootstrap "
-            f"[{low:+.4f}, {high:+.4f}] over {base['queries']} queries ({verdict})"
-        )
-    for label, result in (("base", base),):
-        tuned = result["tuned"]
-        print(
-            f"hybrid (tuned), {label}: k {tuned['rrf_k']}, lexical {tuned['lexical_weight']:g}, "
-            f"semantic {tuned['semantic_weight']:g} (validation NDCG@{K} "
-            f"{tuned['valid_ndcg']:.4f} vs {tuned['valid_ndcg_default']:.4f} with the defaults)"
-        )
-    print()
 
 
 def main() -> None:
@@ -611,12 +583,18 @@ def main() -> None:
         "--max-queries", type=int, default=None, help="--store-seed: the first N judged queries"
     )
     parser.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="--store-seed: also score the serving pipeline's rows with the base encoder (slow)",
+    )
+    parser.add_argument(
         "--fresh", action="store_true", help="--store-seed: write the store again (else reused)"
     )
     parser.add_argument(
         "--adapt-pairs", type=int, default=3000, help="synthetic training pairs at most"
     )
     parser.add_argument("--adapt-epochs", type=int, default=1)
+    parser.add_argument("--adapt-seq-len", type=int, default=64, help="tokens per text in training")
     parser.add_argument("--adapt-batch-size", type=int, default=32)
     parser.add_argument("--encoder", default="sentence-transformers/all-MiniLM-L6-v2")
     parser.add_argument("--batch-size", type=int, default=64)
