@@ -116,32 +116,49 @@ def import_products(rows: Sequence[dict]) -> dict[str, int]:
 
 
 def embed_products(
-    product_ids: dict[str, int], *, encoder_base: str, batch_size: int, log: Callable[[str], None]
+    product_ids: dict[str, int],
+    *,
+    encoder_base: str,
+    batch_size: int,
+    log: Callable[[str], None],
+    version=None,
 ):
-    """Embed every product with the active retriever version (registered when missing) unless
-    its vectors are already there (a re-run with ``--reuse``); build its HNSW index."""
+    """Embed every product with the active retriever version (registered when missing), or with
+    ``version`` (a fine-tuned one), unless its vectors are already there (a re-run with
+    ``--reuse``, or a fine-tune job that embedded the catalogue); build its HNSW index."""
     from catalog.models import Product
     from training import vectors
     from training.ml.encoders import encode_texts, load_encoder, product_text, text_hash
     from training.models import ModelVersion, ProductEmbedding
+    from training.vectors import category_labels
 
-    version = ModelVersion.objects.filter(
-        task="retriever", is_active=True, base=encoder_base
-    ).first() or ModelVersion.objects.create(
-        task="retriever",
-        name=f"bench {encoder_base}",
-        base=encoder_base,
-        dimension=384,
-        is_active=True,
-        status="ready",
-    )
-    model = load_encoder(None, base=encoder_base, device="cpu")
+    if version is not None:
+        from training.runners.embed import load_version_encoder
+
+        model = load_version_encoder(version, "cpu")
+    else:
+        version = ModelVersion.objects.filter(
+            task="retriever", is_active=True, base=encoder_base
+        ).first() or ModelVersion.objects.create(
+            task="retriever",
+            name=f"bench {encoder_base}",
+            base=encoder_base,
+            dimension=384,
+            is_active=True,
+            status="ready",
+        )
+        model = load_encoder(None, base=encoder_base, device="cpu")
+    categories = category_labels()
     rows = list(
         Product.objects.filter(pk__in=product_ids.values())
         .order_by("pk")
-        .values_list("pk", "title", "description")
+        .values_list("pk", "title", "brand__name", "category_id", "description")
     )
-    texts = [product_text(title, None, None, description) for _, title, description in rows]
+    # the platform's own product text (brand and category path when the catalogue has them)
+    texts = [
+        product_text(title, brand, categories.get(category), description)
+        for _, title, brand, category, description in rows
+    ]
     if ProductEmbedding.objects.filter(model_version=version).count() == len(rows):
         ids, matrix = vectors.load_vectors(version.pk)
         log(f"reusing the {len(ids)} stored vectors")
@@ -221,9 +238,17 @@ def evaluate(
     max_queries: int | None = None,
     seed: int = 42,
     log: Callable[[str], None] = lambda _m: None,
+    products: dict[str, int] | None = None,
+    version=None,
+    only: set[str] | None = None,
+    latency: bool = True,
 ) -> dict[str, object]:
     """Import, embed and score every method on the current database (empty catalogue); with
-    ``max_queries``, only the first queries of the file (and the products they judge)."""
+    ``max_queries``, only the first queries of the file (and the products they judge). With
+    ``products`` (external id -> pk), the catalogue is already there (a whole demo store);
+    with ``version``, that retriever version (fine-tuned, embedded) serves the semantic side.
+    ``only`` limits the pipeline rows to those names; ``latency=False`` skips the lexical
+    latency rounds (a busy CPU: the second pass over one store needs neither)."""
     from datetime import UTC, datetime
 
     from recommend import selectors, services
@@ -236,17 +261,18 @@ def evaluate(
     if max_queries is not None:
         truth = dict(list(truth.items())[:max_queries])
         rows = [row for row in rows if row["query"] in truth]
-    products = import_products(rows)
+    if products is None:
+        products = import_products(rows)
     external = {pk: ext for ext, pk in products.items()}
     version, model, row_of, matrix, texts = embed_products(
-        products, encoder_base=encoder_base, batch_size=batch_size, log=log
+        products, encoder_base=encoder_base, batch_size=batch_size, log=log, version=version
     )
     retriever = VersionRef(
         id=version.pk,
         task="retriever",
         name=version.name,
-        base=encoder_base,
-        artifact_dir="",
+        base=version.base or encoder_base,
+        artifact_dir=version.artifact_dir or "",
         dimension=version.dimension,
     )
     loaders._encoders.put(version.pk, model)  # the model loaded above serves the queries too
@@ -315,10 +341,13 @@ def evaluate(
 
     valid, test = split_queries(list(truth), seed=seed, valid_fraction=0.5)
     started = time.perf_counter()
+    start = FusionSetting(base.rrf_k, base.lexical_weight, base.semantic_weight)
     tuned = tune_search_fusion(
-        search_query_lists(valid, strategy=base),
+        search_query_lists(valid, strategy=base)
+        if only is None or "hybrid (tuned)" in only
+        else {},
         {q: {products[ext]: g for ext, g in truth[q].items() if ext in products} for q in valid},
-        start=FusionSetting(base.rrf_k, base.lexical_weight, base.semantic_weight),
+        start=start,
     )
     chosen = tuned.chosen
     log(
@@ -345,6 +374,8 @@ def evaluate(
     for query, gains in truth.items():
         for name, (strategy, ranker_version) in variants.items():
             if name == "hybrid + ranker" and ranker_version is None:
+                continue
+            if only is not None and name not in only:
                 continue
             # The BM25F and ts_rank_cd rows: the same pipeline, the retriever scoring otherwise.
             search.PostgresLexicalIndex = (
@@ -382,7 +413,7 @@ def evaluate(
         ).lexical_text
         for q in truth
     ]
-    for round_ in range(3):
+    for round_ in range(3 if latency else 0):
         for n, text in enumerate(texts_lexical):
             shift = (n + round_) % len(indexes)
             order = list(indexes)[shift:] + list(indexes)[:shift]
@@ -403,7 +434,9 @@ def evaluate(
         "lexical_ms": {
             name: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
             for name, v in lexical_ms.items()
+            if v
         },
+        "per_query": {name: dict(values) for name, values in scores.items()},
         "queries": len(truth),
         "test_queries": len(test),
         "products": len(products),
@@ -438,11 +471,131 @@ def _development_ranker(version_id: int | None = None) -> str | None:
     return row[0] if row and row[0] else None
 
 
+def run_store(args, seed: int) -> None:
+    """A demo store of ``seed`` judged with the held-out grammar: every row with the base
+    encoder (phase ``base``), the synthetic-query fine-tune (``adapt``), the semantic and
+    hybrid rows again with it and the paired intervals (``adapted``). Each phase can run as a
+    process of its own (a busy CPU: each stays within a few minutes); the base figures and the
+    adapted version's id wait in ``DATA_DIR/bench/relevance_store_<seed>.json``."""
+    import json
+
+    from django.conf import settings
+
+    from bench._adapted import adapt, load_store, offline_figures, print_store_report, store_rows
+    from training import selectors
+    from training.models import ModelVersion
+
+    def log(message: str) -> None:
+        print(f"  {message}", flush=True)
+
+    state_path = Path(settings.DATA_DIR) / "bench" / f"relevance_store_{seed}.json"
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    phases = ("base", "adapt", "adapted") if args.phase == "all" else (args.phase,)
+    common = {"batch_size": args.batch_size, "seed": args.seed, "log": log, "latency": False}
+    # the rows the store phases score (the variants that fit a busy CPU; BM25F / ts_rank_cd
+    # are the CSV mode's question)
+    base_rows = {"lexical only (BM25)", "semantic only", "hybrid (default)", "hybrid (tuned)"}
+    if not args.pipeline:
+        base_rows = set()  # embed only: the in-memory rows of the adapted phase
+    started = time.perf_counter()
+    if "base" in phases:
+        reset_serving_caches()
+        if state.get("loaded") == args.products and not args.fresh:
+            rows, products = store_rows(seed, args.products)  # a re-run: vectors kept too
+        else:
+            ModelVersion.objects.filter(is_active=True).update(is_active=False)
+            ModelVersion.objects.all().delete()
+            rows, products = load_store(seed, args.products, log)
+            state = {"loaded": args.products, "products": args.products}
+            state_path.write_text(json.dumps(state))
+        base = evaluate(
+            rows,
+            encoder_base=args.encoder,
+            products=products,
+            only=base_rows,
+            max_queries=args.max_queries,
+            **common,
+        )
+        state["base"] = base
+        state_path.write_text(json.dumps(state))
+    if "adapt" in phases:
+        version = adapt(
+            selectors.active_version("retriever"),
+            seed=args.seed,
+            max_pairs=args.adapt_pairs,
+            epochs=args.adapt_epochs,
+            batch_size=args.adapt_batch_size,
+            max_seq_len=args.adapt_seq_len,
+            log=log,
+        )
+        state["adapted_version"] = version.pk
+        state_path.write_text(json.dumps(state))
+    if "adapted" not in phases:
+        print(f"phase {args.phase} done in {time.perf_counter() - started:.0f} s")
+        return
+    reset_serving_caches()
+    rows, products = store_rows(seed, state["products"])
+    adapted_version = ModelVersion.objects.get(pk=state["adapted_version"])
+    base_version = adapted_version.parent
+    scores = offline_figures(
+        rows,
+        products,
+        {"base": base_version, "adapted": adapted_version},
+        seed=args.seed,
+        log=log,
+        bm25=BM25,
+        ndcg=ndcg,
+    )
+    print_store_report(
+        scores,
+        pipeline=(state.get("base") or {}).get("per_query", {}),
+        seed=seed,
+        split_seed=args.seed,
+        title=f"demo store seed {seed} ({len(products)} active products, no logs), adapted = "
+        f"version #{adapted_version.pk}, {time.perf_counter() - started:.0f} s",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("path", help="judged CSV: query,product_id,title,description,grade")
+    parser.add_argument(
+        "path", nargs="?", help="judged CSV: query,product_id,title,description,grade"
+    )
+    parser.add_argument(
+        "--store-seed",
+        type=int,
+        default=None,
+        help="instead of a CSV: the demo store of this seed (catalogue only, database "
+        "aisle_bench_relevance_s<seed>), judged with the held-out grammar, base encoder vs the "
+        "synthetic-query fine-tune (bench/_adapted.py)",
+    )
+    parser.add_argument(
+        "--phase",
+        choices=("all", "base", "adapt", "adapted"),
+        default="all",
+        help="--store-seed: run one phase (each its own process on a busy CPU)",
+    )
+    parser.add_argument("--products", type=int, default=2000, help="--store-seed store size")
+    parser.add_argument(
+        "--max-queries", type=int, default=None, help="--store-seed: the first N judged queries"
+    )
+    parser.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="--store-seed: also score the serving pipeline's rows with the base encoder (slow)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="--store-seed: write the store again (else reused)"
+    )
+    parser.add_argument(
+        "--adapt-pairs", type=int, default=3000, help="synthetic training pairs at most"
+    )
+    parser.add_argument("--adapt-epochs", type=int, default=1)
+    parser.add_argument("--adapt-seq-len", type=int, default=64, help="tokens per text in training")
+    parser.add_argument("--adapt-batch-size", type=int, default=32)
     parser.add_argument("--encoder", default="sentence-transformers/all-MiniLM-L6-v2")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=42, help="seed of the validation/test halves")
@@ -462,11 +615,18 @@ def main() -> None:
         help="keep the products and vectors of the previous run on the same file (no re-embedding)",
     )
     args = parser.parse_args()
-    rows = read_judged(args.path)
+    if not args.path and args.store_seed is None:
+        parser.error("give a judged CSV or --store-seed")
+    if args.store_seed is not None and args.database == DATABASE:
+        args.database = f"{DATABASE}_s{args.store_seed}"
     if args.redis_db is None:
         setup_django(args.database)
     else:
         setup_django(args.database, redis_db=args.redis_db)
+    if args.store_seed is not None:
+        run_store(args, args.store_seed)
+        return
+    rows = read_judged(args.path)
     from catalog.services.demo import catalog_truncate
     from training.models import ModelVersion
 

@@ -443,6 +443,10 @@ JOB_TORCH_THREADS = env.int("JOB_TORCH_THREADS", default=0)
 SERVING_TORCH_THREADS = env.int("SERVING_TORCH_THREADS", default=1)
 TRAINING_INTENT_LABELS = env.list("TRAINING_INTENT_LABELS", default=["browse", "buy", "review"])
 DEFAULT_ENCODER = env("DEFAULT_ENCODER", default="sentence-transformers/all-MiniLM-L6-v2")
+# The one generative model every feature that can use one shares (the retriever's synthetic
+# queries; later the intent answers and product copy): a Hugging Face seq2seq or causal LM id or
+# a local directory, loaded by training.ml.generator; empty: none (features fall back to rules).
+AISLE_GENERATOR_MODEL = env("AISLE_GENERATOR_MODEL", default="")
 DEMO_STORE = env.bool("DEMO_STORE", default=True)
 HOST = env("HOST", default="127.0.0.1")
 PORT = env.int("PORT", default=8000)

@@ -119,7 +119,8 @@ register_job_kind(
     queue="gpu",
     runner="training.runners.retriever.run",
     help="Contrastive fine-tuning (in-batch negatives) of the retriever on (query, engaged product) pairs "
-    "mined from the search log and search events followed by click / cart / purchase; then embeds the "
+    "mined from the search log and search events followed by click / cart / purchase (or, with "
+    "pairs=synthetic / mixed, queries written from the catalogue alone); then embeds the "
     "catalogue for the new version and evaluates Recall@10, NDCG@10 and MRR on the held-out queries "
     "next to the active version.",
     params=[
@@ -173,8 +174,37 @@ register_job_kind(
             "hard_negatives",
             bool,
             False,
-            "add a shown-but-not-engaged product per pair as a negative",
+            "add a negative per pair: a shown-but-not-engaged product (mined pairs), the "
+            "current retriever's best wrong match (synthetic pairs)",
             label="Add hard negatives",
+        ),
+        Param(
+            "pairs",
+            str,
+            "mined",
+            "mined: (query, engaged product) pairs from the search log; synthetic: queries written "
+            "from the catalogue alone (title and attribute spans, category + attribute, brand + "
+            "type, and generated ones when AISLE_GENERATOR_MODEL is set), for a store with no "
+            "logs; mixed: both",
+            choices=("mined", "synthetic", "mixed"),
+            label="Training pairs",
+        ),
+        Param(
+            "synthetic_per_rule",
+            int,
+            1,
+            "synthetic queries each rule writes per product",
+            min=1,
+            max=10,
+            label="Synthetic queries per rule",
+        ),
+        Param(
+            "synthetic_products",
+            int,
+            None,
+            "write synthetic queries for a seeded sample of this many products (default: all)",
+            min=1,
+            label="Products to write queries for",
         ),
         Param(
             "max_pairs",

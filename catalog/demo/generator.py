@@ -29,6 +29,7 @@ from catalog.demo.churners import plant_churners
 from catalog.demo.events import _Sim, simulate_events
 from catalog.demo.index import StoreIndex
 from catalog.demo.judged import plant_judged_queries, plant_relevance
+from catalog.demo.judged_heldout import plant_heldout_judged
 from catalog.demo.products import CatalogBuilder, build_categories
 from catalog.demo.reviews import review_sentiments
 from catalog.demo.sentiment_spike import NAME as SENTIMENT_SPIKE
@@ -49,6 +50,8 @@ PLANTINGS: dict[str, Planting] = {
     SENTIMENT_SPIKE: plant_sentiment_spike,  # one product's reviews turn negative on a known day
     "churners": plant_churners,  # regulars whose visits decay (churn risk, issue 16)
     "stockouts": plant_stockouts,  # steady sellers with little stock left (demand forecast)
+    # judged queries in a grammar no other query writer uses (the synthetic-query evaluation)
+    "judged_heldout": plant_heldout_judged,
 }
 
 

@@ -16,7 +16,8 @@ def write_truth(store: DemoStore, directory: Path) -> dict[str, Path]:
 
     tastes.json, query_intents.csv (query,intent), review_sentiments.csv
     (event_id,rating,sentiment), judged_queries.json and relevance.csv
-    (query,product_id,title,description,grade).
+    (query,product_id,title,description,grade); relevance_heldout.csv (same columns) for
+    the judged queries of the held-out grammar (``judged_heldout``) when the store has them.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -35,6 +36,10 @@ def write_truth(store: DemoStore, directory: Path) -> dict[str, Path]:
         "review_sentiments": (["event_id", "rating", "sentiment"], t.review_sentiments),
         "relevance": (RELEVANCE_HEADER, t.relevance),
     }
+    heldout = store.extras.get("judged_heldout")
+    if heldout:
+        paths["relevance_heldout"] = directory / "relevance_heldout.csv"
+        tables["relevance_heldout"] = (RELEVANCE_HEADER, heldout["relevance"])
     for name, (header, rows) in tables.items():
         with paths[name].open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=header)

@@ -71,6 +71,8 @@ PINNED_SMALL_FILES: dict[str, str] = {
     "review_sentiments": "5e9260798111f97b18b9d9512c14f98d31dbb651ab4ce68ce1ee29fb7e30a7f1",
     "judged_queries": "863397ba8597b9c6c294c6d1fcdf0a30fc2b69de8610c4651e9e0cb585a7c347",
     "relevance": "c14b9c6815bddc1d50e94b04ec297abb5e9c86c498f1c0c9bfd9f6e4f8cf9b9d",
+    # the held-out grammar's judged queries (planting "judged_heldout")
+    "relevance_heldout": "18528dbfef660b66d5537b20dbcaf384f327cec73188007fbcbf4220e306d2cd",
 }
 
 

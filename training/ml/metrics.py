@@ -255,3 +255,24 @@ def recall_ndcg_from_hits(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> t
     recall = np.divide(top.sum(axis=1), n_relevant, out=np.zeros_like(dcg), where=n_relevant > 0)
     ndcg = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
     return float(recall.mean()), float(ndcg.mean())
+
+
+def paired_bootstrap(
+    candidate: Sequence[float],
+    baseline: Sequence[float],
+    *,
+    samples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """(mean difference, lower, upper): a percentile bootstrap interval of the mean of
+    ``candidate[i] - baseline[i]`` over paired units (queries, shoppers), resampled with
+    replacement ``samples`` times from a seeded generator. Above zero when the lower bound is."""
+    diff = np.asarray(candidate, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)
+    if diff.size == 0:
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(samples, diff.size))].mean(axis=1)
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(diff.mean()), float(low), float(high)

@@ -1,4 +1,5 @@
-"""``finetune_retriever``: mine pairs, split by query, fine-tune, embed the catalogue, evaluate."""
+"""``finetune_retriever``: mine (or synthesise) pairs, split by query, fine-tune, embed the
+catalogue, evaluate."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from training import datasets, evaluation, selectors, snapshots, vectors
 from training.context import JobContext
 from training.models import ModelVersion, Task
 from training.runners.embed import embed_version
+from training.runners.retriever_pairs import retriever_examples
 
 
 def run(ctx: JobContext) -> None:
@@ -30,29 +32,8 @@ def run(ctx: JobContext) -> None:
     )
 
     with ctx.stage("mine pairs", 0.0, 0.05):
-        data = datasets.retriever_data(seed=p["seed"], days=p["days"])
-        train_pairs = list(data.split.train)
-        if p["max_pairs"]:
-            train_pairs = train_pairs[: p["max_pairs"]]  # mine_query_pairs sorts heaviest first
-        texts = datasets.product_texts_by_id(
-            pair.product_id for pair in data.split.train + data.split.test
-        )
-        negatives = datasets.shown_not_engaged(days=p["days"]) if p["hard_negatives"] else None
-        if negatives is not None:
-            texts.update(
-                datasets.product_texts_by_id(pid for ids in negatives.values() for pid in ids)
-            )
-        examples = datasets.training_triples(train_pairs, negatives=negatives, texts=texts)
-        counts = data.snapshot["split"]["counts"]
-        ctx.log(
-            f"{data.snapshot['pairs']} pairs from {data.snapshot['events']} events; split by query "
-            f"(seed {p['seed']}): train {counts['train']}, valid {counts['valid']}, test {counts['test']}"
-        )
-        if len(examples) < p["min_pairs"]:
-            raise ValidationError(
-                f"Only {len(examples)} training pairs (query followed by click / cart / purchase) were found; "
-                f"at least {p['min_pairs']} are needed (param min_pairs). Import events or run the demo store."
-            )
+        built = retriever_examples(ctx, p, parent=parent, device=device)
+        examples = built.examples
 
     config = RetrieverTrainConfig(
         base=base,
@@ -77,6 +58,7 @@ def run(ctx: JobContext) -> None:
         "hard_negatives": p["hard_negatives"],
         "max_seq_len": p["max_seq_len"],
         "max_pairs": p["max_pairs"],
+        "pairs": p["pairs"],
         "seed": p["seed"],
         "train_examples": len(examples),
     }
@@ -86,7 +68,7 @@ def run(ctx: JobContext) -> None:
         base=base,
         parent=parent,
         hyperparameters=hyper,
-        dataset_snapshot=data.snapshot,
+        dataset_snapshot=built.snapshot,
     )
     out_dir = ctx.artifact_path(version)
 
@@ -131,9 +113,11 @@ def run(ctx: JobContext) -> None:
         from training.runners.embed import load_version_encoder
 
         model = load_version_encoder(version, device)
-        judgments = data.judgments("test")
+        judgments = built.test_judgments
+        ctx.log(f"held-out figures on {len(judgments)} {built.test_label}")
         comparison = evaluation.compare_retrievers(model, version, judgments, k=10, device=device)
         metrics = dict(comparison["candidate"])
+        metrics["held_out"] = built.test_label
         if "baseline" in comparison:
             metrics["active_same_split"] = comparison["baseline"]
             metrics["active_version"] = comparison["baseline_version"]

@@ -111,3 +111,17 @@ def test_accuracy_macro_f1_confusion_report():
     assert math.isclose(metrics.macro_f1(["x"], ["x"]), 1.0)
     with pytest.raises(ValueError):
         metrics.accuracy(["a"], ["a", "b"])
+
+
+def test_paired_bootstrap_interval_is_above_zero_only_for_a_real_gain():
+    import numpy as np
+
+    from training.ml.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(1)
+    base = rng.random(80)
+    mean, low, high = paired_bootstrap(base + 0.05 + rng.normal(0, 0.02, 80), base)
+    assert 0.04 < mean < 0.06 and 0 < low < mean < high
+    mean, low, high = paired_bootstrap(base + rng.normal(0, 0.05, 80), base)
+    assert low < 0 < high
+    assert paired_bootstrap([], []) == (0.0, 0.0, 0.0)
