@@ -80,18 +80,22 @@ def run(ctx: JobContext) -> None:
         f"trained {result.steps} steps at {result.pairs_per_sec:.0f} pairs/s, final loss {result.final_loss:.4f}"
     )
     # The queries of each part and the rows they were mined from, so evaluate compares later
-    # versions on exactly these pairs.
-    frozen = snapshots.snapshot_freeze(
-        version=version,
-        unit="query",
-        parts=data.frozen_parts(),
-        rows=data.ids,
-        meta={"seed": p["seed"], "ratios": list(data.split.ratios), "days": p["days"]},
-    )
-    ctx.log(
-        f"froze the split: {frozen['counts']} queries over {frozen['rows']} rows "
-        f"({frozen['bytes']} bytes)"
-    )
+    # versions on exactly these pairs. Synthetic-only pairs come from no event: nothing to freeze.
+    data = built.mined
+    if data is not None:
+        frozen = snapshots.snapshot_freeze(
+            version=version,
+            unit="query",
+            parts=data.frozen_parts(),
+            rows=data.ids,
+            meta={"seed": p["seed"], "ratios": list(data.split.ratios), "days": p["days"]},
+        )
+        ctx.log(
+            f"froze the split: {frozen['counts']} queries over {frozen['rows']} rows "
+            f"({frozen['bytes']} bytes)"
+        )
+    else:
+        ctx.log("synthetic pairs only: no logged rows to freeze as a snapshot")
     ctx.timings["train_pairs_per_s"] = round(result.pairs_per_sec, 1)
 
     with ctx.stage("embed catalogue", 0.6, 0.9):

@@ -23,6 +23,8 @@ class RetrieverExamples:
     #: held-out judgments: the mined test queries, else the synthetic test queries
     test_judgments: dict[str, dict[int, float]]
     test_label: str
+    #: the mined pairs' data (split, source rows) when the logs were mined: what the runner freezes
+    mined: Any = None
 
 
 def retriever_examples(
@@ -38,6 +40,7 @@ def retriever_examples(
     snapshot: dict[str, Any] = {}
     test_judgments: dict[str, dict[int, float]] = {}
     test_label = ""
+    data = None
     if mode in ("mined", "mixed"):
         data = datasets.retriever_data(seed=p["seed"], days=p["days"])
         train_pairs = list(data.split.train)
@@ -107,5 +110,9 @@ def retriever_examples(
             f"needed (param min_pairs). {hint}"
         )
     return RetrieverExamples(
-        examples=examples, snapshot=snapshot, test_judgments=test_judgments, test_label=test_label
+        examples=examples,
+        snapshot=snapshot,
+        test_judgments=test_judgments,
+        test_label=test_label,
+        mined=data,
     )
