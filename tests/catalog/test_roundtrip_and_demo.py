@@ -108,16 +108,20 @@ def test_demo_store_command_writes_the_catalog_and_the_truth(run_command, tmp_pa
     assert result.code == 0, result.out
     truth = tmp_path / "demo"
     names = {p.name for p in truth.iterdir()}
-    assert names == {
-        "tastes.json",
-        "query_intents.csv",
-        "review_sentiments.csv",
-        "judged_queries.json",
-        "relevance.csv",
-        "sentiment_spike.json",  # the plantings' truth (catalog.demo.sentiment_spike)
-        "churners.json",  # the churner planting's truth (catalog/demo/churners.py)
-        "stockouts.json",  # the stock-out planting's (catalog/demo/stockouts.py)
-    }
+    assert (
+        names
+        == {
+            "tastes.json",
+            "query_intents.csv",
+            "review_sentiments.csv",
+            "judged_queries.json",
+            "relevance.csv",
+            "relevance_heldout.csv",  # judged queries in a held-out grammar (catalog/demo/judged_heldout.py)
+            "sentiment_spike.json",  # the plantings' truth (catalog.demo.sentiment_spike)
+            "churners.json",  # the churner planting's truth (catalog/demo/churners.py)
+            "stockouts.json",  # the stock-out planting's (catalog/demo/stockouts.py)
+        }
+    )
     with open(truth / "relevance.csv", newline="") as handle:
         reader = csv.DictReader(handle)
         assert reader.fieldnames == ["query", "product_id", "title", "description", "grade"]
