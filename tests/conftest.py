@@ -195,7 +195,16 @@ def browser():
 # The longest test files first: pytest-xdist (``make test``) deals whole files to its workers in
 # collection order, so a long file dealt last would run alone on one core while the other idles.
 # Every other file keeps its collection order.
-LONG_FIRST = ("test_simulator_finetuned.py", "test_simulator_traffic.py", "test_jobs_kinds.py")
+LONG_FIRST = (
+    "test_jobs_kinds.py",
+    "test_simulator_traffic.py",
+    "test_migration_from_recommend.py",
+    "test_labs_with_real_jobs.py",
+    "test_search_relevance.py",
+    "test_simulator_finetuned.py",
+    "test_permission_matrix.py",
+    "test_api_fuzz.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
