@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._bulk import copy_rows, plain_catalog  # noqa: E402
 from bench._serving import bench_database_url  # noqa: E402
 
 BENCH_DB = "aisle_bench_analytics"
@@ -75,12 +76,6 @@ def _setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def _copy(cursor, table: str, columns: list[str], rows) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def _plant(n_events: int, days: int, n_products: int, n_shoppers: int, log) -> None:
     from django.db import connection, transaction
 
@@ -99,47 +94,9 @@ def _plant(n_events: int, days: int, n_products: int, n_shoppers: int, log) -> N
             " analytics_productdayrollup, analytics_rollupstate"
         )
         now = datetime.now(UTC)
-        _copy(
-            cursor,
-            "catalog_product",
-            [
-                "external_id",
-                "title",
-                "description",
-                "price",
-                "currency",
-                "stock",
-                "image_url",
-                "attributes",
-                "active",
-                "search_text",
-                "needs_embedding",
-                "created_at",
-                "updated_at",
-            ],
-            (
-                (f"p{i}", f"Product {i}", "", 10.0, "EUR", 5, "", "{}", True, "", False, now, now)
-                for i in range(n_products)
-            ),
+        first_product, first_shopper = plain_catalog(
+            cursor, products=n_products, shoppers=n_shoppers, now=now
         )
-        _copy(
-            cursor,
-            "catalog_shopper",
-            [
-                "external_id",
-                "segment",
-                "country",
-                "attributes",
-                "category_interests",
-                "profile_version",
-                "created_at",
-            ],
-            ((f"s{i}", "", "", "{}", "{}", 0, now) for i in range(n_shoppers)),
-        )
-        cursor.execute("SELECT min(id) FROM catalog_product")
-        first_product = cursor.fetchone()[0]
-        cursor.execute("SELECT min(id) FROM catalog_shopper")
-        first_shopper = cursor.fetchone()[0]
 
         served: list[tuple] = []
         events: list[tuple] = []
@@ -194,7 +151,7 @@ def _plant(n_events: int, days: int, n_products: int, n_shoppers: int, log) -> N
             made = len(events)
         events = events[:n_events]
         log(f"planting {len(served)} served requests and {len(events)} events")
-        _copy(
+        copy_rows(
             cursor,
             "analytics_servedrequest",
             [
@@ -215,7 +172,7 @@ def _plant(n_events: int, days: int, n_products: int, n_shoppers: int, log) -> N
             ],
             served,
         )
-        _copy(
+        copy_rows(
             cursor,
             "catalog_event",
             [

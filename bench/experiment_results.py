@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._bulk import copy_rows, plain_catalog  # noqa: E402
 from bench._serving import setup_django, table  # noqa: E402
 
 BENCH_DB = "aisle_bench_experiments"
@@ -91,12 +92,6 @@ SELECT x.variant_id, x.unit_type, x.unit_id, min(x.shopper_id),
 """
 
 
-def _copy(cursor, table_name: str, columns: list[str], rows) -> None:
-    with cursor.copy(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def _plant(*, units: int, n_events: int, days: int, n_products: int, log) -> int:
     """Plant the store and the experiment; returns the experiment's id."""
     from django.db import connection, transaction
@@ -137,47 +132,9 @@ def _plant(*, units: int, n_events: int, days: int, n_products: int, log) -> int
             ),
         }
         n_shoppers = units * 2  # half of the shoppers browse outside the experiment
-        _copy(
-            cursor,
-            "catalog_product",
-            [
-                "external_id",
-                "title",
-                "description",
-                "price",
-                "currency",
-                "stock",
-                "image_url",
-                "attributes",
-                "active",
-                "search_text",
-                "needs_embedding",
-                "created_at",
-                "updated_at",
-            ],
-            (
-                (f"p{i}", f"Product {i}", "", 10.0, "EUR", 5, "", "{}", True, "", False, now, now)
-                for i in range(n_products)
-            ),
+        first_product, first_shopper = plain_catalog(
+            cursor, products=n_products, shoppers=n_shoppers, now=now
         )
-        _copy(
-            cursor,
-            "catalog_shopper",
-            [
-                "external_id",
-                "segment",
-                "country",
-                "attributes",
-                "category_interests",
-                "profile_version",
-                "created_at",
-            ],
-            ((f"s{i}", "", "", "{}", "{}", 0, now) for i in range(n_shoppers)),
-        )
-        cursor.execute("SELECT min(id) FROM catalog_product")
-        first_product = cursor.fetchone()[0]
-        cursor.execute("SELECT min(id) FROM catalog_shopper")
-        first_shopper = cursor.fetchone()[0]
 
         served, exposures, events = [], [], []
         session = 0
@@ -229,7 +186,7 @@ def _plant(*, units: int, n_events: int, days: int, n_products: int, log) -> int
             f"planting {len(exposures)} exposures of {units} units, {len(served)} served requests"
             f" and {len(events)} events"
         )
-        _copy(
+        copy_rows(
             cursor,
             "analytics_servedrequest",
             [
@@ -250,7 +207,7 @@ def _plant(*, units: int, n_events: int, days: int, n_products: int, log) -> int
             ],
             served,
         )
-        _copy(
+        copy_rows(
             cursor,
             "recommend_exposure",
             [
@@ -267,7 +224,7 @@ def _plant(*, units: int, n_events: int, days: int, n_products: int, log) -> int
             ],
             exposures,
         )
-        _copy(
+        copy_rows(
             cursor,
             "catalog_event",
             [

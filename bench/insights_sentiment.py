@@ -36,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._bulk import copy_rows, plain_catalog  # noqa: E402
 from bench._serving import bench_database_url  # noqa: E402
 
 BENCH_DB = "aisle_bench_sentiment"
@@ -70,12 +71,6 @@ def _setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-
-
-def _copy(cursor, table: str, columns: list[str], rows) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def _reviews(rng, n, start, span, products, shoppers, prefix, quality):
@@ -143,8 +138,8 @@ def _plant(args, log) -> None:
             " insights_sentimentphrase, insights_sentimentstate"
         )
         now = datetime.now(UTC)
-        _copy(cursor, "catalog_brand", ["name"], ((f"Brand {i}",) for i in range(200)))
-        _copy(
+        copy_rows(cursor, "catalog_brand", ["name"], ((f"Brand {i}",) for i in range(200)))
+        copy_rows(
             cursor,
             "catalog_category",
             ["external_id", "name", "path", "depth"],
@@ -154,60 +149,15 @@ def _plant(args, log) -> None:
         b0 = cursor.fetchone()[0]
         cursor.execute("SELECT min(id) FROM catalog_category")
         c0 = cursor.fetchone()[0]
-        _copy(
+        plain_catalog(
             cursor,
-            "catalog_product",
-            [
-                "external_id",
-                "title",
-                "description",
-                "price",
-                "currency",
-                "stock",
-                "image_url",
-                "attributes",
-                "active",
-                "search_text",
-                "needs_embedding",
-                "created_at",
-                "updated_at",
-                "brand_id",
-                "category_id",
-            ],
-            (
-                (
-                    f"p{i}",
-                    f"Product {i}",
-                    "",
-                    10.0,
-                    "EUR",
-                    5,
-                    "",
-                    "{}",
-                    True,
-                    "",
-                    False,
-                    now,
-                    now,
-                    b0 + i % 200,
-                    c0 + i % 40,
-                )
-                for i in range(5000)
+            products=5000,
+            shoppers=2000,
+            now=now,
+            extra_product_columns=(
+                ["brand_id", "category_id"],
+                lambda i: (b0 + i % 200, c0 + i % 40),
             ),
-        )
-        _copy(
-            cursor,
-            "catalog_shopper",
-            [
-                "external_id",
-                "segment",
-                "country",
-                "attributes",
-                "category_interests",
-                "profile_version",
-                "created_at",
-            ],
-            ((f"s{i}", "", "", "{}", "{}", 0, now) for i in range(2000)),
         )
         cursor.execute("SELECT id FROM catalog_product ORDER BY id")
         products = [r[0] for r in cursor.fetchall()]
@@ -228,14 +178,14 @@ def _plant(args, log) -> None:
                 "n": args.events - n_reviews,
             },
         )
-        _copy(
+        copy_rows(
             cursor,
             "catalog_event",
             EVENT_COLUMNS,
             _reviews(rng, n_reviews, start, span, products, shoppers, "b", quality),
         )
         spike_day = (end - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-        _copy(
+        copy_rows(
             cursor,
             "catalog_event",
             EVENT_COLUMNS,
@@ -320,7 +270,7 @@ def main() -> None:
         cursor.execute("SELECT id FROM catalog_shopper ORDER BY id LIMIT 1000")
         shoppers = [r[0] for r in cursor.fetchall()]
         end = datetime.now(UTC)
-        _copy(
+        copy_rows(
             cursor,
             "catalog_event",
             EVENT_COLUMNS,
