@@ -18,7 +18,7 @@ from training.ml.cf import build_interactions, evaluate_cf
 from training.ml.cf.selection import Candidate, refit
 from training.ml.data_value import (
     CURVE_FRACTIONS,
-    learning_curve_fit,
+    curve_and_report,
     nested_samples,
     paired_bootstrap,
     verdict,
@@ -112,26 +112,19 @@ def cf_data_value(
                 "verdict": verdict(interval),
             }
         )
-    learning = None
-    if sizes:
-        unit_scores, counts = [], []
-        for fraction, picked in sizes.items():
-            counts.append(len(picked))
-            if fraction >= 1.0:
-                unit_scores.append(full)
-                continue
-            unit_scores.append(fit([train[i] for i in picked], f"{fraction:.0%} of the events"))
-        learning = learning_curve_fit(counts, unit_scores, samples=min(bootstrap, 1000), seed=seed)
-        for point, fraction in zip(learning["points"], sizes, strict=True):
-            point["fraction"] = fraction
+    report = curve_and_report(
+        {fraction: [train[i] for i in picked] for fraction, picked in sizes.items()},
+        full,
+        fit,
+        what="events",
+        units=len(units),
+        ablation=ablation,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
     if progress is not None:
         progress(total, total, "done")
-    return {
-        "baseline": round(float(np.mean(full)), 5),
-        "units": len(units),
-        "ablation": ablation,
-        "curve": learning,
-    }
+    return report
 
 
 def _skip_reason(source: DataSource, train: Sequence[Interaction]) -> str:

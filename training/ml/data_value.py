@@ -16,7 +16,7 @@ source out of training costs on a frozen held-out split, and what more data woul
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -159,6 +159,40 @@ def learning_curve_fit(
         "doubling_interval": [round(g_low, 5), round(g_high, 5)],
         "doubling_size": int(2 * largest),
         "held_out_units": units,
+    }
+
+
+def curve_and_report(
+    samples: dict[float, list],
+    full: Sequence[float],
+    fit_sample: Callable[[list, str], Sequence[float]],
+    *,
+    what: str,
+    units: int,
+    ablation: list[dict],
+    bootstrap: int,
+    seed: int,
+) -> dict:
+    """The learning curve over nested ``samples`` (fraction → the training items it keeps; the
+    100 % point reuses ``full``, the per-unit scores of the run on all data) and the report of
+    an ablation run. ``fit_sample(items, label)`` retrains on the items and scores each unit."""
+    learning = None
+    if samples:
+        unit_scores, counts = [], []
+        for fraction, items in samples.items():
+            counts.append(len(items))
+            if fraction >= 1.0:
+                unit_scores.append(full)
+                continue
+            unit_scores.append(fit_sample(items, f"{fraction:.0%} of the {what}"))
+        learning = learning_curve_fit(counts, unit_scores, samples=min(bootstrap, 1000), seed=seed)
+        for point, fraction in zip(learning["points"], samples, strict=True):
+            point["fraction"] = fraction
+    return {
+        "baseline": round(float(np.mean(full)), 5),
+        "units": units,
+        "ablation": ablation,
+        "curve": learning,
     }
 
 

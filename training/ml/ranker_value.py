@@ -19,7 +19,7 @@ import numpy as np
 from training.ml import metrics
 from training.ml.data_value import (
     CURVE_FRACTIONS,
-    learning_curve_fit,
+    curve_and_report,
     nested_samples,
     paired_bootstrap,
     verdict,
@@ -149,27 +149,20 @@ def ranker_data_value(
                 "verdict": verdict(interval),
             }
         )
-    learning = None
-    if sizes:
-        by_id = {s.list_id: s for s in train}
-        unit_scores, counts = [], []
-        for fraction, ids in sizes.items():
-            counts.append(len(ids))
-            if fraction >= 1.0:
-                unit_scores.append(full)
-                continue
-            unit_scores.append(fit([by_id[i] for i in ids], f"{fraction:.0%} of the lists"))
-        learning = learning_curve_fit(counts, unit_scores, samples=min(bootstrap, 1000), seed=seed)
-        for point, fraction in zip(learning["points"], sizes, strict=True):
-            point["fraction"] = fraction
+    by_id = {s.list_id: s for s in train}
+    report = curve_and_report(
+        {fraction: [by_id[i] for i in ids] for fraction, ids in sizes.items()},
+        full,
+        fit,
+        what="lists",
+        units=len(test),
+        ablation=ablation,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
     if progress is not None:
         progress(total, total, "done")
-    return {
-        "baseline": round(float(np.mean(full)), 5),
-        "units": len(test),
-        "ablation": ablation,
-        "curve": learning,
-    }
+    return report
 
 
 def _skip_reason(source: DataSource, train: Sequence[ValueList]) -> str:
