@@ -471,6 +471,7 @@ def test_write_truth_files(small, tmp_path):
         "review_sentiments.csv",
         "judged_queries.json",
         "relevance.csv",
+        "relevance_heldout.csv",
     }
     with paths["relevance"].open(newline="", encoding="utf-8") as fh:
         assert fh.readline().strip() == "query,product_id,title,description,grade"

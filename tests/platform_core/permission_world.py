@@ -67,7 +67,7 @@ class World:
             SynonymSetFactory,
             UserFactory,
         )
-        from training.models import Job, JobNotice
+        from training.models import DataValueReport, Job, JobNotice
 
         sync_role_permissions()  # every app's permissions exist now; roles get theirs
         self.users = {
@@ -193,6 +193,9 @@ class World:
             "training/querylabel": label,
             "training/jobnotice": notice,
             "training/jobschedule": JobScheduleFactory(),
+            "training/datavaluereport": DataValueReport.objects.create(
+                task="ranker", metric="ndcg@10", baseline=0.5
+            ),
             "recommend/strategy": strategy,
             "recommend/synonymset": SynonymSetFactory(),
             "recommend/pinnedresult": PinnedResultFactory(product=product),

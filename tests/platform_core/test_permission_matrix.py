@@ -219,6 +219,16 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/training/modelversion/<int:pk>/promote/": ("POST", "  L   L   L 403 302 302"),
     "admin/training/modelversion/rollback/<str:task>/": ("POST", "  L   L   L 403 302 302"),
     "admin/training/modelversion/": ("GET", "  L   L   L 200 200 200"),
+    # the World's version stored no snapshot: 404 for all (test_frozen_snapshots downloads one)
+    "admin/training/modelversion/<int:pk>/snapshot/": ("GET", "  L   L   L 404 404 404"),
+    # data-value reports: analysis artifacts read by analysts; operators may delete them
+    "admin/training/datavaluereport/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/datavaluereport/<int:pk>/csv/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/datavaluereport/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/training/datavaluereport/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/datavaluereport/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/training/datavaluereport/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/training/datavaluereport/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     "admin/training/modelversion/add/": ("GET", "  L   L   L 403 403 403"),
     "admin/training/modelversion/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
     "admin/training/modelversion/<path:object_id>/delete/": ("GET", "  L   L   L 403 302 302"),
