@@ -18,10 +18,9 @@ from training.ml.cf import build_interactions, evaluate_cf
 from training.ml.cf.selection import Candidate, refit
 from training.ml.data_value import (
     CURVE_FRACTIONS,
+    ablation_row,
     curve_and_report,
     nested_samples,
-    paired_bootstrap,
-    verdict,
 )
 from training.ml.data_value_sources import DataSource
 from training.ml.progress import CancelCheck, JobCancelled
@@ -101,17 +100,7 @@ def cf_data_value(
             kept = [r for r in train if not r.flagged]
         row["rows"] = len(train) - len(kept)
         without = fit(kept, f"without {source.title}")
-        interval = paired_bootstrap(full, without, samples=bootstrap, seed=seed + n + 1)
-        ablation.append(
-            {
-                **row,
-                "change": round(interval.mean, 5),
-                "low": round(interval.low, 5),
-                "high": round(interval.high, 5),
-                "metric_without": round(float(np.mean(without)), 5),
-                "verdict": verdict(interval),
-            }
-        )
+        ablation.append(ablation_row(row, full, without, samples=bootstrap, seed=seed + n + 1))
     report = curve_and_report(
         {fraction: [train[i] for i in picked] for fraction, picked in sizes.items()},
         full,

@@ -162,6 +162,22 @@ def learning_curve_fit(
     }
 
 
+def ablation_row(
+    row: dict, full: Sequence[float], without: Sequence[float], *, samples: int, seed: int
+) -> dict:
+    """``row`` (a source's name, kind, rows left out) with the paired bootstrap of the per-unit
+    change from ``full`` (every source) to ``without`` (the source left out) and its verdict."""
+    interval = paired_bootstrap(full, without, samples=samples, seed=seed)
+    return {
+        **row,
+        "change": round(interval.mean, 5),
+        "low": round(interval.low, 5),
+        "high": round(interval.high, 5),
+        "metric_without": round(float(np.mean(without)), 5),
+        "verdict": verdict(interval),
+    }
+
+
 def curve_and_report(
     samples: dict[float, list],
     full: Sequence[float],

@@ -19,10 +19,9 @@ import numpy as np
 from training.ml import metrics
 from training.ml.data_value import (
     CURVE_FRACTIONS,
+    ablation_row,
     curve_and_report,
     nested_samples,
-    paired_bootstrap,
-    verdict,
 )
 from training.ml.data_value_sources import DataSource
 from training.ml.progress import CancelCheck, JobCancelled
@@ -138,17 +137,7 @@ def ranker_data_value(
             kept = [s for s in train if not s.flagged]
             without = fit(kept, f"without {source.title}")
             row["rows"] = len(train) - len(kept)
-        interval = paired_bootstrap(full, without, samples=bootstrap, seed=seed + n + 1)
-        ablation.append(
-            {
-                **row,
-                "change": round(interval.mean, 5),
-                "low": round(interval.low, 5),
-                "high": round(interval.high, 5),
-                "metric_without": round(float(np.mean(without)), 5),
-                "verdict": verdict(interval),
-            }
-        )
+        ablation.append(ablation_row(row, full, without, samples=bootstrap, seed=seed + n + 1))
     by_id = {s.list_id: s for s in train}
     report = curve_and_report(
         {fraction: [by_id[i] for i in ids] for fraction, ids in sizes.items()},
