@@ -32,6 +32,24 @@ SHOPPER_COLUMNS = [
     "created_at",
 ]
 
+#: the columns the benches fill in ``analytics_servedrequest`` (rows in this order)
+SERVED_REQUEST_COLUMNS = [
+    "request_id",
+    "endpoint",
+    "surface",
+    "strategy",
+    "variant",
+    "shopper_id",
+    "session",
+    "query",
+    "shown",
+    "result_count",
+    "latency_ms",
+    "timings",
+    "cache_hit",
+    "timestamp",
+]
+
 
 def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
     """``COPY table (columns) FROM STDIN`` of ``rows`` (psycopg 3)."""

@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench._bulk import copy_rows, plain_catalog  # noqa: E402
+from bench._bulk import SERVED_REQUEST_COLUMNS, copy_rows, plain_catalog  # noqa: E402
 from bench._serving import setup_django, table  # noqa: E402
 
 BENCH_DB = "aisle_bench_experiments"
@@ -189,22 +189,7 @@ def _plant(*, units: int, n_events: int, days: int, n_products: int, log) -> int
         copy_rows(
             cursor,
             "analytics_servedrequest",
-            [
-                "request_id",
-                "endpoint",
-                "surface",
-                "strategy",
-                "variant",
-                "shopper_id",
-                "session",
-                "query",
-                "shown",
-                "result_count",
-                "latency_ms",
-                "timings",
-                "cache_hit",
-                "timestamp",
-            ],
+            SERVED_REQUEST_COLUMNS,
             served,
         )
         copy_rows(
