@@ -95,8 +95,8 @@ class _Rollup(models.Model):
 
 
 class TrafficRollup(_Rollup):
-    """Per endpoint and bucket: requests served, zero-result ones, and the events attributed to
-    them. For ``search``, ``recorded_searches`` counts searches the storefront recorded only as
+    """Per endpoint and bucket: requests served, zero-result ones, the events attributed to
+    them and the requests with at least one of each. For ``search``, ``recorded_searches`` counts searches the storefront recorded only as
     events (no request id) — they count toward volume — and the attributed figures include the
     clicks those event-recorded searches got (see ``logic.attribution``)."""
 
@@ -107,6 +107,11 @@ class TrafficRollup(_Rollup):
     clicks = models.BigIntegerField(default=0)
     add_to_carts = models.BigIntegerField(default=0)
     purchases = models.BigIntegerField(default=0)
+    # requests (event-recorded searches included) with at least one attributed click /
+    # add-to-cart / purchase: the numerators of CTR and the add-to-cart and purchase rates
+    requests_clicked = models.BigIntegerField(default=0)
+    requests_carted = models.BigIntegerField(default=0)
+    requests_purchased = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -143,7 +148,8 @@ class LatencyRollup(_Rollup):
 class QueryRollup(_Rollup):
     """Per normalised query and bucket: searches (served and event-recorded), zero-result
     searches, attributed clicks (with the sum of their positions, for the average), add-to-carts
-    and purchases (conversions)."""
+    and purchases, and the searches with at least one click, add-to-cart, purchase (CTR and
+    conversion are shares of searches)."""
 
     query = models.CharField(max_length=500)
     searches = models.BigIntegerField(default=0)
@@ -153,6 +159,10 @@ class QueryRollup(_Rollup):
     click_position_sum = models.BigIntegerField(default=0)
     add_to_carts = models.BigIntegerField(default=0)
     purchases = models.BigIntegerField(default=0)
+    # searches with at least one attributed click / add-to-cart / purchase (CTR, conversion)
+    searches_clicked = models.BigIntegerField(default=0)
+    searches_carted = models.BigIntegerField(default=0)
+    searches_purchased = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -13,6 +13,12 @@ the served requests.
 
 Attribution is the one rule of :mod:`recommend.analytics.logic.attribution`, written as SQL once
 in :mod:`recommend.analytics.attribution_sql` (a test holds both to the same cases).
+
+Rates are shares of requests, not events per request: beside the attributed clicks, add-to-carts
+and purchases, the traffic and query rollups count the requests (searches) *with* at least one
+of each — a served request once whatever the number of its events, an event-recorded search once
+per session and query. A shopper who clicks three results of one search makes one clicked search,
+so CTR stays a share between 0 and 1 (``_ENGAGED_SQL``).
 """
 
 from __future__ import annotations
@@ -46,6 +52,22 @@ ATTRIBUTED_SQL = attributed_events_sql(
     where=f"e.timestamp >= %(a)s AND e.timestamp < %(b)s AND e.type IN {ENGAGEMENT_TYPES_SQL}"
 )
 
+#: One row per request with attributed engagement in the range: its hour (that of its first
+#: attributed event, as the event counts use event time), endpoint, query and whether it got a
+#: click, an add-to-cart, a purchase. Served requests by request id; an event-recorded search
+#: (rule 3: no request id) by the session and normalised query of its recorded click.
+_ENGAGED_SQL = """
+SELECT date_trunc('hour', min(timestamp)) AS h, endpoint, min(query) AS query,
+       bool_or(type = 'click') AS clicked, bool_or(type = 'add_to_cart') AS carted,
+       bool_or(type = 'purchase') AS purchased
+  FROM _analytics_att WHERE kind = 'served' GROUP BY request_id, endpoint
+UNION ALL
+SELECT date_trunc('hour', min(a.timestamp)), 'search', a.query, bool_or(a.type = 'click'),
+       bool_or(a.type = 'add_to_cart'), bool_or(a.type = 'purchase')
+  FROM _analytics_att a JOIN catalog_event e ON e.id = a.id
+ WHERE a.kind = 'recorded' GROUP BY e.session, a.query
+"""
+
 _BOUNDS = "ARRAY[" + ",".join(repr(b) for b in BOUNDS_MS) + "]::float8[]"
 
 _HOURLY = [
@@ -66,14 +88,20 @@ _HOURLY = [
              count(*) FILTER (WHERE type = 'add_to_cart') AS ac,
              count(*) FILTER (WHERE type = 'purchase') AS p
         FROM _analytics_att WHERE endpoint IS NOT NULL GROUP BY 1, 2
+    ), engaged AS (
+      SELECT h, endpoint, count(*) FILTER (WHERE clicked) AS c,
+             count(*) FILTER (WHERE carted) AS ac, count(*) FILTER (WHERE purchased) AS p
+        FROM _analytics_engaged GROUP BY 1, 2
     ), k AS (SELECT h, endpoint FROM served UNION SELECT h, endpoint FROM recorded
              UNION SELECT h, endpoint FROM ev)
     INSERT INTO analytics_trafficrollup (granularity, start, endpoint, requests,
-        recorded_searches, zero_results, clicks, add_to_carts, purchases)
+        recorded_searches, zero_results, clicks, add_to_carts, purchases, requests_clicked,
+        requests_carted, requests_purchased)
     SELECT 'hour', k.h, k.endpoint, coalesce(served.n, 0), coalesce(recorded.n, 0),
-           coalesce(served.z, 0), coalesce(ev.c, 0), coalesce(ev.ac, 0), coalesce(ev.p, 0)
+           coalesce(served.z, 0), coalesce(ev.c, 0), coalesce(ev.ac, 0), coalesce(ev.p, 0),
+           coalesce(engaged.c, 0), coalesce(engaged.ac, 0), coalesce(engaged.p, 0)
       FROM k LEFT JOIN served USING (h, endpoint) LEFT JOIN recorded USING (h, endpoint)
-      LEFT JOIN ev USING (h, endpoint)
+      LEFT JOIN ev USING (h, endpoint) LEFT JOIN engaged USING (h, endpoint)
     """,
     # latency histogram per endpoint and stage
     f"""
@@ -113,12 +141,19 @@ _HOURLY = [
              count(*) FILTER (WHERE type = 'add_to_cart') AS ac,
              count(*) FILTER (WHERE type = 'purchase') AS p
         FROM _analytics_att WHERE endpoint = 'search' AND query <> '' GROUP BY 1, 2
+    ), engaged AS (
+      SELECT h, query, count(*) FILTER (WHERE clicked) AS c,
+             count(*) FILTER (WHERE carted) AS ac, count(*) FILTER (WHERE purchased) AS p
+        FROM _analytics_engaged WHERE endpoint = 'search' AND query <> '' GROUP BY 1, 2
     ), k AS (SELECT h, query FROM s UNION SELECT h, query FROM ev)
     INSERT INTO analytics_queryrollup (granularity, start, query, searches, zero_results, clicks,
-        positioned_clicks, click_position_sum, add_to_carts, purchases)
+        positioned_clicks, click_position_sum, add_to_carts, purchases, searches_clicked,
+        searches_carted, searches_purchased)
     SELECT 'hour', k.h, left(k.query, 500), coalesce(s.n, 0), coalesce(s.z, 0), coalesce(ev.c, 0),
-           coalesce(ev.pc, 0), coalesce(ev.ps, 0), coalesce(ev.ac, 0), coalesce(ev.p, 0)
+           coalesce(ev.pc, 0), coalesce(ev.ps, 0), coalesce(ev.ac, 0), coalesce(ev.p, 0),
+           coalesce(engaged.c, 0), coalesce(engaged.ac, 0), coalesce(engaged.p, 0)
       FROM k LEFT JOIN s USING (h, query) LEFT JOIN ev USING (h, query)
+      LEFT JOIN engaged USING (h, query)
     """,
     # per endpoint and position (served requests only: only they record what was shown)
     """
@@ -176,6 +211,9 @@ _DAILY = [
             "clicks",
             "add_to_carts",
             "purchases",
+            "requests_clicked",
+            "requests_carted",
+            "requests_purchased",
         ],
     ),
     ("analytics_latencyrollup", ["endpoint", "stage", "bin"], ["count"]),
@@ -190,6 +228,9 @@ _DAILY = [
             "click_position_sum",
             "add_to_carts",
             "purchases",
+            "searches_clicked",
+            "searches_carted",
+            "searches_purchased",
         ],
     ),
     ("analytics_positionrollup", ["endpoint", "position"], ["shown", "clicked"]),
@@ -280,6 +321,8 @@ def _recompute(cursor, a: datetime, b: datetime) -> None:
     params = {"a": a, "b": b}
     cursor.execute("DROP TABLE IF EXISTS _analytics_att")
     cursor.execute(f"CREATE TEMP TABLE _analytics_att ON COMMIT DROP AS {ATTRIBUTED_SQL}", params)
+    cursor.execute("DROP TABLE IF EXISTS _analytics_engaged")
+    cursor.execute(f"CREATE TEMP TABLE _analytics_engaged ON COMMIT DROP AS {_ENGAGED_SQL}")
     for table in _BUCKETED:
         cursor.execute(  # granularity first: the unique index's leading column
             f"DELETE FROM {table} WHERE granularity IN ('hour', 'day')"
@@ -302,6 +345,7 @@ def _recompute(cursor, a: datetime, b: datetime) -> None:
             f"GROUP BY date_trunc('day', start), {key_list}",
             params,
         )
+    cursor.execute("DROP TABLE _analytics_engaged")
     cursor.execute("DROP TABLE _analytics_att")
 
 

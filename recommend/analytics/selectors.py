@@ -8,7 +8,8 @@ from the hourly rows (:func:`spans`). ``now`` anchors windows (``overview(now, w
 Rates (documented in ``docs/analytics.md``):
 
 - **searches**: served searches plus searches recorded only as events;
-- **CTR / add-to-cart / purchase rate**: events attributed to a search, per search;
+- **CTR / add-to-cart / purchase rate**: the share of searches with at least one attributed
+  click / add-to-cart / purchase (a search with three clicks is one clicked search);
 - **zero-result rate**: served searches with no result, per served search (the served log is
   the only place that knows the result count).
 """
@@ -81,9 +82,9 @@ def _search_rates(row: dict[str, Any]) -> dict[str, float]:
     searches = (row.get("requests") or 0) + (row.get("recorded_searches") or 0)
     return {
         "searches": searches,
-        "ctr": _rate(row.get("clicks") or 0, searches),
-        "add_to_cart_rate": _rate(row.get("add_to_carts") or 0, searches),
-        "purchase_rate": _rate(row.get("purchases") or 0, searches),
+        "ctr": _rate(row.get("requests_clicked") or 0, searches),
+        "add_to_cart_rate": _rate(row.get("requests_carted") or 0, searches),
+        "purchase_rate": _rate(row.get("requests_purchased") or 0, searches),
         "zero_result_rate": _rate(row.get("zero_results") or 0, row.get("requests") or 0),
     }
 
@@ -97,6 +98,9 @@ _TRAFFIC_SUMS = {
         "clicks",
         "add_to_carts",
         "purchases",
+        "requests_clicked",
+        "requests_carted",
+        "requests_purchased",
     )
 }
 
@@ -209,6 +213,8 @@ _QUERY_SUMS = {
         "click_position_sum",
         "add_to_carts",
         "purchases",
+        "searches_clicked",
+        "searches_purchased",
     )
 }
 QUERY_ORDERS = {
@@ -228,8 +234,8 @@ def _query_row(row: dict[str, Any]) -> dict[str, Any]:
         "add_to_carts": int(row["add_to_carts"] or 0),
         "purchases": int(row["purchases"] or 0),
         "zero_results": int(row["zero_results"] or 0),
-        "ctr": _rate(row["clicks"] or 0, searches),
-        "conversion_rate": _rate(row["purchases"] or 0, searches),
+        "ctr": _rate(row["searches_clicked"] or 0, searches),
+        "conversion_rate": _rate(row["searches_purchased"] or 0, searches),
         "zero_result_share": _rate(row["zero_results"] or 0, searches),
         "average_click_position": (
             _rate(row["click_position_sum"] or 0, row["positioned_clicks"])
@@ -270,7 +276,7 @@ def problem_queries(
     elif kind == "low_ctr":
         qs = (
             qs.filter(searches__gte=max(1, min_searches))
-            .annotate(ctr=F("clicks") * 1.0 / F("searches"))
+            .annotate(ctr=F("searches_clicked") * 1.0 / F("searches"))
             .order_by("ctr", "-searches", "query")
         )
     else:
@@ -299,8 +305,8 @@ def ctr_by_position(
 
 
 def ctr_by_surface(start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
-    """Per endpoint: requests (served, plus event-recorded searches), attributed clicks and
-    CTR, add-to-carts and purchases. One query."""
+    """Per endpoint: requests (served, plus event-recorded searches), attributed clicks, CTR
+    (the share of requests with a click), add-to-carts and purchases. One query."""
     out = {}
     for row in (
         TrafficRollup.objects.filter(spans(start, end))
@@ -312,7 +318,7 @@ def ctr_by_surface(start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
         out[row["endpoint"]] = {
             "requests": int(requests),
             "clicks": int(row["clicks"] or 0),
-            "ctr": _rate(row["clicks"] or 0, requests),
+            "ctr": _rate(row["requests_clicked"] or 0, requests),
             "add_to_carts": int(row["add_to_carts"] or 0),
             "purchases": int(row["purchases"] or 0),
         }

@@ -161,6 +161,68 @@ def test_rollups_count_traffic_queries_positions_latency_and_events(planted):
     }
 
 
+def test_ctr_is_the_share_of_searches_with_a_click_not_clicks_per_search(planted):
+    """A shopper who clicks three results of one search makes one clicked search: CTR and
+    conversion stay shares of searches (clicks per search read 113–119 % on the demo store)."""
+    p1, p2, p3 = planted["products"]
+    a = planted["events"]["click-by-id"].shopper
+    b = planted["events"]["recorded-click"].shopper
+    for n, product in enumerate((p1, p3)):  # two more clicks on r1, the same served search
+        EventFactory(
+            event_id=f"more{n}",
+            type="click",
+            product=product,
+            shopper=a,
+            session="s1",
+            request_id="r1",
+            timestamp=T + timedelta(minutes=6 + n),
+        )
+    for n, product in enumerate((p1, p2)):  # two more recorded clicks on the recorded search
+        EventFactory(
+            event_id=f"rec{n}",
+            type="click",
+            product=product,
+            shopper=b,
+            session="s2",
+            query="green socks",
+            timestamp=T + timedelta(minutes=32 + n),
+        )
+    EventFactory(
+        event_id="buy-r1",
+        type="purchase",
+        product=p2,
+        shopper=a,
+        session="s1",
+        request_id="r1",
+        timestamp=T + timedelta(minutes=8),
+    )
+    rollups.refresh(now=NOW)
+
+    search = TrafficRollup.objects.get(
+        endpoint="search", granularity="day", start=T.replace(hour=0)
+    )
+    assert (search.clicks, search.requests_clicked) == (6, 2)
+    assert (search.purchases, search.requests_purchased) == (2, 2)
+    tiles = selectors.overview(NOW, timedelta(hours=24))
+    assert tiles["searches"] == 3
+    assert tiles["ctr"] == pytest.approx(2 / 3)  # was 6 / 3: 200 %
+    assert tiles["purchase_rate"] == pytest.approx(2 / 3)
+
+    queries = {q["query"]: q for q in selectors.top_queries(T - DAY, NOW, limit=10)}
+    assert (queries["red shoes"]["clicks"], queries["red shoes"]["ctr"]) == (3, 1.0)
+    assert (queries["green socks"]["clicks"], queries["green socks"]["ctr"]) == (3, 1.0)
+    assert queries["red shoes"]["conversion_rate"] == 1.0
+    surfaces = selectors.ctr_by_surface(T - DAY, NOW)
+    assert surfaces["search"]["clicks"] == 6
+    assert surfaces["search"]["ctr"] == pytest.approx(2 / 3)
+    low = selectors.problem_queries(T - DAY, NOW, kind="low_ctr", min_searches=1)
+    assert [q["query"] for q in low][-2:] in (
+        ["green socks", "red shoes"],
+        ["red shoes", "green socks"],
+    )
+    assert all(0 <= q["ctr"] <= 1 for q in low)
+
+
 def _snapshot():
     return {
         model.__name__: sorted(
