@@ -555,6 +555,17 @@ def model_version_register(
     return version
 
 
+def job_launch_unless_open(kind: str, params: dict[str, Any] | None = None) -> Job | None:
+    """Queue a system job (no launcher) of ``kind`` unless one with these ``params`` is already
+    queued or running (beat's launches: a slow job is never piled up behind itself); the job,
+    else None."""
+    params = params or {}
+    if selectors.open_job_of_kind(kind, params_subset=params or None):
+        return None
+    with transaction.atomic():
+        return job_launch(kind=kind, params=params, user=None)
+
+
 def embed_incremental_launch() -> Job | None:
     """Queue ``embed_catalog incremental=true`` when a product changed (or a served retriever
     lacks vectors) and no such job is already queued or running; else None."""
@@ -562,7 +573,7 @@ def embed_incremental_launch() -> Job | None:
     if not served or selectors.open_job_of_kind(
         "embed_catalog", params_subset={"incremental": True}
     ):
-        return None
+        return None  # checked first: it is cheaper than finding the products to embed
     if not selectors.products_needing_embedding(served):
         return None
     with transaction.atomic():

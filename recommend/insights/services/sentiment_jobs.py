@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from recommend.insights.services.sentiment import review_events, sentiment_state
 
 
 def score_reviews_launch():
     """Queue an incremental ``score_reviews`` job when review events wait past the watermark
     and none is queued or running; the job, else None."""
-    from training import selectors, services
+    from training import services
 
-    if selectors.open_job_of_kind("score_reviews"):
-        return None
     if not review_events().filter(pk__gt=sentiment_state().last_event_id).exists():
         return None
-    with transaction.atomic():
-        return services.job_launch(kind="score_reviews", params={}, user=None)
+    return services.job_launch_unless_open("score_reviews")
