@@ -197,6 +197,11 @@ CELERY_TASK_ROUTES = {
 }
 # Beat caches each running experiment's verdict this often (the admin dashboard reads the cache).
 EXPERIMENT_VERDICT_MINUTES = env.int("EXPERIMENT_VERDICT_MINUTES", default=5)
+# The insight jobs beat queues once a day, at INSIGHTS_DAILY_HOUR (server time zone, minute 41);
+# an empty list turns the nightly refresh off.
+INSIGHTS_DAILY_JOBS = env.list(
+    "INSIGHTS_DAILY_JOBS", default=["shopper_segments", "churn_risk", "forecast_demand"]
+)
 CELERY_BEAT_SCHEDULE = {
     "training-reap-stale-jobs": {
         "task": "training.tasks.reap_stale_jobs",
@@ -252,6 +257,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommend.insights.tasks.score_reviews_incremental",
         "schedule": timedelta(minutes=env.int("SCORE_REVIEWS_MINUTES", default=10)),
         "options": {"expires": 300},
+    },
+    # segments, churn risk, demand forecast: refreshed nightly (recommend.insights.services.daily)
+    "insights-daily": {
+        "task": "recommend.insights.tasks.daily_insights",
+        "schedule": crontab(hour=env.int("INSIGHTS_DAILY_HOUR", default=2), minute=41),
+        "options": {"expires": 3600},
     },
     # served requests past their retention; the rollups stay (recommend.analytics.retention)
     "analytics-served-retention": {

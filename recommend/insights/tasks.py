@@ -12,3 +12,11 @@ def score_reviews_incremental() -> int | None:
 
     job = score_reviews_launch()
     return job.pk if job else None
+
+
+@shared_task(name="recommend.insights.tasks.daily_insights", ignore_result=True)
+def daily_insights() -> list[int]:
+    """Beat, once a day: queue segments, churn risk and the demand forecast."""
+    from recommend.insights.services.daily import daily_insights_launch
+
+    return daily_insights_launch()
