@@ -596,6 +596,9 @@ def analyse(
                 "srm": srm,
                 "required_n": None if sequential else required_n,
                 "always_valid_p": seq.p_value if (sequential and seq is not None) else None,
+                "always_valid_ci": (
+                    (seq.ci_low, seq.ci_high) if (sequential and seq is not None) else None
+                ),
             }
             decision = verdict(primary, **kwargs)
             if cuped_cmp is not None and decision.outcome != "not enough data":

@@ -535,6 +535,7 @@ def verdict(
     srm: SRM | None = None,
     required_n: int | None = None,
     always_valid_p: float | None = None,
+    always_valid_ci: tuple[float, float] | None = None,
 ) -> Verdict:
     """Decide an experiment, in this order.
 
@@ -546,6 +547,11 @@ def verdict(
     3. "winner" / "loser": significant (``always_valid_p`` when given, else the primary
        comparison's p-value) in the good / bad direction for the metric;
     4. otherwise "no detectable difference".
+
+    With ``always_valid_p``, the interval in the sentence is ``always_valid_ci`` (the mSPRT's
+    confidence sequence of the absolute difference, shown relative to the control) when it is
+    given: the fixed-horizon interval next to a sequential p-value could exclude zero while the
+    verdict said "no detectable difference".
     """
     alpha = primary.alpha
     level = f"{(1 - alpha) * 100:g}%"
@@ -579,10 +585,14 @@ def verdict(
         p_value, significant = always_valid_p, always_valid_p < alpha
     else:
         p_value, significant = primary.p_value, primary.significant
-    summary = (
-        f"{metric} {_pct(primary.rel_lift)} ({level} CI {_pct(primary.ci_low)} to "
-        f"{_pct(primary.ci_high)}, p = {p_value:.2g})"
-    )
+    base = getattr(primary, "rate_a", None)
+    base = getattr(primary, "mean_a", 0.0) if base is None else base
+    if always_valid_p is not None and always_valid_ci is not None and base:
+        ci = f"always-valid {level} CI {_pct(always_valid_ci[0] / base)} to "
+        ci += f"{_pct(always_valid_ci[1] / base)}"
+    else:
+        ci = f"{level} CI {_pct(primary.ci_low)} to {_pct(primary.ci_high)}"
+    summary = f"{metric} {_pct(primary.rel_lift)} ({ci}, p = {p_value:.2g})"
     improved = (primary.abs_diff > 0) == higher_is_better and primary.abs_diff != 0
     if significant and improved:
         return Verdict("winner", f"The variant wins: {summary}. Ship it.")

@@ -301,6 +301,24 @@ def test_verdict_outcomes():
     assert verdict(two_proportion_test(3, 50, 9, 50)).outcome == "not enough data"
 
 
+def test_a_sequential_verdict_shows_the_always_valid_interval_not_the_fixed_horizon_one():
+    """A +30 % lift whose fixed-horizon CI excludes zero, read with an mSPRT whose prior (tau2
+    from a 10 % baseline and a 10 % MDE) is far narrower than the effect: the always-valid
+    p-value is large, so the verdict is "no detectable difference" — and the sentence must show
+    the confidence sequence (which contains zero), not the fixed CI that does not."""
+    fixed = two_proportion_test(200, 400, 260, 400)
+    assert fixed.ci_low > 0
+    seq = msprt(200, 400, 260, 400, tau2=(0.1 * 0.1) ** 2)
+    assert seq.p_value > 0.05 and seq.ci_low < 0 < seq.ci_high
+    result = verdict(fixed, always_valid_p=seq.p_value, always_valid_ci=(seq.ci_low, seq.ci_high))
+    assert result.outcome == "no detectable difference"
+    low = f"{seq.ci_low / fixed.rate_a * 100:+.1f}%"
+    assert "always-valid 95% CI " + low in result.sentence, result.sentence
+    assert f"{fixed.ci_low * 100:+.1f}%" not in result.sentence
+    wide_prior = msprt(200, 400, 260, 400, tau2=0.15**2)  # a prior the size of the effect
+    assert wide_prior.p_value < 0.05 and wide_prior.ci_low > 0
+
+
 def test_verdict_guardrails_and_srm_come_first():
     win = two_proportion_test(1000, 10_000, 1150, 10_000)
     slower = welch_test(200.0, 900.0, 10_000, 210.0, 900.0, 10_000)  # latency up 5%
