@@ -242,8 +242,11 @@ def traffic_simulate(
     plant: Mapping[str, float] | None = None,
     workers: int = 1,
     log: Callable[[str], None] | None = None,
+    on_day_end: Callable[[int, SimReport], None] | None = None,
 ) -> SimReport:
-    """Drive ``shoppers`` demo shoppers through the API for ``days`` simulated days."""
+    """Drive ``shoppers`` demo shoppers through the API for ``days`` simulated days.
+    ``on_day_end(day, report)`` runs after each day's buffers are flushed (a job's progress
+    and cancel point)."""
     from catalog.models import Shopper
 
     log = log or (lambda _msg: None)
@@ -280,6 +283,8 @@ def traffic_simulate(
             f"requests {dict(sorted(report.requests.items()))}, variants {dict(sorted(report.variants.items()))}; "
             f"flushed {logs} search logs, {exposures} exposures, {served} served requests"
         )
+        if on_day_end is not None:
+            on_day_end(day, report)
 
     log(
         f"Simulating {len(simulator.shoppers)} shoppers for {days} days from {config.start:%Y-%m-%d %H:%M} UTC "
