@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Q
+from django.db.models import Count, Q
 
 logger = logging.getLogger(__name__)
 
@@ -348,58 +348,127 @@ def intent_classifier_f1(*, user, started_at: datetime) -> CheckResult:
     return CheckResult.from_items(items)
 
 
-@register_check("experiment_shipped_winner")
-def experiment_shipped_winner(*, user, started_at: datetime) -> CheckResult:
-    """An experiment the learner started, now shipped, with a winner."""
-    Experiment = _model("experiments", "Experiment")
-    if Experiment is None:
-        return _not_available("Experiments", label="Experiments available")
-    names = _field_names(Experiment)
-    owner = next((f for f in ("started_by", "created_by", "owner") if f in names), None)
-    if owner is None:
-        return _not_available("Experiments with a recorded owner", label="Experiments available")
-    qs = Experiment.objects.filter(**{owner: user})
-    time_field = next((f for f in ("started_at", "created_at") if f in names), None)
-    if time_field:
-        qs = qs.filter(**{f"{time_field}__gte": started_at})
-    experiments = list(qs)
+def _experiment_items(experiment, *, user, started_at: datetime) -> list[CheckItem]:
+    """The lab's requirements for one experiment the learner created (see the lab's "What the
+    check looks for"): two 50/50 variants on strategies of their own, simulated exposures in
+    both, shipped, the winner the results declared, now the surface's default."""
+    AuditLog = _model("platform_core", "AuditLog")
+    Exposure = _model("experiments", "Exposure")
+    variants = list(experiment.variants.select_related("strategy"))
+    halves = len(variants) == 2 and all(abs(v.share - 50) < 1e-6 for v in variants)
     items = [
         CheckItem(
-            "An experiment you started",
-            bool(experiments),
-            f"{len(experiments)} since you started the lab."
-            if experiments
-            else "None yet: create one on the search surface and start it.",
+            "Two variants at 50/50",
+            halves,
+            ", ".join(f"{v.key} {v.share:g}%" for v in variants) or "No variants.",
         )
     ]
-    shipped = [e for e in experiments if str(getattr(e, "status", "")) == "shipped"]
+    created = set(
+        AuditLog.objects.filter(
+            actor=user,
+            action="strategy.create",
+            object_type="recommend.strategy",
+            created_at__gte=started_at,
+        ).values_list("object_id", flat=True)
+    )
+    foreign = [v.strategy.name for v in variants if str(v.strategy_id) not in created]
+    items.append(
+        CheckItem(
+            "Each variant uses a strategy you created in the lab",
+            bool(variants) and not foreign,
+            f"Not created by you since the lab started: {', '.join(foreign)}."
+            if foreign
+            else "Yes.",
+        )
+    )
+    exposed = dict(
+        Exposure.objects.filter(experiment=experiment)
+        .values_list("variant_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    both = bool(variants) and all(exposed.get(v.pk, 0) > 0 for v in variants)
+    items.append(
+        CheckItem(
+            "Both variants received simulated traffic",
+            both,
+            ", ".join(f"{v.key}: {exposed.get(v.pk, 0)} exposures" for v in variants)
+            + ("" if both else " — start the experiment, then run the traffic simulator."),
+        )
+    )
+    shipped = experiment.status == "shipped"
     items.append(
         CheckItem(
             "It was shipped",
-            bool(shipped),
-            f"Experiment “{shipped[0]}” shipped."
-            if shipped
-            else "Ship the winning variant from the results page.",
+            shipped,
+            f"Winner: {experiment.winner}." if shipped else "Ship from the results page.",
         )
     )
-    winner_field = next(
-        (f for f in ("winner", "winning_variant", "shipped_variant") if f in names), None
+    ship = (
+        AuditLog.objects.filter(
+            action="experiment.ship",
+            object_type=experiment._meta.label_lower,
+            object_id=str(experiment.pk),
+        )
+        .order_by("-created_at")
+        .first()
     )
-    with_winner = [
-        e
-        for e in shipped
-        if winner_field and getattr(e, f"{winner_field}_id", getattr(e, winner_field, None))
-    ]
+    against = ship is None or bool((ship.details or {}).get("against_verdict"))
+    if shipped and not against:
+        detail = "Yes."
+    elif shipped:
+        detail = (
+            "It was shipped against the results' verdict: ship the declared winner, or gather"
+            " more traffic until there is one."
+        )
+    else:
+        detail = "Not shipped yet."
     items.append(
         CheckItem(
-            "It has a winner",
-            bool(with_winner),
-            f"Winner: {getattr(with_winner[0], winner_field)}."
-            if with_winner
-            else "A shipped experiment must name the winning variant.",
+            "The shipped variant is the winner the results declared",
+            shipped and not against,
+            detail,
         )
     )
-    return CheckResult.from_items(items)
+    default = shipped and experiment.winner is not None and experiment.winner.strategy.is_default
+    items.append(
+        CheckItem(
+            "The winner's strategy is the search surface's default",
+            default,
+            "Yes." if default else "Shipping makes it the default; has another change undone it?",
+        )
+    )
+    return items
+
+
+@register_check("experiment_shipped_winner")
+def experiment_shipped_winner(*, user, started_at: datetime) -> CheckResult:
+    """An experiment the learner created on the search surface, with two 50/50 variants on
+    strategies of their own, that received simulated traffic and was shipped with the winner
+    its results declared (shipping against the verdict does not pass), now the default."""
+    Experiment = _model("experiments", "Experiment")
+    if Experiment is None:
+        return _not_available("Experiments", label="Experiments available")
+    experiments = list(
+        Experiment.objects.filter(created_by=user, surface="search", created_at__gte=started_at)
+        .select_related("winner__strategy")
+        .order_by("-created_at")
+    )
+    first = CheckItem(
+        "An experiment you created on the search surface",
+        bool(experiments),
+        f"{len(experiments)} since you started the lab."
+        if experiments
+        else "None yet: create one on the search surface and start it.",
+    )
+    if not experiments:
+        return CheckResult.from_items([first])
+    # the learner's experiment that meets the most requirements (the latest on a tie)
+    best = max(
+        (_experiment_items(e, user=user, started_at=started_at) for e in experiments),
+        key=lambda items: sum(i.ok for i in items),
+    )
+    return CheckResult.from_items([first, *best])
 
 
 @register_check("catalog_import_fixed")

@@ -45,11 +45,14 @@ class VariantSpec:
 # --------------------------------------------------------------------------- checks
 
 
-def _require_operator(actor, action: str) -> None:
+def _require_operator(actor, action: str, perm: str = "experiments.change_experiment") -> None:
+    """Operators run experiments; so does a user who holds ``perm`` — in practice a learner
+    in the Academy's A/B-test lab, whose lab group grants it until the lab ends. An analyst
+    (view permissions) or a learner outside that lab is refused."""
     if (
         actor is None
         or not getattr(actor, "is_authenticated", False)
-        or not actor.has_role("operator")
+        or not (actor.has_role("operator") or actor.has_perm(perm))
     ):
         raise PermissionDenied(f"Only operators may {action}.")
 
@@ -152,7 +155,7 @@ def experiment_create(
     from recommend.experiments.models import Experiment, Variant, default_guardrails
     from recommend.models import Strategy
 
-    _require_operator(actor, "create experiments")
+    _require_operator(actor, "create experiments", "experiments.add_experiment")
     resolved = [
         VariantSpec(
             key=v.key,
@@ -231,7 +234,7 @@ def experiment_save_draft(*, experiment, actor, created: bool, changed: Sequence
 
 def experiment_delete(*, experiment, actor) -> None:
     """Delete a draft (experiments that served traffic are kept for the record)."""
-    _require_operator(actor, "delete experiments")
+    _require_operator(actor, "delete experiments", "experiments.delete_experiment")
     if experiment.status != experiment.Status.DRAFT:
         raise ValidationError(f"Only drafts can be deleted; “{experiment}” is {experiment.status}.")
     audit_record(actor=actor, action="experiment.delete", obj=experiment)

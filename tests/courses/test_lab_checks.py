@@ -322,53 +322,81 @@ def test_experiment_check_when_experiments_are_missing(learner_user, monkeypatch
     assert not result.passed and "not available on this platform yet" in result.items[0][2]
 
 
-def test_experiment_lab_end_to_end(learner_user, operator_user):
-    Experiment, Variant = (
-        labs._model("experiments", "Experiment"),
-        labs._model("experiments", "Variant"),
-    )
-    if Experiment is None or Variant is None:
-        pytest.skip("the experiments app has no Experiment model yet")
-    from tests.factories import StrategyFactory
+def test_experiment_check_holds_each_requirement_of_the_lab(learner_user, operator_user):
+    """A learner in the A/B lab (its permissions, not an operator) creates strategies and an
+    experiment with the real services; traffic is recorded exposures. Someone else's experiment
+    does not count; one variant without traffic fails; shipping against the verdict fails."""
+    from django.contrib.auth import get_user_model
 
+    from recommend.experiments import services as experiments
+    from recommend.experiments.models import Exposure
+    from recommend.models import Strategy
+    from recommend.services import strategy_ensure_defaults, strategy_save
+
+    strategy_ensure_defaults()
     sc = build_course(slug="experiment-course", check_name="experiment_shipped_winner")
+    sc.lab.permissions = [
+        "experiments.add_experiment",
+        "experiments.change_experiment",
+        "recommend.add_strategy",
+    ]
+    sc.lab.save()
     services.lab_start(user=learner_user, lab=sc.lab)
-    assert not services.lab_check(user=learner_user, lab=sc.lab).passed
+    learner = get_user_model().objects.get(pk=learner_user.pk)
 
-    def experiment(name, *, by, status, with_winner):
-        exp = Experiment.objects.create(
+    def experiment(name, by):
+        arms = []
+        for key in ("a", "b"):
+            strategy = Strategy(name=f"{name}-{key}", surface="search")
+            strategy_save(strategy=strategy, actor=by)
+            arms.append(strategy)
+        exp = experiments.experiment_create(
             name=name,
             surface="search",
-            hypothesis="balanced fusion wins",
-            status=status,
-            created_by=by,
-            started_by=by,
-            started_at=timezone.now(),
+            hypothesis="b wins",
+            variants=[
+                experiments.VariantSpec("control", arms[0], 50, True),
+                experiments.VariantSpec("treatment", arms[1], 50),
+            ],
+            actor=by,
         )
-        variants = [
-            Variant.objects.create(
-                experiment=exp,
-                key=key,
-                strategy=StrategyFactory(),
-                share=50,
-                is_control=key == "control",
-            )
-            for key in ("control", "treatment")
-        ]
-        if with_winner:
-            exp.winner = variants[1]
-            exp.save(update_fields=["winner"])
+        experiments.experiment_start(experiment=exp, actor=by)
         return exp
 
-    experiment("someone else's", by=operator_user, status="shipped", with_winner=True)
-    running = experiment("mine, running", by=learner_user, status="running", with_winner=False)
-    result = services.lab_check(user=learner_user, lab=sc.lab)
-    assert [ok for _, ok, _ in result.items] == [True, False, False]
-    running.status = "shipped"
-    running.winner = running.variants.get(key="treatment")
-    running.save(update_fields=["status", "winner"])
-    result = services.lab_check(user=learner_user, lab=sc.lab)
-    assert result.passed, result.items
+    def expose(exp, key, n):
+        variant = exp.variants.get(key=key)
+        for i in range(n):
+            Exposure.objects.create(
+                experiment=exp,
+                variant=variant,
+                unit_type="shopper",
+                unit_id=f"{key}{i}",
+                request_id=f"{exp.pk}-{key}-{i}",
+                timestamp=timezone.now(),
+            )
+
+    theirs = experiment("theirs", operator_user)
+    expose(theirs, "control", 3)
+    expose(theirs, "treatment", 3)
+    experiments.experiment_stop(experiment=theirs, actor=operator_user)
+    assert not services.lab_check(user=learner, lab=sc.lab).passed  # someone else's
+
+    mine = experiment("mine", learner)
+    expose(mine, "control", 3)
+    items = {label: ok for label, ok, _ in services.lab_check(user=learner, lab=sc.lab).items}
+    assert (
+        items["Two variants at 50/50"]
+        and items["Each variant uses a strategy you created in the lab"]
+    )
+    assert not items["Both variants received simulated traffic"]  # the treatment got none
+    expose(mine, "treatment", 3)
+    experiments.experiment_ship(
+        experiment=mine, actor=learner, variant=mine.variants.get(key="treatment")
+    )
+    result = services.lab_check(user=learner, lab=sc.lab)
+    assert [label for label, ok, _ in result.items if not ok] == [
+        "The shipped variant is the winner the results declared"
+    ]
 
 
 def test_unknown_and_crashing_checks_fail_cleanly(learner_user, monkeypatch):

@@ -91,3 +91,72 @@ def test_retriever_lab_reaches_its_bar_with_the_quick_run_parameters(demo, learn
     result = services.lab_check(user=learner_user, lab=sc.lab)
     print(result.items)
     assert result.passed, result.items
+
+
+#: Step 3 of the A/B-test lab: the traffic job's parameters as the lab gives them
+AB_LAB_TRAFFIC = {
+    "shoppers": 150,
+    "days": 3,
+    "seed": 1,
+    "plant_variant": "treatment",
+    "plant_factor": 1.5,
+}
+
+
+def test_ab_lab_reaches_its_bar_with_the_labs_traffic_job(demo, learner_user):
+    """The A/B-test lab as the curriculum ships it, done by a learner (not an operator) with
+    its own permissions: two strategies, a 50/50 experiment, the traffic job, ship the winner."""
+    from django.contrib.auth import get_user_model
+
+    from courses.curriculum_sync import curriculum_load
+    from courses.models import Lab
+    from recommend.experiments import services as experiments
+    from recommend.experiments.selectors import clear_running_cache, experiment_results
+    from recommend.models import Strategy
+    from recommend.services import strategy_save
+    from training import bootstrap
+
+    bootstrap.run()  # what `make run` does: the packaged encoder, embedded and active
+    curriculum_load(root=settings.BASE_DIR / "courses" / "curriculum")
+    lab = Lab.objects.get(slug="ab-test-ship-winner")
+    services.lab_start(user=learner_user, lab=lab)
+    learner = get_user_model().objects.get(pk=learner_user.pk)  # the lab's permissions
+    assert not learner.has_role("operator")
+    assert not services.lab_check(user=learner, lab=lab).passed  # nothing done yet
+
+    # 1. two strategies that differ in one thing (the lab's example)
+    heavy, balanced = (
+        Strategy(name=name, surface="search", lexical_weight=lex, semantic_weight=1 - lex)
+        for name, lex in (("lab-lexical-heavy", 0.8), ("lab-balanced", 0.5))
+    )
+    for strategy in (heavy, balanced):
+        strategy_save(strategy=strategy, actor=learner)
+    # 2. the experiment, 50/50, started
+    experiment = experiments.experiment_create(
+        name="lab: balanced vs lexical-heavy",
+        surface="search",
+        hypothesis="balanced fusion raises search CTR",
+        baseline_rate=0.5,  # step 2's sample-size inputs
+        minimum_detectable_effect=0.2,
+        variants=[
+            experiments.VariantSpec("control", heavy, 50, True),
+            experiments.VariantSpec("treatment", balanced, 50),
+        ],
+        actor=learner,
+    )
+    experiments.experiment_start(experiment=experiment, actor=learner)
+    clear_running_cache()
+    # 3. the lab's traffic job, launched as the learner
+    _run(training_services.job_launch(kind="simulate_traffic", params=AB_LAB_TRAFFIC, user=learner))
+    result = services.lab_check(user=learner, lab=lab)
+    assert not result.passed  # not shipped yet
+    assert {label: ok for label, ok, _ in result.items}["Both variants received simulated traffic"]
+    # 4. the results page declares the winner; 5. ship it
+    results = experiment_results(experiment)
+    print("VERDICT", results.analysis.outcome, results.analysis.sentence)
+    assert results.recommended_variant_id == experiment.variants.get(key="treatment").pk
+    experiments.experiment_ship(experiment=experiment, actor=learner)
+    result = services.lab_check(user=learner, lab=lab)
+    print(result.items)
+    assert result.passed, result.items
+    assert Strategy.objects.get(pk=balanced.pk).is_default

@@ -218,7 +218,12 @@ def test_only_drafts_are_deleted(operator_user, strategies):
     assert not Experiment.objects.filter(pk=draft.pk).exists()
 
 
-def test_academy_lab_check_reads_a_shipped_experiment_with_a_winner(operator_user, strategies):
+def test_academy_lab_check_refuses_a_shipped_experiment_without_traffic_or_a_winner(
+    operator_user, strategies
+):
+    """Shipping is not the lab's bar: an experiment shipped with no traffic, against the
+    (absent) verdict, on strategies the learner did not create, fails the A/B lab's check.
+    The passing path, with the lab's traffic job, is in tests/courses/test_labs_with_real_jobs.py."""
     from django.utils import timezone
 
     from courses.labs import run_check
@@ -232,4 +237,9 @@ def test_academy_lab_check_reads_a_shipped_experiment_with_a_winner(operator_use
         experiment=experiment, actor=operator_user, variant=experiment.variants.get(key="treatment")
     )
     after = run_check("experiment_shipped_winner", user=operator_user, started_at=lab_started)
-    assert after.passed, after.items
+    failed = {label for label, ok, _ in after.items if not ok}
+    assert failed == {
+        "Each variant uses a strategy you created in the lab",
+        "Both variants received simulated traffic",
+        "The shipped variant is the winner the results declared",
+    }
