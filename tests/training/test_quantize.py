@@ -197,3 +197,63 @@ def test_the_int8_child_serves_search_through_the_api_against_its_parents_vector
     assert "encode;dur=" in timing
     assert f'encoder;desc="#{child.pk} int8 in #{parent.pk}"' in timing
     assert Product.objects.count() == len(TITLES)
+
+
+WORDS = ["red", "blue", "kettle", "teapot", "shoes", "boots", "tea", "coffee", "mug", "lamp"]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_distill_makes_a_smaller_query_encoder_that_serves_in_its_teachers_space(
+    tmp_path, settings, serving_state, operator_user, storefront, tiny_encoder
+):
+    from recommend.models import Strategy
+
+    settings.DATA_DIR = str(tmp_path)
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    recommend_services.strategy_ensure_defaults()
+    tiny_encoder(settings.ARTIFACTS_DIR / "retriever" / "teacher", WORDS)
+    teacher = ModelVersionFactory(
+        task=Task.RETRIEVER,
+        name="tiny teacher",
+        base="",
+        artifact_dir="retriever/teacher",
+        dimension=32,
+        is_active=True,
+    )
+    products = [
+        ProductFactory(title=f"{c} {n}", description="", attributes={}, brand=None, stock=3)
+        for c in ("red", "blue")
+        for n in ("kettle", "teapot", "shoes", "boots", "mug", "lamp")
+    ]
+    job = services.job_launch(kind="embed_catalog", params={"device": "cpu"}, user=operator_user)
+    assert services.job_run(job_id=job.pk).status == Job.Status.SUCCEEDED
+    with open(tmp_path / "judged.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["query", "product_id", "grade"])
+        for product in products:
+            writer.writerow([product.title.split()[1], product.external_id, 2])
+    vectors_before = ProductEmbedding.objects.count()
+
+    job = services.job_launch(
+        kind="distill",
+        params={"judged_csv": "judged.csv", "layers": 1, "steps": 6, "latency_queries": 10},
+        user=operator_user,
+    )
+    job = services.job_run(job_id=job.pk)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    student = job.result_version
+    assert (student.parent_id, student.vector_space_id) == (teacher.pk, teacher.pk)
+    assert student.hyperparameters["layers"] == [1]  # the last of the teacher's two layers
+    assert ProductEmbedding.objects.count() == vectors_before  # query-only: nothing re-embedded
+    figures = student.metrics["distill"]
+    assert figures["steps"] == 6 and figures["last_loss"] < figures["first_loss"]
+    assert student.metrics["latency"]["student"]["n"] == 10
+
+    strategy = Strategy.objects.get(surface="search", is_default=True)
+    strategy.retriever_version = student
+    recommend_services.strategy_save(strategy=strategy, changed=["retriever_version"])
+    response = storefront.get("/api/v1/search", {"q": "teapot"})
+    assert response.status_code == 200, response.content
+    assert response.json()["results"]
+    assert f'encoder;desc="#{student.pk} fp32 in #{teacher.pk}"' in response["Server-Timing"]

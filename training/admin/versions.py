@@ -60,9 +60,11 @@ def parent_table(obj: ModelVersion) -> str:
     parent = m.get("parent_same_split")
     latency = m.get("latency") or {}
     if not obj.parent_id or not isinstance(parent, dict):
-        return "— (not a quantised child)"
+        return "— (not a quantised or distilled child)"
     k = m.get("k", 10)
-    fp32, int8 = latency.get("fp32") or {}, latency.get("int8") or {}
+    # quantize times "fp32" and "int8", distill "teacher" and "student"
+    fp32 = latency.get("fp32") or latency.get("teacher") or {}
+    int8 = latency.get("int8") or latency.get("student") or {}
     rows = [
         (
             f"query encode p50 (ms, batch 1, {latency.get('threads', 1)} thread)",
@@ -74,7 +76,14 @@ def parent_table(obj: ModelVersion) -> str:
         (f"recall@{k}", m.get(f"recall@{k}"), parent.get(f"recall@{k}")),
         ("mrr", m.get("mrr"), parent.get("mrr")),
     ]
-    within, why = check_parent_tolerance(m, services.parent_tolerance())
+    if obj.precision == "int8":
+        within, why = check_parent_tolerance(m, services.parent_tolerance())
+        verdict = "may be promoted" if within else "promotion refused"
+    else:
+        verdict, why = (
+            "promoted like any retriever",
+            "against the active version on the same queries",
+        )
     body = format_html_join(
         "",
         "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
@@ -89,9 +98,9 @@ def parent_table(obj: ModelVersion) -> str:
         body,
         m.get("speedup_p50", "—"),
         (m.get("query_cosine") or {}).get("cosine_mean", "—"),
-        m.get("method", ""),
+        m.get("method") or (obj.hyperparameters or {}).get("method", ""),
         m.get("source", ""),
-        "may be promoted" if within else "promotion refused",
+        verdict,
         why,
     )
 
