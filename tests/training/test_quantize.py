@@ -257,3 +257,29 @@ def test_distill_makes_a_smaller_query_encoder_that_serves_in_its_teachers_space
     assert response.status_code == 200, response.content
     assert response.json()["results"]
     assert f'encoder;desc="#{student.pk} fp32 in #{teacher.pk}"' in response["Server-Timing"]
+
+
+def test_the_version_page_shows_speed_and_quality_beside_the_parent(client, operator_user):
+    from django.urls import reverse
+
+    parent = ModelVersionFactory(task=Task.RETRIEVER, is_active=True)
+    child = _child(parent, ndcg=0.70, parent_ndcg=0.80)
+    child.metrics = {
+        **child.metrics,
+        "latency": {
+            "fp32": {"p50_ms": 12.5, "p95_ms": 20.0},
+            "int8": {"p50_ms": 4.0, "p95_ms": 6.5},
+        },
+        "speedup_p50": 3.12,
+        "method": "onnx",
+    }
+    child.save()
+    client.force_login(operator_user)
+    page = client.get(reverse("admin:training_modelversion_change", args=[child.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "speed and quality vs its parent" in html.lower() or "Speed and quality" in html
+    for figure in ("12.5", "4.0", "0.7000", "0.8000", "3.12"):
+        assert figure in html
+    assert "promotion refused" in html and "beyond tolerance" in html
+    assert f"serves against version #{parent.pk}" in html

@@ -16,6 +16,7 @@ space and it serves against the parent's stored product vectors. No Django.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import shutil
 import statistics
@@ -79,21 +80,40 @@ def export_onnx(model: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def quantize_onnx_artifact(
-    model: Any, out_dir: str | os.PathLike[str], *, meta: dict[str, Any] | None = None
+    model: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    meta: dict[str, Any] | None = None,
+    int8: bool = True,
 ) -> Path:
     """Write an int8 ONNX artifact of ``model`` (a SentenceTransformer) into ``out_dir``:
-    ``model.onnx`` with int8 weights, the tokenizer files and ``aisle_meta.json``."""
+    ``model.onnx`` with int8 weights, the tokenizer files and ``aisle_meta.json``.
+    ``int8=False`` keeps the weights fp32 (the bench's runtime-only row)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if not int8:
+        export_onnx(model, out / ONNX_FILE)
+        model[0].tokenizer.save_pretrained(str(out))
+        write_artifact_meta(
+            out,
+            {"mode": "onnx", "precision": "fp32", "max_length": _max_length(model), **(meta or {})},
+        )
+        return out
     with tempfile.TemporaryDirectory(prefix="aisle-onnx-") as scratch:
         fp32 = export_onnx(model, Path(scratch) / "fp32.onnx")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            quantize_dynamic(
-                str(fp32), str(out / ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True
-            )
+        root = logging.getLogger()  # the quantiser logs every node at INFO on the root logger
+        level = root.level
+        root.setLevel(max(level, logging.WARNING))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                quantize_dynamic(
+                    str(fp32), str(out / ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True
+                )
+        finally:
+            root.setLevel(level)
     model[0].tokenizer.save_pretrained(str(out))
     write_artifact_meta(
         out,
