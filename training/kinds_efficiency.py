@@ -90,8 +90,18 @@ register_job_kind(
             label="Teacher version",
             version_of="retriever",
         ),
-        Param("layers", int, 3, "transformer layers the student keeps", min=1, max=48),
-        Param("steps", int, 300, "training batches (capped for the CPU)", min=1, max=20000),
+        Param(
+            "layers", int, 3, "transformer layers the student keeps", min=1, max=48, label="Layers"
+        ),
+        Param(
+            "steps",
+            int,
+            300,
+            "training batches (capped for the CPU)",
+            min=1,
+            max=20000,
+            label="Training steps",
+        ),
         Param("batch_size", int, 32, "texts per batch", min=1, max=1024, label="Batch size"),
         Param("lr", float, 5e-5, "learning rate (AdamW)", min=1e-7, max=1.0, label="Learning rate"),
         Param(
