@@ -283,3 +283,15 @@ def test_the_version_page_shows_speed_and_quality_beside_the_parent(client, oper
         assert figure in html
     assert "promotion refused" in html and "beyond tolerance" in html
     assert f"serves against version #{parent.pk}" in html
+
+
+def test_jobs_that_start_from_the_active_retriever_use_an_int8_childs_fp32_parent():
+    from training.runners.quantize import _parent
+    from training.runners.retriever import _parent_version
+
+    parent = ModelVersionFactory(task=Task.RETRIEVER)
+    child = _child(parent, 0.8, 0.8)
+    ModelVersion.objects.filter(pk=child.pk).update(is_active=True)
+    assert _parent_version(None) == parent  # fine-tuning an ONNX graph is not possible
+    assert _parent_version(child.pk) == parent
+    assert _parent({"version": None}) == parent  # quantise / distil the fp32 parent

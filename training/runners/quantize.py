@@ -35,10 +35,10 @@ def _parent(params: dict[str, Any]) -> ModelVersion:
             raise ValidationError("No retriever is active: name the version to quantise.")
     if parent.task != Task.RETRIEVER:
         raise ValidationError(f"Version #{parent.pk} is a {parent.task} version, not a retriever.")
-    if parent.precision == "int8":
-        raise ValidationError(
-            f"Version #{parent.pk} is already int8; quantise its parent #{parent.parent_id}."
-        )
+    if parent.precision == "int8":  # e.g. the active int8 child: start from its fp32 parent
+        if not parent.parent_id:
+            raise ValidationError(f"Version #{parent.pk} is int8 and records no fp32 parent.")
+        parent = parent.parent
     missing = selectors.missing_vector_count(parent)
     if missing:
         raise ValidationError(
