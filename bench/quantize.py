@@ -46,6 +46,12 @@ def main() -> None:
     parser.add_argument("--timings", type=int, default=300, help="batch-1 queries timed each")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads when timing")
     parser.add_argument("--max-queries", type=int, default=0, help="judged queries scored (0: all)")
+    parser.add_argument(
+        "--embed-texts",
+        type=int,
+        default=0,
+        help="also time the int8 embedding path on this many product texts vs bare fp32 (0: skip)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_core.settings")
@@ -162,7 +168,71 @@ def main() -> None:
             f"NDCG over the parent's vectors (ONNX export + quantise took {export_s:.1f} s)",
         )
     )
+    if args.embed_texts:
+        _embedding_throughput(args, parent, fp32, scratch / "onnx-int8")
     quantize.remove_artifact(scratch)
+
+
+def _embedding_throughput(args, parent, fp32, int8_dir: Path) -> None:
+    """Issue 19 §3's int8 half: the embedding path (encode + write) with the int8 encoder vs
+    bare fp32 ``SentenceTransformer.encode`` on the same product texts, all cores, and the
+    cosine of the int8 product vectors with the parent's stored fp32 ones. The vectors go to a
+    scratch version that is deleted afterwards."""
+    import numpy as np
+    import torch
+
+    from training import vectors
+    from training.ml.encoders import load_encoder
+    from training.models import ModelVersion, Task
+
+    items = vectors.active_product_texts()
+    items = items.subset(list(range(min(args.embed_texts, len(items)))))
+    torch.set_num_threads(os.cpu_count() or 1)
+    started = time.perf_counter()
+    fp32.encode(items.texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    bare_s = time.perf_counter() - started
+    int8 = load_encoder(int8_dir, device="cpu", threads=None)
+    scratch = ModelVersion.objects.create(
+        task=Task.RETRIEVER,
+        name="bench/quantize.py scratch (deleted)",
+        status=ModelVersion.Status.TRAINING,
+        precision="int8",
+        dimension=parent.dimension,
+    )
+    try:
+        started = time.perf_counter()
+        vectors.embed_and_write(int8, scratch.pk, items, batch_size=64)
+        job_s = time.perf_counter() - started
+        ids, matrix = vectors.load_vectors(scratch.pk)
+        parent_ids, parent_matrix = vectors.load_vectors(parent.space_id)
+        row = {pk: i for i, pk in enumerate(parent_ids)}
+        cosines = np.einsum(
+            "ij,ij->i", matrix, parent_matrix[[row[pk] for pk in ids]]
+        ) / np.linalg.norm(matrix, axis=1)
+    finally:
+        scratch.delete()
+    n = len(items)
+    print(
+        table(
+            ["path", "texts/s", "seconds", "vs bare fp32"],
+            [
+                [
+                    "bare fp32 SentenceTransformer.encode",
+                    f"{n / bare_s:.1f}",
+                    f"{bare_s:.2f}",
+                    "1.00x",
+                ],
+                [
+                    "int8 embedding path (encode + write)",
+                    f"{n / job_s:.1f}",
+                    f"{job_s:.2f}",
+                    f"{bare_s / job_s:.2f}x",
+                ],
+            ],
+            title=f"embedding {n} product texts, {os.cpu_count()} threads; int8 product vectors vs "
+            f"the stored fp32 ones: cosine mean {cosines.mean():.4f}, min {cosines.min():.4f}",
+        )
+    )
 
 
 if __name__ == "__main__":
