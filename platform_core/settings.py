@@ -452,6 +452,9 @@ JOB_TORCH_THREADS = env.int("JOB_TORCH_THREADS", default=0)
 # Torch threads for query encoding in web processes: with 2 threads under load one query took
 # ~0.5 s, with 1 thread 14 ms (bench/search_latency.py).
 SERVING_TORCH_THREADS = env.int("SERVING_TORCH_THREADS", default=1)
+# A quantised (int8) retriever may serve only while its NDCG@10 stays within this relative
+# tolerance of its parent's, measured by its quantize job on the same queries.
+QUANTIZED_NDCG_TOLERANCE = env.float("QUANTIZED_NDCG_TOLERANCE", default=0.01)
 TRAINING_INTENT_LABELS = env.list("TRAINING_INTENT_LABELS", default=["browse", "buy", "review"])
 DEFAULT_ENCODER = env("DEFAULT_ENCODER", default="sentence-transformers/all-MiniLM-L6-v2")
 # The one generative model every feature that can use one shares (the retriever's synthetic

@@ -57,6 +57,14 @@ class VersionRef:
     base: str
     artifact_dir: str
     dimension: int | None
+    # The retriever whose stored product vectors this one serves against (a quantised child:
+    # its parent's); None: its own. Index lookups use ``space_id``, query encoding ``id``.
+    vector_space: int | None = None
+    precision: str = "fp32"
+
+    @property
+    def space_id(self) -> int:
+        return self.vector_space or self.id
 
 
 @dataclass(frozen=True)
@@ -351,10 +359,23 @@ def _version_ref(row: dict) -> VersionRef:
         base=row["base"] or "",
         artifact_dir=row["artifact_dir"] or "",
         dimension=row["dimension"],
+        vector_space=row["vector_space_id"],
+        precision=row["precision"] or "fp32",
     )
 
 
-_VERSION_FIELDS = ("id", "task", "name", "base", "artifact_dir", "dimension", "status", "is_active")
+_VERSION_FIELDS = (
+    "id",
+    "task",
+    "name",
+    "base",
+    "artifact_dir",
+    "dimension",
+    "status",
+    "is_active",
+    "vector_space_id",
+    "precision",
+)
 
 
 def _build_versions() -> dict[str, Any]:
@@ -458,7 +479,7 @@ def shopper_ref(external_id: str | None) -> ShopperRef | None:
 
 
 def profile_key(retriever: VersionRef | None, shopper_id: int) -> str:
-    return f"recommend:profile:{retriever.id if retriever else 0}:{shopper_id}"
+    return f"recommend:profile:{retriever.space_id if retriever else 0}:{shopper_id}"
 
 
 def stored_profile(*, shopper_id: int, retriever: VersionRef | None) -> ProfileState:

@@ -460,7 +460,7 @@ def _served_retrievers() -> list[VersionRef | None]:
     served: dict[int, VersionRef | None] = {}
     for strategy in strategies:
         retriever = served_models(strategy).retriever
-        served[retriever.id if retriever else 0] = retriever
+        served[retriever.space_id if retriever else 0] = retriever  # profiles live per space
     return list(served.values())
 
 
@@ -489,7 +489,7 @@ def _profile_store(*, shopper: ShopperRef, retriever: VersionRef | None) -> Prof
                 "event_count, updated_at) VALUES (%s, %s, %s::vector, %s, now()) "
                 "ON CONFLICT (model_version_id, shopper_id) DO UPDATE SET vector = EXCLUDED.vector, "
                 "event_count = EXCLUDED.event_count, updated_at = EXCLUDED.updated_at",
-                [shopper.id, retriever.id, vector_literal(state.vector), state.vector_events],
+                [shopper.id, retriever.space_id, vector_literal(state.vector), state.vector_events],
             )
     return state
 

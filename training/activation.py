@@ -18,6 +18,13 @@ through the one promotion code path (audited, serving generation bumped):
   active one's id), or both versions recorded the same non-empty ``metrics["split"]`` (the
   runner's identity of its split: protocol, seed, and whatever else makes it the same data).
   Otherwise nothing is promoted and the reason says why.
+
+A quantised child (``VersionPolicy(parent_tolerance=True)``, the ``quantize`` kind) has a rule
+of its own: it is not meant to beat anything, only to serve faster at the same quality. It may
+become active only when its NDCG@k on the split its job measured both on stays within a
+relative tolerance of its parent's (:func:`parent_tolerance_check`; default 1 %,
+``QUANTIZED_NDCG_TOLERANCE``); with ``promote_if_better`` the job promotes it then. The same
+check refuses an operator's promotion of such a child (``training.services``).
 """
 
 from __future__ import annotations
@@ -39,12 +46,15 @@ class VersionPolicy:
     ``metric`` names the metric that decides ``promote_if_better`` (a key of the version's
     metrics), or computes it from the job's parameters (e.g. ``lambda p: f"ndcg@{p['k']}"``);
     None: the kind cannot be promoted automatically. ``activate_first=False`` opts the kind out
-    of activating the first version of a task by itself.
+    of activating the first version of a task by itself. ``parent_tolerance``: the version is
+    judged against its parent within a tolerance (:func:`parent_tolerance_check`), not against
+    the active version.
     """
 
     metric: str | Callable[[Mapping[str, Any]], str] | None = None
     higher_is_better: bool = True
     activate_first: bool = True
+    parent_tolerance: bool = False
 
     def metric_for(self, params: Mapping[str, Any]) -> str | None:
         if self.metric is None or isinstance(self.metric, str):
@@ -108,6 +118,34 @@ def same_split_baseline(
     return value, f"same split as active #{active_id} ({split!r})"
 
 
+DEFAULT_PARENT_TOLERANCE = 0.01
+
+
+def parent_tolerance_check(
+    metrics: Mapping[str, Any], tolerance: float = DEFAULT_PARENT_TOLERANCE
+) -> tuple[bool, str]:
+    """Whether a child version's quality stays within ``tolerance`` (relative) of its parent's.
+
+    Reads what the ``quantize`` job records: ``metrics["k"]``, the child's ``ndcg@k`` and the
+    parent's on the same queries (``metrics["parent_same_split"]["ndcg@k"]``). Missing figures
+    fail the check (nothing was compared)."""
+    k = metrics.get("k", 10)
+    metric = f"ndcg@{k}"
+    child = _number(metrics.get(metric))
+    parent_figures = metrics.get("parent_same_split")
+    parent = _number(parent_figures.get(metric)) if isinstance(parent_figures, Mapping) else None
+    if child is None or parent is None:
+        return False, f"no {metric} of this version and its parent on the same queries"
+    floor = parent * (1.0 - float(tolerance))
+    figures = (
+        f"{metric} {child:.4f} vs parent #{metrics.get('parent_version', '?')} {parent:.4f} "
+        f"(tolerance {float(tolerance):.1%}, floor {floor:.4f})"
+    )
+    if child + 1e-12 >= floor:
+        return True, f"within tolerance of its parent: {figures}"
+    return False, f"beyond tolerance of its parent: {figures}"
+
+
 def decide(
     *,
     policy: VersionPolicy,
@@ -115,8 +153,10 @@ def decide(
     metrics: Mapping[str, Any],
     active_id: int | None,
     active_metrics: Mapping[str, Any] | None = None,
+    tolerance: float = DEFAULT_PARENT_TOLERANCE,
 ) -> Decision:
-    """What to do with a job's new version; ``active_id`` is the task's active version (or None)."""
+    """What to do with a job's new version; ``active_id`` is the task's active version (or None);
+    ``tolerance``: of a child judged against its parent (``policy.parent_tolerance``)."""
     if params.get("analysis"):
         return Decision(KEEP, "analysis run: its versions never activate")
     sane, why = is_sane(metrics)
@@ -129,6 +169,17 @@ def decide(
     if not params.get("promote_if_better"):
         return Decision(
             KEEP, f"version #{active_id} stays active: an operator promotes (promote_if_better off)"
+        )
+    if policy.parent_tolerance:
+        within, why = parent_tolerance_check(metrics, tolerance)
+        metric = f"ndcg@{metrics.get('k', 10)}"
+        parent = metrics.get("parent_same_split") or {}
+        return Decision(
+            PROMOTE if within else KEEP,
+            why if within else f"{why}: not promoted",
+            metric,
+            _number(metrics.get(metric)),
+            _number(parent.get(metric)) if isinstance(parent, Mapping) else None,
         )
     metric = policy.metric_for(params)
     if not metric:

@@ -13,6 +13,7 @@ class TrainingConfig(AppConfig):
         from training import (
             kinds,  # noqa: F401
             kinds_data_value,  # noqa: F401
+            kinds_efficiency,  # noqa: F401
             kinds_insights,  # noqa: F401
             kinds_insights_churn_forecast,  # noqa: F401
             kinds_profiles,  # noqa: F401

@@ -27,7 +27,7 @@ def rank_queries(
     """Top ``depth`` active products per query under ``version`` (exact cosine over its vectors)."""
     from training.ml.encoders import encode_texts
 
-    ids, matrix = vectors.load_vectors(version.pk)
+    ids, matrix = vectors.load_vectors(version.space_id)  # a quantised child: its parent's
     if not ids or not queries:
         return {q: [] for q in queries}
     active = set(Product.objects.filter(active=True, pk__in=ids).values_list("pk", flat=True))

@@ -53,6 +53,23 @@ class ModelVersion(models.Model):
         "training.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
     )
     artifact_dir = models.CharField(max_length=500, blank=True)
+    precision = models.CharField(
+        max_length=16,
+        blank=True,
+        default="fp32",
+        help_text="Numeric precision it serves in: fp32, or int8 for a quantised child.",
+    )
+    # The retriever whose stored product vectors this one's query vectors are compared with
+    # (a quantised child, a query-only student): it serves against them with no re-embedding.
+    # Empty: its own vectors.
+    vector_space = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="space_members",
+        help_text="Retriever whose product vectors this version serves against (empty: its own).",
+    )
     dimension = models.PositiveIntegerField(
         null=True, blank=True, help_text="Vector size (retrievers)."
     )
@@ -86,6 +103,11 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk} {self.name}"
+
+    @property
+    def space_id(self) -> int:
+        """The version whose product vectors this one is served and evaluated against."""
+        return self.vector_space_id or self.pk
 
     def delete(self, *args, **kwargs):
         """The active version of a task cannot be deleted (a ValidationError says what to do)."""

@@ -271,6 +271,7 @@ class FeatureBuilder:
                     self.retriever.id,
                     prepared.semantic_text,
                     lambda text: loaders.encode_query(self.retriever, text),
+                    vector_space=self.retriever.space_id,
                 )
             self._query_cache[normalised] = (prepared, vector)
         return self._query_cache[normalised]

@@ -43,7 +43,7 @@ def search_query_lists(
         semantic: list[int] = []
         if retriever is not None:
             vector = loaders.encode_query(retriever, prepared.semantic_text)
-            index = PgVectorIndex(retriever.id, retriever.dimension or int(vector.shape[0]))
+            index = PgVectorIndex(retriever.space_id, retriever.dimension or int(vector.shape[0]))
             semantic = [
                 pk
                 for pk, score in index.search_planned(vector, depth).results

@@ -57,18 +57,26 @@ def served_versions(task: str) -> list[ModelVersion]:
 
 
 def served_retriever_versions() -> list[ModelVersion]:
-    """Retriever versions whose product vectors must stay current (active + pinned)."""
-    return served_versions(Task.RETRIEVER)
+    """Retriever versions whose product vectors must stay current (active + pinned): a served
+    version that encodes into another's space (a quantised child) stands for that one."""
+    out: dict[int, ModelVersion] = {}
+    for version in served_versions(Task.RETRIEVER):
+        owner = version.vector_space if version.vector_space_id else version
+        out.setdefault(owner.pk, owner)
+    return list(out.values())
 
 
 def missing_vector_count(version: ModelVersion) -> int:
-    """Active products with no vector under ``version``."""
-    has_vector = ProductEmbedding.objects.filter(product=OuterRef("pk"), model_version=version)
+    """Active products with no vector in ``version``'s vector space (a quantised child serves
+    against its parent's vectors)."""
+    has_vector = ProductEmbedding.objects.filter(
+        product=OuterRef("pk"), model_version_id=version.space_id
+    )
     return Product.objects.filter(active=True).exclude(Exists(has_vector)).count()
 
 
 def embedding_count(version: ModelVersion) -> int:
-    return ProductEmbedding.objects.filter(model_version=version).count()
+    return ProductEmbedding.objects.filter(model_version_id=version.space_id).count()
 
 
 def products_needing_embedding(version_ids: Iterable[int]) -> bool:

@@ -24,7 +24,14 @@ from platform_core.caches import bump_models_generation
 from platform_core.celery import app as celery_app
 from platform_core.services import audit_record
 from training import estimates, selectors
-from training.activation import ACTIVATE_FIRST, KEEP, Decision, decide
+from training.activation import (
+    ACTIVATE_FIRST,
+    DEFAULT_PARENT_TOLERANCE,
+    KEEP,
+    Decision,
+    decide,
+    parent_tolerance_check,
+)
 from training.classifier_labels import intent_labels
 from training.context import JobContext, JobLost, Monitor, remove_artifact_dir
 from training.datasets import flagged_rows_excluded
@@ -320,6 +327,11 @@ def notices_deliver(*, user) -> list[JobNotice]:
 # =========================================================================== registry
 
 
+def parent_tolerance() -> float:
+    """How far (relative NDCG@k) a quantised child may fall below its parent and still serve."""
+    return float(getattr(settings, "QUANTIZED_NDCG_TOLERANCE", DEFAULT_PARENT_TOLERANCE))
+
+
 def _check_activatable(version: ModelVersion) -> None:
     if version.status != ModelVersion.Status.READY:
         raise ValidationError(
@@ -332,6 +344,14 @@ def _check_activatable(version: ModelVersion) -> None:
             "analysis=true), which never activates; train it again without analysis.",
             code="analysis_run",
         )
+    if version.parent_id and version.precision == "int8":
+        within, why = parent_tolerance_check(version.metrics or {}, parent_tolerance())
+        if not within:
+            raise ValidationError(
+                f"Version #{version.pk} is a quantised child whose quality is {why}; it may serve "
+                "only within that tolerance (setting QUANTIZED_NDCG_TOLERANCE).",
+                code="beyond_tolerance",
+            )
     if version.task == Task.RETRIEVER:
         missing = selectors.missing_vector_count(version)
         if missing:
@@ -412,6 +432,7 @@ def version_activation_apply(
             metrics=version.metrics or {},
             active_id=active.pk if active else None,
             active_metrics=active.metrics if active else None,
+            tolerance=parent_tolerance(),
         )
         if decision.activates:
             try:

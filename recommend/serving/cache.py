@@ -77,13 +77,19 @@ def result_set(key: str, value: Any, timeout: int = RESULT_TTL) -> None:
 
 
 def query_vector(
-    version_id: int, text: str, encode: Callable[[str], np.ndarray]
+    version_id: int,
+    text: str,
+    encode: Callable[[str], np.ndarray],
+    vector_space: int | None = None,
 ) -> tuple[np.ndarray, bool]:
     """The query's embedding under a retriever version, from Redis or freshly encoded.
 
-    Returns ``(vector, was_cached)``.
+    The key holds the encoding version and the vector space it encodes into (a quantised child
+    and its parent share a space, never an entry). Returns ``(vector, was_cached)``.
     """
-    key = f"aisle:recommend:qvec:{int(version_id)}:{hashlib.sha1(text.encode('utf-8')).hexdigest()[:24]}"
+    space = int(vector_space or version_id)
+    digest_ = hashlib.sha1(text.encode("utf-8")).hexdigest()[:24]
+    key = f"aisle:recommend:qvec:{int(version_id)}:{space}:{digest_}"
     try:
         raw = redis_client().get(key)
     except Exception:

@@ -3,7 +3,9 @@
 torch and sentence-transformers are imported only inside the loaders (a web process that
 never serves a semantic query never imports them). Every loader is keyed by the model
 version id, so a promotion (a new active id) loads the new model beside the old one; old
-entries are dropped when the cache holds more than a few versions.
+entries are dropped when the cache holds more than a few versions. A quantised (int8) retriever
+loads as an ONNX Runtime encoder (``training.ml.onnx_encoder``) under its own id; the index it
+is served against is its vector space's (``VersionRef.space_id``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,11 @@ def _load_encoder(version: VersionRef) -> Any:
     if path is not None and not path.is_dir():
         path = None  # a registered base model has no artifact of its own
     base = version.base or getattr(settings, "DEFAULT_ENCODER", BASE_RETRIEVER_ID)
-    model = load_encoder(path, base=base, device="cpu")
+    # An int8 (ONNX Runtime) child runs as many intra-op threads as torch does when serving.
+    threads = (
+        max(1, int(getattr(settings, "SERVING_TORCH_THREADS", 1))) if _serving_process else None
+    )
+    model = load_encoder(path, base=base, device="cpu", threads=threads)
     model.eval()
     return model
 

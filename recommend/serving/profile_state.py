@@ -56,7 +56,7 @@ def profile_compute(*, shopper: ShopperRef, retriever: VersionRef | None) -> Pro
     )
     state.interests = {int(k): float(v) for k, v in interests.items()}
     if retriever is not None and retriever.dimension:
-        index = PgVectorIndex(retriever.id, retriever.dimension)
+        index = PgVectorIndex(retriever.space_id, retriever.dimension)
         vectors = index.vectors(state.recent)
         usable = [(pk, kind, ts) for pk, kind, ts, _ in events if pk in vectors]
         if usable:

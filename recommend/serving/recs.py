@@ -160,7 +160,7 @@ def _finish(
             retriever = ctx.models.retriever
             if profile_vector is not None and retriever is not None:
                 sims = PgVectorIndex(
-                    retriever.id, retriever.dimension or len(profile_vector)
+                    retriever.space_id, retriever.dimension or len(profile_vector)
                 ).similarities(ids_rows, [profile_vector])
                 inputs.profile = sims[0]
             features = feature_dicts(
@@ -182,7 +182,9 @@ def _finish(
                 items, lambda it: rows[it.id].category_id, strategy.max_category_share, size
             )
         elif strategy.diversity == "mmr" and ctx.models.retriever is not None and items:
-            index = PgVectorIndex(ctx.models.retriever.id, ctx.models.retriever.dimension or 384)
+            index = PgVectorIndex(
+                ctx.models.retriever.space_id, ctx.models.retriever.dimension or 384
+            )
             vectors = index.vectors([it.id for it in items])
             with_vectors = [it for it in items if it.id in vectors]
             if with_vectors:
@@ -241,7 +243,7 @@ def _because_texts(retriever, recent: list[int], candidates: list[int]) -> dict[
         "SELECT DISTINCT ON (c.product_id) c.product_id, p.title FROM training_productembedding c "
         "JOIN training_productembedding r ON r.model_version_id = c.model_version_id AND r.product_id = ANY(%s) "
         "JOIN catalog_product p ON p.id = r.product_id "
-        f"WHERE c.model_version_id = {int(retriever.id)} AND c.product_id = ANY(%s) "
+        f"WHERE c.model_version_id = {int(retriever.space_id)} AND c.product_id = ANY(%s) "
         f"ORDER BY c.product_id, (c.vector::vector({dim})) <=> (r.vector::vector({dim}))"
     )
     with connection.cursor() as cursor:
@@ -319,7 +321,9 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
                 ranked["cf"] = _cf_candidates(ctx, budget + min(len(exclude), MAX_EXCLUDED_EXTRA))
             if state.vector is not None and retriever is not None and strategy.profile_weight > 0:
                 with ctx.stage("semantic"):
-                    index = PgVectorIndex(retriever.id, retriever.dimension or len(state.vector))
+                    index = PgVectorIndex(
+                        retriever.space_id, retriever.dimension or len(state.vector)
+                    )
                     ranked["profile"] = [
                         (pk, sim)
                         for pk, sim in index.search_planned(
@@ -338,7 +342,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
     if anchor is not None:
         exclude.add(anchor.id)
         if retriever is not None:
-            index = PgVectorIndex(retriever.id, retriever.dimension or 384)
+            index = PgVectorIndex(retriever.space_id, retriever.dimension or 384)
             vec = index.vectors([anchor.id]).get(anchor.id)
             if vec is not None:
                 with ctx.stage("semantic"):
@@ -439,7 +443,7 @@ def similar(
     ranked: dict[str, list[tuple[int, float]]] = {}
     retriever = ctx.models.retriever
     if retriever is not None:
-        index = PgVectorIndex(retriever.id, retriever.dimension or 384)
+        index = PgVectorIndex(retriever.space_id, retriever.dimension or 384)
         vector = index.vectors([anchor.id]).get(anchor.id)
         if vector is not None:
             with ctx.stage("semantic"):

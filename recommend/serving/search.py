@@ -173,11 +173,18 @@ def _compute(
     if retriever is not None and ctx.strategy.semantic_weight > 0:
         with ctx.stage("encode"):
             query_vector, _hit = cache.query_vector(
-                retriever.id, semantic_text, lambda text: loaders.encode_query(retriever, text)
+                retriever.id,
+                semantic_text,
+                lambda text: loaders.encode_query(retriever, text),
+                vector_space=retriever.space_id,
             )
+        # Which encoder the encode stage timed: an int8 child shows beside its parent's space.
+        ctx.notes["encoder"] = f"#{retriever.id} {retriever.precision}" + (
+            f" in #{retriever.space_id}" if retriever.space_id != retriever.id else ""
+        )
         dimension = retriever.dimension or int(query_vector.shape[0])
         with ctx.stage("semantic"):
-            index = PgVectorIndex(retriever.id, dimension)
+            index = PgVectorIndex(retriever.space_id, dimension)
             semantic = index.search_planned(query_vector, wanted, filters or None)
     (lexical_full, lexical_partial), lexical_ms = lexical_future.result()
     lexical = lexical_full + lexical_partial
@@ -306,9 +313,9 @@ def _search_features(
         cf_scores = _cf_scores(ctx, ids)
     if retriever is not None and query_vector is not None:
         vectors = [query_vector] + ([profile_vector] if profile_vector is not None else [])
-        sims = PgVectorIndex(retriever.id, retriever.dimension or len(query_vector)).similarities(
-            ids, vectors
-        )
+        sims = PgVectorIndex(
+            retriever.space_id, retriever.dimension or len(query_vector)
+        ).similarities(ids, vectors)
         semantic_scores = {**sims[0], **semantic_scores}
         if profile_vector is not None:
             profile_scores = sims[1]

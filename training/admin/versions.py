@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from platform_core.redirects import safe_next
 from training import models, selectors, services, snapshots
+from training.activation import parent_tolerance_check as check_parent_tolerance
 from training.admin.common import error_text, value_table
 from training.admin.data_value import report_links
 from training.charts import metric_bars_svg
@@ -52,6 +53,58 @@ def metric_table(rows, head_a: str, head_b: str) -> str:
     return format_html('<table class="aisle-compare">{}{}</table>{}', head, body, chart)
 
 
+def parent_table(obj: ModelVersion) -> str:
+    """A quantised child's batch-1 query encoding and retrieval quality beside its parent's, as
+    its quantize job measured them (same queries, interleaved timing), and the promotion rule."""
+    m = obj.metrics or {}
+    parent = m.get("parent_same_split")
+    latency = m.get("latency") or {}
+    if not obj.parent_id or not isinstance(parent, dict):
+        return "— (not a quantised or distilled child)"
+    k = m.get("k", 10)
+    # quantize times "fp32" and "int8", distill "teacher" and "student"
+    fp32 = latency.get("fp32") or latency.get("teacher") or {}
+    int8 = latency.get("int8") or latency.get("student") or {}
+    rows = [
+        (
+            f"query encode p50 (ms, batch 1, {latency.get('threads', 1)} thread)",
+            int8.get("p50_ms"),
+            fp32.get("p50_ms"),
+        ),
+        ("query encode p95 (ms)", int8.get("p95_ms"), fp32.get("p95_ms")),
+        (f"ndcg@{k}", m.get(f"ndcg@{k}"), parent.get(f"ndcg@{k}")),
+        (f"recall@{k}", m.get(f"recall@{k}"), parent.get(f"recall@{k}")),
+        ("mrr", m.get("mrr"), parent.get("mrr")),
+    ]
+    if obj.precision == "int8":
+        within, why = check_parent_tolerance(m, services.parent_tolerance())
+        verdict = "may be promoted" if within else "promotion refused"
+    else:
+        verdict, why = (
+            "promoted like any retriever",
+            "against the active version on the same queries",
+        )
+    body = format_html_join(
+        "",
+        "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+        ((n, _cell(a), _cell(b)) for n, a, b in rows),
+    )
+    return format_html(
+        '<table class="aisle-compare"><tr><th></th><th>this version ({})</th>'
+        "<th>parent #{}</th></tr>{}</table><p>{}× faster at p50 · query vectors cosine mean {} · "
+        "{} on {} · <strong>{}</strong>: {}</p>",
+        obj.precision,
+        obj.parent_id,
+        body,
+        m.get("speedup_p50", "—"),
+        (m.get("query_cosine") or {}).get("cosine_mean", "—"),
+        m.get("method") or (obj.hyperparameters or {}).get("method", ""),
+        m.get("source", ""),
+        verdict,
+        why,
+    )
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = (
@@ -66,7 +119,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "job_link",
     )
     list_display_links = ("id", "name")
-    list_filter = ("task", "status", "is_active")
+    list_filter = ("task", "status", "is_active", "precision")
     search_fields = ("name", "base")
     list_select_related = ("created_by", "job")
     ordering = ("-created_at",)
@@ -80,8 +133,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "parent",
         "job",
         "artifact_dir",
+        "precision",
+        "vector_space",
         "dimension",
         "vectors",
+        "against_parent",
         "comparison",
         "data_value_reports",
         "hyperparameters_pretty",
@@ -119,13 +175,22 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def vectors(self, obj: ModelVersion):
         if obj.task != Task.RETRIEVER:
             return "—"
-        count = ProductEmbedding.objects.filter(model_version=obj).count()
+        count = ProductEmbedding.objects.filter(model_version_id=obj.space_id).count()
         missing = selectors.missing_vector_count(obj)
+        if obj.vector_space_id:
+            return (
+                f"serves against version #{obj.vector_space_id}'s vectors (its parent's space, "
+                f"no re-embedding): {count}; {missing} active products without one"
+            )
         return (
             f"{count} vectors; {missing} active products without one"
             if missing
             else f"{count} vectors (complete)"
         )
+
+    @admin.display(description="speed and quality vs its parent")
+    def against_parent(self, obj: ModelVersion):
+        return parent_table(obj)
 
     @admin.display(description="metrics vs the active version")
     def comparison(self, obj: ModelVersion):

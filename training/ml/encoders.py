@@ -99,6 +99,7 @@ def load_encoder(
     artifact_dir: str | os.PathLike[str] | None,
     base: str | None = None,
     device: str | DeviceInfo | None = None,
+    threads: int | None = None,
 ) -> SentenceTransformer:
     """Load a retriever encoder for inference.
 
@@ -109,6 +110,9 @@ def load_encoder(
       ``base`` when given (the registry's record, or a base that has moved) or else from the
       ``"base"`` id in ``aisle_meta.json``; the path in the adapter config is never used. The
       adapter is merged into the base weights, so inference costs the same as the base.
+    - an ONNX artifact (``mode: "onnx"``, the int8 child a ``quantize`` job writes): an
+      :class:`~training.ml.onnx_encoder.OnnxEncoder` on the CPU with ``threads`` intra-op
+      threads (None: one per core); :func:`encode_texts` takes it like any encoder.
 
     ``device`` is a :class:`DeviceInfo`, a device string, or None for :func:`pick_device`.
     """
@@ -120,6 +124,10 @@ def load_encoder(
     if not artifact.is_dir():
         raise FileNotFoundError(f"encoder artifact {artifact} does not exist")
     meta = read_artifact_meta(artifact)
+    if meta.get("mode") == "onnx":
+        from training.ml.onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(artifact, threads=threads, max_length=meta.get("max_length", 256))
     if meta.get("mode") == "lora" or (artifact / ADAPTER_CONFIG_FILE).exists():
         base_id = base or meta.get("base")
         if not base_id:
@@ -406,10 +414,13 @@ def encode_texts(
     """
     import torch
 
-    texts = list(texts)
-    total = len(texts)
     if batch_size <= 0:
         raise ValueError("batch_size must be positive")
+    own_path = getattr(model, "encode_normalised", None)  # e.g. an int8 ONNX Runtime encoder
+    if own_path is not None:
+        return own_path(texts, batch_size, progress_cb, should_cancel)
+    texts = list(texts)
+    total = len(texts)
     if total == 0:
         return np.zeros((0, _embedding_dim(model)), dtype=np.float32)
     if not _fast_path_supported(model):

@@ -85,6 +85,9 @@ def run(ctx: JobContext) -> None:
         version = selectors.active_version(Task.RETRIEVER)
         if version is None:
             raise ValidationError("No retriever version is active; pass --param version=ID.")
+    if version.vector_space_id:  # a quantised child: its parent's vectors are the ones served
+        ctx.log(f"version #{version.pk} serves in the vector space of #{version.vector_space_id}")
+        version = version.vector_space
     with ctx.stage("read product texts", 0.0, 0.03):
         items = vectors.active_product_texts()
     ctx.log(f"{len(items)} active products to embed with retriever version #{version.pk}")

@@ -141,12 +141,17 @@ def run(ctx: JobContext) -> None:
 
 
 def _parent_version(version_id: int | None) -> ModelVersion | None:
+    """The version to fine-tune from; an int8 child (an ONNX graph, not trainable) stands for
+    the fp32 parent it was quantised from."""
     if version_id:
         version = ModelVersion.objects.filter(pk=version_id, task=Task.RETRIEVER).first()
         if version is None:
             raise ValidationError(f"Retriever version #{version_id} does not exist.")
-        return version
-    return selectors.active_version(Task.RETRIEVER)
+    else:
+        version = selectors.active_version(Task.RETRIEVER)
+    if version is not None and version.precision == "int8" and version.parent_id:
+        return version.parent
+    return version
 
 
 def _log_side_by_side(ctx: JobContext, metrics: dict) -> None:

@@ -43,7 +43,7 @@ def run(ctx: JobContext) -> None:
     with ctx.stage("segments", 0.0, 1.0):
         outcome = shopper_segments_run(
             as_of=as_of,
-            retriever_id=retriever.pk if retriever else None,
+            retriever_id=retriever.space_id if retriever else None,  # its product vectors
             k_min=p["k_min"],
             k_max=p["k_max"],
             seed=p["seed"],
