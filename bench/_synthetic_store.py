@@ -295,6 +295,7 @@ def build_store(n_products: int, *, n_shoppers: int, seed: int, log) -> dict:
     # Vectors: each vocabulary word once through MiniLM, each product the mean of its words.
     step = time.perf_counter()
     model = load_encoder(None, device="cpu")
+    model.eval()  # as the serving loader leaves it (recommend.serving.loaders)
     vocabulary = sorted({w for words in product_words for w in words})
     word_vectors = encode_texts(model, vocabulary, batch_size=256)
     index_of = {w: i for i, w in enumerate(vocabulary)}

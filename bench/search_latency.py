@@ -132,6 +132,8 @@ def run_scale(n_products: int, args, log) -> dict:
             stages[name].append(ms)
         if not i % 2:
             bare.append(bare_search(params, store))
+    if args.profile:
+        profile_searches(client, make_queries(store, args.profile, seed=args.seed + 1), log)
     recs, recs_stages = [], defaultdict(list)
     shoppers = store["shoppers"][: args.shoppers]
     services.shopper_profiles_refresh(external_ids=shoppers)
@@ -157,6 +159,35 @@ def run_scale(n_products: int, args, log) -> dict:
     if args.experiment_queries:
         result.update(run_experiment_phase(client, store, args, log))
     return result
+
+
+def profile_searches(client, queries: list[dict], log) -> None:
+    """cProfile served searches (distinct queries, caches cold) and log the functions with the
+    most time of their own and the most cumulative time: what is neither the encoder nor the
+    two index lookups is overhead to remove."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.core.cache import cache
+
+    from recommend import aggregates
+
+    keep = aggregates.latest()
+    cache.clear()
+    aggregates.store(keep)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for params in queries:
+        client.get("/api/v1/search", params)
+    profiler.disable()
+    elapsed = (time.perf_counter() - started) * 1000 / len(queries)
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(30)
+        log(f"profile of {len(queries)} searches ({elapsed:.1f} ms each), by {order}:")
+        print(out.getvalue(), flush=True)
 
 
 def _personal_queries(store: dict, n: int, *, seed: int) -> list[dict]:
@@ -279,13 +310,24 @@ def main() -> None:
     parser.add_argument("--shoppers", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--database", default=DATABASE, help="the bench's own database (emptied at each scale)"
+    )
+    parser.add_argument("--redis-db", type=int, help="the bench's Redis database (emptied)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also cProfile N served searches (caches cold) and print where their time goes",
+    )
+    parser.add_argument(
         "--experiment-queries",
         type=int,
         default=500,
         help="requests with and (as many) without an A/B experiment running; 0 skips the phase",
     )
     args = parser.parse_args()
-    setup_django(DATABASE)
+    setup_django(args.database, **({"redis_db": args.redis_db} if args.redis_db else {}))
     scales = [int(s) for s in args.scales.split(",") if s.strip()]
     results = {}
     for n in scales:

@@ -28,3 +28,14 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Each worker, after it forked and loaded the application, loads the serving models on a
+    background thread (``recommend.serving.warmup``): ``/readyz`` answers 503 until they have
+    loaded, and the first search is not a cold one. ``AISLE_WARM_MODELS=0`` turns it off."""
+    if os.environ.get("AISLE_WARM_MODELS", "1") in ("0", "false", "no"):
+        return
+    from recommend.serving import warmup
+
+    warmup.start()

@@ -40,6 +40,10 @@ class RecommendConfig(AppConfig):
 
         events_stored.connect(queue_profile_refresh, dispatch_uid="recommend-profiles")
         health.register_check("aggregates", aggregates.readiness, blocking=True)
+        from recommend.serving import warmup
+
+        # a web worker loads its models after it forks (gunicorn post_worker_init)
+        health.register_check("models", warmup.readiness, blocking=True)
 
         from recommend import (
             buffers,  # noqa: F401  (register the buffers)

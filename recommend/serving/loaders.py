@@ -10,8 +10,10 @@ is served against is its vector space's (``VersionRef.space_id``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Hashable
+import threading
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,31 @@ logger = logging.getLogger(__name__)
 
 MAX_VERSIONS_PER_KIND = 3
 SPELL_CHECK_SECONDS = 60.0
+
+
+_warming = threading.local()
+_on_request: list[str] = []  # models this process loaded while serving a request (not warm-up)
+
+
+@contextlib.contextmanager
+def warming() -> Iterator[None]:
+    """Loads inside this block are the process's warm-up (``recommend.serving.warmup``)."""
+    _warming.active = True
+    try:
+        yield
+    finally:
+        _warming.active = False
+
+
+def _loaded(what: str) -> None:
+    if not getattr(_warming, "active", False):
+        _on_request.append(what)
+
+
+def loads_on_request() -> list[str]:
+    """The models this process loaded on a request's path rather than at warm-up: empty on a
+    warmed web worker until a promotion brings a new version (``/readyz``'s models check)."""
+    return list(_on_request)
 
 
 def _model_cache(name: str) -> KeyedCache:
@@ -59,6 +86,7 @@ def _load_encoder(version: VersionRef) -> Any:
     )
     model = load_encoder(path, base=base, device="cpu", threads=threads)
     model.eval()
+    _loaded(f"retriever {version.id}")
     return model
 
 
@@ -138,7 +166,9 @@ def _load_known_words(source: str) -> frozenset[str]:
     try:
         from transformers import AutoTokenizer
 
-        return dictionary_words(AutoTokenizer.from_pretrained(source).get_vocab())
+        words = dictionary_words(AutoTokenizer.from_pretrained(source).get_vocab())
+        _loaded(f"vocabulary {source}")
+        return words
     except Exception:
         logger.warning(
             "no tokenizer vocabulary at %s: typo correction is unguarded", source, exc_info=True
@@ -158,6 +188,7 @@ def _load_ranker(version: VersionRef) -> Any:
             "ranker version %s has no artifact at %s; serving without it", version.id, path
         )
         return False
+    _loaded(f"ranker {version.id}")
     return RankerScorer.load(path)
 
 
@@ -194,6 +225,7 @@ def _load_cf(version: VersionRef) -> Any:
         logger.warning("cf version %s has no artifact at %s; serving without it", version.id, path)
         return False
     model = load_cf_model(path)
+    _loaded(f"cf {version.id}")
     sample = model.item_ids[0] if model.item_ids else 0
     return CFServing(model=model, keyed_by_external_id=isinstance(sample, str))
 
@@ -233,7 +265,9 @@ def _load_intent(version: VersionRef) -> Any:
         logger.warning("intent version %s has no artifact at %s", version.id, path)
         return False
     try:
-        return TextClassifier.load(path, device="cpu")
+        classifier = TextClassifier.load(path, device="cpu")
+        _loaded(f"intent {version.id}")
+        return classifier
     except Exception:
         logger.exception("intent version %s failed to load", version.id)
         return False

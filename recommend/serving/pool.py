@@ -32,6 +32,24 @@ def close_pool_connections() -> None:
         future.result()
 
 
+def warm_connections() -> None:
+    """Start every pool thread and open its connection (a web worker's warm-up): the first
+    requests then neither start threads nor connect. One task per thread, held at a barrier."""
+    import threading
+
+    workers = _pool._max_workers
+    barrier = threading.Barrier(workers)
+
+    def connect() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)
+        close_old_connections()
+        connection.ensure_connection()
+
+    for future in [_pool.submit(connect) for _ in range(workers)]:
+        future.result()
+
+
 def _run_with_connection(fn: Callable[..., Any], *args: Any) -> Any:
     close_old_connections()  # a worker thread's connection: drop it when expired or broken
     try:

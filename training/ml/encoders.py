@@ -423,7 +423,11 @@ def encode_texts(
     total = len(texts)
     if total == 0:
         return np.zeros((0, _embedding_dim(model)), dtype=np.float32)
-    if not _fast_path_supported(model):
+    fast = getattr(model, "_aisle_fast_path", None)  # a serving process asks once per model
+    if fast is None:
+        fast = _fast_path_supported(model)
+        model._aisle_fast_path = fast
+    if not fast:
         return _encode_with_model(model, texts, batch_size, progress_cb, should_cancel)
 
     transformer = model[0]
@@ -443,13 +447,26 @@ def encode_texts(
     out = np.empty((total, _embedding_dim(model)), dtype=np.float32)
 
     was_training = model.training
-    model.eval()
+    if was_training:  # eval() walks every module: a served query pays it otherwise
+        model.eval()
     done = 0
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aisle-tokenize")
+    # One chunk (a query, a small batch) is tokenised inline: a tokenizer thread would cost a
+    # thread start per call and overlap nothing.
+    executor = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="aisle-tokenize")
+        if len(chunks) > 1
+        else None
+    )
     try:
-        pending: Future[list[_Batch]] = executor.submit(
-            _prepare_chunk, backend, texts, chunks[0], batch_size, with_type_ids, on_cuda
-        )
+        if executor is None:
+            pending: Future[list[_Batch]] = Future()
+            pending.set_result(
+                _prepare_chunk(backend, texts, chunks[0], batch_size, with_type_ids, on_cuda)
+            )
+        else:
+            pending = executor.submit(
+                _prepare_chunk, backend, texts, chunks[0], batch_size, with_type_ids, on_cuda
+            )
         autocast = (
             torch.autocast(device_type="cuda", dtype=torch.float16)
             if on_cuda
@@ -481,7 +498,8 @@ def encode_texts(
                 stacked = torch.cat(vectors).float().cpu().numpy()
                 out[np.concatenate([b.indices for b in batches])] = stacked
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
         if was_training:
             model.train()
     return out

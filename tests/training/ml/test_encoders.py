@@ -70,6 +70,43 @@ def test_encode_texts_matches_model_encode_in_input_order(tiny_model, batch_size
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
+def test_a_served_query_walks_no_modules_and_starts_no_thread(tiny_model, monkeypatch) -> None:
+    """One query through an eval-mode encoder (the serving path) neither re-runs ``eval()``
+    (a walk over every module) nor starts a tokenizer thread; a training-mode model is put in
+    eval mode for the call and back after."""
+    import threading
+
+    from training.ml import encoders
+
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def start(thread):
+        started.append(thread.name)
+        real_start(thread)
+
+    tiny_model.eval()
+    expected = encode_texts(tiny_model, ["red shoes"], batch_size=1)
+    walks: list[bool] = []
+    real_train = type(tiny_model).train
+    monkeypatch.setattr(
+        type(tiny_model),
+        "train",
+        lambda self, mode=True: walks.append(mode) or real_train(self, mode),
+    )
+    monkeypatch.setattr(threading.Thread, "start", start)
+    got = encode_texts(tiny_model, ["red shoes"], batch_size=1)
+    assert walks == [] and not [n for n in started if n.startswith("aisle-tokenize")]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+    tiny_model.train()
+    walks.clear()
+    encodings = encoders.encode_texts(tiny_model, ["red shoes"], batch_size=1)
+    assert walks == [False, True] and tiny_model.training  # eval() for the call, then back
+    np.testing.assert_allclose(encodings, expected, atol=1e-6)
+    tiny_model.eval()
+
+
 def test_encode_texts_empty_input(tiny_model) -> None:
     assert encode_texts(tiny_model, []).shape == (0, 32)
 
