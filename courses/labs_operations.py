@@ -244,3 +244,56 @@ def zero_result_query_fixed(*, user, started_at: datetime) -> CheckResult:
         detail = f"On replay: still no result ({before:.0%} before): the live search finds nothing."
     items.append(CheckItem("Replayed live now, it finds matching products", bool(matching), detail))
     return CheckResult.from_items(items)
+
+
+# --- the sentiment-spike lab ----------------------------------------------------------------------
+
+#: the spike the learner looks for: a product's, detected on a day in this window before the check
+SPIKE_WINDOW = timedelta(days=7)
+
+
+@register_check("sentiment_spike_named")
+def sentiment_spike_named(*, user, started_at: datetime) -> CheckResult:
+    """Reviews have been scored (``score_reviews``, by the learner or by beat) and the learner's
+    answer names the product of the most significant product-level spike of the last 7 days
+    (lowest q-value, then most negatives): its external id or its name."""
+    from django.utils import timezone
+
+    Spike = _model("insights", "SentimentSpike")
+    if Spike is None:
+        return _not_available("Review sentiment")
+    since = (timezone.now() - SPIKE_WINDOW).date()
+    spike = (
+        Spike.objects.filter(level="product", day__gte=since)
+        .order_by("q_value", "-negatives", "-day", "id")
+        .first()
+    )
+    items = [
+        CheckItem(
+            "A product's negative reviews spiked in the last 7 days",
+            spike is not None,
+            f"{spike.negatives} of {spike.reviews} reviews negative on {spike.day:%d %b} "
+            f"(q = {spike.q_value:.2g})."
+            if spike is not None
+            else "No product spike detected in the last 7 days: run score_reviews (Training → "
+            "Jobs) and look again.",
+        )
+    ]
+    answer = lab_answer(user=user, started_at=started_at)
+    if spike is None:
+        items.append(CheckItem("You named the product", False, "Needs a detected spike first."))
+        return CheckResult.from_items(items)
+    external_id = spike.subject.partition(":")[2]
+    given = " ".join(answer.lower().split())
+    named = bool(given) and given in {external_id.lower(), " ".join(spike.name.lower().split())}
+    if not answer:
+        detail = "Type the product's id or name in the answer box and run the check again."
+    elif named:
+        detail = f"Yes: {spike.name} ({external_id})."
+    else:
+        detail = (
+            f"“{answer}” is not the product with the most significant spike of the last 7 days: "
+            "open Most negative products this week again."
+        )
+    items.append(CheckItem("You named the product", named, detail))
+    return CheckResult.from_items(items)

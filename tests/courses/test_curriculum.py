@@ -32,7 +32,7 @@ def test_shipped_curriculum_loads_completely():
     assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (5, 17, 45)
     assert (
         Quiz.objects.count() == 16
-        and Lab.objects.count() == 6
+        and Lab.objects.count() == 7
         and LearningPath.objects.count() == 3
     )
     assert set(Lab.objects.values_list("check_name", flat=True)) == {
@@ -42,6 +42,7 @@ def test_shipped_curriculum_loads_completely():
         "catalog_import_fixed",
         "zero_result_query_fixed",
         "data_value_most_valuable",
+        "sentiment_spike_named",
     }
     assert {p.role for p in LearningPath.objects.all()} == {"merchandiser", "analyst", "developer"}
     for path in LearningPath.objects.all():

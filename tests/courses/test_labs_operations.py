@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -148,4 +148,40 @@ def test_zero_result_lab_reaches_its_bar(
     assert response.status_code == 302
     attempt = LabAttempt.objects.filter(user=learner_user, lab=lab).get()
     print("worst query fixed:", attempt.results.first().items)
+    assert attempt.status == LabAttempt.Status.PASSED, attempt.results.first().items
+
+
+def test_sentiment_lab_reaches_its_bar(demo, client, learner_user):
+    """Step 1: score_reviews with its defaults (the rating stands in: no sentiment model); step
+    2: the spike on Most negative products this week; step 4: name the product. The planted
+    product (the demo store's hidden truth) is the one to name; another product fails."""
+    planted = json.loads(Path(demo["sentiment_spike"]).read_text())
+    lab = Lab.objects.get(slug="find-the-sentiment-spike")
+    services.lab_start(user=learner_user, lab=lab)
+    client.force_login(learner_user)
+    assert _failed(services.lab_check(user=learner_user, lab=lab)) == [
+        "A product's negative reviews spiked in the last 7 days",
+        "You named the product",
+    ]
+
+    job = training_services.job_launch(kind="score_reviews", params={}, user=learner_user)
+    started = time.monotonic()
+    job = training_services.job_run(job_id=job.pk)
+    print(f"\nscore_reviews: {job.status} in {time.monotonic() - started:.1f} s")
+    assert job.status == Job.Status.SUCCEEDED, job.error
+
+    from catalog.models import Product
+
+    title = Product.objects.get(external_id=planted["product"]).title
+    page = client.get(reverse("admin:insights_sentiment_worst"))
+    assert page.status_code == 200  # the lab's grants open the page
+    assert escape(title) in page.content.decode()  # listed among the spikes, by name
+
+    client.post(reverse("academy:lab_check", args=[lab.slug]), {"answer": "p-no-such-product"})
+    result = services.lab_check(user=learner_user, lab=lab)
+    assert _failed(result) == ["You named the product"], result.items
+
+    client.post(reverse("academy:lab_check", args=[lab.slug]), {"answer": title})
+    attempt = LabAttempt.objects.filter(user=learner_user, lab=lab).get()
+    print(attempt.results.first().items)
     assert attempt.status == LabAttempt.Status.PASSED, attempt.results.first().items
