@@ -8,8 +8,10 @@ admin's model pages to those models, but any page that only checks ``is_staff`` 
 change page, custom views that forget a permission check) would open too. So the admin site's
 ``has_permission`` (``platform_core.admin_site.site.AisleAdminSite``) also asks
 :func:`request_in_lab_scope`: for a user whose staff access comes from a lab, only the admin
-index, logout, the JavaScript catalogue, and the pages under ``/admin/<app>/<model>/`` of models
-their active labs' permissions name are allowed; everything else sends them to the admin login
+index, logout, the JavaScript catalogue, the pages under ``/admin/<app>/<model>/`` of models
+their active labs' permissions name, and the admin pages that belong to no model
+(``platform_core.admin_site.pages``, the search analytics) whose permission names one of those
+models are allowed; everything else sends them to the admin login
 page as for any non-staff user. Operators and analysts (staff of their own) are not affected.
 """
 
@@ -38,10 +40,26 @@ def path_in_scope(path: str, scope: set[str], *, prefix: str | None = None) -> b
         return True
     if len(parts) < 2:
         return False
+    if _registered_page_in_scope(parts, scope):
+        return True
     app_label, model = first, parts[1]
     if model == "":
         return any(name.split(".", 1)[0] == app_label for name in scope)  # the app's index page
     return f"{app_label}.{model}" in scope
+
+
+def _registered_page_in_scope(parts: list[str], scope: set[str]) -> bool:
+    """Whether the admin path ``parts`` is a registered page (``<prefix>/<slug>/``) whose
+    permission (``app_label.view_model``) names a model in ``scope``."""
+    from platform_core.admin_site import pages
+
+    path = "/".join(parts).rstrip("/")
+    for page in pages.registered():
+        if path == f"{page.prefix}/{page.slug}".strip("/"):
+            app_label, _, codename = page.permission.partition(".")
+            model = codename.split("_", 1)[1] if "_" in codename else ""
+            return f"{app_label}.{model}" in scope
+    return False
 
 
 def request_in_lab_scope(request) -> bool:

@@ -6,3 +6,6 @@ class CoursesConfig(AppConfig):
 
     name = "courses"
     verbose_name = "Academy"
+
+    def ready(self) -> None:
+        from courses import labs_operations  # noqa: F401 (registers the operations labs' checks)

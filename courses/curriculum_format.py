@@ -13,7 +13,8 @@ Order comes from the ``NN-`` prefixes (sorted names); a lesson's slug is its fil
 the prefix and ``.md``. Quiz questions: ``kind`` single | multiple | ordering, ``choices``,
 ``correct`` (0-based indexes; an ordering question lists its choices in the right order) and
 ``explanation``. A lab: ``slug``, ``title``, ``check`` (a registered check name),
-``permissions`` (``app_label.codename``) and ``instructions`` (Markdown).
+``permissions`` (``app_label.codename``), ``instructions`` (Markdown) and an optional
+``question`` the learner answers on the lab page beside "Run the check" (the check reads it).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class LabDoc:
     check: str
     permissions: list[str]
     instructions: str
+    question: str = ""
 
 
 @dataclass
@@ -352,6 +354,7 @@ class _Reader:
             check=self.text(path, data, "check", where="lab."),
             permissions=self.string_list(path, data, "permissions", where="lab."),
             instructions=self.text(path, data, "instructions", where="lab."),
+            question=self.text(path, data, "question", required=False, where="lab.").strip(),
         )
         if lab.check and self.known_checks is not None and lab.check not in self.known_checks:
             self.error(
@@ -530,13 +533,16 @@ def _lab_dict(lab: LabDoc | None) -> dict | None:
     if lab is None:
         return None
     instructions = lab.instructions if lab.instructions.endswith("\n") else lab.instructions + "\n"
-    return {
+    out = {
         "slug": lab.slug,
         "title": lab.title,
         "check": lab.check,
         "permissions": _Flow(lab.permissions),
-        "instructions": instructions,
     }
+    if lab.question:
+        out["question"] = lab.question
+    out["instructions"] = instructions
+    return out
 
 
 def write_curriculum(curriculum: Curriculum, root: Path | str) -> list[Path]:

@@ -251,6 +251,7 @@ def _load_lab(
         "check_name": doc.check,
         "permissions": list(doc.permissions),
         "instructions": doc.instructions,
+        "question": doc.question,
     }
     if lab is None:
         Lab.objects.filter(module=module).delete()
@@ -311,6 +312,7 @@ def curriculum_snapshot() -> Curriculum:
                     check=lab.check_name,
                     permissions=list(lab.permissions),
                     instructions=lab.instructions,
+                    question=lab.question,
                 )
             cdoc.modules.append(mdoc)
         courses.append(cdoc)

@@ -212,6 +212,12 @@ class Lab(models.Model):
     )
     permissions = ArrayField(models.CharField(max_length=120), default=list, blank=True)
     instructions = models.TextField(help_text="Markdown.")
+    question = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="A question the learner answers beside “Run the check” (the check reads the "
+        "answer); blank: none.",
+    )
 
     class Meta:
         ordering = ["module__course", "module__order"]
@@ -236,6 +242,9 @@ class LabAttempt(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     granted_staff = models.BooleanField(default=False)
+    answer = models.CharField(
+        max_length=200, blank=True, help_text="The learner's answer to the lab's question."
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 

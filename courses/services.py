@@ -257,10 +257,11 @@ def _lab_access_end(*, attempt: LabAttempt) -> None:
 
 
 @transaction.atomic
-def lab_check(*, user, lab: Lab) -> LabResult:
-    """Run the lab's check against the platform's records and record the result. A pass ends
-    the lab (its permissions and any staff access it granted are taken back) and may complete
-    the course."""
+def lab_check(*, user, lab: Lab, answer: str | None = None) -> LabResult:
+    """Run the lab's check against the platform's records and record the result. ``answer``:
+    the learner's answer to the lab's question (kept on the attempt, where the check reads it;
+    ``None`` keeps the one given before). A pass ends the lab (its permissions and any staff
+    access it granted are taken back) and may complete the course."""
     attempt = (
         LabAttempt.objects.select_for_update()
         .filter(user=user, lab=lab, status=LabAttempt.Status.ACTIVE)
@@ -270,6 +271,9 @@ def lab_check(*, user, lab: Lab) -> LabResult:
         raise LabNotStarted(
             "Start the lab first: the check only counts what you do after starting it."
         )
+    if answer is not None and lab.question:
+        attempt.answer = " ".join(answer.split())[:200]
+        attempt.save(update_fields=["answer"])
     outcome = labs.run_check(lab.check_name, user=user, started_at=attempt.started_at)
     result = LabResult.objects.create(
         attempt=attempt, passed=outcome.passed, items=[list(item) for item in outcome.items]

@@ -525,7 +525,9 @@ def lab_start(request: HttpRequest, lab_slug: str) -> HttpResponse:
 def lab_check(request: HttpRequest, lab_slug: str) -> HttpResponse:
     lab_obj = _lab_or_404(lab_slug)
     try:
-        result = services.lab_check(user=request.user, lab=lab_obj)
+        result = services.lab_check(
+            user=request.user, lab=lab_obj, answer=request.POST.get("answer")
+        )
     except services.LabNotStarted as exc:
         if _htmx(request):
             return HttpResponse(f'<p class="notice notice-error" role="alert">{exc}</p>')

@@ -38,6 +38,8 @@ from catalog.demo.shoppers import make_shoppers
 from catalog.demo.stockouts import plant_stockouts
 from catalog.demo.store import DemoStore, DemoTruth
 from catalog.demo.streams import Streams
+from catalog.demo.zero_results import NAME as ZERO_RESULTS
+from catalog.demo.zero_results import plant as plant_zero_results
 
 DEFAULT_END = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -52,6 +54,8 @@ PLANTINGS: dict[str, Planting] = {
     "stockouts": plant_stockouts,  # steady sellers with little stock left (demand forecast)
     # judged queries in a grammar no other query writer uses (the synthetic-query evaluation)
     "judged_heldout": plant_heldout_judged,
+    # searches served with no result for words the catalogue never uses (search analytics)
+    ZERO_RESULTS: plant_zero_results,
 }
 
 

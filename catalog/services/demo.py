@@ -127,6 +127,93 @@ def planted_rows(store, key: str) -> list[dict]:
     ]
 
 
+def _served_searches_write(rows: list[dict], shopper_ids: dict[str, int], *, shift) -> None:
+    """Planted served searches (``catalog.demo.zero_results``): each written as the live search
+    path writes one, a search-log row and a served-request row (looked up through the app
+    registry: the served log belongs to the analytics app, which builds on the catalog)."""
+    if not rows:
+        return
+    from django.apps import apps
+
+    _copy_rows(
+        SearchLog._meta.db_table,
+        (
+            "query",
+            "normalised_query",
+            "corrected_query",
+            "shopper_id",
+            "session",
+            "result_count",
+            "latency_ms",
+            "request_id",
+            "intent",
+            "strategy",
+            "variant",
+            "filters",
+            "shown_products",
+            "timestamp",
+        ),
+        (
+            (
+                r["query"],
+                r["query"],
+                "",
+                shopper_ids[r["shopper"]],
+                r["session"],
+                0,
+                r["latency_ms"],
+                r["request_id"],
+                "",
+                "",
+                "",
+                "{}",
+                "[]",
+                r["timestamp"] + shift,
+            )
+            for r in rows
+        ),
+    )
+    served = apps.get_model("analytics", "ServedRequest")
+    _copy_rows(
+        served._meta.db_table,
+        (
+            "request_id",
+            "endpoint",
+            "surface",
+            "strategy",
+            "variant",
+            "shopper_id",
+            "session",
+            "query",
+            "shown",
+            "result_count",
+            "latency_ms",
+            "timings",
+            "cache_hit",
+            "timestamp",
+        ),
+        (
+            (
+                r["request_id"],
+                "search",
+                "search",
+                "",
+                "",
+                shopper_ids[r["shopper"]],
+                r["session"],
+                r["query"],
+                [],
+                0,
+                r["latency_ms"],
+                "{}",
+                False,
+                r["timestamp"] + shift,
+            )
+            for r in rows
+        ),
+    )
+
+
 def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, int]:
     """COPY the store in; ``shift`` moves every event time and signup date (load-time end)."""
     now = timezone.now()
@@ -264,6 +351,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
             for e in [*store.events, *planted_rows(store, "events")]
         ),
     )
+    _served_searches_write(planted_rows(store, "served"), shopper_ids, shift=shift)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Shopper._meta.db_table} AS s SET last_seen_at = m.seen, profile_version = s.profile_version + 1"

@@ -146,6 +146,17 @@ def test_path_in_scope():
     assert not path_in_scope("/admin/r/12/3/", scope, prefix="/admin/")
 
 
+def test_a_registered_admin_page_opens_only_with_a_lab_permission_naming_its_model():
+    """The search analytics pages (no model of their own) need analytics.view_servedrequest:
+    a lab granting it opens them; a lab that does not leaves them shut."""
+    analytics = {"analytics.servedrequest", "recommend.synonymset"}
+    assert path_in_scope("/admin/insights/search/problems/", analytics, prefix="/admin/")
+    assert path_in_scope("/admin/insights/search/queries/", analytics, prefix="/admin/")
+    assert not path_in_scope("/admin/insights/sentiment/worst/", analytics, prefix="/admin/")
+    other = {"training.job", "training.datavaluereport"}
+    assert not path_in_scope("/admin/insights/search/problems/", other, prefix="/admin/")
+
+
 def test_course_admin_report_with_chart(
     client, admin_user, learner_user, small_course, django_assert_max_num_queries
 ):

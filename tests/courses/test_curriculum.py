@@ -28,11 +28,11 @@ def _load(path=SHIPPED, *args) -> str:
 
 def test_shipped_curriculum_loads_completely():
     output = _load()
-    assert "created 4 courses" in output
-    assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (4, 12, 36)
+    assert "created 5 courses" in output
+    assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (5, 17, 45)
     assert (
-        Quiz.objects.count() == 12
-        and Lab.objects.count() == 4
+        Quiz.objects.count() == 16
+        and Lab.objects.count() == 7
         and LearningPath.objects.count() == 3
     )
     assert set(Lab.objects.values_list("check_name", flat=True)) == {
@@ -40,10 +40,13 @@ def test_shipped_curriculum_loads_completely():
         "intent_classifier_f1",
         "experiment_shipped_winner",
         "catalog_import_fixed",
+        "zero_result_query_fixed",
+        "data_value_most_valuable",
+        "sentiment_spike_named",
     }
     assert {p.role for p in LearningPath.objects.all()} == {"merchandiser", "analyst", "developer"}
     for path in LearningPath.objects.all():
-        assert path.steps.count() == 4
+        assert path.steps.count() == 5
     short = [lesson.slug for lesson in Lesson.objects.all() if word_count(lesson.body) < 300]
     assert short == []  # every lesson carries at least 300 words of teaching text
     kinds = set(Question.objects.values_list("kind", flat=True))
@@ -60,7 +63,7 @@ def test_loading_twice_changes_nothing():
     _load()
     output = _load()
     assert "created nothing; updated nothing; deleted nothing" in output
-    assert Lesson.objects.count() == 36
+    assert Lesson.objects.count() == 45
 
 
 def test_export_round_trip(tmp_path):
@@ -146,7 +149,7 @@ def test_bootstrap_loads_only_when_there_are_no_courses():
         SUCCESS = ERROR = staticmethod(lambda s: s)
 
     bootstrap.run(stdout=out, style=Style)
-    assert "loaded the curriculum" in out.getvalue() and Course.objects.count() == 4
+    assert "loaded the curriculum" in out.getvalue() and Course.objects.count() == 5
     Course.objects.filter(slug="data-and-experiments").update(title="Renamed in the admin")
     bootstrap.run(stdout=out, style=Style)
     assert "not reloaded" in out.getvalue()

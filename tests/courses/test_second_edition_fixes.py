@@ -138,6 +138,13 @@ def test_role_paths_differ_by_module_and_the_path_page_shows_its_own(learner_cli
     assert ("data-and-experiments", "ab-testing") in taken["merchandiser"] & taken["analyst"]
     assert ("responsible-and-efficient-ai", "latency-and-cost") in taken["developer"]
     assert ("responsible-and-efficient-ai", "latency-and-cost") not in taken["merchandiser"]
+    # the operations course: shared where the roles overlap, its own modules where not
+    assert ("operating-aisle", "cockpit-and-search-analytics") in (
+        taken["merchandiser"] & taken["analyst"]
+    )
+    assert ("operating-aisle", "data-value") in taken["analyst"] & taken["developer"]
+    assert ("operating-aisle", "data-value") not in taken["merchandiser"]
+    assert ("operating-aisle", "reliability") in taken["developer"] - taken["analyst"]
 
     page = learner_client.get(reverse("academy:path", args=["developer"])).content.decode()
     assert "<li>Latency and cost</li>" in page
