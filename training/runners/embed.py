@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from catalog.models import Product
-from training import selectors, vectors
+from training import knowledge_vectors, selectors, vectors
 from training.context import JobContext
 from training.models import ModelVersion, Task
 
@@ -52,6 +52,9 @@ def embed_version(
         should_cancel=should_cancel,
     )
     figures = stats.as_dict()
+    # The knowledge base's passages under the same version: a retriever is promoted only
+    # when they exist (training.services), and they are few next to the products.
+    figures.update(knowledge_vectors.embed_passages(model, version.pk, should_cancel=should_cancel))
     if build_index and (stats.written or not vectors.hnsw_index_exists(version.pk)):
         if ctx is not None:
             ctx.message(f"building HNSW index of version #{version.pk}")
