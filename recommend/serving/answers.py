@@ -29,6 +29,10 @@ DEFAULT_SIZE = 3
 MAX_SIZE = 20
 CANDIDATES = 50
 RRF_K = 60
+#: Fusion weights. Support questions are sentences ("do you take credit cards"), and BM25 over
+#: short help passages is easily led by one incidental word ("take" in "delivery takes two
+#: days"), so a lexical rank counts half a semantic one; without a retriever, lexical is all.
+FUSION_WEIGHTS = {"lexical": 0.5, "semantic": 1.0}
 COSINE_FLOOR = 0.25
 COSINE_SURE = 0.75
 ONE_SOURCE_FACTOR = 0.8
@@ -67,9 +71,17 @@ def rank_passages(
                 retriever.id, query, lambda text: loaders.encode_query(retriever, text)
             )
         dimension = retriever.dimension or int(query_vector.shape[0])
-        semantic = knowledge.passages_nearest(retriever.id, dimension, query_vector, limit)
+        # As products' semantic_min_score: a passage below the confidence floor is no semantic
+        # evidence (in a small knowledge base every passage is somebody's nearest neighbour).
+        semantic = [
+            (pk, cosine)
+            for pk, cosine in knowledge.passages_nearest(
+                retriever.id, dimension, query_vector, limit
+            )
+            if cosine >= COSINE_FLOOR
+        ]
     fused = fusion.reciprocal_rank_fusion(
-        {"lexical": lexical, "semantic": semantic}, k=RRF_K, limit=limit
+        {"lexical": lexical, "semantic": semantic}, FUSION_WEIGHTS, k=RRF_K, limit=limit
     )
     out = []
     for item in fused:
