@@ -50,3 +50,6 @@ class PassageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # passages follow their source: edit or deactivate the article instead

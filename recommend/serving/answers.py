@@ -61,8 +61,10 @@ def rank_passages(
     query_vector: np.ndarray | None = None,
     use_lexical: bool = True,
     use_semantic: bool = True,
+    semantic_floor: bool = True,
 ) -> list[Ranked]:
-    """Passages for ``query``, fused best first (``use_*`` switch a retriever off: benches)."""
+    """Passages for ``query``, fused best first (``use_*`` switch a retriever off and
+    ``semantic_floor=False`` keeps every nearest passage: benches)."""
     lexical = knowledge.passages_bm25(query, limit) if use_lexical else []
     semantic: list[tuple[int, float]] = []
     if use_semantic and retriever is not None:
@@ -78,7 +80,7 @@ def rank_passages(
             for pk, cosine in knowledge.passages_nearest(
                 retriever.id, dimension, query_vector, limit
             )
-            if cosine >= COSINE_FLOOR
+            if cosine >= COSINE_FLOOR or not semantic_floor
         ]
     fused = fusion.reciprocal_rank_fusion(
         {"lexical": lexical, "semantic": semantic}, FUSION_WEIGHTS, k=RRF_K, limit=limit
