@@ -77,3 +77,21 @@ def test_the_embed_knowledge_job_embeds_the_served_retrievers(operator_user, kno
     assert missing_passage_vector_count(version.pk) == knowledge
     call_command("run_job", "embed_knowledge", "--inline")
     assert missing_passage_vector_count(version.pk) == 0
+
+
+def test_the_incremental_embedding_catches_up_with_a_changed_knowledge_base(knowledge):
+    from django.core.management import call_command
+
+    products = factories.ProductFactory.create_batch(2)
+    version = factories.ModelVersionFactory(task=Task.RETRIEVER, is_active=True)
+    call_command("run_job", "embed_catalog", "--inline")  # products and passages
+    assert missing_passage_vector_count(version.pk) == 0
+    article = Article.objects.get(external_id="returns")
+    article.body = "Return items within 60 days."
+    article.save()
+    passages_rebuild(article_ids=[article.pk])  # no product changed
+    assert missing_passage_vector_count(version.pk) == 1
+    call_command("run_job", "embed_catalog", "--param", "incremental=true", "--inline")
+    assert missing_passage_vector_count(version.pk) == 0
+    assert PassageEmbedding.objects.filter(model_version=version).count() == knowledge
+    assert len(products) == 2

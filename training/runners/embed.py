@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from catalog.knowledge.selectors import missing_passage_vector_count
 from catalog.models import Product
 from training import knowledge_vectors, selectors, vectors
 from training.context import JobContext
@@ -155,6 +156,14 @@ def _incremental(ctx: JobContext, device) -> None:
                 ):
                     figures["index_s"] = round(
                         vectors.ensure_hnsw_index(version.pk, version.dimension), 3
+                    )
+                if missing_passage_vector_count(version.pk):  # the knowledge base changed
+                    figures.update(
+                        knowledge_vectors.embed_passages(
+                            load_version_encoder(version, device),
+                            version.pk,
+                            should_cancel=ctx.should_cancel,
+                        )
                     )
             per_version[str(version.pk)] = figures
     # Every served version now holds a current vector for every active product.
