@@ -105,3 +105,17 @@ def test_a_file_missing_a_required_column_fails_as_a_whole():
     )
     assert report.status == ImportRun.Status.FAILED
     assert "Missing required column: body" in report.fatal
+
+
+def test_the_import_knowledge_command_reports_row_errors_and_exits_1(tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "kb.csv"
+    path.write_text(ARTICLES_CSV, encoding="utf-8")
+    with pytest.raises(CommandError) as stopped:
+        call_command("import_knowledge", str(path))
+    assert stopped.value.returncode == 1
+    assert not Article.objects.exists()
+    call_command("import_knowledge", str(path), "--skip-invalid")
+    assert Article.objects.count() == 2
