@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -47,3 +48,26 @@ def _call(hook: AfterImport, report: ImportReport) -> None:
         hook(report)
     except Exception:
         logger.exception("after-import hook %r failed", hook)
+
+
+# --------------------------------------------------------------------------- demo store parts
+
+#: ``writer(store, shift) -> {name: rows written}``: writes a planting's part that lives in
+#: another app's tables (e.g. the knowledge base), inside the demo load's transaction, after
+#: the catalogue; ``shift`` is the load-time shift of every timestamp.
+DemoPartWriter = Callable[[Any, timedelta], dict[str, int]]
+DEMO_PART_WRITERS: list[DemoPartWriter] = []
+
+
+def register_demo_part_writer(writer: DemoPartWriter) -> None:
+    """Add a demo-part writer once (``ready()`` may run more than once in tests)."""
+    if writer not in DEMO_PART_WRITERS:
+        DEMO_PART_WRITERS.append(writer)
+
+
+def demo_parts_write(store: Any, shift: timedelta) -> dict[str, int]:
+    """Run every registered writer; their counts, merged."""
+    counts: dict[str, int] = {}
+    for writer in DEMO_PART_WRITERS:
+        counts.update(writer(store, shift))
+    return counts

@@ -16,6 +16,7 @@ class TrainingConfig(AppConfig):
             kinds_efficiency,  # noqa: F401
             kinds_insights,  # noqa: F401
             kinds_insights_churn_forecast,  # noqa: F401
+            kinds_knowledge,  # noqa: F401
             kinds_profiles,  # noqa: F401
             kinds_simulation,  # noqa: F401
             kinds_tuning,  # noqa: F401

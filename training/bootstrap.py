@@ -14,7 +14,8 @@ import time
 
 from django.conf import settings
 
-from training import selectors, services, vectors
+from catalog.knowledge.selectors import missing_passage_vector_count
+from training import knowledge_vectors, selectors, services, vectors
 from training.models import ModelVersion, Task
 
 BASE_NAME = "all-MiniLM-L6-v2 (packaged base)"
@@ -75,6 +76,11 @@ def run(*, stdout=None, style=None) -> ModelVersion | None:
         )
     elif not vectors.hnsw_index_exists(version.pk):
         vectors.ensure_hnsw_index(version.pk, version.dimension or 384)
+    if missing_passage_vector_count(version.pk):  # products current, knowledge base not
+        from training.runners.embed import load_version_encoder
+
+        figures = knowledge_vectors.embed_passages(load_version_encoder(version, None), version.pk)
+        out.write(f"  knowledge base: {figures['passages']} passages embedded\n")
     vectors.clear_needs_embedding(dict(zip(items.ids, items.hashes, strict=True)))
     services.model_activate_initial(version=version)
     message = f"Retriever version #{version.pk} ({version.name}) is active."

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.knowledge.selectors import missing_passage_vector_count
 from courses.gate import check_course_gate
 from platform_core.caches import bump_models_generation
 from platform_core.celery import app as celery_app
@@ -359,6 +360,13 @@ def _check_activatable(version: ModelVersion) -> None:
                 f"Retriever version #{version.pk} has no vectors for {missing} active product(s); run "
                 f"`run_job embed_catalog --param version={version.pk}` first.",
                 code="missing_vectors",
+            )
+        missing = missing_passage_vector_count(version.pk)
+        if missing:
+            raise ValidationError(
+                f"Retriever version #{version.pk} has no vectors for {missing} knowledge-base "
+                f"passage(s); run `run_job embed_knowledge --param version={version.pk}` first.",
+                code="missing_knowledge_vectors",
             )
 
 

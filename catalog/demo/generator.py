@@ -30,6 +30,8 @@ from catalog.demo.events import _Sim, simulate_events
 from catalog.demo.index import StoreIndex
 from catalog.demo.judged import plant_judged_queries, plant_relevance
 from catalog.demo.judged_heldout import plant_heldout_judged
+from catalog.demo.knowledge import NAME as KNOWLEDGE
+from catalog.demo.knowledge import plant as plant_knowledge
 from catalog.demo.products import CatalogBuilder, build_categories
 from catalog.demo.reviews import review_sentiments
 from catalog.demo.sentiment_spike import NAME as SENTIMENT_SPIKE
@@ -56,6 +58,8 @@ PLANTINGS: dict[str, Planting] = {
     "judged_heldout": plant_heldout_judged,
     # searches served with no result for words the catalogue never uses (search analytics)
     ZERO_RESULTS: plant_zero_results,
+    # the help centre, product Q&A, support searches and judged support questions (issue 18)
+    KNOWLEDGE: plant_knowledge,
 }
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.import_hooks import demo_parts_write
 from catalog.models import Brand, Category, Event, Product, SearchLog, Shopper
 from catalog.search_text import category_path_names, product_search_text
 from catalog.selectors import catalog_is_empty, category_paths
@@ -101,6 +102,7 @@ def demo_store_build(
         elif not catalog_is_empty():
             raise ValueError("The catalog is not empty; pass replace=True (--force) to replace it.")
         counts = _demo_store_write(store, shift=shift)
+        counts.update(demo_parts_write(store, shift))  # e.g. the knowledge base
     seconds["write"] = time.monotonic() - step
     with connection.cursor() as cursor:  # fresh statistics: plans and the admin's row estimates
         for model in CATALOG_TABLES:

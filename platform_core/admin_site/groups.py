@@ -44,6 +44,7 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
         "catalog",
         ("product", "category", "brand", "importrun", "dataqualityreport", "shopper"),
     ),
+    "knowledge": ("catalog", ("article", "productquestion", "passage")),
     "training": (
         "training",
         (

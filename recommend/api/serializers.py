@@ -283,6 +283,53 @@ class ServedOut(serializers.Serializer):
     )
 
 
+class AnswersQuery(serializers.Serializer):
+    q = serializers.CharField(
+        required=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=1000,
+        help_text="The shopper's question (normalised and cut to 256 characters).",
+    )
+    size = serializers.IntegerField(
+        required=False, default=3, min_value=1, max_value=20, help_text="Answers, 1–20."
+    )
+
+
+class AnswerSource(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["article", "product_question"])
+    id = serializers.CharField(help_text="The article's or Q&A pair's external id.")
+    title = serializers.CharField(help_text="The article's title, or the question.")
+    kind = serializers.CharField(help_text="article, faq, policy or product_qa.")
+    url = serializers.CharField(allow_blank=True, help_text="The source's own source field.")
+    product = serializers.CharField(
+        allow_null=True, help_text="The product's external id of a product Q&A."
+    )
+
+
+class AnswerItem(serializers.Serializer):
+    passage = serializers.IntegerField()
+    heading = serializers.CharField(help_text="The source's title and section.")
+    text = serializers.CharField(help_text="The passage: the answer to show.")
+    category = serializers.CharField(help_text="returns, shipping, payment, account, …")
+    source = AnswerSource()
+    score = serializers.FloatField(help_text="Fused score (reciprocal rank fusion).")
+    confidence = serializers.FloatField(
+        help_text="0–1, a documented heuristic from the passage's cosine to the question "
+        "(recommend.serving.answers), not a calibrated probability."
+    )
+    matched_by = serializers.ListField(
+        child=serializers.CharField(), help_text="lexical and/or semantic."
+    )
+
+
+class AnswersOut(serializers.Serializer):
+    query = serializers.CharField(allow_blank=True)
+    answers = AnswerItem(many=True)
+    request_id = serializers.CharField()
+    served_at = serializers.DateTimeField()
+
+
 class SearchOut(ServedOut):
     query = serializers.CharField(allow_blank=True)
     corrected_query = serializers.CharField(allow_null=True)
@@ -292,6 +339,11 @@ class SearchOut(ServedOut):
     )
     results = ResultItem(many=True)
     facets = FacetsOut()
+    answers = AnswerItem(
+        many=True,
+        required=False,
+        help_text="Present when the intent is support: the knowledge base's best answers.",
+    )
 
 
 class ListOut(ServedOut):

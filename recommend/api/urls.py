@@ -14,5 +14,6 @@ urlpatterns = [
         name="api-bought-together",
     ),
     path("trending", views.TrendingView.as_view(), name="api-trending"),
+    path("answers", views.AnswersView.as_view(), name="api-answers"),
     path("autocomplete", views.AutocompleteView.as_view(), name="api-autocomplete"),
 ]

@@ -18,7 +18,7 @@ from platform_core.timeparse import parse_iso8601_utc
 from recommend.analytics import services as analytics_services
 from recommend.api import serializers
 from recommend.experiments import services as experiment_services
-from recommend.serving import loaders, recs, search
+from recommend.serving import answers, loaders, recs, search
 from recommend.serving.context import ServingContext, serving_context
 from recommend.serving.filters import ProductFilters, UnknownCategory
 from recommend.serving.recs import RecsParams, UnknownProduct
@@ -316,3 +316,67 @@ class AutocompleteView(ServingView):
         params = self.params(request)
         now, _ = self.served_at(request)
         return Response({"suggestions": recs.autocomplete(params["q"], params["size"], now)})
+
+
+_ANSWER_EXAMPLE = {
+    "query": "how long do I have to send something back",
+    "answers": [
+        {
+            "passage": 12,
+            "heading": "Returns and refunds > Return window",
+            "text": "You can return any item within 30 days of delivery for a full refund.",
+            "category": "returns",
+            "source": {
+                "type": "article",
+                "id": "policy-returns",
+                "title": "Returns and refunds",
+                "kind": "policy",
+                "url": "https://shop.example/help/returns",
+                "product": None,
+            },
+            "score": 0.032787,
+            "confidence": 0.81,
+            "matched_by": ["lexical", "semantic"],
+        }
+    ],
+    "request_id": "5f0c3c0a2b8e4d7f9a1b2c3d4e5f6a7b",
+    "served_at": "2030-06-15T12:00:00Z",
+}
+
+
+class AnswersView(ServingView):
+    """Answers to a support question from the knowledge base (hybrid passage search)."""
+
+    surface = "search"
+    query_serializer = serializers.AnswersQuery
+
+    @extend_schema(
+        parameters=[serializers.AnswersQuery],
+        responses={
+            200: OpenApiResponse(
+                serializers.AnswersOut,
+                examples=[OpenApiExample("a returns question", value=_ANSWER_EXAMPLE)],
+            ),
+            **_ERRORS,
+        },
+        summary="Answers to a support question",
+        tags=["serving"],
+    )
+    def get(self, request):
+        params = self.params(request)
+        ctx = serving_context(
+            "search", shopper_external_id=None, session="", now=datetime.now(UTC), simulated=False
+        )
+        with ctx.stage("answers"):
+            found = answers.answers(params["q"], ctx.models.retriever, size=params["size"])
+        response = Response(
+            {
+                "query": params["q"][: answers.QUERY_MAX_CHARS],
+                "answers": found,
+                "request_id": ctx.request_id,
+                "served_at": ctx.now.isoformat(),
+            }
+        )
+        response["X-Request-ID"] = ctx.request_id
+        response["Server-Timing"] = ctx.server_timing()
+        return response

@@ -21,7 +21,7 @@ from recommend.engine.facets import compute_facets
 from recommend.engine.query_correction import guarded_correct
 from recommend.engine.rules import pinned_ids
 from recommend.engine.text import normalise, tokenize
-from recommend.serving import cache, loaders, profiles
+from recommend.serving import answers, cache, loaders, profiles
 from recommend.serving.context import ServingContext
 from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
 from recommend.serving.filters import UnknownCategory, build_filters  # noqa: F401 (re-exported)
@@ -267,7 +267,7 @@ def _compute(
         ctx.notes["semantic_plan"] = semantic.plan.method + (
             " (fallback)" if semantic.fallback else ""
         )
-    return {
+    body = {
         "query": params.q[:QUERY_MAX_CHARS],
         "corrected_query": corrected if prepared.changed else None,
         "intent": intent.as_dict(),
@@ -275,6 +275,11 @@ def _compute(
         "results": results,
         "facets": facets,
     }
+    with ctx.stage("answers"):  # support questions: the knowledge base's answers beside products
+        block = answers.search_answers(intent.label, corrected, retriever, query_vector)
+    if block is not None:
+        body["answers"] = block
+    return body
 
 
 def _as_lexical(item: fusion.Fused, *, offset: int) -> fusion.Fused:

@@ -25,6 +25,8 @@ class World:
         from django_otp.plugins.otp_totp.models import TOTPDevice
         from rest_framework.authtoken.models import Token
 
+        from catalog.knowledge.models import Article, Passage, ProductQuestion
+        from catalog.knowledge.services import passages_rebuild
         from catalog.models import DataQualityReport, ImportRun
         from courses import services as course_services
         from courses.models import (
@@ -117,6 +119,17 @@ class World:
         event = EventFactory(shopper=shopper, product=product)
         search = SearchLogFactory(shopper=shopper)
         import_run = ImportRun.objects.create(kind="products", source="admin", status="succeeded")
+        article = Article.objects.create(
+            external_id="returns", title="Returns", body="30 days.", updated=timezone.now()
+        )
+        question = ProductQuestion.objects.create(
+            external_id="q1",
+            product=product,
+            question="Waterproof?",
+            answer="Yes.",
+            updated=timezone.now(),
+        )
+        passages_rebuild()
 
         # training: an active version (promoting it again is refused) and a finished job
         version = ModelVersionFactory(is_active=True)
@@ -164,6 +177,9 @@ class World:
             "catalog/event": event,
             "catalog/searchlog": search,
             "catalog/importrun": import_run,
+            "knowledge/article": article,
+            "knowledge/productquestion": question,
+            "knowledge/passage": Passage.objects.filter(article=article).first(),
             "catalog/dataqualityreport": DataQualityReport.objects.create(),
             "analytics/servedrequest": ServedRequest.objects.create(
                 request_id="perm-world",

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from catalog.knowledge.selectors import missing_passage_vector_count
 from catalog.models import Product
-from training import selectors, vectors
+from training import knowledge_vectors, selectors, vectors
 from training.context import JobContext
 from training.models import ModelVersion, Task
 
@@ -52,6 +53,9 @@ def embed_version(
         should_cancel=should_cancel,
     )
     figures = stats.as_dict()
+    # The knowledge base's passages under the same version: a retriever is promoted only
+    # when they exist (training.services), and they are few next to the products.
+    figures.update(knowledge_vectors.embed_passages(model, version.pk, should_cancel=should_cancel))
     if build_index and (stats.written or not vectors.hnsw_index_exists(version.pk)):
         if ctx is not None:
             ctx.message(f"building HNSW index of version #{version.pk}")
@@ -155,6 +159,14 @@ def _incremental(ctx: JobContext, device) -> None:
                 ):
                     figures["index_s"] = round(
                         vectors.ensure_hnsw_index(version.pk, version.dimension), 3
+                    )
+                if missing_passage_vector_count(version.pk):  # the knowledge base changed
+                    figures.update(
+                        knowledge_vectors.embed_passages(
+                            load_version_encoder(version, device),
+                            version.pk,
+                            should_cancel=ctx.should_cancel,
+                        )
                     )
             per_version[str(version.pk)] = figures
     # Every served version now holds a current vector for every active product.

@@ -1,0 +1,55 @@
+"""Admin of the knowledge base (Catalog group): articles and product Q&A are edited here (a
+save cuts the row into passages again); passages are read-only, to see what search ranks."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from catalog.knowledge.models import Article, Passage, ProductQuestion
+from catalog.knowledge.services import passages_rebuild
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ("title", "external_id", "kind", "category", "active", "updated")
+    list_filter = ("kind", "category", "active")
+    search_fields = ("title", "external_id", "body", "source")
+    readonly_fields = ("created_at", "modified_at")
+    date_hierarchy = "updated"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        passages_rebuild(article_ids=[obj.pk])
+
+
+@admin.register(ProductQuestion)
+class ProductQuestionAdmin(admin.ModelAdmin):
+    list_display = ("question", "product", "external_id", "active", "updated")
+    list_filter = ("active",)
+    search_fields = ("question", "answer", "external_id", "product__external_id", "product__title")
+    list_select_related = ("product",)
+    raw_id_fields = ("product",)
+    readonly_fields = ("created_at", "modified_at")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        passages_rebuild(question_ids=[obj.pk])
+
+
+@admin.register(Passage)
+class PassageAdmin(admin.ModelAdmin):
+    list_display = ("heading", "position", "category", "article", "product_question")
+    list_filter = ("category",)
+    search_fields = ("heading", "text")
+    list_select_related = ("article", "product_question")
+    readonly_fields = [f.name for f in Passage._meta.fields if f.name != "search_vector"]
+    exclude = ("search_vector",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # passages follow their source: edit or deactivate the article instead

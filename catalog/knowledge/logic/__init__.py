@@ -1,0 +1,1 @@
+"""Plain Python of the knowledge base (no Django): chunking and Markdown reading."""

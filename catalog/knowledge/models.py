@@ -1,0 +1,140 @@
+"""Knowledge base rows: what support answers are drawn from.
+
+An :class:`Article` (article, FAQ or policy) or a :class:`ProductQuestion` (a question and its
+answer about one product) is cut into :class:`Passage` rows, the unit that search returns;
+each passage has one :class:`PassageEmbedding` per retriever version (like product vectors,
+with a partial HNSW index per version).
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from pgvector.django import VectorField
+
+SEARCH_CONFIG = "english"
+
+
+class Category(models.TextChoices):
+    """What a support question is about (the support-category labels)."""
+
+    RETURNS = "returns", "returns"
+    SHIPPING = "shipping", "shipping"
+    PAYMENT = "payment", "payment"
+    ACCOUNT = "account", "account"
+    PRODUCT_QUESTION = "product_question", "product question"
+    OTHER = "other", "other"
+
+
+class Article(models.Model):
+    """An article, FAQ entry or policy of the shop's help centre."""
+
+    class Kind(models.TextChoices):
+        ARTICLE = "article", "article"
+        FAQ = "faq", "FAQ"
+        POLICY = "policy", "policy"
+
+    external_id = models.CharField(max_length=128, unique=True)
+    title = models.CharField(max_length=500)
+    body = models.TextField(help_text="Markdown; cut into passages at headings and paragraphs.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ARTICLE)
+    category = models.CharField(max_length=32, choices=Category.choices, default=Category.OTHER)
+    source = models.CharField(
+        max_length=1000, blank=True, help_text="Where it comes from: a URL, a file, a team."
+    )
+    updated = models.DateTimeField(help_text="When its content last changed at the source.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+        indexes = [models.Index(fields=["category", "active"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProductQuestion(models.Model):
+    """A shopper's question about one product and the shop's answer."""
+
+    external_id = models.CharField(max_length=128, unique=True)
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="questions"
+    )
+    question = models.TextField()
+    answer = models.TextField()
+    source = models.CharField(max_length=1000, blank=True)
+    updated = models.DateTimeField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return self.question[:80]
+
+
+class Passage(models.Model):
+    """A chunk of an article or a product Q&A pair: what search ranks and answers return.
+
+    Rebuilt by ``services.passages_rebuild`` whenever its source changes (so its id changes
+    too, and its vectors are written again)."""
+
+    article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.CASCADE, related_name="passages"
+    )
+    product_question = models.ForeignKey(
+        ProductQuestion, null=True, blank=True, on_delete=models.CASCADE, related_name="passages"
+    )
+    position = models.PositiveIntegerField(default=0)
+    heading = models.CharField(max_length=600, help_text="The source's title and section.")
+    text = models.TextField()
+    category = models.CharField(max_length=32, choices=Category.choices)
+    text_hash = models.CharField(max_length=32)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("heading", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("text", weight="B", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [GinIndex(fields=["search_vector"], name="knowledge_passage_fts")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(article__isnull=False, product_question__isnull=True)
+                | models.Q(article__isnull=True, product_question__isnull=False),
+                name="knowledge_passage_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.heading} #{self.position}"
+
+
+class PassageEmbedding(models.Model):
+    """A passage's vector under one retriever version (a partial HNSW index per version,
+    created by ``training.knowledge_vectors``)."""
+
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="embeddings")
+    model_version = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.CASCADE, related_name="passage_embeddings"
+    )
+    vector = VectorField()
+    text_hash = models.CharField(max_length=32)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "passage"], name="knowledge_embedding_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"passage {self.passage_id} under version {self.model_version_id}"
