@@ -442,6 +442,12 @@ JOB_TORCH_THREADS = env.int("JOB_TORCH_THREADS", default=0)
 # ~0.5 s, with 1 thread 14 ms (bench/search_latency.py).
 SERVING_TORCH_THREADS = env.int("SERVING_TORCH_THREADS", default=1)
 TRAINING_INTENT_LABELS = env.list("TRAINING_INTENT_LABELS", default=["browse", "buy", "review"])
+# make run's intent step (training/bootstrap_intent.py): train on weak labels when the search log
+# has at least INTENT_BOOTSTRAP_MIN_EXAMPLES training queries (a short run), else the rules.
+INTENT_BOOTSTRAP_TRAIN = env.bool("INTENT_BOOTSTRAP_TRAIN", default=True)
+INTENT_BOOTSTRAP_MIN_EXAMPLES = env.int("INTENT_BOOTSTRAP_MIN_EXAMPLES", default=200)
+INTENT_BOOTSTRAP_MAX_EXAMPLES = env.int("INTENT_BOOTSTRAP_MAX_EXAMPLES", default=600)
+INTENT_BOOTSTRAP_EPOCHS = env.int("INTENT_BOOTSTRAP_EPOCHS", default=2)
 DEFAULT_ENCODER = env("DEFAULT_ENCODER", default="sentence-transformers/all-MiniLM-L6-v2")
 # The one generative model every feature that can use one shares (the retriever's synthetic
 # queries; later the intent answers and product copy): a Hugging Face seq2seq or causal LM id or

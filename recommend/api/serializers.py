@@ -245,10 +245,22 @@ class ResultItem(serializers.Serializer):
 
 
 class IntentOut(serializers.Serializer):
-    label = serializers.CharField(allow_null=True)
+    label = serializers.CharField(
+        allow_null=True, help_text="browse, buy, review, support (or the shop's own labels)."
+    )
     score = serializers.FloatField(required=False, help_text="Present when there is a label.")
+    source = serializers.ChoiceField(
+        choices=["model", "rules", "request"],
+        required=False,
+        help_text="model: a trained classifier; rules: the rule-based fallback (no classifier "
+        "trained yet); request: the intent= parameter.",
+    )
+    version = serializers.IntegerField(
+        required=False, help_text="The intent model version (rules have one too)."
+    )
     reason = serializers.CharField(
-        required=False, help_text="Present when label is null: why there is none."
+        required=False,
+        help_text="When label is null: why there is none; for rules: the cue that decided.",
     )
 
 
