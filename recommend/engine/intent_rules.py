@@ -111,3 +111,13 @@ def classify(text: str, labels: tuple[str, ...] | None = None) -> RuleIntent:
 def predict(texts: list[str], labels: tuple[str, ...] | None = None) -> list[tuple[str, float]]:
     """``[(label, score)]`` per text: the shape of ``TextClassifier.predict``."""
     return [(r.label, r.score) for r in (classify(t, labels) for t in texts)]
+
+
+def cue_outside(text: str, labels: tuple[str, ...] | list[str]) -> RuleIntent | None:
+    """The rules' decision when the query carries a cue for a label a trained classifier does
+    not know (e.g. support, or review when the search log's weak labels had none), else None:
+    a classifier can never say a label it was not trained on, the cue still holds."""
+    decided = classify(text)
+    if decided.score < CUE_SCORE or decided.label in labels:
+        return None
+    return decided

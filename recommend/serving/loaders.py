@@ -258,10 +258,25 @@ def _load_intent(version: VersionRef) -> Any:
         logger.warning("intent version %s has no artifact at %s", version.id, path)
         return False
     try:
-        return TextClassifier.load(path, device="cpu")
+        classifier = TextClassifier.load(path, device="cpu")
     except Exception:
         logger.exception("intent version %s failed to load", version.id)
         return False
+    classifier.trained_labels = _trained_labels(version) or tuple(classifier.labels)
+    return classifier
+
+
+def _trained_labels(version: VersionRef) -> tuple[str, ...]:
+    """The labels the version saw examples of (a label of the set with none is never said)."""
+    from training.models import ModelVersion
+
+    snapshot = (
+        ModelVersion.objects.filter(pk=version.id)
+        .values_list("dataset_snapshot", flat=True)
+        .first()
+    )
+    counts = (snapshot or {}).get("label_counts") or {}
+    return tuple(label for label, n in counts.items() if n)
 
 
 _intent_models = _model_cache("recommend.intent-models")
@@ -289,6 +304,19 @@ def classify_intent(version: VersionRef | None, text: str) -> IntentResult:
     except Exception:
         logger.exception("intent classification failed")
         return IntentResult(None, reason="intent classification failed")
+    known = getattr(classifier, "trained_labels", None) or getattr(classifier, "labels", None)
+    if known:
+        from recommend.engine.intent_rules import cue_outside
+
+        cue = cue_outside(text, tuple(known))
+        if cue is not None:
+            return IntentResult(
+                cue.label,
+                score=cue.score,
+                reason=f"{cue.reason} (a label intent version {version.id} was not trained on)",
+                source="rules",
+                version=version.id,
+            )
     return IntentResult(label, score=score, source="model", version=version.id)
 
 

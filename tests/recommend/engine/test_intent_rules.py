@@ -44,3 +44,12 @@ def test_a_label_outside_the_shops_label_set_is_skipped_but_support_stays():
         ("buy", intent_rules.CUE_SCORE),
         ("browse", intent_rules.DEFAULT_SCORE),
     ]
+
+
+def test_a_cue_outside_a_trained_classifiers_labels_still_holds():
+    trained = ("browse", "buy")  # e.g. a search log whose weak labels had no review
+    assert intent_rules.cue_outside("where is my order", trained).label == "support"
+    assert intent_rules.cue_outside("best espresso machine", trained).label == "review"
+    assert intent_rules.cue_outside("cheap espresso machine", trained) is None  # buy is known
+    assert intent_rules.cue_outside("espresso machine", trained) is None  # no cue at all
+    assert intent_rules.cue_outside("best kettle", ("browse", "buy", "review")) is None
