@@ -457,6 +457,12 @@ SERVING_TORCH_THREADS = env.int("SERVING_TORCH_THREADS", default=1)
 # tolerance of its parent's, measured by its quantize job on the same queries.
 QUANTIZED_NDCG_TOLERANCE = env.float("QUANTIZED_NDCG_TOLERANCE", default=0.01)
 TRAINING_INTENT_LABELS = env.list("TRAINING_INTENT_LABELS", default=["browse", "buy", "review"])
+# make run's intent step (training/bootstrap_intent.py): train on weak labels when the search log
+# has at least INTENT_BOOTSTRAP_MIN_EXAMPLES training queries (a short run), else the rules.
+INTENT_BOOTSTRAP_TRAIN = env.bool("INTENT_BOOTSTRAP_TRAIN", default=True)
+INTENT_BOOTSTRAP_MIN_EXAMPLES = env.int("INTENT_BOOTSTRAP_MIN_EXAMPLES", default=200)
+INTENT_BOOTSTRAP_MAX_EXAMPLES = env.int("INTENT_BOOTSTRAP_MAX_EXAMPLES", default=600)
+INTENT_BOOTSTRAP_EPOCHS = env.int("INTENT_BOOTSTRAP_EPOCHS", default=2)
 DEFAULT_ENCODER = env("DEFAULT_ENCODER", default="sentence-transformers/all-MiniLM-L6-v2")
 # The one generative model every feature that can use one shares (the retriever's synthetic
 # queries; later the intent answers and product copy): a Hugging Face seq2seq or causal LM id or

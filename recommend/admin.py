@@ -13,7 +13,14 @@ from django.utils.html import format_html, format_html_join
 
 from platform_core.services import audit_record
 from recommend import services
-from recommend.models import BoostRule, PinnedResult, Strategy, Surface, SynonymSet
+from recommend.models import (
+    BoostRule,
+    IntentBehaviour,
+    PinnedResult,
+    Strategy,
+    Surface,
+    SynonymSet,
+)
 from training.models import ModelVersion
 
 # The model slots of a strategy and the task each follows when it pins no version.
@@ -59,6 +66,7 @@ class StrategyForm(forms.ModelForm):
             "intent_version": "Intent classifier version",
             "use_ranker": "Use the ranker",
             "use_intent": "Use the intent classifier",
+            "intent_acts": "Intent changes results",
             "lexical_weight": "Lexical (full-text) weight",
             "semantic_weight": "Semantic (embedding) weight",
             "rrf_k": "Reciprocal rank fusion k",
@@ -88,6 +96,32 @@ class StrategyForm(forms.ModelForm):
             field = self.fields.get(f"{slot}_version")
             if field is not None and slot not in active:
                 field.help_text = f"Empty: follow the active {slot} model — {NO_MODEL_YET}."
+
+
+INTENT_FIELDS = (
+    "intent",
+    "in_stock_weight",
+    "purchase_weight",
+    "price_match_weight",
+    "rating_weight",
+    "strength",
+    "diversify",
+    "review_snippets",
+    "answers_first",
+)
+
+
+class IntentBehaviourInline(admin.TabularInline):
+    """What each intent does to this strategy's search results (docs/intent.md)."""
+
+    model = IntentBehaviour
+    fields = INTENT_FIELDS
+    extra = 0
+    verbose_name = "intent behaviour"
+    verbose_name_plural = (
+        "Intent behaviours (buy: in stock, bought often, price match; review: rated, snippets; "
+        "browse: varied; support: answers first)"
+    )
 
 
 @admin.register(Strategy)
@@ -124,6 +158,7 @@ class StrategyAdmin(admin.ModelAdmin):
         "tuning_record",
     )
     filter_horizontal = ("boost_rules",)
+    inlines = [IntentBehaviourInline]
     actions = ["make_default"]
     fieldsets = (
         (None, {"fields": ("name", "surface", "description", "version", "is_default")}),
@@ -137,6 +172,7 @@ class StrategyAdmin(admin.ModelAdmin):
                     "intent_version",
                     "use_ranker",
                     "use_intent",
+                    "intent_acts",
                 )
             },
         ),
@@ -422,3 +458,54 @@ class BoostRuleAdmin(_ConfigAdmin):
     @admin.display(description="Target")
     def target(self, obj: BoostRule) -> str:
         return str(obj.category or obj.brand or "—")
+
+
+@admin.register(IntentBehaviour)
+class IntentBehaviourAdmin(admin.ModelAdmin):
+    """The intent → ranking mapping of every strategy; a save bumps the strategy's version."""
+
+    list_display = (
+        "strategy",
+        "intent",
+        "acts_by",
+        "strength",
+        "review_snippets",
+        "answers_first",
+        "updated_at",
+    )
+    list_filter = ("intent", "strategy", "diversify", "review_snippets", "answers_first")
+    search_fields = ("intent", "strategy__name")
+    list_select_related = ("strategy",)
+    fields = ("strategy", *INTENT_FIELDS)
+
+    @admin.display(description="Favours")
+    def acts_by(self, obj: IntentBehaviour) -> str:
+        parts = [
+            f"{name} ×{weight:g}"
+            for name, weight in (
+                ("in stock", obj.in_stock_weight),
+                ("bought often", obj.purchase_weight),
+                ("price match", obj.price_match_weight),
+                ("rating", obj.rating_weight),
+            )
+            if weight > 0
+        ]
+        if obj.diversify:
+            parts.append("more brands and categories")
+        return ", ".join(parts) or "no reordering"
+
+    def save_model(self, request, obj, form, change):
+        services.intent_behaviour_save(
+            behaviour=obj, actor=request.user, changed=list(form.changed_data)
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(actor=request.user, action="intent_behaviour.delete", obj=obj)
+        super().delete_model(request, obj)
+        transaction.on_commit(services.config_changed)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit_record(actor=request.user, action="intent_behaviour.delete", obj=obj)
+        super().delete_queryset(request, queryset)
+        transaction.on_commit(services.config_changed)

@@ -44,6 +44,11 @@ class Aggregates:
     popular: list[tuple[int, float]] = field(default_factory=list)
     complementary: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
     exploration: list[tuple[int, int, int]] = field(default_factory=list)
+    # What intent acts on (recommend.product_signals): {id: (count, mean)}, {id: (purchases,
+    # views)}, {id: [{"text", "rating"}]}.
+    ratings: dict[int, tuple[int, float]] = field(default_factory=dict)
+    propensity: dict[int, tuple[int, int]] = field(default_factory=dict)
+    review_snippets: dict[int, list[dict]] = field(default_factory=dict)
 
 
 _latest = TimedValue("recommend.aggregates", CHECK_SECONDS)

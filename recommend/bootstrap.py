@@ -1,7 +1,8 @@
 """``make run`` step (after Training's bootstrap): default strategies, serving aggregates and
 the analytics rollups.
 
-Idempotent and fast: creates the default strategy of any surface that has none, computes
+Idempotent and fast: creates the default strategy of any surface that has none (and the
+default intent behaviours of search strategies, as rows the admin edits), computes
 trending / bought-together / popular queries once so the first requests need not, and brings the
 rollups up to date so the admin home shows the store's figures from the first page, not a minute
 later when beat first runs.
@@ -22,6 +23,7 @@ def run(*, stdout=None, style=None) -> None:
     if created:
         message = f"Serving: created default strategies {', '.join(created)}"
         out.write((style.SUCCESS(message) if style else message) + "\n")
+    services.intent_behaviours_ensure_defaults()
     rolled = rollups.refresh()  # before the aggregates: exploration's pool reads the rollups
     aggregates = services.aggregates_refresh()
     loaders.spell_corrector()  # built once now (and cached in Redis) rather than by the first search

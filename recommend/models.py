@@ -111,6 +111,12 @@ class Strategy(models.Model):
     )
     use_ranker = models.BooleanField(default=True, help_text="Off: results keep the fusion order.")
     use_intent = models.BooleanField(default=True, help_text="Off: no intent classification.")
+    intent_acts = models.BooleanField(
+        default=True,
+        help_text="On: the query's intent reorders results as its intent behaviour says (buy: "
+        "in stock, bought often, price match; review: rated; browse: varied). Off: the intent "
+        "is only returned and logged.",
+    )
 
     # Fusion (reciprocal rank fusion weights per source).
     lexical_weight = models.FloatField(default=1.0, validators=[MinValueValidator(0)])
@@ -248,6 +254,95 @@ class Strategy(models.Model):
                 raise ValidationError(
                     {slot: f"Pick a {task} version (this one is a {version.task})."}
                 )
+
+
+class IntentBehaviour(models.Model):
+    """What one intent does to one strategy's results (``recommend.engine.intent_actions``).
+
+    A label with no row behaves as ``intent_actions.DEFAULTS`` says; the recommend bootstrap
+    writes those defaults as rows for every search strategy, so operators see and edit them.
+    """
+
+    strategy = models.ForeignKey(
+        Strategy, on_delete=models.CASCADE, related_name="intent_behaviours"
+    )
+    intent = models.CharField(
+        max_length=32, help_text="An intent label: browse, buy, review, support or your own."
+    )
+    in_stock_weight = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0)], help_text="Favour products in stock."
+    )
+    purchase_weight = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0)],
+        help_text="Favour products often bought after being viewed (purchase propensity).",
+    )
+    price_match_weight = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0)],
+        help_text="Favour prices within the shopper's usual band for the category (the query's "
+        "band for unknown shoppers).",
+    )
+    rating_weight = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0)],
+        help_text="Favour products with many ratings and a high review score.",
+    )
+    strength = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="How far the intent may move results: 0 never, 1 the intent signals alone "
+        "decide the order of the first 50.",
+    )
+    diversify = models.BooleanField(
+        default=False, help_text="Spread the first results across brands and categories."
+    )
+    review_snippets = models.BooleanField(
+        default=False, help_text="Include recent review snippets with each result."
+    )
+    answers_first = models.BooleanField(
+        default=False, help_text="Support questions: the answers block comes before products."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["strategy", "intent"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["strategy", "intent"], name="recommend_intent_behaviour_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.strategy}: {self.intent}"
+
+    def as_behaviour(self):
+        from recommend.engine.intent_actions import Behaviour
+
+        return Behaviour(
+            in_stock=self.in_stock_weight,
+            purchase_propensity=self.purchase_weight,
+            price_match=self.price_match_weight,
+            rating=self.rating_weight,
+            strength=self.strength,
+            diversify=self.diversify,
+            review_snippets=self.review_snippets,
+            answers_first=self.answers_first,
+        )
+
+    @classmethod
+    def default_fields(cls, behaviour) -> dict:
+        """The row fields of an engine ``Behaviour`` (the defaults the bootstrap writes)."""
+        return {
+            "in_stock_weight": behaviour.in_stock,
+            "purchase_weight": behaviour.purchase_propensity,
+            "price_match_weight": behaviour.price_match,
+            "rating_weight": behaviour.rating,
+            "strength": behaviour.strength,
+            "diversify": behaviour.diversify,
+            "review_snippets": behaviour.review_snippets,
+            "answers_first": behaviour.answers_first,
+        }
 
 
 class SynonymSet(models.Model):

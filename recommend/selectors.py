@@ -18,6 +18,8 @@ from django.core.cache import cache
 
 from catalog.selectors import in_subtree
 from platform_core.caches import GenerationalValue, TimedValue
+from recommend.engine import intent_actions
+from recommend.engine.intent_actions import Behaviour
 from recommend.engine.rules import PinRule, ScoreRule
 from recommend.engine.synonyms import SynonymIndex, SynonymSet, build_synonym_index
 from recommend.engine.text import normalise
@@ -94,9 +96,18 @@ class StrategyConfig:
     bought_together_weight: float = 1.0
     exploration_share: float = 0.0
     exploration_max_impressions: int = 200
+    intent_acts: bool = True
+    intent_behaviours: tuple[tuple[str, Behaviour], ...] = ()
 
     def cache_token(self) -> list[Any]:
         return [self.id, self.version]
+
+    def behaviour_for(self, label: str | None) -> Behaviour | None:
+        """What ``label`` does to results here: the strategy's row, else the default; None when
+        intent does not act (switched off, no label, or a label with neither)."""
+        if not self.intent_acts or not label:
+            return None
+        return dict(self.intent_behaviours).get(label) or intent_actions.DEFAULTS.get(label)
 
 
 @dataclass(frozen=True)
@@ -239,6 +250,10 @@ def _strategy_config(row) -> StrategyConfig:
         bought_together_weight=row.bought_together_weight,
         exploration_share=row.exploration_share,
         exploration_max_impressions=row.exploration_max_impressions,
+        intent_acts=row.intent_acts,
+        intent_behaviours=tuple((b.intent, b.as_behaviour()) for b in row.intent_behaviours.all())
+        if row.pk
+        else (),
     )
 
 
@@ -247,7 +262,8 @@ def _build_serving_config() -> ServingConfig:
     from recommend.models import SynonymSet as SynonymRow
 
     strategies = {
-        s.pk: _strategy_config(s) for s in Strategy.objects.prefetch_related("boost_rules")
+        s.pk: _strategy_config(s)
+        for s in Strategy.objects.prefetch_related("boost_rules", "intent_behaviours")
     }
     defaults: dict[str, int] = {}
     for pk, surface in Strategy.objects.filter(is_default=True).values_list("pk", "surface"):

@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from platform_core.services import audit_record
 from recommend import aggregates
 from recommend.engine import cooccurrence, profiles
 from recommend.engine.cooccurrence import bought_together, complementary_categories
+from recommend.product_signals import product_signals
 from recommend.selectors import (
     DEFAULT_STRATEGIES,
     ProfileState,
@@ -91,6 +92,44 @@ def strategy_ensure_defaults() -> list[str]:
     return created_names
 
 
+def intent_behaviours_ensure_defaults() -> int:
+    """Write the default intent behaviours (``intent_actions.DEFAULTS``) as rows for every
+    search strategy that lacks them, so operators see and edit them; returns rows created."""
+    from recommend.engine.intent_actions import DEFAULTS
+    from recommend.models import IntentBehaviour, Strategy
+
+    created = 0
+    for strategy in Strategy.objects.filter(surface="search"):
+        have = set(strategy.intent_behaviours.values_list("intent", flat=True))
+        rows = [
+            IntentBehaviour(strategy=strategy, intent=label, **IntentBehaviour.default_fields(b))
+            for label, b in DEFAULTS.items()
+            if label not in have
+        ]
+        IntentBehaviour.objects.bulk_create(rows, ignore_conflicts=True)
+        created += len(rows)
+    if created:
+        config_changed()
+    return created
+
+
+def intent_behaviour_save(*, behaviour, actor=None, changed: list[str] | None = None) -> None:
+    """Save an intent behaviour edited on its own admin page: the strategy's version goes up
+    (its cached results carry the old version) and serving reloads the config."""
+    from recommend.models import Strategy
+
+    with transaction.atomic():
+        behaviour.save()
+        Strategy.objects.filter(pk=behaviour.strategy_id).update(version=F("version") + 1)
+    audit_record(
+        actor=actor,
+        action="intent_behaviour.save",
+        obj=behaviour,
+        details={"strategy": behaviour.strategy_id, "changed": changed or []},
+    )
+    transaction.on_commit(config_changed)
+
+
 @transaction.atomic
 def strategy_make_default(*, strategy, actor=None) -> None:
     """Serve ``strategy`` by default on its surface (the previous default stops being one)."""
@@ -119,7 +158,6 @@ def strategy_make_default(*, strategy, actor=None) -> None:
 @transaction.atomic
 def strategy_save(*, strategy, actor=None, changed: list[str] | None = None) -> None:
     """Save an edited strategy as its next version (cached results of the old one expire)."""
-    from django.db.models import F
 
     from recommend.models import TUNED_FIELDS, Strategy, WeightsOrigin
 
@@ -362,6 +400,7 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
             "CASE WHEN e.session <> '' THEN e.session ELSE to_char(e.timestamp, 'YYYY-MM-DD') END"
         )
         basket_rows = cursor.fetchall()
+        signals = product_signals(cursor)
         baskets = [row[0] for row in basket_rows]
         category_baskets = [row[1] for row in basket_rows]
     tree = category_tree()
@@ -407,6 +446,9 @@ def aggregates_refresh(*, reference_time: datetime | None = None) -> aggregates.
         popular=popular,
         complementary={int(k): [(int(c), float(s)) for c, s in v] for k, v in complements.items()},
         exploration=exploration,
+        ratings=signals["ratings"],
+        propensity=signals["propensity"],
+        review_snippets=signals["snippets"],
         product_categories={
             pk: cat
             for pk, cat in product_categories.items()

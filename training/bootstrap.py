@@ -4,7 +4,8 @@ When no retriever version is active: register the packaged all-MiniLM-L6-v2 as t
 retriever version (loaded offline through ``training.ml.encoders``), embed the catalogue with
 it in this process with a progress line, build its HNSW index and activate it. A fast no-op
 once a retriever is active. An interrupted run resumes: only products without a current vector
-are encoded the next time.
+are encoded the next time. Then the intent step (``training.bootstrap_intent``): an intent
+classifier trained on weak labels, or the rule-based fallback.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ BASE_NAME = "all-MiniLM-L6-v2 (packaged base)"
 
 
 def run(*, stdout=None, style=None) -> ModelVersion | None:
+    """The retriever step, then the intent step (``training.bootstrap_intent``)."""
+    from training import bootstrap_intent
+
+    version = retriever_run(stdout=stdout, style=style)
+    bootstrap_intent.run(stdout=stdout, style=style)
+    return version
+
+
+def retriever_run(*, stdout=None, style=None) -> ModelVersion | None:
     if selectors.active_version(Task.RETRIEVER) is not None:
         return None
     out = stdout or sys.stdout

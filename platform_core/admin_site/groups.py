@@ -57,7 +57,10 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
             "jobnotice",
         ),
     ),
-    "recommend": ("serving", ("strategy", "synonymset", "pinnedresult", "boostrule")),
+    "recommend": (
+        "serving",
+        ("strategy", "intentbehaviour", "synonymset", "pinnedresult", "boostrule"),
+    ),
     "analytics": ("insights", ("servedrequest",)),
     "insights": ("insights", ()),
     "experiments": ("experiments", ("experiment",)),

@@ -94,6 +94,23 @@ class SearchQuery(FilterQuery, SizeQuery):
         "A NUL character is a 400; bytes that are not UTF-8 are replaced.",
     )
     page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
+    intent = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="Override the detected intent (a storefront with its own intent signal; "
+        "tests): one of the intent labels (browse, buy, review, support or the shop's own "
+        "TRAINING_INTENT_LABELS). Anything else is a 400.",
+    )
+
+    def validate_intent(self, value):
+        from recommend.serving.intent import intent_choices
+
+        choices = intent_choices()
+        if value not in choices:
+            raise serializers.ValidationError(
+                f"Unknown intent {value[:40]!r}: one of {', '.join(choices)}."
+            )
+        return value
 
 
 class ExcludeIdsField(serializers.CharField):
@@ -201,6 +218,27 @@ class RankerOut(serializers.Serializer):
     score = serializers.FloatField()
 
 
+class IntentMoveOut(serializers.Serializer):
+    label = serializers.CharField(help_text="The intent that acted.")
+    moved = serializers.ChoiceField(choices=["up", "down"])
+    to = serializers.IntegerField(help_text="The item's place among the first 50 after intent.")
+    because = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="e.g. “in stock”, “often bought”, “rated 4.6/5 by 31”, “price within your "
+        "usual range”, “more brands and categories first”.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.IntegerField(help_text="The item's place before intent.")
+        return fields
+
+
+class ReviewSnippetOut(serializers.Serializer):
+    text = serializers.CharField()
+    rating = serializers.FloatField(allow_null=True)
+
+
 class ExplanationOut(serializers.Serializer):
     retrievers = serializers.DictField(
         child=RetrieverHit(allow_null=True),
@@ -236,19 +274,41 @@ class ExplanationOut(serializers.Serializer):
     )
     rules = AppliedRuleOut(many=True)
     ranker = RankerOut(allow_null=True)
+    intent = IntentMoveOut(
+        required=False,
+        help_text="Search only, present when the query's intent (or the intent= parameter) "
+        "changed the item's place, and why.",
+    )
 
 
 class ResultItem(serializers.Serializer):
     product = ProductOut()
     score = serializers.FloatField()
     explanation = ExplanationOut()
+    review_snippets = ReviewSnippetOut(
+        many=True,
+        required=False,
+        help_text="Search with a review intent: the product's most recent reviews.",
+    )
 
 
 class IntentOut(serializers.Serializer):
-    label = serializers.CharField(allow_null=True)
+    label = serializers.CharField(
+        allow_null=True, help_text="browse, buy, review, support (or the shop's own labels)."
+    )
     score = serializers.FloatField(required=False, help_text="Present when there is a label.")
+    source = serializers.ChoiceField(
+        choices=["model", "rules", "request"],
+        required=False,
+        help_text="model: a trained classifier; rules: the rule-based fallback (no classifier "
+        "trained yet); request: the intent= parameter.",
+    )
+    version = serializers.IntegerField(
+        required=False, help_text="The intent model version (rules have one too)."
+    )
     reason = serializers.CharField(
-        required=False, help_text="Present when label is null: why there is none."
+        required=False,
+        help_text="When label is null: why there is none; for rules: the cue that decided.",
     )
 
 

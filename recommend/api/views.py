@@ -165,6 +165,7 @@ class SearchView(ServingView):
             in_stock=params.get("in_stock"),
             page=params["page"],
             size=params["size"],
+            intent=params.get("intent"),
         )
         try:
             body = search.search(query, ctx)

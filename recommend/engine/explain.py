@@ -31,6 +31,7 @@ class ItemEvidence:
     personalisation: str | None = None
     rules: Sequence[AppliedRule | Mapping[str, Any] | str] = ()
     ranker_score: float | None = None
+    intent: Mapping[str, Any] | None = None  # how the query's intent moved the item, if it did
 
 
 def because_you_viewed(title: str | None) -> str | None:
@@ -45,7 +46,8 @@ def explanation(item: ItemEvidence) -> dict[str, Any]:
 
     ``{"retrievers": {"lexical": {"rank", "score"} | None, "semantic": ... | None, <other
     sources>: ...}, "matched_terms": [...], "personalisation": str | None, "rules": [...],
-    "ranker": {"score"} | None}``.
+    "ranker": {"score"} | None}``, plus ``"intent": {"label", "moved", "from", "to", "because"}``
+    when the query's intent changed the item's place.
     """
     retrievers: dict[str, dict[str, float] | None] = dict.fromkeys(CORE_RETRIEVERS)
     for source in sorted(item.sources):
@@ -55,13 +57,16 @@ def explanation(item: ItemEvidence) -> dict[str, Any]:
         r.to_dict() if isinstance(r, AppliedRule) else (dict(r) if isinstance(r, Mapping) else r)
         for r in item.rules
     ]
-    return {
+    body = {
         "retrievers": retrievers,
         "matched_terms": list(item.matched_terms),
         "personalisation": item.personalisation,
         "rules": rules,
         "ranker": None if item.ranker_score is None else {"score": float(item.ranker_score)},
     }
+    if item.intent is not None:
+        body["intent"] = dict(item.intent)
+    return body
 
 
 def light_stem(word: str) -> str:

@@ -38,7 +38,6 @@ COSINE_SURE = 0.75
 ONE_SOURCE_FACTOR = 0.8
 LEXICAL_ONLY_CONFIDENCE = 0.5
 #: Intent label for which search adds answers next to the products.
-SUPPORT_INTENT = "support"
 SEARCH_ANSWERS = 3
 
 
@@ -164,13 +163,14 @@ def answers(
 
 
 def search_answers(
-    intent_label: str | None,
+    wanted: bool,
     query: str,
     retriever: VersionRef | None,
     query_vector: np.ndarray | None = None,
 ) -> list[dict[str, Any]] | None:
-    """The answers block of a search: the top answers when the intent is ``support``, else
-    None (no block)."""
-    if intent_label != SUPPORT_INTENT:
+    """The answers block of a search: the top answers when the strategy's behaviour for the
+    search's intent puts answers first (``recommend.serving.intent.answers_wanted``: by
+    default the ``support`` intent's), else None (no block)."""
+    if not wanted:
         return None
     return answers(query, retriever, size=SEARCH_ANSWERS, query_vector=query_vector)

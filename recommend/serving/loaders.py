@@ -244,17 +244,48 @@ def cf_model(version: VersionRef | None) -> CFServing | None:
 
 @dataclass(frozen=True)
 class IntentResult:
+    """A query's intent: the label, its score, where it came from (``model``: a trained
+    classifier, ``rules``: the rule-based fallback, ``request``: the ``intent=`` parameter) and,
+    for rules, the cue that decided; or no label and the reason why."""
+
     label: str | None
     score: float | None = None
     reason: str | None = None
+    source: str = "model"
+    version: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         if self.label is None:
             return {"label": None, "reason": self.reason or "no intent classifier"}
-        return {"label": self.label, "score": round(float(self.score or 0.0), 4)}
+        body: dict[str, Any] = {
+            "label": self.label,
+            "score": round(float(self.score or 0.0), 4),
+            "source": self.source,
+        }
+        if self.version is not None:
+            body["version"] = self.version
+        if self.reason:
+            body["reason"] = self.reason
+        return body
+
+
+class RulesIntent:
+    """The rule-based fallback behind an intent version registered as rules (no artifact)."""
+
+    def __init__(self, labels: tuple[str, ...] | None = None) -> None:
+        self.labels = labels
+
+    def classify(self, text: str):
+        from recommend.engine import intent_rules
+
+        return intent_rules.classify(text, self.labels)
 
 
 def _load_intent(version: VersionRef) -> Any:
+    from recommend.engine.intent_rules import RULES_BASE
+
+    if version.base == RULES_BASE:
+        return RulesIntent()
     try:
         from training.ml.classifier import TextClassifier
     except ImportError:
@@ -267,10 +298,24 @@ def _load_intent(version: VersionRef) -> Any:
     try:
         classifier = TextClassifier.load(path, device="cpu")
         _loaded(f"intent {version.id}")
-        return classifier
     except Exception:
         logger.exception("intent version %s failed to load", version.id)
         return False
+    classifier.trained_labels = _trained_labels(version) or tuple(classifier.labels)
+    return classifier
+
+
+def _trained_labels(version: VersionRef) -> tuple[str, ...]:
+    """The labels the version saw examples of (a label of the set with none is never said)."""
+    from training.models import ModelVersion
+
+    snapshot = (
+        ModelVersion.objects.filter(pk=version.id)
+        .values_list("dataset_snapshot", flat=True)
+        .first()
+    )
+    counts = (snapshot or {}).get("label_counts") or {}
+    return tuple(label for label, n in counts.items() if n)
 
 
 _intent_models = _model_cache("recommend.intent-models")
@@ -280,16 +325,38 @@ def classify_intent(version: VersionRef | None, text: str) -> IntentResult:
     """The query's intent under the strategy's classifier, or a reason why there is none."""
     if version is None:
         return IntentResult(None, reason="no intent classifier is active for this strategy")
-    _apply_serving_threads()
     classifier = _intent_models.get(version.id, lambda: _load_intent(version))
     if not classifier:
         return IntentResult(None, reason=f"intent version {version.id} could not be loaded")
+    if isinstance(classifier, RulesIntent):
+        decided = classifier.classify(text)
+        return IntentResult(
+            decided.label,
+            score=decided.score,
+            reason=decided.reason,
+            source="rules",
+            version=version.id,
+        )
+    _apply_serving_threads()
     try:
         label, score = _predict_one(classifier, text)
     except Exception:
         logger.exception("intent classification failed")
         return IntentResult(None, reason="intent classification failed")
-    return IntentResult(label, score=score)
+    known = getattr(classifier, "trained_labels", None) or getattr(classifier, "labels", None)
+    if known:
+        from recommend.engine.intent_rules import cue_outside
+
+        cue = cue_outside(text, tuple(known))
+        if cue is not None:
+            return IntentResult(
+                cue.label,
+                score=cue.score,
+                reason=f"{cue.reason} (a label intent version {version.id} was not trained on)",
+                source="rules",
+                version=version.id,
+            )
+    return IntentResult(label, score=score, source="model", version=version.id)
 
 
 def _predict_one(classifier: Any, text: str) -> tuple[str, float]:

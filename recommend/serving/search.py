@@ -22,6 +22,7 @@ from recommend.engine.query_correction import guarded_correct
 from recommend.engine.rules import pinned_ids
 from recommend.engine.text import normalise, tokenize
 from recommend.serving import answers, cache, loaders, profiles
+from recommend.serving import intent as serving_intent
 from recommend.serving.context import ServingContext
 from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
 from recommend.serving.filters import UnknownCategory, build_filters  # noqa: F401 (re-exported)
@@ -56,6 +57,7 @@ class SearchParams:
     in_stock: bool | None = None
     page: int = 1
     size: int = 10
+    intent: str | None = None  # the intent= override (validated by the API)
 
     def token(self) -> dict[str, Any]:
         data = asdict(self)
@@ -66,7 +68,7 @@ class SearchParams:
         return {
             k: (str(v) if isinstance(v, Decimal) else v)
             for k, v in asdict(self).items()
-            if k not in ("q", "page", "size") and v is not None
+            if k not in ("q", "page", "size", "intent") and v is not None
         }
 
 
@@ -165,7 +167,10 @@ def _compute(
     lexical_future = submit(_timed, lexical_index.search_split, lexical_text, wanted, filters)
 
     with ctx.stage("intent"):
-        intent = loaders.classify_intent(ctx.models.intent, corrected)
+        if params.intent:
+            intent = serving_intent.requested(params.intent)
+        else:
+            intent = loaders.classify_intent(ctx.models.intent, corrected)
 
     semantic: SemanticOutcome | None = None
     query_vector = None
@@ -232,7 +237,11 @@ def _compute(
                     pk: float(p) for pk, p in zip(scorer_ids, probabilities, strict=True)
                 }
                 scored = sorted(((pk, ranker_by_id[pk]) for pk in scorer_ids), key=lambda t: -t[1])
-        scored += [(pk, 0.0) for pk in pins if pk in rows and pk not in by_id]
+        # Intent acts before the business rules: boosts, buries and pins still have the last word.
+        acted = serving_intent.apply_intent(
+            ctx, intent, scored, rows, tree, price_range=_price_range(params)
+        )
+        scored = acted.scored + [(pk, 0.0) for pk in pins if pk in rows and pk not in by_id]
         outcome = apply_merchandising(ctx, scored, rows, tree, query=normalised)
 
     with ctx.stage("facets"):
@@ -261,8 +270,12 @@ def _compute(
                 ),
                 rules=item.applied_rules,
                 ranker_score=ranker_by_id.get(item.id),
+                intent=acted.explanation(item.id, intent.label),
             )
-            results.append(item_payload(row, tree, item.score, evidence))
+            payload = item_payload(row, tree, item.score, evidence)
+            if acted.behaviour is not None and acted.behaviour.review_snippets:
+                payload["review_snippets"] = list(acted.snippets.get(item.id, ()))
+            results.append(payload)
     if semantic is not None and semantic.plan is not None:
         ctx.notes["semantic_plan"] = semantic.plan.method + (
             " (fallback)" if semantic.fallback else ""
@@ -276,10 +289,18 @@ def _compute(
         "facets": facets,
     }
     with ctx.stage("answers"):  # support questions: the knowledge base's answers beside products
-        block = answers.search_answers(intent.label, corrected, retriever, query_vector)
+        wanted = serving_intent.answers_wanted(ctx.strategy, intent)
+        block = answers.search_answers(wanted, corrected, retriever, query_vector)
     if block is not None:
         body["answers"] = block
     return body
+
+
+def _price_range(params: SearchParams) -> tuple[float, float] | None:
+    """The query's price band when its filter names both ends."""
+    if params.price_min is None or params.price_max is None:
+        return None
+    return float(params.price_min), float(params.price_max)
 
 
 def _as_lexical(item: fusion.Fused, *, offset: int) -> fusion.Fused:

@@ -311,7 +311,16 @@ def test_intent_from_the_strategys_classifier(storefront, serving_store):
     loaders._intent_models.put(version.pk, Classifier())
     try:
         body = storefront.get("/api/v1/search", {"q": "buy espresso machine"}).json()
-        assert body["intent"] == {"label": "buy", "score": 0.8}
+        assert body["intent"] == {
+            "label": "buy",
+            "score": 0.8,
+            "source": "model",
+            "version": version.pk,
+        }
+        # a support question is a label this classifier was never trained on: the rules say it
+        body = storefront.get("/api/v1/search", {"q": "where is my espresso order"}).json()
+        assert body["intent"]["label"] == "support" and body["intent"]["source"] == "rules"
+        assert "was not trained on" in body["intent"]["reason"]
         strategy = Strategy.objects.get(surface="search", is_default=True)
         strategy.use_intent = False
         strategy.save()
