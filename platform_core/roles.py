@@ -10,6 +10,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # Operators run the catalog, the jobs and the experiments.
     "operator": {
         "catalog": ("add", "change", "delete", "view"),
+        "copywriting": ("add", "change", "delete", "view"),
         "training": ("add", "change", "delete", "view"),
         "recommend": ("add", "change", "delete", "view"),
         "experiments": ("add", "change", "delete", "view"),
@@ -21,6 +22,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # Analysts read reports and results, change nothing.
     "analyst": {
         "catalog": ("view",),
+        "copywriting": ("view",),
         "training": ("view",),
         "recommend": ("view",),
         "experiments": ("view",),

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "catalog.apps.CatalogConfig",
+    "catalog.copywriting.apps.CopywritingConfig",
     "training.apps.TrainingConfig",
     "recommend.apps.RecommendConfig",
     "recommend.experiments.apps.ExperimentsConfig",

@@ -44,6 +44,7 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
         "catalog",
         ("product", "category", "brand", "importrun", "dataqualityreport", "shopper"),
     ),
+    "copywriting": ("catalog", ("copydraft", "bannedword")),
     "training": (
         "training",
         (

@@ -25,6 +25,7 @@ class World:
         from django_otp.plugins.otp_totp.models import TOTPDevice
         from rest_framework.authtoken.models import Token
 
+        from catalog.copywriting.models import BannedWord, CopyDraft
         from catalog.models import DataQualityReport, ImportRun
         from courses import services as course_services
         from courses.models import (
@@ -165,6 +166,10 @@ class World:
             "catalog/searchlog": search,
             "catalog/importrun": import_run,
             "catalog/dataqualityreport": DataQualityReport.objects.create(),
+            "copywriting/copydraft": CopyDraft.objects.create(
+                product=product, text="A drafted description.", drafter="template-extractive"
+            ),
+            "copywriting/bannedword": BannedWord.objects.create(word="miracle"),
             "analytics/servedrequest": ServedRequest.objects.create(
                 request_id="perm-world",
                 endpoint="search",
