@@ -38,6 +38,8 @@ from catalog.demo.shoppers import make_shoppers
 from catalog.demo.stockouts import plant_stockouts
 from catalog.demo.store import DemoStore, DemoTruth
 from catalog.demo.streams import Streams
+from catalog.demo.thin_descriptions import NAME as THIN_DESCRIPTIONS
+from catalog.demo.thin_descriptions import plant_thin_descriptions
 
 DEFAULT_END = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -52,6 +54,8 @@ PLANTINGS: dict[str, Planting] = {
     "stockouts": plant_stockouts,  # steady sellers with little stock left (demand forecast)
     # judged queries in a grammar no other query writer uses (the synthetic-query evaluation)
     "judged_heldout": plant_heldout_judged,
+    # products with missing or thin descriptions (the generate_copy job drafts copy for them)
+    THIN_DESCRIPTIONS: plant_thin_descriptions,
 }
 
 

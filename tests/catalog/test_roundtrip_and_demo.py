@@ -120,6 +120,7 @@ def test_demo_store_command_writes_the_catalog_and_the_truth(run_command, tmp_pa
             "sentiment_spike.json",  # the plantings' truth (catalog.demo.sentiment_spike)
             "churners.json",  # the churner planting's truth (catalog/demo/churners.py)
             "stockouts.json",  # the stock-out planting's (catalog/demo/stockouts.py)
+            "thin_descriptions.json",  # thin descriptions to draft for (catalog/demo/thin_descriptions.py)
         }
     )
     with open(truth / "relevance.csv", newline="") as handle:

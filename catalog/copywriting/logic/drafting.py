@@ -140,17 +140,18 @@ def template_draft(
     its specifications."""
     borrowed: list[str] = []
     sources: list[int] = []
-    seen: set[str] = set()
+    seen: list[set[str]] = []
     for neighbour in neighbours:
         if len(borrowed) >= borrow:
             break
         for sentence in borrowable_sentences(facts, neighbour, vocabulary):
-            key = normalise(sentence)
-            if key not in seen:
-                seen.add(key)
-                borrowed.append(sentence)
-                sources.append(neighbour.product_id)
-                break
+            words = set(normalise(sentence).split())
+            if any(len(words & other) > 0.5 * min(len(words), len(other)) for other in seen):
+                continue  # says what a borrowed sentence already says
+            seen.append(words)
+            borrowed.append(sentence)
+            sources.append(neighbour.product_id)
+            break
     parts = [opening_line(facts), *borrowed, specification_line(facts.attributes)]
     text = " ".join(p for p in parts if p)
     return Draft(facts.product_id, text, TEMPLATE_DRAFTER, tuple(sources))

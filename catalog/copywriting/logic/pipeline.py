@@ -48,7 +48,8 @@ def similar_products(
 ) -> dict[int, list[int]]:
     """Each target's ``k`` most similar well-written products (never itself): by cosine over
     the encoder's stored ``vectors`` where both have one, else the best-written products of
-    its category."""
+    its category; either way those of its category, and of its product type (a ``type``
+    attribute) when there are any, come first — a charger borrows from chargers, not cases."""
     lenders = [p for p in catalogue if writing_score(p.description) >= WELL_WRITTEN]
     by_category: dict[str, list[ProductFacts]] = defaultdict(list)
     for p in sorted(lenders, key=lambda p: (-writing_score(p.description), p.product_id)):
@@ -60,17 +61,23 @@ def similar_products(
     if with_vec and targets_vec:
         cand = np.stack([vectors[p.product_id] for p in with_vec])
         tv = np.stack([vectors[t.product_id] for t in targets_vec])
-        for t, idx in zip(targets_vec, nearest_neighbours(tv, cand, k=k + 1), strict=True):
-            ids = [with_vec[i].product_id for i in idx if with_vec[i].product_id != t.product_id]
-            out[t.product_id] = ids[:k]
+        # a wide pool, then the ones that sell the same kind of thing first: the same category,
+        # and within it the same product type when the catalogue records one
+        pool = nearest_neighbours(tv, cand, k=max(50, 10 * k))
+        for t, idx in zip(targets_vec, pool, strict=True):
+            near = [with_vec[i] for i in idx if with_vec[i].product_id != t.product_id]
+            same = [p for p in near if p.category == t.category] or near
+            kind = t.attributes.get("type")
+            if kind is not None:
+                same = [p for p in same if p.attributes.get("type") == kind] or same
+            out[t.product_id] = [p.product_id for p in same[:k]]
     for t in targets:
         if t.product_id not in out:
-            same = [
-                p.product_id
-                for p in by_category.get(t.category, [])
-                if p.product_id != t.product_id
-            ]
-            out[t.product_id] = same[:k]
+            same = [p for p in by_category.get(t.category, []) if p.product_id != t.product_id]
+            kind = t.attributes.get("type")
+            if kind is not None:
+                same = [p for p in same if p.attributes.get("type") == kind] or same
+            out[t.product_id] = [p.product_id for p in same[:k]]
     return out
 
 

@@ -67,6 +67,8 @@ def test_an_operator_approves_a_draft_in_the_queue(browser, live_server):
     )
     page.goto(f"{live_server.url}{reverse('admin:copywriting_copydraft_changelist')}")
     assert page.get_by_text("marked: attributes").count() == 1  # marked, not hidden
+    if os.environ.get("COPY_QUEUE_SCREENSHOT"):
+        page.screenshot(path=os.environ["COPY_QUEUE_SCREENSHOT"], full_page=True)
     page.get_by_role("link", name="Brisa Arc Kettle").click()
     assert page.locator("#copy-current").inner_text() == "Kettle."
     assert "template/extractive" in page.locator("#copy-drafter").inner_text()

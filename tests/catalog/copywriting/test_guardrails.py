@@ -192,3 +192,37 @@ def test_a_models_drafts_are_checked_and_marked_not_dropped():
 def test_clean_generation_keeps_whole_sentences():
     assert clean_generation("A kettle. It boils fast. And then it") == "A kettle. It boils fast."
     assert clean_generation("  One line only") == "One line only"
+
+
+def test_rouge_l():
+    from catalog.copywriting.logic.evaluation import rouge_l
+
+    assert rouge_l("a black kettle", "a black kettle") == 1.0
+    assert rouge_l("", "x") == 0.0 and rouge_l("red hat", "blue shoe") == 0.0
+    # LCS "a kettle" (2 words) of 3 and 4 words: P 2/3, R 1/2 -> F1 4/7
+    assert abs(rouge_l("a steel kettle", "a kettle for tea") - 4 / 7) < 1e-9
+
+
+def test_neighbours_of_the_same_type_lend_first_and_no_sentence_says_the_same_twice():
+    charger = ProductFacts(10, "Volt charger", "", "Phone accessories", "", {"type": "charger"})
+    case_text = (
+        "A slim case designed for daily carry in a bag or a pocket. Raised edges protect the "
+        "camera lens from scratches. The soft lining keeps the back of the phone clean."
+    )
+    charger_text = (
+        "A compact charger designed for the desk beside a laptop. It tops a phone up in no "
+        "time at all. The folding plug makes it easy to pack for a trip."
+    )
+    case = ProductFacts(11, "Slim case", case_text, "Phone accessories", "", {"type": "case"})
+    other = ProductFacts(
+        12, "Mini charger", charger_text, "Phone accessories", "", {"type": "charger"}
+    )
+    vectors = {10: np.array([1.0, 0.0]), 11: np.array([1.0, 0.01]), 12: np.array([0.6, 0.8])}
+    assert similar_products([charger], [case, other], vectors=vectors, k=1) == {10: [12]}
+    twice = ProductFacts(
+        13, "Mini charger II", charger_text, "Phone accessories", "", {"type": "charger"}
+    )
+    draft = template_draft(charger, [other, twice], AttributeVocabulary.from_products([charger]))
+    # the copy of the same text lends its next sentence, never the same one again
+    assert draft.text.count("designed for the desk") == 1 and draft.sources == (12, 13)
+    assert "tops a phone up" in draft.text
