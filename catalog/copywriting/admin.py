@@ -60,7 +60,15 @@ class CopyDraftForm(forms.ModelForm):
 class CopyDraftAdmin(admin.ModelAdmin):
     form = CopyDraftForm
     change_form_template = "admin/copywriting/copydraft/change_form.html"
-    list_display = ("product_link", "status", "verdict", "drafter_shown", "edited", "created_at")
+    list_display = (
+        "product_link",
+        "draft_excerpt",
+        "status",
+        "verdict",
+        "drafter_shown",
+        "edited",
+        "created_at",
+    )
     list_filter = ("status", "passes_checks", FailedCheckFilter, "drafter", "edited")
     search_fields = ("product__title", "product__external_id", "text")
     list_select_related = ("product",)
@@ -71,6 +79,11 @@ class CopyDraftAdmin(admin.ModelAdmin):
     @admin.display(description="product", ordering="product__title")
     def product_link(self, obj):
         return format_html("{} <small>({})</small>", obj.product.title, obj.product.external_id)
+
+    @admin.display(description="draft")
+    def draft_excerpt(self, obj):
+        # what a bulk approval would publish, readable from the list
+        return obj.text if len(obj.text) <= 160 else obj.text[:157].rsplit(" ", 1)[0] + " …"
 
     @admin.display(description="guardrails", ordering="passes_checks")
     def verdict(self, obj):

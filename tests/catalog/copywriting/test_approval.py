@@ -106,6 +106,7 @@ def test_the_queue_lists_marks_and_filters(client, operator_user):
     page = client.get(url).content.decode()
     assert "passes every check" in page and "marked: attributes" in page
     assert "offline template/extractive drafter" in page
+    assert f"A steady black kettle for {good.title}." in page  # what a bulk approval publishes
     filtered = client.get(url, {"failed": "attributes"}).content.decode()
     assert marked.external_id in filtered and good.external_id not in filtered
     response = client.post(
