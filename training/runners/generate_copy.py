@@ -65,7 +65,7 @@ def run(ctx: JobContext) -> None:
     with ctx.stage("read", 0.0, 0.1):
         catalogue = list(copy_selectors.product_facts())
         if p["products"].strip():
-            wanted = [e.strip() for e in p["products"].split(",") if e.strip()]
+            wanted = list(dict.fromkeys(e.strip() for e in p["products"].split(",") if e.strip()))
             ids, unknown = copy_selectors.product_ids_by_external(wanted)
             if unknown:
                 ctx.log(f"unknown products left out: {', '.join(unknown[:20])}")

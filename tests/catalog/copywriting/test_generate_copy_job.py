@@ -106,7 +106,7 @@ def test_the_job_drafts_only_thin_products_and_publishes_nothing(store, operator
 def test_a_chosen_set_and_a_second_run_supersede_the_pending_draft(store, operator_user):
     chosen = store["full"][0]
     BannedWord.objects.create(word="sturdy")
-    job = launch(operator_user, products=f"{chosen.external_id}, nope-404")
+    job = launch(operator_user, products=f"{chosen.external_id}, nope-404,{chosen.external_id}")
     assert job.status == Job.Status.SUCCEEDED, job.error
     [draft] = CopyDraft.objects.all()
     assert draft.product_id == chosen.pk
