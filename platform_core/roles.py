@@ -11,6 +11,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "operator": {
         "catalog": ("add", "change", "delete", "view"),
         "knowledge": ("add", "change", "delete", "view"),
+        "copywriting": ("add", "change", "delete", "view"),
         "training": ("add", "change", "delete", "view"),
         "recommend": ("add", "change", "delete", "view"),
         "experiments": ("add", "change", "delete", "view"),
@@ -23,6 +24,7 @@ ROLE_APP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "analyst": {
         "catalog": ("view",),
         "knowledge": ("view",),
+        "copywriting": ("view",),
         "training": ("view",),
         "recommend": ("view",),
         "experiments": ("view",),

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "catalog.apps.CatalogConfig",
     "catalog.knowledge.apps.KnowledgeConfig",
+    "catalog.copywriting.apps.CopywritingConfig",
     "training.apps.TrainingConfig",
     "recommend.apps.RecommendConfig",
     "recommend.experiments.apps.ExperimentsConfig",

@@ -12,6 +12,7 @@ class TrainingConfig(AppConfig):
         from catalog import import_hooks, privacy
         from training import (
             kinds,  # noqa: F401
+            kinds_copy,  # noqa: F401
             kinds_data_value,  # noqa: F401
             kinds_efficiency,  # noqa: F401
             kinds_insights,  # noqa: F401

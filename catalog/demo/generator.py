@@ -42,6 +42,8 @@ from catalog.demo.store import DemoStore, DemoTruth
 from catalog.demo.streams import Streams
 from catalog.demo.zero_results import NAME as ZERO_RESULTS
 from catalog.demo.zero_results import plant as plant_zero_results
+from catalog.demo.thin_descriptions import NAME as THIN_DESCRIPTIONS
+from catalog.demo.thin_descriptions import plant_thin_descriptions
 
 DEFAULT_END = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -60,6 +62,8 @@ PLANTINGS: dict[str, Planting] = {
     ZERO_RESULTS: plant_zero_results,
     # the help centre, product Q&A, support searches and judged support questions (issue 18)
     KNOWLEDGE: plant_knowledge,
+    # products with missing or thin descriptions (the generate_copy job drafts copy for them)
+    THIN_DESCRIPTIONS: plant_thin_descriptions,
 }
 
 

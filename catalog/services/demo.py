@@ -253,6 +253,13 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
         for ext, n in part.get("stock", {}).items()
     }
 
+    planted_description = {
+        ext: text
+        for part in store.extras.values()
+        if isinstance(part, dict)
+        for ext, text in part.get("description", {}).items()
+    }
+
     def product_rows():
         for p in store.products:
             category = p.get("category") or None
@@ -265,7 +272,7 @@ def _demo_store_write(store, *, shift: timedelta = timedelta(0)) -> dict[str, in
             yield (
                 p["external_id"],
                 p["title"],
-                p.get("description", ""),
+                planted_description.get(p["external_id"], p.get("description", "")),
                 category_ids.get(category),
                 brand_ids.get(p.get("brand")),
                 p["price"],

@@ -45,6 +45,7 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("product", "category", "brand", "importrun", "dataqualityreport", "shopper"),
     ),
     "knowledge": ("catalog", ("article", "productquestion", "passage")),
+    "copywriting": ("catalog", ("copydraft", "bannedword")),
     "training": (
         "training",
         (

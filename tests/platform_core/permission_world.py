@@ -27,6 +27,7 @@ class World:
 
         from catalog.knowledge.models import Article, Passage, ProductQuestion
         from catalog.knowledge.services import passages_rebuild
+        from catalog.copywriting.models import BannedWord, CopyDraft
         from catalog.models import DataQualityReport, ImportRun
         from courses import services as course_services
         from courses.models import (
@@ -181,6 +182,10 @@ class World:
             "knowledge/productquestion": question,
             "knowledge/passage": Passage.objects.filter(article=article).first(),
             "catalog/dataqualityreport": DataQualityReport.objects.create(),
+            "copywriting/copydraft": CopyDraft.objects.create(
+                product=product, text="A drafted description.", drafter="template-extractive"
+            ),
+            "copywriting/bannedword": BannedWord.objects.create(word="miracle"),
             "analytics/servedrequest": ServedRequest.objects.create(
                 request_id="perm-world",
                 endpoint="search",

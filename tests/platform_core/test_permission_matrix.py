@@ -187,6 +187,19 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/catalog/dataqualityreport/<path:object_id>/delete/": ("GET", "  L   L   L 403 403 403"),
     "admin/catalog/dataqualityreport/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/catalog/dataqualityreport/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    # --- Catalog → copy drafts: analysts read the queue; operators review (no add: the job drafts)
+    "admin/copywriting/copydraft/": ("GET", "  L   L   L 200 200 200"),
+    "admin/copywriting/copydraft/add/": ("GET", "  L   L   L 403 403 403"),
+    "admin/copywriting/copydraft/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/copywriting/copydraft/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/copywriting/copydraft/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/copywriting/copydraft/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/copywriting/bannedword/": ("GET", "  L   L   L 200 200 200"),
+    "admin/copywriting/bannedword/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/copywriting/bannedword/<path:object_id>/history/": ("GET", "  L   L   L 200 200 200"),
+    "admin/copywriting/bannedword/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
+    "admin/copywriting/bannedword/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
+    "admin/copywriting/bannedword/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     # the served-request log: read-only records for analysts and operators
     # --- Insights → churn risk: analysts and operators read the scores and the win-back lists
     "admin/insights/churnscore/": ("GET", "  L   L   L 200 200 200"),

@@ -101,9 +101,10 @@ class TextGenerator:
         return out
 
 
-def load_generator(source: str, *, device: str | None = None) -> TextGenerator:
+def load_generator(source: str, *, device: str | None = None, dtype: Any = None) -> TextGenerator:
     """Load ``source`` (a Hugging Face id or a local directory) as a :class:`TextGenerator`
-    on ``device`` (default: CUDA when available, else CPU), in eval mode."""
+    on ``device`` (default: CUDA when available, else CPU), in eval mode; ``dtype`` (a torch
+    dtype, e.g. bfloat16 on a GPU) loads the weights in that precision (default: as stored)."""
     if not source:
         raise ValueError("no generator model is configured (AISLE_GENERATOR_MODEL is empty)")
     import torch
@@ -113,7 +114,8 @@ def load_generator(source: str, *, device: str | None = None) -> TextGenerator:
     config = AutoConfig.from_pretrained(source)
     seq2seq = bool(getattr(config, "is_encoder_decoder", False))
     loader = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
-    model = loader.from_pretrained(source).to(device).eval()
+    kwargs = {"torch_dtype": dtype} if dtype is not None else {}
+    model = loader.from_pretrained(source, **kwargs).to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(source)
     return TextGenerator(
         model=model, tokenizer=tokenizer, seq2seq=seq2seq, device=device, source=source
