@@ -40,10 +40,10 @@ from catalog.demo.shoppers import make_shoppers
 from catalog.demo.stockouts import plant_stockouts
 from catalog.demo.store import DemoStore, DemoTruth
 from catalog.demo.streams import Streams
-from catalog.demo.zero_results import NAME as ZERO_RESULTS
-from catalog.demo.zero_results import plant as plant_zero_results
 from catalog.demo.thin_descriptions import NAME as THIN_DESCRIPTIONS
 from catalog.demo.thin_descriptions import plant_thin_descriptions
+from catalog.demo.zero_results import NAME as ZERO_RESULTS
+from catalog.demo.zero_results import plant as plant_zero_results
 
 DEFAULT_END = datetime(2026, 11, 1, tzinfo=UTC)
 

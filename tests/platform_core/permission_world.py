@@ -25,9 +25,9 @@ class World:
         from django_otp.plugins.otp_totp.models import TOTPDevice
         from rest_framework.authtoken.models import Token
 
+        from catalog.copywriting.models import BannedWord, CopyDraft
         from catalog.knowledge.models import Article, Passage, ProductQuestion
         from catalog.knowledge.services import passages_rebuild
-        from catalog.copywriting.models import BannedWord, CopyDraft
         from catalog.models import DataQualityReport, ImportRun
         from courses import services as course_services
         from courses.models import (
