@@ -31,7 +31,7 @@ def test_shipped_curriculum_loads_completely():
     assert "created 5 courses" in output
     assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (5, 17, 45)
     assert (
-        Quiz.objects.count() == 16
+        Quiz.objects.count() == 17
         and Lab.objects.count() == 7
         and LearningPath.objects.count() == 3
     )
