@@ -129,6 +129,16 @@ def pool_scores(
     return out
 
 
+def capped_sample(
+    pairs: Sequence[ValuePair], fields: Mapping[Hashable, ProductFields], *, cap: int, seed: int
+) -> list[ValuePair]:
+    """The pairs a run trains on: those with a known product, a seeded sample of ``cap`` at most."""
+    usable = [p for p in pairs if p.product_id in fields]
+    if len(usable) > cap:
+        usable = random.Random(seed).sample(usable, cap)
+    return usable
+
+
 def capped_examples(
     pairs: Sequence[ValuePair],
     fields: Mapping[Hashable, ProductFields],
@@ -137,11 +147,11 @@ def capped_examples(
     seed: int,
     dropped_fields: frozenset[str] = frozenset(),
 ) -> list[tuple[str, str]]:
-    """``(query, product text)`` examples of ``pairs`` (a seeded sample of ``cap`` at most)."""
-    usable = [p for p in pairs if p.product_id in fields]
-    if len(usable) > cap:
-        usable = random.Random(seed).sample(usable, cap)
-    return [(p.query, fields[p.product_id].text(dropped_fields)) for p in usable]
+    """``(query, product text)`` examples of ``capped_sample(pairs)``."""
+    return [
+        (p.query, fields[p.product_id].text(dropped_fields))
+        for p in capped_sample(pairs, fields, cap=cap, seed=seed)
+    ]
 
 
 def retriever_data_value(
@@ -172,7 +182,10 @@ def retriever_data_value(
     cap = max(1, max_steps) * config.batch_size
     run_config = replace(config, epochs=1)
     measured = [(source, _skip_reason(source, train, fields)) for source in sources]
-    sizes = nested_samples(range(len(train)), CURVE_FRACTIONS, seed=seed) if curve else {}
+    # The curve nests inside what the full run trains on: with more pairs than a run's cap,
+    # that is the capped sample, and doubling projects a doubled step budget.
+    curve_pool = capped_sample(train, fields, cap=cap, seed=seed)
+    sizes = nested_samples(range(len(curve_pool)), CURVE_FRACTIONS, seed=seed) if curve else {}
     total = 1 + sum(1 for _, reason in measured if not reason) + max(len(sizes) - 1, 0)
     done = 0
     steps: list[int] = []
@@ -220,7 +233,7 @@ def retriever_data_value(
             row["rows"] = sum(1 for f in fields.values() if _field_value(f, source.detail))
         ablation.append(ablation_row(row, full, without, samples=bootstrap, seed=seed + n + 1))
     report = curve_and_report(
-        {fraction: [train[i] for i in picked] for fraction, picked in sizes.items()},
+        {fraction: [curve_pool[i] for i in picked] for fraction, picked in sizes.items()},
         full,
         fit,
         what="training pairs",
@@ -234,6 +247,7 @@ def retriever_data_value(
     report["base_metric"] = round(base_metric, 5) if base_metric is not None else None
     report["steps"] = steps
     report["cap"] = cap
+    report["curve_pairs"] = len(curve_pool)
     return report
 
 

@@ -195,6 +195,7 @@ def retriever_figures(ctx: JobContext, version: ModelVersion | None) -> dict[str
     steps = figures.pop("steps")
     cap = figures.pop("cap")
     base_metric = figures.pop("base_metric")
+    curve_pairs = figures.pop("curve_pairs")
     notes = [
         f"Each run fine-tunes the {config.mode} retriever from version #{version.pk} "
         f"({config.base}) for at most {p['max_steps']} steps of {p['batch_size']} pairs (one "
@@ -213,8 +214,10 @@ def retriever_figures(ctx: JobContext, version: ModelVersion | None) -> dict[str
         )
     if len(train) > cap:
         notes.append(
-            f"The training pairs ({len(train)}) exceed a run's cap ({cap}): the larger curve "
-            "points and ablations measure which pairs a run samples more than how many."
+            f"The training pairs ({len(train)}) exceed a run's cap ({cap}): an ablation measures "
+            "what a run's budget of pairs is worth without the source (which pairs it samples), "
+            f"and the learning curve grows from 10 % to 100 % of the full run's sample "
+            f"({curve_pairs} pairs), so doubling projects a doubled step budget (max_steps)."
         )
     return {
         **figures,
