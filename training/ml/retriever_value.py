@@ -215,7 +215,9 @@ def retriever_data_value(
 
     base_metric = None
     if base_model is not None:
-        base_metric = float(np.mean(pool_scores(base_model, held_out, fields)))
+        base_metric = float(
+            np.mean(pool_scores(base_model, held_out, fields, should_cancel=should_cancel))
+        )
     full = fit(train, "all sources")
     ablation = []
     for n, (source, reason) in enumerate(measured):
