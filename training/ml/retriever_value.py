@@ -265,6 +265,8 @@ def _skip_reason(
             return "no training pair comes from it (zero rows)"
         if all(p.kinds <= set(source.detail) for p in train):
             return "every training pair comes from it alone"
+        if not any(p.kinds <= set(source.detail) for p in train):
+            return "each of its pairs also came from another source: leaving it out drops none"
         return ""
     if source.kind == "field":
         if not set(source.detail) <= set(TEXT_FIELDS):

@@ -55,6 +55,8 @@ def test_sources_without_rows_and_unread_fields_are_skipped_with_a_reason():
     fields = {1: LAMP, 2: ProductFields(title="x")}
     assert _skip_reason(sources["click_pairs"], train, fields) == ""
     assert "zero rows" in _skip_reason(sources["synthetic"], train, fields)
+    # every purchase pair was also clicked: leaving purchases out would drop no pair
+    assert "drops none" in _skip_reason(sources["purchase_pairs"], train, fields)
     assert "does not read it" in _skip_reason(sources["attributes"], train, fields)
     assert _skip_reason(sources["description"], train, fields) == ""
     assert "zero rows" in _skip_reason(sources["description"], train, {2: ProductFields("x")})
