@@ -105,7 +105,7 @@ register_job_kind(
         Param(
             "max_queries",
             int,
-            200,
+            40,
             "retriever: score a seeded sample of this many held-out queries (0: all)",
             min=0,
             label="Held-out queries at most",
@@ -113,8 +113,10 @@ register_job_kind(
         Param(
             "pool_depth",
             int,
-            100,
-            "retriever: base-encoder candidates per held-out query in its fixed re-rank pool",
+            20,
+            "retriever: base-encoder candidates per held-out query in its fixed re-rank pool "
+            "(the pools' union is what each run encodes: on the 4,899-product demo store, 100 "
+            "per query covers 97 % of the catalogue with 200 queries, 70 % with 60)",
             min=10,
             max=1000,
             label="Re-rank pool depth",
@@ -122,7 +124,7 @@ register_job_kind(
         Param(
             "max_steps",
             int,
-            30,
+            10,
             "retriever: optimizer steps per fine-tune at most (one pass over a seeded sample)",
             min=1,
             max=2000,
@@ -131,7 +133,7 @@ register_job_kind(
         Param(
             "batch_size",
             int,
-            32,
+            16,
             "retriever: pairs per step (in-batch negatives)",
             min=2,
             max=512,
@@ -148,7 +150,7 @@ register_job_kind(
         Param(
             "max_seq_len",
             int,
-            64,
+            32,
             "retriever: tokens per text in training and in the pool",
             min=16,
             max=512,
