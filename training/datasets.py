@@ -153,6 +153,8 @@ class RetrieverData:
     split: Split[QueryPair]
     snapshot: dict[str, Any]
     ids: dict[str, list[int]] = field(default_factory=dict)
+    #: the rows mined (kept with ``keep_rows``: the data-value job mines them per event type)
+    rows: list[EventRow] = field(default_factory=list)
 
     def judgments(self, part: str = "test") -> dict[str, dict[int, float]]:
         """``{query: {product id: gain}}``: gain = mean engagement weight per journey (1 click … 3 purchase)."""
@@ -167,7 +169,11 @@ class RetrieverData:
 
 
 def retriever_data(
-    *, seed: int, days: int | None = None, frozen: FrozenSplit | None = None
+    *,
+    seed: int,
+    days: int | None = None,
+    frozen: FrozenSplit | None = None,
+    keep_rows: bool = False,
 ) -> RetrieverData:
     """Pairs mined from the search log and events, split 70/15/15 by query with ``seed``.
 
@@ -191,7 +197,7 @@ def retriever_data(
         "built_at": timezone.now().isoformat(),
         "split": split.summary(),
     }
-    return RetrieverData(split=split, snapshot=snapshot, ids=ids)
+    return RetrieverData(split=split, snapshot=snapshot, ids=ids, rows=rows if keep_rows else [])
 
 
 def shown_not_engaged(*, days: int | None = None) -> dict[str, list[int]]:

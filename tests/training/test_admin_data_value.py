@@ -126,3 +126,48 @@ def test_the_version_and_the_job_link_to_their_reports(client, operator_user, re
     assert version_page.status_code == 200 and url in version_page.content.decode()
     job_page = client.get(reverse("admin:training_job_change", args=[report.job_id]))
     assert job_page.status_code == 200 and url in job_page.content.decode()
+
+
+def test_a_retriever_report_shows_its_pairs_fields_and_pool(client, operator_user):
+    version = ModelVersion.objects.create(task=Task.RETRIEVER, name="retriever under study")
+    rows = [
+        {**ABLATION[0], "source": "purchase_pairs", "title": "pairs mined from purchases"},
+        {**ABLATION[1], "source": "description", "title": "product descriptions", "kind": "field"},
+        {
+            "source": "labels",
+            "title": "operator labels",
+            "kind": "pairs",
+            "rows": 0,
+            "skipped": "no training pair comes from it (zero rows)",
+        },
+    ]
+    report = DataValueReport.objects.create(
+        task="retriever",
+        version=version,
+        metric="NDCG@10",
+        baseline=0.61,
+        held_out_units=120,
+        unit="queries",
+        split={
+            "method": "seeded hash of the query",
+            "seed": 42,
+            "train": 900,
+            "pairs": {"click": 700, "purchase": 210, "label": 0, "synthetic": 300},
+            "pool_products": 4100,
+            "base_metric": 0.55,
+        },
+        ablation=rows,
+        curve=CURVE,
+        summary=["Pairs mined from purchases carry most of the value."],
+        notes=["No run re-embeds the catalogue: each held-out query re-ranks a fixed pool."],
+    )
+    client.force_login(operator_user)
+    page = client.get(reverse("admin:training_datavaluereport_change", args=[report.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Pairs mined from purchases carry most of the value" in html
+    assert "same 120 held-out queries" in html
+    assert all(f"{kind} {n}" in html for kind, n in report.split["pairs"].items())
+    assert "4100 products in the re-rank pools" in html and "fine-tune: NDCG@10 0.550" in html
+    assert "product descriptions" in html and "not measured: no training pair comes" in html
+    assert 'aria-label="learning curve"' in html and "No run re-embeds the catalogue" in html

@@ -58,8 +58,12 @@ for _source in (
     DataSource("cf", "ratings", "ratings and reviews", "event", ("rating", "review")),
     DataSource("cf", "flagged", "rows the data quality report flagged", "cleaning"),
     DataSource("retriever", "click_pairs", "pairs mined from clicks", "pairs", ("click",)),
+    DataSource(
+        "retriever", "cart_pairs", "pairs mined from add-to-cart events", "pairs", ("add_to_cart",)
+    ),
     DataSource("retriever", "purchase_pairs", "pairs mined from purchases", "pairs", ("purchase",)),
     DataSource("retriever", "labels", "operator labels", "pairs", ("label",)),
+    DataSource("retriever", "synthetic", "synthetic queries", "pairs", ("synthetic",)),
     DataSource("retriever", "title", "product titles", "field", ("title",)),
     DataSource("retriever", "description", "product descriptions", "field", ("description",)),
     DataSource("retriever", "attributes", "product attributes", "field", ("attributes",)),

@@ -97,7 +97,7 @@ class RetrieverTrainConfig:
 class TrainResult:
     """What a finished fine-tune produced; ``final_loss`` is the mean of the last 20 steps."""
 
-    out_dir: Path
+    out_dir: Path | None
     steps: int
     final_loss: float
     pairs_per_sec: float
@@ -107,16 +107,20 @@ class TrainResult:
     loss_history: list[tuple[int, float]] = field(default_factory=list)
     trainable_params: int = 0
     total_params: int = 0
+    #: the trained model itself when nothing was saved (``out_dir`` None: an analysis run)
+    model: Any = None
 
 
 def train_retriever(
     config: RetrieverTrainConfig,
     pairs: Sequence[Pair],
-    out_dir: Path,
+    out_dir: Path | None,
     progress_cb: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> TrainResult:
-    """Fine-tune the retriever on ``(query, positive[, negative])`` pairs; save to ``out_dir``.
+    """Fine-tune the retriever on ``(query, positive[, negative])`` pairs; save to ``out_dir``
+    (``None``: save nothing and return the trained model in ``TrainResult.model``, for
+    analysis runs that score the model and throw it away).
 
     The artifact is written to ``<out_dir>.tmp`` and renamed to ``out_dir`` when complete.
     ``progress_cb`` receives ``(step / total_steps, step, total_steps, loss, extra)`` after
@@ -225,16 +229,17 @@ def train_retriever(
         "steps": step,
         "pairs": len(pairs),
     }
-    with atomic_artifact_dir(out_dir) as scratch:
-        if config.mode == "lora":
-            _save_lora(encoder, scratch, config.base)
-        else:
-            model.save(str(scratch), create_model_card=False)
-        write_artifact_meta(scratch, meta)
+    if out_dir is not None:
+        with atomic_artifact_dir(out_dir) as scratch:
+            if config.mode == "lora":
+                _save_lora(encoder, scratch, config.base)
+            else:
+                model.save(str(scratch), create_model_card=False)
+            write_artifact_meta(scratch, meta)
 
     tail = [loss for _, loss in history[-20:]]
     return TrainResult(
-        out_dir=Path(out_dir),
+        out_dir=Path(out_dir) if out_dir is not None else None,
         steps=step,
         final_loss=float(np.mean(tail)) if tail else float("nan"),
         pairs_per_sec=pairs_seen / max(train_seconds, 1e-9),
@@ -244,6 +249,7 @@ def train_retriever(
         loss_history=history,
         trainable_params=trainable_count,
         total_params=total_count,
+        model=model if out_dir is None else None,
     )
 
 

@@ -245,7 +245,12 @@ def run(ctx: JobContext) -> None:
     version = reference_version(task, p["version"])
     if version is not None:
         ctx.log(f"settings of {task} version #{version.pk} ({version.name})")
-    figures = (ranker_figures if task == "ranker" else cf_figures)(ctx, version)
+    if task == "retriever":
+        from training.runners.data_value_retriever import retriever_figures
+
+        figures = retriever_figures(ctx, version)
+    else:
+        figures = (ranker_figures if task == "ranker" else cf_figures)(ctx, version)
     summary = summary_sentences(
         task=task,
         metric=figures["metric"],
