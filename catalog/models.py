@@ -149,6 +149,11 @@ class Shopper(models.Model):
         db_default=False,  # raw INSERTs and COPY (imports, ingestion, demo) omit the column
         help_text="Training jobs run with exclude_flagged=true leave its events out (e.g. a bot).",
     )
+    promotions_opt_out = models.BooleanField(
+        default=False,
+        db_default=False,  # raw INSERTs and COPY (imports, ingestion, demo) omit the column
+        help_text="The shopper opted out of personalised promotions: /promotions serves them none.",
+    )
 
     class Meta:
         ordering = ["external_id"]

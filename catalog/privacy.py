@@ -21,6 +21,7 @@ JSON-serialisable data, stored under their name in the export.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,11 @@ class ForgetContext:
     shopper: Shopper
     mode: str
     replacement: Shopper | None = None
+
+
+def subject_ref(external_id: str) -> str:
+    """How the audit log names a forgotten shopper: a hash, so the log keeps no personal id."""
+    return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()[:16]
 
 
 ForgetHook = Callable[[ForgetContext], "dict[str, int] | None"]

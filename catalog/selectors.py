@@ -10,7 +10,9 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from catalog.models import Category, Event, Product, SearchLog
+from catalog.privacy import subject_ref
 from catalog.sql import as_json_param, bulk_cursor, chunks
+from platform_core.models import AuditLog
 
 
 @dataclass(frozen=True)
@@ -199,3 +201,11 @@ def training_search_logs(*, exclude_flagged: bool) -> QuerySet:
     if exclude_flagged:
         logs = logs.filter(Q(shopper__isnull=True) | Q(shopper__exclude_from_training=False))
     return logs
+
+
+def shopper_forgotten(external_id: str) -> bool:
+    """Whether a shopper with this external id was forgotten (``shopper_forget``): the audit
+    log keeps only the id's hash (one indexed lookup)."""
+    return AuditLog.objects.filter(
+        object_type="catalog.shopper", object_id=subject_ref(external_id), action="shopper.forget"
+    ).exists()

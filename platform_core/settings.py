@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "recommend.experiments.apps.ExperimentsConfig",
     "recommend.analytics.apps.AnalyticsConfig",
     "recommend.insights.apps.InsightsConfig",
+    "recommend.promotions.apps.PromotionsConfig",
     "courses.apps.CoursesConfig",
     # Security: login lockout, Content-Security-Policy, optional second factor for staff.
     "axes",

@@ -110,9 +110,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 # schemathesis 4.32's coverage phase sends this optional header as "0" beside maximum-length
 # query values and counts it as valid although it does not match the header's pattern (its own
 # `matches_pattern` says so): pin the header here; search and trending still fuzz it.
-# Its filters are search's (a 400 for a category that does not exist).
+# Its filters are search's (a 400 for a category that does not exist). Promotions take the
+# same header and meet the same coverage case.
 [[operations]]
-include-operation-id = "v1_recommendations_retrieve"
+include-operation-id = ["v1_recommendations_retrieve", "v1_promotions_retrieve"]
 parameters = {{ "X-Aisle-Simulated-Time" = "2030-06-15T12:00:00Z" }}
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 """)

@@ -50,7 +50,7 @@ class ShopperAdmin(TrainingFlagActions, EventsInlineMixin, admin.ModelAdmin):
         "profile_version",
         "last_seen_at",
     )
-    list_filter = ("segment", "country", "exclude_from_training")
+    list_filter = ("segment", "country", "exclude_from_training", "promotions_opt_out")
     search_fields = ("=external_id",)
     readonly_fields = (
         "category_interests",

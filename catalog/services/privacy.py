@@ -3,7 +3,6 @@ hooks of other apps through :mod:`catalog.privacy`)."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Any
 
@@ -16,10 +15,7 @@ from catalog.formats.writing import json_value
 from catalog.models import Event, SearchLog, Shopper
 from platform_core.services import audit_record
 
-
-def _subject_ref(external_id: str) -> str:
-    """How the audit log names a forgotten shopper: a hash, so the log keeps no personal id."""
-    return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()[:16]
+_subject_ref = privacy.subject_ref
 
 
 def shopper_export(*, external_id: str, actor=None) -> dict[str, Any]:
@@ -39,6 +35,7 @@ def shopper_export(*, external_id: str, actor=None) -> dict[str, Any]:
             "last_seen_at": shopper.last_seen_at.isoformat() if shopper.last_seen_at else None,
             # A decision about the shopper (e.g. judged bot-like by the data quality report).
             "exclude_from_training": shopper.exclude_from_training,
+            "promotions_opt_out": shopper.promotions_opt_out,
         },
         "events": [
             {

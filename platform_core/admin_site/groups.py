@@ -30,7 +30,7 @@ GROUPS: tuple[Group, ...] = (
     Group("catalog", "Catalog", "Products, categories, brands, shoppers and imports."),
     Group("training", "Training", "Model versions, jobs, schedules and labelled queries."),
     Group("serving", "Serving", "Strategies, synonyms, pinned results and boost rules."),
-    Group("experiments", "Experiments", "A/B tests of serving strategies."),
+    Group("experiments", "Experiments", "A/B tests of serving strategies and promotion campaigns."),
     Group("insights", "Insights", "What shoppers searched for and did."),
     Group("academy", "Academy", "Courses, labs and learners' progress."),
     Group("platform", "Platform", "Staff, API clients, audit, security and dead letters."),
@@ -65,6 +65,7 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "analytics": ("insights", ("servedrequest",)),
     "insights": ("insights", ()),
     "experiments": ("experiments", ("experiment",)),
+    "promotions": ("experiments", ("campaign",)),
     "courses": (
         "academy",
         (

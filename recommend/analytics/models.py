@@ -20,6 +20,7 @@ class Endpoint(models.TextChoices):
     BOUGHT_TOGETHER = "bought_together", "bought together"
     TRENDING = "trending", "trending"
     ANSWERS = "answers", "answers"
+    PROMOTIONS = "promotions", "promotions"
 
 
 class Granularity(models.TextChoices):

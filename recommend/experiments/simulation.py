@@ -240,6 +240,7 @@ def traffic_simulate(
     similar_after_click: float = 0.3,
     request_id_share: float = 1.0,
     plant: Mapping[str, float] | None = None,
+    promotion_slot: str = "",
     workers: int = 1,
     log: Callable[[str], None] | None = None,
     on_day_end: Callable[[int, SimReport], None] | None = None,
@@ -272,6 +273,7 @@ def traffic_simulate(
         similar_after_click=similar_after_click,
         request_id_share=request_id_share,
         plant=dict(plant or {}),
+        promotion_slot=promotion_slot,
         workers=workers,
     )
     simulator = TrafficSimulator(config, index, tastes, transport, log=log)

@@ -69,6 +69,8 @@ class SimConfig:
     request_id_share: float = 1.0  # events that carry the request id (the rest rely on the window)
     plant: Mapping[str, float] = field(default_factory=dict)  # variant key → click multiplier
     workers: int = 1
+    #: a storefront slot: each session first asks /promotions for it (empty: never)
+    promotion_slot: str = ""
 
 
 @dataclass
@@ -454,10 +456,37 @@ class TrafficSimulator:
         sessions.sort()
         return sessions
 
+    def promotion_view(self, rng: random.Random, shopper: str, session: str, t: datetime) -> None:
+        """The storefront's promotion slot as the session opens: a promotion shown is looked at
+        like a one-item recommendation (same propensities, graded by the shopper's taste); a
+        held-out shopper is shown nothing and so does nothing here."""
+        body = self._request(
+            "promotions",
+            {"shopper": shopper, "session": session, "slot": self.config.promotion_slot},
+            t,
+            "promotions",
+        )
+        promotion = (body or {}).get("promotion")
+        if not promotion:
+            return
+        self._examine(
+            rng,
+            shopper=shopper,
+            session=session,
+            body={"results": [{"product": promotion["product"]}], "request_id": body["request_id"]},
+            t=t,
+            intent="browse",
+            grader=lambda p: self._taste_grade(shopper, p),
+        )
+
     def _run_session(self, day: int, item: tuple[datetime, str, str, int]) -> None:
         start, shopper, kind, k = item
         rng = random.Random(f"aisle-sim-{self.config.seed}-{day}-{shopper}-{k}")
         session = f"sim-{self.run_id}-{day}-{shopper}-{k}"
+        if self.config.promotion_slot:
+            # its own random stream: the session's own draws stay what they were without it
+            promo_rng = random.Random(f"aisle-sim-{self.config.seed}-{day}-{shopper}-{k}-promo")
+            self.promotion_view(promo_rng, shopper, session, start)
         if kind == "search":
             self.search_session(rng, shopper, session, start)
         else:

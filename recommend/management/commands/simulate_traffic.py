@@ -79,6 +79,12 @@ class Command(BaseCommand):
             help="Teaching and testing aid: shoppers served VARIANT click FACTOR times as often.",
         )
         parser.add_argument(
+            "--promotion-slot",
+            default="",
+            help="A storefront slot: each session first asks /promotions for it and the shopper "
+            "reacts to a promotion shown like to a one-item recommendation (default: never).",
+        )
+        parser.add_argument(
             "--workers",
             type=int,
             default=None,
@@ -111,6 +117,7 @@ class Command(BaseCommand):
                 search_share=o["search_share"],
                 request_id_share=o["request_id_share"],
                 plant=_plant(o["plant"]),
+                promotion_slot=o["promotion_slot"],
                 workers=workers,
                 log=self.stdout.write,
             )

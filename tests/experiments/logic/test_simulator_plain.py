@@ -113,3 +113,47 @@ def test_a_planted_effect_raises_the_planted_variants_click_through_rate(store):
     # the control arm's shoppers live the very same sessions; the treatment's click far more
     assert rates[1.5]["control"] == rates[1.0]["control"]
     assert rates[1.5]["treatment"] > rates[1.0]["treatment"] * 1.15
+
+
+class PromoApi(FakeApi):
+    """FakeApi plus a promotions slot: shoppers whose hash is even are held out (no promotion);
+    the others are shown one product chosen by a hash of the shopper."""
+
+    def __init__(self, index) -> None:
+        super().__init__(index)
+        self.promoted: list[tuple[str, str]] = []  # (shopper, request id)
+
+    def get(self, path, params, simulated_time):
+        if path != "promotions":
+            return super().get(path, params, simulated_time)
+        digest = int(hashlib.sha256(params["shopper"].encode()).hexdigest(), 16)
+        request_id = f"promo-{simulated_time.timestamp():.3f}-{params['session']}"
+        self.promoted.append((params["shopper"], request_id))
+        if digest % 2 == 0:
+            return {"promotion": None, "arm": "control", "request_id": request_id}
+        product = {"id": self.ids[digest % len(self.ids)]}
+        return {"promotion": {"product": product}, "arm": "treated", "request_id": request_id}
+
+
+def _session_events(events):
+    return [
+        {k: v for k, v in e.items() if k != "event_id"}
+        for e in events
+        if not str(e.get("request_id", "")).startswith("promo-")
+    ]
+
+
+def test_the_promotion_slot_draws_its_own_randomness_and_only_treated_shoppers_react(store):
+    baseline = FakeApi(store[0])
+    _run(store, baseline, days=3)
+    promo = PromoApi(store[0])
+    report = _run(store, promo, days=3, promotion_slot="home")
+    assert report.requests["promotions"] == report.sessions == len(promo.promoted)
+    # the sessions themselves are lived exactly as without the slot
+    assert _session_events(promo.events) == _session_events(baseline.events)
+    reacted = [e for e in promo.events if str(e.get("request_id", "")).startswith("promo-")]
+    assert any(e["type"] == "click" for e in reacted)
+    held_out = {
+        s for s, _ in promo.promoted if int(hashlib.sha256(s.encode()).hexdigest(), 16) % 2 == 0
+    }
+    assert held_out and not {e["shopper"] for e in reacted} & held_out
