@@ -159,6 +159,12 @@ class StrategyAdmin(admin.ModelAdmin):
     )
     filter_horizontal = ("boost_rules",)
     inlines = [IntentBehaviourInline]
+
+    def get_inlines(self, request, obj):
+        # intent acts on search only: a recommendations strategy has no query to classify
+        if obj is not None and obj.surface != Surface.SEARCH:
+            return []
+        return super().get_inlines(request, obj)
     actions = ["make_default"]
     fieldsets = (
         (None, {"fields": ("name", "surface", "description", "version", "is_default")}),

@@ -166,7 +166,10 @@ class CopyDraftAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
 
-    @admin.action(description="Approve and publish the selected drafts that pass every check")
+    @admin.action(
+        description="Approve and publish the selected drafts that pass every check",
+        permissions=["change"],
+    )
     def approve_passing(self, request, queryset):
         approved, skipped = services.drafts_bulk_approve(
             drafts=queryset.select_related("product"), actor=request.user
@@ -178,7 +181,7 @@ class CopyDraftAdmin(admin.ModelAdmin):
             messages.SUCCESS if approved else messages.WARNING,
         )
 
-    @admin.action(description="Reject the selected drafts")
+    @admin.action(description="Reject the selected drafts", permissions=["change"])
     def reject_selected(self, request, queryset):
         n = services.drafts_bulk_reject(drafts=queryset, actor=request.user)
         self.message_user(request, f"{n} draft(s) rejected.", messages.SUCCESS)

@@ -46,6 +46,8 @@ class World:
         from platform_core.roles import sync_role_permissions
         from recommend.analytics.models import ServedRequest
         from recommend.insights.models import Segment, ShopperInsight
+        from recommend.models import IntentBehaviour
+        from recommend.promotions.models import Campaign
         from tests.factories import (
             AlertFactory,
             BoostRuleFactory,
@@ -218,10 +220,19 @@ class World:
                 task="ranker", metric="ndcg@10", baseline=0.5
             ),
             "recommend/strategy": strategy,
+            "recommend/intentbehaviour": IntentBehaviour.objects.create(
+                strategy=strategy, intent="buy"
+            ),
             "recommend/synonymset": SynonymSetFactory(),
             "recommend/pinnedresult": PinnedResultFactory(product=product),
             "recommend/boostrule": BoostRuleFactory(),
             "experiments/experiment": experiment,
+            "promotions/campaign": Campaign.objects.create(
+                name="Perm world",
+                slot="home",
+                starts_at=timezone.now(),
+                ends_at=timezone.now() + timezone.timedelta(days=7),
+            ),
             "courses/course": course,
             "courses/module": module,
             "courses/lesson": lesson,
