@@ -165,6 +165,7 @@ class StrategyAdmin(admin.ModelAdmin):
         if obj is not None and obj.surface != Surface.SEARCH:
             return []
         return super().get_inlines(request, obj)
+
     actions = ["make_default"]
     fieldsets = (
         (None, {"fields": ("name", "surface", "description", "version", "is_default")}),
