@@ -338,6 +338,16 @@ def _figure(value, kind: str) -> str:
     return f"{int(value):,}"
 
 
+def _basis(key: str, overview: dict) -> str:
+    """What a rate is a share of, where that is not every search: the zero-result rate counts
+    served searches only (a search recorded as an event carries no result count), so a store
+    whose history is mostly recorded events shows the small base it rests on."""
+    if key != "zero_result_rate":
+        return ""
+    served = int((overview.get("requests_by_surface") or {}).get("search", 0))
+    return f"of {served:,} served"
+
+
 def traffic_tiles_from(
     overviews: dict[str, dict[str, float | None]],
     series: dict[str, list[tuple[datetime, float | None]]] | None = None,
@@ -352,7 +362,11 @@ def traffic_tiles_from(
     tiles = []
     for key, title, kind in TRAFFIC_METRICS:
         rows = tuple(
-            Row(label, _figure((overviews.get(label) or {}).get(key), kind))
+            Row(
+                label,
+                _figure((overviews.get(label) or {}).get(key), kind),
+                detail=_basis(key, overviews.get(label) or {}),
+            )
             for label, _ in TRAFFIC_WINDOWS
             if label in overviews
         )

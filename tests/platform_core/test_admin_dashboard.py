@@ -342,6 +342,8 @@ def test_traffic_tiles_read_the_rollups_of_served_requests_and_events():
     day = {r.label: r.value for r in tiles["traffic-searches"].rows}
     assert day["last 24 h"] == "4" and day["last 30 days"] == "4"
     assert tiles["traffic-zero_result_rate"].rows[0].value == "50.0%"
+    # a share of the served searches only (recorded ones carry no result count): its base shows
+    assert tiles["traffic-zero_result_rate"].rows[0].detail == "of 4 served"
     assert tiles["traffic-ctr"].rows[0].value == "25.0%"
     assert tiles["traffic-events_ingested"].rows[0].value == "1"
     assert tiles["traffic-latency_p95_ms"].rows[0].value.endswith(" ms")
