@@ -361,11 +361,12 @@ def _check_activatable(version: ModelVersion) -> None:
                 f"`run_job embed_catalog --param version={version.pk}` first.",
                 code="missing_vectors",
             )
-        missing = missing_passage_vector_count(version.pk)
+        missing = missing_passage_vector_count(version.space_id)  # a child serves its parent's
         if missing:
             raise ValidationError(
                 f"Retriever version #{version.pk} has no vectors for {missing} knowledge-base "
-                f"passage(s); run `run_job embed_knowledge --param version={version.pk}` first.",
+                f"passage(s); run `run_job embed_knowledge --param version={version.space_id}` "
+                "first.",
                 code="missing_knowledge_vectors",
             )
 

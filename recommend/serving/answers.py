@@ -69,15 +69,19 @@ def rank_passages(
     if use_semantic and retriever is not None:
         if query_vector is None:
             query_vector, _ = cache.query_vector(
-                retriever.id, query, lambda text: loaders.encode_query(retriever, text)
+                retriever.id,
+                query,
+                lambda text: loaders.encode_query(retriever, text),
+                retriever.space_id,
             )
         dimension = retriever.dimension or int(query_vector.shape[0])
         # As products' semantic_min_score: a passage below the confidence floor is no semantic
         # evidence (in a small knowledge base every passage is somebody's nearest neighbour).
+        # the vector space's passage vectors: a quantised child serves its parent's
         semantic = [
             (pk, cosine)
             for pk, cosine in knowledge.passages_nearest(
-                retriever.id, dimension, query_vector, limit
+                retriever.space_id, dimension, query_vector, limit
             )
             if cosine >= COSINE_FLOOR or not semantic_floor
         ]

@@ -95,3 +95,30 @@ def test_the_incremental_embedding_catches_up_with_a_changed_knowledge_base(know
     assert missing_passage_vector_count(version.pk) == 0
     assert PassageEmbedding.objects.filter(model_version=version).count() == knowledge
     assert len(products) == 2
+
+
+def test_a_quantised_child_is_checked_against_its_parents_passage_vectors(operator_user, knowledge):
+    """An int8 child serves in its parent's vector space: the knowledge base's vectors it
+    needs are the parent's, so promotion must not ask for vectors of its own (it did: a
+    quantize job within tolerance was refused on a fresh make run)."""
+    products = factories.ProductFactory.create_batch(2)
+    parent = factories.ModelVersionFactory(task=Task.RETRIEVER)
+    _with_product_vectors(parent, products)
+    embed_version(
+        None,
+        parent,
+        items=vectors.active_product_texts(),
+        batch_size=16,
+        device="cpu",
+        build_index=False,
+    )
+    child = factories.ModelVersionFactory(
+        task=Task.RETRIEVER,
+        parent=parent,
+        vector_space=parent,
+        precision="int8",
+        metrics={"ndcg@10": 0.80, "parent_same_split": {"ndcg@10": 0.80}},
+    )
+    assert missing_passage_vector_count(child.pk) == knowledge  # none under its own id
+    services.model_promote(version=child, user=operator_user)
+    assert selectors.active_version(Task.RETRIEVER) == child
