@@ -79,16 +79,25 @@ def run(*, stdout=None, style=None) -> ModelVersion | None:
     out.write((style.SUCCESS(message) if style else message) + "\n")
     if decided.action != "train":
         return version
-    job = _queue_training()
+    # With the Academy's promotion gate on, no system launch may promote on its own (the gate
+    # refuses a launcher-less promote_if_better): the job trains and an operator who passed the
+    # course promotes it.
+    gated = bool(settings.PROMOTION_REQUIRED_COURSE)
+    job = _queue_training(promote=not gated)
+    then = (
+        "an operator who passed the promotion course promotes it if it beats them"
+        if gated
+        else "it replaces the rules only if it beats them on its held-out queries "
+        "(promote_if_better)"
+    )
     out.write(
         f"Intent: job #{job.pk} queued on '{job.queue}' to train a classifier on "
-        f"{decided.reason} {decided.label_counts}; it replaces the rules only if it beats them "
-        "on its held-out queries (promote_if_better).\n"
+        f"{decided.reason} {decided.label_counts}; {then}.\n"
     )
     return version
 
 
-def _queue_training() -> Job:
+def _queue_training(*, promote: bool) -> Job:
     """The weak-label classifier as a queued job: the platform starts serving (with the rules)
     at once instead of waiting for a training run — minutes on a CPU, 17 on a loaded 2-core
     machine when it ran here inline."""
@@ -101,7 +110,7 @@ def _queue_training() -> Job:
                 "epochs": settings.INTENT_BOOTSTRAP_EPOCHS,
                 "max_examples": settings.INTENT_BOOTSTRAP_MAX_EXAMPLES,
                 "name": "Intent classifier (weak labels, first run)",
-                "promote_if_better": True,
+                "promote_if_better": promote,
             },
         )
 

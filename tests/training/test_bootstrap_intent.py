@@ -40,8 +40,7 @@ def test_a_fresh_store_serves_a_non_null_intent_from_the_labelled_rules(storefro
     assert plain["intent"]["label"] == "browse" and plain["intent"]["source"] == "rules"
 
 
-def test_the_plan_trains_only_when_the_log_has_enough_weak_labels_of_two_kinds(settings):
-    settings.INTENT_BOOTSTRAP_MIN_EXAMPLES = 5
+def _weak_label_log():
     shopper = ShopperFactory()
     for n in range(12):
         session = f"s{n}"
@@ -59,6 +58,11 @@ def test_the_plan_trains_only_when_the_log_has_enough_weak_labels_of_two_kinds(s
             session=session,
             timestamp=T0 + timedelta(hours=n, minutes=1),
         )
+
+
+def test_the_plan_trains_only_when_the_log_has_enough_weak_labels_of_two_kinds(settings):
+    settings.INTENT_BOOTSTRAP_MIN_EXAMPLES = 5
+    _weak_label_log()
     plan = bootstrap_intent.plan()
     assert plan.action == "train", plan
     assert plan.label_counts == {"buy": 6, "browse": 6}
@@ -68,3 +72,22 @@ def test_the_plan_trains_only_when_the_log_has_enough_weak_labels_of_two_kinds(s
     settings.INTENT_BOOTSTRAP_MIN_EXAMPLES = 5
     settings.INTENT_BOOTSTRAP_TRAIN = False
     assert "INTENT_BOOTSTRAP_TRAIN" in bootstrap_intent.plan().reason
+
+
+@pytest.mark.parametrize("gate", ["", "data-and-experiments"])
+def test_make_run_queues_the_weak_label_classifier_and_serves_the_rules_meanwhile(settings, gate):
+    """The classifier is a queued job, never a wait inside make run; with the Academy's
+    promotion gate on, a launcher-less job may not promote itself (the gate would refuse the
+    launch and stop make run), so it only trains."""
+    from training.models import Job
+
+    settings.INTENT_BOOTSTRAP_MIN_EXAMPLES = 5
+    settings.PROMOTION_REQUIRED_COURSE = gate
+    _weak_label_log()
+    out = io.StringIO()
+    version = bootstrap_intent.run(stdout=out, style=no_style())
+    assert version.is_active and version.base == RULES_BASE
+    job = Job.objects.get(kind="finetune_classifier")
+    assert job.status == Job.Status.QUEUED and job.params["task"] == "intent"
+    assert job.params["promote_if_better"] is (not gate)
+    assert f"job #{job.pk} queued" in out.getvalue()
