@@ -10,7 +10,7 @@ dashboard's links row. The view checks the permission itself too (a URL can be t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -34,6 +34,40 @@ _PAGES: dict[str, AdminPage] = {}
 def register(page: AdminPage) -> None:
     """Add (or replace, by URL name) a page."""
     _PAGES[page.name] = page
+
+
+def register_family(
+    *,
+    prefix: str,
+    name_prefix: str,
+    group: str,
+    permission: str,
+    render: Callable,
+    specs: Sequence[tuple[str, str, Callable]],
+) -> list[AdminPage]:
+    """Register pages that share a URL prefix, group, permission and renderer: one per
+    ``(slug, title, build)`` of ``specs``, named ``<name_prefix>_<slug>``, whose view calls
+    ``render(request, slug=…, title=…, build=…)``. Returns them in order (for a page family's
+    own navigation)."""
+    family = []
+    for slug, title, build in specs:
+
+        def view(request, slug=slug, title=title, build=build):
+            return render(request, slug=slug, title=title, build=build)
+
+        view.__name__ = f"{name_prefix}_{slug}"
+        page = AdminPage(
+            prefix=prefix,
+            slug=slug,
+            name=f"{name_prefix}_{slug}",
+            title=title,
+            group=group,
+            permission=permission,
+            view=view,
+        )
+        register(page)
+        family.append(page)
+    return family
 
 
 def registered() -> list[AdminPage]:

@@ -398,30 +398,16 @@ def _latency(request, rng: date_range.DateRange) -> Page:
 # --- registration --------------------------------------------------------------------------
 
 
-def _view(slug: str, title: str, build) -> Callable:
-    def view(request):
-        return _render(request, slug=slug, title=title, build=build)
-
-    view.__name__ = f"analytics_{slug}"
-    return view
-
-
-_PAGES = [
-    pages.AdminPage(
-        prefix="insights/search",
-        slug=slug,
-        name=f"analytics_search_{slug}",
-        title=title,
-        group="insights",
-        permission=VIEW_PERMISSION,
-        view=_view(slug, title, build),
-    )
-    for slug, title, build in (
+_PAGES = pages.register_family(
+    prefix="insights/search",
+    name_prefix="analytics_search",
+    group="insights",
+    permission=VIEW_PERMISSION,
+    render=_render,
+    specs=(
         ("queries", "Top search queries", _top_queries),
         ("problems", "Zero-result and low-CTR queries", _problem_queries),
         ("positions", "CTR by position and surface", _positions),
         ("latency", "Volume and latency", _latency),
-    )
-]
-for _page in _PAGES:
-    pages.register(_page)
+    ),
+)

@@ -182,29 +182,15 @@ def _render(request, *, slug: str, title: str, build: Callable) -> TemplateRespo
     return TemplateResponse(request, f"admin/insights/sentiment_{slug}.html", context)
 
 
-def _view(slug: str, title: str, build: Callable) -> Callable:
-    def view(request):
-        return _render(request, slug=slug, title=title, build=build)
-
-    view.__name__ = f"insights_sentiment_{slug}"
-    return view
-
-
-_PAGES = [
-    pages.AdminPage(
-        prefix="insights/sentiment",
-        slug=slug,
-        name=f"insights_sentiment_{slug}",
-        title=title,
-        group="insights",
-        permission=VIEW_PERMISSION,
-        view=_view(slug, title, build),
-    )
-    for slug, title, build in (
+_PAGES = pages.register_family(
+    prefix="insights/sentiment",
+    name_prefix="insights_sentiment",
+    group="insights",
+    permission=VIEW_PERMISSION,
+    render=_render,
+    specs=(
         ("trend", "Review sentiment over time", _trend),
         ("worst", "Most negative products this week", _worst),
         ("phrases", "Rising negative phrases", _phrases),
-    )
-]
-for _page in _PAGES:
-    pages.register(_page)
+    ),
+)
