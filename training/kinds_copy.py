@@ -1,5 +1,6 @@
 """The job kind of drafted product copy (``catalog.copywriting``): ``generate_copy`` drafts
-descriptions for products whose own are missing or thin, for a person to approve."""
+descriptions for products whose own are missing or thin, or promotion lines per shopper segment
+for the campaigns' products, for a person to approve."""
 
 from __future__ import annotations
 
@@ -31,9 +32,20 @@ register_job_kind(
     "stored vectors). Every draft is checked: no number, colour, material, size or other "
     "attribute value the product does not have, no banned word, length bounds, no near-copy of "
     "another product's description; a failing draft is marked, not hidden. The drafts wait in "
-    "Catalog → Copy drafts for a person to edit, approve or reject.",
+    "Catalog → Copy drafts for a person to edit, approve or reject. With 'promotion lines', it "
+    "drafts instead one line per shopper segment (from the latest shopper_segments run) for the "
+    "products of every campaign that has not ended (or the products named); an approved line "
+    "is what /api/v1/promotions shows that segment's shoppers.",
     params=[
         DEVICE,
+        Param(
+            "promotion_lines",
+            bool,
+            False,
+            "draft a promotion line per shopper segment for the campaigns' products instead of "
+            "descriptions",
+            label="Promotion lines per segment",
+        ),
         Param(
             "products",
             str,

@@ -49,6 +49,21 @@ class FailedCheckFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CopyKindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("description", "product descriptions"), ("line", "promotion lines per segment")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "description":
+            return queryset.filter(segment="")
+        if self.value() == "line":
+            return queryset.exclude(segment="")
+        return queryset
+
+
 class CopyDraftForm(forms.ModelForm):
     class Meta:
         model = CopyDraft
@@ -62,6 +77,7 @@ class CopyDraftAdmin(admin.ModelAdmin):
     change_form_template = "admin/copywriting/copydraft/change_form.html"
     list_display = (
         "product_link",
+        "kind_shown",
         "draft_excerpt",
         "status",
         "verdict",
@@ -69,8 +85,16 @@ class CopyDraftAdmin(admin.ModelAdmin):
         "edited",
         "created_at",
     )
-    list_filter = ("status", "passes_checks", FailedCheckFilter, "drafter", "edited")
-    search_fields = ("product__title", "product__external_id", "text")
+    list_filter = (
+        "status",
+        "passes_checks",
+        CopyKindFilter,
+        FailedCheckFilter,
+        "drafter",
+        "edited",
+        "segment",
+    )
+    search_fields = ("product__title", "product__external_id", "text", "segment")
     list_select_related = ("product",)
     readonly_fields = ("product", "drafter_shown", "status", "reviewed_by", "reviewed_at")
     actions = ("approve_passing", "reject_selected")
@@ -79,6 +103,12 @@ class CopyDraftAdmin(admin.ModelAdmin):
     @admin.display(description="product", ordering="product__title")
     def product_link(self, obj):
         return format_html("{} <small>({})</small>", obj.product.title, obj.product.external_id)
+
+    @admin.display(description="for", ordering="segment")
+    def kind_shown(self, obj):
+        if obj.segment:
+            return format_html("promotion line · segment <em>{}</em>", obj.segment)
+        return "description"
 
     @admin.display(description="draft")
     def draft_excerpt(self, obj):
@@ -142,12 +172,14 @@ class CopyDraftAdmin(admin.ModelAdmin):
         try:
             if "_approve" in request.POST:
                 services.draft_approve(draft=obj, actor=request.user)
-                self.message_user(
-                    request,
-                    f"Published: {obj.product.title} now has the approved description "
-                    "(marked for re-embedding).",
-                    messages.SUCCESS,
+                published = (
+                    f"Published: /api/v1/promotions now shows this line for {obj.product.title} "
+                    f"to the shoppers of segment {obj.segment}."
+                    if obj.segment
+                    else f"Published: {obj.product.title} now has the approved description "
+                    "(marked for re-embedding)."
                 )
+                self.message_user(request, published, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:copywriting_copydraft_changelist"))
             if "_reject" in request.POST:
                 services.draft_reject(draft=obj, actor=request.user)

@@ -16,7 +16,11 @@ class DraftStatus(models.TextChoices):
 class CopyDraft(models.Model):
     """A description drafted for a product by ``drafter`` (the offline template/extractive
     drafter or a generative model), with the guardrails' verdicts. Only an approval writes it
-    to the product; ``current_text`` is the description it would replace, kept for review."""
+    to the product; ``current_text`` is the description it would replace, kept for review.
+
+    With a ``segment``, the draft is a promotion line for that shopper segment instead: its
+    approval publishes it to ``/api/v1/promotions`` for the segment's shoppers (the latest
+    approved line per product and segment) and leaves the description alone."""
 
     product = models.ForeignKey(
         "catalog.Product", on_delete=models.CASCADE, related_name="copy_drafts"
@@ -31,6 +35,14 @@ class CopyDraft(models.Model):
     )
     sources = models.JSONField(
         default=list, blank=True, help_text="Products whose sentences the drafter borrowed."
+    )
+    segment = models.CharField(
+        max_length=120,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="Empty: a product description. A segment's name: a promotion line for the "
+        "shoppers of that segment.",
     )
     checks = models.JSONField(default=list, blank=True)
     passes_checks = models.BooleanField(default=False, db_index=True)
@@ -51,14 +63,18 @@ class CopyDraft(models.Model):
         indexes = [models.Index(fields=["status", "passes_checks"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["product"],
+                fields=["product", "segment"],
                 condition=models.Q(status="pending"),
-                name="copywriting_one_pending_draft_per_product",
+                name="copywriting_one_pending_draft_per_product_segment",
             )
         ]
 
     def __str__(self) -> str:
         return f"draft #{self.pk} for product {self.product_id} ({self.status})"
+
+    @property
+    def is_promotion_line(self) -> bool:
+        return bool(self.segment)
 
     @property
     def failed_checks(self) -> list[dict]:

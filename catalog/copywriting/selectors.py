@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from catalog.copywriting.logic.guardrails import GuardrailSettings, ProductFacts
-from catalog.copywriting.models import BannedWord
+from catalog.copywriting.logic.promo_lines import PricedFacts
+from catalog.copywriting.models import BannedWord, CopyDraft, DraftStatus
 from catalog.models import Category, Product
 
 CHUNK = 5000
@@ -45,6 +46,35 @@ def product_facts(product_ids: Sequence[int] | None = None) -> Iterator[ProductF
             brand=brand or "",
             attributes=attributes if isinstance(attributes, dict) else {},
         )
+
+
+def priced_facts(product_ids: Sequence[int]) -> list[PricedFacts]:
+    """``product_ids``' facts with the price and currency a promotion line may quote."""
+    prices = {
+        pk: (price, currency)
+        for pk, price, currency in Product.objects.filter(pk__in=list(product_ids)).values_list(
+            "id", "price", "currency"
+        )
+    }
+    out = []
+    for facts in product_facts(product_ids):
+        price, currency = prices.get(facts.product_id, (None, ""))
+        out.append(PricedFacts(facts, float(price) if price is not None else None, currency or ""))
+    return out
+
+
+def approved_line(product_id: int, segment: str) -> CopyDraft | None:
+    """The promotion line approved last for the product and the shopper segment, if any."""
+    if not segment:
+        return None
+    return (
+        CopyDraft.objects.filter(
+            product_id=product_id, segment=segment, status=DraftStatus.APPROVED
+        )
+        .order_by("-reviewed_at", "-id")
+        .only("id", "text", "segment", "drafter")
+        .first()
+    )
 
 
 def product_ids_by_external(external_ids: Sequence[str]) -> tuple[list[int], list[str]]:

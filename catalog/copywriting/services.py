@@ -1,6 +1,8 @@
 """Writes of the copy drafts: storing what the job drafted, and the reviewer's edit, approval
 and rejection. Only :func:`draft_approve` writes a product's description, audited, through
-:func:`catalog.services.edits.product_save` (which marks the product for re-embedding)."""
+:func:`catalog.services.edits.product_save` (which marks the product for re-embedding). A
+promotion line (a draft with a ``segment``) is published by its approval alone: it supersedes
+the segment's previous approved line of the product and changes no product field."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from catalog.copywriting.logic.guardrails import (
     check_draft,
     passes,
 )
+from catalog.copywriting.logic.promo_lines import checked_facts, line_settings
 from catalog.copywriting.models import CopyDraft, DraftStatus
 from catalog.models import Product
 from catalog.services.edits import product_save
@@ -29,12 +32,16 @@ from platform_core.services import audit_record
 def drafts_store(
     *, drafted: Sequence[tuple[Draft, Sequence[Check], str]], job_id: int | None = None
 ) -> list[CopyDraft]:
-    """Store ``(draft, its checks, the product's description it would replace)`` as pending
-    drafts; an older pending draft of the same product is superseded (one waits per product)."""
-    product_ids = [d.product_id for d, _c, _cur in drafted]
-    CopyDraft.objects.filter(product_id__in=product_ids, status=DraftStatus.PENDING).update(
-        status=DraftStatus.SUPERSEDED
-    )
+    """Store ``(draft, its checks, the text it would replace)`` as pending drafts; an older
+    pending draft of the same product and segment is superseded (one waits per product and
+    segment; a description's segment is empty)."""
+    by_segment: dict[str, list[int]] = {}
+    for d, _c, _cur in drafted:
+        by_segment.setdefault(d.segment, []).append(d.product_id)
+    for segment, product_ids in by_segment.items():
+        CopyDraft.objects.filter(
+            product_id__in=product_ids, segment=segment, status=DraftStatus.PENDING
+        ).update(status=DraftStatus.SUPERSEDED)
     return CopyDraft.objects.bulk_create(
         [
             CopyDraft(
@@ -42,6 +49,7 @@ def drafts_store(
                 text=d.text,
                 current_text=current,
                 drafter=d.drafter,
+                segment=d.segment,
                 sources=list(d.sources),
                 checks=[c.as_dict() for c in checks],
                 passes_checks=passes(checks),
@@ -57,6 +65,18 @@ def draft_recheck(*, draft: CopyDraft) -> list[Check]:
     """Run every guardrail on the draft's current text again (after an edit, or a change of
     the banned words) and store the verdicts. Reads the catalogue's values and descriptions."""
     catalogue = list(selectors.product_facts())
+    if draft.segment:
+        item = next(iter(selectors.priced_facts([draft.product_id])))
+        checks = check_draft(
+            draft.text,
+            checked_facts(item),
+            vocabulary=AttributeVocabulary.from_products(catalogue),
+            duplicates=None,
+            settings=line_settings(selectors.guardrail_settings()),
+        )
+        draft.checks = [c.as_dict() for c in checks]
+        draft.passes_checks = passes(checks)
+        return checks
     facts = next(iter(selectors.product_facts([draft.product_id])))
     checks = check_draft(
         draft.text,
@@ -96,6 +116,8 @@ def draft_approve(*, draft: CopyDraft, actor) -> CopyDraft:
     draft = CopyDraft.objects.select_for_update().get(pk=draft.pk)
     if draft.status != DraftStatus.PENDING:
         raise ValueError(f"Only a pending draft can be approved (this one is {draft.status}).")
+    if draft.segment:
+        return _line_approve(draft, actor)
     product = Product.objects.select_for_update().get(pk=draft.product_id)
     previous = product.description
     product.description = draft.text
@@ -115,6 +137,36 @@ def draft_approve(*, draft: CopyDraft, actor) -> CopyDraft:
             "failed_checks": [c["name"] for c in draft.failed_checks],
             "edited": draft.edited,
             "previous_description": previous[:2000],
+        },
+    )
+    return draft
+
+
+def _line_approve(draft: CopyDraft, actor) -> CopyDraft:
+    """Publish a promotion line: the segment's previous approved line of the product is
+    superseded; no product field changes."""
+    replaced = list(
+        CopyDraft.objects.filter(
+            product_id=draft.product_id, segment=draft.segment, status=DraftStatus.APPROVED
+        ).values_list("pk", flat=True)
+    )
+    CopyDraft.objects.filter(pk__in=replaced).update(status=DraftStatus.SUPERSEDED)
+    draft.status = DraftStatus.APPROVED
+    draft.reviewed_by = actor if getattr(actor, "pk", None) else None
+    draft.reviewed_at = timezone.now()
+    draft.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    audit_record(
+        actor=actor,
+        action="copy_draft.approve",
+        obj=draft,
+        details={
+            "product": draft.product_id,
+            "segment": draft.segment,
+            "drafter": draft.drafter,
+            "passes_checks": draft.passes_checks,
+            "failed_checks": [c["name"] for c in draft.failed_checks],
+            "edited": draft.edited,
+            "replaced_lines": replaced,
         },
     )
     return draft

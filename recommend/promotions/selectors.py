@@ -51,6 +51,16 @@ def campaign_product_ids(campaign: Campaign) -> list[int]:
     )
 
 
+def copy_product_ids(now: datetime) -> list[int]:
+    """The products of every campaign that has not ended (draft, running or paused, its window
+    not past): the products ``generate_copy`` drafts promotion lines for."""
+    ids: dict[int, None] = {}
+    campaigns = Campaign.objects.exclude(status=Campaign.Status.ENDED).filter(ends_at__gt=now)
+    for campaign in campaigns.order_by("starts_at", "id"):
+        ids.update(dict.fromkeys(campaign_product_ids(campaign)))
+    return list(ids)
+
+
 def shopper_opted_out(shopper_id: int) -> bool:
     return Shopper.objects.filter(pk=shopper_id, promotions_opt_out=True).exists()
 

@@ -17,9 +17,11 @@ import numpy as np
 from django.db import transaction
 from django.db.models import F
 
+from catalog.copywriting import selectors as copy_selectors
 from catalog.selectors import shopper_forgotten
 from platform_core.services import audit_record
 from recommend import selectors as recommend_selectors
+from recommend.insights.selectors.profiles import segment_names_of
 from recommend.promotions import selectors
 from recommend.promotions.logic.pick import CONTROL, TREATED, arm_of, best_fit, plain_line
 from recommend.promotions.models import Campaign, CampaignServe
@@ -31,12 +33,19 @@ from recommend.serving.retrievers import PgVectorIndex, ProductRow, product_rows
 
 
 def promotion_copy(row: ProductRow, category: str | None, segment: str = "") -> dict[str, str]:
-    """The text a promotion shows for this shopper's segment.
-
-    Today: the plain product line (title and a line built from the product's own fields),
-    ``source = "product"``. This is where approved copy per segment (drafted by
-    ``generate_copy`` and approved in its queue) plugs in: look it up by (product, segment)
-    and return it with its own source, falling back to this line."""
+    """The text a promotion shows for this shopper's segment: the line approved last for the
+    product and the segment (drafted by ``generate_copy`` with ``promotion_lines`` and approved
+    in the copy queue), ``source = "approved_copy"``; else the plain product line built from
+    the product's own fields, ``source = "product"``."""
+    line = copy_selectors.approved_line(row.id, segment)
+    if line is not None:
+        return {
+            "title": row.title,
+            "line": line.text,
+            "source": "approved_copy",
+            "segment": segment,
+            "copy_id": line.pk,
+        }
     return {
         "title": row.title,
         "line": plain_line(
@@ -133,7 +142,11 @@ def promotion_serve(ctx: ServingContext, slot: str = "") -> dict[str, Any]:
     row = product_rows([fit.product_id])[fit.product_id]
     tree = recommend_selectors.category_tree()
     category = tree.by_id.get(row.category_id) if row.category_id else None
-    segment = ""  # the shopper's segment selects approved copy once there is any
+    segment = (
+        segment_names_of([ctx.shopper.id]).get(ctx.shopper.id, "")
+        if ctx.shopper is not None
+        else ""
+    )
     product = product_payload(row, tree)
     _log(ctx, campaign, unit, TREATED, fit.product_id, slot)
     item = {

@@ -40,12 +40,15 @@ MODEL_PROMPT = (
 @dataclass(frozen=True)
 class Draft:
     """One drafted description: the product, the text, who wrote it and the neighbours whose
-    sentences it borrowed (empty for a model's draft)."""
+    sentences it borrowed (empty for a model's draft). ``segment`` names the shopper segment
+    of a promotion line (:mod:`catalog.copywriting.logic.promo_lines`); empty for a
+    description."""
 
     product_id: int
     text: str
     drafter: str
     sources: tuple[int, ...] = ()
+    segment: str = ""
 
 
 def word_count(text: str) -> int:

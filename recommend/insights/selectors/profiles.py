@@ -166,5 +166,16 @@ def segment_names_of(shopper_ids) -> dict[int, str]:
     )
 
 
+def segment_profiles() -> list[dict[str, Any]]:
+    """The current segments as drafting sees them: name, size, conversion rate and the
+    categories their shoppers lean to (``[name, share, lift]``, best first)."""
+    return [
+        {"name": name, "size": size, "conversion_rate": rate, "top_categories": top or []}
+        for name, size, rate, top in Segment.objects.order_by("-size", "label").values_list(
+            "name", "size", "conversion_rate", "top_categories"
+        )
+    ]
+
+
 def segment_choices() -> list[str]:
     return list(Segment.objects.order_by("name").values_list("name", flat=True))

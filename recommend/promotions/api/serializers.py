@@ -25,8 +25,21 @@ class CampaignRef(serializers.Serializer):
 
 class CopyOut(serializers.Serializer):
     title = serializers.CharField()
-    line = serializers.CharField(help_text="A short line built from the product's own fields.")
-    source = serializers.CharField(help_text="Where the text comes from: product (its fields).")
+    line = serializers.CharField(
+        help_text="The line approved for the shopper's segment, else a short line built from "
+        "the product's own fields."
+    )
+    source = serializers.ChoiceField(
+        choices=["approved_copy", "product"],
+        help_text="Where the text comes from: approved_copy (a promotion line approved for the "
+        "shopper's segment in the copy queue) or product (its fields).",
+    )
+    segment = serializers.CharField(
+        required=False, help_text="The shopper segment the approved line was written for."
+    )
+    copy_id = serializers.IntegerField(
+        required=False, help_text="The approved copy draft (Catalog → Copy drafts)."
+    )
 
 
 class PromotionOut(serializers.Serializer):

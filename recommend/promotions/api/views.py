@@ -25,8 +25,11 @@ _EXAMPLE = {
         },
         "copy": {
             "title": "Ridge trail shoe",
-            "line": "Ridge trail shoe — Northpeak · Trail shoes, 89.00 EUR",
-            "source": "product",
+            "line": "From the trail shoes range you return to: Ridge trail shoe by Northpeak, "
+            "89.00 EUR.",
+            "source": "approved_copy",
+            "segment": "Trail shoes & Outdoor",
+            "copy_id": 118,
         },
         "reason": "shoppers with similar taste liked it",
         "personalised": True,

@@ -155,3 +155,52 @@ def test_errors_are_json(client, storefront, read_client, popular):
     anonymous = client.get("/api/v1/promotions")
     assert anonymous.status_code == 401 and "error" in anonymous.json()
     assert read_client.get("/api/v1/promotions").status_code == 200
+
+
+def test_a_shopper_sees_the_line_approved_for_their_segment(storefront, popular, operator_user):
+    from catalog.copywriting.models import CopyDraft, DraftStatus
+    from recommend.insights.models import Segment, ShopperInsight
+
+    campaign(popular)
+    audio = Segment.objects.create(
+        label=0,
+        name="Audio",
+        size=2,
+        conversion_rate=0.1,
+        top_categories=[["Headphones", 0.6, 2.0]],
+        silhouette=0.2,
+        computed_at=timezone.now(),
+    )
+    for name in ("fan-in-segment", "fan-without"):
+        fan = ShopperFactory(external_id=name)
+        events(fan, popular, [("hp-1", "view"), ("hp-2", "view"), ("hp-2", "add_to_cart")])
+    ShopperInsight.objects.create(
+        shopper=Shopper.objects.get(external_id="fan-in-segment"),
+        segment=audio,
+        computed_at=timezone.now(),
+    )
+    line = CopyDraft.objects.create(
+        product=popular.products["hp-4"],
+        segment="Audio",
+        text="From the headphones range you return to: Pixelon kids headphones.",
+        drafter="template-extractive",
+        passes_checks=True,
+        status=DraftStatus.APPROVED,
+        reviewed_at=timezone.now(),
+    )
+    CopyDraft.objects.create(  # pending lines are not shown
+        product=popular.products["hp-4"], segment="Audio", text="Pending.", drafter="x"
+    )
+
+    body = promo(storefront, shopper="fan-in-segment")
+    assert body["promotion"]["product"]["id"] == "hp-4"
+    assert body["promotion"]["copy"] == {
+        "title": body["promotion"]["product"]["title"],
+        "line": line.text,
+        "source": "approved_copy",
+        "segment": "Audio",
+        "copy_id": line.pk,
+    }
+    other = promo(storefront, shopper="fan-without")
+    assert other["promotion"]["product"]["id"] == "hp-4"
+    assert other["promotion"]["copy"]["source"] == "product"
