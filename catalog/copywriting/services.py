@@ -122,6 +122,11 @@ def draft_approve(*, draft: CopyDraft, actor) -> CopyDraft:
     previous = product.description
     product.description = draft.text
     product_save(product=product, changed_fields=["description"], actor=actor)
+    return _approved(draft, actor, previous_description=previous[:2000])
+
+
+def _approved(draft: CopyDraft, actor, **details) -> CopyDraft:
+    """Mark ``draft`` approved by ``actor`` and audit it with the reviewer's evidence."""
     draft.status = DraftStatus.APPROVED
     draft.reviewed_by = actor if getattr(actor, "pk", None) else None
     draft.reviewed_at = timezone.now()
@@ -131,12 +136,12 @@ def draft_approve(*, draft: CopyDraft, actor) -> CopyDraft:
         action="copy_draft.approve",
         obj=draft,
         details={
-            "product": product.pk,
+            "product": draft.product_id,
             "drafter": draft.drafter,
             "passes_checks": draft.passes_checks,
             "failed_checks": [c["name"] for c in draft.failed_checks],
             "edited": draft.edited,
-            "previous_description": previous[:2000],
+            **details,
         },
     )
     return draft
@@ -151,25 +156,7 @@ def _line_approve(draft: CopyDraft, actor) -> CopyDraft:
         ).values_list("pk", flat=True)
     )
     CopyDraft.objects.filter(pk__in=replaced).update(status=DraftStatus.SUPERSEDED)
-    draft.status = DraftStatus.APPROVED
-    draft.reviewed_by = actor if getattr(actor, "pk", None) else None
-    draft.reviewed_at = timezone.now()
-    draft.save(update_fields=["status", "reviewed_by", "reviewed_at"])
-    audit_record(
-        actor=actor,
-        action="copy_draft.approve",
-        obj=draft,
-        details={
-            "product": draft.product_id,
-            "segment": draft.segment,
-            "drafter": draft.drafter,
-            "passes_checks": draft.passes_checks,
-            "failed_checks": [c["name"] for c in draft.failed_checks],
-            "edited": draft.edited,
-            "replaced_lines": replaced,
-        },
-    )
-    return draft
+    return _approved(draft, actor, segment=draft.segment, replaced_lines=replaced)
 
 
 @transaction.atomic

@@ -64,6 +64,17 @@ def model_generate(ctx: JobContext, source: str, prompt=model_prompt):
     return generate
 
 
+def draft_progress(ctx: JobContext, done_word: str):
+    """The drafters' progress callback: cancel between batches, "N of M <done_word>"."""
+
+    def progress(done: int, total: int) -> None:
+        ctx.check_cancel()
+        ctx.message(f"{done} of {total} {done_word}")
+        ctx.progress(done / max(1, total), done, total, None, {})
+
+    return progress
+
+
 def run(ctx: JobContext) -> None:
     if ctx.params["promotion_lines"]:
         run_promotion_lines(ctx)
@@ -99,11 +110,7 @@ def run(ctx: JobContext) -> None:
             "template/extractive drafter writes the drafts, labelled 'template-extractive'"
         )
 
-    def progress(done: int, total: int) -> None:
-        ctx.check_cancel()
-        ctx.message(f"{done} of {total} drafted")
-        ctx.progress(done / max(1, total), done, total, None, {})
-
+    progress = draft_progress(ctx, "drafted")
     with ctx.stage("draft", 0.2, 0.95):
         drafted = pipeline.draft_products(
             targets,
@@ -203,11 +210,7 @@ def run_promotion_lines(ctx: JobContext) -> None:
     generate = model_generate(ctx, source, prompt=lambda pair: pair) if source else None
     drafter = model_drafter_label(source) if source else TEMPLATE_DRAFTER
 
-    def progress(done: int, total: int) -> None:
-        ctx.check_cancel()
-        ctx.message(f"{done} of {total} lines drafted")
-        ctx.progress(done / max(1, total), done, total, None, {})
-
+    progress = draft_progress(ctx, "lines drafted")
     with ctx.stage("draft", 0.1, 0.95):
         drafted = promo_lines.draft_lines(
             items,
