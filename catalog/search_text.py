@@ -1,14 +1,17 @@
 """The denormalised text of a product that lives outside its own columns (plain Python).
 
-``Product.search_text`` = brand name, the names along its category path, and its attribute
-values. The generated full-text column (weight B) and the embedding text read it, so every
-writer (import service, demo store, admin) builds it here.
+``Product.search_text`` = brand name, the names along its category path, its attribute values
+and, for text in a script written without spaces (Chinese, Japanese, Thai), the words of its
+title and description as :mod:`catalog.segmentation` cuts them. The generated full-text column
+(weight B) reads it, so every writer (import service, demo store, admin) builds it here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from catalog.segmentation import document_words
 
 
 def attribute_values(attributes: Mapping[str, Any]) -> list[str]:
@@ -29,13 +32,20 @@ def attribute_values(attributes: Mapping[str, Any]) -> list[str]:
 
 
 def product_search_text(
-    *, brand: str | None, category_names: Iterable[str], attributes: Mapping[str, Any]
+    *,
+    brand: str | None,
+    category_names: Iterable[str],
+    attributes: Mapping[str, Any],
+    title: str = "",
+    description: str = "",
+    language: str = "auto",
 ) -> str:
-    parts = [
-        brand or "",
-        " > ".join(n for n in category_names if n),
-        " ".join(attribute_values(attributes or {})),
-    ]
+    names = [n for n in category_names if n]
+    values = attribute_values(attributes or {})
+    parts = [brand or "", " > ".join(names), " ".join(values)]
+    # the segmented words of every unspaced run: title, description, brand, categories, values
+    unspaced = " ".join([title, brand or "", *names, *values, description])
+    parts.append(document_words(unspaced, language=language))
     return " | ".join(p for p in parts if p)
 
 

@@ -465,7 +465,14 @@ INTENT_BOOTSTRAP_TRAIN = env.bool("INTENT_BOOTSTRAP_TRAIN", default=True)
 INTENT_BOOTSTRAP_MIN_EXAMPLES = env.int("INTENT_BOOTSTRAP_MIN_EXAMPLES", default=200)
 INTENT_BOOTSTRAP_MAX_EXAMPLES = env.int("INTENT_BOOTSTRAP_MAX_EXAMPLES", default=600)
 INTENT_BOOTSTRAP_EPOCHS = env.int("INTENT_BOOTSTRAP_EPOCHS", default=2)
+# The encoder a first retriever starts from. A catalogue in another language wants a
+# multilingual one (e.g. sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2): any
+# sentence-transformers id or local directory (docs/serving.md, Languages).
 DEFAULT_ENCODER = env("DEFAULT_ENCODER", default="sentence-transformers/all-MiniLM-L6-v2")
+# The catalogue's language for lexical search (catalog/segmentation.py): auto segments every run
+# of a script written without spaces (Chinese with jieba, Japanese kana and Thai by character
+# bigrams), zh the same, ja bigrams for Han too, en none. Changing it: reindex_search_text.
+CATALOG_LANGUAGE = env("CATALOG_LANGUAGE", default="auto")
 # The one generative model every feature that can use one shares (the retriever's synthetic
 # queries; later the intent answers and product copy): a Hugging Face seq2seq or causal LM id or
 # a local directory, loaded by training.ml.generator; empty: none (features fall back to rules).

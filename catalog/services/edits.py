@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,10 +18,15 @@ from platform_core.services import audit_record
 
 
 def products_refresh_search_text(
-    *, category_ids: Iterable[int] | None = None, brand_ids: Iterable[int] | None = None
+    *,
+    category_ids: Iterable[int] | None = None,
+    brand_ids: Iterable[int] | None = None,
+    reembed: bool = True,
 ) -> int:
-    """Rebuild ``search_text`` (and flag re-embedding) for products of these categories /
-    brands whose names changed; returns how many products changed."""
+    """Rebuild ``search_text`` (and flag re-embedding unless ``reembed`` is off) for products
+    of these categories / brands whose names changed, or of every product when neither is
+    given (``manage.py reindex_search_text``, after a change of ``CATALOG_LANGUAGE``); returns
+    how many products changed."""
     categories, names = category_lookup()
     path_by_id = dict(categories.values())
     qs = Product.objects.all()
@@ -29,13 +35,16 @@ def products_refresh_search_text(
     if brand_ids is not None:
         qs = qs.filter(brand_id__in=list(brand_ids))
     changed = []
-    for pk, brand, category_id, attributes, old in qs.values_list(
-        "id", "brand__name", "category_id", "attributes", "search_text"
+    for pk, brand, category_id, attributes, title, description, old in qs.values_list(
+        "id", "brand__name", "category_id", "attributes", "title", "description", "search_text"
     ).iterator(chunk_size=5000):
         text = product_search_text(
             brand=brand,
             attributes=attributes,
             category_names=category_path_names(path_by_id.get(category_id, ""), names),
+            title=title,
+            description=description,
+            language=settings.CATALOG_LANGUAGE,
         )
         if text != old:
             changed.append((pk, text))
@@ -43,7 +52,8 @@ def products_refresh_search_text(
     for chunk in chunks(changed, WRITE_CHUNK):
         with bulk_cursor() as cursor:
             cursor.execute(
-                f"UPDATE {Product._meta.db_table} AS p SET search_text = u.text, needs_embedding = TRUE, updated_at = %s"
+                f"UPDATE {Product._meta.db_table} AS p SET search_text = u.text,"
+                f" needs_embedding = needs_embedding OR {bool(reembed)}, updated_at = %s"
                 " FROM json_to_recordset(%s::json) AS u(id bigint, text text) WHERE p.id = u.id",
                 [now, as_json_param([{"id": pk, "text": text} for pk, text in chunk])],
             )
@@ -60,6 +70,9 @@ def product_save(*, product: Product, changed_fields: Iterable[str], actor=None)
         brand=product.brand.name if product.brand_id else None,
         attributes=product.attributes or {},
         category_names=category_path_names(path, names),
+        title=product.title,
+        description=product.description,
+        language=settings.CATALOG_LANGUAGE,
     )
     creating = product._state.adding
     if creating or changed & {"title", "description", "category", "brand", "attributes"}:

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -321,6 +322,9 @@ def _products_write_chunk(
                 category_names=category_path_names(
                     path_by_id.get(merged["category_id"], ""), category_names
                 ),
+                title=merged["title"],
+                description=merged["description"],
+                language=settings.CATALOG_LANGUAGE,
             ),
         }
         if old is None:

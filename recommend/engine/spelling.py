@@ -9,7 +9,9 @@ rapidfuzz. That keeps a lookup to a few dictionary probes, independent of vocabu
 
 Policy (all parameters of :class:`SpellCorrector`):
 
-- a known word is never corrected, nor a token containing a digit ("4k", "iphone15", "2.5");
+- a known word is never corrected, nor a token containing a digit ("4k", "iphone15", "2.5"),
+  nor one holding a script written without spaces (a Chinese run is a phrase, and an edit of
+  one character is another word);
 - words shorter than ``min_length`` (5) are never corrected: "usb", "tv", "nike" are too short
   for an edit to be told apart from a different word;
 - words of ``min_length`` .. ``long_word_length - 1`` characters (5-7) get distance <= 1,
@@ -31,6 +33,7 @@ from typing import Any
 
 from rapidfuzz.distance import OSA
 
+from catalog.segmentation import has_unspaced
 from recommend.engine.text import normalise, token_spans, tokenize
 
 __all__ = ["Correction", "SpellCorrector"]
@@ -192,6 +195,9 @@ class SpellCorrector:
         """The largest edit distance a correction of ``word`` may have (0: never corrected)."""
         if len(word) < self.min_length or _has_digit(word) or word in self.counts:
             return 0
+        if has_unspaced(word):
+            return 0  # a Chinese/Japanese/Thai run is a phrase, not a misspelt word
+
         if len(word) < self.long_word_length:
             return 1
         return self.max_distance

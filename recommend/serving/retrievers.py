@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from catalog.segmentation import segment
 from platform_core.caches import TimedValue
 from recommend.engine import retrieval
 from recommend.engine.retrieval import Range, SemanticPlan
@@ -254,6 +256,8 @@ class PostgresLexicalIndex:
         fewer than ``OR_FALLBACK_BELOW`` products match every term."""
         if not query_text.strip() or k <= 0:
             return [], []
+        # Chinese/Japanese/Thai runs split into words as the documents were (search_text)
+        query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
         strict = self._query("websearch_to_tsquery('english', %s)", query_text, k, filters)
         if len(strict) >= min(k, OR_FALLBACK_BELOW):
             return strict, []
@@ -274,6 +278,7 @@ class PostgresLexicalIndex:
         feature, the same BM25 for every candidate, serving and training alike."""
         if not product_ids or not query_text.strip():
             return {}
+        query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
         if self.scoring != "ts_rank_cd":
             candidates = f"SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
             sql = _bm25_sql(candidates, fields=self.scoring == "bm25f")
