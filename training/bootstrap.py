@@ -22,6 +22,13 @@ from training.models import ModelVersion, Task
 BASE_NAME = "all-MiniLM-L6-v2 (packaged base)"
 
 
+def base_name(base: str) -> str:
+    """The first retriever's name: the packaged encoder's, or the configured base's last part."""
+    if base == "sentence-transformers/all-MiniLM-L6-v2":
+        return BASE_NAME
+    return f"{base.rstrip('/').rsplit('/', 1)[-1]} (base, DEFAULT_ENCODER)"[:200]
+
+
 def run(*, stdout=None, style=None) -> ModelVersion | None:
     """The retriever step, then the intent step (``training.bootstrap_intent``)."""
     from training import bootstrap_intent
@@ -43,7 +50,7 @@ def retriever_run(*, stdout=None, style=None) -> ModelVersion | None:
         status=ModelVersion.Status.READY,
     ).order_by("pk").first() or services.model_version_register(
         task=Task.RETRIEVER,
-        name=BASE_NAME,
+        name=base_name(settings.DEFAULT_ENCODER),
         base=settings.DEFAULT_ENCODER,
         dimension=384,
         hyperparameters={"source": "packaged wheel"},
