@@ -477,6 +477,10 @@ CATALOG_LANGUAGE = env("CATALOG_LANGUAGE", default="auto")
 # queries; later the intent answers and product copy): a Hugging Face seq2seq or causal LM id or
 # a local directory, loaded by training.ml.generator; empty: none (features fall back to rules).
 AISLE_GENERATOR_MODEL = env("AISLE_GENERATOR_MODEL", default="")
+# /api/v1/answers?summary=true: the generator summarises the passages found, with citations, in
+# the web process; a request waits at most this long (docs/knowledge.md, Generated summary).
+ANSWERS_SUMMARY_TIMEOUT_MS = env.int("ANSWERS_SUMMARY_TIMEOUT_MS", default=3000)
+ANSWERS_SUMMARY_MAX_TOKENS = env.int("ANSWERS_SUMMARY_MAX_TOKENS", default=96)
 DEMO_STORE = env.bool("DEMO_STORE", default=True)
 HOST = env("HOST", default="127.0.0.1")
 PORT = env.int("PORT", default=8000)

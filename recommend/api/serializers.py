@@ -354,6 +354,12 @@ class AnswersQuery(serializers.Serializer):
     size = serializers.IntegerField(
         required=False, default=3, min_value=1, max_value=20, help_text="Answers, 1–20."
     )
+    summary = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also a generated summary of the answers, with citations (needs "
+        "AISLE_GENERATOR_MODEL; waits at most ANSWERS_SUMMARY_TIMEOUT_MS).",
+    )
 
 
 class AnswerSource(serializers.Serializer):
@@ -383,9 +389,25 @@ class AnswerItem(serializers.Serializer):
     )
 
 
+class AnswerSummaryOut(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["ok", "off", "no_passages", "no_citation", "bad_citation", "timeout", "busy"],
+        help_text="ok, or why there is no summary: off (no generator configured), no_passages "
+        "(never a summary without one), no_citation / bad_citation (the generation cited no "
+        "passage it was given: dropped), timeout, busy (a generation is still running).",
+    )
+    text = serializers.CharField(
+        allow_blank=True, help_text="The summary, citing passages as [1], [2] … (answers order)."
+    )
+    citations = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The cited passages' ids, first cited first."
+    )
+
+
 class AnswersOut(serializers.Serializer):
     query = serializers.CharField(allow_blank=True)
     answers = AnswerItem(many=True)
+    summary = AnswerSummaryOut(required=False, help_text="Only with summary=true.")
     request_id = serializers.CharField()
     served_at = serializers.DateTimeField()
 

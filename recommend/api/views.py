@@ -340,6 +340,11 @@ _ANSWER_EXAMPLE = {
             "matched_by": ["lexical", "semantic"],
         }
     ],
+    "summary": {
+        "status": "ok",
+        "text": "You can send an item back within 30 days of delivery for a full refund [1].",
+        "citations": [12],
+    },
     "request_id": "5f0c3c0a2b8e4d7f9a1b2c3d4e5f6a7b",
     "served_at": "2030-06-15T12:00:00Z",
 }
@@ -370,13 +375,12 @@ class AnswersView(ServingView):
         )
         with ctx.stage("answers"):
             found = answers.answers(params["q"], ctx.models.retriever, size=params["size"])
+        body = {"query": params["q"][: answers.QUERY_MAX_CHARS], "answers": found}
+        if params["summary"]:
+            with ctx.stage("summary"):
+                body["summary"] = answers.summary(params["q"], found)
         response = Response(
-            {
-                "query": params["q"][: answers.QUERY_MAX_CHARS],
-                "answers": found,
-                "request_id": ctx.request_id,
-                "served_at": ctx.now.isoformat(),
-            }
+            {**body, "request_id": ctx.request_id, "served_at": ctx.now.isoformat()}
         )
         response["X-Request-ID"] = ctx.request_id
         response["Server-Timing"] = ctx.server_timing()

@@ -166,6 +166,25 @@ def answers(
     return out
 
 
+def summary(query: str, found: list[dict[str, Any]]) -> dict[str, Any]:
+    """A generated summary of ``found`` with citations (``recommend.engine.answer_summary``),
+    or why there is none: ``off`` when no generator is configured."""
+    from django.conf import settings
+
+    from recommend.engine.answer_summary import Passage
+
+    summariser = loaders.answer_summariser(settings.AISLE_GENERATOR_MODEL)
+    if summariser is None:
+        return {"status": "off", "text": "", "citations": []}
+    passages = [Passage(a["passage"], a["heading"], a["text"]) for a in found]
+    outcome = summariser.summarise(
+        normalise(query, QUERY_MAX_CHARS),
+        passages,
+        timeout_s=settings.ANSWERS_SUMMARY_TIMEOUT_MS / 1000,
+    )
+    return outcome.as_dict()
+
+
 def search_answers(
     wanted: bool,
     query: str,

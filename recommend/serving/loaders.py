@@ -456,3 +456,33 @@ def _load_corrector(version: str) -> SpellCorrector:
     except Exception:
         logger.warning("spelling cache write failed", exc_info=True)
     return corrector
+
+
+# --------------------------------------------------------------------------- answer summaries
+
+_summarisers = KeyedCache("recommend.answer-summarisers", loaded_models=True)  # by generator id
+
+
+def answer_summariser(source: str):
+    """The answers' summariser over the generator ``source`` (AISLE_GENERATOR_MODEL), loaded
+    once per process on the first request that asks for a summary; None when none is set."""
+    if not source:
+        return None
+    return _summarisers.get(source, lambda: _load_summariser(source))
+
+
+def _load_summariser(source: str):
+    from django.conf import settings
+
+    from recommend.engine.answer_summary import Summariser
+    from training.ml.generator import load_generator
+
+    generator = load_generator(source)
+    _loaded(f"generator {source}")
+    tokens = settings.ANSWERS_SUMMARY_MAX_TOKENS
+
+    def generate(prompt: str) -> str:
+        outs = generator.generate([prompt], max_new_tokens=tokens, max_input_tokens=768)
+        return outs[0][0] if outs and outs[0] else ""
+
+    return Summariser(generate)

@@ -135,3 +135,50 @@ def test_search_adds_answers_when_the_intent_is_support(
     assert body["results"], "the products are still there, next to the answers"
     other = storefront.get("/api/v1/search", {"q": "running shoes"}).json()
     assert other["intent"]["label"] == "buy" and "answers" not in other
+
+
+def tiny_generator(directory) -> str:
+    """A tiny config-built GPT-2 (random weights) as a local generator directory."""
+    import torch
+    from transformers import BertTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from tests.training.conftest import SPECIAL_TOKENS
+
+    words = ["return", "days", "refund", "[", "]", "1", "2", ".", "yes", "within", "30"]
+    directory.mkdir()
+    (directory / "vocab.txt").write_text("\n".join([*SPECIAL_TOKENS, *words]) + "\n")
+    tokenizer = BertTokenizer(vocab=str(directory / "vocab.txt"))
+    tokenizer.save_pretrained(str(directory))
+    torch.manual_seed(0)
+    GPT2LMHeadModel(
+        GPT2Config(vocab_size=len(tokenizer), n_embd=16, n_layer=1, n_head=2, n_positions=1024)
+    ).save_pretrained(str(directory))
+    return str(directory)
+
+
+def test_a_summary_is_only_given_on_request_and_never_uncited(
+    storefront, knowledge_base, settings, tmp_path
+):
+    question = {"q": "how many days do I have to send something back"}
+    plain = storefront.get("/api/v1/answers", question).json()
+    assert "summary" not in plain
+    off = storefront.get("/api/v1/answers", {**question, "summary": "true"}).json()
+    assert off["summary"] == {"status": "off", "text": "", "citations": []}
+
+    settings.AISLE_GENERATOR_MODEL = tiny_generator(tmp_path / "tiny-gpt2")
+    settings.ANSWERS_SUMMARY_TIMEOUT_MS = 60_000
+    response = storefront.get("/api/v1/answers", {**question, "summary": "true"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert "summary;" in response["Server-Timing"]
+    summary = body["summary"]
+    # whatever a random model writes: kept only when it cites passages it was given
+    assert summary["status"] in {"ok", "no_citation", "bad_citation"}
+    if summary["status"] == "ok":
+        assert summary["citations"] and set(summary["citations"]) <= {
+            a["passage"] for a in body["answers"]
+        }
+    else:
+        assert summary["text"] == "" and summary["citations"] == []
+    nothing = storefront.get("/api/v1/answers", {"q": "zzzz qqqq", "summary": "true"}).json()
+    assert nothing["answers"] == [] and nothing["summary"]["status"] == "no_passages"
