@@ -146,3 +146,122 @@ def test_reliability_lab_recovers_the_dead_letters(demo, empty_served_buffer, cl
     attempt = LabAttempt.objects.filter(user=learner_user, lab=lab).order_by("-id").first()
     print("recovered:", attempt.results.first().items)
     assert attempt.status == LabAttempt.Status.PASSED, attempt.results.first().items
+
+
+# --- efficiency -------------------------------------------------------------------------------------
+
+
+def test_efficiency_lab_quantises_and_promotes_within_tolerance(demo, client, learner_user):
+    """Step 1: the quantize job with Retriever version empty (the active one) and the defaults;
+    step 2: the child's figures beside its parent's on its version page; step 3: Promote.
+    Nothing done fails; the child left unpromoted fails."""
+    from training import bootstrap, selectors
+
+    bootstrap.run()  # what `make run` does: the packaged encoder, embedded and active
+    parent = selectors.active_version("retriever")
+    lab = Lab.objects.get(slug="quantise-the-active-retriever")
+    services.lab_start(user=learner_user, lab=lab)
+    client.force_login(learner_user)
+    assert _failed(services.lab_check(user=learner_user, lab=lab)) == [
+        "A quantize job you launched succeeded",
+        "Its quality is within tolerance, and you promoted it",
+    ]
+
+    job = _run(training_services.job_launch(kind="quantize", params={}, user=learner_user))
+    child = job.result_version
+    assert child.parent_id == parent.pk and child.precision == "int8"
+    page = client.get(reverse("admin:training_modelversion_change", args=[child.pk]))
+    assert page.status_code == 200  # the lab's grants open the version page
+    assert "may be promoted" in page.content.decode()
+    result = services.lab_check(user=learner_user, lab=lab)
+    print("\nnot promoted:", result.items)
+    assert _failed(result) == ["You promoted it and it is the active retriever"]
+
+    response = client.post(reverse("admin:training_modelversion_promote", args=[child.pk]))
+    assert response.status_code == 302
+    assert selectors.active_version("retriever") == child
+    client.post(reverse("academy:lab_check", args=[lab.slug]))
+    attempt = LabAttempt.objects.filter(user=learner_user, lab=lab).get()
+    print("promoted:", attempt.results.first().items)
+    assert attempt.status == LabAttempt.Status.PASSED, attempt.results.first().items
+
+
+# --- drafted copy -----------------------------------------------------------------------------------
+
+
+def _approve_passing(client, ids: list[int]):
+    """The queue's bulk action on the selected drafts (it publishes only passing ones)."""
+    return client.post(
+        reverse("admin:copywriting_copydraft_changelist"),
+        {"action": "approve_passing", "_selected_action": [str(i) for i in ids]},
+    )
+
+
+def test_drafted_copy_lab_approves_passing_drafts_and_rejects_the_marked_one(
+    demo, client, learner_user
+):
+    """Starting the lab plants a draft the guardrails mark; step 2: generate_copy with its
+    defaults; step 3: reject the marked draft, approve the passing ones. Publishing the marked
+    draft fails (first attempt); nothing done fails; the passing ones approved but the marked
+    one left pending fails; rejecting it passes."""
+    from catalog.copywriting.models import CopyDraft
+    from catalog.models import Product
+
+    lab = Lab.objects.get(slug="review-drafted-copy")
+    services.lab_start(user=learner_user, lab=lab)
+    client.force_login(learner_user)
+    queue = client.get(reverse("admin:copywriting_copydraft_changelist"), {"passes_checks": "0"})
+    assert queue.status_code == 200  # the lab's grants open the queue
+    (planted,) = CopyDraft.objects.filter(status="pending")
+    assert not planted.passes_checks and [c["name"] for c in planted.failed_checks] == [
+        "attributes"
+    ]
+    assert planted.product.title in queue.content.decode()
+    assert _failed(services.lab_check(user=learner_user, lab=lab)) == [
+        "A generate_copy job you launched succeeded",
+        "You reviewed your job's drafts that pass every check, and approved them",
+        "You rejected the draft the guardrails marked",
+    ]
+
+    # the wrong thing: the marked draft published from its own page
+    change = reverse("admin:copywriting_copydraft_change", args=[planted.pk])
+    assert client.post(change, {"text": planted.text, "_approve": "1"}).status_code == 302
+    assert Product.objects.get(pk=planted.product_id).description == planted.text
+    result = services.lab_check(user=learner_user, lab=lab)
+    print("\nmarked draft published:", result.items)
+    assert _failed(result) == [
+        "A generate_copy job you launched succeeded",
+        "You reviewed your job's drafts that pass every check, and approved them",
+        "You rejected the draft the guardrails marked",
+        "No draft the guardrails marked was published by you",
+    ]
+    services.lab_leave(user=learner_user, lab=lab)
+
+    # a second attempt, done right
+    learner_user.refresh_from_db()  # as each request loads its user (leaving took staff back)
+    services.lab_start(user=learner_user, lab=lab)
+    (planted,) = CopyDraft.objects.filter(status="pending")
+    job = _run(training_services.job_launch(kind="generate_copy", params={}, user=learner_user))
+    drafts = list(CopyDraft.objects.filter(job_id=job.pk))
+    passing = [d.pk for d in drafts if d.passes_checks]
+    print(f"{len(drafts)} drafted, {len(passing)} pass every check")
+    assert passing
+    # the bulk action on everything in the queue publishes the passing drafts only
+    assert _approve_passing(client, [d.pk for d in drafts] + [planted.pk]).status_code == 302
+    assert CopyDraft.objects.get(pk=planted.pk).status == "pending"
+    assert set(
+        CopyDraft.objects.filter(status="approved", job_id=job.pk).values_list("pk", flat=True)
+    ) == set(passing)
+    marked = [d.pk for d in drafts if not d.passes_checks]
+    for pk in marked:  # the job's own marked drafts, if any, rejected too
+        client.post(reverse("admin:copywriting_copydraft_change", args=[pk]), {"_reject": "1"})
+    result = services.lab_check(user=learner_user, lab=lab)
+    print("passing approved, marked left:", result.items)
+    assert _failed(result) == ["You rejected the draft the guardrails marked"]
+
+    change = reverse("admin:copywriting_copydraft_change", args=[planted.pk])
+    assert client.post(change, {"text": planted.text, "_reject": "1"}).status_code == 302
+    client.post(reverse("academy:lab_check", args=[lab.slug]))
+    attempt = LabAttempt.objects.filter(user=learner_user, lab=lab).order_by("-id").first()
+    print("reviewed:", attempt.results.first().items)
+    assert attempt.status == LabAttempt.Status.PASSED, attempt.results.first().items
