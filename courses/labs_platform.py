@@ -412,8 +412,8 @@ def plant_bad_draft(*, user, attempt) -> None:
         return
     for claim in PLANTED_CLAIMS:
         text = (
-            f"{product.title}: made of {claim}, with a lifetime warranty. "
-            + product.description.strip()
+            f"Meet the {product.title}: made of {claim}, finished by hand and built to last "
+            "for years, with a lifetime warranty."
         )
         (draft,) = copy_services.drafts_store(
             drafted=[(Draft(product.pk, text, PLANTED_DRAFTER), [], product.description)]
