@@ -8,4 +8,7 @@ class CoursesConfig(AppConfig):
     verbose_name = "Academy"
 
     def ready(self) -> None:
-        from courses import labs_operations  # noqa: F401 (registers the operations labs' checks)
+        from courses import (
+            labs_operations,  # noqa: F401 (registers the operations labs' checks)
+            labs_platform,  # noqa: F401 (reliability, efficiency, drafted copy)
+        )

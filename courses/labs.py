@@ -566,3 +566,12 @@ def import_lab_file_for(user):
 
 # Check name → function(user) -> LabFile: files a lab page offers for download.
 DOWNLOADS: dict[str, Callable] = {"catalog_import_fixed": import_lab_file_for}
+
+# --- what a lab plants on the learner's store -------------------------------------------------------
+
+# Check name → function(*, user, attempt) run when the learner starts the lab: it plants what the
+# lab needs (a dead letter to recover, a bad draft to reject) and records it in the audit log
+# (``academy.lab_plant`` on the attempt), where the check finds it. ``TEARDOWNS`` run when the
+# learner leaves the lab without passing: they take back what is still planted.
+SETUPS: dict[str, Callable] = {}
+TEARDOWNS: dict[str, Callable] = {}

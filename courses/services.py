@@ -228,6 +228,9 @@ def lab_start(*, user, lab: Lab) -> LabAttempt:
         user.is_staff = True
     attempt = LabAttempt.objects.create(user=user, lab=lab, granted_staff=granted_staff)
     course_enroll(user=user, course=lab.module.course)
+    setup = labs.SETUPS.get(lab.check_name)
+    if setup is not None:  # what the lab plants on the store for the learner (audited)
+        setup(user=user, attempt=attempt)
     audit_record(
         actor=user,
         action="academy.lab_start",
@@ -304,6 +307,9 @@ def lab_leave(*, user, lab: Lab) -> LabAttempt | None:
     attempt.ended_at = timezone.now()
     attempt.save(update_fields=["status", "ended_at"])
     _lab_access_end(attempt=attempt)
+    teardown = labs.TEARDOWNS.get(lab.check_name)
+    if teardown is not None:  # take back what the lab planted and is still there
+        teardown(user=user, attempt=attempt)
     audit_record(actor=user, action="academy.lab_leave", obj=lab, details={"attempt": attempt.pk})
     return attempt
 

@@ -268,6 +268,13 @@ class Buffer:
     def dead_letter_discard(self, raw: str) -> bool:
         return bool(redis_client().lrem(self.dead_key, 1, raw))
 
+    def dead_letter_add(self, row: dict[str, Any], error: str) -> DeadLetter:
+        """Put ``row`` in the dead-letter list with ``error``, as a failed flush would (the
+        Academy's reliability lab plants rows for a learner to recover this way)."""
+        letter = _dead_letter(self, json.dumps(row, default=str), error)
+        redis_client().rpush(self.dead_key, letter.raw)
+        return letter
+
 
 REGISTRY: dict[str, Buffer] = {}
 

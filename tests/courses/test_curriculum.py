@@ -29,10 +29,10 @@ def _load(path=SHIPPED, *args) -> str:
 def test_shipped_curriculum_loads_completely():
     output = _load()
     assert "created 5 courses" in output
-    assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (5, 17, 45)
+    assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (5, 18, 46)
     assert (
-        Quiz.objects.count() == 17
-        and Lab.objects.count() == 7
+        Quiz.objects.count() == 18
+        and Lab.objects.count() == 10
         and LearningPath.objects.count() == 3
     )
     assert set(Lab.objects.values_list("check_name", flat=True)) == {
@@ -43,6 +43,9 @@ def test_shipped_curriculum_loads_completely():
         "zero_result_query_fixed",
         "data_value_most_valuable",
         "sentiment_spike_named",
+        "dead_letters_recovered",
+        "quantized_within_tolerance",
+        "copy_drafts_reviewed",
     }
     assert {p.role for p in LearningPath.objects.all()} == {"merchandiser", "analyst", "developer"}
     for path in LearningPath.objects.all():
@@ -63,7 +66,7 @@ def test_loading_twice_changes_nothing():
     _load()
     output = _load()
     assert "created nothing; updated nothing; deleted nothing" in output
-    assert Lesson.objects.count() == 45
+    assert Lesson.objects.count() == 46
 
 
 def test_export_round_trip(tmp_path):
