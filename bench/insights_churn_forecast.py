@@ -49,6 +49,7 @@ PAGES = (
     ("churn risk, one group", "admin:insights_churnscore_changelist", "group={group}"),
     ("churn risk, search", "admin:insights_churnscore_changelist", "q={shopper}"),
     ("churn risk, page 50", "admin:insights_churnscore_changelist", "p=50"),
+    ("churn risk, last page", "admin:insights_churnscore_changelist", "p={last}"),
     ("win-back lists", "admin:insights_churnscore_winback", ""),
     ("win-back CSV", "admin:insights_churnscore_winback_csv", ""),
 )
@@ -172,11 +173,13 @@ def main() -> None:
     from recommend.insights.models import ChurnScore
 
     top = ChurnScore.objects.select_related("shopper").order_by("-risk", "id").first()
+    scores = ChurnScore.objects.count()
     fill = {
+        "last": max(1, -(-scores // 100)),  # the list's 100 rows a page
         "group": quote(top.group if top else ""),
         "shopper": quote(top.shopper.external_id if top else ""),
     }
-    print(f"churn scores: {ChurnScore.objects.count():,}")
+    print(f"churn scores: {scores:,}")
     pages = PAGES + (FORECAST_PAGES if run else ())
     for label, name, query in pages:
         url = reverse(name) + (f"?{query.format(**fill)}" if query else "")

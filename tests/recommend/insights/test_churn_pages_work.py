@@ -1,5 +1,5 @@
 """The churn pages' work does not grow with the number of shoppers they list: the same number of
-queries and, on the win-back page (up to groups × ``winback_per_group`` shoppers, 800 with 40
+queries (the list's paged query joins nothing) and, on the win-back page (up to groups × ``winback_per_group`` shoppers, 800 with 40
 top categories), the same number of template nodes rendered for 3 or 30 shoppers per group.
 Rendering each row cell by cell in the template language made that page the slowest Insights
 page at 1M events (bench/insights_churn_forecast.py); its rows are now one ``format_html_join``."""
@@ -62,7 +62,7 @@ def plant_scores(per_group: int) -> None:
 
 
 def page_work(client: Client, url: str):
-    """The response, the queries it ran and the template nodes it rendered."""
+    """The response, the queries it ran (their SQL) and the template nodes it rendered."""
     nodes = 0
     render = Node.render_annotated
 
@@ -77,7 +77,7 @@ def page_work(client: Client, url: str):
     ):
         response = client.get(url)
     assert response.status_code == 200
-    return response, len(queries), nodes
+    return response, [q["sql"] for q in queries.captured_queries], nodes
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_the_winback_page_renders_a_fixed_amount_of_template_work_per_group(anal
     _, small_queries, small_nodes = page_work(analyst, url)
     plant_scores(30)
     response, big_queries, big_nodes = page_work(analyst, url)
-    assert big_queries == small_queries
+    assert len(big_queries) == len(small_queries)
     assert big_nodes == small_nodes
 
     html = response.content.decode()
@@ -108,12 +108,24 @@ def test_the_winback_page_renders_a_fixed_amount_of_template_work_per_group(anal
     assert html.count('class="aisle-full-width aisle-compare winback-group"') == 2
 
 
-def test_the_churn_list_runs_the_same_queries_for_few_or_many_shoppers(analyst):
+def test_the_churn_list_pages_without_joining_the_rows_before_the_page(analyst):
     url = reverse("admin:insights_churnscore_changelist")
     plant_scores(3)
     analyst.get(url)
     _, small_queries, _ = page_work(analyst, url)
     plant_scores(60)
     response, big_queries, _ = page_work(analyst, url)
-    assert big_queries == small_queries
-    assert response.content.decode().count("/change/") >= 100  # a full page of shopper links
+    assert len(big_queries) == len(small_queries)
+    html = response.content.decode()
+    assert html.count('/change/">winback-') == 100  # a full page of shopper links
+
+    # page 2 is an OFFSET: the paged query reads the score table alone (a join there walks every
+    # shopper before the page: 23k of them on the last page at 1M events); the page's shoppers
+    # come in one more query by primary key
+    response, queries, _ = page_work(analyst, f"{url}?p=2")
+    paged = [q for q in queries if "OFFSET" in q and '"insights_churnscore"' in q]
+    assert len(paged) == 1 and "JOIN" not in paged[0]
+    assert response.content.decode().count('/change/">winback-') == 20
+    assert any("catalog_shopper" in q and " IN (" in q for q in queries), [
+        q[:300] for q in queries if "catalog_shopper" in q
+    ]
