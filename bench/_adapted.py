@@ -130,7 +130,8 @@ def offline_figures(
     }
     ids = sorted(texts)
     index = bm25(ids, [texts[pk] for pk in ids])
-    lexical = {q: [external[pk] for pk in index.search(q, 100)] for q in truth}
+    lexical_scored = {q: index.search_scored(q, 100) for q in truth}
+    lexical = {q: [external[pk] for pk, _ in lexical_scored[q]] for q in truth}
     field = {f.name: f.default for f in Strategy._meta.get_fields() if hasattr(f, "default")}
     default = FusionSetting(field["rrf_k"], field["lexical_weight"], field["semantic_weight"])
     valid, _test = split_queries(list(truth), seed=seed, valid_fraction=0.5)
@@ -146,17 +147,32 @@ def offline_figures(
         unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
         queries = list(truth)
         qv = encode_texts(model, queries, batch_size=64)
-        semantic = {}
+        semantic, cosines = {}, {}
         for q, v in zip(queries, qv, strict=True):
-            top = np.argsort(-(unit @ v), kind="stable")[:100]
+            similarity = unit @ v
+            top = np.argsort(-similarity, kind="stable")[:100]
             semantic[q] = [order_ids[i] for i in top]
-        lists = {q: QueryLists(lexical=lexical[q], semantic=semantic[q]) for q in truth}
+            cosines[q] = [float(similarity[i]) for i in top]
+        lists = {
+            q: QueryLists(
+                lexical=lexical[q],
+                semantic=semantic[q],
+                lexical_scores=[score for _, score in lexical_scored[q]],
+                semantic_scores=cosines[q],
+            )
+            for q in truth
+        }
         tuned = tune_search_fusion(
             {q: lists[q] for q in valid}, {q: truth[q] for q in valid}, start=default
         ).chosen
+        wide = tune_search_fusion(
+            {q: lists[q] for q in valid}, {q: truth[q] for q in valid}, start=default, wide=True
+        )
         log(
             f"{label}: tuned on {len(valid)} validation queries: k {tuned.rrf_k}, lexical "
-            f"{tuned.lexical_weight:g}, semantic {tuned.semantic_weight:g}"
+            f"{tuned.lexical_weight:g}, semantic {tuned.semantic_weight:g}; wide: "
+            f"{wide.chosen.as_dict()} (validation NDCG@{K} {wide.ndcg:.4f} vs "
+            f"{wide.start_ndcg:.4f} default, {len(wide.tried)} settings)"
         )
         scores[f"plain embedding ({label})"] = {q: ndcg(semantic[q], truth[q]) for q in truth}
         scores[f"hybrid default ({label})"] = {
@@ -164,6 +180,9 @@ def offline_figures(
         }
         scores[f"hybrid tuned ({label})"] = {
             q: ndcg(fused_ids(lists[q], tuned), truth[q]) for q in truth
+        }
+        scores[f"hybrid tuned wide ({label})"] = {
+            q: ndcg(fused_ids(lists[q], wide.chosen), truth[q]) for q in truth
         }
     return scores
 
@@ -213,8 +232,12 @@ def print_store_report(
         ("hybrid tuned (adapted)", "hybrid tuned (base)"),
         ("plain embedding (adapted)", "plain embedding (base)"),
         ("hybrid tuned (base)", "hybrid default (base)"),
+        ("hybrid tuned wide (base)", "hybrid default (base)"),
+        ("hybrid tuned wide (adapted)", "hybrid default (adapted)"),
     ]
     for better, worse in pairs:
+        if better not in scores or worse not in scores:
+            continue  # no adapted version (a base-only comparison of the fusions)
         for part, queries in (("all", sorted(scores[better])), ("test half", test)):
             mean, low, high = paired_bootstrap(
                 [scores[better][q] for q in queries], [scores[worse][q] for q in queries]

@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._paired import print_paired
 from bench._serving import reset_serving_caches, setup_django, table
 
 DATABASE = "aisle_bench_relevance"
@@ -211,13 +212,16 @@ class BM25:
         self.k1 = k1
 
     def search(self, query: str, k: int) -> list[int]:
+        return [pk for pk, _ in self.search_scored(query, k)]
+
+    def search_scored(self, query: str, k: int) -> list[tuple[int, float]]:
         terms = [self.vocab[w] for w in dict.fromkeys(self._stem(query)) if w in self.vocab]
         if not terms:
             return []
         tf = self.tf[:, terms]
         scores = (self.idf[terms] * tf * (self.k1 + 1) / (tf + self.norm[:, None])).sum(axis=1)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [self.ids[i] for i in order if scores[i] > 0]
+        return [(self.ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
 
 def ndcg(ranked: Sequence[str], gains: dict[str, float], k: int = K) -> float:
@@ -670,6 +674,7 @@ def main() -> None:
         f"{tuned['semantic_weight']:g}, chosen on the validation half (NDCG@{K} "
         f"{tuned['valid_ndcg']:.4f} vs {tuned['valid_ndcg_default']:.4f} with the defaults)"
     )
+    print_paired(result["per_query"], "lexical only (BM25)", "BM25 (numpy)")
     if ranker is None:
         print(
             "hybrid + ranker: n/a (no ranker version is active in the development database; "

@@ -149,31 +149,36 @@ _known_words = KeyedCache("recommend.known-words", loaded_models=True)  # by tok
 
 
 def known_words(version: VersionRef | None) -> frozenset[str]:
-    """Words the typo corrector must leave alone: the whole words of the retriever's tokenizer
-    vocabulary (loaded alone, without weights; once per tokenizer). Empty without a retriever."""
+    """Words the typo corrector must leave alone: a general English word list
+    (``query_correction.general_dictionary``) and the whole words of the retriever's tokenizer
+    vocabulary (loaded alone, without weights; once per tokenizer)."""
+    from recommend.engine.query_correction import general_dictionary
+
     if version is None:
-        return frozenset()
+        return general_dictionary()
     try:
         source = _tokenizer_source(version)
     except Exception:
-        return frozenset()
+        return general_dictionary()
     return _known_words.get(source, lambda: _load_known_words(source))
 
 
 def _load_known_words(source: str) -> frozenset[str]:
-    from recommend.engine.query_correction import dictionary_words
+    from recommend.engine.query_correction import dictionary_words, general_dictionary
 
     try:
         from transformers import AutoTokenizer
 
         words = dictionary_words(AutoTokenizer.from_pretrained(source).get_vocab())
         _loaded(f"vocabulary {source}")
-        return words
+        return words | general_dictionary()
     except Exception:
         logger.warning(
-            "no tokenizer vocabulary at %s: typo correction is unguarded", source, exc_info=True
+            "no tokenizer vocabulary at %s: typo correction guards the general word list only",
+            source,
+            exc_info=True,
         )
-        return frozenset()
+        return general_dictionary()
 
 
 # --------------------------------------------------------------------------- ranker

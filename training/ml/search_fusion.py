@@ -10,6 +10,14 @@ against the query's graded judgments. RRF only cares about the ratio of the weig
 grid is over ``k`` and the lexical share ``w_lex / (w_lex + w_sem)`` (0: semantic only, 1:
 lexical only). Ties keep the setting already in place (then the defaults): a grid point is
 chosen only when it measurably helps on the validation queries.
+
+A wider search (``tune_search_fusion(..., wide=True)``) also chooses how deep each retriever's
+list is fused (``lexical_depth`` / ``semantic_depth``: a semantic list's tail is often noise a
+deep RRF still credits) and the fusion method: RRF, or a convex combination of the lists'
+min-max normalised scores (``w_lex * lex + w_sem * sem``, Bruch et al. 2023: it keeps how much
+better the first hit is than the tenth, which RRF throws away; it needs each list's scores,
+``QueryLists.*_scores``). A setting is described fully by :class:`FusionSetting`; the defaults
+of its new fields are what serving does today (RRF over 100 candidates each).
 """
 
 from __future__ import annotations
@@ -17,13 +25,15 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from recommend.engine.fusion import reciprocal_rank_fusion
+from recommend.engine.fusion import id_sort_key, reciprocal_rank_fusion
 from training.ml.metrics import ndcg_at_k
 from training.ml.progress import CancelCheck, check_cancel
 
 __all__ = [
+    "DEFAULT_DEPTH_GRID",
     "DEFAULT_K_GRID",
     "DEFAULT_SHARE_GRID",
+    "METHODS",
     "FusionSetting",
     "QueryLists",
     "SearchFusionResult",
@@ -35,6 +45,10 @@ __all__ = [
 
 DEFAULT_K_GRID: tuple[int, ...] = (1, 5, 10, 20, 40, 60, 100)
 DEFAULT_SHARE_GRID: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
+#: candidates per retriever fused (serving fetches 100)
+DEFAULT_DEPTH_GRID: tuple[int, ...] = (10, 30, 100)
+DEFAULT_DEPTH = 100
+METHODS = ("rrf", "convex")
 PARTIAL_WEIGHT = 0.5
 
 
@@ -46,6 +60,21 @@ class QueryLists:
     lexical: Sequence[Hashable]
     partial: Sequence[Hashable] = ()
     semantic: Sequence[Hashable] = ()
+    #: each list's scores, in its order (BM25, cosine): the convex fusion needs them
+    lexical_scores: Sequence[float] | None = None
+    partial_scores: Sequence[float] | None = None
+    semantic_scores: Sequence[float] | None = None
+
+    @property
+    def scored(self) -> bool:
+        return all(
+            scores is not None and len(scores) == len(ids)
+            for ids, scores in (
+                (self.lexical, self.lexical_scores),
+                (self.partial, self.partial_scores or ([] if not self.partial else None)),
+                (self.semantic, self.semantic_scores),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -53,14 +82,17 @@ class FusionSetting:
     rrf_k: int
     lexical_weight: float
     semantic_weight: float
+    method: str = "rrf"
+    lexical_depth: int = DEFAULT_DEPTH
+    semantic_depth: int = DEFAULT_DEPTH
 
     @classmethod
-    def from_share(cls, rrf_k: int, share: float) -> FusionSetting:
+    def from_share(cls, rrf_k: int, share: float, **wider) -> FusionSetting:
         """Weights with ``lexical / (lexical + semantic) = share``, the larger one 1."""
         share = min(1.0, max(0.0, float(share)))
         if share >= 0.5:
-            return cls(int(rrf_k), 1.0, round((1 - share) / share, 4))
-        return cls(int(rrf_k), round(share / (1 - share), 4), 1.0)
+            return cls(int(rrf_k), 1.0, round((1 - share) / share, 4), **wider)
+        return cls(int(rrf_k), round(share / (1 - share), 4), 1.0, **wider)
 
     @property
     def share(self) -> float:
@@ -85,11 +117,17 @@ def fused_ids(
     lists: QueryLists, setting: FusionSetting, *, partial_weight: float = PARTIAL_WEIGHT
 ) -> list[Hashable]:
     """The fused order serving produces for these lists under ``setting``."""
+    # the lexical depth counts full matches, then partial ones (one list in serving)
+    lexical = list(lists.lexical)[: setting.lexical_depth]
+    partial = list(lists.partial)[: max(0, setting.lexical_depth - len(lexical))]
+    semantic = list(lists.semantic)[: setting.semantic_depth]
+    if setting.method == "convex":
+        return convex_ids(lists, setting, partial_weight=partial_weight)
     fused = reciprocal_rank_fusion(
         {
-            "lexical": [(i, 0.0) for i in lists.lexical],
-            "lexical_partial": [(i, 0.0) for i in lists.partial],
-            "semantic": [(i, 0.0) for i in lists.semantic],
+            "lexical": [(i, 0.0) for i in lexical],
+            "lexical_partial": [(i, 0.0) for i in partial],
+            "semantic": [(i, 0.0) for i in semantic],
         },
         weights={
             "lexical": setting.lexical_weight,
@@ -99,6 +137,63 @@ def fused_ids(
         k=setting.rrf_k,
     )
     return [f.id for f in fused]
+
+
+def _standardised(scores: Sequence[float]) -> list[float]:
+    """Each score's distance from its list's mean in standard deviations (all 0 when flat)."""
+    if not scores:
+        return []
+    mean = sum(scores) / len(scores)
+    spread = (sum((v - mean) ** 2 for v in scores) / len(scores)) ** 0.5
+    if spread <= 1e-12:
+        return [0.0] * len(scores)
+    return [(v - mean) / spread for v in scores]
+
+
+def convex_ids(
+    lists: QueryLists, setting: FusionSetting, *, partial_weight: float = PARTIAL_WEIGHT
+) -> list[Hashable]:
+    """``w_lex * lex + w_sem * sem`` over the union of the (depth-cut) lists, each list's scores
+    standardised over what it returned (z-scores: a hit far ahead of its list counts more than
+    the first of a flat list, which rank fusion cannot tell apart; the lexical full and partial
+    matches together, one BM25 scale, a partial match's share times ``partial_weight``); a
+    product a list did not return gets that list's lowest standardised score. Ties: more lists,
+    then the best rank, then the id."""
+    if not lists.scored:
+        raise ValueError("the convex fusion needs each list's scores")
+    full_n = min(len(lists.lexical), setting.lexical_depth)
+    part_n = min(len(lists.partial), max(0, setting.lexical_depth - full_n))
+    lexical = [*lists.lexical[:full_n], *lists.partial[:part_n]]
+    lexical_z = _standardised(
+        [*list(lists.lexical_scores or ())[:full_n], *list(lists.partial_scores or ())[:part_n]]
+    )
+    semantic = list(lists.semantic)[: setting.semantic_depth]
+    semantic_z = _standardised(list(lists.semantic_scores or ())[: setting.semantic_depth])
+    by_list: list[tuple[float, dict[Hashable, tuple[int, float]]]] = []
+    for weight, ids, zs, cut in (
+        (setting.lexical_weight, lexical, lexical_z, full_n),
+        (setting.semantic_weight, semantic, semantic_z, len(semantic)),
+    ):
+        found: dict[Hashable, tuple[int, float]] = {}
+        for rank, (item, z) in enumerate(zip(ids, zs, strict=True), start=1):
+            if item not in found:
+                found[item] = (rank, z * (partial_weight if rank > cut else 1.0))
+        by_list.append((weight, found))
+    items = {item for _, found in by_list for item in found}
+    score = dict.fromkeys(items, 0.0)
+    seen_in = dict.fromkeys(items, 0)
+    best = dict.fromkeys(items, 10**9)
+    for weight, found in by_list:
+        if weight == 0 or not found:
+            continue
+        floor = min(z for _, z in found.values())
+        for item in items:
+            rank, z = found.get(item, (None, floor))
+            score[item] += weight * z
+            if rank is not None:
+                seen_in[item] += 1
+                best[item] = min(best[item], rank)
+    return sorted(score, key=lambda i: (-score[i], -seen_in[i], best[i], id_sort_key(i)))
 
 
 def mean_ndcg(
@@ -137,13 +232,33 @@ def tune_search_fusion(
     k: int = 10,
     k_grid: Sequence[int] = DEFAULT_K_GRID,
     share_grid: Sequence[float] = DEFAULT_SHARE_GRID,
+    wide: bool = False,
+    depth_grid: Sequence[int] = DEFAULT_DEPTH_GRID,
     on_step: Callable[[int, int], None] | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> SearchFusionResult:
-    """The grid setting with the best mean validation NDCG@k (``start`` wins ties)."""
+    """The grid setting with the best mean validation NDCG@k (``start`` wins ties). With
+    ``wide``, the grid also spans the depth of each list (``depth_grid``) and the convex
+    fusion (when every list carries its scores)."""
     start_ndcg = mean_ndcg(lists, judgments, start, k)
     best, best_ndcg = start, start_ndcg
-    grid = [FusionSetting.from_share(rk, share) for rk in k_grid for share in share_grid]
+    depths = [(d_lex, d_sem) for d_lex in depth_grid for d_sem in depth_grid] if wide else []
+    if not depths:
+        depths = [(DEFAULT_DEPTH, DEFAULT_DEPTH)]
+    grid = [
+        FusionSetting.from_share(rk, share, lexical_depth=d_lex, semantic_depth=d_sem)
+        for d_lex, d_sem in depths
+        for rk in k_grid
+        for share in share_grid
+    ]
+    if wide and lists and all(q.scored for q in lists.values()):
+        grid += [
+            FusionSetting.from_share(
+                start.rrf_k, share, method="convex", lexical_depth=d_lex, semantic_depth=d_sem
+            )
+            for d_lex, d_sem in depths
+            for share in share_grid
+        ]
     tried = []
     for n, setting in enumerate(grid, start=1):
         check_cancel(should_cancel)

@@ -81,6 +81,18 @@ def test_a_word_the_full_text_index_matches_is_not_corrected(storefront, serving
     assert body["corrected_query"] == "womens denim jacket" and "wj-1" in ids(body)
 
 
+def test_a_real_word_no_product_holds_is_not_corrected_to_a_catalogue_word(
+    storefront, serving_store
+):
+    """ "pamper" matches nothing and the tokenizer splits it, so it was "corrected" to "paper"
+    (one deletion away), and the paper product led a query about a relaxing evening."""
+    ProductFactory(external_id="pp-1", title="Recycled paper notebook")
+    ProductFactory(external_id="bs-1", title="Lavender bath salts for a relaxing evening")
+    body = storefront.get("/api/v1/search", {"q": "relaxing pamper evening"}).json()
+    assert body["corrected_query"] is None
+    assert ids(body)[0] == "bs-1"
+
+
 def test_synonyms_widen_the_lexical_query(storefront, serving_store):
     before = storefront.get("/api/v1/search", {"q": "telly"}).json()
     assert before["total"] == 0

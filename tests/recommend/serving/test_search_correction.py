@@ -53,3 +53,18 @@ def test_a_word_the_index_matches_is_never_replaced():
     guarded_correct(corrector, "womens", known_words={"womens"}, indexed=indexed)
     guarded_correct(corrector, "trail shoes", indexed=indexed)
     assert len(asked) == 1  # nothing to replace: the index is not asked
+
+
+def test_a_real_word_the_catalogue_lacks_is_not_corrected_to_a_catalogue_word():
+    """ "pamper" is no catalogue word and the tokenizer splits it in pieces, so without a general
+    dictionary it became "paper" (one deletion away): a real English word stays as typed, while
+    a typo that is no word ("notbook") is still corrected."""
+    from recommend.engine.query_correction import general_dictionary
+
+    corrector = SpellCorrector.from_texts(["Recycled paper notebook", "Lavender bath salts"])
+    assert corrector.correct("relaxing pamper evening").corrections == [("pamper", "paper")]
+    words = general_dictionary()
+    assert {"pamper", "relaxing", "evening"} <= words and "notbook" not in words
+    guarded = guarded_correct(corrector, "relaxing pamper evening notbook", words)
+    assert guarded.corrected == "relaxing pamper evening notebook"
+    assert guarded.corrections == [("notbook", "notebook")]

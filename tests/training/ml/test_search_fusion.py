@@ -70,3 +70,54 @@ def test_shares_and_splits():
     valid, test = split_queries([f"q{i}" for i in range(10)], seed=1)
     assert len(valid) == len(test) == 5 and not set(valid) & set(test)
     assert (valid, test) == split_queries([f"q{i}" for i in reversed(range(10))], seed=1)
+
+
+def confident(n_queries: int = 40, seed: int = 5):
+    """Per query one relevant id, returned by one retriever only and far ahead of that list's
+    other scores; the other retriever's first hit is a distractor in a flat list. Which one is
+    right changes from query to query: no rank fusion can tell (both are first of a list), the
+    scores can."""
+    rng = random.Random(seed)
+    lists, judgments = {}, {}
+    for q in range(n_queries):
+        ids = [f"{q}-{i}" for i in range(100)]
+        right, wrong = ids[1], ids[0]  # a tie between them goes to the lower id: wrong
+        flat_lex = [2.0 - i * 0.01 for i in range(30)]
+        flat_sem = [0.5 - i * 0.001 for i in range(30)]
+        lex_ids = [right, *ids[2:31]] if q % 2 else [wrong, *ids[31:60]]
+        sem_ids = [wrong, *ids[60:89]] if q % 2 else [right, *ids[2:31]]
+        lex_scores = [10.0, *[1.0 + rng.random() * 0.1 for _ in range(29)]] if q % 2 else flat_lex
+        sem_scores = flat_sem if q % 2 else [0.9, *[0.3 + rng.random() * 0.01 for _ in range(29)]]
+        lists[f"q{q}"] = QueryLists(
+            lexical=lex_ids, semantic=sem_ids, lexical_scores=lex_scores, semantic_scores=sem_scores
+        )
+        judgments[f"q{q}"] = {right: 3.0}
+    return lists, judgments
+
+
+def test_the_wide_grid_chooses_a_score_fusion_that_rank_fusion_cannot_match():
+    lists, judgments = confident()
+    narrow = tune_search_fusion(lists, judgments, start=DEFAULTS)
+    wide = tune_search_fusion(lists, judgments, start=DEFAULTS, wide=True)
+    assert narrow.ndcg < 0.85  # half the queries have the right id second, whatever k or share
+    assert wide.chosen.method == "convex" and wide.ndcg == pytest.approx(1.0)
+    held_out, truth = confident(seed=6)
+    assert mean_ndcg(held_out, truth, wide.chosen) > mean_ndcg(held_out, truth, narrow.chosen) + 0.1
+    # lists without scores: the convex fusion is not tried, nor can it be asked for
+    bare = {q: QueryLists(lexical=v.lexical, semantic=v.semantic) for q, v in lists.items()}
+    assert tune_search_fusion(bare, judgments, start=DEFAULTS, wide=True).chosen.method == "rrf"
+    with pytest.raises(ValueError):
+        fused_ids(bare["q0"], FusionSetting(60, 1.0, 1.0, method="convex"))
+
+
+def test_depth_cuts_each_list_and_the_wide_grid_holds_the_narrow_one():
+    lists = QueryLists(lexical=["a", "b"], partial=["c"], semantic=["d", "e", "f"])
+    assert fused_ids(lists, FusionSetting(1, 1.0, 1.0, lexical_depth=1, semantic_depth=1)) == [
+        "a",
+        "d",
+    ]
+    assert set(fused_ids(lists, FusionSetting(1, 1.0, 1.0, lexical_depth=3))) == set("abcdef")
+    planted_lists, judgments = planted("lexical")
+    narrow = tune_search_fusion(planted_lists, judgments, start=DEFAULTS)
+    wide = tune_search_fusion(planted_lists, judgments, start=DEFAULTS, wide=True)
+    assert wide.ndcg >= narrow.ndcg and len(wide.tried) > len(narrow.tried)
