@@ -9,7 +9,7 @@ from datetime import datetime
 
 import numpy as np
 
-from recommend.selectors import ServedModels
+from recommend.selectors import ServedModels, StrategyConfig
 from recommend.serving import aggregates, loaders
 
 
@@ -75,12 +75,24 @@ def feature_dicts(
     ]
 
 
-def ranker_scores(models: ServedModels, features: list[dict[str, float]]) -> np.ndarray | None:
-    """Click probabilities from the strategy's ranker, or None when it has none."""
+def ranker_scores(
+    models: ServedModels, features: list[dict[str, float]], strategy: StrategyConfig | None = None
+) -> np.ndarray | None:
+    """Probabilities from the strategy's ranker, or None when it has none: a single-head
+    ranker's click probability; a two-headed one's ``pCTR · pCVR^w`` for the strategy's
+    ``ranker_objective`` (click: pCTR, purchase: pCTCVR; ``training.ml.ranker_heads``)."""
+    from training.ml.ranker_heads import serving_log_scores
+
     scorer = loaders.ranker_scorer(models.ranker)
     if scorer is None or not features:
         return None
-    return sigmoid(scorer.score_features(features, fix_position=True))
+    if strategy is None:
+        return np.exp(serving_log_scores(scorer, features))
+    return np.exp(
+        serving_log_scores(
+            scorer, features, strategy.ranker_objective, strategy.ranker_purchase_weight
+        )
+    )
 
 
 def popularity(product_ids: Sequence[Hashable], now: datetime) -> dict[int, float]:

@@ -169,7 +169,7 @@ def _finish(
                 {pk: rows[pk].price for pk in ids_rows},
                 popularity(ids_rows, ctx.now),
             )
-            probabilities = ranker_scores(ctx.models, features)
+            probabilities = ranker_scores(ctx.models, features, ctx.strategy)
             if probabilities is not None:
                 ranker_by_id = {pk: float(p) for pk, p in zip(ids_rows, probabilities, strict=True)}
                 scored = sorted(((pk, ranker_by_id[pk]) for pk in ids_rows), key=lambda t: -t[1])

@@ -231,7 +231,7 @@ def _compute(
             features = _search_features(
                 ctx, scorer_ids, lexical_text, query_vector, lexical, semantic, rows
             )
-            probabilities = ranker_scores(ctx.models, features)
+            probabilities = ranker_scores(ctx.models, features, ctx.strategy)
             if probabilities is not None:
                 ranker_by_id = {
                     pk: float(p) for pk, p in zip(scorer_ids, probabilities, strict=True)
