@@ -24,7 +24,13 @@ from recommend.engine.text import normalise, tokenize
 from recommend.serving import answers, cache, loaders, profiles
 from recommend.serving import intent as serving_intent
 from recommend.serving.context import ServingContext
-from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.features import (
+    FeatureInputs,
+    feature_dicts,
+    popularity,
+    product_ratings,
+    ranker_scores,
+)
 from recommend.serving.filters import UnknownCategory, build_filters  # noqa: F401 (re-exported)
 from recommend.serving.merchandising import apply_merchandising
 from recommend.serving.payload import item_payload
@@ -353,6 +359,8 @@ def _search_features(
         ),
         prices,
         popularity(ids, ctx.now),
+        products=rows,
+        ratings=product_ratings(),
     )
 
 
