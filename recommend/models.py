@@ -26,6 +26,14 @@ class Diversity(models.TextChoices):
     MMR = "mmr", "maximal marginal relevance"
 
 
+class RankerObjective(models.TextChoices):
+    """How a two-headed ranker's heads combine at serving (``training.ml.ranker_heads``)."""
+
+    CLICK = "click", "clicks (click head only)"
+    PURCHASE = "purchase", "purchases (pCTR × pCVR)"
+    BLEND = "blend", "blend (pCTR × pCVR^w)"
+
+
 class WeightsOrigin(models.TextChoices):
     DEFAULT = "default", "defaults (never tuned)"
     JOB = "job", "learned by a tuning job"
@@ -110,6 +118,20 @@ class Strategy(models.Model):
         help_text="Empty: follow the active intent classifier.",
     )
     use_ranker = models.BooleanField(default=True, help_text="Off: results keep the fusion order.")
+    # How a two-headed ranker's click and purchase heads combine (training.ml.ranker_heads):
+    # score = pCTR * pCVR^w. A single-head ranker has one score and ignores both settings.
+    ranker_objective = models.CharField(
+        max_length=10,
+        choices=RankerObjective.choices,
+        default=RankerObjective.PURCHASE,
+        help_text="What a two-headed ranker orders by: clicks (pCTR), purchases (pCTR × pCVR) or "
+        "a blend (pCTR × pCVR^w). A ranker with one head orders by clicks whatever this says.",
+    )
+    ranker_purchase_weight = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="The blend's w: 0 orders by clicks, 1 by purchases (used by 'blend' only).",
+    )
     use_intent = models.BooleanField(default=True, help_text="Off: no intent classification.")
     intent_acts = models.BooleanField(
         default=True,

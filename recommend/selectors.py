@@ -98,6 +98,8 @@ class StrategyConfig:
     exploration_max_impressions: int = 200
     intent_acts: bool = True
     intent_behaviours: tuple[tuple[str, Behaviour], ...] = ()
+    ranker_objective: str = "purchase"
+    ranker_purchase_weight: float = 0.5
 
     def cache_token(self) -> list[Any]:
         return [self.id, self.version]
@@ -251,6 +253,8 @@ def _strategy_config(row) -> StrategyConfig:
         exploration_share=row.exploration_share,
         exploration_max_impressions=row.exploration_max_impressions,
         intent_acts=row.intent_acts,
+        ranker_objective=row.ranker_objective,
+        ranker_purchase_weight=row.ranker_purchase_weight,
         intent_behaviours=tuple((b.intent, b.as_behaviour()) for b in row.intent_behaviours.all())
         if row.pk
         else (),

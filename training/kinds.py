@@ -529,6 +529,23 @@ register_job_kind(
             choices=("linear", "mlp"),
             label="Model",
         ),
+        Param(
+            "heads",
+            str,
+            "two",
+            "two: a click head and a purchase head (ESMM: pCTR and pCTR*pCVR over every shown "
+            "item; the strategy picks how they combine); one: the click head only",
+            choices=("two", "one"),
+            label="Heads",
+        ),
+        Param(
+            "gamma",
+            float,
+            1.0,
+            "weight of the purchase head's terms (two heads only)",
+            min=0,
+            label="Purchase loss weight (γ)",
+        ),
         Param("epochs", int, 30, "passes over the training lists", min=1, max=1000, label="Epochs"),
         Param(
             "learning_rate", float, 0.05, "Adam learning rate", min=0, max=10, label="Learning rate"

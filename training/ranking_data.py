@@ -16,6 +16,7 @@ into the profile feature. ``list_metrics`` scores lists (AUC, NDCG@10) for the r
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -255,6 +256,7 @@ class FeatureBuilder:
         self._popularity: PopularityTimeline | None = None
         self._query_cache: dict[str, Any] = {}
         self._profiles: dict[int, list[tuple[datetime, int, str]]] = {}
+        self._ratings: dict[int, tuple[list, list]] | None = None
 
     # -- queries
     def prepared(self, normalised: str):
@@ -368,6 +370,35 @@ class FeatureBuilder:
             )
         return self._popularity.at(pks, moment)
 
+    # -- ratings as of a moment
+    def ratings_at(self, pks: Sequence[int], moment: datetime) -> dict[int, tuple[int, float]]:
+        """Rating counts and means from ratings strictly before ``moment`` (the aggregates'
+        definition, ``recommend.product_signals``): today's would count the ratings left after
+        the purchases being predicted. Stock has no history: the current stock stands in."""
+        if self._ratings is None:
+            from catalog.models import Event
+
+            by_product: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
+            for pk, ts, value in (
+                Event.objects.filter(
+                    type__in=("rating", "review"), value__gte=1, value__lte=5, product__active=True
+                )
+                .order_by("timestamp", "id")
+                .values_list("product_id", "timestamp", "value")
+                .iterator(chunk_size=20_000)
+            ):
+                times, values = by_product[pk]
+                times.append(ts)
+                values.append((values[-1] if values else 0.0) + float(value))
+            self._ratings = dict(by_product)
+        out = {}
+        for pk in pks:
+            times, sums = self._ratings.get(pk, ((), ()))
+            n = bisect_left(times, moment)
+            if n:
+                out[pk] = (n, sums[n - 1] / n)
+        return out
+
     # -- one list
     def features(self, shown: ShownList) -> tuple[list[dict[str, float]], list[float]]:
         """Feature dicts (with the shown position) and the fusion baseline score per item."""
@@ -403,13 +434,16 @@ class FeatureBuilder:
                 pk: float(s)
                 for pk, s in zip(pks, self.cf.model.score(shown.shopper_id, pks), strict=True)
             }
-        prices = {pk: row.price for pk, row in product_rows(pks).items()}
+        products = product_rows(pks)
+        prices = {pk: row.price for pk, row in products.items()}
         popularity = self.popularity_at(pks, shown.timestamp)
         dicts = feature_dicts(
             pks,
             FeatureInputs(lexical=lexical, semantic=semantic, profile=profile, cf=cf),
             prices,
             popularity,
+            products=products,
+            ratings=self.ratings_at(pks, shown.timestamp),
         )
         for pk, d in zip(pks, dicts, strict=True):
             d["position"] = float(shown.positions.get(pk, len(pks)))

@@ -185,7 +185,7 @@ def _load_known_words(source: str) -> frozenset[str]:
 
 
 def _load_ranker(version: VersionRef) -> Any:
-    from training.ml.ranker import RankerScorer
+    from training.ml.ranker_heads import load_scorer
 
     path = artifact_path(version)
     if path is None or not (path / "ranker.json").exists():
@@ -194,7 +194,7 @@ def _load_ranker(version: VersionRef) -> Any:
         )
         return False
     _loaded(f"ranker {version.id}")
-    return RankerScorer.load(path)
+    return load_scorer(path)  # single-head (before the heads) or two-headed
 
 
 _rankers = _model_cache("recommend.rankers")

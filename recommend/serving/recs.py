@@ -28,7 +28,13 @@ from recommend.engine.exploration import ExplorationPolicy, interleave, thompson
 from recommend.engine.text import normalise, tokenize
 from recommend.serving import aggregates, cache, fallback, loaders, profiles
 from recommend.serving.context import ServingContext
-from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.features import (
+    FeatureInputs,
+    feature_dicts,
+    popularity,
+    product_ratings,
+    ranker_scores,
+)
 from recommend.serving.filters import NO_FILTERS, ProductFilters
 from recommend.serving.merchandising import apply_merchandising
 from recommend.serving.payload import item_payload
@@ -168,8 +174,10 @@ def _finish(
                 inputs,
                 {pk: rows[pk].price for pk in ids_rows},
                 popularity(ids_rows, ctx.now),
+                products=rows,
+                ratings=product_ratings(),
             )
-            probabilities = ranker_scores(ctx.models, features)
+            probabilities = ranker_scores(ctx.models, features, ctx.strategy)
             if probabilities is not None:
                 ranker_by_id = {pk: float(p) for pk, p in zip(ids_rows, probabilities, strict=True)}
                 scored = sorted(((pk, ranker_by_id[pk]) for pk in ids_rows), key=lambda t: -t[1])

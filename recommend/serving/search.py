@@ -24,7 +24,13 @@ from recommend.engine.text import normalise, tokenize
 from recommend.serving import answers, cache, loaders, profiles
 from recommend.serving import intent as serving_intent
 from recommend.serving.context import ServingContext
-from recommend.serving.features import FeatureInputs, feature_dicts, popularity, ranker_scores
+from recommend.serving.features import (
+    FeatureInputs,
+    feature_dicts,
+    popularity,
+    product_ratings,
+    ranker_scores,
+)
 from recommend.serving.filters import UnknownCategory, build_filters  # noqa: F401 (re-exported)
 from recommend.serving.merchandising import apply_merchandising
 from recommend.serving.payload import item_payload
@@ -231,7 +237,7 @@ def _compute(
             features = _search_features(
                 ctx, scorer_ids, lexical_text, query_vector, lexical, semantic, rows
             )
-            probabilities = ranker_scores(ctx.models, features)
+            probabilities = ranker_scores(ctx.models, features, ctx.strategy)
             if probabilities is not None:
                 ranker_by_id = {
                     pk: float(p) for pk, p in zip(scorer_ids, probabilities, strict=True)
@@ -353,6 +359,8 @@ def _search_features(
         ),
         prices,
         popularity(ids, ctx.now),
+        products=rows,
+        ratings=product_ratings(),
     )
 
 

@@ -105,6 +105,71 @@ def parent_table(obj: ModelVersion) -> str:
     )
 
 
+def heads_table(obj: ModelVersion) -> str:
+    """A ranker's heads on its test lists (``training.runners.ranker.heads_report``): click and
+    purchase AUC and NDCG@10 by purchases per serving objective, beside today's single-head
+    ranker trained on the same lists, with the paired bootstrap interval of the difference."""
+    heads = (obj.metrics or {}).get("heads")
+    if obj.task != Task.RANKER or not isinstance(heads, dict):
+        return "— (not a ranker, or trained before the click and purchase heads)"
+    ours, single = heads.get("model") or {}, heads.get("single_head")
+    by_ours, by_single = ours.get("by_objective") or {}, (single or {}).get("by_objective") or {}
+    rows = [
+        (
+            "click AUC (click score vs clicks)",
+            ours.get("click_auc"),
+            (single or {}).get("click_auc"),
+        ),
+        (
+            "purchase AUC (purchase score vs purchases)",
+            ours.get("purchase_auc"),
+            (single or {}).get("purchase_auc"),
+        ),
+    ]
+    for objective in ("click", "purchase", "blend"):
+        if objective in by_ours:
+            rows.append(
+                (
+                    f"NDCG@10 by purchases, ordered by {objective}",
+                    by_ours[objective],
+                    by_single.get("click"),
+                )
+            )
+    rows.append(("NDCG@10 by engagement", ours.get("ndcg@10"), (single or {}).get("ndcg@10")))
+    body = format_html_join(
+        "",
+        "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+        ((n, _cell(a), _cell(b)) for n, a, b in rows),
+    )
+    interval = heads.get("purchase_ndcg_vs_single")
+    note = (
+        format_html(
+            "NDCG@10 by purchases against one head: {} (95% paired bootstrap {} to {}, {} test "
+            "lists with a purchase) — <strong>{}</strong>",
+            f"{interval['mean']:+.4f}",
+            f"{interval['low']:+.4f}",
+            f"{interval['high']:+.4f}",
+            interval["lists"],
+            "better"
+            if interval["low"] > 0
+            else "worse"
+            if interval["high"] < 0
+            else "no clear difference",
+        )
+        if interval
+        else "one head (click) only: no single-head baseline to set beside it"
+    )
+    return format_html(
+        '<table class="aisle-compare"><tr><th>test lists ({} with a purchase)</th>'
+        "<th>this version ({} head{})</th><th>one head, same lists</th></tr>{}</table><p>{}</p>",
+        ours.get("purchase_lists", 0),
+        heads.get("heads", 1),
+        "s" if heads.get("heads", 1) > 1 else "",
+        body,
+        note,
+    )
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = (
@@ -138,6 +203,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "dimension",
         "vectors",
         "against_parent",
+        "ranker_heads",
         "comparison",
         "data_value_reports",
         "hyperparameters_pretty",
@@ -191,6 +257,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="speed and quality vs its parent")
     def against_parent(self, obj: ModelVersion):
         return parent_table(obj)
+
+    @admin.display(description="click and purchase heads")
+    def ranker_heads(self, obj: ModelVersion):
+        return heads_table(obj)
 
     @admin.display(description="metrics vs the active version")
     def comparison(self, obj: ModelVersion):

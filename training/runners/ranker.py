@@ -23,6 +23,7 @@ def run(ctx) -> None:
     from recommend import selectors
     from training.ml.encoders import atomic_artifact_dir
     from training.ml.ranker import RankerConfig, train_ranker
+    from training.ml.ranker_heads import TwoHeadConfig, purchase_labels, train_two_headed
     from training.ml.splits import split_by_time
     from training.models import Task
 
@@ -65,6 +66,13 @@ def run(ctx) -> None:
         beta=p["beta"],
         seed=p["seed"],
     )
+    train_purchases = int(purchase_labels([r.engagement for r in train_rows]).sum())
+    two_headed = p["heads"] == "two" and train_purchases > 0
+    if p["heads"] == "two" and not two_headed:
+        ctx.log("no purchase in the training lists: one (click) head only")
+    if two_headed:
+        config = TwoHeadConfig(**vars(config), gamma=p["gamma"])
+    fit = train_two_headed if two_headed else train_ranker
 
     def scored(part, scorer=None):
         """(scores, clicks, engagement) per list: the scorer's (position fixed) or fusion's."""
@@ -84,7 +92,7 @@ def run(ctx) -> None:
     for n, mode in enumerate(modes):
         share = 0.4 / len(modes)
         with ctx.stage(f"train (position {mode})", 0.5 + n * share, 0.5 + (n + 1) * share):
-            results[mode] = train_ranker(
+            results[mode] = fit(
                 train_rows,
                 replace(config, features=feature_sets[mode]),
                 progress_cb=ctx.progress,
@@ -107,6 +115,18 @@ def run(ctx) -> None:
         ranker_test = list_metrics(scored(test, result.scorer))
         fusion_test = list_metrics(scored(test))
         ctx.log(f"test: ranker {ranker_test}; fusion {fusion_test}")
+        test_rows = [r for shown in test for r in rows[shown.list_id]]
+        heads = heads_report(
+            result,
+            test_rows,
+            two_headed=two_headed,
+            single=lambda: train_ranker(
+                train_rows,
+                replace(RankerConfig(**_single_fields(config)), features=feature_sets[chosen]),
+            ),
+            seed=p["seed"],
+        )
+        ctx.log(f"heads: {heads.get('summary', '')}")
     metrics = {
         "auc": ranker_test.get("auc"),
         "ndcg@10": ranker_test.get("ndcg@10"),
@@ -124,6 +144,10 @@ def run(ctx) -> None:
         "feature_weights": result.metrics.get("feature_weights"),
         "position_feature": chosen,
         "validation_ndcg@10": {mode: v.get("ndcg@10") for mode, v in validation.items()},
+        "heads": heads,
+        "click_auc": heads["model"].get("click_auc"),
+        "purchase_auc": heads["model"].get("purchase_auc"),
+        "ndcg@10_purchases": heads["model"].get("ndcg@10_purchases"),
     }
     # The activation policy's sanity check: a first ranker serves only if it is at least fusion.
     ranker_ndcg, fusion_ndcg = ranker_test.get("ndcg@10"), fusion_test.get("ndcg@10")
@@ -154,12 +178,65 @@ def run(ctx) -> None:
                     "seed",
                     "list_size",
                     "position",
+                    "heads",
+                    "gamma",
                 )
             },
             "position_used": chosen,
+            "heads_trained": 2 if two_headed else 1,
         },
         dataset_snapshot=snapshot,
     )
     with ctx.stage("save", 0.95, 1.0), atomic_artifact_dir(ctx.artifact_path(version)) as scratch:
         result.scorer.save(scratch)
     ctx.finish(version, metrics)
+
+
+def _single_fields(config) -> dict:
+    """A ``TwoHeadConfig``'s fields that ``RankerConfig`` has (today's single-head ranker)."""
+    from dataclasses import fields
+
+    from training.ml.ranker import RankerConfig
+
+    return {f.name: getattr(config, f.name) for f in fields(RankerConfig)}
+
+
+def heads_report(result, test_rows, *, two_headed: bool, single, seed: int) -> dict:
+    """Both heads on the test lists (``evaluate_heads``: click AUC, purchase AUC, NDCG@10 by
+    purchases per objective). A two-headed version is set beside today's single-head ranker
+    trained on the same lists (``single()``), with a paired bootstrap of the per-list NDCG@10 by
+    purchases: the version page shows both."""
+    from training.ml.metrics import paired_bootstrap
+    from training.ml.ranker_heads import evaluate_heads, purchase_ndcg_per_list
+
+    def rounded(figures: dict) -> dict:
+        return {
+            k: round(v, 4) if isinstance(v, float) else rounded(v) if isinstance(v, dict) else v
+            for k, v in figures.items()
+        }
+
+    report: dict = {
+        "heads": 2 if two_headed else 1,
+        "model": rounded(evaluate_heads(result.scorer, test_rows)),
+    }
+    if not two_headed or not test_rows:
+        return report
+    baseline = single().scorer
+    report["single_head"] = rounded(evaluate_heads(baseline, test_rows))
+    ours = purchase_ndcg_per_list(result.scorer, test_rows)
+    theirs = purchase_ndcg_per_list(baseline, test_rows)
+    mean, low, high = paired_bootstrap(ours, theirs, seed=seed)
+    report["purchase_ndcg_vs_single"] = {
+        "mean": round(mean, 4),
+        "low": round(low, 4),
+        "high": round(high, 4),
+        "lists": len(ours),
+    }
+    report["summary"] = (
+        f"NDCG@10 by purchases {report['model'].get('ndcg@10_purchases')} against "
+        f"{report['single_head'].get('ndcg@10_purchases')} for one head "
+        f"(difference {mean:+.4f}, 95% interval {low:+.4f} to {high:+.4f}, {len(ours)} lists); "
+        f"click AUC {report['model'].get('click_auc')} against "
+        f"{report['single_head'].get('click_auc')}"
+    )
+    return report

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.urls import reverse
 
 from catalog.models import Event, SearchLog
 from tests.factories.catalog import ShopperFactory
@@ -96,7 +99,7 @@ def _served_history(store, n_lists: int = 160, seed: int = 7) -> None:
 
 
 def test_train_ranker_beats_fusion_and_serves_from_its_first_version(
-    storefront, serving_store, operator_user, django_capture_on_commit_callbacks
+    storefront, serving_store, operator_user, client, django_capture_on_commit_callbacks
 ):
     _served_history(serving_store)
     job = training_services.job_launch(
@@ -124,6 +127,26 @@ def test_train_ranker_beats_fusion_and_serves_from_its_first_version(
         version.dataset_snapshot["split"]["counts"]["train"]
         > version.dataset_snapshot["split"]["counts"]["test"]
     )
+
+    # two heads (the history has purchases), each scored on the test lists beside today's
+    # single-head ranker trained on the same lists
+    heads = metrics["heads"]
+    assert heads["heads"] == 2 and version.hyperparameters["heads_trained"] == 2
+    assert set(heads["model"]["by_objective"]) == {"click", "purchase", "blend"}
+    assert metrics["click_auc"] == heads["model"]["click_auc"] > 0.8
+    assert heads["single_head"]["click_auc"] > 0.8
+    interval = heads["purchase_ndcg_vs_single"]
+    assert interval["low"] <= interval["mean"] <= interval["high"]
+    assert interval["lists"] == heads["model"]["purchase_lists"] > 0
+    from training.ml.ranker_heads import TwoHeadScorer, load_scorer
+
+    artifact = Path(settings.ARTIFACTS_DIR) / version.artifact_dir
+    assert isinstance(load_scorer(artifact), TwoHeadScorer)
+    client.force_login(operator_user)
+    html = client.get(
+        reverse("admin:training_modelversion_change", args=[version.pk])
+    ).content.decode()
+    assert "NDCG@10 by purchases, ordered by purchase" in html and "one head, same lists" in html
 
     body = storefront.get("/api/v1/search", {"q": "headphones"}).json()
     assert body["results"] and all(r["explanation"]["ranker"] is not None for r in body["results"])
@@ -167,6 +190,9 @@ def test_train_ranker_rebuilds_lists_from_search_sessions(serving_store, operato
     finished = training_services.job_run(job_id=job.pk)
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     assert finished.metrics["sources"] == {"session": 60}
+    # clicks only, no purchase: one (click) head, as before the heads
+    assert finished.metrics["heads"]["heads"] == 1
+    assert "single_head" not in finished.metrics["heads"]
 
 
 def test_session_lists_keep_only_clicks_todays_retrieval_finds(serving_store):
