@@ -62,15 +62,42 @@ def result_get(key: str) -> Any:
     return value
 
 
-def result_set(key: str, value: Any, timeout: int = RESULT_TTL) -> None:
+#: A Redis write a request defers to its end: ``(key, value, seconds to live)``.
+Write = tuple[str, bytes, int]
+
+
+def result_set(
+    key: str, value: Any, timeout: int = RESULT_TTL, *, also: list[Write] | None = None
+) -> None:
+    """Cache a result; ``also``: the request's deferred writes, sent in the same round trip."""
+    writes_send(
+        [
+            (
+                f"aisle:recommend:result:{key}",
+                pickle.dumps(value, pickle.HIGHEST_PROTOCOL),
+                timeout,
+            ),
+            *(also or ()),
+        ]
+    )
+
+
+def writes_send(writes: list[Write]) -> None:
+    """Send some ``SET … EX`` writes in one round trip (a pipeline, not a transaction); a cache
+    outage is logged, never raised."""
+    if not writes:
+        return
     try:
-        redis_client().set(
-            f"aisle:recommend:result:{key}",
-            pickle.dumps(value, pickle.HIGHEST_PROTOCOL),
-            ex=timeout,
-        )
+        if len(writes) == 1:
+            key, value, timeout = writes[0]
+            redis_client().set(key, value, ex=timeout)
+            return
+        pipe = redis_client().pipeline(transaction=False)
+        for key, value, timeout in writes:
+            pipe.set(key, value, ex=timeout)
+        pipe.execute()
     except Exception:
-        logger.warning("result cache write failed", exc_info=True)
+        logger.warning("serving cache write failed", exc_info=True)
 
 
 # --- query vectors -----------------------------------------------------------------------
@@ -81,11 +108,15 @@ def query_vector(
     text: str,
     encode: Callable[[str], np.ndarray],
     vector_space: int | None = None,
+    *,
+    defer: list[Write] | None = None,
 ) -> tuple[np.ndarray, bool]:
     """The query's embedding under a retriever version, from Redis or freshly encoded.
 
     The key holds the encoding version and the vector space it encodes into (a quantised child
-    and its parent share a space, never an entry). Returns ``(vector, was_cached)``.
+    and its parent share a space, never an entry). Returns ``(vector, was_cached)``. ``defer``:
+    a fresh vector's write is appended there instead of sent (the request sends it with its
+    result's: :func:`result_set`'s ``also``), one Redis round trip less.
     """
     space = int(vector_space or version_id)
     digest_ = hashlib.sha1(text.encode("utf-8")).hexdigest()[:24]
@@ -98,6 +129,9 @@ def query_vector(
     if raw is not None:
         return np.frombuffer(raw, dtype=np.float32), True
     vector = np.asarray(encode(text), dtype=np.float32).reshape(-1)
+    if defer is not None:
+        defer.append((key, vector.tobytes(), QUERY_VECTOR_TTL))
+        return vector, False
     try:
         redis_client().set(key, vector.tobytes(), ex=QUERY_VECTOR_TTL)
     except Exception:

@@ -35,7 +35,6 @@ from recommend.serving.retrievers import (
     PostgresLexicalIndex,
     SemanticOutcome,
     product_rows,
-    product_texts,
 )
 
 QUERY_MAX_CHARS = 256
@@ -137,8 +136,11 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
         body = cached
     else:
         body = _compute(params, normalised, filters, ctx)
-        if profiles.cacheable(ctx):
-            cache.result_set(cache_key, body)
+        if profiles.cacheable(ctx):  # with the query vector's write: one round trip
+            cache.result_set(cache_key, body, also=ctx.cache_writes)
+        else:
+            cache.writes_send(ctx.cache_writes)
+        ctx.cache_writes.clear()
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     if ctx.read_only:  # an operator's preview: no search log, no served-search count
         return body
@@ -182,6 +184,7 @@ def _compute(
                 semantic_text,
                 lambda text: loaders.encode_query(retriever, text),
                 vector_space=retriever.space_id,
+                defer=ctx.cache_writes,
             )
         # Which encoder the encode stage timed: an int8 child shows beside its parent's space.
         ctx.notes["encoder"] = f"#{retriever.id} {retriever.precision}" + (
@@ -218,7 +221,8 @@ def _compute(
         candidate_ids = [f.id for f in fused] + [
             pk for pk in pins if pk not in {f.id for f in fused}
         ]
-        rows = product_rows(candidate_ids, filters)
+        # One round trip: the candidates' rows with the text the page's explanations match in.
+        rows = product_rows(candidate_ids, filters, with_text=True)
         tree = selectors.category_tree()
         by_id = {f.id: f for f in fused}
 
@@ -257,7 +261,6 @@ def _compute(
     with ctx.stage("explain"):
         start = (params.page - 1) * params.size
         page_items = candidates[start : start + params.size]
-        texts = product_texts([item.id for item in page_items])
         results = []
         for item in page_items:
             row = rows[item.id]
@@ -265,9 +268,7 @@ def _compute(
             evidence = ItemEvidence(
                 id=item.id,
                 sources=fused_item.sources if fused_item else {},
-                matched_terms=matched_terms(
-                    tokens, texts.get(item.id, row.title), expansion=expansion
-                ),
+                matched_terms=matched_terms(tokens, row.text or row.title, expansion=expansion),
                 rules=item.applied_rules,
                 ranker_score=ranker_by_id.get(item.id),
                 intent=acted.explanation(item.id, intent.label),
