@@ -52,14 +52,29 @@ def digest(parts: Any) -> str:
 
 
 def result_get(key: str) -> Any:
+    return result_and_vector_get(key, None)[0]
+
+
+#: ``query_vector``'s ``prefetched`` when nothing was read ahead: it reads the vector itself.
+NOT_READ: Any = object()
+
+
+def result_and_vector_get(key: str, vector_key: str | None) -> tuple[Any, Any]:
+    """A cached result and, in the same round trip, the raw query vector under ``vector_key``
+    (:func:`query_vector_key`): ``(result or None, raw bytes or None)``; the raw vector is
+    :data:`NOT_READ` without a ``vector_key`` or when Redis failed."""
+    raw_vector = NOT_READ
     try:
-        raw = redis_client().get(f"aisle:recommend:result:{key}")
+        if vector_key is None:
+            raw = redis_client().get(f"aisle:recommend:result:{key}")
+        else:
+            raw, raw_vector = redis_client().mget([f"aisle:recommend:result:{key}", vector_key])
         value = None if raw is None else pickle.loads(raw)
     except Exception:  # a cache outage must not fail a request
         logger.warning("result cache read failed", exc_info=True)
-        value = None
+        value, raw_vector = None, NOT_READ
     metrics.cache_lookup("result", value is not None)
-    return value
+    return value, raw_vector
 
 
 #: A Redis write a request defers to its end: ``(key, value, seconds to live)``.
@@ -110,6 +125,7 @@ def query_vector(
     vector_space: int | None = None,
     *,
     defer: list[Write] | None = None,
+    prefetched: Any = NOT_READ,
 ) -> tuple[np.ndarray, bool]:
     """The query's embedding under a retriever version, from Redis or freshly encoded.
 
@@ -117,14 +133,16 @@ def query_vector(
     and its parent share a space, never an entry). Returns ``(vector, was_cached)``. ``defer``:
     a fresh vector's write is appended there instead of sent (the request sends it with its
     result's: :func:`result_set`'s ``also``), one Redis round trip less.
+    ``prefetched``: the raw value already read with the request's result
+    (:func:`result_and_vector_get`; None: not cached).
     """
-    space = int(vector_space or version_id)
-    digest_ = hashlib.sha1(text.encode("utf-8")).hexdigest()[:24]
-    key = f"aisle:recommend:qvec:{int(version_id)}:{space}:{digest_}"
-    try:
-        raw = redis_client().get(key)
-    except Exception:
-        raw = None
+    key = query_vector_key(version_id, text, vector_space)
+    raw = prefetched
+    if raw is NOT_READ:
+        try:
+            raw = redis_client().get(key)
+        except Exception:
+            raw = None
     metrics.cache_lookup("query_vector", raw is not None)
     if raw is not None:
         return np.frombuffer(raw, dtype=np.float32), True
@@ -137,6 +155,12 @@ def query_vector(
     except Exception:
         logger.warning("query vector cache write failed", exc_info=True)
     return vector, False
+
+
+def query_vector_key(version_id: int, text: str, vector_space: int | None = None) -> str:
+    space = int(vector_space or version_id)
+    digest_ = hashlib.sha1(text.encode("utf-8")).hexdigest()[:24]
+    return f"aisle:recommend:qvec:{int(version_id)}:{space}:{digest_}"
 
 
 # --- search log buffer --------------------------------------------------------------------

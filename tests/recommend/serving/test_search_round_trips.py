@@ -39,7 +39,7 @@ class RoundTrips:
         command, pipeline = redis.client.Redis.execute_command, redis.client.Pipeline.execute
 
         def execute_command(client, *args, **kwargs):
-            self.sent.append((str(args[0]).upper(), str(args[1]) if len(args) > 1 else ""))
+            self.sent.append((str(args[0]).upper(), " ".join(map(str, args[1:]))[:300]))
             return command(client, *args, **kwargs)
 
         def execute(pipe, *args, **kwargs):
@@ -108,7 +108,7 @@ def test_explanations_match_in_the_products_full_text(storefront, serving_store)
             )
 
 
-def test_a_cold_search_reads_generations_once_and_writes_once(
+def test_a_cold_search_reads_generations_once_and_its_caches_in_one_trip_each_way(
     storefront, serving_store, monkeypatch
 ):
     _search(storefront, "running shoes")
@@ -116,11 +116,14 @@ def test_a_cold_search_reads_generations_once_and_writes_once(
     _search(storefront, "wireless headphones")  # cold: its result and query vector are new
     generation_reads = [s for s in trips.sent if s[0] == "MGET" and "generation" in s[1]]
     assert len(generation_reads) == 1, trips.sent
-    assert not [s for s in trips.sent if s[0] == "SET" and ":qvec:" in s[1]], trips.sent
+    assert not [s for s in trips.sent if s[0] in ("GET", "SET") and ":qvec:" in s[1]], "\n".join(
+        map(str, trips.sent)
+    )
+    assert [s for s in trips.sent if s[0] == "MGET" and ":result:" in s[1] and ":qvec:" in s[1]]
     assert ("PIPELINE", "SET,SET") in trips.sent
-    # API key count, throttle get+set, generations, result and vector reads, the writes, the
-    # search log and the served-request log: 9 (11 before).
-    assert len(trips.sent) <= 9, trips.sent
+    # API key count, throttle get+set, generations, result and vector read, the writes, the
+    # search log and the served-request log: 8 (11 before).
+    assert len(trips.sent) <= 8, trips.sent
     # The deferred vector did land: the same query again is a cached result (no encoding).
     keys = cache.redis_client().keys("aisle:recommend:qvec:*")
     assert len(keys) == 2
@@ -136,3 +139,22 @@ def test_deferred_writes_land_with_their_time_to_live(serving_state):
     cache.writes_send([("aisle:test:alone", b"w", 10)])
     assert client.get("aisle:test:alone") == b"w"
     cache.writes_send([])
+
+
+def test_a_vector_read_with_the_result_is_not_encoded_again(
+    storefront, serving_store, hashing_encoder, monkeypatch
+):
+    encoded: list[str] = []
+
+    def encode(version, text):
+        encoded.append(text)
+        return hashing_encoder(text)
+
+    monkeypatch.setattr(loaders, "encode_query", encode)
+    first = _search(storefront, "coffee grinder")
+    assert len(encoded) == 1
+    for key in cache.redis_client().keys("aisle:recommend:result:*"):
+        cache.redis_client().delete(key)  # the result expired; the query's vector did not
+    again = _search(storefront, "coffee grinder")
+    assert len(encoded) == 1
+    assert _comparable(again)["results"] == _comparable(first)["results"]
