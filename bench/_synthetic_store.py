@@ -229,6 +229,7 @@ def build_store(n_products: int, *, n_shoppers: int, seed: int, log) -> dict:
     catalog_truncate()
     # the bench's own database starts over: deactivate first (deleting an active version is refused)
     ModelVersion.objects.filter(is_active=True).update(is_active=False)
+    ModelVersion.objects.filter(vector_space__isnull=False).delete()  # an int8 child first
     ModelVersion.objects.all().delete()
     started = time.perf_counter()
     leaves: list[tuple[int, str, str]] = []  # (id, external id, noun)

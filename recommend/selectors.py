@@ -346,7 +346,12 @@ def builtin_strategy(surface: str) -> StrategyConfig:
 
 
 def resolve_strategy(
-    surface: str, shopper: ShopperRef | None, session: str, *, external_id: str | None = None
+    surface: str,
+    shopper: ShopperRef | None,
+    session: str,
+    *,
+    external_id: str | None = None,
+    config_generation: int | None = None,
 ) -> tuple[StrategyConfig, str | None]:
     """The strategy that serves this request and the experiment variant key (or None).
 
@@ -354,10 +359,12 @@ def resolve_strategy(
     generation) assigns the shopper's external id (``external_id``, which need not be in the
     database yet, else ``shopper``'s), or ``session`` when anonymous, by a sticky hash, and the
     variant's strategy serves; otherwise (no experiment, holdout, no unit) the default does.
+    ``config_generation``: the one the request already read (saves a Redis round trip).
     """
     from recommend.experiments.selectors import variant_for
 
-    config_generation = generations()[1]
+    if config_generation is None:
+        config_generation = generations()[1]
     hit = variant_for(
         surface, shopper, session, config_generation=config_generation, external_id=external_id
     )

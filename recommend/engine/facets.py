@@ -113,11 +113,14 @@ def compute_facets(
     brand_counts: Counter[str] = Counter()
     spellings: dict[str, Counter[str]] = {}
     prices: list[float] = []
+    keys: dict[str, str] = {}  # each spelling normalised once (a brand repeats down the list)
     for category_id, brand, price in candidates:
         if category_id is not None:
             categories[category_id] += 1
         if brand is not None and brand.strip():
-            key = normalise(brand)
+            key = keys.get(brand)
+            if key is None:
+                key = keys[brand] = normalise(brand)
             brand_counts[key] += 1
             spellings.setdefault(key, Counter())[" ".join(brand.split())] += 1
         if price is not None:

@@ -52,25 +52,67 @@ def digest(parts: Any) -> str:
 
 
 def result_get(key: str) -> Any:
+    return result_and_vector_get(key, None)[0]
+
+
+#: ``query_vector``'s ``prefetched`` when nothing was read ahead: it reads the vector itself.
+NOT_READ: Any = object()
+
+
+def result_and_vector_get(key: str, vector_key: str | None) -> tuple[Any, Any]:
+    """A cached result and, in the same round trip, the raw query vector under ``vector_key``
+    (:func:`query_vector_key`): ``(result or None, raw bytes or None)``; the raw vector is
+    :data:`NOT_READ` without a ``vector_key`` or when Redis failed."""
+    raw_vector = NOT_READ
     try:
-        raw = redis_client().get(f"aisle:recommend:result:{key}")
+        if vector_key is None:
+            raw = redis_client().get(f"aisle:recommend:result:{key}")
+        else:
+            raw, raw_vector = redis_client().mget([f"aisle:recommend:result:{key}", vector_key])
         value = None if raw is None else pickle.loads(raw)
     except Exception:  # a cache outage must not fail a request
         logger.warning("result cache read failed", exc_info=True)
-        value = None
+        value, raw_vector = None, NOT_READ
     metrics.cache_lookup("result", value is not None)
-    return value
+    return value, raw_vector
 
 
-def result_set(key: str, value: Any, timeout: int = RESULT_TTL) -> None:
+#: A Redis write a request defers to its end: ``(key, value, seconds to live)``.
+Write = tuple[str, bytes, int]
+
+
+def result_set(
+    key: str, value: Any, timeout: int = RESULT_TTL, *, also: list[Write] | None = None
+) -> None:
+    """Cache a result; ``also``: the request's deferred writes, sent in the same round trip."""
+    writes_send(
+        [
+            (
+                f"aisle:recommend:result:{key}",
+                pickle.dumps(value, pickle.HIGHEST_PROTOCOL),
+                timeout,
+            ),
+            *(also or ()),
+        ]
+    )
+
+
+def writes_send(writes: list[Write]) -> None:
+    """Send some ``SET … EX`` writes in one round trip (a pipeline, not a transaction); a cache
+    outage is logged, never raised."""
+    if not writes:
+        return
     try:
-        redis_client().set(
-            f"aisle:recommend:result:{key}",
-            pickle.dumps(value, pickle.HIGHEST_PROTOCOL),
-            ex=timeout,
-        )
+        if len(writes) == 1:
+            key, value, timeout = writes[0]
+            redis_client().set(key, value, ex=timeout)
+            return
+        pipe = redis_client().pipeline(transaction=False)
+        for key, value, timeout in writes:
+            pipe.set(key, value, ex=timeout)
+        pipe.execute()
     except Exception:
-        logger.warning("result cache write failed", exc_info=True)
+        logger.warning("serving cache write failed", exc_info=True)
 
 
 # --- query vectors -----------------------------------------------------------------------
@@ -81,28 +123,44 @@ def query_vector(
     text: str,
     encode: Callable[[str], np.ndarray],
     vector_space: int | None = None,
+    *,
+    defer: list[Write] | None = None,
+    prefetched: Any = NOT_READ,
 ) -> tuple[np.ndarray, bool]:
     """The query's embedding under a retriever version, from Redis or freshly encoded.
 
     The key holds the encoding version and the vector space it encodes into (a quantised child
-    and its parent share a space, never an entry). Returns ``(vector, was_cached)``.
+    and its parent share a space, never an entry). Returns ``(vector, was_cached)``. ``defer``:
+    a fresh vector's write is appended there instead of sent (the request sends it with its
+    result's: :func:`result_set`'s ``also``), one Redis round trip less.
+    ``prefetched``: the raw value already read with the request's result
+    (:func:`result_and_vector_get`; None: not cached).
     """
-    space = int(vector_space or version_id)
-    digest_ = hashlib.sha1(text.encode("utf-8")).hexdigest()[:24]
-    key = f"aisle:recommend:qvec:{int(version_id)}:{space}:{digest_}"
-    try:
-        raw = redis_client().get(key)
-    except Exception:
-        raw = None
+    key = query_vector_key(version_id, text, vector_space)
+    raw = prefetched
+    if raw is NOT_READ:
+        try:
+            raw = redis_client().get(key)
+        except Exception:
+            raw = None
     metrics.cache_lookup("query_vector", raw is not None)
     if raw is not None:
         return np.frombuffer(raw, dtype=np.float32), True
     vector = np.asarray(encode(text), dtype=np.float32).reshape(-1)
+    if defer is not None:
+        defer.append((key, vector.tobytes(), QUERY_VECTOR_TTL))
+        return vector, False
     try:
         redis_client().set(key, vector.tobytes(), ex=QUERY_VECTOR_TTL)
     except Exception:
         logger.warning("query vector cache write failed", exc_info=True)
     return vector, False
+
+
+def query_vector_key(version_id: int, text: str, vector_space: int | None = None) -> str:
+    space = int(vector_space or version_id)
+    digest_ = hashlib.sha1(text.encode("utf-8")).hexdigest()[:24]
+    return f"aisle:recommend:qvec:{int(version_id)}:{space}:{digest_}"
 
 
 # --- search log buffer --------------------------------------------------------------------

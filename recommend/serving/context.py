@@ -41,6 +41,9 @@ class ServingContext:
     # served as theirs but leaves no trace — no search log, exposure, served request,
     # assignment, cached result or profile refresh (recommend.insights.preview.shopper_preview).
     read_only: bool = False
+    # Redis writes deferred to the end of the request, sent in one round trip with its cached
+    # result (``recommend.serving.cache.result_set``): a fresh query vector.
+    cache_writes: list[tuple[str, bytes, int]] = field(default_factory=list)
 
     def cache_token(self) -> list[Any]:
         return [
@@ -81,7 +84,7 @@ def serving_context(
     config = selectors.serving_config(gens[1])
     shopper = selectors.shopper_ref(shopper_external_id)
     strategy, variant = selectors.resolve_strategy(
-        surface, shopper, session, external_id=shopper_external_id
+        surface, shopper, session, external_id=shopper_external_id, config_generation=gens[1]
     )
     models = selectors.served_models(strategy, models_generation=gens[0])
     return ServingContext(

@@ -542,43 +542,65 @@ class ProductRow:
     brand: str | None
     image_url: str
     stock: int
+    #: The text matched terms are looked for in (``with_text=True`` only; see MATCH_TEXT_SQL).
+    text: str = ""
 
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
 
 
+#: The text an explanation's matched terms are looked for in: title, brand/category/attributes
+#: and the start of the description.
+MATCH_TEXT_SQL = "concat_ws(' ', {a}.title, {a}.search_text, left({a}.description, 400))"
+
+
 def product_rows(
-    product_ids: Sequence[int], filters: Mapping[str, Any] | None = None
+    product_ids: Sequence[int],
+    filters: Mapping[str, Any] | None = None,
+    *,
+    with_text: bool = False,
 ) -> dict[int, ProductRow]:
-    """Rows of the given active products that pass ``filters``, by id (one query)."""
+    """Rows of the given active products that pass ``filters``, by id (one query).
+    ``with_text``: each row carries its :data:`MATCH_TEXT_SQL` text too, so a search reads
+    its candidates and its page's explanation texts in one round trip."""
     if not product_ids:
         return {}
     where, params = filter_sql(filters, "p")
+    text = f", {MATCH_TEXT_SQL.format(a='p')}" if with_text else ""
     sql = (
         f"SELECT p.id, p.external_id, p.title, p.price, p.currency, p.category_id, b.name, p.image_url, "
-        f"p.stock FROM {PRODUCT_TABLE} p LEFT JOIN catalog_brand b ON b.id = p.brand_id "
+        f"p.stock{text} FROM {PRODUCT_TABLE} p LEFT JOIN catalog_brand b ON b.id = p.brand_id "
         f"WHERE p.id = ANY(%s) AND {where}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(product_ids), *params])
         return {
             row[0]: ProductRow(
-                row[0], row[1], row[2], float(row[3]), row[4], row[5], row[6], row[7] or "", row[8]
+                row[0],
+                row[1],
+                row[2],
+                float(row[3]),
+                row[4],
+                row[5],
+                row[6],
+                row[7] or "",
+                row[8],
+                row[9] if with_text else "",
             )
             for row in cursor.fetchall()
         }
 
 
 def product_texts(product_ids: Sequence[int]) -> dict[int, str]:
-    """The text matched terms are looked for in (title, brand/category/attributes, the start of
-    the description), for the items of one page only."""
+    """The :data:`MATCH_TEXT_SQL` text of some products, by id (search reads it with its
+    candidates' rows: ``product_rows(..., with_text=True)``)."""
     if not product_ids:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, concat_ws(' ', title, search_text, left(description, 400)) FROM "
-            f"{PRODUCT_TABLE} WHERE id = ANY(%s)",
+            f"SELECT p.id, {MATCH_TEXT_SQL.format(a='p')} FROM {PRODUCT_TABLE} p "
+            "WHERE p.id = ANY(%s)",
             [list(product_ids)],
         )
         return dict(cursor.fetchall())

@@ -41,7 +41,6 @@ from recommend.serving.retrievers import (
     PostgresLexicalIndex,
     SemanticOutcome,
     product_rows,
-    product_texts,
 )
 
 QUERY_MAX_CHARS = 256
@@ -137,14 +136,30 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
             ctx.shopper.id if personal else None,
         ]
     )
-    cached = cache.result_get(cache_key)
+    # The query is prepared before the cache is read, so that its vector's entry comes in the
+    # same round trip as the result's.
+    prepared, vector_key = None, None
+    retriever = ctx.models.retriever
+    if normalised and tokenize(normalised):
+        with ctx.stage("spell"):
+            prepared = prepare_query(
+                normalised, ctx.config.synonyms, loaders.known_words(ctx.models.retriever)
+            )
+        if retriever is not None and ctx.strategy.semantic_weight > 0:
+            vector_key = cache.query_vector_key(
+                retriever.id, prepared.semantic_text, retriever.space_id
+            )
+    cached, raw_vector = cache.result_and_vector_get(cache_key, vector_key)
     if cached is not None:
         ctx.notes["cache"] = "hit"
         body = cached
     else:
-        body = _compute(params, normalised, filters, ctx)
-        if profiles.cacheable(ctx):
-            cache.result_set(cache_key, body)
+        body = _compute(params, normalised, filters, ctx, prepared, raw_vector)
+        if profiles.cacheable(ctx):  # with the query vector's write: one round trip
+            cache.result_set(cache_key, body, also=ctx.cache_writes)
+        else:
+            cache.writes_send(ctx.cache_writes)
+        ctx.cache_writes.clear()
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     if ctx.read_only:  # an operator's preview: no search log, no served-search count
         return body
@@ -154,17 +169,19 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
 
 
 def _compute(
-    params: SearchParams, normalised: str, filters: dict[str, Any], ctx: ServingContext
+    params: SearchParams,
+    normalised: str,
+    filters: dict[str, Any],
+    ctx: ServingContext,
+    prepared: PreparedQuery | None,
+    raw_vector: Any = cache.NOT_READ,
 ) -> dict[str, Any]:
-    if not normalised or not tokenize(normalised):
+    """``prepared``: the query after correction and synonyms (None: no searchable words);
+    ``raw_vector``: its cached vector as read with the result (``cache.query_vector``)."""
+    if prepared is None:
         return _empty_body(params, "the query has no searchable words")
     if "brand_id" in filters and not filters["brand_id"]:
         return _empty_body(params, "no products of this brand")
-
-    with ctx.stage("spell"):
-        prepared = prepare_query(
-            normalised, ctx.config.synonyms, loaders.known_words(ctx.models.retriever)
-        )
     corrected, tokens, expansion = prepared.corrected, prepared.tokens, prepared.expansion
     lexical_text, semantic_text = prepared.lexical_text, prepared.semantic_text
     wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, params.page * params.size))
@@ -188,6 +205,8 @@ def _compute(
                 semantic_text,
                 lambda text: loaders.encode_query(retriever, text),
                 vector_space=retriever.space_id,
+                defer=ctx.cache_writes,
+                prefetched=raw_vector,
             )
         # Which encoder the encode stage timed: an int8 child shows beside its parent's space.
         ctx.notes["encoder"] = f"#{retriever.id} {retriever.precision}" + (
@@ -224,7 +243,8 @@ def _compute(
         candidate_ids = [f.id for f in fused] + [
             pk for pk in pins if pk not in {f.id for f in fused}
         ]
-        rows = product_rows(candidate_ids, filters)
+        # One round trip: the candidates' rows with the text the page's explanations match in.
+        rows = product_rows(candidate_ids, filters, with_text=True)
         tree = selectors.category_tree()
         by_id = {f.id: f for f in fused}
 
@@ -263,7 +283,6 @@ def _compute(
     with ctx.stage("explain"):
         start = (params.page - 1) * params.size
         page_items = candidates[start : start + params.size]
-        texts = product_texts([item.id for item in page_items])
         results = []
         for item in page_items:
             row = rows[item.id]
@@ -271,9 +290,7 @@ def _compute(
             evidence = ItemEvidence(
                 id=item.id,
                 sources=fused_item.sources if fused_item else {},
-                matched_terms=matched_terms(
-                    tokens, texts.get(item.id, row.title), expansion=expansion
-                ),
+                matched_terms=matched_terms(tokens, row.text or row.title, expansion=expansion),
                 rules=item.applied_rules,
                 ranker_score=ranker_by_id.get(item.id),
                 intent=acted.explanation(item.id, intent.label),
