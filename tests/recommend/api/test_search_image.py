@@ -1,0 +1,120 @@
+"""Search by image through the real API on a small demo store: the embed_images job trains
+the in-platform image tower, then POST /search/image (multipart and base64) and
+GET /products/{id}/visually-similar answer with filters, facets and explanations; bad
+pictures are 413/415 JSON in the house format."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import random
+
+import pytest
+from PIL import Image
+
+from catalog.demo.images import png_bytes, random_view, render_spec
+from catalog.models import Product
+from catalog.services.demo import demo_store_build
+from training import services
+from training.models import Job, ModelVersion, Task
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture
+def image_store(settings, tmp_path, operator_user):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.JOB_TORCH_THREADS = 1
+    demo_store_build(products=120, shoppers=5, days=2, seed=5, truth_dir=tmp_path / "truth")
+    specs = json.loads((tmp_path / "truth" / "images.json").read_text())["products"]
+    job = services.job_run(
+        job_id=services.job_launch(
+            kind="embed_images",
+            params={"device": "cpu", "epochs": 3, "batch_size": 48, "holdout": 0.2},
+            user=operator_user,
+        ).pk
+    )
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    return specs, job
+
+
+def _query_png(spec: dict, seed: int = 1) -> bytes:
+    return png_bytes(render_spec(spec, view=random_view(random.Random(seed))))
+
+
+def test_embed_images_registers_an_active_image_version_with_figures(image_store):
+    _, job = image_store
+    version = ModelVersion.objects.get(task=Task.IMAGE)
+    assert version.is_active and version.dimension == 384 and version.pk == job.result_version_id
+    m = version.metrics
+    assert m["vectors"] == Product.objects.filter(active=True).count() > 100
+    assert m["heldout_products"] > 0 and m["sane"]
+    assert {"view_recall@10", "category_precision@10", "baseline_colour_histogram"} <= set(m)
+    assert job.progress == 1.0
+
+
+def test_search_by_image_multipart_and_base64(image_store, storefront):
+    specs, _ = image_store
+    external_id, spec = sorted(specs.items())[0]
+    upload = io.BytesIO(_query_png(spec))
+    upload.name = "query.png"
+    response = storefront.post("/api/v1/search/image?size=5", {"image": upload}, format="multipart")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert len(body["results"]) == 5 and body["total"] >= 5
+    first = body["results"][0]
+    assert first["explanation"]["retrievers"]["image"]["rank"] == 1
+    assert body["facets"]["category"] and body["image_model"]["version"]
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+    category = spec["category"]
+    response = storefront.post(
+        f"/api/v1/search/image?category={category}",
+        {"image_base64": base64.b64encode(_query_png(spec, 2)).decode()},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert results and {r["product"]["category"]["id"] for r in results} == {category}
+
+    similar = storefront.get(f"/api/v1/products/{external_id}/visually-similar?size=4")
+    assert similar.status_code == 200, similar.content
+    ids = [r["product"]["id"] for r in similar.json()["results"]]
+    assert len(ids) == 4 and external_id not in ids
+    assert storefront.get("/api/v1/products/nope/visually-similar").status_code == 404
+
+
+def test_bad_pictures_are_413_and_415_json(image_store, storefront, settings):
+    not_image = io.BytesIO(b"%PDF-1.4 definitely not a picture")
+    not_image.name = "x.png"
+    response = storefront.post("/api/v1/search/image", {"image": not_image}, format="multipart")
+    assert (
+        response.status_code == 415 and response.json()["error"]["code"] == "unsupported_media_type"
+    )
+    response = storefront.post("/api/v1/search/image", {"image_base64": "***"}, format="json")
+    assert response.status_code == 400 and "error" in response.json()
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 400), (1, 2, 3)).save(buffer, format="PNG")
+    settings.IMAGE_MAX_PIXELS = 100 * 100
+    big = io.BytesIO(buffer.getvalue())
+    big.name = "big.png"
+    response = storefront.post("/api/v1/search/image", {"image": big}, format="multipart")
+    assert response.status_code == 413 and response.json()["error"]["code"] == "image_too_large"
+    settings.IMAGE_MAX_BYTES = 100
+    response = storefront.post(
+        "/api/v1/search/image",
+        {"image_base64": base64.b64encode(buffer.getvalue()).decode()},
+        format="json",
+    )
+    assert response.status_code == 413
+
+
+def test_no_active_image_encoder_is_a_503(storefront, settings, tmp_path):
+    upload = io.BytesIO(png_bytes(Image.new("RGB", (8, 8))))
+    upload.name = "q.png"
+    response = storefront.post("/api/v1/search/image", {"image": upload}, format="multipart")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "no_image_encoder"
