@@ -118,3 +118,19 @@ def test_no_active_image_encoder_is_a_503(storefront, settings, tmp_path):
     upload.name = "q.png"
     response = storefront.post("/api/v1/search/image", {"image": upload}, format="multipart")
     assert response.status_code == 503 and response.json()["error"]["code"] == "no_image_encoder"
+
+
+def test_the_admin_search_by_image_page_shows_the_look_alikes(image_store, client, analyst_user):
+    specs, _ = image_store
+    _, spec = sorted(specs.items())[3]
+    client.force_login(analyst_user)
+    page = client.get("/admin/catalog/search-by-image/")
+    assert page.status_code == 200 and b"search-by-image" in page.content
+    upload = io.BytesIO(_query_png(spec, 4))
+    upload.name = "q.png"
+    page = client.post(
+        "/admin/catalog/search-by-image/", {"image": upload, "category": spec["category"]}
+    )
+    assert page.status_code == 200
+    assert page.content.count(b'class="image-result"') >= 1
+    assert b"data:image/png;base64," in page.content
