@@ -109,7 +109,11 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (n, h, w, 3) → float (n, 3, h, w) in [-1, 1]."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    return (
+        torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).permute(0, 3, 1, 2).float()
+        / 127.5
+        - 1
+    )
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
