@@ -84,16 +84,24 @@ def nearest_products(
         params.append(exclude_product)
     params.extend([literal, limit])
     dim = int(dimension)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
-        cursor.execute(
-            f"SELECT e.product_id, 1 - (e.vector::vector({dim}) <=> %s::vector({dim})) AS sim "
-            f"FROM {TABLE} e JOIN catalog_product p ON p.id = e.product_id "
-            f"WHERE e.model_version_id = %s AND p.active{extra} "
-            f"ORDER BY e.vector::vector({dim}) <=> %s::vector({dim}) LIMIT %s",
-            params,
-        )
-        return [(int(pid), float(sim)) for pid, sim in cursor.fetchall()]
+    # A filter applied after the HNSW walk can leave a selective filter with nothing (the walk
+    # returns ef_search rows, filtered afterwards): filtered queries scan the version exactly
+    # (an ORDER BY the index does not match), as do walks that came back short.
+    orders = ([] if where_sql else [f"e.vector::vector({dim})"]) + ["e.vector"]
+    for order_by in orders:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+            cursor.execute(
+                f"SELECT e.product_id, 1 - (e.vector::vector({dim}) <=> %s::vector({dim})) AS sim "
+                f"FROM {TABLE} e JOIN catalog_product p ON p.id = e.product_id "
+                f"WHERE e.model_version_id = %s AND p.active{extra} "
+                f"ORDER BY {order_by} <=> %s::vector({dim}) LIMIT %s",
+                params,
+            )
+            found = [(int(pid), float(sim)) for pid, sim in cursor.fetchall()]
+        if len(found) >= limit:
+            break
+    return found
 
 
 def product_image_vector(version_id: int, product_id: int) -> list[float] | None:

@@ -72,14 +72,16 @@ class ImageSearchOut(serializers.ServedOut):
     total = drf.IntegerField(help_text="Candidates found by the image index within the filters.")
     results = serializers.ResultItem(many=True)
     facets = serializers.FacetsOut()
-    image_model = ImageModelOut(allow_null=True, help_text="The image encoder version that served.")
+    image_model = ImageModelOut(
+        allow_null=True,
+        help_text="The image encoder version that served; null (and no results) while none is active.",
+    )
 
 
 _IMAGE_ERRORS = {
     **_ERRORS,
     413: OpenApiResponse(serializers.ErrorOut, description="Picture over the byte or pixel limit."),
     415: OpenApiResponse(serializers.ErrorOut, description="Not a PNG, JPEG, WEBP or GIF picture."),
-    503: OpenApiResponse(serializers.ErrorOut, description="No image encoder is active yet."),
 }
 _EXAMPLE_OUT = OpenApiExample(
     "two look-alikes",
@@ -123,10 +125,6 @@ _EXAMPLE_OUT = OpenApiExample(
         "served_at": "2026-12-06T12:00:00Z",
     },
 )
-
-
-def _no_encoder(exc: Exception) -> ApiError:
-    return ApiError(str(exc), code="no_image_encoder", status_code=503)
 
 
 class ImageSearchView(ServingView):
@@ -208,8 +206,6 @@ class ImageSearchView(ServingView):
             )
         except UnknownCategory:
             raise _unknown_category(params.get("category")) from None
-        except image_search.NoImageEncoder as exc:
-            raise _no_encoder(exc) from None
         return self.respond(ctx, body, experiment_surface=False)
 
 
@@ -247,6 +243,4 @@ class VisuallySimilarView(ServingView):
             raise ApiError(
                 f"Unknown product {product_id[:128]!r}.", code="not_found", status_code=404
             ) from None
-        except image_search.NoImageEncoder as exc:
-            raise _no_encoder(exc) from None
         return self.respond(ctx, body, experiment_surface=False)

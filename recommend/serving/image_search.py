@@ -34,7 +34,8 @@ _lock = threading.Lock()
 
 
 class NoImageEncoder(LookupError):
-    """No ``image`` version is active: nothing can be searched by image yet."""
+    """No ``image`` version is active: nothing can be searched by image yet (the endpoints
+    answer an empty list then; the admin page says so)."""
 
 
 def active_image_version() -> ModelVersion:
@@ -90,7 +91,7 @@ def _results(
     personalisation: str | None = None,
 ) -> dict[str, Any]:
     engine_filters = filters.engine()  # raises UnknownCategory
-    where, params = filter_sql(engine_filters, "p")
+    where, params = filter_sql(engine_filters, "p") if engine_filters else ("", [])
     excluded = filters.excluded()
     with ctx.stage("image"):
         pairs = image_vectors.nearest_products(
@@ -134,12 +135,23 @@ def _results(
     }
 
 
+def _nothing(ctx: ServingContext, why: str) -> dict[str, Any]:
+    """An empty answer that says why (Server-Timing note): serving never fails for want of a
+    model, as text search falls back to lexical without a retriever."""
+    filters_facets = compute_facets([])
+    ctx.notes["image"] = why
+    return {"total": 0, "results": [], "facets": filters_facets, "image_model": None}
+
+
 def search_by_image(
     image, ctx: ServingContext, filters: ProductFilters, *, page: int = 1, size: int = 10
 ) -> dict[str, Any]:
     """Products whose pictures look most like ``image`` (a decoded Pillow image)."""
     started = time.perf_counter()
-    version = active_image_version()
+    try:
+        version = active_image_version()
+    except NoImageEncoder:
+        return _nothing(ctx, "no image encoder is active")
     with ctx.stage("encode"):
         vector = query_vector(image, version)
     body = _results(ctx, version, vector, filters, page=page, size=size)
@@ -152,15 +164,16 @@ def visually_similar(
 ) -> dict[str, Any]:
     """Products whose pictures look most like this product's main picture."""
     started = time.perf_counter()
-    version = active_image_version()
     pk = product_ids_for_external([external_id]).get(external_id)
     if pk is None:
         raise UnknownProduct(external_id)
+    try:
+        version = active_image_version()
+    except NoImageEncoder:
+        return _nothing(ctx, "no image encoder is active")
     vector = image_vectors.product_image_vector(version.pk, pk)
     if vector is None:
-        body = {"total": 0, "results": [], "facets": compute_facets([]), "image_model": None}
-        ctx.notes["image"] = "no picture vector"
-        return body
+        return _nothing(ctx, "the product has no picture vector")
     body = _results(
         ctx,
         version,

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 
 @pytest.fixture
-def image_store(settings, tmp_path, operator_user):
+def image_store(settings, tmp_path, operator_user, serving_state):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.ARTIFACTS_DIR = tmp_path / "artifacts"
     settings.JOB_TORCH_THREADS = 1
@@ -113,11 +113,13 @@ def test_bad_pictures_are_413_and_415_json(image_store, storefront, settings):
     assert response.status_code == 413
 
 
-def test_no_active_image_encoder_is_a_503(storefront, settings, tmp_path):
+def test_no_active_image_encoder_answers_an_empty_list(storefront, serving_state):
     upload = io.BytesIO(png_bytes(Image.new("RGB", (8, 8))))
     upload.name = "q.png"
     response = storefront.post("/api/v1/search/image", {"image": upload}, format="multipart")
-    assert response.status_code == 503 and response.json()["error"]["code"] == "no_image_encoder"
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == [] and response.json()["image_model"] is None
+    assert "no image encoder" in response["Server-Timing"]
 
 
 def test_the_admin_search_by_image_page_shows_the_look_alikes(image_store, client, analyst_user):
