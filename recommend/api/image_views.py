@@ -138,7 +138,19 @@ class ImageSearchView(ServingView):
     def _picture(self, request):
         data = request.data
         upload = data.get("image") if hasattr(data, "get") else None
-        if upload is not None and hasattr(upload, "read"):
+        if upload is not None and hasattr(data, "get") and data.get("image_base64") is not None:
+            raise ApiError(
+                "Send the picture once: multipart field 'image' or JSON 'image_base64', not both.",
+                code="invalid",
+                details={"image_base64": ["Not with 'image'."]},
+            )
+        if upload is not None and not hasattr(upload, "read"):
+            raise ApiError(
+                "'image' must be a file (multipart/form-data).",
+                code="invalid",
+                details={"image": ["Not a file."]},
+            )
+        if upload is not None:
             if upload.size > settings.IMAGE_MAX_BYTES:
                 raise _too_large(
                     f"The picture is {upload.size:,} bytes; at most {settings.IMAGE_MAX_BYTES:,}."

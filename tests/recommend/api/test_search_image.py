@@ -40,6 +40,10 @@ def image_store(settings, tmp_path, operator_user, serving_state):
     return specs, job
 
 
+def _png_bytes_small() -> bytes:
+    return png_bytes(Image.new("RGB", (8, 8), (9, 9, 9)))
+
+
 def _query_png(spec: dict, seed: int = 1) -> bytes:
     return png_bytes(render_spec(spec, view=random_view(random.Random(seed))))
 
@@ -96,6 +100,12 @@ def test_bad_pictures_are_413_and_415_json(image_store, storefront, settings):
     )
     response = storefront.post("/api/v1/search/image", {"image_base64": "***"}, format="json")
     assert response.status_code == 400 and "error" in response.json()
+    twice = io.BytesIO(_png_bytes_small())
+    twice.name = "q.png"
+    response = storefront.post(
+        "/api/v1/search/image", {"image": twice, "image_base64": "AA=="}, format="multipart"
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
 
     buffer = io.BytesIO()
     Image.new("RGB", (400, 400), (1, 2, 3)).save(buffer, format="PNG")
