@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "catalog.apps.CatalogConfig",
     "catalog.knowledge.apps.KnowledgeConfig",
     "catalog.copywriting.apps.CopywritingConfig",
+    "catalog.images.apps.ImagesConfig",
     "training.apps.TrainingConfig",
     "recommend.apps.RecommendConfig",
     "recommend.experiments.apps.ExperimentsConfig",
@@ -373,11 +374,24 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # The largest JSON body the REST API reads, in bytes: a larger one is refused with a 413 JSON
 # error before it is read (a batch of 1,000 events or products is far below it).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=20 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Product images and search by image (catalog.images, docs/images.md) ----------------------
+# Every stored or queried picture is decoded by Pillow and held to these limits (413 above them).
+IMAGE_MAX_BYTES = env.int("AISLE_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env.int("AISLE_IMAGE_MAX_PIXELS", default=25_000_000)
+# Fetching image URLs is off; on, only from these hosts (no redirects, no IP literals).
+IMAGE_URL_FETCH = env.bool("AISLE_IMAGE_URL_FETCH", default=False)
+IMAGE_URL_HOSTS = env.list("AISLE_IMAGE_URL_HOSTS", default=[])
+# A Hugging Face CLIP-style id or path for embed_images; empty: the in-platform dual encoder.
+IMAGE_ENCODER = env("AISLE_IMAGE_ENCODER", default="")
+# The demo store renders a picture per product at load (a few ms each).
+DEMO_STORE_IMAGES = env.bool("AISLE_DEMO_STORE_IMAGES", default=True)
 
 # --- Login lockout (django-axes) ---------------------------------------------------------------
 # LOGIN_FAILURE_LIMIT failed sign-ins in a row for one username, or from one client address, lock

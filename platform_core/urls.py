@@ -21,6 +21,8 @@ urlpatterns = [
     path("api/v1/", include("training.api.urls")),
     path("api/v1/", include("recommend.api.urls")),
     path("api/v1/", include("recommend.promotions.api.urls")),
+    path("api/v1/", include("recommend.api.image_urls")),
+    path("media/", include("catalog.images.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's initialisation as a script file: no inline script (CSP).
     path(

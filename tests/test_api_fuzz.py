@@ -107,6 +107,11 @@ include-path-regex = "^/api/v1/products/[{{]product_id[}}]/"
 parameters = {{ product_id = "kt-1", "X-Aisle-Simulated-Time" = "2030-06-15T12:00:00Z" }}
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 
+# Search by image: a schema-valid string is not always a picture (415), nor small enough (413).
+[[operations]]
+include-operation-id = ["v1_search_image_create"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "413", "415", "429"]
+
 # schemathesis 4.32's coverage phase sends this optional header as "0" beside maximum-length
 # query values and counts it as valid although it does not match the header's pattern (its own
 # `matches_pattern` says so): pin the header here; search and trending still fuzz it.

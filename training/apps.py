@@ -15,6 +15,7 @@ class TrainingConfig(AppConfig):
             kinds_copy,  # noqa: F401
             kinds_data_value,  # noqa: F401
             kinds_efficiency,  # noqa: F401
+            kinds_images,  # noqa: F401
             kinds_insights,  # noqa: F401
             kinds_insights_churn_forecast,  # noqa: F401
             kinds_knowledge,  # noqa: F401

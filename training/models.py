@@ -14,6 +14,7 @@ class Task(models.TextChoices):
     SENTIMENT = "sentiment", "review sentiment classifier"
     RANKER = "ranker", "ranker"
     CF = "cf", "collaborative filtering"
+    IMAGE = "image", "image encoder (pictures into the titles' vector space)"
 
 
 def active_version_delete_error(version: ModelVersion) -> ValidationError:

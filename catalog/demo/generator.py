@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 
 from catalog.demo.churners import plant_churners
 from catalog.demo.events import _Sim, simulate_events
+from catalog.demo.images import NAME as IMAGES
+from catalog.demo.images import plant_images
 from catalog.demo.index import StoreIndex
 from catalog.demo.judged import plant_judged_queries, plant_relevance
 from catalog.demo.judged_heldout import plant_heldout_judged
@@ -64,6 +66,8 @@ PLANTINGS: dict[str, Planting] = {
     KNOWLEDGE: plant_knowledge,
     # products with missing or thin descriptions (the generate_copy job drafts copy for them)
     THIN_DESCRIPTIONS: plant_thin_descriptions,
+    # a picture spec per product (shape by category, colour, pattern, view): search by image
+    IMAGES: plant_images,
 }
 
 

@@ -46,6 +46,7 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "knowledge": ("catalog", ("article", "productquestion", "passage")),
     "copywriting": ("catalog", ("copydraft", "bannedword")),
+    "images": ("catalog", ("productimage",)),
     "training": (
         "training",
         (

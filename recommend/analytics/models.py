@@ -21,6 +21,8 @@ class Endpoint(models.TextChoices):
     TRENDING = "trending", "trending"
     ANSWERS = "answers", "answers"
     PROMOTIONS = "promotions", "promotions"
+    SEARCH_IMAGE = "search_image", "search by image"
+    VISUALLY_SIMILAR = "visually_similar", "visually similar"
 
 
 class Granularity(models.TextChoices):

@@ -200,6 +200,13 @@ MATRIX: dict[str, tuple[str, str]] = {
     "admin/copywriting/bannedword/<path:object_id>/delete/": ("GET", "  L   L   L 403 200 200"),
     "admin/copywriting/bannedword/<path:object_id>/change/": ("GET", "  L   L   L 200 200 200"),
     "admin/copywriting/bannedword/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
+    "admin/images/productimage/": ("GET", "  L   L   L 200 200 200"),
+    "admin/catalog/search-by-image/": ("GET", "  L   L   L 200 200 200"),
+    "admin/images/productimage/add/": ("GET", "  L   L   L 403 200 200"),
+    "admin/images/productimage/<path:object_id>/history/": ("GET", "  L   L   L 302 302 302"),
+    "admin/images/productimage/<path:object_id>/delete/": ("GET", "  L   L   L 403 302 302"),
+    "admin/images/productimage/<path:object_id>/change/": ("GET", "  L   L   L 302 302 302"),
+    "admin/images/productimage/<path:object_id>/": ("GET", "  L   L   L 302 302 302"),
     # the served-request log: read-only records for analysts and operators
     # --- Insights → churn risk: analysts and operators read the scores and the win-back lists
     "admin/insights/churnscore/": ("GET", "  L   L   L 200 200 200"),

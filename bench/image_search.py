@@ -1,0 +1,197 @@
+"""Search by image on a demo store: precision@10 of the image encoder vs a colour-histogram
+baseline vs text-only similarity, in one run, and the web process's cost of image queries.
+
+    .venv/bin/python bench/image_search.py --database aisle_im_demo [--queries 200] [--seed 7]
+        [--train --epochs 12]
+
+Needs a demo store in ``--database`` (``migrate``, ``demo_store``, ``platform_bootstrap``) with
+its hidden truth in DATA_DIR/demo (``images.json``: each picture's category, colour, pattern
+and view). ``--train`` runs ``embed_images`` first (inline); otherwise the active ``image``
+version is measured.
+
+Queries: the products the active version held out of its training (the job's hash split),
+each drawn again by the demo renderer under another view (pose, background, noise: a stream
+of this bench's own, ``--seed``), and POSTed as a PNG to ``/api/v1/search/image`` through
+Django's test client (the whole view stack: key, parsing, decoding, encoding, pgvector, facets,
+the served-request log). A hit is a top-10 product of the query product's category *and*
+colour (truth), the query product itself left out. Beside it, in the same run and on the same
+queries:
+
+* **colour histogram**: a joint 4×4×4 RGB histogram of the query picture against every stored
+  product picture (cosine);
+* **text only**: the query product's own title vector (the packaged MiniLM) against every
+  product's title vector — what similarity knows without looking at the picture at all (it
+  reads the colour and type words of the title, so it is a strong baseline).
+
+Then the web process: p50/p95 of ``/search/image`` over the queries, and the process's
+resident memory before the first image query and after (what loading the image encoder and
+serving costs per web process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench._serving import setup_django, table  # noqa: E402
+
+K = 10
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--truth-dir", type=Path, default=None)
+    parser.add_argument("--train", action="store_true", help="run embed_images first")
+    parser.add_argument("--epochs", type=int, default=12)
+    args = parser.parse_args()
+    setup_django(args.database, redis_db=args.redis_db)
+
+    from django.conf import settings
+    from django.test import Client
+
+    from catalog.demo.images import png_bytes, random_view, render_spec
+    from catalog.images import selectors as image_selectors
+    from catalog.images.logic.pixels import bytes_array
+    from catalog.models import Product
+    from platform_core.services import api_client_create
+    from training import selectors as training_selectors
+    from training import services as training_services
+    from training.ml.image_encoder import colour_histograms
+    from training.models import Job, Task
+    from training.runners.embed_images import _holdout
+
+    rss_start = rss_mb()
+    if args.train:
+        job = training_services.job_run(
+            job_id=training_services.job_launch(
+                kind="embed_images", params={"device": "auto", "epochs": args.epochs}
+            ).pk
+        )
+        if job.status != Job.Status.SUCCEEDED:
+            raise SystemExit(f"embed_images failed: {job.error}")
+        if not job.result_version.is_active:
+            training_services.model_promote(version=job.result_version, user=None)
+    version = training_selectors.active_version(Task.IMAGE)
+    if version is None:
+        raise SystemExit("no active image version: pass --train or run embed_images")
+    job_params = version.job.params if version.job else {"holdout": 0.2, "seed": 42}
+    truth_dir = args.truth_dir or Path(settings.DATA_DIR) / "demo"
+    specs = json.loads((truth_dir / "images.json").read_text())["products"]
+
+    rows = image_selectors.main_images()
+    ext = dict(Product.objects.values_list("id", "external_id"))
+    labels = [
+        (specs[ext[r.product_id]]["category"], specs[ext[r.product_id]]["colour"]) for r in rows
+    ]
+    held = np.flatnonzero(
+        _holdout(rows, job_params.get("holdout", 0.2), job_params.get("seed", 42))
+    )
+    rng = random.Random(f"bench-image-search-{args.seed}")
+    chosen = sorted(rng.sample(list(held), min(args.queries, len(held))))
+    print(
+        f"image version #{version.pk} ({version.name}); {len(rows)} products with a picture, "
+        f"{len(held)} held out of training, {len(chosen)} queries"
+    )
+
+    _, raw_key = api_client_create(name=f"bench image search {time.time():.0f}", scopes="read")
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+
+    pictures = np.stack([bytes_array(image_selectors.read_image_bytes(r.path), 64) for r in rows])
+    hist_index = colour_histograms(pictures)
+    from training.ml.encoders import encode_texts, load_encoder
+
+    titles = encode_texts(load_encoder(None, device="cpu"), [r.title for r in rows])
+    position = {r.product_id: i for i, r in enumerate(rows)}
+
+    def precision(top_ids: list[int], label) -> float:
+        return sum(labels[position[pk]] == label for pk in top_ids[:K]) / K
+
+    by_external = {ext[r.product_id]: r.product_id for r in rows}
+    image_p, hist_p, text_p, latencies = [], [], [], []
+    rss_before_query = rss_mb()
+    for number, i in enumerate(chosen):
+        product_id = rows[i].product_id
+        label = labels[i]
+        query = render_spec(specs[ext[product_id]], view=random_view(rng))
+        data = png_bytes(query)
+        upload = io.BytesIO(data)
+        upload.name = "query.png"
+        started = time.perf_counter()
+        response = client.post(f"/api/v1/search/image?size={K + 1}", {"image": upload})
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise SystemExit(
+                f"/search/image answered {response.status_code}: {response.content[:300]}"
+            )
+        if number:  # the first query loads the encoder: its time is reported apart
+            latencies.append(elapsed)
+        else:
+            first_ms = elapsed
+        found = [by_external[r["product"]["id"]] for r in response.json()["results"]]
+        image_p.append(precision([pk for pk in found if pk != product_id], label))
+        q_hist = colour_histograms(np.asarray(query)[None])[0]
+        order = [rows[j].product_id for j in np.argsort(-(hist_index @ q_hist)) if j != i]
+        hist_p.append(precision(order, label))
+        order = [rows[j].product_id for j in np.argsort(-(titles @ titles[i])) if j != i]
+        text_p.append(precision(order, label))
+    rss_end = rss_mb()
+
+    same = [sum(lab == labels[i] for lab in labels) - 1 for i in chosen]
+    ceiling = float(np.mean([min(K, n) / K for n in same]))
+    print()
+    print(
+        table(
+            ["method", f"precision@{K} (same category and colour)"],
+            [
+                ["image encoder (through the API)", f"{statistics.mean(image_p):.3f}"],
+                ["colour histogram (baseline)", f"{statistics.mean(hist_p):.3f}"],
+                [
+                    "text only: the product's title vector (baseline)",
+                    f"{statistics.mean(text_p):.3f}",
+                ],
+                ["ceiling (same-label products that exist)", f"{ceiling:.3f}"],
+            ],
+        )
+    )
+    lat = sorted(latencies)
+    p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
+    print()
+    print(
+        table(
+            ["/search/image on this CPU", "value"],
+            [
+                ["first query (loads the encoder), ms", f"{first_ms:.1f}"],
+                ["p50, ms", f"{statistics.median(lat):.1f}" if lat else "-"],
+                ["p95, ms", f"{p95:.1f}"],
+                ["process RSS at start, MiB", f"{rss_start:.0f}"],
+                ["RSS before the first image query, MiB", f"{rss_before_query:.0f}"],
+                ["RSS after the queries, MiB", f"{rss_end:.0f}"],
+            ],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""Image encoders for search by image.  Plain Python + torch, no Django.
+
+- :class:`ImageTower` is the in-platform image encoder: a small CNN (four conv blocks, global
+  average and max pooling, plus the picture's mean colour) projected into the text encoder's
+  vector space.  :func:`train_image_tower` trains it on a store's (picture, title vector) pairs
+  with two contrastive terms: picture ↔ its frozen title vector (CLIP-style, so pictures land
+  near their titles) and picture ↔ another augmented view of itself (SimCLR-style, so two
+  photographs of one product land together whatever the pose, background and noise).
+- :func:`encode_images` turns pictures into normalised vectors with a trained tower;
+  :func:`load_clip` / :func:`encode_images_clip` do the same with a Hugging Face CLIP-style
+  model (``transformers``; configured by id, never downloaded in tests).
+- :func:`colour_histograms` is the baseline a benchmark compares against: a joint RGB
+  histogram per picture.
+
+Pictures travel as ``uint8`` arrays of shape (n, size, size, 3).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from training.ml.progress import CancelCheck, ProgressCallback, check_cancel
+
+if TYPE_CHECKING:
+    import torch
+
+ARTIFACT_WEIGHTS = "image_tower.pt"
+ARTIFACT_META = "image_tower.json"
+
+
+@dataclass(frozen=True)
+class ImageTowerConfig:
+    """The tower's shape and its training."""
+
+    size: int = 64
+    widths: tuple[int, ...] = (16, 32, 64, 96)
+    dim: int = 384  # the text encoder's dimension: pictures land in the titles' space
+    epochs: int = 12
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    temperature: float = 0.07
+    text_weight: float = 1.0
+    view_weight: float = 1.0
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["widths"] = list(self.widths)
+        return data
+
+
+def _tower_class():
+    import torch
+    from torch import nn
+
+    class ImageTower(nn.Module):
+        """Small CNN → (avg ⊕ max pooled features ⊕ colour mean and spread) → projection,
+        L2-normalised."""
+
+        def __init__(self, config: ImageTowerConfig):
+            super().__init__()
+            # a strided stem, then one conv per block: cheap enough to train on a CPU
+            layers: list[nn.Module] = [
+                nn.Conv2d(3, config.widths[0], 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(config.widths[0]),
+                nn.ReLU(inplace=True),
+            ]
+            channels = config.widths[0]
+            for number, width in enumerate(config.widths[1:]):
+                layers += [
+                    nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                    nn.BatchNorm2d(width),
+                    nn.ReLU(inplace=True),
+                ]
+                if number < len(config.widths) - 2:
+                    layers.append(nn.MaxPool2d(2))
+                channels = width
+            self.features = nn.Sequential(*layers)
+            self.head = nn.Sequential(
+                nn.Linear(2 * channels + 6, 512),
+                nn.ReLU(inplace=True),
+                nn.Linear(512, config.dim),
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # colour statistics straight from the pixels: the colour survives pooling intact
+            colour = torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], dim=1)
+            h = self.features(x)
+            pooled = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3)), colour], dim=1)
+            return nn.functional.normalize(self.head(pooled), dim=1)
+
+    return ImageTower
+
+
+def build_tower(config: ImageTowerConfig):
+    """A fresh tower for ``config``."""
+    return _tower_class()(config)
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (n, h, w, 3) → float (n, 3, h, w) in [-1, 1]."""
+    import torch
+
+    return (
+        torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).permute(0, 3, 1, 2).float()
+        / 127.5
+        - 1
+    )
+
+
+def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Another photograph of the same things: rotation, scale, shift, flip (the frame's edge
+    colour fills the corners, as a background would), a slight light change and pixel noise."""
+    import torch
+    import torch.nn.functional as F
+
+    n = x.shape[0]
+    dev = x.device
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return torch.rand(n, generator=generator).to(dev) * (high - low) + low
+
+    angle = uniform(-0.75, 0.75)  # radians, about ±43°
+    scale = uniform(0.8, 1.25)
+    flip = torch.where(torch.rand(n, generator=generator).to(dev) < 0.5, -1.0, 1.0)
+    tx, ty = uniform(-0.15, 0.15), uniform(-0.15, 0.15)
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+    light = uniform(-0.08, 0.08).view(n, 1, 1, 1)
+    sigma = uniform(0.0, 0.18).view(n, 1, 1, 1)
+    noise = torch.randn(out.shape, generator=generator).to(dev) * sigma
+    return (out + light + noise).clamp(-1, 1)
+
+
+def _info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
+    import torch
+    import torch.nn.functional as F
+
+    logits = a @ b.T / temperature
+    target = torch.arange(a.shape[0], device=a.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def train_image_tower(
+    images: np.ndarray,
+    text_vectors: np.ndarray,
+    config: ImageTowerConfig,
+    *,
+    device: str = "cpu",
+    progress_cb: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train a tower on pictures and their (frozen, normalised) title vectors; returns the
+    model (eval mode, on ``device``) and figures (loss per epoch, pairs/s)."""
+    import torch
+
+    if len(images) != len(text_vectors):
+        raise ValueError("one title vector per picture")
+    if len(images) < 2:
+        raise ValueError("at least two pictures are needed to train")
+    if text_vectors.shape[1] != config.dim:
+        config = ImageTowerConfig(**{**config.as_dict(), "dim": int(text_vectors.shape[1])})
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = build_tower(config).to(device)
+    pixels = to_tensor(images)
+    texts = torch.from_numpy(np.ascontiguousarray(text_vectors, dtype=np.float32))
+    texts = torch.nn.functional.normalize(texts, dim=1)
+    n = len(images)
+    batch = min(config.batch_size, n)
+    steps_per_epoch = max(1, n // batch)
+    total = steps_per_epoch * config.epochs
+    optimiser = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=config.lr, total_steps=total, pct_start=0.15
+    )
+    use_amp = device.startswith("cuda")
+    losses: list[float] = []
+    started = time.monotonic()
+    step = 0
+    model.train()
+    for epoch in range(config.epochs):
+        order = torch.randperm(n, generator=generator)
+        epoch_loss = 0.0
+        for b in range(steps_per_epoch):
+            check_cancel(should_cancel)
+            idx = order[b * batch : (b + 1) * batch]
+            x = pixels[idx].to(device)
+            t = texts[idx].to(device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                v1 = model(augment(x, generator))
+                v2 = model(augment(x, generator))
+            v1, v2 = v1.float(), v2.float()
+            loss = config.text_weight * _info_nce(v1, t, config.temperature)
+            loss = loss + config.view_weight * _info_nce(v1, v2, config.temperature)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            step += 1
+            epoch_loss += float(loss.detach())
+            if progress_cb is not None:
+                elapsed = time.monotonic() - started
+                progress_cb(
+                    step / total,
+                    step,
+                    total,
+                    float(loss.detach()),
+                    {"epoch": epoch, "pairs_per_sec": step * batch / elapsed if elapsed else 0.0},
+                )
+        losses.append(round(epoch_loss / steps_per_epoch, 4))
+    model.eval()
+    seconds = time.monotonic() - started
+    return model, {
+        "loss_per_epoch": losses,
+        "train_s": round(seconds, 2),
+        "pairs_per_s": round(total * batch / seconds, 1) if seconds else None,
+        "steps": total,
+        "config": config.as_dict(),
+    }
+
+
+def encode_images(model: Any, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+    """Normalised vectors (float32, one row per picture) from a trained tower."""
+    import torch
+
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            x = to_tensor(images[start : start + batch_size]).to(device)
+            out.append(model(x).float().cpu().numpy())
+    if not out:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(out).astype(np.float32)
+
+
+def save_tower(model: Any, config: ImageTowerConfig, directory: str | Path) -> None:
+    import torch
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), directory / ARTIFACT_WEIGHTS)
+    (directory / ARTIFACT_META).write_text(json.dumps(config.as_dict()), encoding="utf-8")
+
+
+def load_tower(directory: str | Path, *, device: str = "cpu") -> tuple[Any, ImageTowerConfig]:
+    import torch
+
+    directory = Path(directory)
+    meta = json.loads((directory / ARTIFACT_META).read_text(encoding="utf-8"))
+    meta["widths"] = tuple(meta["widths"])
+    config = ImageTowerConfig(**meta)
+    model = build_tower(config)
+    model.load_state_dict(
+        torch.load(directory / ARTIFACT_WEIGHTS, map_location=device, weights_only=True)
+    )
+    return model.to(device).eval(), config
+
+
+# --------------------------------------------------------------------------- CLIP-style models
+
+
+def load_clip(model_id: str, *, device: str = "cpu") -> tuple[Any, Any]:
+    """A Hugging Face CLIP-style model and its processor (``transformers``), fp16 on CUDA."""
+    import torch
+    from transformers import AutoModel, AutoProcessor
+
+    dtype = torch.float16 if device.startswith("cuda") else torch.float32
+    model = AutoModel.from_pretrained(model_id, torch_dtype=dtype).to(device).eval()
+    return model, AutoProcessor.from_pretrained(model_id)
+
+
+def encode_images_clip(
+    model: Any, processor: Any, images: np.ndarray, *, batch_size: int = 64
+) -> np.ndarray:
+    """Normalised image vectors from a CLIP-style model's ``get_image_features``."""
+    import torch
+
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            inputs = processor(images=list(images[start : start + batch_size]), return_tensors="pt")
+            pixel_values = inputs["pixel_values"].to(device, dtype=next(model.parameters()).dtype)
+            features = model.get_image_features(pixel_values=pixel_values)
+            out.append(torch.nn.functional.normalize(features.float(), dim=1).cpu().numpy())
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def colour_histograms(images: np.ndarray, *, bins: int = 4) -> np.ndarray:
+    """A joint RGB histogram per picture (``bins``³ cells), L2-normalised: the classic
+    colour-only baseline of image retrieval."""
+    q = (images.astype(np.int32) * bins) // 256
+    cells = (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
+    flat = cells.reshape(len(images), -1)
+    hist = np.zeros((len(images), bins**3), dtype=np.float32)
+    for i, row in enumerate(flat):
+        hist[i] = np.bincount(row, minlength=bins**3)
+    norms = np.linalg.norm(hist, axis=1, keepdims=True)
+    return hist / np.maximum(norms, 1e-9)
+
+
+def precision_at_k(
+    query_vectors: np.ndarray,
+    index_vectors: np.ndarray,
+    query_labels: list,
+    index_labels: list,
+    *,
+    k: int = 10,
+    exclude: list[int] | None = None,
+) -> float:
+    """Mean share of each query's top ``k`` (cosine) whose label equals the query's; ``exclude``
+    names, per query, an index row left out (the query's own product)."""
+    if not len(query_vectors):
+        return math.nan
+    scores = query_vectors @ index_vectors.T
+    if exclude is not None:
+        scores[np.arange(len(query_vectors)), exclude] = -np.inf
+    top = np.argsort(-scores, axis=1)[:, :k]
+    hits = [sum(index_labels[j] == query_labels[i] for j in row) / k for i, row in enumerate(top)]
+    return float(np.mean(hits))
