@@ -259,6 +259,48 @@ def _raise_if_cancelled(should_cancel: CancelCheck | None, message: str) -> None
         raise JobCancelled(message)
 
 
+def train_over_lists(
+    torch,
+    optimiser,
+    query_lists: Sequence[np.ndarray],
+    batch_loss,
+    *,
+    epochs: int,
+    lists_per_batch: int,
+    seed: int,
+    device,
+    progress_cb: ProgressCallback | None,
+    should_cancel: CancelCheck | None,
+) -> tuple[int, list[dict[str, float]]]:
+    """The rankers' training loop: ``epochs`` passes over the query lists in a seeded order,
+    ``lists_per_batch`` whole lists per step, ``batch_loss(row index tensor)`` minimised by
+    ``optimiser``; progress per step, cancel between steps. ``(steps, per-epoch mean loss)``."""
+    rng = np.random.default_rng(seed)
+    n_lists = len(query_lists)
+    batches_per_epoch = max(1, -(-n_lists // lists_per_batch))
+    total_steps = batches_per_epoch * epochs
+    history: list[dict[str, float]] = []
+    step = 0
+    for epoch in range(epochs):
+        order = rng.permutation(n_lists)
+        epoch_loss = 0.0
+        for start in range(0, n_lists, lists_per_batch):
+            _raise_if_cancelled(should_cancel, f"ranker training cancelled at step {step}")
+            chosen = [query_lists[i] for i in order[start : start + lists_per_batch]]
+            index = torch.from_numpy(np.concatenate(chosen)).to(device)
+            optimiser.zero_grad()
+            loss = batch_loss(index)
+            loss.backward()
+            optimiser.step()
+            step += 1
+            value = float(loss.detach())
+            epoch_loss += value
+            if progress_cb is not None:
+                progress_cb(step / total_steps, step, total_steps, value, {"epoch": epoch})
+        history.append({"epoch": float(epoch), "loss": epoch_loss / batches_per_epoch})
+    return step, history
+
+
 def train_ranker(
     rows: Sequence[Any],
     config: RankerConfig | None = None,
@@ -338,36 +380,25 @@ def _train_ranker(
             return float(ranker_loss(net(xt).squeeze(-1), ct, lt, et, config.alpha, config.beta))
 
     initial_loss = full_loss(x, clicks, lists, engagement)
-    rng = np.random.default_rng(config.seed)
-    n_lists = len(data.lists)
-    batches_per_epoch = max(1, -(-n_lists // config.lists_per_batch))
-    total_steps = batches_per_epoch * config.epochs
-    history: list[dict[str, float]] = []
-    step = 0
-    for epoch in range(config.epochs):
-        order = rng.permutation(n_lists)
-        epoch_loss = 0.0
-        for start in range(0, n_lists, config.lists_per_batch):
-            _raise_if_cancelled(should_cancel, f"ranker training cancelled at step {step}")
-            chosen = [data.lists[i] for i in order[start : start + config.lists_per_batch]]
-            index = torch.from_numpy(np.concatenate(chosen)).to(device)
-            optimiser.zero_grad()
-            loss = ranker_loss(
-                net(x[index]).squeeze(-1),
-                clicks[index],
-                lists[index],
-                engagement[index],
-                config.alpha,
-                config.beta,
-            )
-            loss.backward()
-            optimiser.step()
-            step += 1
-            loss_value = float(loss.detach())
-            epoch_loss += loss_value
-            if progress_cb is not None:
-                progress_cb(step / total_steps, step, total_steps, loss_value, {"epoch": epoch})
-        history.append({"epoch": float(epoch), "loss": epoch_loss / batches_per_epoch})
+    step, history = train_over_lists(
+        torch,
+        optimiser,
+        data.lists,
+        lambda index: ranker_loss(
+            net(x[index]).squeeze(-1),
+            clicks[index],
+            lists[index],
+            engagement[index],
+            config.alpha,
+            config.beta,
+        ),
+        epochs=config.epochs,
+        lists_per_batch=config.lists_per_batch,
+        seed=config.seed,
+        device=device,
+        progress_cb=progress_cb,
+        should_cancel=should_cancel,
+    )
 
     net.eval()
     weights = {name: p.detach().cpu().numpy().copy() for name, p in net.state_dict().items()}

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from training.ml import metrics
-from training.ml.progress import CancelCheck, JobCancelled, ProgressCallback
+from training.ml.progress import CancelCheck, ProgressCallback
 from training.ml.ranker import (
     LEXICAL_SCORE,
     POSITION,
@@ -47,6 +47,7 @@ from training.ml.ranker import (
     _Arrays,
     _arrays,
     feature_matrix,
+    train_over_lists,
 )
 
 FORMAT_VERSION = 2
@@ -401,11 +402,6 @@ def _loss(torch, click_logit, conv_logit, clicks, purchases, lists, engagement, 
     return click_part + config.gamma * (bce + pairwise)
 
 
-def _raise_if_cancelled(should_cancel: CancelCheck | None, message: str) -> None:
-    if should_cancel is not None and should_cancel():
-        raise JobCancelled(message)
-
-
 def _train(rows, config: TwoHeadConfig, progress_cb, should_cancel, valid_rows) -> TwoHeadResult:
     import torch
 
@@ -454,37 +450,26 @@ def _train(rows, config: TwoHeadConfig, progress_cb, should_cancel, valid_rows) 
             return float(_loss(torch, *forward(xt), ct, pt, lt, et, config))
 
     initial_loss = full_loss(x, clicks, purchases, lists, engagement)
-    rng = np.random.default_rng(config.seed)
-    n_lists = len(data.lists)
-    batches_per_epoch = max(1, -(-n_lists // config.lists_per_batch))
-    total_steps = batches_per_epoch * config.epochs
-    history: list[dict[str, float]] = []
-    step = 0
-    for epoch in range(config.epochs):
-        order = rng.permutation(n_lists)
-        epoch_loss = 0.0
-        for start in range(0, n_lists, config.lists_per_batch):
-            _raise_if_cancelled(should_cancel, f"ranker training cancelled at step {step}")
-            chosen = [data.lists[i] for i in order[start : start + config.lists_per_batch]]
-            index = torch.from_numpy(np.concatenate(chosen)).to(device)
-            optimiser.zero_grad()
-            loss = _loss(
-                torch,
-                *forward(x[index]),
-                clicks[index],
-                purchases[index],
-                lists[index],
-                engagement[index],
-                config,
-            )
-            loss.backward()
-            optimiser.step()
-            step += 1
-            value = float(loss.detach())
-            epoch_loss += value
-            if progress_cb is not None:
-                progress_cb(step / total_steps, step, total_steps, value, {"epoch": epoch})
-        history.append({"epoch": float(epoch), "loss": epoch_loss / batches_per_epoch})
+    step, history = train_over_lists(
+        torch,
+        optimiser,
+        data.lists,
+        lambda index: _loss(
+            torch,
+            *forward(x[index]),
+            clicks[index],
+            purchases[index],
+            lists[index],
+            engagement[index],
+            config,
+        ),
+        epochs=config.epochs,
+        lists_per_batch=config.lists_per_batch,
+        seed=config.seed,
+        device=device,
+        progress_cb=progress_cb,
+        should_cancel=should_cancel,
+    )
 
     def numpy_layer(layer) -> tuple[np.ndarray, np.ndarray]:
         return (
