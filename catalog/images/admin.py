@@ -107,7 +107,7 @@ class ProductImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="picture")
     def preview(self, obj: ProductImage):
-        return format_html('<img src="{}" style="max-width:256px" alt="">', obj.file.url)
+        return format_html('<img src="{}" class="aisle-image-preview" alt="">', obj.file.url)
 
 
 # --- Catalog → Search by image: operators try the active image encoder --------------------

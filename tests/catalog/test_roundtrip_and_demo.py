@@ -121,6 +121,7 @@ def test_demo_store_command_writes_the_catalog_and_the_truth(run_command, tmp_pa
             "churners.json",  # the churner planting's truth (catalog/demo/churners.py)
             "stockouts.json",  # the stock-out planting's (catalog/demo/stockouts.py)
             "zero_results.json",  # searches that found nothing (catalog/demo/zero_results.py)
+            "images.json",  # each product's picture spec (catalog/demo/images.py)
             "knowledge.json",  # judged support questions (catalog/demo/knowledge.py)
             "thin_descriptions.json",  # thin descriptions to draft for (catalog/demo/thin_descriptions.py)
         }
