@@ -27,6 +27,7 @@ from catalog.copywriting.logic.guardrails import (
     GuardrailSettings,
     ProductFacts,
     check_draft,
+    normalise,
 )
 
 #: a promotion line's length bounds (characters): one sentence a slot can show
@@ -85,7 +86,10 @@ def angle_for(product: ProductFacts, segment: SegmentFacts) -> str:
     return "discovery"
 
 
-def _specifics(attributes, limit: int = LINE_SPECS) -> str:
+def _specifics(attributes, limit: int = LINE_SPECS, *, title: str = "") -> str:
+    """Up to ``limit`` of the product's attributes as "key value", leaving out what the title
+    already says (a line that repeats "navy" after "… navy" reads as filler)."""
+    said = f" {normalise(title)} "
     out = []
     for key, value in attributes.items():
         if len(out) >= limit:
@@ -93,6 +97,8 @@ def _specifics(attributes, limit: int = LINE_SPECS) -> str:
         if isinstance(value, bool) or value in (None, "", []):
             continue
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if f" {normalise(shown)} " in said:
+            continue
         out.append(f"{str(key).replace('_', ' ')} {shown}")
     return ", ".join(out)
 
@@ -117,7 +123,7 @@ def template_line(item: PricedFacts, segment: SegmentFacts) -> tuple[str, str]:
     facts = item.facts
     title = facts.title.strip().rstrip(".")
     by = f" by {facts.brand}" if facts.brand and facts.brand.lower() not in title.lower() else ""
-    specifics = _specifics(facts.attributes)
+    specifics = _specifics(facts.attributes, title=facts.title)
     price = _price(item)
     angle = angle_for(facts, segment)
     if angle == "affinity":

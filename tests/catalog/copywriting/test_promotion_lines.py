@@ -56,6 +56,9 @@ def test_the_angle_follows_the_segments_figures_not_its_name():
     assert lines["Segment 1"].startswith("From the kettles range")
     assert lines["Segment 2"].startswith("Brisa K1 Kettle for 39.50 EUR")
     assert "colour silver" in lines["Segment 3"]
+    # what the title already says is not repeated
+    navy = ProductFacts(2, "Coast backpack navy", category="Bags", attributes={"color": "navy"})
+    assert "color navy" not in template_line(PricedFacts(navy, 50.0, "EUR"), BROWSERS)[0]
     assert len(set(lines.values())) == 3
 
 
