@@ -77,6 +77,21 @@ def approved_line(product_id: int, segment: str) -> CopyDraft | None:
     )
 
 
+def approved_line_texts(product_ids: Sequence[int]) -> dict[tuple[int, str], str]:
+    """The text of the line approved last per (product, segment), for ``product_ids``, in one
+    query: what a new draft of that line would replace."""
+    out: dict[tuple[int, str], str] = {}
+    rows = (
+        CopyDraft.objects.filter(product_id__in=list(product_ids), status=DraftStatus.APPROVED)
+        .exclude(segment="")
+        .order_by("reviewed_at", "id")
+        .values_list("product_id", "segment", "text")
+    )
+    for product_id, segment, text in rows:
+        out[(product_id, segment)] = text  # later approvals overwrite earlier ones
+    return out
+
+
 def product_ids_by_external(external_ids: Sequence[str]) -> tuple[list[int], list[str]]:
     """``(ids found, external ids unknown)``, in the order given."""
     found = dict(

@@ -222,13 +222,12 @@ def run_promotion_lines(ctx: JobContext) -> None:
             batch_size=p["batch_size"],
             progress=progress,
         )
-    current = {}
     with ctx.stage("store", 0.95, 1.0):
-        for d, _angle, _checks in drafted:
-            line = copy_selectors.approved_line(d.product_id, d.segment)
-            current[(d.product_id, d.segment)] = line.text if line else ""
+        current = copy_selectors.approved_line_texts([item.facts.product_id for item in items])
         copy_services.drafts_store(
-            drafted=[(d, checks, current[(d.product_id, d.segment)]) for d, _a, checks in drafted],
+            drafted=[
+                (d, checks, current.get((d.product_id, d.segment), "")) for d, _a, checks in drafted
+            ],
             job_id=ctx.job_id,
         )
     passed = sum(all(c.ok for c in checks) for _d, _a, checks in drafted)
