@@ -280,6 +280,9 @@ def first_search_after_ready(client, queries: list[dict], log) -> dict:
 
     caches.reset_all(loaded_models=True)
     connections.close_all()
+    # gunicorn builds its WSGI handler (the middleware chain: whitenoise scans the static
+    # files) when it loads the app, before the warm-up; the test client on its first request.
+    client.handler.load_middleware()
     started = time.perf_counter()
     loaded, errors = warmup.warm()
     warm_s = time.perf_counter() - started
