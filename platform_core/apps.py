@@ -29,7 +29,7 @@ class PlatformConfig(AppConfig):
         )
 
         from corsheaders.signals import check_request_enabled
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         from platform_core.api import cors
 
@@ -37,6 +37,14 @@ class PlatformConfig(AppConfig):
         post_save.connect(
             cors.invalidate, sender="platform_core.ApiClient", dispatch_uid="aisle-cors-inv"
         )
+        from platform_core import api_keys
+
+        for signal in (post_save, post_delete):  # every process reads the changed key again
+            signal.connect(
+                api_keys.invalidate,
+                sender="platform_core.ApiClient",
+                dispatch_uid=f"aisle-api-keys-{signal is post_save}",
+            )
 
 
 class AisleAdminConfig(AdminConfig):

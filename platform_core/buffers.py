@@ -25,6 +25,7 @@ page and the metrics read the same list.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -98,6 +99,51 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
 end
 return 0
 """
+
+
+_PUSH_SHA = hashlib.sha1(_PUSH.encode()).hexdigest()
+
+
+def send(
+    writes: Iterable[tuple[str, bytes, int]], pushes: Iterable[tuple[Buffer, dict]]
+) -> list[str]:
+    """``SET key value EX seconds`` writes and buffer pushes (:meth:`Buffer.push`) in one round
+    trip: a pipeline, not a transaction. Returns each push's status (``"queued"``,
+    ``"dropped"``, ``"failed"``); a failed write is logged, never raised. A request's cache
+    writes and log rows travel together this way (``recommend.serving.cache.request_writes_send``)."""
+    writes, pushes = list(writes), list(pushes)
+    if not writes and not pushes:
+        return []
+    payloads = [json.dumps(row, default=str) for _, row in pushes]
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for key, value, timeout in writes:
+            pipe.set(key, value, ex=timeout)
+        for (buffer, _), payload in zip(pushes, payloads, strict=True):
+            pipe.evalsha(
+                _PUSH_SHA, 2, buffer.key, buffer.dropped_key, payload, settings.BUFFER_MAX_ROWS
+            )
+        results = pipe.execute(raise_on_error=False)
+    except Exception:
+        logger.warning(
+            "request writes failed (%d writes, %d pushes)", len(writes), len(pushes), exc_info=True
+        )
+        return ["failed"] * len(pushes)
+    for (key, _, _), result in zip(writes, results, strict=False):
+        if isinstance(result, Exception):
+            logger.warning("cache write %s failed: %s", key, result)
+    statuses = []
+    for (buffer, row), result in zip(pushes, results[len(writes) :], strict=True):
+        if isinstance(result, Exception):  # NOSCRIPT after a Redis restart: push on its own
+            statuses.append(buffer.push(row))
+        elif not result:
+            logger.warning(
+                "buffer %s is full (%s rows): row dropped", buffer.name, settings.BUFFER_MAX_ROWS
+            )
+            statuses.append("dropped")
+        else:
+            statuses.append("queued")
+    return statuses
 
 
 @dataclass(frozen=True)

@@ -244,17 +244,29 @@ def strategy_set_learned_weights(
 # --------------------------------------------------------------------------- search log
 
 
-def searchlog_record(row: Mapping[str, Any]) -> None:
+def searchlog_record(row: Mapping[str, Any], *, defer: list | None = None) -> None:
     """Queue one served search for the log (a Redis buffer written in batches by
-    ``recommend.tasks.flush_searchlogs``). Writes directly only when Redis is unreachable."""
+    ``recommend.tasks.flush_searchlogs``). Writes directly only when Redis is unreachable.
+    ``defer``: the request's deferred pushes (``ServingContext.pushes``), sent with its other
+    writes in one round trip."""
+    if defer is not None:
+        from recommend.buffers import SEARCHLOG
+
+        defer.append((SEARCHLOG, dict(row), _searchlog_fallback))
+        return
     if searchlog_push(dict(row)) == "failed":
-        try:
-            _searchlog_write([dict(row)])
-        except Exception:  # the log must never fail the response it describes
-            logger.exception(
-                "search log %s could not be written (Redis and the database refused it)",
-                row.get("request_id"),
-            )
+        _searchlog_fallback(dict(row))
+
+
+def _searchlog_fallback(row: dict[str, Any]) -> None:
+    """Write one search log row directly (Redis refused it); never raises."""
+    try:
+        _searchlog_write([dict(row)])
+    except Exception:  # the log must never fail the response it describes
+        logger.exception(
+            "search log %s could not be written (Redis and the database refused it)",
+            row.get("request_id"),
+        )
 
 
 def _searchlog_write(rows: list[dict[str, Any]]) -> int:

@@ -56,7 +56,8 @@ def served_row(*, ctx: ServingContext, body: dict[str, Any], endpoint: str) -> d
 
 def served_record(*, ctx: ServingContext, body: dict[str, Any], endpoint: str) -> None:
     """Queue one served response for the log. Writes directly only when Redis is unreachable;
-    never fails the response it describes."""
+    never fails the response it describes. A request that defers its writes
+    (``ctx.defer_writes``) sends the row with them, in one round trip."""
     from recommend.analytics.buffers import SERVED
 
     try:
@@ -64,15 +65,22 @@ def served_record(*, ctx: ServingContext, body: dict[str, Any], endpoint: str) -
     except Exception:
         logger.exception("served request %s could not be described", ctx.request_id)
         return
-    if SERVED.push(row) == "failed":
-        try:
-            with transaction.atomic():
-                _served_write([row])
-        except Exception:
-            logger.exception(
-                "served request %s could not be written (Redis and the database refused it)",
-                row["request_id"],
-            )
+    if ctx.defer_writes:  # sent with the request's other writes (serving.cache.request_writes_send)
+        ctx.pushes.append((SERVED, row, _served_fallback))
+    elif SERVED.push(row) == "failed":
+        _served_fallback(row)
+
+
+def _served_fallback(row: dict[str, Any]) -> None:
+    """Write one served-request row directly (Redis refused it); never raises."""
+    try:
+        with transaction.atomic():
+            _served_write([row])
+    except Exception:
+        logger.exception(
+            "served request %s could not be written (Redis and the database refused it)",
+            row["request_id"],
+        )
 
 
 def _served_write(rows: list[dict[str, Any]]) -> int:

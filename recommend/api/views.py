@@ -18,7 +18,7 @@ from platform_core.timeparse import parse_iso8601_utc
 from recommend.analytics import services as analytics_services
 from recommend.api import serializers
 from recommend.experiments import services as experiment_services
-from recommend.serving import answers, loaders, recs, search
+from recommend.serving import answers, cache, loaders, recs, search
 from recommend.serving.context import ServingContext, serving_context
 from recommend.serving.filters import ProductFilters, UnknownCategory
 from recommend.serving.recs import RecsParams, UnknownProduct
@@ -111,13 +111,26 @@ class ServingView(APIView):
     def context(self, request, params: dict) -> ServingContext:
         self.started = time.perf_counter()
         now, simulated = self.served_at(request)
-        return serving_context(
+        ctx = serving_context(
             self.surface,
             shopper_external_id=params.get("shopper") or None,
             session=params.get("session") or "",
             now=now,
             simulated=simulated,
         )
+        # The cached result, a fresh query vector and the log rows go to Redis together, in one
+        # round trip, when the response is ready (finalize_response).
+        ctx.defer_writes = True
+        self.serving_ctx = ctx
+        return ctx
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        ctx = getattr(self, "serving_ctx", None)
+        if ctx is not None:
+            self.serving_ctx = None
+            cache.request_writes_send(ctx)
+        return response
 
     def respond(
         self, ctx: ServingContext, body: dict, *, experiment_surface: bool = True

@@ -81,20 +81,44 @@ def result_and_vector_get(key: str, vector_key: str | None) -> tuple[Any, Any]:
 Write = tuple[str, bytes, int]
 
 
+def result_write(key: str, value: Any, timeout: int = RESULT_TTL) -> Write:
+    """The write that caches a result (pickled now: later changes to ``value`` are not kept)."""
+    return (f"aisle:recommend:result:{key}", pickle.dumps(value, pickle.HIGHEST_PROTOCOL), timeout)
+
+
 def result_set(
     key: str, value: Any, timeout: int = RESULT_TTL, *, also: list[Write] | None = None
 ) -> None:
     """Cache a result; ``also``: the request's deferred writes, sent in the same round trip."""
-    writes_send(
-        [
-            (
-                f"aisle:recommend:result:{key}",
-                pickle.dumps(value, pickle.HIGHEST_PROTOCOL),
-                timeout,
-            ),
-            *(also or ()),
-        ]
-    )
+    writes_send([result_write(key, value, timeout), *(also or ())])
+
+
+def result_store(ctx: Any, key: str, value: Any, timeout: int = RESULT_TTL) -> None:
+    """Cache a request's result: now, or with the request's other writes when it defers them
+    (``ctx.defer_writes``: an API request, see :func:`request_writes_send`)."""
+    if ctx.defer_writes:
+        ctx.cache_writes.insert(0, result_write(key, value, timeout))
+    else:
+        result_set(key, value, timeout, also=ctx.cache_writes)
+        ctx.cache_writes.clear()
+
+
+def request_writes_send(ctx: Any) -> None:
+    """Send what a request deferred (its cached result, a fresh query vector, its search-log
+    and served-request rows) in one round trip; a row Redis refused is written directly by its
+    fallback. Called once the response is ready (``recommend.api.views.ServingView``)."""
+    writes, pushes = list(ctx.cache_writes), list(ctx.pushes)
+    ctx.cache_writes.clear()
+    ctx.pushes.clear()
+    statuses = buffers.send(writes, [(buffer, row) for buffer, row, _ in pushes])
+    for (_, row, fallback), status in zip(pushes, statuses, strict=True):
+        if status == "failed":
+            try:
+                fallback(row)
+            except Exception:  # a log must never fail the response it describes
+                logger.exception(
+                    "request %s: a log row could not be written", row.get("request_id")
+                )
 
 
 def writes_send(writes: list[Write]) -> None:

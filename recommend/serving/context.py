@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +44,13 @@ class ServingContext:
     # Redis writes deferred to the end of the request, sent in one round trip with its cached
     # result (``recommend.serving.cache.result_set``): a fresh query vector.
     cache_writes: list[tuple[str, bytes, int]] = field(default_factory=list)
+    # An API request (``recommend.api.views.ServingView``) defers its cached result and its log
+    # rows too, and sends them all in one round trip when its response is ready
+    # (``recommend.serving.cache.request_writes_send``).
+    defer_writes: bool = False
+    # Log rows deferred: ``(buffer, row, fallback)``; ``fallback(row)`` writes one directly
+    # when Redis refused it.
+    pushes: list[tuple[Any, dict, Callable[[dict], None]]] = field(default_factory=list)
 
     def cache_token(self) -> list[Any]:
         return [

@@ -386,7 +386,7 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         with ctx.stage("explore"):
             results = _with_exploration(ctx, results, params, exclude, agg)
     if profiles.cacheable(ctx):
-        cache.result_set(key, results)
+        cache.result_store(ctx, key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
 
@@ -480,7 +480,7 @@ def similar(
         personal_text=personal,
         filters=engine_filters,
     )
-    cache.result_set(key, results)
+    cache.result_store(ctx, key, results)
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     return results
 

@@ -156,10 +156,10 @@ def search(params: SearchParams, ctx: ServingContext) -> dict[str, Any]:
     else:
         body = _compute(params, normalised, filters, ctx, prepared, raw_vector)
         if profiles.cacheable(ctx):  # with the query vector's write: one round trip
-            cache.result_set(cache_key, body, also=ctx.cache_writes)
-        else:
+            cache.result_store(ctx, cache_key, body)
+        elif not ctx.defer_writes:
             cache.writes_send(ctx.cache_writes)
-        ctx.cache_writes.clear()
+            ctx.cache_writes.clear()
     ctx.timings["total"] = (time.perf_counter() - started) * 1000
     if ctx.read_only:  # an operator's preview: no search log, no served-search count
         return body
@@ -389,7 +389,8 @@ def _cf_scores(ctx: ServingContext, ids: list[int]) -> dict[int, float]:
 
 def _log(params: SearchParams, normalised: str, body: dict[str, Any], ctx: ServingContext) -> None:
     services.searchlog_record(
-        {
+        defer=ctx.pushes if ctx.defer_writes else None,
+        row={
             "query": params.q[:500],
             "normalised_query": normalised[:500],
             "corrected_query": body.get("corrected_query") or "",
@@ -404,5 +405,5 @@ def _log(params: SearchParams, normalised: str, body: dict[str, Any], ctx: Servi
             "filters": params.filters_for_log(),
             "shown_products": [r["product"]["id"] for r in body["results"]],
             "timestamp": ctx.now.isoformat(),
-        }
+        },
     )

@@ -120,6 +120,9 @@ def warm() -> tuple[list[str], list[str]]:
             logger.warning("warm-up of %s failed", name, exc_info=True)
             errors.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
 
+    # The URLconf (and every view module it names) is imported by the first request otherwise:
+    # 0.6 s of a fresh process's first search (bench/search_latency.py's first-search figure).
+    step("url patterns", _url_patterns)
     config = selectors.serving_config()
     step("serving config", lambda: (selectors.category_tree(), selectors.brand_ids("")))
     surfaces = sorted({s.surface for s in config.strategies.values()} | set(config.defaults))
@@ -142,3 +145,9 @@ def warm() -> tuple[list[str], list[str]]:
     step("spelling", loaders.spell_corrector)
     step("request pool", warm_connections)
     return loaded, errors
+
+
+def _url_patterns() -> None:
+    from django.urls import get_resolver
+
+    get_resolver().resolve("/api/v1/search")

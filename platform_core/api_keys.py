@@ -1,0 +1,121 @@
+"""API keys as each process holds them: the row read once, then checked against a generation
+in the same Redis round trip that counts the request.
+
+Authenticating a storefront call used to read its ``ApiClient`` row (one SQL query per request)
+and then count the request in Redis. Now a process keeps the rows it has authenticated, keyed
+by the hash of the key presented, together with :data:`API_CLIENTS_GENERATION` as it was when
+read. Each request runs one Lua script (:data:`_COUNT_IF_CURRENT`) that reads the generation and,
+only when it still matches, counts the request: one Redis round trip, no SQL. Any write to an
+API client (create, rotate, revoke, an edit in the admin: the ``post_save`` / ``post_delete``
+signals) bumps the generation, so every process reads the row again on its next request with
+that key; a revoked or rotated key stops working at once, in every process. A held row is also
+re-read after :data:`HELD_SECONDS` whatever the generation says (a Redis flushed in between).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+
+from platform_core import buffers
+from platform_core.caches import Generation, ProcessCache
+
+logger = logging.getLogger(__name__)
+
+#: Bumped by every write to an API client (:func:`invalidate`).
+API_CLIENTS_GENERATION = Generation("platform:api-clients-generation")
+HELD_SECONDS = 300.0
+MAX_HELD = 1000
+
+# Count the request only when the client's row is still current (KEYS: generation, counts,
+# last-used; ARGV: generation held, client id, now). Returns the generation (nil: never bumped).
+_COUNT_IF_CURRENT = """
+local g = redis.call('GET', KEYS[1])
+if (g or '0') == ARGV[1] then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+end
+return g
+"""
+
+
+class _HeldClients(ProcessCache):
+    """``{key hash: (ApiClient, generation, monotonic time read)}``, at most :data:`MAX_HELD`."""
+
+    def __init__(self) -> None:
+        super().__init__("platform.api-clients")
+        self.items: dict[str, tuple[object, int, float]] = {}
+
+    def get(self, key_hash: str):
+        return self.items.get(key_hash)
+
+    def put(self, key_hash: str, client, generation: int) -> None:
+        with self._lock:
+            if len(self.items) >= MAX_HELD:
+                self.items.clear()
+            self.items[key_hash] = (client, generation, time.monotonic())
+
+    def clear(self) -> None:
+        with self._lock:
+            self.items.clear()
+
+
+_held = _HeldClients()
+_script_lock = threading.Lock()
+_script = None
+
+
+def _count_if_current():
+    global _script
+    client = buffers.redis_client()
+    if _script is None or _script.registered_client is not client:
+        with _script_lock:
+            _script = client.register_script(_COUNT_IF_CURRENT)
+    return _script
+
+
+def held_client(key_hash: str, *, counts_key: str, seen_key: str, now: float):
+    """The client held for this key hash when its row is still current, its request counted
+    (one round trip); None when this process must read the row (and count the request) itself.
+    Also returns the generation Redis holds now (0 when never bumped or unreadable)."""
+    entry = _held.get(key_hash)
+    expected = entry[1] if entry and time.monotonic() - entry[2] < HELD_SECONDS else -1
+    try:
+        raw = _count_if_current()(
+            keys=[cache.make_key(API_CLIENTS_GENERATION.key), counts_key, seen_key],
+            args=[str(expected), str(entry[0].pk) if entry else "0", str(now)],
+        )
+    except Exception:  # Redis down: read the row (the count is lost, as before)
+        logger.warning("API key generation read failed", exc_info=True)
+        return None, None
+    generation = int(raw) if raw is not None else 0
+    if entry is not None and generation == expected:
+        return copy.copy(entry[0]), generation
+    return None, generation
+
+
+def hold(key_hash: str, client, generation: int | None) -> None:
+    """Keep an active client's row read under ``generation`` (None: unknown, keep nothing)."""
+    if generation is not None:
+        _held.put(key_hash, copy.copy(client), generation)
+
+
+def invalidate(**kwargs) -> None:
+    """An API client changed: every process reads the rows again (signal receiver)."""
+    _held.clear()
+    _bump()
+    # A process that reads the generation before this transaction commits would hold the old
+    # row under the new generation: bump once more when the write is visible.
+    transaction.on_commit(_bump)
+
+
+def _bump() -> None:
+    try:
+        API_CLIENTS_GENERATION.bump()
+    except Exception:  # held rows still expire after HELD_SECONDS
+        logger.warning("API clients generation bump failed", exc_info=True)

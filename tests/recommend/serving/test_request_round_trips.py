@@ -1,0 +1,160 @@
+"""What a served request costs outside the pipeline (issue 19 §2): the API key is read from the
+database once per process, not per request; the key's usage count, the throttle and the
+generations are one Redis round trip each; the cached result, the query vector and the two log
+rows (search log, served request) travel in one pipeline. Pinned by counting SQL queries and
+the commands sent to the real Redis, never by time."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from catalog.models import SearchLog
+from platform_core import buffers
+from platform_core.services import api_client_create, api_client_revoke, api_client_rotate
+from recommend import services
+from recommend.analytics.models import ServedRequest
+from recommend.analytics.services import served_flush
+from tests.recommend.serving.test_search_round_trips import RoundTrips, _search
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+def _key_reads(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if "platform_core_apiclient" in q["sql"]]
+
+
+def test_a_cold_search_makes_five_redis_round_trips_and_no_api_key_query(
+    storefront, serving_store, monkeypatch
+):
+    _search(storefront, "running shoes")  # the process caches, the key's row included
+    trips = RoundTrips(monkeypatch)
+    with CaptureQueriesContext(connection) as captured:
+        body = _search(storefront, "wireless headphones")  # cold: result and vector are new
+    assert body["results"]
+    assert not _key_reads(captured), _key_reads(captured)
+    # the key's generation + usage count (one script), the throttle (one script), the
+    # generations, the result with the query vector, and one pipeline with every write
+    assert len(trips.sent) == 5, "\n".join(map(str, trips.sent))
+    assert trips.sent[-1] == ("PIPELINE", "SET,SET,EVALSHA,EVALSHA"), trips.sent
+    assert [name for name, _ in trips.sent[:2]] == ["EVALSHA", "EVALSHA"], trips.sent
+
+
+def test_recommendations_send_their_writes_and_log_row_in_one_pipeline(
+    storefront, serving_store, monkeypatch
+):
+    storefront.get("/api/v1/recommendations", {"size": 5, "session": "warm"})
+    trips = RoundTrips(monkeypatch)
+    response = storefront.get("/api/v1/recommendations", {"size": 5, "session": "s-2"})
+    assert response.status_code == 200, response.content
+    # after the key, the throttle, the generations and the result read: the writes, once
+    writes = trips.sent[4:]
+    assert len(writes) == 1 and writes[0][0] == "PIPELINE", "\n".join(map(str, trips.sent))
+    assert writes[0][1].endswith("EVALSHA"), writes  # (SET: the result, when cacheable)
+
+
+def test_the_deferred_rows_land_in_the_logs(storefront, serving_store):
+    body = _search(storefront, "coffee grinder")
+    rec = storefront.get("/api/v1/recommendations", {"size": 5, "session": "s-1"}).json()
+    services.searchlogs_flush()
+    served_flush()
+    log = SearchLog.objects.get(request_id=body["request_id"])
+    assert log.query == "coffee grinder" and log.result_count == body["total"]
+    assert set(
+        ServedRequest.objects.filter(
+            request_id__in=[body["request_id"], rec["request_id"]]
+        ).values_list("endpoint", flat=True)
+    ) == {"search", "recommendations"}
+    # the cached result was written too: the same search again is a hit
+    again = storefront.get("/api/v1/search", {"q": "coffee grinder"})
+    assert 'cache;desc="hit"' in again["Server-Timing"]
+
+
+def test_log_rows_redis_refuses_are_written_directly(storefront, serving_store, monkeypatch):
+    """Redis down at the end of the request: the fallbacks write both rows to the database."""
+
+    def refused(writes, pushes):
+        return ["failed"] * len(list(pushes))
+
+    monkeypatch.setattr(buffers, "send", refused)
+    body = _search(storefront, "espresso")
+    assert SearchLog.objects.filter(request_id=body["request_id"]).count() == 1
+    assert ServedRequest.objects.filter(request_id=body["request_id"]).count() == 1
+
+
+def test_a_held_key_is_read_again_after_any_change_to_its_client(serving_state):
+    client, key = api_client_create(name="shop", scopes="read")
+    caller = _client(key)
+    assert caller.get("/api/v1/whoami").status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert caller.get("/api/v1/whoami").status_code == 200
+    assert not _key_reads(captured)  # held by the process
+
+    client.scopes = ["events"]  # an edit in the admin: the read scope removed
+    client.save()
+    assert caller.get("/api/v1/search", {"q": "x"}).status_code == 403
+
+    new_key = api_client_rotate(client=client)
+    assert caller.get("/api/v1/whoami").status_code == 401
+    assert _client(new_key).get("/api/v1/whoami").status_code == 200
+
+    api_client_revoke(client=client)
+    response = _client(new_key).get("/api/v1/whoami")
+    assert response.status_code == 401 and "revoked" in response.json()["error"]["message"]
+
+
+def test_another_process_sees_the_change_through_the_generation(serving_state):
+    """A process that holds the row learns of a change made elsewhere from the generation (its
+    own held rows are not cleared here: only the generation is bumped, as another process's
+    write bumps it)."""
+    from platform_core import api_keys
+    from platform_core.models import ApiClient
+
+    client, key = api_client_create(name="shop", scopes="read")
+    caller = _client(key)
+    assert caller.get("/api/v1/whoami").status_code == 200
+    ApiClient.objects.filter(pk=client.pk).update(active=False)  # no signal: another process
+    assert caller.get("/api/v1/whoami").status_code == 200  # still held, generation unchanged
+    api_keys.API_CLIENTS_GENERATION.bump()
+    assert caller.get("/api/v1/whoami").status_code == 401
+
+
+def test_held_keys_still_count_every_request(serving_state):
+    from platform_core.services import api_client_usage_flush
+
+    client, key = api_client_create(name="shop", scopes="read")
+    caller = _client(key)
+    for _ in range(4):
+        assert caller.get("/api/v1/whoami").status_code == 200
+    assert api_client_usage_flush() == 4
+    client.refresh_from_db()
+    assert client.request_count == 4 and client.last_used_at is not None
+
+
+def test_the_throttle_is_one_round_trip(serving_state, monkeypatch, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "client": "2/min",
+        },
+    }
+    _, key = api_client_create(name="shop", scopes="read")
+    caller = _client(key)
+    assert caller.get("/api/v1/whoami").status_code == 200
+    trips = RoundTrips(monkeypatch)
+    assert caller.get("/api/v1/whoami").status_code == 200
+    assert trips.sent == [("EVALSHA", trips.sent[0][1]), ("EVALSHA", trips.sent[1][1])]
+    assert "throttle" in trips.sent[1][1]
+    trips.sent.clear()
+    refused = caller.get("/api/v1/whoami")
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert len(trips.sent) == 2, trips.sent
