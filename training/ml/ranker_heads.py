@@ -57,6 +57,8 @@ OBJECTIVES = ("click", "purchase", "blend")
 DEFAULT_OBJECTIVE = "purchase"
 #: What the conversion head's BCE is fitted on (``TwoHeadConfig.conversion``).
 CONVERSIONS = ("esmm", "clicked")
+#: The purchase weights ``w`` a validation period chooses from (``choose_blend``).
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: The engagement level of a purchase (``training.ranking_data.ENGAGEMENT``).
 PURCHASE_LEVEL = 3.0
 
@@ -354,6 +356,26 @@ def purchase_ndcg_per_list(
     data = _arrays(rows, scorer.features)
     own = scorer.score(data.x, fix_position=True)
     return list_ndcg(own, purchase_labels(data.engagement), data.lists, k)
+
+
+def choose_blend(
+    scorer: TwoHeadScorer,
+    valid_rows: Sequence[Any],
+    grid: Sequence[float] = BLEND_GRID,
+    k: int = 10,
+) -> tuple[float | None, dict[float, float]]:
+    """The purchase weight ``w`` of ``pCTR · pCVR^w`` with the best NDCG@k by purchases on
+    validation lists (never the test lists), and the figure of every ``w`` tried; ties go to the
+    larger ``w`` (the purchase objective). ``(None, {})`` without a validation purchase."""
+    data = _arrays(valid_rows, scorer.features)
+    purchases = purchase_labels(data.engagement)
+    figures: dict[float, float] = {}
+    for w in grid:
+        per_list = list_ndcg(scorer.log_score(data.x, True, "blend", w), purchases, data.lists, k)
+        if not per_list:
+            return None, {}
+        figures[float(w)] = float(np.mean(per_list))
+    return max(figures, key=lambda w: (figures[w], w)), figures
 
 
 # --------------------------------------------------------------------------- training

@@ -11,8 +11,10 @@ import pytest
 
 from training.ml.ranker import RankerConfig, RankerRow, RankerScorer, train_ranker
 from training.ml.ranker_heads import (
+    BLEND_GRID,
     TwoHeadConfig,
     TwoHeadScorer,
+    choose_blend,
     evaluate_heads,
     load_scorer,
     purchase_ndcg_per_list,
@@ -171,3 +173,17 @@ def test_a_purchase_weight_raises_the_purchase_score_of_rare_purchases():
         evaluate_heads(weighted.scorer, test)["ndcg@10_purchases"]
         > evaluate_heads(plain.scorer, test)["ndcg@10_purchases"] - 0.03
     )
+
+
+def test_the_validation_lists_choose_how_the_heads_blend(trained):
+    """Purchases follow the price, which only the conversion head knows: the validation lists
+    choose a purchase weight above 0 (clicks alone), and every weight tried is reported."""
+    _, test, _, two = trained
+    valid = planted_lists(100, seed=6)
+    chosen, figures = choose_blend(two.scorer, valid)
+    assert set(figures) == set(BLEND_GRID)
+    assert chosen is not None and chosen > 0
+    assert figures[chosen] == max(figures.values()) > figures[0.0] + 0.03
+    # no purchase among the validation lists: nothing to choose by
+    clicks_only = [r for r in valid if r.engagement < 3]
+    assert choose_blend(two.scorer, clicks_only) == (None, {})
