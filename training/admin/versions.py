@@ -159,6 +159,15 @@ def heads_table(obj: ModelVersion) -> str:
         if interval
         else "one head (click) only: no single-head baseline to set beside it"
     )
+    blend = heads.get("blend_on_valid")
+    if blend:
+        note = format_html(
+            "{}</p><p>Chosen on the validation lists (NDCG@10 by purchases): purchase weight "
+            "<strong>{}</strong> of pCTR · pCVR<sup>w</sup> (1 = the purchase objective; a "
+            "strategy's <em>ranker objective</em> and <em>purchase weight</em> set serving)",
+            note,
+            blend["chosen"],
+        )
     return format_html(
         '<table class="aisle-compare"><tr><th>test lists ({} with a purchase)</th>'
         "<th>this version ({} head{})</th><th>one head, same lists</th></tr>{}</table><p>{}</p>",

@@ -55,6 +55,10 @@ HEADS = ("click", "purchase")
 #: How the strategy combines the heads (``recommend.models.Strategy.ranker_objective``).
 OBJECTIVES = ("click", "purchase", "blend")
 DEFAULT_OBJECTIVE = "purchase"
+#: What the conversion head's BCE is fitted on (``TwoHeadConfig.conversion``).
+CONVERSIONS = ("esmm", "clicked")
+#: The purchase weights ``w`` a validation period chooses from (``choose_blend``).
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: The engagement level of a purchase (``training.ranking_data.ENGAGEMENT``).
 PURCHASE_LEVEL = 3.0
 
@@ -77,10 +81,16 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
 @dataclass
 class TwoHeadConfig(RankerConfig):
     """``RankerConfig`` plus the weight of the purchase terms (``gamma``: the pCTCVR BCE and the
-    purchase pairwise term; 0 leaves the conversion head untrained)."""
+    purchase pairwise term; 0 leaves the conversion head untrained), the weight of a purchased
+    row in that BCE (``purchase_weight``: purchases are rare — about 1 shown item in 80 on the
+    demo store — and unweighted the BCE is mostly the unbought items), and what the conversion
+    head's BCE is fitted on (``conversion``): ``"esmm"``, pCTCVR over every shown item, or
+    ``"clicked"``, pCVR over clicked items only (the classic CVR model; for comparison)."""
 
     gamma: float = 1.0
     purchase_level: float = PURCHASE_LEVEL
+    purchase_weight: float = 1.0
+    conversion: str = "esmm"
 
 
 class TwoHeadScorer:
@@ -348,6 +358,26 @@ def purchase_ndcg_per_list(
     return list_ndcg(own, purchase_labels(data.engagement), data.lists, k)
 
 
+def choose_blend(
+    scorer: TwoHeadScorer,
+    valid_rows: Sequence[Any],
+    grid: Sequence[float] = BLEND_GRID,
+    k: int = 10,
+) -> tuple[float | None, dict[float, float]]:
+    """The purchase weight ``w`` of ``pCTR · pCVR^w`` with the best NDCG@k by purchases on
+    validation lists (never the test lists), and the figure of every ``w`` tried; ties go to the
+    larger ``w`` (the purchase objective). ``(None, {})`` without a validation purchase."""
+    data = _arrays(valid_rows, scorer.features)
+    purchases = purchase_labels(data.engagement)
+    figures: dict[float, float] = {}
+    for w in grid:
+        per_list = list_ndcg(scorer.log_score(data.x, True, "blend", w), purchases, data.lists, k)
+        if not per_list:
+            return None, {}
+        figures[float(w)] = float(np.mean(per_list))
+    return max(figures, key=lambda w: (figures[w], w)), figures
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -387,16 +417,26 @@ def train_two_headed(
 
 def _loss(torch, click_logit, conv_logit, clicks, purchases, lists, engagement, config):
     """α·BCE(pCTR, click) + β·pairwise(click by engagement)
-    + γ·(BCE(pCTCVR, purchase) + β·pairwise(pCTCVR by purchase))."""
+    + γ·(BCE(pCTCVR, purchase) + β·pairwise(pCTCVR by purchase)); a purchased row weighs
+    ``purchase_weight`` in the BCE, which is over clicked rows only (of pCVR) for
+    ``conversion="clicked"``."""
     from training.ml.losses import ranker_loss
 
     click_part = ranker_loss(click_logit, clicks, lists, engagement, config.alpha, config.beta)
     if config.gamma == 0:
         return click_part
-    log_p = torch.nn.functional.logsigmoid(click_logit) + torch.nn.functional.logsigmoid(conv_logit)
-    log_p = torch.clamp(log_p, max=-1e-6)
-    log_not_p = torch.log(-torch.expm1(log_p))  # log(1 - p), stable for p near 0 and 1
-    bce = -(purchases * log_p + (1 - purchases) * log_not_p).mean()
+    log_sigmoid = torch.nn.functional.logsigmoid
+    log_p = torch.clamp(log_sigmoid(click_logit) + log_sigmoid(conv_logit), max=-1e-6)
+    weight = 1.0 + (config.purchase_weight - 1.0) * purchases
+    if config.conversion == "clicked":
+        clicked = clicks > 0
+        per_row = torch.nn.functional.binary_cross_entropy_with_logits(
+            conv_logit, purchases, reduction="none"
+        )
+        bce = (per_row * weight * clicked).sum() / clicked.sum().clamp(min=1)
+    else:
+        log_not_p = torch.log(-torch.expm1(log_p))  # log(1 - p), stable for p near 0 and 1
+        bce = -(weight * (purchases * log_p + (1 - purchases) * log_not_p)).mean()
     # The pairwise term only (alpha 0): the purchase score above the unbought items of its list.
     pairwise = ranker_loss(log_p, purchases, lists, purchases, 0.0, config.beta)
     return click_part + config.gamma * (bce + pairwise)
@@ -407,6 +447,8 @@ def _train(rows, config: TwoHeadConfig, progress_cb, should_cancel, valid_rows) 
 
     if config.model not in ("linear", "mlp"):
         raise ValueError(f"unknown ranker model {config.model!r}")
+    if config.conversion not in CONVERSIONS:
+        raise ValueError(f"unknown conversion fit {config.conversion!r}")
     if not rows:
         raise ValueError("no training rows")
     data = _arrays(rows, config.features)

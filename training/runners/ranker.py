@@ -119,6 +119,7 @@ def run(ctx) -> None:
         heads = heads_report(
             result,
             test_rows,
+            valid_rows=valid_rows,
             two_headed=two_headed,
             single=lambda: train_ranker(
                 train_rows,
@@ -201,13 +202,15 @@ def _single_fields(config) -> dict:
     return {f.name: getattr(config, f.name) for f in fields(RankerConfig)}
 
 
-def heads_report(result, test_rows, *, two_headed: bool, single, seed: int) -> dict:
+def heads_report(result, test_rows, *, two_headed: bool, single, seed: int, valid_rows=()) -> dict:
     """Both heads on the test lists (``evaluate_heads``: click AUC, purchase AUC, NDCG@10 by
     purchases per objective). A two-headed version is set beside today's single-head ranker
     trained on the same lists (``single()``), with a paired bootstrap of the per-list NDCG@10 by
-    purchases: the version page shows both."""
+    purchases, and the blend weight the validation lists choose (``blend_on_valid``: what an
+    operator sets as the strategy's purchase weight; never chosen on the test lists): the version
+    page shows them."""
     from training.ml.metrics import paired_bootstrap
-    from training.ml.ranker_heads import evaluate_heads, purchase_ndcg_per_list
+    from training.ml.ranker_heads import choose_blend, evaluate_heads, purchase_ndcg_per_list
 
     def rounded(figures: dict) -> dict:
         return {
@@ -221,6 +224,12 @@ def heads_report(result, test_rows, *, two_headed: bool, single, seed: int) -> d
     }
     if not two_headed or not test_rows:
         return report
+    chosen, figures = choose_blend(result.scorer, valid_rows) if valid_rows else (None, {})
+    if chosen is not None:
+        report["blend_on_valid"] = {
+            "chosen": chosen,
+            "ndcg@10_purchases": {str(w): round(v, 4) for w, v in figures.items()},
+        }
     baseline = single().scorer
     report["single_head"] = rounded(evaluate_heads(baseline, test_rows))
     ours = purchase_ndcg_per_list(result.scorer, test_rows)

@@ -11,8 +11,10 @@ import pytest
 
 from training.ml.ranker import RankerConfig, RankerRow, RankerScorer, train_ranker
 from training.ml.ranker_heads import (
+    BLEND_GRID,
     TwoHeadConfig,
     TwoHeadScorer,
+    choose_blend,
     evaluate_heads,
     load_scorer,
     purchase_ndcg_per_list,
@@ -23,16 +25,17 @@ from training.ml.ranker_heads import (
 FEATURES = ("semantic_score", "log_price", "position")
 
 
-def planted_lists(n_lists: int, seed: int) -> list[RankerRow]:
+def planted_lists(n_lists: int, seed: int, reluctance: float = 0.5) -> list[RankerRow]:
     """Shoppers click what is relevant (``semantic_score``) whatever it costs, but buy what they
-    clicked when it is cheap (``log_price``): purchases follow a signal clicks do not."""
+    clicked when it is cheap (``log_price``): purchases follow a signal clicks do not. The higher
+    ``reluctance``, the rarer purchases."""
     rng = np.random.default_rng(seed)
     rows = []
     for n in range(n_lists):
         for position in range(1, 11):
             relevance, log_price = rng.normal(), rng.normal(3.0, 0.6)
             click = rng.random() < 1 / (1 + np.exp(-(2.0 * relevance - 1.5)))
-            bought = click and rng.random() < 1 / (1 + np.exp(4.0 * (log_price - 3.0) + 0.5))
+            bought = click and rng.random() < 1 / (1 + np.exp(4.0 * (log_price - 3.0) + reluctance))
             rows.append(
                 RankerRow(
                     list_id=f"list-{n}",
@@ -134,3 +137,53 @@ def test_without_purchase_weight_the_conversion_head_stays_untrained():
     init = train_two_headed(rows, TwoHeadConfig(features=FEATURES, epochs=0, gamma=0.0))
     np.testing.assert_array_equal(result.scorer.purchase_head[0], init.scorer.purchase_head[0])
     assert result.metrics["steps"] > 0 and result.metrics["train_purchases"] > 0
+
+
+def test_the_conversion_head_fitted_on_clicked_items_learns_the_purchase_signal_too(trained):
+    """``conversion="clicked"``: pCVR fitted on the clicked rows only (the classic CVR model
+    the bench compares ESMM with) still finds what purchases follow and clicks do not."""
+    train, test, one, _ = trained
+    clicked = train_two_headed(
+        train, TwoHeadConfig(features=FEATURES, epochs=12, conversion="clicked")
+    )
+    single, heads = evaluate_heads(one.scorer, test), evaluate_heads(clicked.scorer, test)
+    assert heads["ndcg@10_purchases"] > single["ndcg@10_purchases"] + 0.03
+    weights = clicked.metrics["head_weights"]
+    assert weights["conversion"]["log_price"] < -0.5 < weights["click"]["log_price"]
+    with pytest.raises(ValueError, match="unknown conversion fit"):
+        train_two_headed(train[:40], TwoHeadConfig(features=FEATURES, conversion="bought"))
+
+
+def test_a_purchase_weight_raises_the_purchase_score_of_rare_purchases():
+    """Purchases 1 shown item in ~60: weighing a purchased row raises pCTCVR where purchases
+    happen (the unweighted BCE is mostly the unbought items) and keeps the order."""
+    rows = planted_lists(150, seed=4, reluctance=3.0)
+    test = planted_lists(80, seed=5, reluctance=3.0)
+    plain = train_two_headed(rows, TwoHeadConfig(features=FEATURES, epochs=8))
+    weighted = train_two_headed(
+        rows, TwoHeadConfig(features=FEATURES, epochs=8, purchase_weight=10.0)
+    )
+    x = np.asarray([[r.features[f] for f in FEATURES] for r in test])
+    bought = np.asarray([r.engagement >= 3 for r in test])
+    assert 0 < bought.mean() < 0.05
+    p_plain = np.exp(plain.scorer.log_score(x, objective="purchase"))
+    p_weighted = np.exp(weighted.scorer.log_score(x, objective="purchase"))
+    assert p_weighted[bought].mean() > 1.5 * p_plain[bought].mean()
+    assert (
+        evaluate_heads(weighted.scorer, test)["ndcg@10_purchases"]
+        > evaluate_heads(plain.scorer, test)["ndcg@10_purchases"] - 0.03
+    )
+
+
+def test_the_validation_lists_choose_how_the_heads_blend(trained):
+    """Purchases follow the price, which only the conversion head knows: the validation lists
+    choose a purchase weight above 0 (clicks alone), and every weight tried is reported."""
+    _, test, _, two = trained
+    valid = planted_lists(100, seed=6)
+    chosen, figures = choose_blend(two.scorer, valid)
+    assert set(figures) == set(BLEND_GRID)
+    assert chosen is not None and chosen > 0
+    assert figures[chosen] == max(figures.values()) > figures[0.0] + 0.03
+    # no purchase among the validation lists: nothing to choose by
+    clicks_only = [r for r in valid if r.engagement < 3]
+    assert choose_blend(two.scorer, clicks_only) == (None, {})

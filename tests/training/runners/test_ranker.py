@@ -138,6 +138,13 @@ def test_train_ranker_beats_fusion_and_serves_from_its_first_version(
     interval = heads["purchase_ndcg_vs_single"]
     assert interval["low"] <= interval["mean"] <= interval["high"]
     assert interval["lists"] == heads["model"]["purchase_lists"] > 0
+    # the blend weight the validation lists choose (not the test lists), every weight's figure
+    blend = heads["blend_on_valid"]
+    assert blend["chosen"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert set(blend["ndcg@10_purchases"]) == {"0.0", "0.25", "0.5", "0.75", "1.0"}
+    assert blend["ndcg@10_purchases"][str(blend["chosen"])] == max(
+        blend["ndcg@10_purchases"].values()
+    )
     from training.ml.ranker_heads import TwoHeadScorer, load_scorer
 
     artifact = Path(settings.ARTIFACTS_DIR) / version.artifact_dir
@@ -147,6 +154,10 @@ def test_train_ranker_beats_fusion_and_serves_from_its_first_version(
         reverse("admin:training_modelversion_change", args=[version.pk])
     ).content.decode()
     assert "NDCG@10 by purchases, ordered by purchase" in html and "one head, same lists" in html
+    assert (
+        f"Chosen on the validation lists (NDCG@10 by purchases): purchase weight <strong>{blend['chosen']}</strong>"
+        in html
+    )
 
     body = storefront.get("/api/v1/search", {"q": "headphones"}).json()
     assert body["results"] and all(r["explanation"]["ranker"] is not None for r in body["results"])
