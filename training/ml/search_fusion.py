@@ -416,7 +416,8 @@ def _tune_lcb(
             f"{start.lexical_weight:g}, semantic {start.semantic_weight:g} on {len(base)} "
             f"validation queries ({sources} source(s)): the best lower bound of a gain was "
             f"{bound:+.4f} (k {setting.rrf_k}, share {setting.share:.2f}, mean gain "
-            f"{gain:+.4f}); kept it"
+            f"{gain:+.4f}), so k {start.rrf_k}, lexical {start.lexical_weight:g}, semantic "
+            f"{start.semantic_weight:g} stays"
         )
     else:
         reason = (
