@@ -41,10 +41,17 @@ def _frequencies(vector: str, terms: str, *, fields: bool) -> str:
     occurrence counts :data:`BM25F_FIELD_WEIGHTS` of its field."""
     wanted = f"(SELECT array_agg(lexeme) FROM {terms})"
     if fields:
-        cases = " ".join(f"WHEN '{f}' THEN {float(w)}" for f, w in BM25F_FIELD_WEIGHTS.items())
+        # occurrences count 1 each, plus (weight - 1) for each of a field weighing more or
+        # less: array_positions over the position weights, no subquery per lexeme (cheaper
+        # than summing a CASE over unnest(weights))
+        extra = "".join(
+            f" + {float(w) - 1.0} * cardinality(array_positions(weights, '{f}'))"
+            for f, w in BM25F_FIELD_WEIGHTS.items()
+            if float(w) != 1.0
+        )
         return (
-            f"SELECT lexeme, coalesce((SELECT sum(CASE w {cases} ELSE 1.0 END)"
-            f"  FROM unnest(weights) w), 1.0) AS tf FROM unnest(ts_delete(m.{vector},"
+            f"SELECT lexeme, greatest(cardinality(weights){extra}, 1.0) AS tf"
+            f"  FROM unnest(ts_delete(m.{vector},"
             f"  tsvector_to_array(ts_delete(m.{vector}, {wanted}))))"
         )
     return (

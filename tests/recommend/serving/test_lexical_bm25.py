@@ -152,3 +152,37 @@ def test_partial_matches_come_from_the_rarest_words_when_the_bound_bites():
     # Within the bound, every word's matches are candidates, as before.
     _strict, partial = PostgresLexicalIndex(scoring="bm25").search_split("tinytales bunny toy", 30)
     assert len(partial) == 23
+
+
+def test_bm25f_counts_each_occurrence_by_its_field(catalogue):
+    """The served scoring: BM25 with each occurrence weighing its field's weight (title A 2,
+    brand/category/attributes B and description C 1), the same as computed here."""
+    from recommend.serving.retrievers import BM25F_FIELD_WEIGHTS
+
+    ProductFactory(
+        title="kettle", description="a red kettle for tea", attributes={}, brand=None, category=None
+    )
+    docs = {}
+    for pk, text in Product.objects.filter(active=True).values_list("id", "search_vector"):
+        docs[pk] = {
+            m.group(1): sum(
+                BM25F_FIELD_WEIGHTS.get(p.lstrip("0123456789") or "D", 1.0)
+                for p in m.group(2).split(",")
+            )
+            for m in re.finditer(r"'([^']+)':(\S+)", text)
+        }
+    n, avgdl = len(docs), sum(len(d) for d in docs.values()) / len(docs)
+    expected = {}
+    for pk, doc in docs.items():
+        score = 0.0
+        for term in query_lexemes("red kettle"):
+            tf = doc.get(term, 0)
+            if tf:
+                df = sum(1 for d in docs.values() if term in d)
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                norm = BM25_K1 * (1 - BM25_B + BM25_B * len(doc) / avgdl)
+                score += idf * tf * (BM25_K1 + 1) / (tf + norm)
+        expected[pk] = score
+    scores = PostgresLexicalIndex(scoring="bm25f").scores("red kettle", list(docs))
+    assert scores == {pk: pytest.approx(expected[pk], rel=1e-9) for pk in docs}
+    assert PostgresLexicalIndex().scoring == "bm25f"
