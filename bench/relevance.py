@@ -31,7 +31,7 @@ import argparse
 import csv
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._bm25 import BM25
 from bench._paired import print_paired
 from bench._serving import reset_serving_caches, setup_django, table
 
@@ -50,11 +51,15 @@ K = 10
 LEXICAL_ROWS = {
     "lexical only (BM25)": "bm25",
     "lexical only (BM25F)": "bm25f",
+    "lexical only (BM25 + exact)": "bm25_exact",
+    "lexical only (BM25F + exact)": "bm25f_exact",
     "lexical only (ts_rank_cd)": "ts_rank_cd",
 }
 METHODS = (
     "lexical only (BM25)",
     "lexical only (BM25F)",
+    "lexical only (BM25 + exact)",
+    "lexical only (BM25F + exact)",
     "lexical only (ts_rank_cd)",
     "semantic only",
     "hybrid (default)",
@@ -186,44 +191,6 @@ def embed_products(
 # --------------------------------------------------------------------------- baselines
 
 
-class BM25:
-    """Okapi BM25 over tokenised texts (engine tokenizer + plural stripping), in numpy."""
-
-    def __init__(
-        self, ids: Sequence[int], texts: Sequence[str], k1: float = 1.2, b: float = 0.75
-    ) -> None:
-        from recommend.engine.explain import light_stem
-        from recommend.engine.text import tokenize
-
-        self._stem = lambda text: [light_stem(t) for t in tokenize(text)]
-        self.ids = list(ids)
-        docs = [Counter(self._stem(t)) for t in texts]
-        self.vocab = {w: i for i, w in enumerate(sorted({w for d in docs for w in d}))}
-        lengths = np.array([sum(d.values()) for d in docs], dtype=np.float64)
-        avg = lengths.mean() if len(lengths) else 1.0
-        self.tf = np.zeros((len(docs), len(self.vocab)), dtype=np.float32)
-        for row, doc in enumerate(docs):
-            for word, n in doc.items():
-                self.tf[row, self.vocab[word]] = n
-        df = (self.tf > 0).sum(axis=0)
-        n_docs = len(docs)
-        self.idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-        self.norm = k1 * (1 - b + b * lengths / avg)
-        self.k1 = k1
-
-    def search(self, query: str, k: int) -> list[int]:
-        return [pk for pk, _ in self.search_scored(query, k)]
-
-    def search_scored(self, query: str, k: int) -> list[tuple[int, float]]:
-        terms = [self.vocab[w] for w in dict.fromkeys(self._stem(query)) if w in self.vocab]
-        if not terms:
-            return []
-        tf = self.tf[:, terms]
-        scores = (self.idf[terms] * tf * (self.k1 + 1) / (tf + self.norm[:, None])).sum(axis=1)
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [(self.ids[i], float(scores[i])) for i in order if scores[i] > 0]
-
-
 def ndcg(ranked: Sequence[str], gains: dict[str, float], k: int = K) -> float:
     from training.ml.metrics import ndcg_at_k
 
@@ -308,6 +275,8 @@ def evaluate(
     variants = {
         "lexical only (BM25)": (replace(base, id=-1, semantic_weight=0.0), None),
         "lexical only (BM25F)": (replace(base, id=-7, semantic_weight=0.0), None),
+        "lexical only (BM25 + exact)": (replace(base, id=-8, semantic_weight=0.0), None),
+        "lexical only (BM25F + exact)": (replace(base, id=-9, semantic_weight=0.0), None),
         "lexical only (ts_rank_cd)": (replace(base, id=-6, semantic_weight=0.0), None),
         "semantic only": (replace(base, id=-2, lexical_weight=0.0), None),
         "hybrid (default)": (replace(base, id=-3), None),
@@ -500,9 +469,17 @@ def run_store(args, seed: int) -> None:
     # the rows the store phases score (the variants that fit a busy CPU; BM25F / ts_rank_cd
     # are the CSV mode's question)
     base_rows = {"lexical only (BM25)", "semantic only", "hybrid (default)", "hybrid (tuned)"}
-    if not args.pipeline:
+    if args.lexical:
+        base_rows = set(LEXICAL_ROWS) - {"lexical only (ts_rank_cd)"}  # the scorings side by side
+    elif not args.pipeline:
         base_rows = set()  # embed only: the in-memory rows of the adapted phase
     started = time.perf_counter()
+    if args.phase == "fusion":
+        from bench._fusion import run_fusion_phase
+
+        reset_serving_caches()
+        run_fusion_phase(args, seed, state, log=log, bm25=BM25, ndcg=ndcg, started=started)
+        return
     if "base" in phases:
         reset_serving_caches()
         if state.get("loaded") == args.products and not args.fresh:
@@ -523,6 +500,10 @@ def run_store(args, seed: int) -> None:
         )
         state["base"] = base
         state_path.write_text(json.dumps(state))
+        if args.lexical:
+            from bench._fusion import print_lexical_rows
+
+            print_lexical_rows(base, seed, base_rows, METHODS)
     if "adapt" in phases:
         version = adapt(
             selectors.active_version("retriever"),
@@ -578,9 +559,21 @@ def main() -> None:
     )
     parser.add_argument(
         "--phase",
-        choices=("all", "base", "adapt", "adapted"),
+        choices=("all", "base", "adapt", "adapted", "fusion"),
         default="all",
-        help="--store-seed: run one phase (each its own process on a busy CPU)",
+        help="--store-seed: run one phase (each its own process on a busy CPU); fusion (after "
+        "base): default vs tuned hybrid, each tuning's test-half interval (bench/_fusion.py)",
+    )
+    parser.add_argument(
+        "--lexical",
+        action="store_true",
+        help="--store-seed, phase base: score the lexical scorings' pipeline rows side by side",
+    )
+    parser.add_argument(
+        "--synthetic-queries",
+        type=int,
+        default=300,
+        help="--phase fusion: synthetic validation queries written from the catalogue",
     )
     parser.add_argument("--products", type=int, default=2000, help="--store-seed store size")
     parser.add_argument(
@@ -674,7 +667,9 @@ def main() -> None:
         f"{tuned['semantic_weight']:g}, chosen on the validation half (NDCG@{K} "
         f"{tuned['valid_ndcg']:.4f} vs {tuned['valid_ndcg_default']:.4f} with the defaults)"
     )
-    print_paired(result["per_query"], "lexical only (BM25)", "BM25 (numpy)")
+    for lexical in ("lexical only (BM25)", "lexical only (BM25 + exact)"):
+        print_paired(result["per_query"], lexical, "BM25 (numpy)")
+    print_paired(result["per_query"], "lexical only (BM25F + exact)", "BM25 (numpy)")
     if ranker is None:
         print(
             "hybrid + ranker: n/a (no ranker version is active in the development database; "

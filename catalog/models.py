@@ -14,6 +14,9 @@ from django.db.models import Q
 # Full-text configuration of the generated search column (stemming for English text; words of
 # other languages still match exactly).
 SEARCH_CONFIG = "english"
+# The configuration of its unstemmed twin, ``search_vector_exact``: the words as written
+# (lower-cased), so BM25 can tell "lighting" typed and found from "lighting" found as "light".
+EXACT_SEARCH_CONFIG = "simple"
 
 
 class Category(models.Model):
@@ -79,6 +82,15 @@ class Product(models.Model):
         expression=SearchVector("title", weight="A", config=SEARCH_CONFIG)
         + SearchVector("search_text", weight="B", config=SEARCH_CONFIG)
         + SearchVector("description", weight="C", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    # The same three fields unstemmed (stop words kept): never matched on (no index), only
+    # read to score the candidates ``search_vector`` matched (recommend.serving.retrievers).
+    search_vector_exact = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config=EXACT_SEARCH_CONFIG)
+        + SearchVector("search_text", weight="B", config=EXACT_SEARCH_CONFIG)
+        + SearchVector("description", weight="C", config=EXACT_SEARCH_CONFIG),
         output_field=SearchVectorField(),
         db_persist=True,
     )
@@ -270,14 +282,30 @@ class SearchTermStat(models.Model):
         return f"{self.lexeme}: {self.documents}"
 
 
+class SearchExactTermStat(models.Model):
+    """:class:`SearchTermStat` of the unstemmed vectors (``Product.search_vector_exact``), kept
+    by the same triggers."""
+
+    lexeme = models.TextField(primary_key=True)
+    documents = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "search exact-term statistic"
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}: {self.documents}"
+
+
 class SearchCorpusStat(models.Model):
     """The one row of corpus totals BM25 needs: active products and the sum of their
-    ``length(search_vector)`` (distinct lexemes per product, BM25's document length), kept by
-    the same triggers as :class:`SearchTermStat`."""
+    ``length(search_vector)`` (distinct lexemes per product, BM25's document length) and of
+    their ``length(search_vector_exact)``, kept by the same triggers as
+    :class:`SearchTermStat`."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     documents = models.BigIntegerField(default=0)
     lexemes = models.BigIntegerField(default=0)
+    exact_lexemes = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = "search corpus statistic"

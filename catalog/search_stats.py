@@ -1,8 +1,9 @@
 """BM25's term and corpus statistics over the active products' full-text vectors.
 
-Triggers on ``catalog_product`` keep :class:`catalog.models.SearchTermStat` and
+Triggers on ``catalog_product`` keep :class:`catalog.models.SearchTermStat`,
+:class:`catalog.models.SearchExactTermStat` (the unstemmed vectors') and
 :class:`catalog.models.SearchCorpusStat` current inside every write's own transaction
-(migration ``catalog/0005_search_term_stats``). Here: the from-scratch computation (what the
+(migrations ``catalog/0006_search_term_stats`` and ``0008_search_vector_exact``). Here: the from-scratch computation (what the
 migration filled them with), a rebuild that replaces the stored rows by it, and a check that
 says how far the stored rows are from it (there should be no difference: the check is what the
 tests and an operator in doubt run).
@@ -19,15 +20,19 @@ from catalog.models import SEARCH_CONFIG
 
 CORPUS_TABLE = "catalog_searchcorpusstat"
 TERM_TABLE = "catalog_searchtermstat"
+EXACT_TERM_TABLE = "catalog_searchexacttermstat"
 
 
 @dataclass(frozen=True)
 class SearchStats:
-    """Active products, the sum of their distinct lexemes, and each lexeme's document count."""
+    """Active products, the sum of their distinct lexemes, and each lexeme's document count;
+    the same of the unstemmed vectors (``exact_*``)."""
 
     documents: int
     lexemes: int
     terms: dict[str, int] = field(default_factory=dict)
+    exact_lexemes: int = 0
+    exact_terms: dict[str, int] = field(default_factory=dict)
 
     @property
     def average_length(self) -> float:
@@ -38,43 +43,56 @@ def search_stats_computed() -> SearchStats:
     """The statistics computed from the products themselves (PostgreSQL's ``ts_stat``)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*), coalesce(sum(length(search_vector)), 0) FROM catalog_product "
-            "WHERE active"
+            "SELECT count(*), coalesce(sum(length(search_vector)), 0), "
+            "coalesce(sum(length(search_vector_exact)), 0) FROM catalog_product WHERE active"
         )
-        documents, lexemes = cursor.fetchone()
+        documents, lexemes, exact_lexemes = cursor.fetchone()
         cursor.execute(
             "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM catalog_product WHERE active')"
         )
         terms = dict(cursor.fetchall())
-    return SearchStats(int(documents), int(lexemes), terms)
+        cursor.execute(
+            "SELECT word, ndoc FROM "
+            "ts_stat('SELECT search_vector_exact FROM catalog_product WHERE active')"
+        )
+        exact_terms = dict(cursor.fetchall())
+    return SearchStats(int(documents), int(lexemes), terms, int(exact_lexemes), exact_terms)
 
 
 def search_stats_stored() -> SearchStats:
     """The statistics the triggers maintain (lexemes no active product holds left out)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT documents, lexemes FROM {CORPUS_TABLE} WHERE id = 1")
-        row = cursor.fetchone() or (0, 0)
+        cursor.execute(f"SELECT documents, lexemes, exact_lexemes FROM {CORPUS_TABLE} WHERE id = 1")
+        row = cursor.fetchone() or (0, 0, 0)
         cursor.execute(f"SELECT lexeme, documents FROM {TERM_TABLE} WHERE documents <> 0")
         terms = dict(cursor.fetchall())
-    return SearchStats(int(row[0]), int(row[1]), terms)
+        cursor.execute(f"SELECT lexeme, documents FROM {EXACT_TERM_TABLE} WHERE documents <> 0")
+        exact_terms = dict(cursor.fetchall())
+    return SearchStats(int(row[0]), int(row[1]), terms, int(row[2]), exact_terms)
 
 
 def search_stats_differences(limit: int = 20) -> list[str]:
     """Where the stored statistics differ from the products' (empty when they agree)."""
     stored, computed = search_stats_stored(), search_stats_computed()
     out = []
-    if (stored.documents, stored.lexemes) != (computed.documents, computed.lexemes):
+    corpus = ("documents", "lexemes", "exact_lexemes")
+    if [getattr(stored, n) for n in corpus] != [getattr(computed, n) for n in corpus]:
         out.append(
-            f"corpus: stored {stored.documents} products / {stored.lexemes} lexemes, "
-            f"computed {computed.documents} / {computed.lexemes}"
+            f"corpus: stored {stored.documents} products / {stored.lexemes} lexemes / "
+            f"{stored.exact_lexemes} exact, computed {computed.documents} / {computed.lexemes} / "
+            f"{computed.exact_lexemes}"
         )
-    for word in sorted(set(stored.terms) | set(computed.terms)):
-        if stored.terms.get(word, 0) != computed.terms.get(word, 0):
-            out.append(
-                f"{word!r}: stored {stored.terms.get(word, 0)}, computed {computed.terms.get(word, 0)}"
-            )
-            if len(out) >= limit:
-                break
+    for label, have, want in (
+        ("", stored.terms, computed.terms),
+        ("exact ", stored.exact_terms, computed.exact_terms),
+    ):
+        for word in sorted(set(have) | set(want)):
+            if have.get(word, 0) != want.get(word, 0):
+                out.append(
+                    f"{label}{word!r}: stored {have.get(word, 0)}, computed {want.get(word, 0)}"
+                )
+                if len(out) >= limit:
+                    return out
     return out
 
 
@@ -89,14 +107,20 @@ def search_stats_rebuild() -> SearchStats:
         )
         cursor.execute(f"SELECT 1 FROM {CORPUS_TABLE} WHERE id = 1 FOR UPDATE")
         cursor.execute(f"DELETE FROM {TERM_TABLE}")
+        cursor.execute(f"DELETE FROM {EXACT_TERM_TABLE}")
         cursor.execute(
-            f"UPDATE {CORPUS_TABLE} c SET documents = s.n, lexemes = s.l FROM ("
-            "  SELECT count(*) AS n, coalesce(sum(length(search_vector)), 0) AS l"
+            f"UPDATE {CORPUS_TABLE} c SET documents = s.n, lexemes = s.l, exact_lexemes = s.e "
+            "FROM (SELECT count(*) AS n, coalesce(sum(length(search_vector)), 0) AS l,"
+            "  coalesce(sum(length(search_vector_exact)), 0) AS e"
             "  FROM catalog_product WHERE active) s WHERE c.id = 1"
         )
         cursor.execute(
             f"INSERT INTO {TERM_TABLE} (lexeme, documents) SELECT word, ndoc FROM "
             "ts_stat('SELECT search_vector FROM catalog_product WHERE active')"
+        )
+        cursor.execute(
+            f"INSERT INTO {EXACT_TERM_TABLE} (lexeme, documents) SELECT word, ndoc FROM "
+            "ts_stat('SELECT search_vector_exact FROM catalog_product WHERE active')"
         )
     return search_stats_stored()
 

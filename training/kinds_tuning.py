@@ -93,8 +93,9 @@ register_job_kind(
     "queries: judged ones when judged_csv is given (split by query into validation and test "
     "halves), else queries mined from the search log with the products engaged after them. Each "
     "query's BM25 and semantic lists are fetched once, every grid setting is scored on "
-    "validation NDCG@k, and the chosen one is compared with the settings before and the "
-    "defaults on the test queries; writes it to the strategy with that record (settings an "
+    "validation NDCG@k (selection=lcb: a setting replaces the defaults only when the lower "
+    "confidence bound of its gain is above zero), and the chosen one is compared with the "
+    "settings before and the defaults on the test queries; writes it to the strategy with that record (settings an "
     "operator edited are kept unless overwrite_operator_weights).",
     params=[
         Param(
@@ -150,6 +151,17 @@ register_job_kind(
             False,
             "replace settings an operator edited in the admin since the last tuning",
             label="Replace an operator's settings",
+        ),
+        Param(
+            "selection",
+            str,
+            "lcb",
+            "lcb: a small grid around the defaults, a setting chosen only when the lower "
+            "confidence bound of its per-query gain over the defaults is above zero (else the "
+            "defaults stay, and the job says so); best: the best validation mean of the wide "
+            "grid (overfits a few dozen queries)",
+            choices=("lcb", "best"),
+            label="Selection",
         ),
         Param("seed", int, 42, "seed of the query split", label="Split seed"),
     ],

@@ -31,32 +31,25 @@ from catalog.segmentation import segment
 from platform_core.caches import TimedValue
 from recommend.engine import retrieval
 from recommend.engine.retrieval import Range, SemanticPlan
+from recommend.serving.bm25_sql import (  # noqa: F401  (the scoring's constants, re-exported)
+    BM25_B,
+    BM25_K1,
+    BM25F_FIELD_WEIGHTS,
+    CORPUS_STATS_TABLE,
+    EXACT_TERM_STATS_TABLE,
+    EXACT_WEIGHT,
+    TERM_STATS_TABLE,
+    bm25_sql,
+)
 
 EMBEDDING_TABLE = "training_productembedding"
 PRODUCT_TABLE = "catalog_product"
-TERM_STATS_TABLE = "catalog_searchtermstat"
-CORPUS_STATS_TABLE = "catalog_searchcorpusstat"
 LEXICAL_MATCH_LIMIT = 1000
 OR_FALLBACK_BELOW = 10
-#: Okapi BM25 over the product's full-text vector (title, brand/category/attributes, description
-#: as PostgreSQL's English configuration stems them):
-#: ``sum over query lexemes t of idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))``
-#: with ``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))`` (never negative), ``tf`` the lexeme's
-#: positions in the product, ``dl`` its distinct lexemes (``length(search_vector)``: known
-#: without reading the vector) and ``N``, ``df``, ``avgdl`` over the active products from
-#: ``catalog.SearchTermStat`` / ``SearchCorpusStat`` (kept by triggers). k1 1.2 (how fast
-#: repeated words saturate) and b 0.75 (how much long texts are discounted) are the usual
-#: defaults, those of the numpy baseline in ``bench/relevance.py``.
-BM25_K1 = 1.2
-BM25_B = 0.75
-#: ``bm25f``: a word's occurrences count by the field they are in (the weights the generated
-#: column gives them: A title, B brand/category/attributes, C description), so a word of the
-#: title counts twice one of the description. A prior, not fitted to any store.
-BM25F_FIELD_WEIGHTS = {"A": 2.0, "B": 1.0, "C": 1.0}
-SCORINGS = ("bm25", "bm25f", "ts_rank_cd")
+SCORINGS = ("bm25", "bm25f", "bm25_exact", "bm25f_exact", "ts_rank_cd")
 #: A lexeme of a tsquery's text form, with the "!" of a negation: ``!'leather'``.
 _TSQUERY_WORD = re.compile(r"(!?)'((?:[^']|'')*)'")
-DEFAULT_SCORING = "bm25"
+DEFAULT_SCORING = "bm25f"
 FILTER_STATS_TTL = 120.0
 #: Unfiltered queries over more rows than this walk the HNSW graph (see ``search_planned``).
 UNFILTERED_EXACT_MAX_ROWS = 1000
@@ -100,48 +93,6 @@ def vector_literal(vector: np.ndarray) -> str:
 
 
 # --------------------------------------------------------------------------- lexical
-
-
-def _bm25_sql(candidates_sql: str, *, fields: bool = False) -> str:
-    """BM25 of the ``(id, search_vector)`` rows of ``candidates_sql``, as ``(id, score)``;
-    parameters: the query text, then those of ``candidates_sql``.
-
-    The query's lexemes are those ``to_tsvector`` makes of its text (the words
-    ``websearch_to_tsquery`` looks for; operators and stop words fall out). Each candidate's
-    term frequencies come from its vector cut down to those lexemes in C (mark them with weight
-    A, keep weight A): unnesting whole vectors cost five times as much. With ``fields``
-    (BM25F), the vector is cut down keeping its field weights (delete every lexeme but the
-    query's) and each occurrence counts :data:`BM25F_FIELD_WEIGHTS` of its field."""
-    k1, b = float(BM25_K1), float(BM25_B)
-    if fields:
-        cases = " ".join(f"WHEN '{f}' THEN {float(w)}" for f, w in BM25F_FIELD_WEIGHTS.items())
-        frequencies = (
-            f"SELECT lexeme, coalesce((SELECT sum(CASE w {cases} ELSE 1.0 END)"
-            "  FROM unnest(weights) w), 1.0) AS tf FROM unnest(ts_delete(m.search_vector,"
-            "  tsvector_to_array(ts_delete(m.search_vector, (SELECT array_agg(lexeme) FROM terms)))))"
-        )
-    else:
-        frequencies = (
-            "SELECT lexeme, greatest(cardinality(positions), 1) AS tf FROM unnest(ts_filter("
-            "  setweight(setweight(m.search_vector, 'D'), 'A', (SELECT array_agg(lexeme) FROM terms)),"
-            "  '{a}'))"
-        )
-    return (
-        "WITH terms AS MATERIALIZED ("
-        "  SELECT t.lexeme, ln(1 + (c.documents - coalesce(s.documents, 0) + 0.5)"
-        "    / (coalesce(s.documents, 0) + 0.5)) AS idf"
-        "  FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS t(lexeme)"
-        f"  CROSS JOIN {CORPUS_STATS_TABLE} c"
-        f"  LEFT JOIN {TERM_STATS_TABLE} s ON s.lexeme = t.lexeme WHERE c.id = 1"
-        "), corpus AS ("
-        "  SELECT greatest(lexemes::float8 / nullif(documents, 0), 1) AS avgdl"
-        f"  FROM {CORPUS_STATS_TABLE} WHERE id = 1"
-        ") SELECT m.id, coalesce(("
-        f"  SELECT sum(t.idf * u.tf * {k1 + 1} / (u.tf + {k1} * ({1 - b} + {b} *"
-        "    length(m.search_vector) / coalesce((SELECT avgdl FROM corpus), 1))))"
-        f"  FROM ({frequencies}) u JOIN terms t ON t.lexeme = u.lexeme"
-        f"), 0) AS score FROM ({candidates_sql}) m"
-    )
 
 
 #: A word of the query's tsquery as a quoted tsquery operand, in SQL (:func:`_quoted`).
@@ -189,6 +140,17 @@ class PostgresLexicalIndex:
         self.match_limit = match_limit
         self.scoring = scoring
 
+    @property
+    def _exact(self) -> bool:
+        return self.scoring.endswith("_exact")
+
+    def _bm25(self, candidates_sql: str) -> str:
+        return bm25_sql(candidates_sql, fields=self.scoring.startswith("bm25f"), exact=self._exact)
+
+    def _text_params(self, query_text: str) -> list[str]:
+        """The query-text parameters of :meth:`_bm25`'s SQL."""
+        return [query_text, query_text] if self._exact else [query_text]
+
     def _query(
         self,
         tsquery_sql: str,
@@ -207,15 +169,13 @@ class PostgresLexicalIndex:
         # The tsquery expression is written out inline, not put in a CTE: inline, the planner
         # folds it to a constant and uses the GIN index (0.1 ms); joined from a CTE it took a
         # sequential scan and 13 ms of planning on 10k products.
+        exact = ", p.search_vector_exact" if self._exact else ""
         candidates = (
-            f"SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p"
+            f"SELECT p.id, p.search_vector{exact} FROM {PRODUCT_TABLE} p"
             f"  WHERE p.search_vector @@ {tsquery_sql} AND {where} LIMIT {int(self.match_limit)}"
         )
         if self.scoring != "ts_rank_cd":
-            sql = (
-                f"{_bm25_sql(candidates, fields=self.scoring == 'bm25f')} "
-                f"ORDER BY score DESC, m.id LIMIT {int(k)}"
-            )
+            sql = f"{self._bm25(candidates)} ORDER BY score DESC, m.id LIMIT {int(k)}"
         else:
             sql = (
                 f"SELECT m.id, ts_rank_cd(m.search_vector, {tsquery_sql}) AS score FROM ("
@@ -223,7 +183,7 @@ class PostgresLexicalIndex:
             )
         with connection.cursor() as cursor:
             if self.scoring != "ts_rank_cd":
-                cursor.execute(sql, [query_text, *match_params, *params])
+                cursor.execute(sql, [*self._text_params(query_text), *match_params, *params])
             else:
                 cursor.execute(sql, [*match_params, *match_params, *params])
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
@@ -313,18 +273,18 @@ class PostgresLexicalIndex:
         lexical stage runs beside the query encoder: on a loaded machine each round trip waits
         for a core)."""
         where, params = filter_sql(filters, "p")
-        limit, fields = int(self.match_limit), self.scoring == "bm25f"
-        match = f"SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p WHERE p.search_vector @@ "
-        any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
-        strict = _bm25_sql(
-            f"{match}websearch_to_tsquery('english', %s) AND {where} LIMIT {limit}", fields=fields
+        limit = int(self.match_limit)
+        exact = ", p.search_vector_exact" if self._exact else ""
+        match = (
+            f"SELECT p.id, p.search_vector{exact} FROM {PRODUCT_TABLE} p WHERE p.search_vector @@ "
         )
-        relaxed = _bm25_sql(
+        any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
+        strict = self._bm25(f"{match}websearch_to_tsquery('english', %s) AND {where} LIMIT {limit}")
+        relaxed = self._bm25(
             f"{match}(CASE WHEN (SELECT q FROM rarest) IS NULL THEN {any_term} ELSE ({any_term}"
             f" && (SELECT q FROM rarest)) END) AND {where}"
             " AND NOT (p.id = ANY(ARRAY(SELECT id FROM strict)))"
-            f" AND (SELECT count(*) FROM strict) < {min(int(k), OR_FALLBACK_BELOW)} LIMIT {limit}",
-            fields=fields,
+            f" AND (SELECT count(*) FROM strict) < {min(int(k), OR_FALLBACK_BELOW)} LIMIT {limit}"
         )
         sql = (
             f"WITH strict AS MATERIALIZED ({strict} ORDER BY score DESC, m.id LIMIT {int(k)}), "
@@ -332,9 +292,9 @@ class PostgresLexicalIndex:
             f" LIMIT {int(k)} - (SELECT count(*) FROM strict)) "
             "SELECT true, id, score FROM strict UNION ALL SELECT false, id, score FROM relaxed"
         )
-        q = query_text
+        q, text = query_text, self._text_params(query_text)
         with connection.cursor() as cursor:  # strict (terms, tsquery), rarest, relaxed
-            cursor.execute(sql, [q, q, *params, q, q, q, q, q, *params])
+            cursor.execute(sql, [*text, q, *params, q, q, *text, q, q, *params])
             rows = cursor.fetchall()
         return (
             [(pk, float(score)) for full, pk, score in rows if full],
@@ -348,16 +308,22 @@ class PostgresLexicalIndex:
             return {}
         query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
         if self.scoring != "ts_rank_cd":
-            candidates = f"SELECT p.id, p.search_vector FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
-            sql = _bm25_sql(candidates, fields=self.scoring == "bm25f")
+            exact = ", p.search_vector_exact" if self._exact else ""
+            candidates = (
+                f"SELECT p.id, p.search_vector{exact} FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
+            )
+            sql = self._bm25(candidates)
         else:
             sql = (
                 f"SELECT p.id, ts_rank_cd(p.search_vector, "
                 f"replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery) "
                 f"FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
             )
+        text_params = (
+            self._text_params(query_text) if self.scoring != "ts_rank_cd" else [query_text]
+        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [query_text, list(product_ids)])
+            cursor.execute(sql, [*text_params, list(product_ids)])
             return {row[0]: float(row[1]) for row in cursor.fetchall()}
 
 

@@ -37,10 +37,11 @@ POSITION = "position"
 SERVING_POSITION = 1.0
 FORMAT_VERSION = 1
 #: The definition of the ``lexical_score`` feature the training lists carry
-#: (``training.ranking_data`` through ``PostgresLexicalIndex.scores``): Okapi BM25. Saved with
-#: the scorer so serving computes the feature the same way; artifacts saved before it was
-#: recorded were trained on PostgreSQL's ``ts_rank_cd``, and are served with it.
-LEXICAL_SCORE = "bm25"
+#: (``training.ranking_data`` through ``PostgresLexicalIndex.scores``): the served scoring,
+#: BM25F (``bm25`` before it was served). Saved with the scorer so serving computes the feature
+#: the same way; artifacts saved before it was recorded were trained on PostgreSQL's
+#: ``ts_rank_cd``, and are served with it.
+LEXICAL_SCORE = "bm25f"
 LEXICAL_SCORE_BEFORE_RECORDED = "ts_rank_cd"
 
 

@@ -96,12 +96,16 @@ def run(ctx: JobContext) -> None:
         result = tune_search_fusion(
             valid_lists,
             valid,
-            start=before,
+            # lcb shrinks towards the defaults: what replaces them must be clearly better
+            start=defaults if p["selection"] == "lcb" else before,
             k=k,
             on_step=lambda n, total: ctx.progress(n / total, n, total, None, {}),
             should_cancel=ctx.should_cancel,
+            select=p["selection"],
         )
     chosen = result.chosen
+    if result.reason:
+        ctx.log(result.reason)
     figures = {
         "metric": key,
         "k": k,
@@ -113,8 +117,15 @@ def run(ctx: JobContext) -> None:
         },
         "valid": {
             "learned": round(result.ndcg, 4),
-            "before": round(result.start_ndcg, 4),
+            "before": round(mean_ndcg(valid_lists, valid, before, k), 4),
             "defaults": round(mean_ndcg(valid_lists, valid, defaults, k), 4),
+        },
+        "selection": {
+            "method": result.selection,
+            "fell_back": result.fell_back,
+            "gain": round(result.gain, 4),
+            "lower_bound": round(result.lower_bound, 4),
+            "reason": result.reason,
         },
         "test": {
             "queries": len(test_lists),
@@ -132,8 +143,9 @@ def run(ctx: JobContext) -> None:
     }
     ctx.log(
         f"chosen k {chosen.rrf_k}, lexical {chosen.lexical_weight:g}, semantic "
-        f"{chosen.semantic_weight:g}: validation {key} {result.ndcg:.4f} vs {result.start_ndcg:.4f} "
-        f"before; test {figures['test']['learned']:.4f} vs {figures['test']['before']:.4f}"
+        f"{chosen.semantic_weight:g}: validation {key} {result.ndcg:.4f} vs "
+        f"{figures['valid']['before']:.4f} before; test {figures['test']['learned']:.4f} vs "
+        f"{figures['test']['before']:.4f}"
     )
     written, why = False, "apply=false: settings reported, not written"
     if p["apply"]:
@@ -146,6 +158,8 @@ def run(ctx: JobContext) -> None:
                 actor=ctx.user,
                 overwrite_operator_weights=p["overwrite_operator_weights"],
             )
+    if result.fell_back:
+        why = f"the defaults stay ({result.reason}); {why}"
     ctx.log(why)
     ctx.message(why)
     ctx.finish(

@@ -1,5 +1,7 @@
 """The lexical retriever ranks by Okapi BM25, the same as a reference computed here in Python
-from the products' own full-text vectors (so only the scoring is under test, not stemming)."""
+from the products' own full-text vectors (so only the scoring is under test, not stemming).
+The stemmed field's BM25 (``scoring="bm25"``) alone: what the served scoring adds to it is
+under test in ``test_lexical_exact.py``."""
 
 from __future__ import annotations
 
@@ -80,7 +82,7 @@ def catalogue():
 
 def test_full_matches_rank_by_bm25(catalogue):
     reference = reference_bm25("red kettle")
-    hits, _partial = PostgresLexicalIndex().search_split("red kettle", 10)
+    hits, _partial = PostgresLexicalIndex(scoring="bm25").search_split("red kettle", 10)
     expected = sorted(
         (pk for pk in reference if reference[pk] > 0 and {"red", "kettl"} <= set(vectors()[pk])),
         key=lambda pk: (-reference[pk], pk),
@@ -94,22 +96,26 @@ def test_full_matches_rank_by_bm25(catalogue):
 
 def test_partial_matches_and_ranker_scores_use_the_same_bm25(catalogue):
     reference = reference_bm25("teapot electric")
-    strict, partial = PostgresLexicalIndex().search_split("teapot electric", 10)
+    strict, partial = PostgresLexicalIndex(scoring="bm25").search_split("teapot electric", 10)
     assert strict == []
     assert [pk for pk, _ in partial] == sorted(
         (pk for pk in reference if reference[pk] > 0), key=lambda pk: (-reference[pk], pk)
     )
     ids = [p.pk for p in catalogue]
-    scores = PostgresLexicalIndex().scores("red kettle", ids)
+    scores = PostgresLexicalIndex(scoring="bm25").scores("red kettle", ids)
     reference = reference_bm25("red kettle")
     assert scores == {pk: pytest.approx(reference[pk], rel=1e-9) for pk in ids}
 
 
 def test_statistics_follow_the_catalogue(catalogue):
     """A product added with the rare word makes it less rare: its idf, and the score, drop."""
-    before = PostgresLexicalIndex().scores("teapot", [catalogue[-1].pk])[catalogue[-1].pk]
+    before = PostgresLexicalIndex(scoring="bm25").scores("teapot", [catalogue[-1].pk])[
+        catalogue[-1].pk
+    ]
     ProductFactory(title="teapot", description="", attributes={}, brand=None, category=None)
-    after = PostgresLexicalIndex().scores("teapot", [catalogue[-1].pk])[catalogue[-1].pk]
+    after = PostgresLexicalIndex(scoring="bm25").scores("teapot", [catalogue[-1].pk])[
+        catalogue[-1].pk
+    ]
     assert after < before
     assert after == pytest.approx(reference_bm25("teapot")[catalogue[-1].pk], rel=1e-9)
 
@@ -133,7 +139,7 @@ def test_partial_matches_come_from_the_rarest_words_when_the_bound_bites():
         ProductFactory(title="bunny plush toy", **make),
         ProductFactory(title="bunny", **make),
     ]
-    index = PostgresLexicalIndex(match_limit=5)
+    index = PostgresLexicalIndex(match_limit=5, scoring="bm25")
     strict, partial = index.search_split("tinytales bunny toy", 10)
     assert strict == []
     reference = reference_bm25("tinytales bunny toy")
@@ -144,5 +150,39 @@ def test_partial_matches_come_from_the_rarest_words_when_the_bound_bites():
     _strict, partial = index.search_split("tinytales bunny -plush", 10)
     assert {pk for pk, _ in partial} == {bunnies[0].pk, bunnies[2].pk}
     # Within the bound, every word's matches are candidates, as before.
-    _strict, partial = PostgresLexicalIndex().search_split("tinytales bunny toy", 30)
+    _strict, partial = PostgresLexicalIndex(scoring="bm25").search_split("tinytales bunny toy", 30)
     assert len(partial) == 23
+
+
+def test_bm25f_counts_each_occurrence_by_its_field(catalogue):
+    """The served scoring: BM25 with each occurrence weighing its field's weight (title A 2,
+    brand/category/attributes B and description C 1), the same as computed here."""
+    from recommend.serving.retrievers import BM25F_FIELD_WEIGHTS
+
+    ProductFactory(
+        title="kettle", description="a red kettle for tea", attributes={}, brand=None, category=None
+    )
+    docs = {}
+    for pk, text in Product.objects.filter(active=True).values_list("id", "search_vector"):
+        docs[pk] = {
+            m.group(1): sum(
+                BM25F_FIELD_WEIGHTS.get(p.lstrip("0123456789") or "D", 1.0)
+                for p in m.group(2).split(",")
+            )
+            for m in re.finditer(r"'([^']+)':(\S+)", text)
+        }
+    n, avgdl = len(docs), sum(len(d) for d in docs.values()) / len(docs)
+    expected = {}
+    for pk, doc in docs.items():
+        score = 0.0
+        for term in query_lexemes("red kettle"):
+            tf = doc.get(term, 0)
+            if tf:
+                df = sum(1 for d in docs.values() if term in d)
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                norm = BM25_K1 * (1 - BM25_B + BM25_B * len(doc) / avgdl)
+                score += idf * tf * (BM25_K1 + 1) / (tf + norm)
+        expected[pk] = score
+    scores = PostgresLexicalIndex(scoring="bm25f").scores("red kettle", list(docs))
+    assert scores == {pk: pytest.approx(expected[pk], rel=1e-9) for pk in docs}
+    assert PostgresLexicalIndex().scoring == "bm25f"

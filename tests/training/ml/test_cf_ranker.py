@@ -262,7 +262,7 @@ def test_mlp_scorer_matches_torch_and_round_trips(ranker_data, tmp_path):
     assert evaluate_ranker(loaded, valid)["rows"] == len(valid)
     # The lexical feature's definition travels with the artifact; one saved before it did was
     # trained on ts_rank_cd, and serving must compute that for it.
-    assert loaded.lexical_score == "bm25"
+    assert loaded.lexical_score == "bm25f"
     config_path = tmp_path / "ranker" / "ranker.json"
     config = json.loads(config_path.read_text())
     del config["lexical_score"]

@@ -128,3 +128,18 @@ def test_without_validation_queries_the_job_fails_with_a_reason(planted, operato
     job = launch(operator_user, judged_csv="")
     assert job.status == Job.Status.FAILED
     assert "No validation query" in job.error
+
+
+def test_a_setting_not_clearly_better_leaves_the_defaults_and_says_so(planted, operator_user):
+    """One validation query: a gain's spread is unknown, so no setting is clearly better than
+    the defaults (selection=lcb); the defaults stay, and the job says why."""
+    job = launch(operator_user, max_queries=1)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    m = job.metrics
+    assert m["selection"]["method"] == "lcb" and m["selection"]["fell_back"] is True
+    assert m["weights"] == {"lexical": 1.0, "semantic": 1.0, "rrf_k": 60}
+    assert "the defaults stay" in m["outcome"] and "no setting is clearly better" in m["outcome"]
+    # the wide grid's best validation mean takes the same query's lucky setting
+    job = launch(operator_user, max_queries=1, selection="best")
+    assert job.metrics["selection"]["method"] == "best"
+    assert job.metrics["weights"] != {"lexical": 1.0, "semantic": 1.0, "rrf_k": 60}
