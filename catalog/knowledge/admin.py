@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from catalog.knowledge.models import Article, Passage, ProductQuestion
-from catalog.knowledge.services import passages_rebuild
+from catalog.knowledge.models import Article, Passage, ProductQuestion, SupportLabel
+from catalog.knowledge.services import passages_rebuild, support_label_save
 
 
 @admin.register(Article)
@@ -53,3 +53,18 @@ class PassageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # passages follow their source: edit or deactivate the article instead
+
+
+@admin.register(SupportLabel)
+class SupportLabelAdmin(admin.ModelAdmin):
+    """Operators' support categories for support questions: the support-category classifier
+    (job ``train_support_category``) learns from them next to the articles' categories."""
+
+    list_display = ("query", "category", "user", "updated_at")
+    list_filter = ("category",)
+    search_fields = ("query",)
+    list_select_related = ("user",)
+    readonly_fields = ("user", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        support_label_save(label=obj, user=request.user)

@@ -138,3 +138,23 @@ class PassageEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"passage {self.passage_id} under version {self.model_version_id}"
+
+
+class SupportLabel(models.Model):
+    """An operator's support category for a (normalised) support question: the support-category
+    classifier learns from these next to the knowledge base's own categories, and a label here
+    wins over what the articles say."""
+
+    query = models.CharField(max_length=500, unique=True, help_text="Normalised question text.")
+    category = models.CharField(max_length=32, choices=Category.choices)
+    user = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["query"]
+
+    def __str__(self) -> str:
+        return f"“{self.query}” → {self.category}"

@@ -29,7 +29,7 @@ from catalog.formats.reading import (
 from catalog.formats.values import storable
 from catalog.knowledge import records
 from catalog.knowledge.logic.chunking import chunk_article, chunk_question, read_markdown_articles
-from catalog.knowledge.models import Article, Passage, ProductQuestion
+from catalog.knowledge.models import Article, Passage, ProductQuestion, SupportLabel
 from catalog.models import ImportRun, Product
 from catalog.services.report import ImportReport, record_run
 from catalog.services.rows import (
@@ -316,3 +316,13 @@ def knowledge_demo_write(store, shift: timedelta) -> dict[str, int]:
         "kb_product_qa": ProductQuestion.objects.count(),
         "kb_passages": passages,
     }
+
+
+def support_label_save(*, label: SupportLabel, user=None) -> SupportLabel:
+    """Save an operator's support label, its question normalised as serving normalises one."""
+    from recommend.engine.text import normalise
+
+    label.query = normalise(label.query, 500)
+    label.user = user
+    label.save()
+    return label
