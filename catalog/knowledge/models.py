@@ -14,6 +14,7 @@ from django.db import models
 from pgvector.django import VectorField
 
 SEARCH_CONFIG = "english"
+SEGMENTED_CONFIG = "simple"
 
 
 class Category(models.TextChoices):
@@ -95,9 +96,14 @@ class Passage(models.Model):
     text = models.TextField()
     category = models.CharField(max_length=32, choices=Category.choices)
     text_hash = models.CharField(max_length=32)
+    # The segmented words of heading and text written in a script without spaces (Chinese,
+    # Japanese, Thai: catalog.segmentation, per CATALOG_LANGUAGE), indexed with the ``simple``
+    # configuration (no stemming, no stop words: the words as segmented); empty otherwise.
+    search_text = models.TextField(blank=True, default="", editable=False)
     search_vector = models.GeneratedField(
         expression=SearchVector("heading", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("text", weight="B", config=SEARCH_CONFIG),
+        + SearchVector("text", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("search_text", weight="B", config=SEGMENTED_CONFIG),
         output_field=SearchVectorField(),
         db_persist=True,
     )

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from catalog.knowledge.models import Passage, PassageEmbedding
+from catalog.segmentation import segment
 
 PASSAGES = Passage._meta.db_table
 EMBEDDINGS = PassageEmbedding._meta.db_table
@@ -30,9 +32,13 @@ def _vector_literal(vector: np.ndarray) -> str:
 def passages_bm25(query_text: str, limit: int) -> list[tuple[int, float]]:
     """Okapi BM25 of the passages matching any of the query's words, best first:
     ``[(passage id, score)]``. The query's lexemes are what ``to_tsvector('english')`` makes
-    of it (stop words fall out), so it scores what the full-text index can match."""
+    of it (stop words fall out) after its unspaced runs are segmented as the passages' were
+    (CJK words pass through the English configuration unchanged, as they are indexed by the
+    ``simple`` one), so it scores what the full-text index can match."""
     if limit <= 0 or not query_text.strip():
         return []
+    # Chinese/Japanese/Thai runs split into words as the passages' search_text was
+    query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
     k1, b = BM25_K1, BM25_B
     sql = (
         "WITH terms AS MATERIALIZED ("
