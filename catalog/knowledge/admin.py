@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from catalog.knowledge.models import Article, Passage, ProductQuestion, SupportLabel
+from catalog.knowledge.models import (
+    AnswerSummary,
+    Article,
+    Passage,
+    ProductQuestion,
+    SupportLabel,
+)
 from catalog.knowledge.services import passages_rebuild, support_label_save
 
 
@@ -68,3 +74,19 @@ class SupportLabelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         support_label_save(label=obj, user=request.user)
+
+
+@admin.register(AnswerSummary)
+class AnswerSummaryAdmin(admin.ModelAdmin):
+    """Summaries written ahead by ``precompute_answer_summaries`` (read-only: rerun the job)."""
+
+    list_display = ("query", "searches", "retriever", "generator", "created_at")
+    list_filter = ("retriever", "generator")
+    search_fields = ("query", "text")
+    list_select_related = ("retriever",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

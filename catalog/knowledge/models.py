@@ -164,3 +164,47 @@ class SupportLabel(models.Model):
 
     def __str__(self) -> str:
         return f"“{self.query}” → {self.category}"
+
+
+class AnswerSummary(models.Model):
+    """A generated summary of the answers to a frequent support question, written ahead by the
+    ``precompute_answer_summaries`` job so ``/api/v1/answers?summary=true`` serves it without a
+    generator call.
+
+    It holds for one retriever (the answers depend on it), one generator, and the exact
+    passages it was written from: serving uses it only when the answers it found now are those
+    passages, so a knowledge-base change (passages are rebuilt with new ids; the rebuild also
+    deletes these rows) or another retriever never serves a stale summary."""
+
+    query = models.CharField(max_length=500, help_text="Normalised question text.")
+    retriever = models.ForeignKey(
+        "training.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="answer_summaries",
+        help_text="The retriever the answers were found with (empty: lexical only).",
+    )
+    generator = models.CharField(max_length=500, help_text="AISLE_GENERATOR_MODEL that wrote it.")
+    passages = models.JSONField(default=list, help_text="The answers' passage ids, in order.")
+    text = models.TextField()
+    citations = models.JSONField(default=list)
+    searches = models.PositiveIntegerField(
+        default=0, help_text="How often the question was searched in the window it was picked."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-searches", "query"]
+        verbose_name_plural = "answer summaries"
+        constraints = [
+            models.UniqueConstraint(fields=["query", "retriever"], name="knowledge_summary_unique"),
+            models.UniqueConstraint(
+                fields=["query"],
+                condition=models.Q(retriever__isnull=True),
+                name="knowledge_summary_unique_lexical",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"summary of “{self.query}”"

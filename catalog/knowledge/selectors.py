@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef
 
-from catalog.knowledge.models import Passage, PassageEmbedding
+from catalog.knowledge.models import AnswerSummary, Passage, PassageEmbedding
 from catalog.segmentation import segment
 
 PASSAGES = Passage._meta.db_table
@@ -151,3 +151,16 @@ def missing_passage_vector_count(version_id: int) -> int:
         passage=OuterRef("pk"), model_version_id=version_id, text_hash=OuterRef("text_hash")
     )
     return Passage.objects.exclude(Exists(current)).count()
+
+
+def precomputed_summary(
+    query: str, retriever_id: int | None, generator: str, passage_ids: Sequence[int]
+) -> AnswerSummary | None:
+    """The summary written ahead for this normalised question, retriever and generator, when
+    it was written from exactly these passages (else None: it would not fit the answers)."""
+    row = AnswerSummary.objects.filter(
+        query=query, retriever_id=retriever_id, generator=generator
+    ).first()
+    if row is None or [int(pk) for pk in row.passages] != [int(pk) for pk in passage_ids]:
+        return None
+    return row

@@ -30,7 +30,13 @@ from catalog.formats.reading import (
 from catalog.formats.values import storable
 from catalog.knowledge import records
 from catalog.knowledge.logic.chunking import chunk_article, chunk_question, read_markdown_articles
-from catalog.knowledge.models import Article, Passage, ProductQuestion, SupportLabel
+from catalog.knowledge.models import (
+    AnswerSummary,
+    Article,
+    Passage,
+    ProductQuestion,
+    SupportLabel,
+)
 from catalog.models import ImportRun, Product
 from catalog.segmentation import document_words
 from catalog.services.report import ImportReport, record_run
@@ -267,6 +273,8 @@ def passages_rebuild(
                     )
                 )
         Passage.objects.bulk_create(rows, batch_size=1000)
+        # Summaries written ahead cite passages by id: the rebuilt ones have new ids.
+        AnswerSummary.objects.all().delete()
     return len(rows)
 
 

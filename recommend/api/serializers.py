@@ -422,6 +422,11 @@ class AnswerSummaryOut(serializers.Serializer):
     citations = serializers.ListField(
         child=serializers.IntegerField(), help_text="The cited passages' ids, first cited first."
     )
+    precomputed = serializers.BooleanField(
+        required=False,
+        help_text="True: written ahead for this frequent question (precompute_answer_summaries) "
+        "from these very answers; no generator ran for this request.",
+    )
 
 
 class AnswersOut(serializers.Serializer):

@@ -387,7 +387,7 @@ class AnswersView(ServingView):
         }
         if params["summary"]:
             with ctx.stage("summary"):
-                body["summary"] = answers.summary(params["q"], found)
+                body["summary"] = answers.summary(params["q"], found, ctx.models.retriever)
         response = Response(
             {**body, "request_id": ctx.request_id, "served_at": ctx.now.isoformat()}
         )

@@ -203,14 +203,36 @@ def by_category(
     return [replace(by_id[pk], score=score) for pk, score in order]
 
 
-def summary(query: str, found: list[dict[str, Any]]) -> dict[str, Any]:
+def summary(
+    query: str, found: list[dict[str, Any]], retriever: VersionRef | None = None
+) -> dict[str, Any]:
     """A generated summary of ``found`` with citations (``recommend.engine.answer_summary``),
-    or why there is none: ``off`` when no generator is configured."""
+    or why there is none: ``off`` when no generator is configured. A summary the
+    ``precompute_answer_summaries`` job wrote for this question, retriever and generator from
+    these very passages is served as it is (``"precomputed": true``), without a generator call.
+    """
     from django.conf import settings
 
     from recommend.engine.answer_summary import Passage
 
-    summariser = loaders.answer_summariser(settings.AISLE_GENERATOR_MODEL)
+    source = settings.AISLE_GENERATOR_MODEL
+    if not source:
+        return {"status": "off", "text": "", "citations": []}
+    if found:
+        ahead = knowledge.precomputed_summary(
+            normalise(query, QUERY_MAX_CHARS),
+            retriever.id if retriever is not None else None,
+            source,
+            [a["passage"] for a in found],
+        )
+        if ahead is not None:
+            return {
+                "status": "ok",
+                "text": ahead.text,
+                "citations": list(ahead.citations),
+                "precomputed": True,
+            }
+    summariser = loaders.answer_summariser(source)
     if summariser is None:
         return {"status": "off", "text": "", "citations": []}
     passages = [Passage(a["passage"], a["heading"], a["text"]) for a in found]
