@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from training.activation import VersionPolicy
-from training.jobs import Param, register_job_kind
+from training.jobs import Param, register_evaluator, register_job_kind
 from training.kinds import DEVICE, SEED
 
 register_job_kind(
@@ -61,3 +61,12 @@ register_job_kind(
     ],
     versions=VersionPolicy(metric="macro_f1"),
 )
+
+
+def _evaluate(ctx, version, active):
+    from training.runners.support_category import evaluate
+
+    return evaluate(ctx, version, active)
+
+
+register_evaluator("support_category", _evaluate)  # the ``evaluate`` job scores its versions

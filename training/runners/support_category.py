@@ -142,3 +142,30 @@ def run(ctx: JobContext) -> None:
         f"{metrics['baselines']['majority']['accuracy']:.4f})"
     )
     ctx.finish(version, metrics)
+
+
+def evaluate(ctx: JobContext, version, active) -> dict[str, Any]:
+    """The ``evaluate`` job's figures of a support-category version: the test part of its
+    recorded split (as re-derived from today's knowledge base and labels), next to the active
+    version and the keyword rules on the same texts."""
+    from training.ml.device import pick_device
+
+    seed = ctx.params.get("seed")
+    if seed is None:
+        seed = (version.hyperparameters or {}).get("seed", 42)
+    device = pick_device(ctx.params.get("device"))
+    data = support_category_examples(seed=int(seed))
+    test = list(data.split.test)
+    mine = score(load_classifier(version, device), test, data.labels)
+    out: dict[str, Any] = {
+        "candidate": {
+            **_figures(mine),
+            "confusion": mine["confusion"],
+            "labels": mine["labels"],
+        },
+        "keyword_rules": _figures(score(RulesCategories(), test, data.labels)),
+        "examples": len(test),
+    }
+    if active is not None and active.pk != version.pk and active.artifact_dir:
+        out["baseline"] = _figures(score(load_classifier(active, device), test, data.labels))
+    return out

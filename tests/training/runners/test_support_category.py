@@ -144,6 +144,16 @@ def test_the_classifier_learns_from_the_knowledge_base_and_operator_labels(
     assert {"keyword_rules", "majority"} <= set(metrics["baselines"])
     assert 0 <= metrics["accuracy"] <= 1 and metrics["test_examples"] > 0
 
+    # The evaluate job scores it on the same texts, next to the keyword rules.
+    evaluation = services.job_run(
+        job_id=services.job_launch(
+            kind="evaluate", params={"version": version.pk}, user=operator_user
+        ).pk
+    )
+    assert evaluation.status == Job.Status.SUCCEEDED, evaluation.error
+    assert evaluation.metrics["candidate"]["accuracy"] == metrics["accuracy"]
+    assert "keyword_rules" in evaluation.metrics
+
     # Served on the answers path: the model's category, with its version.
     for question, category in [
         ("do you accept paypal", "payment"),
