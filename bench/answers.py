@@ -19,8 +19,8 @@ passages becomes a ranked list of sources (first passage of each source), and MR
 and Recall@3 are computed over the sources, for all questions and per kind (article / product
 question). Then the support-category classifier is trained on the store's knowledge base
 (``train_support_category``) and judged on the questions' categories next to the majority
-category and the keyword rules, and answer MRR is compared without the category, boosted by it
-(as served) and restricted to it. The judged questions are held out: worded unlike the articles' titles and never in
+category and the keyword rules, and answer MRR is compared without the category (the served
+default), boosted by it (ANSWERS_CATEGORY_BOOST) and restricted to it. The judged questions are held out: worded unlike the articles' titles and never in
 the knowledge base or the traffic.
 """
 
@@ -40,6 +40,7 @@ from bench._serving import reset_serving_caches, setup_django, table
 
 DATABASE = "aisle_bench_answers"
 MRR_CUT = 10
+BOOST = 0.25  # the category boost compared (ANSWERS_CATEGORY_BOOST; served default 0)
 RECALL_AT = 3
 
 
@@ -182,7 +183,7 @@ def support_categories(questions: list[dict], ref, seed: int) -> None:
     """The support-category classifier (``train_support_category`` on this store's knowledge
     base) on the judged questions: category accuracy next to the majority category, the
     keyword rules and the top answer's category; then answer MRR of the served hybrid without
-    the category, boosted by the detected one (as served), and restricted to it."""
+    the category (as served by default), boosted by the detected one, and restricted to it."""
     from collections import Counter
 
     from django.conf import settings
@@ -219,9 +220,9 @@ def support_categories(questions: list[dict], ref, seed: int) -> None:
     truth = [q["category"] for q in questions]
     predicted = classifier.predict(texts)
     rankings: dict[str, list[tuple[list[str], str]]] = {
-        "hybrid, no category": [],
-        "hybrid + detected category boost (served)": [],
-        "hybrid + keyword-rules category boost": [],
+        "hybrid, no category (served: boost 0)": [],
+        "hybrid + detected category boost 0.25": [],
+        "hybrid + keyword-rules category boost 0.25": [],
         "hybrid restricted to the detected category": [],
         "hybrid restricted to the true category (oracle)": [],
     }
@@ -233,12 +234,12 @@ def support_categories(questions: list[dict], ref, seed: int) -> None:
         top_category.append(categories.get(ranked[0].passage_id) if ranked else majority)
         rule = support_rules.classify(text)
         variants = {
-            "hybrid, no category": ranked,
-            "hybrid + detected category boost (served)": by_category(
-                ranked, categories, CategoryResult(label, probability, "model")
+            "hybrid, no category (served: boost 0)": ranked,
+            "hybrid + detected category boost 0.25": by_category(
+                ranked, categories, CategoryResult(label, probability, "model"), boost=BOOST
             ),
-            "hybrid + keyword-rules category boost": by_category(
-                ranked, categories, CategoryResult(rule.label, rule.score, "rules")
+            "hybrid + keyword-rules category boost 0.25": by_category(
+                ranked, categories, CategoryResult(rule.label, rule.score, "rules"), boost=BOOST
             ),
             "hybrid restricted to the detected category": by_category(
                 ranked, categories, CategoryResult(label, 1.0, "request")

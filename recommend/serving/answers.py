@@ -11,10 +11,13 @@ retriever, or no vector yet) gets :data:`LEXICAL_ONLY_CONFIDENCE` times the shar
 question's words it matched. Storefronts show answers above a threshold of their choice.
 
 The question's support category (``recommend.serving.support_category``: the classifier, else
-keyword rules) boosts the passages of that category: their fused score is multiplied by
-``1 + CATEGORY_BOOST * probability``, so a sure category lifts its passages over near ties and
-an unsure one barely moves them; a category the request names (``category=``) restricts the
-answers to it instead.
+keyword rules) is returned with the answers. A category the request names (``category=``)
+restricts the answers to it; a detected one boosts its passages when the setting
+``ANSWERS_CATEGORY_BOOST`` is above 0: their fused score is multiplied by
+``1 + ANSWERS_CATEGORY_BOOST * probability``, so a sure category lifts its passages over near
+ties and an unsure one barely moves them. The boost is off by default: on the demo store's
+judged questions the hybrid's own top answer had the right category more often than the
+classifier, and boosting by the classifier's category cost MRR (``bench/answers.py``).
 """
 
 from __future__ import annotations
@@ -46,8 +49,6 @@ ONE_SOURCE_FACTOR = 0.8
 LEXICAL_ONLY_CONFIDENCE = 0.5
 #: How many answers search adds next to the products when the intent puts answers first.
 SEARCH_ANSWERS = 3
-#: How much a detected support category lifts its passages (times its probability).
-CATEGORY_BOOST = 0.25
 
 
 @dataclass(frozen=True)
@@ -187,18 +188,29 @@ def question_category(query: str, requested: str | None = None) -> CategoryResul
 
 
 def by_category(
-    ranked: list[Ranked], categories: dict[int, str], category: CategoryResult
+    ranked: list[Ranked],
+    categories: dict[int, str],
+    category: CategoryResult,
+    *,
+    boost: float | None = None,
 ) -> list[Ranked]:
-    """``ranked`` restricted to a requested category, or boosted by a detected one."""
+    """``ranked`` restricted to a requested category, or boosted by a detected one (``boost``:
+    default the setting ``ANSWERS_CATEGORY_BOOST``; 0 leaves the order alone)."""
     if category.source == "request":
         return [r for r in ranked if categories.get(r.passage_id) == category.label]
+    if boost is None:
+        from django.conf import settings
+
+        boost = settings.ANSWERS_CATEGORY_BOOST
+    if boost <= 0:
+        return ranked
     by_id = {r.passage_id: r for r in ranked}
     order = support_rules.boosted(
         [(r.passage_id, r.score) for r in ranked],
         categories,
         category.label,
         category.score,
-        boost=CATEGORY_BOOST,
+        boost=boost,
     )
     return [replace(by_id[pk], score=score) for pk, score in order]
 

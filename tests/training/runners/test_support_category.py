@@ -186,7 +186,8 @@ def test_a_requested_category_restricts_the_answers(knowledge_base, storefront):
     assert bad.status_code == 400 and "category" in bad.json()["error"]["details"]
 
 
-def test_a_detected_category_lifts_its_passages_over_a_near_tie():
+def test_a_detected_category_lifts_its_passages_over_a_near_tie(settings):
+    settings.ANSWERS_CATEGORY_BOOST = 0.0
     ranked = [
         answers.Ranked(1, 0.0164, 0.6, None, ("semantic",)),
         answers.Ranked(2, 0.0161, 0.58, None, ("semantic",)),
@@ -194,6 +195,10 @@ def test_a_detected_category_lifts_its_passages_over_a_near_tie():
     ]
     categories = {1: "shipping", 2: "returns", 3: "returns"}
     sure = answers.support_category.CategoryResult("returns", 0.9, "model")
-    assert [r.passage_id for r in answers.by_category(ranked, categories, sure)] == [2, 1, 3]
+    order = answers.by_category(ranked, categories, sure, boost=0.25)
+    assert [r.passage_id for r in order] == [2, 1, 3]
     unsure = answers.support_category.CategoryResult("returns", 0.05, "model")
-    assert [r.passage_id for r in answers.by_category(ranked, categories, unsure)] == [1, 2, 3]
+    order = answers.by_category(ranked, categories, unsure, boost=0.25)
+    assert [r.passage_id for r in order] == [1, 2, 3]
+    # the served default (ANSWERS_CATEGORY_BOOST 0) returns the category and keeps the order
+    assert answers.by_category(ranked, categories, sure) == ranked
