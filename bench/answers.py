@@ -17,7 +17,10 @@ through ``recommend.serving.answers.rank_passages`` as
 A question's answer is the article or product Q&A pair the truth names; a ranked list of
 passages becomes a ranked list of sources (first passage of each source), and MRR (cut at 10)
 and Recall@3 are computed over the sources, for all questions and per kind (article / product
-question). The judged questions are held out: worded unlike the articles' titles and never in
+question). Then the support-category classifier is trained on the store's knowledge base
+(``train_support_category``) and judged on the questions' categories next to the majority
+category and the keyword rules, and answer MRR is compared without the category (the served
+default), boosted by it (ANSWERS_CATEGORY_BOOST) and restricted to it. The judged questions are held out: worded unlike the articles' titles and never in
 the knowledge base or the traffic.
 """
 
@@ -37,6 +40,7 @@ from bench._serving import reset_serving_caches, setup_django, table
 
 DATABASE = "aisle_bench_answers"
 MRR_CUT = 10
+BOOST = 0.25  # the category boost compared (ANSWERS_CATEGORY_BOOST; served default 0)
 RECALL_AT = 3
 
 
@@ -172,6 +176,109 @@ def main() -> None:
     bm25, _ = figures(results["BM25 (baseline)"]["all"])
     hybrid, _ = figures(results["hybrid (served)"]["all"])
     print(f"hybrid vs BM25: MRR {hybrid:.4f} vs {bm25:.4f} ({hybrid - bm25:+.4f})")
+    support_categories(questions, ref, args.seed)
+
+
+def support_categories(questions: list[dict], ref, seed: int) -> None:
+    """The support-category classifier (``train_support_category`` on this store's knowledge
+    base) on the judged questions: category accuracy next to the majority category, the
+    keyword rules and the top answer's category; then answer MRR of the served hybrid without
+    the category (as served by default), boosted by the detected one, and restricted to it."""
+    from collections import Counter
+
+    from django.conf import settings
+
+    from catalog.knowledge.selectors import passage_rows
+    from recommend.engine import support_rules
+    from recommend.engine.text import normalise
+    from recommend.serving.answers import QUERY_MAX_CHARS, by_category, rank_passages
+    from recommend.serving.support_category import CategoryResult
+    from training import services
+    from training.ml.classifier import TextClassifier
+
+    t0 = time.monotonic()
+    job = services.job_run(
+        job_id=services.job_launch(
+            kind="train_support_category", params={"device": "cpu", "seed": seed}
+        ).pk
+    )
+    if job.status != "succeeded":
+        print(f"train_support_category failed: {job.error}")
+        return
+    version = job.result_version
+    snapshot = version.dataset_snapshot
+    classifier = TextClassifier.load(settings.ARTIFACTS_DIR / version.artifact_dir, device="cpu")
+    print(
+        f"\nsupport-category classifier #{version.pk}: {snapshot['examples']} training texts "
+        f"from the knowledge base ({snapshot['label_counts']}), trained in "
+        f"{time.monotonic() - t0:.0f} s; its own test split: accuracy "
+        f"{version.metrics['accuracy']:.3f} (keyword rules "
+        f"{version.metrics['baselines']['keyword_rules']['accuracy']:.3f})"
+    )
+    majority = Counter(snapshot["label_counts"]).most_common(1)[0][0]
+    texts = [normalise(q["question"], QUERY_MAX_CHARS) for q in questions]
+    truth = [q["category"] for q in questions]
+    predicted = classifier.predict(texts)
+    rankings: dict[str, list[tuple[list[str], str]]] = {
+        "hybrid, no category (served: boost 0)": [],
+        "hybrid + detected category boost 0.25": [],
+        "hybrid + keyword-rules category boost 0.25": [],
+        "hybrid restricted to the detected category": [],
+        "hybrid restricted to the true category (oracle)": [],
+    }
+    top_category = []
+    for text, question, (label, probability) in zip(texts, questions, predicted, strict=True):
+        ranked = rank_passages(text, ref)
+        rows = passage_rows([r.passage_id for r in ranked])
+        categories = {pk: row.category for pk, row in rows.items()}
+        top_category.append(categories.get(ranked[0].passage_id) if ranked else majority)
+        rule = support_rules.classify(text)
+        variants = {
+            "hybrid, no category (served: boost 0)": ranked,
+            "hybrid + detected category boost 0.25": by_category(
+                ranked, categories, CategoryResult(label, probability, "model"), boost=BOOST
+            ),
+            "hybrid + keyword-rules category boost 0.25": by_category(
+                ranked, categories, CategoryResult(rule.label, rule.score, "rules"), boost=BOOST
+            ),
+            "hybrid restricted to the detected category": by_category(
+                ranked, categories, CategoryResult(label, 1.0, "request")
+            ),
+            "hybrid restricted to the true category (oracle)": by_category(
+                ranked, categories, CategoryResult(question["category"], 1.0, "request")
+            ),
+        }
+        for name, order in variants.items():
+            rankings[name].append((source_ranking(order, rows), question["answer"]))
+
+    def accuracy(labels: list[str]) -> float:
+        return statistics.fmean(1.0 if p == t else 0.0 for p, t in zip(labels, truth, strict=True))
+
+    print(
+        table(
+            ["method", "accuracy", "correct"],
+            [
+                [name, accuracy(labels), f"{round(accuracy(labels) * len(truth))}/{len(truth)}"]
+                for name, labels in [
+                    (f"majority category ({majority})", [majority] * len(truth)),
+                    (
+                        "keyword rules (baseline)",
+                        [r.label for r in map(support_rules.classify, texts)],
+                    ),
+                    ("category of the top hybrid answer", top_category),
+                    ("support-category classifier", [label for label, _ in predicted]),
+                ]
+            ],
+            title=f"Support category of the {len(truth)} judged questions ({dict(Counter(truth))})",
+        )
+    )
+    print(
+        table(
+            ["answers", "MRR@10", f"Recall@{RECALL_AT}"],
+            [[name, *figures(entries)] for name, entries in rankings.items()],
+            title="Answer retrieval with and without the support category",
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -71,3 +71,18 @@ def demo_parts_write(store: Any, shift: timedelta) -> dict[str, int]:
     for writer in DEMO_PART_WRITERS:
         counts.update(writer(store, shift))
     return counts
+
+
+# --------------------------------------------------------------------------- search text
+
+#: ``refresh() -> (what, rows changed)``: rebuilds the segmented search text of another app's
+#: rows (e.g. the knowledge base's passages) when ``manage.py reindex_search_text`` runs after
+#: a change of ``CATALOG_LANGUAGE``.
+SearchTextRefresher = Callable[[], tuple[str, int]]
+SEARCH_TEXT_REFRESHERS: list[SearchTextRefresher] = []
+
+
+def register_search_text_refresher(refresher: SearchTextRefresher) -> None:
+    """Add a refresher once (``ready()`` may run more than once in tests)."""
+    if refresher not in SEARCH_TEXT_REFRESHERS:
+        SEARCH_TEXT_REFRESHERS.append(refresher)

@@ -495,6 +495,9 @@ AISLE_GENERATOR_MODEL = env("AISLE_GENERATOR_MODEL", default="")
 # the web process; a request waits at most this long (docs/knowledge.md, Generated summary).
 ANSWERS_SUMMARY_TIMEOUT_MS = env.int("ANSWERS_SUMMARY_TIMEOUT_MS", default=3000)
 ANSWERS_SUMMARY_MAX_TOKENS = env.int("ANSWERS_SUMMARY_MAX_TOKENS", default=96)
+# A detected support category multiplies its passages' fused score by 1 + this × probability.
+# Off by default: on the demo store the boost cost answer MRR (docs/knowledge.md, Figures).
+ANSWERS_CATEGORY_BOOST = env.float("ANSWERS_CATEGORY_BOOST", default=0.0)
 DEMO_STORE = env.bool("DEMO_STORE", default=True)
 HOST = env("HOST", default="127.0.0.1")
 PORT = env.int("PORT", default=8000)

@@ -415,6 +415,14 @@ def _build_versions() -> dict[str, Any]:
     return {"active": active, "pinned": {}}
 
 
+def active_model(task: str, *, models_generation: int | None = None) -> VersionRef | None:
+    """The active version of a task no strategy slot pins (e.g. the support-category
+    classifier), from the same per-generation cache as :func:`served_models`."""
+    if models_generation is None:
+        models_generation = generations()[0]
+    return _models_cache.get(models_generation, _build_versions)["active"].get(task)
+
+
 def served_models(
     strategy: StrategyConfig, *, models_generation: int | None = None
 ) -> ServedModels:

@@ -21,6 +21,7 @@ class TrainingConfig(AppConfig):
             kinds_knowledge,  # noqa: F401
             kinds_profiles,  # noqa: F401
             kinds_simulation,  # noqa: F401
+            kinds_support,  # noqa: F401
             kinds_tuning,  # noqa: F401
             monitoring,
         )

@@ -34,3 +34,46 @@ register_job_kind(
         DEVICE,
     ],
 )
+
+register_job_kind(
+    "precompute_answer_summaries",
+    title="Precompute answer summaries",
+    summary="Writes the generated answer summaries of the most frequent support questions ahead, "
+    "so shoppers get them at once, without waiting for the generator.",
+    scales_with="search_logs",
+    queue="gpu",
+    runner="training.runners.answer_summaries.run",
+    help="Pick the most frequent support questions of the search log (searches whose intent was "
+    "support), find their answers as /api/v1/answers does with the active retriever, and have "
+    "the generator (AISLE_GENERATOR_MODEL) summarise them with citations; a summary that cites "
+    "no given passage is not kept. /api/v1/answers?summary=true serves a stored summary when "
+    "its answers are exactly the passages it was written from; a knowledge-base change or "
+    "another retriever or generator retires it.",
+    params=[
+        Param(
+            "top",
+            int,
+            100,
+            "how many of the most frequent support questions",
+            min=1,
+            max=10000,
+            label="Questions",
+        ),
+        Param(
+            "min_searches",
+            int,
+            2,
+            "only questions searched at least this often",
+            min=1,
+            label="At least this many searches",
+        ),
+        Param(
+            "days",
+            int,
+            30,
+            "only searches of the last N days",
+            min=1,
+            label="Only the last N days",
+        ),
+    ],
+)

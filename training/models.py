@@ -15,6 +15,7 @@ class Task(models.TextChoices):
     RANKER = "ranker", "ranker"
     CF = "cf", "collaborative filtering"
     IMAGE = "image", "image encoder (pictures into the titles' vector space)"
+    SUPPORT_CATEGORY = "support_category", "support-category classifier (returns, shipping, …)"
 
 
 def active_version_delete_error(version: ModelVersion) -> ValidationError:

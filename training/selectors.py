@@ -155,6 +155,7 @@ KEY_METRIC_FAMILY = {
     Task.CF: "ndcg",
     Task.INTENT: "macro_f1",
     Task.SENTIMENT: "macro_f1",
+    Task.SUPPORT_CATEGORY: "macro_f1",
 }
 EVALUATION = "evaluation"
 

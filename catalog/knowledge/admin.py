@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from catalog.knowledge.models import Article, Passage, ProductQuestion
-from catalog.knowledge.services import passages_rebuild
+from catalog.knowledge.models import (
+    AnswerSummary,
+    Article,
+    Passage,
+    ProductQuestion,
+    SupportLabel,
+)
+from catalog.knowledge.services import passages_rebuild, support_label_save
 
 
 @admin.register(Article)
@@ -53,3 +59,34 @@ class PassageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # passages follow their source: edit or deactivate the article instead
+
+
+@admin.register(SupportLabel)
+class SupportLabelAdmin(admin.ModelAdmin):
+    """Operators' support categories for support questions: the support-category classifier
+    (job ``train_support_category``) learns from them next to the articles' categories."""
+
+    list_display = ("query", "category", "user", "updated_at")
+    list_filter = ("category",)
+    search_fields = ("query",)
+    list_select_related = ("user",)
+    readonly_fields = ("user", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        support_label_save(label=obj, user=request.user)
+
+
+@admin.register(AnswerSummary)
+class AnswerSummaryAdmin(admin.ModelAdmin):
+    """Summaries written ahead by ``precompute_answer_summaries`` (read-only: rerun the job)."""
+
+    list_display = ("query", "searches", "retriever", "generator", "created_at")
+    list_filter = ("retriever", "generator")
+    search_fields = ("query", "text")
+    list_select_related = ("retriever",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

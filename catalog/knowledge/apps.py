@@ -11,6 +11,7 @@ class KnowledgeConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog import import_hooks
-        from catalog.knowledge.services import knowledge_demo_write
+        from catalog.knowledge.services import knowledge_demo_write, passages_refresh_search_text
 
         import_hooks.register_demo_part_writer(knowledge_demo_write)
+        import_hooks.register_search_text_refresher(passages_refresh_search_text)

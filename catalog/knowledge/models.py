@@ -14,6 +14,7 @@ from django.db import models
 from pgvector.django import VectorField
 
 SEARCH_CONFIG = "english"
+SEGMENTED_CONFIG = "simple"
 
 
 class Category(models.TextChoices):
@@ -95,9 +96,14 @@ class Passage(models.Model):
     text = models.TextField()
     category = models.CharField(max_length=32, choices=Category.choices)
     text_hash = models.CharField(max_length=32)
+    # The segmented words of heading and text written in a script without spaces (Chinese,
+    # Japanese, Thai: catalog.segmentation, per CATALOG_LANGUAGE), indexed with the ``simple``
+    # configuration (no stemming, no stop words: the words as segmented); empty otherwise.
+    search_text = models.TextField(blank=True, default="", editable=False)
     search_vector = models.GeneratedField(
         expression=SearchVector("heading", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("text", weight="B", config=SEARCH_CONFIG),
+        + SearchVector("text", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("search_text", weight="B", config=SEGMENTED_CONFIG),
         output_field=SearchVectorField(),
         db_persist=True,
     )
@@ -138,3 +144,67 @@ class PassageEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"passage {self.passage_id} under version {self.model_version_id}"
+
+
+class SupportLabel(models.Model):
+    """An operator's support category for a (normalised) support question: the support-category
+    classifier learns from these next to the knowledge base's own categories, and a label here
+    wins over what the articles say."""
+
+    query = models.CharField(max_length=500, unique=True, help_text="Normalised question text.")
+    category = models.CharField(max_length=32, choices=Category.choices)
+    user = models.ForeignKey(
+        "platform_core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["query"]
+
+    def __str__(self) -> str:
+        return f"“{self.query}” → {self.category}"
+
+
+class AnswerSummary(models.Model):
+    """A generated summary of the answers to a frequent support question, written ahead by the
+    ``precompute_answer_summaries`` job so ``/api/v1/answers?summary=true`` serves it without a
+    generator call.
+
+    It holds for one retriever (the answers depend on it), one generator, and the exact
+    passages it was written from: serving uses it only when the answers it found now are those
+    passages, so a knowledge-base change (passages are rebuilt with new ids; the rebuild also
+    deletes these rows) or another retriever never serves a stale summary."""
+
+    query = models.CharField(max_length=500, help_text="Normalised question text.")
+    retriever = models.ForeignKey(
+        "training.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="answer_summaries",
+        help_text="The retriever the answers were found with (empty: lexical only).",
+    )
+    generator = models.CharField(max_length=500, help_text="AISLE_GENERATOR_MODEL that wrote it.")
+    passages = models.JSONField(default=list, help_text="The answers' passage ids, in order.")
+    text = models.TextField()
+    citations = models.JSONField(default=list)
+    searches = models.PositiveIntegerField(
+        default=0, help_text="How often the question was searched in the window it was picked."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-searches", "query"]
+        verbose_name_plural = "answer summaries"
+        constraints = [
+            models.UniqueConstraint(fields=["query", "retriever"], name="knowledge_summary_unique"),
+            models.UniqueConstraint(
+                fields=["query"],
+                condition=models.Q(retriever__isnull=True),
+                name="knowledge_summary_unique_lexical",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"summary of “{self.query}”"

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef
 
-from catalog.knowledge.models import Passage, PassageEmbedding
+from catalog.knowledge.models import AnswerSummary, Passage, PassageEmbedding
+from catalog.segmentation import segment
 
 PASSAGES = Passage._meta.db_table
 EMBEDDINGS = PassageEmbedding._meta.db_table
@@ -30,9 +32,13 @@ def _vector_literal(vector: np.ndarray) -> str:
 def passages_bm25(query_text: str, limit: int) -> list[tuple[int, float]]:
     """Okapi BM25 of the passages matching any of the query's words, best first:
     ``[(passage id, score)]``. The query's lexemes are what ``to_tsvector('english')`` makes
-    of it (stop words fall out), so it scores what the full-text index can match."""
+    of it (stop words fall out) after its unspaced runs are segmented as the passages' were
+    (CJK words pass through the English configuration unchanged, as they are indexed by the
+    ``simple`` one), so it scores what the full-text index can match."""
     if limit <= 0 or not query_text.strip():
         return []
+    # Chinese/Japanese/Thai runs split into words as the passages' search_text was
+    query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
     k1, b = BM25_K1, BM25_B
     sql = (
         "WITH terms AS MATERIALIZED ("
@@ -145,3 +151,16 @@ def missing_passage_vector_count(version_id: int) -> int:
         passage=OuterRef("pk"), model_version_id=version_id, text_hash=OuterRef("text_hash")
     )
     return Passage.objects.exclude(Exists(current)).count()
+
+
+def precomputed_summary(
+    query: str, retriever_id: int | None, generator: str, passage_ids: Sequence[int]
+) -> AnswerSummary | None:
+    """The summary written ahead for this normalised question, retriever and generator, when
+    it was written from exactly these passages (else None: it would not fit the answers)."""
+    row = AnswerSummary.objects.filter(
+        query=query, retriever_id=retriever_id, generator=generator
+    ).first()
+    if row is None or [int(pk) for pk in row.passages] != [int(pk) for pk in passage_ids]:
+        return None
+    return row

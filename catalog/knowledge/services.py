@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,8 +30,15 @@ from catalog.formats.reading import (
 from catalog.formats.values import storable
 from catalog.knowledge import records
 from catalog.knowledge.logic.chunking import chunk_article, chunk_question, read_markdown_articles
-from catalog.knowledge.models import Article, Passage, ProductQuestion
+from catalog.knowledge.models import (
+    AnswerSummary,
+    Article,
+    Passage,
+    ProductQuestion,
+    SupportLabel,
+)
 from catalog.models import ImportRun, Product
+from catalog.segmentation import document_words
 from catalog.services.report import ImportReport, record_run
 from catalog.services.rows import (
     RolledBack,
@@ -248,6 +256,7 @@ def passages_rebuild(
                         text=chunk.text,
                         category=article.category,
                         text_hash=chunk.text_hash,
+                        search_text=passage_search_text(chunk.heading, chunk.text),
                     )
                 )
         for question in questions.filter(active=True, product__active=True):
@@ -260,10 +269,31 @@ def passages_rebuild(
                         text=chunk.text,
                         category="product_question",
                         text_hash=chunk.text_hash,
+                        search_text=passage_search_text(chunk.heading, chunk.text),
                     )
                 )
         Passage.objects.bulk_create(rows, batch_size=1000)
+        # Summaries written ahead cite passages by id: the rebuilt ones have new ids.
+        AnswerSummary.objects.all().delete()
     return len(rows)
+
+
+def passage_search_text(heading: str, text: str) -> str:
+    """The segmented words of a passage's text in scripts without spaces (empty when none)."""
+    return document_words(f"{heading}\n{text}", language=settings.CATALOG_LANGUAGE, limit=20000)
+
+
+def passages_refresh_search_text() -> tuple[str, int]:
+    """Rebuild every passage's ``search_text`` (``manage.py reindex_search_text``, after a
+    change of ``CATALOG_LANGUAGE``); returns how many changed. Vectors are not touched."""
+    changed = []
+    for passage in Passage.objects.only("id", "heading", "text", "search_text"):
+        words = passage_search_text(passage.heading, passage.text)
+        if words != passage.search_text:
+            passage.search_text = words
+            changed.append(passage)
+    Passage.objects.bulk_update(changed, ["search_text"], batch_size=1000)
+    return "knowledge-base passage(s)", len(changed)
 
 
 def knowledge_demo_write(store, shift: timedelta) -> dict[str, int]:
@@ -316,3 +346,13 @@ def knowledge_demo_write(store, shift: timedelta) -> dict[str, int]:
         "kb_product_qa": ProductQuestion.objects.count(),
         "kb_passages": passages,
     }
+
+
+def support_label_save(*, label: SupportLabel, user=None) -> SupportLabel:
+    """Save an operator's support label, its question normalised as serving normalises one."""
+    from recommend.engine.text import normalise
+
+    label.query = normalise(label.query, 500)
+    label.user = user
+    label.save()
+    return label

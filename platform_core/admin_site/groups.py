@@ -44,7 +44,10 @@ APP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
         "catalog",
         ("product", "category", "brand", "importrun", "dataqualityreport", "shopper"),
     ),
-    "knowledge": ("catalog", ("article", "productquestion", "passage")),
+    "knowledge": (
+        "catalog",
+        ("article", "productquestion", "passage", "supportlabel", "answersummary"),
+    ),
     "copywriting": ("catalog", ("copydraft", "bannedword")),
     "images": ("catalog", ("productimage",)),
     "training": (

@@ -360,6 +360,26 @@ class AnswersQuery(serializers.Serializer):
         help_text="Also a generated summary of the answers, with citations (needs "
         "AISLE_GENERATOR_MODEL; waits at most ANSWERS_SUMMARY_TIMEOUT_MS).",
     )
+    category = serializers.ChoiceField(
+        required=False,
+        choices=["returns", "shipping", "payment", "account", "product_question"],
+        help_text="Only answers of this support category (a help centre's own section); "
+        "default: the detected category boosts its answers.",
+    )
+
+
+class SupportCategoryOut(serializers.Serializer):
+    label = serializers.CharField(
+        help_text="returns, shipping, payment, account or product_question."
+    )
+    score = serializers.FloatField(help_text="The classifier's probability, or the rules' score.")
+    source = serializers.ChoiceField(
+        choices=["model", "rules", "request"],
+        help_text="model: the active support-category classifier; rules: keyword rules (no "
+        "classifier active); request: the category= parameter.",
+    )
+    version = serializers.IntegerField(required=False, help_text="The classifier's version.")
+    reason = serializers.CharField(required=False, help_text="Rules: the cue that decided.")
 
 
 class AnswerSource(serializers.Serializer):
@@ -402,11 +422,20 @@ class AnswerSummaryOut(serializers.Serializer):
     citations = serializers.ListField(
         child=serializers.IntegerField(), help_text="The cited passages' ids, first cited first."
     )
+    precomputed = serializers.BooleanField(
+        required=False,
+        help_text="True: written ahead for this frequent question (precompute_answer_summaries) "
+        "from these very answers; no generator ran for this request.",
+    )
 
 
 class AnswersOut(serializers.Serializer):
     query = serializers.CharField(allow_blank=True)
     answers = AnswerItem(many=True)
+    support_category = SupportCategoryOut(
+        help_text="The question's support category: boosts (detected) or restricts (requested) "
+        "the answers."
+    )
     summary = AnswerSummaryOut(required=False, help_text="Only with summary=true.")
     request_id = serializers.CharField()
     served_at = serializers.DateTimeField()
@@ -425,6 +454,9 @@ class SearchOut(ServedOut):
         many=True,
         required=False,
         help_text="Present when the intent is support: the knowledge base's best answers.",
+    )
+    support_category = SupportCategoryOut(
+        required=False, help_text="With answers: the question's support category."
     )
 
 

@@ -353,6 +353,7 @@ _ANSWER_EXAMPLE = {
             "matched_by": ["lexical", "semantic"],
         }
     ],
+    "support_category": {"label": "returns", "score": 0.93, "source": "model", "version": 7},
     "summary": {
         "status": "ok",
         "text": "You can send an item back within 30 days of delivery for a full refund [1].",
@@ -386,12 +387,20 @@ class AnswersView(ServingView):
         ctx = serving_context(
             "search", shopper_external_id=None, session="", now=datetime.now(UTC), simulated=False
         )
+        with ctx.stage("support_category"):
+            category = answers.question_category(params["q"], params.get("category"))
         with ctx.stage("answers"):
-            found = answers.answers(params["q"], ctx.models.retriever, size=params["size"])
-        body = {"query": params["q"][: answers.QUERY_MAX_CHARS], "answers": found}
+            found = answers.answers(
+                params["q"], ctx.models.retriever, size=params["size"], category=category
+            )
+        body = {
+            "query": params["q"][: answers.QUERY_MAX_CHARS],
+            "answers": found,
+            "support_category": category.as_dict(),
+        }
         if params["summary"]:
             with ctx.stage("summary"):
-                body["summary"] = answers.summary(params["q"], found)
+                body["summary"] = answers.summary(params["q"], found, ctx.models.retriever)
         response = Response(
             {**body, "request_id": ctx.request_id, "served_at": ctx.now.isoformat()}
         )

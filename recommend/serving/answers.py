@@ -9,20 +9,30 @@ to the question mapped linearly from :data:`COSINE_FLOOR` (0) to :data:`COSINE_S
 times :data:`ONE_SOURCE_FACTOR` when only one retriever found it; a lexical-only answer (no
 retriever, or no vector yet) gets :data:`LEXICAL_ONLY_CONFIDENCE` times the share of the
 question's words it matched. Storefronts show answers above a threshold of their choice.
+
+The question's support category (``recommend.serving.support_category``: the classifier, else
+keyword rules) is returned with the answers. A category the request names (``category=``)
+restricts the answers to it; a detected one boosts its passages when the setting
+``ANSWERS_CATEGORY_BOOST`` is above 0: their fused score is multiplied by
+``1 + ANSWERS_CATEGORY_BOOST * probability``, so a sure category lifts its passages over near
+ties and an unsure one barely moves them. The boost is off by default: on the demo store's
+judged questions the hybrid's own top answer had the right category more often than the
+classifier, and boosting by the classifier's category cost MRR (``bench/answers.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from catalog.knowledge import selectors as knowledge
-from recommend.engine import fusion
+from recommend.engine import fusion, support_rules
 from recommend.engine.text import normalise, tokenize
 from recommend.selectors import VersionRef
-from recommend.serving import cache, loaders
+from recommend.serving import cache, loaders, support_category
+from recommend.serving.support_category import CategoryResult
 
 QUERY_MAX_CHARS = 256
 DEFAULT_SIZE = 3
@@ -37,7 +47,7 @@ COSINE_FLOOR = 0.25
 COSINE_SURE = 0.75
 ONE_SOURCE_FACTOR = 0.8
 LEXICAL_ONLY_CONFIDENCE = 0.5
-#: Intent label for which search adds answers next to the products.
+#: How many answers search adds next to the products when the intent puts answers first.
 SEARCH_ANSWERS = 3
 
 
@@ -122,13 +132,17 @@ def answers(
     *,
     size: int = DEFAULT_SIZE,
     query_vector: np.ndarray | None = None,
+    category: CategoryResult | None = None,
 ) -> list[dict[str, Any]]:
-    """The best passage of each of the ``size`` best sources, as the API returns them."""
+    """The best passage of each of the ``size`` best sources, as the API returns them
+    (boosted by, or restricted to, ``category``: the module docstring)."""
     text = normalise(query, QUERY_MAX_CHARS)
     if not text or not tokenize(text):
         return []
     ranked = rank_passages(text, retriever, query_vector=query_vector)
     rows = knowledge.passage_rows([r.passage_id for r in ranked])
+    if category is not None:
+        ranked = by_category(ranked, {pk: row.category for pk, row in rows.items()}, category)
     words = tokenize(text)
     seen: set[tuple[str, str]] = set()
     out: list[dict[str, Any]] = []
@@ -166,14 +180,71 @@ def answers(
     return out
 
 
-def summary(query: str, found: list[dict[str, Any]]) -> dict[str, Any]:
+def question_category(query: str, requested: str | None = None) -> CategoryResult:
+    """The support category a request names, else the one detected in ``query``."""
+    if requested:
+        return support_category.requested(requested)
+    return support_category.classify(normalise(query, QUERY_MAX_CHARS))
+
+
+def by_category(
+    ranked: list[Ranked],
+    categories: dict[int, str],
+    category: CategoryResult,
+    *,
+    boost: float | None = None,
+) -> list[Ranked]:
+    """``ranked`` restricted to a requested category, or boosted by a detected one (``boost``:
+    default the setting ``ANSWERS_CATEGORY_BOOST``; 0 leaves the order alone)."""
+    if category.source == "request":
+        return [r for r in ranked if categories.get(r.passage_id) == category.label]
+    if boost is None:
+        from django.conf import settings
+
+        boost = settings.ANSWERS_CATEGORY_BOOST
+    if boost <= 0:
+        return ranked
+    by_id = {r.passage_id: r for r in ranked}
+    order = support_rules.boosted(
+        [(r.passage_id, r.score) for r in ranked],
+        categories,
+        category.label,
+        category.score,
+        boost=boost,
+    )
+    return [replace(by_id[pk], score=score) for pk, score in order]
+
+
+def summary(
+    query: str, found: list[dict[str, Any]], retriever: VersionRef | None = None
+) -> dict[str, Any]:
     """A generated summary of ``found`` with citations (``recommend.engine.answer_summary``),
-    or why there is none: ``off`` when no generator is configured."""
+    or why there is none: ``off`` when no generator is configured. A summary the
+    ``precompute_answer_summaries`` job wrote for this question, retriever and generator from
+    these very passages is served as it is (``"precomputed": true``), without a generator call.
+    """
     from django.conf import settings
 
     from recommend.engine.answer_summary import Passage
 
-    summariser = loaders.answer_summariser(settings.AISLE_GENERATOR_MODEL)
+    source = settings.AISLE_GENERATOR_MODEL
+    if not source:
+        return {"status": "off", "text": "", "citations": []}
+    if found:
+        ahead = knowledge.precomputed_summary(
+            normalise(query, QUERY_MAX_CHARS),
+            retriever.id if retriever is not None else None,
+            source,
+            [a["passage"] for a in found],
+        )
+        if ahead is not None:
+            return {
+                "status": "ok",
+                "text": ahead.text,
+                "citations": list(ahead.citations),
+                "precomputed": True,
+            }
+    summariser = loaders.answer_summariser(source)
     if summariser is None:
         return {"status": "off", "text": "", "citations": []}
     passages = [Passage(a["passage"], a["heading"], a["text"]) for a in found]
@@ -190,10 +261,15 @@ def search_answers(
     query: str,
     retriever: VersionRef | None,
     query_vector: np.ndarray | None = None,
-) -> list[dict[str, Any]] | None:
-    """The answers block of a search: the top answers when the strategy's behaviour for the
-    search's intent puts answers first (``recommend.serving.intent.answers_wanted``: by
-    default the ``support`` intent's), else None (no block)."""
+) -> tuple[list[dict[str, Any]], CategoryResult] | None:
+    """The answers block of a search and the question's support category: the top answers
+    when the strategy's behaviour for the search's intent puts answers first
+    (``recommend.serving.intent.answers_wanted``: by default the ``support`` intent's), else
+    None (no block)."""
     if not wanted:
         return None
-    return answers(query, retriever, size=SEARCH_ANSWERS, query_vector=query_vector)
+    category = question_category(query)
+    found = answers(
+        query, retriever, size=SEARCH_ANSWERS, query_vector=query_vector, category=category
+    )
+    return found, category

@@ -315,7 +315,8 @@ def _compute(
         wanted = serving_intent.answers_wanted(ctx.strategy, intent)
         block = answers.search_answers(wanted, corrected, retriever, query_vector)
     if block is not None:
-        body["answers"] = block
+        body["answers"], category = block
+        body["support_category"] = category.as_dict()
     return body
 
 

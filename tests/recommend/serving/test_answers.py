@@ -132,9 +132,12 @@ def test_search_adds_answers_when_the_intent_is_support(
     body = storefront.get("/api/v1/search", {"q": "return running shoes"}).json()
     assert body["intent"]["label"] == "support"
     assert [a["source"]["id"] for a in body["answers"]] == ["returns"]
+    assert body["support_category"]["label"] == "returns"  # no classifier: the keyword rules
+    assert body["support_category"]["source"] == "rules"
     assert body["results"], "the products are still there, next to the answers"
     other = storefront.get("/api/v1/search", {"q": "running shoes"}).json()
     assert other["intent"]["label"] == "buy" and "answers" not in other
+    assert "support_category" not in other
 
 
 def tiny_generator(directory) -> str:
