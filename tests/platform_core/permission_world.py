@@ -26,7 +26,13 @@ class World:
         from rest_framework.authtoken.models import Token
 
         from catalog.copywriting.models import BannedWord, CopyDraft
-        from catalog.knowledge.models import Article, Passage, ProductQuestion
+        from catalog.knowledge.models import (
+            AnswerSummary,
+            Article,
+            Passage,
+            ProductQuestion,
+            SupportLabel,
+        )
         from catalog.knowledge.services import passages_rebuild
         from catalog.models import DataQualityReport, ImportRun
         from courses import services as course_services
@@ -133,6 +139,13 @@ class World:
             updated=timezone.now(),
         )
         passages_rebuild()
+        support_label = SupportLabel.objects.create(query="where is my parcel", category="shipping")
+        answer_summary = AnswerSummary.objects.create(
+            query="how do i return an item",
+            generator="test",
+            text="Within 30 days [1].",
+            searches=3,
+        )
 
         # training: an active version (promoting it again is refused) and a finished job
         version = ModelVersionFactory(is_active=True)
@@ -183,6 +196,8 @@ class World:
             "knowledge/article": article,
             "knowledge/productquestion": question,
             "knowledge/passage": Passage.objects.filter(article=article).first(),
+            "knowledge/supportlabel": support_label,
+            "knowledge/answersummary": answer_summary,
             "catalog/dataqualityreport": DataQualityReport.objects.create(),
             "copywriting/copydraft": CopyDraft.objects.create(
                 product=product, text="A drafted description.", drafter="template-extractive"
