@@ -11,4 +11,5 @@ class CoursesConfig(AppConfig):
         from courses import (
             labs_operations,  # noqa: F401 (registers the operations labs' checks)
             labs_platform,  # noqa: F401 (reliability, efficiency, drafted copy)
+            labs_visual,  # noqa: F401 (search by image)
         )

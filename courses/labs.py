@@ -564,8 +564,15 @@ def import_lab_file_for(user):
     return import_lab_file(user_id=user.pk, categories=[CategoryRef(e, n) for e, n in leaves])
 
 
-# Check name → function(user) -> LabFile: files a lab page offers for download.
+# Check name → function(user) -> LabFile: files a lab page offers for download (a ``content_type``
+# attribute on the file, when present, is the download's; CSV otherwise).
 DOWNLOADS: dict[str, Callable] = {"catalog_import_fixed": import_lab_file_for}
+#: what the lab page says about its file, and its button's label (check name → (notice, label))
+CSV_NOTICE = (
+    "200 products, generated for you from the catalogue's categories.",
+    "Download the CSV",
+)
+DOWNLOAD_NOTICES: dict[str, tuple[str, str]] = {}
 
 # --- what a lab plants on the learner's store -------------------------------------------------------
 

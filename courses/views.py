@@ -490,6 +490,7 @@ def _lab_context(request: HttpRequest, lab_obj: Lab) -> dict:
         if attempt
         else [],
         "has_download": lab_obj.check_name in labs.DOWNLOADS,
+        "download_notice": labs.DOWNLOAD_NOTICES.get(lab_obj.check_name, labs.CSV_NOTICE),
     }
 
 
@@ -571,7 +572,8 @@ def lab_download(request: HttpRequest, lab_slug: str) -> HttpResponse:
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("academy:lab", lab_slug=lab_obj.slug)
-    response = HttpResponse(lab_file.content, content_type="text/csv; charset=utf-8")
+    content_type = getattr(lab_file, "content_type", "text/csv; charset=utf-8")
+    response = HttpResponse(lab_file.content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{lab_file.filename}"'
     return response
 

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import pytest
 
 from courses.models import Course, Lab, Lesson, Quiz
+from tests.courses.lab_store import (  # noqa: F401  (the labs' store, built once a session)
+    _lab_snapshots,
+    lab_store,
+    lab_store_embedded,
+)
 from tests.factories import (
     CourseFactory,
     LabFactory,

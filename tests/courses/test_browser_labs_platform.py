@@ -24,19 +24,13 @@ LAB = "review-drafted-copy"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_drafted_copy_lab_in_the_browser(page, live_server, settings):  # noqa: F811
+def test_drafted_copy_lab_in_the_browser(page, live_server, lab_store):  # noqa: F811
     from catalog.copywriting.models import CopyDraft
-    from catalog.services.demo import demo_store_build
-    from courses import curriculum_sync
-    from courses.bootstrap import CURRICULUM_DIR
     from courses.models import LabAttempt
     from tests.factories import UserFactory
     from training import services as training_services
 
-    demo_store_build(
-        products=300, shoppers=150, days=20, seed=42, truth_dir=settings.DATA_DIR / "demo"
-    )
-    curriculum_sync.curriculum_load(root=CURRICULUM_DIR)
+    # the lab store and the curriculum (tests/courses/lab_store.py: built once, copied in)
     learner = UserFactory(username="maya", first_name="Maya", role="learner", is_staff=False)
     base = live_server.url
 

@@ -23,21 +23,15 @@ pytestmark = [
 
 
 @pytest.mark.django_db(transaction=True)
-def test_zero_result_lab_in_the_browser(page, live_server, settings):  # noqa: F811
-    from catalog.services.demo import demo_store_build
-    from courses import curriculum_sync
-    from courses.bootstrap import CURRICULUM_DIR
+def test_zero_result_lab_in_the_browser(page, live_server, lab_store):  # noqa: F811
     from courses.models import LabAttempt
     from recommend.analytics import rollups
     from tests.factories import UserFactory
 
-    result = demo_store_build(
-        products=300, shoppers=150, days=20, seed=42, truth_dir=settings.DATA_DIR / "demo"
-    )
-    planted = json.loads(Path(result.truth_files["zero_results"]).read_text())["queries"]
+    # the lab store and the curriculum (tests/courses/lab_store.py: built once, copied in)
+    planted = json.loads(Path(lab_store["zero_results"]).read_text())["queries"]
     worst = planted[0]
     rollups.refresh(full=True)  # what beat does every minute
-    curriculum_sync.curriculum_load(root=CURRICULUM_DIR)
     UserFactory(username="maya", first_name="Maya", role="learner", is_staff=False)
     base = live_server.url
 
@@ -72,21 +66,14 @@ def test_zero_result_lab_in_the_browser(page, live_server, settings):  # noqa: F
 
 
 @pytest.mark.django_db(transaction=True)
-def test_data_value_lab_answer_box_in_the_browser(page, live_server, settings):  # noqa: F811
+def test_data_value_lab_answer_box_in_the_browser(page, live_server, lab_store):  # noqa: F811
     """The lab's question in the browser: a wrong answer typed in the box fails the last item
     (and is kept in the box), the report's most valuable source passes."""
-    from catalog.services.demo import demo_store_build
-    from courses import curriculum_sync
-    from courses.bootstrap import CURRICULUM_DIR
     from courses.models import LabAttempt
     from tests.factories import UserFactory
     from training import services as training_services
     from training.models import DataValueReport
 
-    demo_store_build(
-        products=300, shoppers=150, days=20, seed=42, truth_dir=settings.DATA_DIR / "demo"
-    )
-    curriculum_sync.curriculum_load(root=CURRICULUM_DIR)
     learner = UserFactory(username="maya", first_name="Maya", role="learner", is_staff=False)
     base = live_server.url
     page.goto(f"{base}/academy/labs/data-value-most-valuable-source/")

@@ -29,10 +29,10 @@ def _load(path=SHIPPED, *args) -> str:
 def test_shipped_curriculum_loads_completely():
     output = _load()
     assert "created 5 courses" in output
-    assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (5, 18, 46)
+    assert (Course.objects.count(), Module.objects.count(), Lesson.objects.count()) == (5, 19, 47)
     assert (
-        Quiz.objects.count() == 18
-        and Lab.objects.count() == 10
+        Quiz.objects.count() == 19
+        and Lab.objects.count() == 11
         and LearningPath.objects.count() == 3
     )
     assert set(Lab.objects.values_list("check_name", flat=True)) == {
@@ -46,6 +46,7 @@ def test_shipped_curriculum_loads_completely():
         "dead_letters_recovered",
         "quantized_within_tolerance",
         "copy_drafts_reviewed",
+        "visual_search_found",
     }
     assert {p.role for p in LearningPath.objects.all()} == {"merchandiser", "analyst", "developer"}
     for path in LearningPath.objects.all():
@@ -66,7 +67,7 @@ def test_loading_twice_changes_nothing():
     _load()
     output = _load()
     assert "created nothing; updated nothing; deleted nothing" in output
-    assert Lesson.objects.count() == 46
+    assert Lesson.objects.count() == 47
 
 
 def test_export_round_trip(tmp_path):

@@ -13,12 +13,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
-from catalog.services.demo import demo_store_build
-from courses import curriculum_sync, services
-from courses.bootstrap import CURRICULUM_DIR
+from courses import services
 from courses.models import Lab, LabAttempt
 from training import services as training_services
 from training.models import Job
@@ -27,12 +24,16 @@ pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.django_db
 
 
 @pytest.fixture
-def demo():
-    result = demo_store_build(
-        products=300, shoppers=150, days=20, seed=42, truth_dir=settings.DATA_DIR / "demo"
-    )
-    curriculum_sync.curriculum_load(root=CURRICULUM_DIR)
-    return dict(result.truth_files)
+def demo(lab_store):
+    """The lab store and the curriculum (``tests/courses/lab_store.py``: built once a session,
+    copied in)."""
+    return lab_store
+
+
+@pytest.fixture
+def demo_embedded(lab_store_embedded):
+    """The same, as `make run` leaves it: the packaged encoder, embedded and active."""
+    return lab_store_embedded
 
 
 def _failed(result) -> list[str]:
@@ -107,17 +108,15 @@ def _add_synonym(client, link: str, word: str, capture) -> None:
 
 
 def test_zero_result_lab_reaches_its_bar(
-    demo, client, learner_user, django_capture_on_commit_callbacks
+    demo_embedded, client, learner_user, django_capture_on_commit_callbacks
 ):
     """Step 1: the worst query on the problem-queries page (the demo store plants it); step 3:
     Add a synonym with the catalogue's word. Fixing another query, or nothing, fails; the
     check's live replay finds products once the right synonym is saved."""
     from recommend.analytics import rollups
-    from training import bootstrap
 
-    bootstrap.run()  # what `make run` does: the packaged encoder, embedded and active
     rollups.refresh(full=True)  # what beat does every minute
-    planted = json.loads(Path(demo["zero_results"]).read_text())["queries"]
+    planted = json.loads(Path(demo_embedded["zero_results"]).read_text())["queries"]
     assert len(planted) == 3
 
     lab = Lab.objects.get(slug="fix-worst-zero-result-query")

@@ -13,12 +13,9 @@ import time
 from html import unescape
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
-from catalog.services.demo import demo_store_build
-from courses import curriculum_sync, services
-from courses.bootstrap import CURRICULUM_DIR
+from courses import services
 from courses.models import Lab, LabAttempt
 from platform_core.buffers import redis_client
 from recommend.analytics.buffers import SERVED
@@ -29,12 +26,16 @@ pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.django_db
 
 
 @pytest.fixture
-def demo():
-    result = demo_store_build(
-        products=300, shoppers=150, days=20, seed=42, truth_dir=settings.DATA_DIR / "demo"
-    )
-    curriculum_sync.curriculum_load(root=CURRICULUM_DIR)
-    return dict(result.truth_files)
+def demo(lab_store):
+    """The lab store and the curriculum (``tests/courses/lab_store.py``: built once a session,
+    copied in)."""
+    return lab_store
+
+
+@pytest.fixture
+def demo_embedded(lab_store_embedded):
+    """The same, as `make run` leaves it: the packaged encoder, embedded and active."""
+    return lab_store_embedded
 
 
 @pytest.fixture
@@ -151,13 +152,14 @@ def test_reliability_lab_recovers_the_dead_letters(demo, empty_served_buffer, cl
 # --- efficiency -------------------------------------------------------------------------------------
 
 
-def test_efficiency_lab_quantises_and_promotes_within_tolerance(demo, client, learner_user):
+def test_efficiency_lab_quantises_and_promotes_within_tolerance(
+    demo_embedded, client, learner_user
+):
     """Step 1: the quantize job with Retriever version empty (the active one) and the defaults;
     step 2: the child's figures beside its parent's on its version page; step 3: Promote.
     Nothing done fails; the child left unpromoted fails."""
-    from training import bootstrap, selectors
+    from training import selectors
 
-    bootstrap.run()  # what `make run` does: the packaged encoder, embedded and active
     parent = selectors.active_version("retriever")
     lab = Lab.objects.get(slug="quantise-the-active-retriever")
     services.lab_start(user=learner_user, lab=lab)

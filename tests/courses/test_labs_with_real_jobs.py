@@ -11,9 +11,7 @@ import time
 from collections import defaultdict
 
 import pytest
-from django.conf import settings
 
-from catalog.services.demo import demo_store_build
 from courses import services
 from tests.courses.conftest import build_course
 from training import services as training_services
@@ -24,11 +22,9 @@ pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.django_db
 
 
 @pytest.fixture
-def demo():
-    result = demo_store_build(
-        products=300, shoppers=150, days=20, seed=42, truth_dir=settings.DATA_DIR / "demo"
-    )
-    return dict(result.truth_files)
+def demo(lab_store):
+    """The lab store (``tests/courses/lab_store.py``: built once a session, copied in)."""
+    return lab_store
 
 
 def _run(job) -> Job:
@@ -65,11 +61,11 @@ def test_intent_lab_reaches_its_bar_with_sixty_labels(demo, learner_user):
     assert result.passed, result.items
 
 
-def test_retriever_lab_reaches_its_bar_with_the_quick_run_parameters(demo, learner_user):
-    """Step 2: Launch a job, Fine-tune the retriever, with the lab's quick-run parameters."""
-    from training import bootstrap
-
-    bootstrap.run()  # what `make run` does: the packaged encoder, embedded and active
+def test_retriever_lab_reaches_its_bar_with_the_quick_run_parameters(
+    lab_store_embedded, learner_user
+):
+    """Step 2: Launch a job, Fine-tune the retriever, with the lab's quick-run parameters (on
+    the store as `make run` leaves it: the packaged encoder, embedded and active)."""
     sc = build_course(slug="retriever-course", check_name="retriever_beats_active")
     services.lab_start(user=learner_user, lab=sc.lab)
     assert not services.lab_check(user=learner_user, lab=sc.lab).passed  # nothing done yet
@@ -103,21 +99,17 @@ AB_LAB_TRAFFIC = {
 }
 
 
-def test_ab_lab_reaches_its_bar_with_the_labs_traffic_job(demo, learner_user):
+def test_ab_lab_reaches_its_bar_with_the_labs_traffic_job(lab_store_embedded, learner_user):
     """The A/B-test lab as the curriculum ships it, done by a learner (not an operator) with
     its own permissions: two strategies, a 50/50 experiment, the traffic job, ship the winner."""
     from django.contrib.auth import get_user_model
 
-    from courses.curriculum_sync import curriculum_load
     from courses.models import Lab
     from recommend.experiments import services as experiments
     from recommend.experiments.selectors import clear_running_cache, experiment_results
     from recommend.models import Strategy
     from recommend.services import strategy_save
-    from training import bootstrap
 
-    bootstrap.run()  # what `make run` does: the packaged encoder, embedded and active
-    curriculum_load(root=settings.BASE_DIR / "courses" / "curriculum")
     lab = Lab.objects.get(slug="ab-test-ship-winner")
     services.lab_start(user=learner_user, lab=lab)
     learner = get_user_model().objects.get(pk=learner_user.pk)  # the lab's permissions
