@@ -10,7 +10,13 @@
    autocast on CUDA), against a bare contrastive loop (same encoder, same batch size, in-batch
    negatives, AdamW, bf16 autocast on CUDA) in pairs per second;
 3. **intent classifier**, one epoch (``training.ml.classifier``), examples per second;
-4. **quantise / distil** GPU parts, when this checkout has them.
+4. **quantise / distil** GPU parts, when this checkout has them;
+5. **image tower** (``embed_images``): one epoch of training and the encoding of the pictures
+   under bf16 autocast (fp16 with a gradient scaler on a card without bf16), against the same
+   calls held at fp32 on the same device, pictures per second;
+6. **copy generator** (``generate_copy``'s model path): a GPT-2 (small-shaped on CUDA, random
+   weights) loaded by ``training.ml.generator.load_generator`` — bf16/fp16 weights on CUDA by
+   default — drafting batched, against the same model at fp32, drafts per second.
 
 The model: the packaged MiniLM when it is installed, else a MiniLM-shaped BERT (6 layers, 384
 wide) built from its config with random weights — the speed is the same, the vectors are
@@ -58,10 +64,23 @@ SIZES = {
         "examples": 8_000,
         "encode_batch": 512,
         "train_batch": 64,
+        "pictures": 20_000,
+        "image_batch": 512,
+        "drafts": 512,
     },
-    "cpu": {"texts": 256, "pairs": 64, "examples": 32, "encode_batch": 32, "train_batch": 16},
+    "cpu": {
+        "texts": 256,
+        "pairs": 64,
+        "examples": 32,
+        "encode_batch": 32,
+        "train_batch": 16,
+        "pictures": 64,
+        "image_batch": 16,
+        "drafts": 16,
+    },
 }
 MINILM = {"layers": 6, "hidden": 384, "heads": 12, "intermediate": 1536}
+GPT2_SMALL = {"layers": 12, "hidden": 768, "heads": 12, "intermediate": 3072}
 TINY = {"layers": 2, "hidden": 32, "heads": 2, "intermediate": 64}
 
 
@@ -270,6 +289,128 @@ def step_classifier(source: str, device: str, n: int, batch: int, scratch: Path)
     )
 
 
+# --------------------------------------------------------------------------- 5. image tower
+
+
+def step_image_tower(device: str, n: int, batch: int) -> None:
+    """``embed_images``' training and encoding (``training.ml.image_encoder``): autocast in
+    bfloat16 (float16 with a gradient scaler on a card without it) on CUDA, against the same
+    calls held at float32 on the same device."""
+    import numpy as np
+    import torch
+
+    from catalog.demo.images import random_view, render
+    from catalog.demo.vocab import LEAVES
+    from training.ml.image_encoder import (
+        ImageTowerConfig,
+        cuda_dtype,
+        encode_images,
+        train_image_tower,
+    )
+
+    rng = random.Random(5)
+    distinct = min(n, 512)
+    drawn = [
+        (rng.choice(LEAVES)["id"], rng.choice(("red", "navy", "white", "green")))
+        for _ in range(distinct)
+    ]
+    pictures = np.stack(
+        [np.asarray(render(category=c, colour=k, view=random_view(rng))) for c, k in drawn]
+    )
+    pictures = np.concatenate([pictures] * (n // distinct + 1))[:n]
+    groups = np.array([c for c, _ in drawn] * (n // distinct + 1))[:n]
+    titles = np.random.default_rng(5).standard_normal((n, 384)).astype(np.float32)
+    config = ImageTowerConfig(epochs=1, batch_size=batch)
+    dtype = cuda_dtype(device)
+    label = str(dtype).removeprefix("torch.") if dtype is not None else "fp32"
+    figures = {}
+    for name, want in (("mixed", None), ("fp32", torch.float32)):
+        model, trained = train_image_tower(
+            pictures, titles, config, groups=groups, device=device, dtype=want
+        )
+        encode_images(model, pictures[:batch], dtype=want)  # warm up
+        sync(device)
+        t0 = time.perf_counter()
+        vectors = encode_images(model, pictures, dtype=want)
+        sync(device)
+        figures[name] = (trained["pairs_per_s"], n / (time.perf_counter() - t0), vectors)
+    agree = float(np.mean(np.sum(figures["mixed"][2] * figures["fp32"][2], axis=1)))
+    line(
+        f"image tower train, {label}",
+        f"{figures['mixed'][0]:,.0f} pictures/s",
+        f"fp32 {figures['fp32'][0]:,.0f} pictures/s",
+        f"{figures['mixed'][0] / figures['fp32'][0]:.2f}× ({n} pictures, batch {batch})",
+    )
+    line(
+        f"image tower encode, {label}",
+        f"{figures['mixed'][1]:,.0f} pictures/s",
+        f"fp32 {figures['fp32'][1]:,.0f} pictures/s",
+        f"{figures['mixed'][1] / figures['fp32'][1]:.2f}×",
+    )
+    line("image vectors, mixed vs fp32 model", f"cosine {agree:.3f}", "(two trainings)")
+
+
+# --------------------------------------------------------------------------- 6. copy generator
+
+
+def build_generator(directory: Path, shape: dict[str, int]) -> Path:
+    """A GPT-2 of ``shape`` with seeded random weights and a WordPiece tokenizer over WORDS."""
+    import torch
+    from transformers import BertTokenizerFast, GPT2Config, GPT2LMHeadModel
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(WORDS))]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(directory / "vocab.txt")).save_pretrained(str(directory))
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(vocab),
+        n_embd=shape["hidden"],
+        n_layer=shape["layers"],
+        n_head=shape["heads"],
+        n_positions=512,
+        bos_token_id=vocab.index("[CLS]"),
+        eos_token_id=vocab.index("[SEP]"),
+        pad_token_id=vocab.index("[PAD]"),
+    )
+    GPT2LMHeadModel(config).save_pretrained(str(directory))
+    return directory
+
+
+def step_copy_generator(mode: str, device: str, n: int, scratch: Path) -> None:
+    """``generate_copy``'s model path (``training.ml.generator``): the weights loaded in
+    bfloat16/float16 on CUDA (the loader's default there), batched greedy drafting, against
+    the same model held at float32."""
+    import torch
+
+    from training.ml.generator import load_generator
+
+    shape = GPT2_SMALL if mode == "cuda" else TINY
+    source = str(build_generator(scratch / f"gpt2-{mode}", shape))
+    prompts = [
+        f"Write a product description. Product: {t}\nDescription:" for t in product_texts(n, 9)
+    ]
+    tokens, batch = (48, 64) if mode == "cuda" else (8, 8)
+    rates = {}
+    for name, want in (("default", None), ("fp32", torch.float32)):
+        generator = load_generator(source, device=device, dtype=want)
+        rates[f"{name} dtype"] = str(next(generator.model.parameters()).dtype)
+        generator.generate(prompts[:batch], max_new_tokens=4, batch_size=batch)  # warm up
+        sync(device)
+        t0 = time.perf_counter()
+        generator.generate(prompts, max_new_tokens=tokens, batch_size=batch)
+        sync(device)
+        rates[name] = n / (time.perf_counter() - t0)
+        del generator
+    label = rates["default dtype"].removeprefix("torch.").replace("float", "fp")
+    line(
+        f"copy generator, weights {label}",
+        f"{rates['default']:,.1f} drafts/s",
+        f"fp32 {rates['fp32']:,.1f} drafts/s",
+        f"{rates['default'] / rates['fp32']:.2f}× ({n} drafts, {tokens} tokens, batch {batch})",
+    )
+
+
 # --------------------------------------------------------------------------- 4. quantise/distil
 
 
@@ -353,6 +494,14 @@ def main() -> int:
                 ),
             ),
             ("quantise/distil", lambda: step_optional(source, device, scratch)),
+            (
+                "image tower",
+                lambda: step_image_tower(device, sizes["pictures"], sizes["image_batch"]),
+            ),
+            (
+                "copy generator",
+                lambda: step_copy_generator(mode, device, sizes["drafts"], scratch),
+            ),
         ):
             t0 = time.perf_counter()
             run()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU path, run from the checkout: embedding encode-and-write, one epoch of retriever
-# fine-tuning (full and LoRA, bf16), the intent classifier, the quantise/distil GPU parts;
+# fine-tuning (full and LoRA, bf16), the intent classifier, the quantise/distil GPU parts,
+# the image tower of embed_images and the copy generator of generate_copy (bf16/fp16 vs fp32);
 # each figure next to its anchor measured in the same run (bench/gpu_check.py, bench/README.md).
 #
 #   bench/gpu_check.sh                 # CUDA when there is one, else the reduced CPU mode

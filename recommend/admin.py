@@ -46,6 +46,7 @@ class StrategyForm(forms.ModelForm):
             "use_intent",
             "lexical_weight",
             "semantic_weight",
+            "image_weight",
             "rrf_k",
             "semantic_min_score",
             "cf_weight",
@@ -73,6 +74,7 @@ class StrategyForm(forms.ModelForm):
             "intent_acts": "Intent changes results",
             "lexical_weight": "Lexical (full-text) weight",
             "semantic_weight": "Semantic (embedding) weight",
+            "image_weight": "Text-to-image weight",
             "rrf_k": "Reciprocal rank fusion k",
             "semantic_min_score": "Minimum semantic similarity",
             "cf_weight": "CF weight",
@@ -196,6 +198,7 @@ class StrategyAdmin(admin.ModelAdmin):
                 "fields": (
                     "lexical_weight",
                     "semantic_weight",
+                    "image_weight",
                     "rrf_k",
                     "semantic_min_score",
                     "cf_weight",

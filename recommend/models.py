@@ -146,6 +146,13 @@ class Strategy(models.Model):
     rrf_k = models.PositiveIntegerField(
         default=60, help_text="RRF constant: score = weight / (k + rank)."
     )
+    image_weight = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0)],
+        help_text="Weight of the text-to-image retriever: the query's vector against the product "
+        "pictures' vectors of the active image encoder, when that encoder was trained in the "
+        "same text space as the retriever serving the query (0: off).",
+    )
     semantic_min_score = models.FloatField(
         default=0.2,
         validators=[MinValueValidator(-1), MaxValueValidator(1)],

@@ -100,6 +100,7 @@ class StrategyConfig:
     intent_behaviours: tuple[tuple[str, Behaviour], ...] = ()
     ranker_objective: str = "purchase"
     ranker_purchase_weight: float = 0.5
+    image_weight: float = 0.0
 
     def cache_token(self) -> list[Any]:
         return [self.id, self.version]
@@ -255,6 +256,7 @@ def _strategy_config(row) -> StrategyConfig:
         intent_acts=row.intent_acts,
         ranker_objective=row.ranker_objective,
         ranker_purchase_weight=row.ranker_purchase_weight,
+        image_weight=row.image_weight,
         intent_behaviours=tuple((b.intent, b.as_behaviour()) for b in row.intent_behaviours.all())
         if row.pk
         else (),

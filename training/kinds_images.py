@@ -18,12 +18,14 @@ register_job_kind(
     runner="training.runners.embed_images.run",
     help="With no AISLE_IMAGE_ENCODER configured: a small CNN image tower is trained on the "
     "products' main pictures against the frozen title vectors of the active retriever (a "
-    "contrastive picture↔title term) and against another augmented view of the same picture "
-    "(rotation, scale, shift, flip, light, noise), so that another photograph of a product lands "
-    "next to it. A held-out share of the products measures it: each held-out picture, "
-    "re-photographed by the augmentation, queries the whole catalogue (view recall@10: its own "
-    "product in the top 10; category precision@10), beside the colour-histogram baseline in the "
-    "same run. With AISLE_IMAGE_ENCODER set to a Hugging Face CLIP-style id or path, that model "
+    "contrastive picture↔title term), against its category's centroid of title vectors (the "
+    "category term: what the product is, beyond its own title's words) and, lighter, against "
+    "another augmented view of the same picture (rotation, scale, shift, flip, light, noise), so "
+    "that another photograph of a product lands next to its look-alikes. A held-out share of the "
+    "products measures it: each held-out picture, re-photographed by the augmentation, queries "
+    "the whole catalogue (view recall@10: its own product in the top 10; category precision@10, "
+    "its own product left out), beside the colour-histogram baseline and text-only similarity "
+    "(the product's own title vector) on the same held-out products. With AISLE_IMAGE_ENCODER set to a Hugging Face CLIP-style id or path, that model "
     "encodes the pictures (fp16 on a GPU) and nothing is trained. Either way a new 'image' "
     "version holds the vectors with its own HNSW index; the activation policy decides what "
     "serves.",
@@ -34,6 +36,25 @@ register_job_kind(
         ),
         Param("batch_size", int, 128, "pictures per step", min=4, max=4096, label="Batch"),
         Param("lr", float, 0.002, "peak learning rate", min=1e-6, max=1.0, label="Learning rate"),
+        Param(
+            "view_weight",
+            float,
+            0.3,
+            "weight of the two-views term (another photograph of the same picture)",
+            min=0.0,
+            max=10.0,
+            label="View term",
+        ),
+        Param(
+            "category_weight",
+            float,
+            1.0,
+            "weight of the category term (a picture against its category's centroid of title "
+            "vectors); 0 turns it off",
+            min=0.0,
+            max=10.0,
+            label="Category term",
+        ),
         Param(
             "holdout",
             float,

@@ -21,7 +21,7 @@ from recommend.engine.facets import compute_facets
 from recommend.engine.query_correction import guarded_correct
 from recommend.engine.rules import pinned_ids
 from recommend.engine.text import normalise, tokenize
-from recommend.serving import answers, cache, loaders, profiles
+from recommend.serving import answers, cache, image_retriever, loaders, profiles
 from recommend.serving import intent as serving_intent
 from recommend.serving.context import ServingContext
 from recommend.serving.features import (
@@ -220,21 +220,40 @@ def _compute(
     lexical = lexical_full + lexical_partial
     ctx.timings["lexical"] = lexical_ms
 
+    semantic_hits = [
+        (pk, s)
+        for pk, s in (semantic.results if semantic else [])
+        if s >= ctx.strategy.semantic_min_score
+    ]
+    image_hits: list[tuple[int, float]] = []
+    if query_vector is not None and ctx.strategy.image_weight > 0:
+        # Pictures widen what a meaningful query finds; they never make results out of a query
+        # neither the words nor the text vectors matched (a nonsense query stays at zero).
+        with ctx.stage("image"):
+            image_hits, ctx.notes["image_retriever"] = image_retriever.text_image_hits(
+                retriever,
+                query_vector,
+                limit=wanted,
+                filters=filters or None,
+                min_score=0.0,
+                gated=not (lexical or semantic_hits),
+            )
     with ctx.stage("fusion"):
-        semantic_hits = [
-            (pk, s)
-            for pk, s in (semantic.results if semantic else [])
-            if s >= ctx.strategy.semantic_min_score
-        ]
         # Products matching only some of the query's words are weaker evidence than full
         # matches: they fuse at half the lexical weight (ranked after the full matches, as one
         # list), and show as "lexical" in explanations.
         fused = fusion.reciprocal_rank_fusion(
-            {"lexical": lexical_full, PARTIAL: lexical_partial, "semantic": semantic_hits},
+            {
+                "lexical": lexical_full,
+                PARTIAL: lexical_partial,
+                "semantic": semantic_hits,
+                image_retriever.SOURCE: image_hits,
+            },
             weights={
                 "lexical": ctx.strategy.lexical_weight,
                 PARTIAL: ctx.strategy.lexical_weight * PARTIAL_WEIGHT,
                 "semantic": ctx.strategy.semantic_weight,
+                image_retriever.SOURCE: ctx.strategy.image_weight,
             },
             k=ctx.strategy.rrf_k,
         )

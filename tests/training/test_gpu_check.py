@@ -36,4 +36,12 @@ def test_gpu_check_runs_every_step_in_its_cpu_mode():
         assert "bare loop" in lines[f"retriever fine-tune, {mode} fp32"]
     assert "examples/s" in lines["intent classifier, one epoch"]
     assert {"quantise", "distil"} <= set(lines)
+    # embed_images and generate_copy: on the CPU the "mixed" path is fp32 (autocast is CUDA's)
+    assert (
+        "fp32" in lines["image tower train, fp32"]
+        and "pictures/s" in lines["image tower train, fp32"]
+    )
+    assert "pictures/s" in lines["image tower encode, fp32"]
+    assert "cosine" in lines["image vectors, mixed vs fp32 model"]
+    assert "drafts/s" in lines["copy generator, weights fp32"]
     assert "gpu_check done in" in out

@@ -104,13 +104,17 @@ class TextGenerator:
 def load_generator(source: str, *, device: str | None = None, dtype: Any = None) -> TextGenerator:
     """Load ``source`` (a Hugging Face id or a local directory) as a :class:`TextGenerator`
     on ``device`` (default: CUDA when available, else CPU), in eval mode; ``dtype`` (a torch
-    dtype, e.g. bfloat16 on a GPU) loads the weights in that precision (default: as stored)."""
+    dtype) loads the weights in that precision — by default bfloat16 on a CUDA card that has
+    it, else float16 there, and as stored on the CPU (``torch.float32`` keeps full precision
+    on a GPU)."""
     if not source:
         raise ValueError("no generator model is configured (AISLE_GENERATOR_MODEL is empty)")
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype is None and str(device).startswith("cuda"):
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     config = AutoConfig.from_pretrained(source)
     seq2seq = bool(getattr(config, "is_encoder_decoder", False))
     loader = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM

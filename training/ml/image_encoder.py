@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,12 @@ class ImageTowerConfig:
     weight_decay: float = 1e-4
     temperature: float = 0.07
     text_weight: float = 1.0
-    view_weight: float = 1.0
+    # the two-views term is an aid, not the goal: at full weight it teaches the tower to tell
+    # every picture apart (pattern, pose) rather than to group look-alikes
+    view_weight: float = 0.3
+    # pictures against their group's centroid of title vectors (groups: the catalogue's
+    # categories): what a product is, beyond its own title's words; 0 turns it off
+    group_weight: float = 1.0
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -144,6 +150,18 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (out + light + noise).clamp(-1, 1)
 
 
+def cuda_dtype(device: str, dtype: torch.dtype | None = None) -> torch.dtype | None:
+    """The autocast dtype on ``device``: None on the CPU (float32) or when ``dtype`` is
+    float32; on CUDA ``dtype`` when given, else bfloat16 where the card has it, else float16."""
+    import torch
+
+    if not str(device).startswith("cuda") or dtype == torch.float32:
+        return None
+    if dtype is not None:
+        return dtype
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def _info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
     import torch
     import torch.nn.functional as F
@@ -153,18 +171,38 @@ def _info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Ten
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
+def group_centroids(text_vectors: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(normalised mean title vector per group, each picture's row in it): the group term's
+    targets, which live in the titles' space like every other target of the tower."""
+    keys, index = np.unique(np.asarray(groups), return_inverse=True)
+    sums = np.zeros((len(keys), text_vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, index, text_vectors)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return (sums / np.maximum(norms, 1e-9)).astype(np.float32), index.astype(np.int64)
+
+
 def train_image_tower(
     images: np.ndarray,
     text_vectors: np.ndarray,
     config: ImageTowerConfig,
     *,
+    groups: np.ndarray | Sequence | None = None,
     device: str = "cpu",
+    dtype: torch.dtype | None = None,
     progress_cb: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Train a tower on pictures and their (frozen, normalised) title vectors; returns the
-    model (eval mode, on ``device``) and figures (loss per epoch, pairs/s)."""
+    model (eval mode, on ``device``) and figures (loss per epoch, pairs/s).
+
+    Three terms, each an InfoNCE at ``config.temperature``: a picture against its own title
+    vector among the batch's (``text_weight``), against its group's centroid among all groups'
+    (``group_weight``; ``groups`` is one label per picture, e.g. its category — left out, or
+    with a single group, the term is off) and two augmented views of a picture against each
+    other (``view_weight``).  On CUDA the forward passes run under autocast in ``dtype``
+    (bfloat16 where the card supports it, else float16 with a gradient scaler)."""
     import torch
+    import torch.nn.functional as F
 
     if len(images) != len(text_vectors):
         raise ValueError("one title vector per picture")
@@ -178,6 +216,11 @@ def train_image_tower(
     pixels = to_tensor(images)
     texts = torch.from_numpy(np.ascontiguousarray(text_vectors, dtype=np.float32))
     texts = torch.nn.functional.normalize(texts, dim=1)
+    use_groups = groups is not None and config.group_weight > 0 and len(set(groups)) > 1
+    if use_groups:
+        centroid_array, group_index = group_centroids(texts.numpy(), np.asarray(groups))
+        centroids = torch.from_numpy(centroid_array).to(device)
+        group_of = torch.from_numpy(group_index)
     n = len(images)
     batch = min(config.batch_size, n)
     steps_per_epoch = max(1, n // batch)
@@ -188,7 +231,10 @@ def train_image_tower(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=config.lr, total_steps=total, pct_start=0.15
     )
-    use_amp = device.startswith("cuda")
+    dtype = cuda_dtype(device, dtype)
+    use_amp = dtype is not None
+    # float16 gradients underflow without a scaler; bfloat16 (and the CPU's float32) need none
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
     losses: list[float] = []
     started = time.monotonic()
     step = 0
@@ -201,15 +247,27 @@ def train_image_tower(
             idx = order[b * batch : (b + 1) * batch]
             x = pixels[idx].to(device)
             t = texts[idx].to(device)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=use_amp):
                 v1 = model(augment(x, generator))
                 v2 = model(augment(x, generator))
             v1, v2 = v1.float(), v2.float()
             loss = config.text_weight * _info_nce(v1, t, config.temperature)
             loss = loss + config.view_weight * _info_nce(v1, v2, config.temperature)
+            if use_groups:
+                target = group_of[idx].to(device)
+                loss = (
+                    loss
+                    + config.group_weight
+                    * (
+                        F.cross_entropy(v1 @ centroids.T / config.temperature, target)
+                        + F.cross_entropy(v2 @ centroids.T / config.temperature, target)
+                    )
+                    / 2
+                )
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimiser)
+            scaler.update()
             schedule.step()
             step += 1
             epoch_loss += float(loss.detach())
@@ -234,16 +292,22 @@ def train_image_tower(
     }
 
 
-def encode_images(model: Any, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
-    """Normalised vectors (float32, one row per picture) from a trained tower."""
+def encode_images(
+    model: Any, images: np.ndarray, *, batch_size: int = 256, dtype: torch.dtype | None = None
+) -> np.ndarray:
+    """Normalised vectors (float32, one row per picture) from a trained tower; on CUDA under
+    autocast in ``dtype`` (default: bfloat16, else float16; ``torch.float32`` turns it off)."""
     import torch
 
     device = next(model.parameters()).device
+    dtype = cuda_dtype(str(device), dtype)
     out = []
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
             x = to_tensor(images[start : start + batch_size]).to(device)
-            out.append(model(x).float().cpu().numpy())
+            with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
+                vectors = model(x)
+            out.append(torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy())
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(out).astype(np.float32)

@@ -67,8 +67,10 @@ def _title_vectors(ctx: JobContext, rows, device) -> tuple[np.ndarray, int | Non
     )
 
 
-def _evaluate(model, images, rows, held, seed) -> dict[str, Any]:
-    """Held-out pictures, photographed again by the augmentation, query every picture."""
+def _evaluate(model, images, rows, held, seed, titles) -> dict[str, Any]:
+    """Held-out pictures, photographed again by the augmentation, query every picture; beside
+    them, on the same held-out products, the colour histogram of the same query pictures and
+    the products' own title vectors (text-only similarity, which never looks at a picture)."""
     import torch
 
     from training.ml.image_encoder import (
@@ -93,21 +95,25 @@ def _evaluate(model, images, rows, held, seed) -> dict[str, Any]:
     own = [ids[p] for p in positions]
     view_recall = precision_at_k(queries, index, own, ids, k=10) * 10  # one right answer
     hist_index, hist_queries = colour_histograms(images), colour_histograms(query_pixels)
+    wanted = [categories[p] for p in positions]
+    others = list(positions)  # the query's own product is left out of category precision
+
+    def category_precision(query_vectors, index_vectors) -> float:
+        return round(
+            precision_at_k(query_vectors, index_vectors, wanted, categories, exclude=others), 4
+        )
+
     metrics = {
         "view_recall@10": round(view_recall, 4),
-        "category_precision@10": round(
-            precision_at_k(queries, index, [categories[p] for p in positions], categories), 4
-        ),
+        "category_precision@10": category_precision(queries, index),
         "baseline_colour_histogram": {
             "view_recall@10": round(
                 precision_at_k(hist_queries, hist_index, own, ids, k=10) * 10, 4
             ),
-            "category_precision@10": round(
-                precision_at_k(
-                    hist_queries, hist_index, [categories[p] for p in positions], categories
-                ),
-                4,
-            ),
+            "category_precision@10": category_precision(hist_queries, hist_index),
+        },
+        "baseline_text_only": {
+            "category_precision@10": category_precision(titles[positions], titles)
         },
         "heldout_products": int(len(positions)),
     }
@@ -163,7 +169,14 @@ def run(ctx: JobContext) -> None:
             epochs=params["epochs"],
             batch_size=params["batch_size"],
             lr=params["lr"],
+            view_weight=params["view_weight"],
+            group_weight=params["category_weight"],
             seed=params["seed"],
+        )
+        # the category is the group of the category term; a product without one is a group
+        # of its own (it then only learns from its title and its views)
+        groups = np.array(
+            [f"c{r.category_id}" if r.category_id else f"p{r.product_id}" for r in rows]
         )
         train = ~held if held.sum() < len(rows) - 1 else np.ones(len(rows), dtype=bool)
         with ctx.stage("train the image tower", 0.2, 0.8):
@@ -171,13 +184,15 @@ def run(ctx: JobContext) -> None:
                 images[train],
                 titles[train],
                 config,
+                groups=groups[train],
                 device=device.device,
+                dtype=device.dtype,
                 progress_cb=ctx.progress,
                 should_cancel=ctx.should_cancel,
             )
         ctx.check_cancel()
         with ctx.stage("measure on held-out products", 0.8, 0.85):
-            metrics.update(_evaluate(model, images, rows, held, params["seed"]))
+            metrics.update(_evaluate(model, images, rows, held, params["seed"], titles))
         metrics.update(
             {
                 "train_s": figures["train_s"],

@@ -208,9 +208,15 @@ def test_precision_through_the_api_against_the_baselines_on_a_small_store(image_
         for name in own
     }
     print(figures)
-    # Another photograph of the very product is found (chance: 10 of ~120). At this size the
-    # encoder does NOT beat the colour histogram (measured: 0.88 vs 0.94 own-product, 0.04 vs
-    # 0.04 category-and-colour precision; few look-alikes per product and ~120 training steps),
-    # so the comparison is the bench's figure on a larger store, not an assertion here.
+    # Another photograph of the very product is found (chance: 10 of ~120) more often than the
+    # colour histogram finds it, and the top 10 hold no fewer products of the query's category.
+    # (Measured: own product 0.90 vs 0.76, category 0.05 vs 0.03: at ~3 products a category
+    # the category figures are small here; same category *and* colour is the bench's figure on
+    # a larger store. Before the category term the histogram won: 0.88 vs 0.94 own product.)
     assert figures["image"]["own product in top 10"] >= 0.6
-    assert figures["image"]["precision@10 category"] > 0
+    assert (
+        figures["image"]["own product in top 10"] > figures["histogram"]["own product in top 10"]
+    ), figures
+    assert (
+        figures["image"]["precision@10 category"] >= figures["histogram"]["precision@10 category"]
+    ), figures
