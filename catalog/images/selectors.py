@@ -17,6 +17,7 @@ class MainImage:
     path: str  # the storage name
     title: str
     category_id: int | None
+    external_id: str  # the catalogue's own id: stable across imports of the same catalogue
 
 
 def main_images(*, active_only: bool = True) -> list[MainImage]:
@@ -25,9 +26,15 @@ def main_images(*, active_only: bool = True) -> list[MainImage]:
     if active_only:
         rows = rows.filter(product__active=True)
     return [
-        MainImage(pid, pk, sha, name, title, cat)
-        for pid, pk, sha, name, title, cat in rows.values_list(
-            "product_id", "pk", "sha256", "file", "product__title", "product__category_id"
+        MainImage(pid, pk, sha, name, title, cat, ext)
+        for pid, pk, sha, name, title, cat, ext in rows.values_list(
+            "product_id",
+            "pk",
+            "sha256",
+            "file",
+            "product__title",
+            "product__category_id",
+            "product__external_id",
         )
     ]
 

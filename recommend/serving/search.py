@@ -235,7 +235,10 @@ def _compute(
                 query_vector,
                 limit=wanted,
                 filters=filters or None,
-                min_score=0.0,
+                # contrastive training orders the pictures for a text but does not calibrate
+                # their cosines (a well-trained tower can put every one below 0): no floor, the
+                # gate keeps a nonsense query at zero
+                min_score=-1.0,
                 gated=not (lexical or semantic_hits),
             )
     with ctx.stage("fusion"):

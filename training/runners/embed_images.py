@@ -37,11 +37,12 @@ def _read_pictures(ctx: JobContext, size: int):
 
 
 def _holdout(rows, share: float, seed: int) -> np.ndarray:
-    """A stable held-out mask: a product is held out by a hash of (seed, product id)."""
+    """A stable held-out mask: a product is held out by a hash of (seed, its external id), so the
+    same catalogue holds out the same products whatever database ids an import gave them."""
     cut = int(share * 10_000)
     return np.array(
         [
-            int(hashlib.sha256(f"{seed}:{r.product_id}".encode()).hexdigest()[:8], 16) % 10_000
+            int(hashlib.sha256(f"{seed}:{r.external_id}".encode()).hexdigest()[:8], 16) % 10_000
             < cut
             for r in rows
         ]

@@ -68,7 +68,7 @@ def test_the_image_retriever_joins_the_fusion_only_when_the_strategy_weights_it(
     caches.reset_all()
     response = _search(storefront, "red kettle")
     on = _image_ranked(response.json()["results"])
-    assert on, response.json()["results"][:2]
+    assert on, response["Server-Timing"]  # the note says how many pictures were asked
     first = on[0]["explanation"]["retrievers"]["image"]
     assert first["rank"] >= 1 and -1 <= first["score"] <= 1
     assert "image_retriever" in response["Server-Timing"]
