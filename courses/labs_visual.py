@@ -33,14 +33,16 @@ from courses.labs_platform import _record_plant, planted
 CHECK = "visual_search_found"
 JOB_KIND = "embed_images"
 METRIC = "view_recall@10"
-BEATS_LABEL = "Its encoder halves the colour histogram's misses on held-out pictures"
+BEATS_LABEL = "Its encoder finds more held-out products than the colour histogram"
 
 
 def required(histogram: float) -> float:
-    """The view recall@10 an encoder needs beside the colour histogram's in the same run: at
-    least half of the held-out products the histogram misses found. Merely beating the histogram
-    is no bar: a tower trained for one epoch on the demo store already does (0.79 vs 0.67)."""
-    return histogram + (1.0 - histogram) / 2
+    """The view recall@10 an encoder must beat: the colour histogram's in the same run. No bar
+    for the histogram's own strength: on the lab store a tower trained for one epoch stays below
+    it (0.746 vs 0.780), the default 12 epochs are above it (0.864). (The bar was "halve the
+    histogram's misses" until the tower gained its category term, which trades some
+    same-product recall for category precision.)"""
+    return histogram
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,8 @@ def _answer_item(*, user, started_at: datetime) -> CheckItem:
 @register_check(CHECK)
 def visual_search_found(*, user, started_at: datetime) -> CheckResult:
     """An ``embed_images`` job the learner launched since starting succeeded; its version's
-    view recall@10 on the held-out pictures halves the misses of the colour histogram in the
-    same run (:func:`required`); that
+    view recall@10 on the held-out pictures is above the colour histogram's in the same run
+    (:func:`required`); that
     version is the active image encoder (the learner promoted it, or it was the store's first
     and activated itself); and the learner named the product of the lab's query picture."""
     if _model("training", "Job") is None or _model("images", "ProductImage") is None:
@@ -196,18 +198,18 @@ def visual_search_found(*, user, started_at: datetime) -> CheckResult:
         for j in done
         if None not in _figures(j.result_version)
     ]
-    better = [(v, mine, theirs) for v, mine, theirs in beats if mine >= required(theirs)]
+    better = [(v, mine, theirs) for v, mine, theirs in beats if mine > required(theirs)]
     if better:
         version, mine, theirs = better[0]
         detail = (
             f"Version #{version.pk}: view recall@10 {mine:.3f} on the held-out pictures vs the "
-            f"colour histogram's {theirs:.3f} in the same run (needed {required(theirs):.3f})."
+            f"colour histogram's {theirs:.3f} in the same run."
         )
     elif beats:
         version, mine, theirs = beats[0]
         detail = (
             f"Version #{version.pk}: view recall@10 {mine:.3f} vs the colour histogram's "
-            f"{theirs:.3f}; halving its misses needs {required(theirs):.3f}. Train for the "
+            f"{theirs:.3f}: it must be above the histogram. Train for the "
             "default 12 epochs and run it again."
         )
     else:
@@ -228,7 +230,9 @@ def visual_search_found(*, user, started_at: datetime) -> CheckResult:
             "Model versions) and press Promote."
         )
     else:
-        detail = "Needs a version that halves the colour histogram's misses first."
+        detail = (
+            "Needs a version that finds more held-out products than the colour histogram first."
+        )
     items.append(CheckItem("That version is the active image encoder", active is not None, detail))
     items.append(_answer_item(user=user, started_at=started_at))
     return CheckResult.from_items(items)

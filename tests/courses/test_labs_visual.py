@@ -3,7 +3,7 @@ demo picture), through the lab's own pages and grants (the Django test client as
 with the real ``embed_images`` job on CPU: download the query picture the lab made, train the
 image encoder, read its figures beside the colour histogram's, promote it, search with the
 picture on Catalog → Search by image and name the product. Doing nothing fails; a one-epoch
-encoder that activated itself but does not halve the colour histogram's misses fails; the good version left
+encoder that activated itself but stays below the colour histogram fails; the good version left
 unpromoted fails; naming another product fails."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def test_visual_search_lab_reaches_its_bar(lab_store_embedded, client, learner_u
     client.force_login(learner_user)
     everything = [
         "An embed_images job you launched succeeded",
-        "Its encoder halves the colour histogram's misses on held-out pictures",
+        "Its encoder finds more held-out products than the colour histogram",
         "That version is the active image encoder",
         "You named the product in your query picture",
     ]
@@ -79,8 +79,8 @@ def test_visual_search_lab_reaches_its_bar(lab_store_embedded, client, learner_u
         pk=planted(user=learner_user, started_at=attempt.started_at)["product"]
     )
 
-    # the wrong thing: one epoch — sane, so it activates itself (the store's first), and above
-    # the colour histogram, but short of halving the histogram's misses
+    # the wrong thing: one epoch — sane, so it activates itself (the store's first), but below
+    # the colour histogram (0.746 vs 0.780 on the lab store)
     short = _run(
         training_services.job_launch(kind="embed_images", params={"epochs": 1}, user=learner_user)
     )
