@@ -349,6 +349,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # three fields named "source" with different choices: each enum named, not hashed
+    "ENUM_NAME_OVERRIDES": {
+        "RecommendationSourceEnum": "recommend.api.serializers.RECOMMENDATION_SOURCES",
+        "ClassifierSourceEnum": "recommend.api.serializers.CLASSIFIER_SOURCES",
+        "PromotionLineSourceEnum": "recommend.promotions.api.serializers.LINE_SOURCES",
+    },
     # security per endpoint kind (auth extensions) and the error responses every operation
     # shares (this hook) come from platform_core.api.schema
     "POSTPROCESSING_HOOKS": [

@@ -19,6 +19,24 @@ MAX_EXCLUDE_IDS = 200
 # --------------------------------------------------------------------------- query parameters
 
 
+#: Where a recommendation came from (the ``source`` enum of the schema: settings' ENUM_NAME_OVERRIDES)
+RECOMMENDATION_SOURCES = [
+    "context",
+    "cf",
+    "bought_together",
+    "complementary",
+    "exploration",
+    "profile",
+    "interests",
+    "trending",
+    "semantic",
+    "popular",
+    "catalogue",
+]
+#: Where an intent or support-category label came from
+CLASSIFIER_SOURCES = ["model", "rules", "request"]
+
+
 class CommonQuery(serializers.Serializer):
     shopper = serializers.CharField(
         required=False,
@@ -251,19 +269,7 @@ class ExplanationOut(serializers.Serializer):
         allow_null=True, help_text="e.g. “because you viewed …”."
     )
     source = serializers.ChoiceField(
-        choices=[
-            "context",
-            "cf",
-            "bought_together",
-            "complementary",
-            "exploration",
-            "profile",
-            "interests",
-            "trending",
-            "semantic",
-            "popular",
-            "catalogue",
-        ],
+        choices=RECOMMENDATION_SOURCES,
         allow_null=True,
         required=False,
         help_text="Recommendation endpoints only: the source that served the item. A fused item "
@@ -298,7 +304,7 @@ class IntentOut(serializers.Serializer):
     )
     score = serializers.FloatField(required=False, help_text="Present when there is a label.")
     source = serializers.ChoiceField(
-        choices=["model", "rules", "request"],
+        choices=CLASSIFIER_SOURCES,
         required=False,
         help_text="model: a trained classifier; rules: the rule-based fallback (no classifier "
         "trained yet); request: the intent= parameter.",
@@ -374,7 +380,7 @@ class SupportCategoryOut(serializers.Serializer):
     )
     score = serializers.FloatField(help_text="The classifier's probability, or the rules' score.")
     source = serializers.ChoiceField(
-        choices=["model", "rules", "request"],
+        choices=CLASSIFIER_SOURCES,
         help_text="model: the active support-category classifier; rules: keyword rules (no "
         "classifier active); request: the category= parameter.",
     )

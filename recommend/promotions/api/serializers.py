@@ -6,6 +6,9 @@ from rest_framework import serializers
 
 from recommend.api.serializers import CommonQuery, ProductOut, ServedOut
 
+#: Where a promotion line's text comes from (the schema's PromotionLineSourceEnum)
+LINE_SOURCES = ["approved_copy", "product"]
+
 
 class PromotionsQuery(CommonQuery):
     slot = serializers.CharField(
@@ -30,7 +33,7 @@ class CopyOut(serializers.Serializer):
         "the product's own fields."
     )
     source = serializers.ChoiceField(
-        choices=["approved_copy", "product"],
+        choices=LINE_SOURCES,
         help_text="Where the text comes from: approved_copy (a promotion line approved for the "
         "shopper's segment in the copy queue) or product (its fields).",
     )
