@@ -70,7 +70,6 @@ def build_lists(args) -> tuple[list[dict], dict]:
             "max_lists": args.max_lists,
             "list_size": args.list_size,
             "days": None,
-            "batch_queries": True,
         },
         retriever=models.retriever,
         cf_version=models.cf,

@@ -3,12 +3,14 @@
 Finds or starts the embedded servers (unless DATABASE_URL / REDIS_URL are set), then points
 the tests at their own Redis database and temporary DATA_DIR / ARTIFACTS_DIR, so a running
 ``make run`` and the development data are never touched. The database is pytest-django's
-``test_<name>`` database on the same server.
+``test_<name>`` database on the same server. The temporary folder is removed when the session
+that made it ends.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 from platform_core.embedded import export_environment
@@ -32,3 +34,26 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+# The config whose session owns ``_tmp``: the first one configured in this process. A pytest run
+# inside the tests (pytester's in-process runs) configures another one with this same module
+# as its plugin, and its end must not remove the outer session's folder.
+_owner = None
+
+
+def pytest_configure(config) -> None:
+    global _owner
+    if _owner is None:
+        _owner = config
+
+
+def pytest_unconfigure(config) -> None:
+    """Remove this process's DATA_DIR once its session is over (fixtures torn down, the test
+    Celery worker stopped). Every process that loads this plugin (a plain run, an xdist
+    controller and each of its workers) made a folder of its own at import, so each removes its
+    own folder only, when its own session ends, never a worker's that is still running."""
+    global _owner
+    if config is _owner:
+        _owner = None
+        shutil.rmtree(_tmp, ignore_errors=True)

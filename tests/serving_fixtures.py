@@ -43,12 +43,24 @@ def eager_tasks():
 
 @pytest.fixture
 def hashing_encoder(monkeypatch):
-    """Queries are encoded by the test store's hashing encoder instead of a real model."""
+    """Queries are encoded by the test store's hashing encoder instead of a real model, one at a
+    time (serving) and in batches (jobs that prepare many queries)."""
+    import numpy as np
+
     from recommend.serving import loaders
     from tests.factories.recommend import HashingEncoder
 
     encoder = HashingEncoder()
     monkeypatch.setattr(loaders, "encode_query", lambda version, text: encoder(text))
+    monkeypatch.setattr(
+        loaders,
+        "encode_queries",
+        lambda version, texts, batch_size=64: (
+            np.stack([encoder(text) for text in texts])
+            if texts
+            else np.zeros((0, encoder.dimension), dtype=np.float32)
+        ),
+    )
     return encoder
 
 

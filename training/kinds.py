@@ -26,6 +26,71 @@ SEED = Param(
 )
 
 
+def text_classifier_params(
+    *, epochs: int, batch_size: int, learning_rate: float, counted: str, max_examples: bool
+) -> list[Param]:
+    """The parameters of a job that fine-tunes a text classifier
+    (``training.runners.classifier.train_and_log`` reads them), with the job's own defaults: the
+    base encoder, epochs, batch size and learning rate, at most (with ``max_examples``) and at
+    least how many examples, the version's name, the seed and the device. ``counted`` says which
+    examples the minimum counts ("labelled", "training")."""
+    params = [
+        Param(
+            "base",
+            str,
+            settings.DEFAULT_ENCODER,
+            "encoder to fine-tune (Hugging Face id or local path)",
+            label="Base encoder",
+        ),
+        Param(
+            "epochs",
+            int,
+            epochs,
+            "passes over the training examples",
+            min=1,
+            max=100,
+            label="Epochs",
+        ),
+        Param(
+            "batch_size", int, batch_size, "examples per step", min=1, max=4096, label="Batch size"
+        ),
+        Param(
+            "learning_rate",
+            float,
+            learning_rate,
+            "optimizer learning rate",
+            min=0,
+            max=1,
+            label="Learning rate",
+        ),
+    ]
+    if max_examples:
+        params.append(
+            Param(
+                "max_examples",
+                int,
+                None,
+                "use at most this many examples",
+                min=1,
+                label="At most this many examples",
+            )
+        )
+    return [
+        *params,
+        Param(
+            "min_examples",
+            int,
+            20,
+            f"fail unless at least this many {counted} examples are found",
+            min=2,
+            label="At least this many examples",
+        ),
+        Param("name", str, "", "version name (default: generated)", label="Version name"),
+        SEED,
+        DEVICE,
+    ]
+
+
 def judged_csv_rule(params: dict) -> None:
     """A judged CSV must live under DATA_DIR (a relative path is taken from there): a job reads
     it on the worker, so the parameter must not reach arbitrary files."""
@@ -266,45 +331,9 @@ register_job_kind(
             choices=("auto", "manual", "weak", "ratings"),
             label="Where the labels come from",
         ),
-        Param(
-            "base",
-            str,
-            settings.DEFAULT_ENCODER,
-            "encoder to fine-tune (Hugging Face id or local path)",
-            label="Base encoder",
+        *text_classifier_params(
+            epochs=3, batch_size=32, learning_rate=5e-5, counted="labelled", max_examples=True
         ),
-        Param(
-            "epochs", int, 3, "passes over the training examples", min=1, max=100, label="Epochs"
-        ),
-        Param("batch_size", int, 32, "examples per step", min=1, max=4096, label="Batch size"),
-        Param(
-            "learning_rate",
-            float,
-            5e-5,
-            "optimizer learning rate",
-            min=0,
-            max=1,
-            label="Learning rate",
-        ),
-        Param(
-            "max_examples",
-            int,
-            None,
-            "use at most this many examples",
-            min=1,
-            label="At most this many examples",
-        ),
-        Param(
-            "min_examples",
-            int,
-            20,
-            "fail unless at least this many labelled examples are found",
-            min=2,
-            label="At least this many examples",
-        ),
-        Param("name", str, "", "version name (default: generated)", label="Version name"),
-        SEED,
-        DEVICE,
     ],
     validate=_classifier_rules,
     versions=VersionPolicy(metric="macro_f1"),

@@ -7,11 +7,9 @@ active version on the answers path (``recommend.serving.support_category``)."""
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from training.activation import VersionPolicy
-from training.jobs import Param, register_evaluator, register_job_kind
-from training.kinds import DEVICE, SEED
+from training.jobs import register_evaluator, register_job_kind
+from training.kinds import text_classifier_params
 
 register_job_kind(
     "train_support_category",
@@ -26,39 +24,9 @@ register_job_kind(
     "the operators' support labels; split 70/15/15 by text. Accuracy, macro-F1 and per-label "
     "figures on the test part, next to the keyword rules, the majority category and the active "
     "version on the same texts.",
-    params=[
-        Param(
-            "base",
-            str,
-            settings.DEFAULT_ENCODER,
-            "encoder to fine-tune (Hugging Face id or local path)",
-            label="Base encoder",
-        ),
-        Param(
-            "epochs", int, 10, "passes over the training examples", min=1, max=100, label="Epochs"
-        ),
-        Param("batch_size", int, 16, "examples per step", min=1, max=4096, label="Batch size"),
-        Param(
-            "learning_rate",
-            float,
-            3e-4,
-            "optimizer learning rate",
-            min=0,
-            max=1,
-            label="Learning rate",
-        ),
-        Param(
-            "min_examples",
-            int,
-            20,
-            "fail unless at least this many training examples are found",
-            min=2,
-            label="At least this many examples",
-        ),
-        Param("name", str, "", "version name (default: generated)", label="Version name"),
-        SEED,
-        DEVICE,
-    ],
+    params=text_classifier_params(
+        epochs=10, batch_size=16, learning_rate=3e-4, counted="training", max_examples=False
+    ),
     versions=VersionPolicy(metric="macro_f1"),
 )
 

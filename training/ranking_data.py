@@ -292,8 +292,9 @@ class FeatureBuilder:
         return [f.id for f in reciprocal_rank_fusion(ranked, k=60)][:k]
 
     def prepare_many(self, normalised_queries: Sequence[str]) -> None:
-        """Prepare many queries at once, their vectors encoded in batches (rebuilding lists)."""
-        from recommend.serving import loaders
+        """Prepare many queries at once: what :meth:`prepared` gives each (the same query-vector
+        cache first), with the vectors Redis does not hold encoded in batches."""
+        from recommend.serving import cache, loaders
         from recommend.serving.search import prepare_query
 
         todo = [q for q in dict.fromkeys(normalised_queries) if q not in self._query_cache]
@@ -303,8 +304,12 @@ class FeatureBuilder:
         prepared = {q: prepare_query(q, self.config.synonyms, words) for q in todo}
         vectors: dict[str, Any] = {}
         if self.retriever is not None:
-            texts = sorted({p.semantic_text for p in prepared.values()})
-            vectors = dict(zip(texts, loaders.encode_queries(self.retriever, texts), strict=True))
+            vectors = cache.query_vectors(
+                self.retriever.id,
+                sorted({p.semantic_text for p in prepared.values()}),
+                lambda texts: loaders.encode_queries(self.retriever, texts),
+                vector_space=self.retriever.space_id,
+            )
         for q, p in prepared.items():
             self._query_cache[q] = (p, vectors.get(p.semantic_text))
 
@@ -518,13 +523,12 @@ def build_dataset(
             retrieve=builder.retrieve,
             progress=rebuilt,
             check_cancel=check_cancel,
-            # Batch-encoding the queries first is 15x faster on a busy host; only the data_value
-            # job asks for it for now (train_ranker's lists stay encoded one query at a time).
-            prepare=builder.prepare_many if params.get("batch_queries") else None,
+            prepare=builder.prepare_many,
         )
     lists = [
         shown for shown in lists if shown.engagement
     ]  # a list nobody engaged with teaches nothing
+    builder.prepare_many([shown.query for shown in lists])  # the served lists' queries too
     rows: dict[str, list] = {}
     baseline: dict[str, list[float]] = {}
     for n, shown in enumerate(lists, start=1):

@@ -14,13 +14,13 @@ shopper asks, never about what a shop sells. First match wins, in this order:
 - **browse** — none of the above: a plain product search explores what the shop has.
 
 A matched cue scores :data:`CUE_SCORE`, the browse default :data:`DEFAULT_SCORE` (a weaker
-claim). Plain Python, no Django.
+claim). The table is run by ``keyword_rules.KeywordRules``, as the support categories' is.
+Plain Python, no Django.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from recommend.engine.keyword_rules import KeywordRules, RuleDecision
 
 #: The ``base`` of the intent model version that stands for these rules (no artifact).
 RULES_BASE = "aisle:intent-rules"
@@ -73,47 +73,33 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 
-_COMPILED = tuple(
-    (label, tuple(re.compile(pattern) for pattern in patterns)) for label, patterns in RULES
+INTENT_RULES = KeywordRules(
+    RULES,
+    cue_score=CUE_SCORE,
+    default_label=DEFAULT_LABEL,
+    default_score=DEFAULT_SCORE,
+    default_reason="rules: no buy, review or support cue, so a plain product search (browse)",
+    text_name="query",
+    # the answers block reads support whatever the classifier's labels are
+    always_tried=("support",),
 )
 
 
-@dataclass(frozen=True)
-class RuleIntent:
-    """The label, its score and the cue (matched text) that decided, or the default's reason."""
-
-    label: str
-    score: float
-    reason: str
-
-
-def classify(text: str, labels: tuple[str, ...] | None = None) -> RuleIntent:
+def classify(text: str, labels: tuple[str, ...] | None = None) -> RuleDecision:
     """The intent the query's words point to (see the module docstring).
 
     ``labels``: the shop's label set; a rule whose label is not in it is skipped, except
     ``support``, which the answers block reads whatever the classifier's labels are.
     """
-    query = " ".join((text or "").lower().split())
-    for label, patterns in _COMPILED:
-        if labels is not None and label not in labels and label != "support":
-            continue
-        for pattern in patterns:
-            match = pattern.search(query)
-            if match:
-                return RuleIntent(label, CUE_SCORE, f"rules: the query says “{match.group(0)}”")
-    return RuleIntent(
-        DEFAULT_LABEL,
-        DEFAULT_SCORE,
-        "rules: no buy, review or support cue, so a plain product search (browse)",
-    )
+    return INTENT_RULES.classify(text, labels)
 
 
 def predict(texts: list[str], labels: tuple[str, ...] | None = None) -> list[tuple[str, float]]:
     """``[(label, score)]`` per text: the shape of ``TextClassifier.predict``."""
-    return [(r.label, r.score) for r in (classify(t, labels) for t in texts)]
+    return INTENT_RULES.predict(texts, labels)
 
 
-def cue_outside(text: str, labels: tuple[str, ...] | list[str]) -> RuleIntent | None:
+def cue_outside(text: str, labels: tuple[str, ...] | list[str]) -> RuleDecision | None:
     """The rules' decision when the query carries a cue for a label a trained classifier does
     not know (e.g. support, or review when the search log's weak labels had none), else None:
     a classifier can never say a label it was not trained on, the cue still holds."""

@@ -6,13 +6,13 @@ categories, ``catalog.knowledge.models.Category``, less ``other``). The rules lo
 help-centre words — how shoppers of any shop ask about returns, delivery, paying, their account
 — never for what a shop sells; the first category with a cue wins, in the order of
 :data:`RULES`. A question with no cue is none of the operational four, so the rules say
-``product_question`` with the weaker :data:`DEFAULT_SCORE`. Plain Python, no Django.
+``product_question`` with the weaker :data:`DEFAULT_SCORE`. The table is run by
+``keyword_rules.KeywordRules``, as the query intents' is. Plain Python, no Django.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from recommend.engine.keyword_rules import KeywordRules, RuleDecision
 
 SUPPORT_CATEGORIES = ("returns", "shipping", "payment", "account", "product_question")
 DEFAULT_CATEGORY = "product_question"
@@ -57,40 +57,24 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 
-_COMPILED = tuple(
-    (category, tuple(re.compile(pattern) for pattern in patterns)) for category, patterns in RULES
+SUPPORT_RULES = KeywordRules(
+    RULES,
+    cue_score=CUE_SCORE,
+    default_label=DEFAULT_CATEGORY,
+    default_score=DEFAULT_SCORE,
+    default_reason="rules: no returns, shipping, payment or account cue, so a product question",
+    text_name="question",
 )
 
 
-@dataclass(frozen=True)
-class RuleCategory:
-    """The category, its score and the cue (matched text) that decided, or the default's reason."""
-
-    label: str
-    score: float
-    reason: str
-
-
-def classify(text: str) -> RuleCategory:
+def classify(text: str) -> RuleDecision:
     """The support category the question's words point to (see the module docstring)."""
-    question = " ".join((text or "").lower().split())
-    for category, patterns in _COMPILED:
-        for pattern in patterns:
-            match = pattern.search(question)
-            if match:
-                return RuleCategory(
-                    category, CUE_SCORE, f"rules: the question says “{match.group(0)}”"
-                )
-    return RuleCategory(
-        DEFAULT_CATEGORY,
-        DEFAULT_SCORE,
-        "rules: no returns, shipping, payment or account cue, so a product question",
-    )
+    return SUPPORT_RULES.classify(text)
 
 
 def predict(texts: list[str]) -> list[tuple[str, float]]:
     """``[(category, score)]`` per text: the shape of ``TextClassifier.predict``."""
-    return [(r.label, r.score) for r in (classify(t) for t in texts)]
+    return SUPPORT_RULES.predict(texts)
 
 
 def boosted(

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -179,6 +179,41 @@ def query_vector(
     except Exception:
         logger.warning("query vector cache write failed", exc_info=True)
     return vector, False
+
+
+def query_vectors(
+    version_id: int,
+    texts: Sequence[str],
+    encode_many: Callable[[list[str]], np.ndarray],
+    vector_space: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Many queries' embeddings, each as :func:`query_vector` gives it (the cached vector when
+    Redis holds one, else a fresh one, then cached), for offline jobs that prepare many queries
+    at once (``training.ranking_data.FeatureBuilder.prepare_many``): one read for all of them,
+    one ``encode_many`` call on the texts not cached (the encoder batches them: one query at a
+    time costs about 15x more), one pipelined write. ``{text: vector}``."""
+    texts = list(dict.fromkeys(texts))
+    if not texts:
+        return {}
+    keys = {text: query_vector_key(version_id, text, vector_space) for text in texts}
+    try:
+        raws = redis_client().mget(list(keys.values()))
+    except Exception:
+        raws = [None] * len(texts)
+    out: dict[str, np.ndarray] = {}
+    for text, raw in zip(texts, raws, strict=True):
+        metrics.cache_lookup("query_vector", raw is not None)
+        if raw is not None:
+            out[text] = np.frombuffer(raw, dtype=np.float32)
+    missing = [text for text in texts if text not in out]
+    if missing:
+        fresh = np.asarray(encode_many(missing), dtype=np.float32).reshape(len(missing), -1)
+        writes: list[Write] = []
+        for text, vector in zip(missing, fresh, strict=True):
+            out[text] = vector
+            writes.append((keys[text], vector.tobytes(), QUERY_VECTOR_TTL))
+        writes_send(writes)
+    return out
 
 
 def query_vector_key(version_id: int, text: str, vector_space: int | None = None) -> str:

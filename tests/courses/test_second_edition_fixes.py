@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from courses import curriculum_sync, services
+from courses import curriculum_sync, grading, services
 from courses.curriculum_format import read_curriculum
 from courses.models import Attempt, LessonProgress, QuizGrant
 from courses.rendering import render_markdown
@@ -44,19 +44,46 @@ def test_shipped_lab_instructions_name_what_the_platform_shows():
         assert not re.search(r"choose:\s*- ", html), lab.slug  # a list, not inline dashes
 
 
+def _a_choice_index(text: str, n_choices: int) -> bool:
+    """Whether a field name or value is a choice index (0- or 1-based, bare or ``c``-prefixed)."""
+    match = re.fullmatch(r"c?(\d+)", text)
+    return bool(match) and int(match.group(1)) <= n_choices
+
+
+def _a_secret_with_all_digit_tokens(seed: str, questions) -> str:
+    """A SECRET_KEY under which every one of ``questions`` has a choice token of digits only (a
+    12-hex-digit HMAC is all digits about once in 280): the case that made this test flaky when
+    it took "all digits" for "a choice index"."""
+    for n in range(1_000_000):
+        secret = f"all-digit-tokens-{n}"
+        if all(
+            any(
+                grading.choice_token(secret, seed, q.pk, i).isdigit() for i in range(len(q.choices))
+            )
+            for q in questions
+        ):
+            return secret
+    raise AssertionError("no such secret in a million tries")
+
+
 def test_quiz_form_names_and_order_do_not_give_the_answer_away(
-    learner_client, learner_user, small_course
+    client, learner_user, small_course, settings
 ):
-    page = learner_client.get(QUIZ_URL).content.decode()
     ordering = small_course.quiz.questions.get(kind="ordering")
+    single = small_course.quiz.questions.get(kind="single")
+    settings.SECRET_KEY = _a_secret_with_all_digit_tokens(str(learner_user.pk), [ordering, single])
+    client.force_login(learner_user)
+    page = client.get(QUIZ_URL).content.decode()
+
     names = re.findall(rf'name="q{ordering.pk}_([^"]+)"', page)
     assert len(names) == 4
-    assert not any(re.fullmatch(r"c?\d+", n) for n in names)  # no choice index in the name
+    assert any(n.isdigit() for n in names)  # the secret does what it is chosen for
+    assert not any(_a_choice_index(n, 4) for n in names)  # no choice index in the name
     shown = re.findall(r'aria-label="Position of: ([^"]+)"', page)
     assert shown != ordering.choices  # never shown in the right order
-    single = small_course.quiz.questions.get(kind="single")
     values = re.findall(rf'name="q{single.pk}" id="[^"]+" value="([^"]+)"', page)
-    assert len(values) == 3 and not any(v.isdigit() for v in values)
+    assert len(values) == 3 and any(v.isdigit() for v in values)
+    assert not any(_a_choice_index(v, 3) for v in values)
 
 
 def test_explanations_wait_for_the_last_attempt_and_the_limit_can_be_raised(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from recommend.engine import intent_rules
 from recommend.engine.intent_rules import RULES_BASE
+from recommend.engine.keyword_rules import KeywordRules
 from training import datasets, selectors
 from training.context import JobContext
 from training.models import ModelVersion
@@ -27,13 +28,16 @@ def examples_for(
 
 
 class RulesClassifier:
-    """The rule-based intent fallback behind ``TextClassifier.predict``'s shape."""
+    """A keyword-rules table (``recommend.engine.keyword_rules``) behind
+    ``TextClassifier.predict``'s shape, limited to ``labels`` when given: the rule-based intent
+    fallback, or the support categories' baseline."""
 
-    def __init__(self, labels: tuple[str, ...]) -> None:
+    def __init__(self, rules: KeywordRules, labels: tuple[str, ...] | None = None) -> None:
+        self.rules = rules
         self.labels = labels
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
-        return intent_rules.predict(texts, self.labels)
+        return self.rules.predict(texts, self.labels)
 
 
 def load_classifier(version: ModelVersion, device: Any):
@@ -55,8 +59,96 @@ def score(classifier, examples: list[tuple[str, str]], labels: list[str]) -> dic
     return report
 
 
-def run(ctx: JobContext) -> None:
+def figures(report: dict[str, Any]) -> dict[str, float]:
+    """The two figures classifiers are compared by (a baseline, the active version)."""
+    return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+
+
+def train_and_log(
+    ctx: JobContext,
+    *,
+    task: str,
+    name: str,
+    data: datasets.TextExamples,
+    train: list[tuple[str, str]],
+    device: Any,
+    hyperparameters: dict[str, Any],
+    stage: tuple[float, float],
+) -> tuple[ModelVersion, Any]:
+    """The train-and-log step of every text-classifier job: the new version (its
+    hyperparameters: the common ones, then ``hyperparameters``, the labels and the training
+    size), the classifier fine-tuned on ``train`` into its artifact folder (the split's valid
+    part scored as it trains) during the ``stage`` part of the progress, and the steps logged.
+    Returns the version and the trainer's result."""
     from training.ml.classifier import ClassifierTrainConfig, train_classifier
+
+    p = ctx.params
+    config = ClassifierTrainConfig(
+        base=p["base"],
+        labels=data.labels,
+        epochs=p["epochs"],
+        batch_size=p["batch_size"],
+        lr=p["learning_rate"],
+        seed=p["seed"],
+        device=device.device,
+        task=task,
+    )
+    version = ctx.create_version(
+        task=task,
+        name=name,
+        base=p["base"],
+        hyperparameters={
+            "epochs": p["epochs"],
+            "batch_size": p["batch_size"],
+            "learning_rate": p["learning_rate"],
+            "seed": p["seed"],
+            **hyperparameters,
+            "labels": data.labels,
+            "train_examples": len(train),
+        },
+        dataset_snapshot=data.snapshot,
+    )
+    valid = list(data.split.valid)
+    with ctx.stage("train", *stage):
+        result = train_classifier(
+            config,
+            [t for t, _ in train],
+            [label for _, label in train],
+            ctx.artifact_path(version),
+            progress_cb=ctx.progress,
+            should_cancel=ctx.should_cancel,
+            eval_texts=[t for t, _ in valid] or None,
+            eval_labels=[label for _, label in valid] or None,
+        )
+    ctx.log(
+        f"trained {result.steps} steps at {result.examples_per_sec:.0f} examples/s, "
+        f"final loss {result.final_loss:.4f}"
+    )
+    return version, result
+
+
+def classifier_metrics(test: dict[str, Any], result: Any) -> dict[str, Any]:
+    """What every text-classifier job records of its version: the test part's report
+    (:func:`score`), the final training loss and, when the trainer scored the valid part, its
+    figures."""
+    metrics: dict[str, Any] = {
+        "accuracy": test["accuracy"],
+        "macro_f1": test["macro_f1"],
+        "test_examples": test["support"],
+        "labels": test["labels"],
+        "confusion": test["confusion"],
+        "per_label": test["per_label"],
+        "train_loss": round(result.final_loss, 4),
+    }
+    if result.eval_metrics:
+        metrics["valid"] = {
+            "accuracy": round(result.eval_metrics["accuracy"], 4),
+            "macro_f1": round(result.eval_metrics["macro_f1"], 4),
+        }
+    return metrics
+
+
+def run(ctx: JobContext) -> None:
     from training.ml.device import pick_device, reset_peak
 
     p = ctx.params
@@ -90,79 +182,31 @@ def run(ctx: JobContext) -> None:
             raise ValidationError(
                 f"The training examples carry only the label(s) {present}; a classifier needs two."
             )
-    config = ClassifierTrainConfig(
-        base=p["base"],
-        labels=data.labels,
-        epochs=p["epochs"],
-        batch_size=p["batch_size"],
-        lr=p["learning_rate"],
-        seed=p["seed"],
-        device=device.device,
-        task=task,
-    )
-    version = ctx.create_version(
+    version, result = train_and_log(
+        ctx,
         task=task,
         name=p["name"] or f"{task} classifier {timezone.now():%Y-%m-%d %H:%M}",
-        base=p["base"],
-        hyperparameters={
-            "epochs": p["epochs"],
-            "batch_size": p["batch_size"],
-            "learning_rate": p["learning_rate"],
-            "seed": p["seed"],
-            "labels_mode": p["labels"],
-            "labels": data.labels,
-            "train_examples": len(train),
-        },
-        dataset_snapshot=data.snapshot,
-    )
-    out_dir = ctx.artifact_path(version)
-    valid = list(data.split.valid)
-    with ctx.stage("train", 0.1, 0.85):
-        result = train_classifier(
-            config,
-            [t for t, _ in train],
-            [label for _, label in train],
-            out_dir,
-            progress_cb=ctx.progress,
-            should_cancel=ctx.should_cancel,
-            eval_texts=[t for t, _ in valid] or None,
-            eval_labels=[label for _, label in valid] or None,
-        )
-    ctx.log(
-        f"trained {result.steps} steps at {result.examples_per_sec:.0f} examples/s, "
-        f"final loss {result.final_loss:.4f}"
+        data=data,
+        train=train,
+        device=device,
+        hyperparameters={"labels_mode": p["labels"]},
+        stage=(0.1, 0.85),
     )
     with ctx.stage("evaluate", 0.85, 1.0):
         classifier = load_classifier(version, device)
         test = score(classifier, list(data.split.test), data.labels)
-        metrics: dict[str, Any] = {
-            "accuracy": test["accuracy"],
-            "macro_f1": test["macro_f1"],
-            "test_examples": test["support"],
-            "labels": test["labels"],
-            "confusion": test["confusion"],
-            "per_label": test["per_label"],
-            "train_loss": round(result.final_loss, 4),
-        }
-        if result.eval_metrics:
-            metrics["valid"] = {
-                "accuracy": round(result.eval_metrics["accuracy"], 4),
-                "macro_f1": round(result.eval_metrics["macro_f1"], 4),
-            }
+        metrics = classifier_metrics(test, result)
         active = selectors.active_version(task)
         if active is not None and (active.artifact_dir or active.base == RULES_BASE):
             # the rule-based fallback is measured like a model, so promote_if_better can
             # replace it by a trained classifier that labels the same test queries better
             other_model = (
-                RulesClassifier(tuple(data.labels))
+                RulesClassifier(intent_rules.INTENT_RULES, tuple(data.labels))
                 if active.base == RULES_BASE
                 else load_classifier(active, device)
             )
             other = score(other_model, list(data.split.test), data.labels)
-            metrics["active_same_split"] = {
-                "accuracy": other["accuracy"],
-                "macro_f1": other["macro_f1"],
-            }
+            metrics["active_same_split"] = figures(other)
             metrics["active_version"] = active.pk
     ctx.log(
         f"test accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "

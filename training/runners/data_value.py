@@ -90,7 +90,6 @@ def ranker_figures(ctx: JobContext, version: ModelVersion | None) -> dict[str, A
                 "max_lists": p["max_lists"],
                 "list_size": p["list_size"],
                 "days": None,
-                "batch_queries": True,
             },
             retriever=models.retriever,
             cf_version=models.cf,

@@ -165,12 +165,12 @@ def test_train_ranker_beats_fusion_and_serves_from_its_first_version(
     assert ranked_prices[0] == min(ranked_prices)
 
 
-def test_train_ranker_rebuilds_lists_from_search_sessions(serving_store, operator_user):
-    # No search log: history imported as events (search, then clicks carrying the query).
+def _session_history(store, n_searches: int = 60) -> None:
+    """No search log: history imported as events (search, then clicks carrying the query)."""
     shopper = ShopperFactory(external_id="importer")
     start = datetime(2026, 9, 1, tzinfo=UTC)
     rng = random.Random(3)
-    for n in range(60):
+    for n in range(n_searches):
         query = rng.choice(list(QUERIES))
         session = f"sess-{n}"
         moment = start + timedelta(hours=n)
@@ -186,13 +186,17 @@ def test_train_ranker_rebuilds_lists_from_search_sessions(serving_store, operato
         Event.objects.create(
             event_id=f"c-{n}",
             shopper=shopper,
-            product=serving_store.products[clicked],
+            product=store.products[clicked],
             type="click",
             query=query,
             position=2,
             session=session,
             timestamp=moment + timedelta(seconds=20),
         )
+
+
+def test_train_ranker_rebuilds_lists_from_search_sessions(serving_store, operator_user):
+    _session_history(serving_store)
     job = training_services.job_launch(
         kind="train_ranker",
         user=operator_user,
@@ -204,6 +208,50 @@ def test_train_ranker_rebuilds_lists_from_search_sessions(serving_store, operato
     # clicks only, no purchase: one (click) head, as before the heads
     assert finished.metrics["heads"]["heads"] == 1
     assert "single_head" not in finished.metrics["heads"]
+
+
+def test_lists_are_built_with_the_queries_encoded_in_batches_and_come_out_as_one_at_a_time(
+    serving_store, monkeypatch
+):
+    """The queries of rebuilt and served lists are encoded in batches (one query at a time cost
+    15x more on a busy host), and the lists, features and fusion baselines are those of the
+    one-query-at-a-time path."""
+    from recommend import selectors
+    from recommend.serving import cache, loaders
+    from training.ranking_data import FeatureBuilder, build_dataset
+
+    _session_history(serving_store, n_searches=40)
+    _served_history(serving_store, n_lists=12)
+    singles: list[str] = []
+    batches: list[list[str]] = []
+    encode_query, encode_queries = loaders.encode_query, loaders.encode_queries
+
+    def one(version, text):
+        singles.append(text)
+        return encode_query(version, text)
+
+    def many(version, texts, batch_size=64):
+        batches.append(list(texts))
+        return encode_queries(version, texts, batch_size)
+
+    monkeypatch.setattr(loaders, "encode_query", one)
+    monkeypatch.setattr(loaders, "encode_queries", many)
+    models = selectors.served_models(selectors.default_strategy("search"))
+    params = {"max_lists": 100, "list_size": 5, "days": None}
+
+    def build():
+        return build_dataset(params=params, retriever=models.retriever, cf_version=models.cf)
+
+    batched = build()
+    assert {shown.source for shown in batched[0]} == {"log", "session"}
+    assert not singles and batches and sum(map(len, batches)) == len(set(QUERIES))
+
+    client = cache.redis_client()
+    client.delete(*client.keys("aisle:recommend:qvec:*"))  # encode afresh, as the first time
+    monkeypatch.setattr(FeatureBuilder, "prepare_many", lambda self, queries: None)
+    one_at_a_time = build()
+    assert sorted(singles) == sorted(QUERIES)
+    assert batched == one_at_a_time  # (lists, rows by list, fusion baseline by list)
 
 
 def test_session_lists_keep_only_clicks_todays_retrieval_finds(serving_store):
