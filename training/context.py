@@ -248,10 +248,12 @@ class JobContext:
         self.log(f"device: {info.name}")
 
     # ------------------------------------------------------------------ row updates
-    def snapshot(self) -> dict[str, Any] | None:
-        """Fields to write, or None when nothing changed since the last write."""
+    def snapshot(self, *, full: bool = False) -> dict[str, Any] | None:
+        """Fields to write, or None when nothing changed since the last write. ``full``: every
+        field even when nothing changed (the final write: a monitor write that found no row to
+        update, such as one racing the job row's commit, must not lose the history it took)."""
         with self._lock:
-            if not self._dirty:
+            if not self._dirty and not full:
                 return None
             self._dirty = False
             if self._point is not None:

@@ -145,7 +145,7 @@ def job_run(*, job_id: int) -> Job | None:
         from training.ml.device import peak_memory_mb
 
         peak = round(peak_memory_mb(ctx.device_info), 1)
-    fields = ctx.snapshot() or {}
+    fields = ctx.snapshot(full=True) or {}
     fields.update(
         status=status,
         finished_at=timezone.now(),

@@ -51,6 +51,33 @@ register_job_kind(
 )
 
 
+def _lost_write_runner(ctx):
+    ctx.progress(0.5, 5, 10, 0.75, {"epoch": 1})
+    # What a monitor write that found no row to update does (its snapshot taken, its UPDATE
+    # matching nothing, as when it races the job row's commit): the point must not be lost.
+    assert ctx.snapshot() is not None and ctx.snapshot() is None
+    ctx.finish(None, {"done": 1})
+
+
+register_job_kind(
+    "test_lost_monitor_write",
+    queue="cpu",
+    runner=_lost_write_runner,
+    help="test: its one progress point was taken by a monitor write that updated nothing",
+    params=[Param("n", int, 1, "unused")],
+    replace=True,
+)
+
+
+def test_the_final_write_keeps_the_history_a_lost_monitor_write_took(operator_user):
+    job = _launch("test_lost_monitor_write", user=operator_user)
+
+    finished = services.job_run(job_id=job.pk)
+
+    assert finished.status == Job.Status.SUCCEEDED, finished.error
+    assert [p["loss"] for p in finished.metrics_history] == [0.75]
+
+
 @pytest.mark.slow
 def test_embed_catalog_writes_vectors_index_progress_and_metrics(base_retriever, operator_user):
     store = factories.build_training_store(per_category=4, shoppers=2, sessions=1)
