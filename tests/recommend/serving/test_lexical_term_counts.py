@@ -158,3 +158,11 @@ def test_still_one_statement(catalogue):
             PostgresLexicalIndex(match_limit=5).search_split(query, 10)
         assert len(captured.captured_queries) == 1
         assert "search_term_counts" in captured.captured_queries[0]["sql"]
+
+
+def test_the_full_text_index_caps_its_pending_list():
+    """Entries waiting in the GIN pending list are read by every search: the index keeps the
+    list at 256 kB (migration 0010), not the server's 4 MB."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'catalog_product_fts'")
+        assert cursor.fetchone()[0] == ["gin_pending_list_limit=256"]
