@@ -1,6 +1,7 @@
 """The SQL of the lexical retriever's BM25 (``recommend.serving.retrievers``): the query's
 terms with their idf from the statistics the triggers keep, each candidate's term frequencies
-cut from its full-text vectors, summed into Okapi BM25 (or BM25F), over the stemmed vector and,
+looked up in its stored term counts (``Product.search_terms`` / ``search_term_counts``) or cut
+from its full-text vectors, summed into Okapi BM25 (or BM25F), over the stemmed vector and,
 for the ``*_exact`` scorings, the unstemmed one too."""
 
 from __future__ import annotations
@@ -60,6 +61,25 @@ def _frequencies(vector: str, terms: str, *, fields: bool) -> str:
     )
 
 
+#: The place of each field weight's count in ``Product.search_term_counts``' rows.
+_COUNT_INDEX = {"A": 1, "B": 2, "C": 3, "D": 4}
+
+
+def _counted_frequency(counts: str, *, fields: bool) -> str:
+    """:func:`_frequencies`' ``tf`` from ``counts``, a lexeme's ``{A, B, C, D}`` occurrences
+    (a row of ``search_term_counts``): the same expression over the same numbers, so the same
+    value of the same type (positions are counted as weights: one weight per position)."""
+    occurrences = "(" + " + ".join(f"{counts}[{i}]" for i in _COUNT_INDEX.values()) + ")"
+    if not fields:
+        return f"greatest({occurrences}, 1)"
+    extra = "".join(
+        f" + {float(w) - 1.0} * {counts}[{_COUNT_INDEX[f]}]"
+        for f, w in BM25F_FIELD_WEIGHTS.items()
+        if float(w) != 1.0
+    )
+    return f"greatest({occurrences}{extra}, 1.0)"
+
+
 def _terms_sql(config: str, term_table: str) -> str:
     """The query's lexemes under ``config`` (parameter: the query text) with their idf from
     ``term_table``."""
@@ -107,10 +127,19 @@ _EXACT_TERMS_SQL = (
 )
 
 
-def bm25_sql(candidates_sql: str, *, fields: bool = False, exact: bool = False) -> str:
+def bm25_sql(
+    candidates_sql: str, *, fields: bool = False, exact: bool = False, counts: bool = False
+) -> str:
     """BM25 of the ``(id, search_vector[, search_vector_exact])`` rows of ``candidates_sql``,
     as ``(id, score)``; parameters: the query text (twice with ``exact``), then those of
     ``candidates_sql``.
+
+    With ``counts`` (stemmed side only, so not with ``exact``), the candidates are ``(id,
+    search_terms, search_term_counts)`` rows: each query lexeme is looked up in the candidate's
+    ``search_terms`` and its frequency read from the counts at that place, where cutting the
+    candidate's vector down to the query's lexemes (``counts=False``) cost most of the lexical
+    stage. The same numbers in the same expressions, summed in the same order: the same scores
+    to the last bit (``tests/recommend/serving/test_lexical_term_counts.py``).
 
     The query's lexemes are those ``to_tsvector`` makes of its text (the words
     ``websearch_to_tsquery`` looks for; operators and stop words fall out). With ``exact``,
@@ -119,11 +148,14 @@ def bm25_sql(candidates_sql: str, *, fields: bool = False, exact: bool = False) 
     "lighting", a product holding "lighting" then outranks one that only holds "light", both
     of which the stemmed side scores alike, while "lamp" and "lamps" still count as one word
     (a multi-field match of stemmed and unstemmed text)."""
+    if counts and exact:
+        raise ValueError("the stored counts are the stemmed vector's: no exact scoring from them")
     k1, b = float(BM25_K1), float(BM25_B)
 
-    def saturation(tf: str, vector: str, avgdl: str) -> str:
+    def saturation(tf: str, vector: str, avgdl: str, length: str | None = None) -> str:
+        length = length or f"length(m.{vector})"
         return (
-            f"{tf} * {k1 + 1} / ({tf} + {k1} * ({1 - b} + {b} * length(m.{vector})"
+            f"{tf} * {k1 + 1} / ({tf} + {k1} * ({1 - b} + {b} * {length}"
             f" / coalesce((SELECT {avgdl} FROM corpus), 1)))"
         )
 
@@ -143,10 +175,24 @@ def bm25_sql(candidates_sql: str, *, fields: bool = False, exact: bool = False) 
             f"  FROM ({_frequencies('search_vector_exact', 'exact_terms', fields=fields)}) u"
             "  JOIN exact_terms t ON t.lexeme = u.lexeme GROUP BY t.root) g), 0)"
         )
-    return (
+    corpus = (
         f"{ctes}, corpus AS ("
         "  SELECT greatest(lexemes::float8 / nullif(documents, 0), 1) AS avgdl,"
         "    greatest(exact_lexemes::float8 / nullif(documents, 0), 1) AS exact_avgdl"
-        f"  FROM {CORPUS_STATS_TABLE} WHERE id = 1"
-        f") SELECT m.id, {score} AS score FROM ({candidates_sql}) m"
+        f"  FROM {CORPUS_STATS_TABLE} WHERE id = 1)"
+    )
+    if not counts:
+        return f"{corpus} SELECT m.id, {score} AS score FROM ({candidates_sql}) m"
+    # Each (candidate, query lexeme) pair the candidate holds, its place found once and its tf
+    # computed once (OFFSET 0 keeps the planner from inlining the expressions into every use).
+    # Summed in byte order of the lexemes, the order of a tsvector, which the vector's SQL
+    # sums in: floating-point addition is not associative, and products tied there stay tied.
+    tf = _counted_frequency("m.search_term_counts[y.k]", fields=fields)
+    contribution = saturation("u.tf", "", "avgdl", length="cardinality(m.search_terms)")
+    return (
+        f"{corpus} SELECT m.id, coalesce(sum(u.idf * {contribution}"
+        f' ORDER BY u.lexeme COLLATE "C"), 0) AS score FROM ({candidates_sql}) m'
+        f" LEFT JOIN LATERAL (SELECT y.lexeme, y.idf, {tf} AS tf FROM ("
+        "  SELECT t.lexeme, t.idf, array_position(m.search_terms, t.lexeme) AS k"
+        "  FROM terms t OFFSET 0) y WHERE y.k IS NOT NULL OFFSET 0) u ON true GROUP BY m.id"
     )

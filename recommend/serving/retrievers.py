@@ -2,7 +2,9 @@
 
 - :class:`PostgresLexicalIndex` — full text on ``catalog_product.search_vector`` (GIN) with
   ``websearch_to_tsquery('english', …)``; ranks a bounded set: at most ``match_limit``
-  matching rows are scored with Okapi BM25 (see :data:`BM25_K1`), never every match.
+  matching rows are scored with Okapi BM25 (see :data:`BM25_K1`), never every match, from
+  their stored term counts (``Product.search_term_counts``; ``term_counts=False``: from their
+  vectors, as the ``*_exact`` scorings always do).
 - :class:`PgVectorIndex` — pgvector over ``training_productembedding``, one partial HNSW index
   per retriever version (``(vector::vector(dim)) vector_cosine_ops WHERE model_version_id =
   id``). The SQL repeats that expression and that predicate verbatim so the planner picks the
@@ -130,22 +132,44 @@ def _quoted(lexeme: str) -> str:
 
 class PostgresLexicalIndex:
     """Full-text retrieval over the generated ``search_vector`` column, BM25-ranked (or
-    ``ts_rank_cd``-ranked with ``scoring="ts_rank_cd"``: what it was before, for comparison)."""
+    ``ts_rank_cd``-ranked with ``scoring="ts_rank_cd"``: what it was before, for comparison).
+
+    ``term_counts`` (the default): ``bm25`` / ``bm25f`` read the candidates' term frequencies
+    from their generated ``search_terms`` / ``search_term_counts`` columns; ``False`` cuts them
+    from each candidate's vector, as before (the same scores, at about twice the cost:
+    ``bench/lexical_latency.py``)."""
 
     def __init__(
-        self, match_limit: int = LEXICAL_MATCH_LIMIT, scoring: str = DEFAULT_SCORING
+        self,
+        match_limit: int = LEXICAL_MATCH_LIMIT,
+        scoring: str = DEFAULT_SCORING,
+        *,
+        term_counts: bool = True,
     ) -> None:
         if scoring not in SCORINGS:
             raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
         self.match_limit = match_limit
         self.scoring = scoring
+        self.term_counts = term_counts and scoring in ("bm25", "bm25f")
 
     @property
     def _exact(self) -> bool:
         return self.scoring.endswith("_exact")
 
+    @property
+    def _columns(self) -> str:
+        """The candidates' columns (after ``p.id``) that the BM25 scorings read."""
+        if self.term_counts:
+            return ", p.search_terms, p.search_term_counts"
+        return ", p.search_vector, p.search_vector_exact" if self._exact else ", p.search_vector"
+
     def _bm25(self, candidates_sql: str) -> str:
-        return bm25_sql(candidates_sql, fields=self.scoring.startswith("bm25f"), exact=self._exact)
+        return bm25_sql(
+            candidates_sql,
+            fields=self.scoring.startswith("bm25f"),
+            exact=self._exact,
+            counts=self.term_counts,
+        )
 
     def _text_params(self, query_text: str) -> list[str]:
         """The query-text parameters of :meth:`_bm25`'s SQL."""
@@ -169,9 +193,9 @@ class PostgresLexicalIndex:
         # The tsquery expression is written out inline, not put in a CTE: inline, the planner
         # folds it to a constant and uses the GIN index (0.1 ms); joined from a CTE it took a
         # sequential scan and 13 ms of planning on 10k products.
-        exact = ", p.search_vector_exact" if self._exact else ""
+        columns = self._columns if self.scoring != "ts_rank_cd" else ", p.search_vector"
         candidates = (
-            f"SELECT p.id, p.search_vector{exact} FROM {PRODUCT_TABLE} p"
+            f"SELECT p.id{columns} FROM {PRODUCT_TABLE} p"
             f"  WHERE p.search_vector @@ {tsquery_sql} AND {where} LIMIT {int(self.match_limit)}"
         )
         if self.scoring != "ts_rank_cd":
@@ -274,10 +298,7 @@ class PostgresLexicalIndex:
         for a core)."""
         where, params = filter_sql(filters, "p")
         limit = int(self.match_limit)
-        exact = ", p.search_vector_exact" if self._exact else ""
-        match = (
-            f"SELECT p.id, p.search_vector{exact} FROM {PRODUCT_TABLE} p WHERE p.search_vector @@ "
-        )
+        match = f"SELECT p.id{self._columns} FROM {PRODUCT_TABLE} p WHERE p.search_vector @@ "
         any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
         strict = self._bm25(f"{match}websearch_to_tsquery('english', %s) AND {where} LIMIT {limit}")
         relaxed = self._bm25(
@@ -308,10 +329,7 @@ class PostgresLexicalIndex:
             return {}
         query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
         if self.scoring != "ts_rank_cd":
-            exact = ", p.search_vector_exact" if self._exact else ""
-            candidates = (
-                f"SELECT p.id, p.search_vector{exact} FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
-            )
+            candidates = f"SELECT p.id{self._columns} FROM {PRODUCT_TABLE} p WHERE p.id = ANY(%s)"
             sql = self._bm25(candidates)
         else:
             sql = (
