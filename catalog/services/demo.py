@@ -19,7 +19,7 @@ from catalog.import_hooks import demo_parts_write
 from catalog.models import Brand, Category, Event, Product, SearchLog, Shopper
 from catalog.search_text import category_path_names, product_search_text
 from catalog.selectors import catalog_is_empty, category_paths
-from catalog.services.imports import PRODUCT_COMPARED
+from catalog.services.imports import PRODUCT_COMPARED, fulltext_pending_merge
 
 CATALOG_TABLES = (Event, SearchLog, Product, Shopper, Category, Brand)
 
@@ -107,6 +107,7 @@ def demo_store_build(
     with connection.cursor() as cursor:  # fresh statistics: plans and the admin's row estimates
         for model in CATALOG_TABLES:
             cursor.execute(f"ANALYZE {model._meta.db_table}")
+    fulltext_pending_merge()  # the write's index entries, merged before the first search
     step = time.monotonic()
     truth_dir = Path(truth_dir) if truth_dir else Path(settings.DATA_DIR) / "demo"
     truth_files = {**write_truth(store, truth_dir), **write_planting_truth(store, truth_dir)}

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Brand, ImportRun, Product
-from catalog.services.imports import catalog_import_file
+from catalog.services.imports import catalog_import_file, fulltext_pending_merge
 from platform_core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +71,17 @@ def test_reimporting_the_same_file_changes_nothing(categories, write):
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
     assert dict(Product.objects.values_list("external_id", "updated_at")) == before
     assert not Product.objects.filter(needs_embedding=True).exists()
+
+
+def test_an_import_merges_its_full_text_index_entries_before_the_first_search(categories, write):
+    # Left in the GIN pending list, every lexical search would read through them until a vacuum.
+    catalog_import_file(kind="products", source=write("a.csv", HEADER + GOOD))
+
+    assert fulltext_pending_merge() == 0  # nothing was left pending
+    changed = GOOD.replace("Grippy sole", "Grippy sole with a wide toe box")
+    assert catalog_import_file(kind="products", source=write("b.csv", HEADER + changed)).updated
+    assert fulltext_pending_merge() == 0
+    assert Product.objects.filter(search_vector="wide").count() == 1
 
 
 def test_a_price_change_updates_without_reembedding_but_a_title_change_reembeds(categories, write):
