@@ -220,3 +220,15 @@ def test_precision_through_the_api_against_the_baselines_on_a_small_store(image_
     assert (
         figures["image"]["precision@10 category"] >= figures["histogram"]["precision@10 category"]
     ), figures
+
+
+def test_the_admin_search_by_image_page_says_when_no_encoder_is_active(
+    client, analyst_user, serving_state
+):
+    client.force_login(analyst_user)
+    page = client.get("/admin/catalog/search-by-image/")
+    assert page.status_code == 200
+    text = " ".join(page.content.decode().split())
+    # the intro used to name the encoder in a blank: "... answers with . Nothing is logged."
+    assert "answers with ." not in text and "None is active yet" in text
+    assert "no image encoder is active: run the embed_images job" in text
