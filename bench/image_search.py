@@ -1,17 +1,17 @@
 """Search by image on a demo store: precision@10 of the image encoder vs a colour-histogram
 baseline vs text-only similarity, in one run, and the web process's cost of image queries.
 
-    .venv/bin/python bench/image_search.py --database aisle_im_demo [--queries 200] [--seed 7]
-        [--train --epochs 12]
+    .venv/bin/python bench/image_search.py --database aisle_im_demo [--queries 400] [--views 2]
+        [--seed 7] [--train --epochs 12] [--save per_product.json]
 
 Needs a demo store in ``--database`` (``migrate``, ``demo_store``, ``platform_bootstrap``) with
 its hidden truth in DATA_DIR/demo (``images.json``: each picture's category, colour, pattern
 and view). ``--train`` runs ``embed_images`` first (inline); otherwise the active ``image``
 version is measured.
 
-Queries: the products the active version held out of its training (the job's hash split),
-each drawn again by the demo renderer under another view (pose, background, noise: a stream
-of this bench's own, ``--seed``), and POSTed as a PNG to ``/api/v1/search/image`` through
+Queries: the products the active version held out of its training (the job's hash split, up
+to ``--queries`` of them), each drawn again by the demo renderer under ``--views`` other views
+(pose, background, noise: a stream of this bench's own, ``--seed``), and each view POSTed as a PNG to ``/api/v1/search/image`` through
 Django's test client (the whole view stack: key, parsing, decoding, encoding, pgvector, facets,
 the served-request log). A hit is a top-10 product of the query product's category *and*
 colour (truth), the query product itself left out. Beside it, in the same run and on the same
@@ -22,6 +22,11 @@ queries:
 * **text only**: the query product's own title vector (the packaged MiniLM) against every
   product's title vector — what similarity knows without looking at the picture at all (it
   reads the colour and type words of the title, so it is a strong baseline).
+
+A held-out product's figure is the mean over its views; the encoder's margin over each
+baseline gets a 95 % paired bootstrap interval over the held-out products
+(``bench/_paired.py``: the views of one product are not independent queries, so the product is
+the unit that is resampled).
 
 Then the web process: p50/p95 of ``/search/image`` over the queries, and the process's
 resident memory before the first image query and after (what loading the image encoder and
@@ -53,6 +58,9 @@ sys.path.insert(0, str(REPO))
 from bench._serving import setup_django, table  # noqa: E402
 
 K = 10
+IMAGE = "image encoder (through the API)"
+HIST = "colour histogram (baseline)"
+TEXT = "text only: the product's title vector (baseline)"
 
 
 def rss_mb() -> float:
@@ -66,7 +74,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", required=True)
     parser.add_argument("--redis-db", type=int, default=13)
-    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=400, help="held-out products queried")
+    parser.add_argument("--views", type=int, default=2, help="renderings per queried product")
+    parser.add_argument("--save", type=Path, default=None, help="write per-product figures")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--truth-dir", type=Path, default=None)
     parser.add_argument("--train", action="store_true", help="run embed_images first")
@@ -138,14 +148,12 @@ def main() -> None:
         return sum(labels[position[pk]] == label for pk in top_ids[:K]) / K
 
     by_external = {ext[r.product_id]: r.product_id for r in rows}
-    image_p, hist_p, text_p, latencies = [], [], [], []
-    rss_before_query = rss_mb()
-    for number, i in enumerate(chosen):
-        product_id = rows[i].product_id
-        label = labels[i]
-        query = render_spec(specs[ext[product_id]], view=random_view(rng))
-        data = png_bytes(query)
-        upload = io.BytesIO(data)
+    first_ms = float("nan")
+
+    def search_one(query, product_id: int, label, i: int, number: int) -> tuple[float, float]:
+        """(encoder through the API, colour histogram): precision@10 of one query picture."""
+        nonlocal first_ms
+        upload = io.BytesIO(png_bytes(query))
         upload.name = "query.png"
         started = time.perf_counter()
         response = client.post(f"/api/v1/search/image?size={K + 1}", {"image": upload})
@@ -159,12 +167,31 @@ def main() -> None:
         else:
             first_ms = elapsed
         found = [by_external[r["product"]["id"]] for r in response.json()["results"]]
-        image_p.append(precision([pk for pk in found if pk != product_id], label))
+        image_p = precision([pk for pk in found if pk != product_id], label)
         q_hist = colour_histograms(np.asarray(query)[None])[0]
         order = [rows[j].product_id for j in np.argsort(-(hist_index @ q_hist)) if j != i]
-        hist_p.append(precision(order, label))
+        return image_p, precision(order, label)
+
+    per_product: dict[str, dict[str, float]] = {IMAGE: {}, HIST: {}, TEXT: {}}
+    latencies = []
+    rss_before_query = rss_mb()
+    number = 0
+    for i in chosen:
+        product_id = rows[i].product_id
+        label = labels[i]
         order = [rows[j].product_id for j in np.argsort(-(titles @ titles[i])) if j != i]
-        text_p.append(precision(order, label))
+        text_here = precision(order, label)  # the title does not change with the view
+        image_here, hist_here = [], []
+        for _view in range(args.views):
+            query = render_spec(specs[ext[product_id]], view=random_view(rng))
+            image_p, hist_p = search_one(query, product_id, label, i, number)
+            image_here.append(image_p)
+            hist_here.append(hist_p)
+            number += 1
+        key = ext[product_id]
+        per_product[IMAGE][key] = statistics.mean(image_here)
+        per_product[HIST][key] = statistics.mean(hist_here)
+        per_product[TEXT][key] = text_here
     rss_end = rss_mb()
 
     same = [sum(lab == labels[i] for lab in labels) - 1 for i in chosen]
@@ -174,16 +201,24 @@ def main() -> None:
         table(
             ["method", f"precision@{K} (same category and colour)"],
             [
-                ["image encoder (through the API)", f"{statistics.mean(image_p):.3f}"],
-                ["colour histogram (baseline)", f"{statistics.mean(hist_p):.3f}"],
-                [
-                    "text only: the product's title vector (baseline)",
-                    f"{statistics.mean(text_p):.3f}",
-                ],
+                [IMAGE, f"{statistics.mean(per_product[IMAGE].values()):.3f}"],
+                [HIST, f"{statistics.mean(per_product[HIST].values()):.3f}"],
+                [TEXT, f"{statistics.mean(per_product[TEXT].values()):.3f}"],
                 ["ceiling (same-label products that exist)", f"{ceiling:.3f}"],
             ],
         )
     )
+    print(
+        f"{len(chosen)} held-out products x {args.views} views = {number} queries; "
+        f"load average {Path('/proc/loadavg').read_text().split()[:3]}"
+    )
+    print()
+    from bench._paired import print_paired
+
+    for baseline in (TEXT, HIST):
+        print_paired(per_product, IMAGE, baseline, metric=f"precision@{K}", show_trailing=5)
+    if args.save:
+        args.save.write_text(json.dumps(per_product, indent=1))
     lat = sorted(latencies)
     p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
     print()

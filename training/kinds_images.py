@@ -16,7 +16,7 @@ register_job_kind(
     scales_with="products",
     queue="cpu",
     runner="training.runners.embed_images.run",
-    help="With no AISLE_IMAGE_ENCODER configured: a small CNN image tower is trained on the "
+    help="With no AISLE_IMAGE_ENCODER configured: a small CNN image tower (which also reads the Hu moments of the object's silhouette, a shape descriptor that pose does not change) is trained on the "
     "products' main pictures against the frozen title vectors of the active retriever (a "
     "contrastive picture↔title term), against its category's centroid of title vectors (the "
     "category term: what the product is, beyond its own title's words) and, lighter, against "

@@ -1,7 +1,8 @@
 """Image encoders for search by image.  Plain Python + torch, no Django.
 
 - :class:`ImageTower` is the in-platform image encoder: a small CNN (four conv blocks, global
-  average and max pooling, plus the picture's mean colour) projected into the text encoder's
+  average and max pooling, plus the picture's mean colour and the Hu moments of its
+  silhouette against the backdrop) projected into the text encoder's
   vector space.  :func:`train_image_tower` trains it on a store's (picture, title vector) pairs
   with two contrastive terms: picture ↔ its frozen title vector (CLIP-style, so pictures land
   near their titles) and picture ↔ another augmented view of itself (SimCLR-style, so two
@@ -55,6 +56,10 @@ class ImageTowerConfig:
     # pictures against their group's centroid of title vectors (groups: the catalogue's
     # categories): what a product is, beyond its own title's words; 0 turns it off
     group_weight: float = 1.0
+    # the silhouette's seven Hu moments (the object against its backdrop) join the pooled
+    # features: a shape descriptor that rotation, scale, shift and flip leave unchanged, which
+    # a small CNN trained on a few pictures per category does not learn by itself
+    shape_moments: bool = True
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,8 +73,8 @@ def _tower_class():
     from torch import nn
 
     class ImageTower(nn.Module):
-        """Small CNN → (avg ⊕ max pooled features ⊕ colour mean and spread) → projection,
-        L2-normalised."""
+        """Small CNN → (avg ⊕ max pooled features ⊕ colour mean and spread ⊕ the
+        silhouette's Hu moments) → projection, L2-normalised."""
 
         def __init__(self, config: ImageTowerConfig):
             super().__init__()
@@ -90,8 +95,12 @@ def _tower_class():
                     layers.append(nn.MaxPool2d(2))
                 channels = width
             self.features = nn.Sequential(*layers)
+            self.shape_moments = config.shape_moments
+            # the moments' logarithms span very different ranges: a batch norm evens them
+            self.moments_norm = nn.BatchNorm1d(7) if config.shape_moments else None
+            extra = 6 + (7 if config.shape_moments else 0)
             self.head = nn.Sequential(
-                nn.Linear(2 * channels + 6, 512),
+                nn.Linear(2 * channels + extra, 512),
                 nn.ReLU(inplace=True),
                 nn.Linear(512, config.dim),
             )
@@ -100,10 +109,62 @@ def _tower_class():
             # colour statistics straight from the pixels: the colour survives pooling intact
             colour = torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], dim=1)
             h = self.features(x)
-            pooled = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3)), colour], dim=1)
+            parts = [h.mean(dim=(2, 3)), h.amax(dim=(2, 3)), colour]
+            if self.shape_moments:
+                parts.append(self.moments_norm(hu_moments(x)))
+            pooled = torch.cat(parts, dim=1)
             return nn.functional.normalize(self.head(pooled), dim=1)
 
     return ImageTower
+
+
+def silhouette(x: torch.Tensor, *, threshold: float = 0.25, softness: float = 0.05):
+    """(n, h, w) in [0, 1]: how far each pixel stands from the picture's border colour (the
+    mean of its outermost rows and columns, where a product photograph shows its backdrop),
+    softly thresholded: the object's mask whatever colour it is."""
+    import torch
+
+    border = torch.cat([x[:, :, 0, :], x[:, :, -1, :], x[:, :, :, 0], x[:, :, :, -1]], dim=2)
+    distance = (x - border.mean(dim=2)[:, :, None, None]).norm(dim=1)
+    return torch.sigmoid((distance - threshold) / softness)
+
+
+def hu_moments(x: torch.Tensor) -> torch.Tensor:
+    """(n, 7): the seven Hu moment invariants of each picture's :func:`silhouette`, as
+    logarithms of their size (the seventh's sign flips with a mirror image, and the tower
+    normalises the seven itself). Coordinates run over [-1, 1], so at 64 px the third and
+    higher moments are tiny and mostly sit at the 1e-12 floor: the first two carry the shape."""
+    import torch
+
+    mask = silhouette(x.float())
+    n, h, w = mask.shape
+    ys = torch.linspace(-1, 1, h, device=x.device).view(1, h, 1)
+    xs = torch.linspace(-1, 1, w, device=x.device).view(1, 1, w)
+    m00 = mask.sum(dim=(1, 2)).clamp_min(1e-6)
+    cy = (mask * ys).sum(dim=(1, 2)) / m00
+    cx = (mask * xs).sum(dim=(1, 2)) / m00
+    dy, dx = ys - cy.view(n, 1, 1), xs - cx.view(n, 1, 1)
+
+    def eta(p: int, q: int) -> torch.Tensor:
+        mu = (mask * dx**p * dy**q).sum(dim=(1, 2))
+        return mu / m00 ** (1 + (p + q) / 2)
+
+    n20, n02, n11 = eta(2, 0), eta(0, 2), eta(1, 1)
+    n30, n03, n21, n12 = eta(3, 0), eta(0, 3), eta(2, 1), eta(1, 2)
+    a, b = n30 + n12, n21 + n03
+    hu = torch.stack(
+        [
+            n20 + n02,
+            (n20 - n02) ** 2 + 4 * n11**2,
+            (n30 - 3 * n12) ** 2 + (3 * n21 - n03) ** 2,
+            a**2 + b**2,
+            (n30 - 3 * n12) * a * (a**2 - 3 * b**2) + (3 * n21 - n03) * b * (3 * a**2 - b**2),
+            (n20 - n02) * (a**2 - b**2) + 4 * n11 * a * b,
+            (3 * n21 - n03) * a * (a**2 - 3 * b**2) - (n30 - 3 * n12) * b * (3 * a**2 - b**2),
+        ],
+        dim=1,
+    )
+    return torch.log10(hu.abs() + 1e-12)
 
 
 def build_tower(config: ImageTowerConfig):
@@ -328,6 +389,7 @@ def load_tower(directory: str | Path, *, device: str = "cpu") -> tuple[Any, Imag
     directory = Path(directory)
     meta = json.loads((directory / ARTIFACT_META).read_text(encoding="utf-8"))
     meta["widths"] = tuple(meta["widths"])
+    meta.setdefault("shape_moments", False)  # towers saved before the moments had none
     config = ImageTowerConfig(**meta)
     model = build_tower(config)
     model.load_state_dict(
