@@ -9,13 +9,26 @@ The tunings, all chosen on the validation half of the judged queries (never the 
 * ``lcb``: a 20-setting grid around the defaults, a setting chosen only when the lower
   confidence bound of its per-query gain over the defaults is above zero (Bonferroni over the
   grid), else the defaults (``tune_search``'s selection now);
+* ``lcb + convex``: the same grid plus the convex fusion at each of its shares (24
+  settings, the Bonferroni correction counting them): a fusion that adapts to each query's
+  score distributions (a hit far ahead of its list counts more), with no more parameters;
 * ``lcb + synthetic``: the same with synthetic queries written from the catalogue by the
   retriever-adaptation rules (``training.ml.synthetic_queries``, their source product
   relevant) added to the validation queries, each source weighing the same.
 
-In memory like ``bench/_adapted.offline_figures`` (its numbers are comparable): the lexical
-list is the numpy BM25 baseline, the semantic list the exact cosine over the version's stored
-vectors, fused by the tune_search job's own code.
+Each query's lists (``--fusion-lists``): ``serving`` (the default), the lists serving fuses and
+the ``tune_search`` job tunes on (``training.search_fusion_data``: the query prepared as
+serving prepares it, BM25 full matches and partial matches, the latter fused at half the
+lexical weight, the retriever's hits above the strategy's minimum cosine); or ``numpy``, in
+memory like ``bench/_adapted.offline_figures`` (the numpy BM25 baseline as one lexical list, no
+partial matches, the exact cosine of the raw query: what the last stop measured). Either way
+fused by the tune_search job's own code.
+
+The ceiling lines bound what any tuning can win: the best of the 77 settings chosen on the
+test half itself, and the per-query oracle (each query its best setting). ``--heldout-queries
+N`` adds N judged queries of the same held-out grammar over the same store
+(``catalog.demo.judged_heldout.more_heldout_judged``) to its 80: the LCB rule's power grows
+with the validation queries, the interval's width shrinks with the test ones.
 """
 
 from __future__ import annotations
@@ -38,16 +51,21 @@ def fusion_figures(
     log: Callable[[str], None],
     bm25,
     ndcg,
+    lists_source: str = "serving",
 ) -> dict[str, dict[str, float]]:
-    """Per judged query NDCG@10 of the default fusion and of each tuning."""
+    """Per judged query NDCG@10 of the default fusion and of each tuning; the test queries; the
+    ceilings (:func:`training.ml.search_fusion.fusion_ceiling`) on each half."""
     from catalog.models import Product
     from recommend.models import Strategy
     from training import vectors
     from training.ml.encoders import encode_texts, product_text
     from training.ml.search_fusion import (
+        DEFAULT_K_GRID,
+        DEFAULT_SHARE_GRID,
         FusionSetting,
         QueryLists,
         fused_ids,
+        fusion_ceiling,
         split_queries,
         tune_search_fusion,
     )
@@ -91,16 +109,28 @@ def fusion_figures(
     order_ids = [external[vector_ids[i]] for i in keep]
     queries = list(every)
     lists = {}
+    raw_lists = {}
     for q, v in zip(queries, encode_texts(model, queries, batch_size=64), strict=True):
         similarity = unit @ v
         top = np.argsort(-similarity, kind="stable")[:100]
         lexical = index.search_scored(q, 100)
-        lists[q] = QueryLists(
+        raw_lists[q] = QueryLists(
             lexical=[external[pk] for pk, _ in lexical],
             semantic=[order_ids[i] for i in top],
             lexical_scores=[s for _, s in lexical],
             semantic_scores=[float(similarity[i]) for i in top],
         )
+    if lists_source == "numpy":
+        lists = raw_lists
+    else:
+        lists = _serving_lists(queries, external)
+    log(
+        f"lists: {lists_source}; queries with full lexical matches "
+        f"{sum(1 for q in truth if lists[q].lexical)}, partial only "
+        f"{sum(1 for q in truth if not lists[q].lexical and lists[q].partial)}, none "
+        f"{sum(1 for q in truth if not lists[q].lexical and not lists[q].partial)} "
+        f"(of {len(truth)} judged)"
+    )
     field = {f.name: f.default for f in Strategy._meta.get_fields() if hasattr(f, "default")}
     default = FusionSetting(field["rrf_k"], field["lexical_weight"], field["semantic_weight"])
     v_lists = {q: lists[q] for q in valid}
@@ -112,6 +142,9 @@ def fusion_figures(
         "best": tune_search_fusion(v_lists, v_truth, start=default),
         "wide": tune_search_fusion(v_lists, v_truth, start=default, wide=True),
         "lcb": tune_search_fusion(v_lists, v_truth, start=default, select="lcb"),
+        "lcb + convex": tune_search_fusion(
+            v_lists, v_truth, start=default, select="lcb", wide=True
+        ),
         "lcb + synthetic": tune_search_fusion(
             s_lists, s_truth, start=default, select="lcb", groups=groups
         ),
@@ -132,12 +165,63 @@ def fusion_figures(
         scores[f"hybrid tuned ({name})"] = {
             q: ndcg(fused_ids(lists[q], c), truth[q]) for q in truth
         }
-    scores["BM25 (numpy)"] = {q: ndcg(lists[q].lexical, truth[q]) for q in truth}
-    scores["plain embedding"] = {q: ndcg(lists[q].semantic, truth[q]) for q in truth}
-    return scores, test
+    only_lexical = FusionSetting(default.rrf_k, 1.0, 0.0)
+    only_semantic = FusionSetting(default.rrf_k, 0.0, 1.0)
+    scores["lexical only"] = {q: ndcg(fused_ids(lists[q], only_lexical), truth[q]) for q in truth}
+    scores["semantic only"] = {q: ndcg(fused_ids(lists[q], only_semantic), truth[q]) for q in truth}
+    scores["BM25 (numpy)"] = {q: ndcg(raw_lists[q].lexical, truth[q]) for q in truth}
+    scores["plain embedding"] = {q: ndcg(raw_lists[q].semantic, truth[q]) for q in truth}
+    grid = [FusionSetting.from_share(k, s) for k in DEFAULT_K_GRID for s in DEFAULT_SHARE_GRID]
+    ceilings = {
+        half: fusion_ceiling({q: lists[q] for q in qs}, {q: truth[q] for q in qs}, grid, K)
+        for half, qs in (("validation", valid), ("test", test))
+    }
+    return scores, test, ceilings
 
 
-def print_fusion_report(scores, test, *, title: str) -> None:
+def _serving_lists(queries, external: dict[int, str]):
+    """Each query's lists as serving retrieves them (ids as external ids)."""
+    from dataclasses import replace
+
+    from recommend import selectors
+    from recommend.models import Strategy
+    from training.ml.search_fusion import QueryLists
+    from training.search_fusion_data import search_query_lists
+
+    # the default strategy as a new row has it (its minimum cosine included)
+    strategy = replace(
+        selectors.default_strategy("search"),
+        **{
+            name: Strategy._meta.get_field(name).default
+            for name in ("rrf_k", "lexical_weight", "semantic_weight", "semantic_min_score")
+        },
+    )
+    found = search_query_lists(queries, strategy=strategy)
+
+    def ext(ids, scores):
+        kept = [
+            (external[pk], s) for pk, s in zip(ids, scores or (), strict=True) if pk in external
+        ]
+        return [i for i, _ in kept], [s for _, s in kept]
+
+    out = {}
+    for q in queries:
+        got = found.get(q, QueryLists(lexical=[], lexical_scores=[], semantic_scores=[]))
+        lexical, lexical_scores = ext(got.lexical, got.lexical_scores)
+        partial, partial_scores = ext(got.partial, got.partial_scores)
+        semantic, semantic_scores = ext(got.semantic, got.semantic_scores)
+        out[q] = QueryLists(
+            lexical=lexical,
+            partial=partial,
+            semantic=semantic,
+            lexical_scores=lexical_scores,
+            partial_scores=partial_scores,
+            semantic_scores=semantic_scores,
+        )
+    return out
+
+
+def print_fusion_report(scores, test, *, title: str, ceilings=None) -> None:
     from bench._serving import table
     from training.ml.metrics import paired_bootstrap
 
@@ -158,6 +242,15 @@ def print_fusion_report(scores, test, *, title: str) -> None:
             f"{name} - hybrid default (test half, {len(test)} queries): {mean:+.4f} NDCG@{K}, "
             f"95% paired bootstrap [{low:+.4f}, {high:+.4f}] ({verdict})"
         )
+    default_test = float(np.mean([scores["hybrid default"][q] for q in test]))
+    for half, ceiling in (ceilings or {}).items():
+        b = ceiling.best
+        print(
+            f"ceiling on the {half} half ({ceiling.queries} queries, chosen on those very "
+            f"queries): best setting of the 77 (k x share) NDCG@{K} {ceiling.best_ndcg:.4f} (k {b.rrf_k}, "
+            f"lexical share {b.share:.2f}), per-query oracle {ceiling.oracle_ndcg:.4f}"
+            + (f"; hybrid default {default_test:.4f}" if half == "test" else "")
+        )
     print()
 
 
@@ -170,7 +263,14 @@ def run_fusion_phase(args, seed: int, state: dict, *, log, bm25, ndcg, started: 
     from training import selectors
 
     rows, products = store_rows(seed, state["products"])
-    scores, test = fusion_figures(
+    if args.heldout_queries:
+        from catalog.demo import generate_store
+        from catalog.demo.judged_heldout import more_heldout_judged
+
+        store = generate_store(products=state["products"], shoppers=0, days=1, seed=seed)
+        extra = more_heldout_judged(store, count=args.heldout_queries, seed=seed)["relevance"]
+        rows = rows + extra
+    scores, test, ceilings = fusion_figures(
         rows,
         products,
         selectors.active_version("retriever"),
@@ -179,12 +279,15 @@ def run_fusion_phase(args, seed: int, state: dict, *, log, bm25, ndcg, started: 
         log=log,
         bm25=bm25,
         ndcg=ndcg,
+        lists_source=args.fusion_lists,
     )
     print_fusion_report(
         scores,
         test,
+        ceilings=ceilings,
         title=f"demo store seed {seed} ({len(products)} active products, no logs), base "
-        f"encoder, {len(scores['BM25 (numpy)'])} held-out-grammar judged queries, split "
+        f"encoder, {len(scores['BM25 (numpy)'])} held-out-grammar judged queries "
+        f"({args.heldout_queries} beyond the store's), {args.fusion_lists} lists, split "
         f"seed {args.seed} ({time.perf_counter() - started:.0f} s)",
     )
 

@@ -575,6 +575,19 @@ def main() -> None:
         default=300,
         help="--phase fusion: synthetic validation queries written from the catalogue",
     )
+    parser.add_argument(
+        "--fusion-lists",
+        choices=("serving", "numpy"),
+        default="serving",
+        help="--phase fusion: fuse the lists serving retrieves (BM25 full and partial matches, "
+        "the retriever above its minimum cosine) or the in-memory numpy BM25 and exact cosine",
+    )
+    parser.add_argument(
+        "--heldout-queries",
+        type=int,
+        default=0,
+        help="--phase fusion: this many more held-out-grammar judged queries over the store",
+    )
     parser.add_argument("--products", type=int, default=2000, help="--store-seed store size")
     parser.add_argument(
         "--max-queries", type=int, default=None, help="--store-seed: the first N judged queries"

@@ -3,10 +3,10 @@
 The query goes through the serving pipeline's own preparation (typo correction, synonyms:
 ``recommend.serving.search.prepare_query``) and its own retrievers (BM25 full and partial
 matches, the strategy's retriever over pgvector above its minimum score), to the same depth
-serving fetches (100). The semantic side is fetched whatever the strategy's semantic weight,
-so a tuning may switch it on. The fusion that follows is scored offline
-(``training.ml.search_fusion``); the ranker and merchandising rules are left out: they act on
-the fused list, whichever weights made it.
+serving fetches (100), each list with its scores (BM25, cosine). The semantic side is fetched
+whatever the strategy's semantic weight, so a tuning may switch it on. The fusion that follows
+is scored offline (``training.ml.search_fusion``); the ranker and merchandising rules are left
+out: they act on the fused list, whichever weights made it.
 """
 
 from __future__ import annotations
@@ -40,17 +40,22 @@ def search_query_lists(
             continue
         prepared = prepare_query(normalised, config.synonyms, known)
         full, partial = lexical.search_split(prepared.lexical_text, depth)
-        semantic: list[int] = []
+        semantic: list[tuple[int, float]] = []
         if retriever is not None:
             vector = loaders.encode_query(retriever, prepared.semantic_text)
             index = PgVectorIndex(retriever.space_id, retriever.dimension or int(vector.shape[0]))
             semantic = [
-                pk
+                (pk, score)
                 for pk, score in index.search_planned(vector, depth).results
                 if score >= strategy.semantic_min_score
             ]
         out[query] = QueryLists(
-            lexical=[pk for pk, _ in full], partial=[pk for pk, _ in partial], semantic=semantic
+            lexical=[pk for pk, _ in full],
+            partial=[pk for pk, _ in partial],
+            semantic=[pk for pk, _ in semantic],
+            lexical_scores=[float(s) for _, s in full],
+            partial_scores=[float(s) for _, s in partial],
+            semantic_scores=[float(s) for _, s in semantic],
         )
         if on_query is not None:
             on_query(n)

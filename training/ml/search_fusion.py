@@ -52,6 +52,8 @@ __all__ = [
     "FusionSetting",
     "QueryLists",
     "SearchFusionResult",
+    "FusionCeiling",
+    "fusion_ceiling",
     "fused_ids",
     "mean_ndcg",
     "gain_bound",
@@ -284,6 +286,39 @@ def gain_bound(
     return mean, mean - z * spread
 
 
+@dataclass(frozen=True)
+class FusionCeiling:
+    """What any choice among ``settings`` could reach on a set of queries, chosen on those
+    very queries (an upper bound, never a result): ``best`` the one fixed setting with the
+    highest mean NDCG@k (``best_ndcg``), ``oracle_ndcg`` the mean of each query's best setting
+    (a per-query choice no feature could beat), ``queries`` how many were scored."""
+
+    best: FusionSetting
+    best_ndcg: float
+    oracle_ndcg: float
+    queries: int
+
+
+def fusion_ceiling(
+    lists: Mapping[str, QueryLists],
+    judgments: Mapping[str, Mapping[Hashable, float]],
+    settings: Sequence[FusionSetting],
+    k: int = 10,
+) -> FusionCeiling:
+    """The ceiling of ``settings`` on these queries (:class:`FusionCeiling`): what tuning on
+    validation queries can at best win on test queries. Ties go to the earlier setting."""
+    if not settings:
+        raise ValueError("no setting to score")
+    per_setting = [per_query_ndcg(lists, judgments, s, k) for s in settings]
+    queries = list(per_setting[0])
+    if not queries:
+        return FusionCeiling(settings[0], 0.0, 0.0, 0)
+    means = [sum(scores.values()) / len(queries) for scores in per_setting]
+    top = max(range(len(settings)), key=lambda i: (means[i], -i))
+    oracle = sum(max(scores[q] for scores in per_setting) for q in queries) / len(queries)
+    return FusionCeiling(settings[top], means[top], oracle, len(queries))
+
+
 def split_queries(
     queries: Sequence[str], *, seed: int, valid_fraction: float = 0.5
 ) -> tuple[list[str], list[str]]:
@@ -319,7 +354,9 @@ def tune_search_fusion(
 
     ``select="lcb"``: over :data:`REGULARISED_K_GRID` x :data:`REGULARISED_SHARE_GRID` by
     default, the setting whose gain over ``start`` has the highest lower confidence bound (:func:`gain_bound`, queries grouped by source with ``groups``), chosen only when
-    that bound is above zero; ``start`` otherwise (``fell_back``)."""
+    that bound is above zero; ``start`` otherwise (``fell_back``). With ``wide`` (and every
+    list scored) that grid also holds the convex fusion at each share (``start``'s depths), the
+    Bonferroni correction counting it."""
     if select not in SELECTIONS:
         raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
     if select == "lcb":
@@ -330,6 +367,7 @@ def tune_search_fusion(
             k=k,
             k_grid=REGULARISED_K_GRID if k_grid is None else k_grid,
             share_grid=REGULARISED_SHARE_GRID if share_grid is None else share_grid,
+            convex=wide and bool(lists) and all(q.scored for q in lists.values()),
             on_step=on_step,
             should_cancel=should_cancel,
             groups=groups,
@@ -368,6 +406,10 @@ def tune_search_fusion(
     return SearchFusionResult(best, best_ndcg, start, start_ndcg, queries, tried)
 
 
+def _convex(setting: FusionSetting) -> str:
+    return "the convex fusion, " if setting.method == "convex" else ""
+
+
 def _tune_lcb(
     lists: Mapping[str, QueryLists],
     judgments: Mapping[str, Mapping[Hashable, float]],
@@ -379,10 +421,15 @@ def _tune_lcb(
     on_step: Callable[[int, int], None] | None,
     should_cancel: CancelCheck | None,
     groups: Mapping[str, str] | None,
+    convex: bool = False,
 ) -> SearchFusionResult:
     base = per_query_ndcg(lists, judgments, start, k)
     start_ndcg = sum(base.values()) / len(base) if base else 0.0
     grid = [FusionSetting.from_share(rk, share) for rk in k_grid for share in share_grid]
+    if convex:
+        grid += [
+            FusionSetting.from_share(start.rrf_k, share, method="convex") for share in share_grid
+        ]
     grid = [setting for setting in dict.fromkeys(grid) if setting != start]
     z = NormalDist().inv_cdf(1 - LCB_ALPHA / max(len(grid), 1))
     best, best_scores, best_gain, best_bound = start, base, 0.0, 0.0
@@ -415,13 +462,13 @@ def _tune_lcb(
             f"no setting is clearly better than k {start.rrf_k}, lexical "
             f"{start.lexical_weight:g}, semantic {start.semantic_weight:g} on {len(base)} "
             f"validation queries ({sources} source(s)): the best lower bound of a gain was "
-            f"{bound:+.4f} (k {setting.rrf_k}, share {setting.share:.2f}, mean gain "
+            f"{bound:+.4f} ({_convex(setting)}k {setting.rrf_k}, share {setting.share:.2f}, mean gain "
             f"{gain:+.4f}), so k {start.rrf_k}, lexical {start.lexical_weight:g}, semantic "
             f"{start.semantic_weight:g} stays"
         )
     else:
         reason = (
-            f"k {best.rrf_k}, lexical {best.lexical_weight:g}, semantic "
+            f"{_convex(best)}k {best.rrf_k}, lexical {best.lexical_weight:g}, semantic "
             f"{best.semantic_weight:g} gains {best_gain:+.4f} NDCG@{k} over k {start.rrf_k}, "
             f"lexical {start.lexical_weight:g}, semantic {start.semantic_weight:g} on "
             f"{len(base)} validation queries ({sources} source(s)), lower bound "

@@ -10,6 +10,7 @@ from training.ml.search_fusion import (
     FusionSetting,
     QueryLists,
     fused_ids,
+    fusion_ceiling,
     mean_ndcg,
     split_queries,
     tune_search_fusion,
@@ -121,3 +122,31 @@ def test_depth_cuts_each_list_and_the_wide_grid_holds_the_narrow_one():
     narrow = tune_search_fusion(planted_lists, judgments, start=DEFAULTS)
     wide = tune_search_fusion(planted_lists, judgments, start=DEFAULTS, wide=True)
     assert wide.ndcg >= narrow.ndcg and len(wide.tried) > len(narrow.tried)
+
+
+def test_the_ceiling_is_the_best_fixed_setting_and_the_per_query_oracle_above_it():
+    """Half the queries are answered by the lexical list, half by the semantic one: one share
+    for all serves a half well (a mean below 1), a choice per query serves every query (1.0)."""
+    lexical_lists, lexical_truth = planted("lexical", n_queries=10, seed=5)
+    semantic_lists, semantic_truth = planted("semantic", n_queries=6, seed=6)
+    lists = {f"l{q}": v for q, v in lexical_lists.items()}
+    lists |= {f"s{q}": v for q, v in semantic_lists.items()}
+    truth = {f"l{q}": v for q, v in lexical_truth.items()}
+    truth |= {f"s{q}": v for q, v in semantic_truth.items()}
+    settings = [FusionSetting.from_share(60, s) for s in (0.0, 0.5, 1.0)]
+    ceiling = fusion_ceiling(lists, truth, settings)
+    assert ceiling.queries == 16
+    assert ceiling.oracle_ndcg == pytest.approx(1.0)
+    # lexical only: the 10 lexical queries perfect, the semantic ones near 0
+    assert ceiling.best == settings[2]
+    assert ceiling.best_ndcg == pytest.approx(mean_ndcg(lists, truth, settings[2]))
+    assert 10 / 16 <= ceiling.best_ndcg < 0.8 < ceiling.oracle_ndcg
+    for setting in settings:
+        assert mean_ndcg(lists, truth, setting) <= ceiling.best_ndcg + 1e-12
+    # ties go to the earlier setting; no query, no ceiling to speak of
+    k10 = FusionSetting.from_share(10, 1.0)  # lexical only: the same lists as at k 60
+    assert fusion_ceiling(lists, truth, [k10, settings[2]]).best == k10
+    assert fusion_ceiling(lists, truth, [settings[2], k10]).best == settings[2]
+    assert fusion_ceiling({}, {}, settings).queries == 0
+    with pytest.raises(ValueError):
+        fusion_ceiling(lists, truth, [])

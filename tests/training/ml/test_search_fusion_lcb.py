@@ -80,3 +80,46 @@ def test_each_source_of_queries_weighs_the_same():
 def test_unknown_selection_is_refused():
     with pytest.raises(ValueError, match="select must be one of"):
         tune_search_fusion({}, {}, start=DEFAULTS, select="max")
+
+
+def peaked(n_queries: int, seed: int):
+    """Each query's relevant id is far ahead of one list's other scores, 5th in the other list,
+    whose first is a distractor (2nd in the first list) that lists' scores barely tell apart:
+    half the queries the lexical list is the sure one, half the semantic one. Rank fusion sees
+    mirror images (no share serves both halves); the scores tell them apart."""
+    rng = random.Random(seed)
+    lists, judgments = {}, {}
+    for q in range(n_queries):
+        ids = [f"{q}-{i}" for i in range(40)]
+        good, distractor, rest = ids[0], ids[1], ids[2:]
+        sure = [good, distractor, *rng.sample(rest, 18)]
+        sure_scores = [10.0] + [1.0 - 0.01 * i for i in range(19)]
+        flat = [distractor, *rng.sample(rest, 3), good, *rng.sample(rest, 15)]
+        flat = list(dict.fromkeys(flat))
+        flat_scores = [0.5 - 0.001 * i for i in range(len(flat))]
+        if q % 2:
+            lists[f"q{q}"] = QueryLists(
+                lexical=sure, semantic=flat, lexical_scores=sure_scores, semantic_scores=flat_scores
+            )
+        else:
+            lists[f"q{q}"] = QueryLists(
+                lexical=flat, semantic=sure, lexical_scores=flat_scores, semantic_scores=sure_scores
+            )
+        judgments[f"q{q}"] = {good: 2.0}
+    return lists, judgments
+
+
+def test_the_wide_lcb_grid_can_choose_the_convex_fusion_and_says_so():
+    lists, judgments = peaked(40, seed=5)
+    ranks_only = tune_search_fusion(lists, judgments, start=DEFAULTS, select="lcb")
+    wide = tune_search_fusion(lists, judgments, start=DEFAULTS, select="lcb", wide=True)
+    assert len(ranks_only.tried) == 19 and len(wide.tried) == 24
+    assert wide.chosen.method == "convex" and not wide.fell_back
+    assert wide.ndcg > ranks_only.ndcg + 0.2 and wide.lower_bound > 0
+    assert wide.reason.startswith("the convex fusion, ")
+    # without each list's scores the wide grid holds rank fusions only
+    unscored = {q: QueryLists(lexical=v.lexical, semantic=v.semantic) for q, v in lists.items()}
+    assert (
+        len(tune_search_fusion(unscored, judgments, start=DEFAULTS, select="lcb", wide=True).tried)
+        == 19
+    )
