@@ -136,6 +136,7 @@ def warm() -> tuple[list[str], list[str]]:
                 lambda v=version: loaders.encode_query(v, WARM_QUERY),
             )
             step(f"vocabulary {version.id}", lambda v=version: loaders.known_words(v))
+            step(f"vector index {version.space_id}", lambda v=version: _vector_index(v))
         if (version := models.ranker) is not None:
             step(f"ranker {version.id}", lambda v=version: loaders.ranker_scorer(v))
         if (version := models.cf) is not None:
@@ -145,6 +146,18 @@ def warm() -> tuple[list[str], list[str]]:
     step("spelling", loaders.spell_corrector)
     step("request pool", warm_connections)
     return loaded, errors
+
+
+def _vector_index(version) -> None:
+    """One nearest-neighbour search of the retriever's vector index on this process's
+    connection: a fresh connection's first HNSW scan cost 172 ms at 100k products against
+    10 ms for the next ones (bench/search_latency.py's first search, stage by stage)."""
+    from recommend.serving import loaders, search
+    from recommend.serving.retrievers import PgVectorIndex
+
+    vector = loaders.encode_query(version, WARM_QUERY)
+    index = PgVectorIndex(version.space_id, version.dimension or int(vector.shape[0]))
+    index.search_planned(vector, search.MIN_CANDIDATES, None)
 
 
 def _url_patterns() -> None:

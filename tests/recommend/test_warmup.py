@@ -123,6 +123,7 @@ def test_a_fresh_gunicorn_is_ready_only_once_warm_and_its_first_search_loads_not
         assert models["status"] == "ok", models
         assert models["detail"]["status"] == "ready"
         assert f"retriever {retriever.pk}" in models["detail"]["loaded"]
+        assert f"vector index {retriever.pk}" in models["detail"]["loaded"]
         assert {"url patterns", "spelling", "request pool"} <= set(models["detail"]["loaded"])
         assert models["detail"]["loaded_on_request"] == []
 
