@@ -262,14 +262,7 @@ def run_fusion_phase(args, seed: int, state: dict, *, log, bm25, ndcg, started: 
     from bench._adapted import store_rows
     from training import selectors
 
-    rows, products = store_rows(seed, state["products"])
-    if args.heldout_queries:
-        from catalog.demo import generate_store
-        from catalog.demo.judged_heldout import more_heldout_judged
-
-        store = generate_store(products=state["products"], shoppers=0, days=1, seed=seed)
-        extra = more_heldout_judged(store, count=args.heldout_queries, seed=seed)["relevance"]
-        rows = rows + extra
+    rows, products = store_rows(seed, state["products"], more=args.heldout_queries or 0)
     scores, test, ceilings = fusion_figures(
         rows,
         products,
