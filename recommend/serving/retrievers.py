@@ -129,16 +129,19 @@ def _rarest_sql(limit: int) -> str:
 #: expression: ``websearch_to_tsquery``'s AND of the query's lexemes, less those no active
 #: product holds (document frequency 0 in the statistics the idf reads), so that a word the
 #: catalogue does not know ("good", "cheap", a misspelling) no longer makes every product a
-#: partial match. Unchanged when no lexeme is known, and whenever the tsquery is anything but
-#: plain lexemes joined by AND: a quoted phrase, a ``-word`` exclusion or an ``or`` keep their
-#: meaning as typed (so do hyphenated and other compound words, which the parser turns into
-#: phrases: "t-shirt" is ``'t-shirt' <2> 'shirt'``).
+#: partial match. An ``or`` (the synonym expansion renders each variant of the query as an AND
+#: group, the groups joined by ``or``: ``tv remote or television remote``) is kept, each group
+#: less its unknown words. Unchanged when no lexeme is known (a group: when none of its
+#: lexemes is), and whenever the tsquery holds anything but plain lexemes, ANDs and ORs: a
+#: quoted phrase or a ``-word`` exclusion keeps the query as typed (so do hyphenated and other
+#: compound words, which the parser turns into phrases: "t-shirt" is ``'t-shirt' <2> 'shirt'``).
 FULL_MATCH_KNOWN_SQL = (
     "(SELECT coalesce(CASE WHEN regexp_replace(w.t, '''(?:[^'']|'''')*''', '', 'g')"
-    " ~ '^( & )*$' THEN (SELECT string_agg(x.m[1], ' & ' ORDER BY x.n)"
-    "  FROM regexp_matches(w.t, '(''(?:[^'']|'''')*'')', 'g') WITH ORDINALITY AS x(m, n)"
-    f"  JOIN {TERM_STATS_TABLE} s ON s.lexeme"
-    "  = replace(substr(x.m[1], 2, length(x.m[1]) - 2), '''''', '''') WHERE s.documents > 0)"
+    " ~ '^( & | \\| )*$' THEN (SELECT string_agg(coalesce((SELECT string_agg(x.m[1], ' & '"
+    "  ORDER BY x.n) FROM regexp_matches(g.t, '(''(?:[^'']|'''')*'')', 'g')"
+    f"  WITH ORDINALITY AS x(m, n) JOIN {TERM_STATS_TABLE} s ON s.lexeme"
+    "  = replace(substr(x.m[1], 2, length(x.m[1]) - 2), '''''', '''') WHERE s.documents > 0),"
+    "  g.t), ' | ' ORDER BY g.n) FROM string_to_table(w.t, ' | ') WITH ORDINALITY AS g(t, n))"
     " END, w.t)::tsquery FROM (SELECT websearch_to_tsquery('english', %s)::text AS t) w)"
 )
 #: The full-match tsquery of ``full_match="every_word"`` (parameter: the query text).

@@ -116,3 +116,25 @@ def test_still_one_statement(catalogue):
 def test_full_match_is_checked():
     with pytest.raises(ValueError):
         PostgresLexicalIndex(full_match="some_words")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("good leather jacket", "'leather' & 'jacket'"),
+        # the synonym expansion's variants are OR groups: each loses its unknown words
+        ("good jacket or cheap boots", "'jacket' | 'boot'"),
+        ("zzzq cheap or leather", "'zzzq' & 'cheap' | 'leather'"),
+        ("good cheap", "'good' & 'cheap'"),
+        ('"good leather" jacket', "'good' <-> 'leather' & 'jacket'"),
+        ("good leather -boots", "'good' & 'leather' & !'boot'"),
+        ("good t-shirt", "'good' & 't-shirt' <2> 'shirt'"),
+        ("the", ""),
+    ],
+)
+def test_the_full_match_tsquery(catalogue, query, expected):
+    from recommend.serving.retrievers import FULL_MATCH_KNOWN_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {FULL_MATCH_KNOWN_SQL}::text", [query])
+        assert cursor.fetchone()[0] == expected

@@ -27,6 +27,7 @@ QUERIES = [
     "zzz unknown words",
     "toy's",
     "O'Brien kettle",
+    "tinytales bunny or zzz red kettle",
 ]
 
 
