@@ -139,8 +139,9 @@ FULL_MATCH_KNOWN_SQL = (
     "(SELECT coalesce(CASE WHEN regexp_replace(w.t, '''(?:[^'']|'''')*''', '', 'g')"
     " ~ '^( & | \\| )*$' THEN (SELECT string_agg(coalesce((SELECT string_agg(x.m[1], ' & '"
     "  ORDER BY x.n) FROM regexp_matches(g.t, '(''(?:[^'']|'''')*'')', 'g')"
-    f"  WITH ORDINALITY AS x(m, n) JOIN {TERM_STATS_TABLE} s ON s.lexeme"
-    "  = replace(substr(x.m[1], 2, length(x.m[1]) - 2), '''''', '''') WHERE s.documents > 0),"
+    # a lookup by key per query word (a join was planned as a scan of the whole statistics)
+    f"  WITH ORDINALITY AS x(m, n) WHERE (SELECT s.documents FROM {TERM_STATS_TABLE} s"
+    "  WHERE s.lexeme = replace(substr(x.m[1], 2, length(x.m[1]) - 2), '''''', '''')) > 0),"
     "  g.t), ' | ' ORDER BY g.n) FROM string_to_table(w.t, ' | ') WITH ORDINALITY AS g(t, n))"
     " END, w.t)::tsquery FROM (SELECT websearch_to_tsquery('english', %s)::text AS t) w)"
 )
