@@ -23,6 +23,10 @@ packaged MiniLM (or the model ``--encoder`` names), and each query is run throug
 NDCG@10 uses the grades as gains (2^g - 1), averaged over the queries: over all of them, and
 over the test half alone (the queries the tuned fusion was not chosen on: the fair column for
 "hybrid (tuned)"). The halves are a seeded split by query (``--seed``).
+
+``--full-match`` scores only the lexical-only (BM25F) and default hybrid rows, each beside the
+same row served with the old full matches (every query word, ``full_match="every_word"``), and
+the paired bootstrap interval of each difference (CSV mode, or ``--store-seed N --phase base``).
 """
 
 from __future__ import annotations
@@ -55,14 +59,27 @@ LEXICAL_ROWS = {
     "lexical only (BM25F + exact)": "bm25f_exact",
     "lexical only (ts_rank_cd)": "ts_rank_cd",
 }
+#: ``--full-match``: the served rows with the lexical retriever's full matches as before (a
+#: product holding every query word, ``full_match="every_word"``), beside the same rows served
+#: as now (every word the catalogue knows): name -> (its counterpart, the retriever's options).
+EVERY_WORD_ROWS = {
+    "lexical only (BM25F, every word)": (
+        "lexical only (BM25F)",
+        {"scoring": "bm25f", "full_match": "every_word"},
+    ),
+    "hybrid (default, every word)": ("hybrid (default)", {"full_match": "every_word"}),
+}
+FULL_MATCH_ROWS = {*EVERY_WORD_ROWS, *(new for new, _ in EVERY_WORD_ROWS.values())}
 METHODS = (
     "lexical only (BM25)",
     "lexical only (BM25F)",
+    "lexical only (BM25F, every word)",
     "lexical only (BM25 + exact)",
     "lexical only (BM25F + exact)",
     "lexical only (ts_rank_cd)",
     "semantic only",
     "hybrid (default)",
+    "hybrid (default, every word)",
     "hybrid (tuned)",
     "hybrid + ranker",
     "BM25 (numpy)",
@@ -280,6 +297,8 @@ def evaluate(
         "lexical only (ts_rank_cd)": (replace(base, id=-6, semantic_weight=0.0), None),
         "semantic only": (replace(base, id=-2, lexical_weight=0.0), None),
         "hybrid (default)": (replace(base, id=-3), None),
+        "lexical only (BM25F, every word)": (replace(base, id=-10, semantic_weight=0.0), None),
+        "hybrid (default, every word)": (replace(base, id=-11), None),
         "hybrid + ranker": (replace(base, id=-4), ranker),
     }
     # Queries are encoded in two batches up front (what the pipeline embeds, primed into its
@@ -351,11 +370,13 @@ def evaluate(
             if only is not None and name not in only:
                 continue
             # The BM25F and ts_rank_cd rows: the same pipeline, the retriever scoring otherwise.
-            search.PostgresLexicalIndex = (
-                partial(PostgresLexicalIndex, scoring=LEXICAL_ROWS[name])
-                if name in LEXICAL_ROWS
-                else PostgresLexicalIndex
-            )
+            if name in LEXICAL_ROWS:
+                served = partial(PostgresLexicalIndex, scoring=LEXICAL_ROWS[name])
+            elif name in EVERY_WORD_ROWS:
+                served = partial(PostgresLexicalIndex, **EVERY_WORD_ROWS[name][1])
+            else:
+                served = PostgresLexicalIndex
+            search.PostgresLexicalIndex = served
             ctx = ServingContext(
                 surface="search",
                 strategy=strategy,
@@ -444,6 +465,19 @@ def _development_ranker(version_id: int | None = None) -> str | None:
     return row[0] if row and row[0] else None
 
 
+def print_full_match_rows(result: dict, *, title: str) -> None:
+    """``--full-match``: each served row beside its every-word counterpart, measured in the same
+    run, and the paired bootstrap interval of the difference."""
+    names = [name for pair in EVERY_WORD_ROWS.items() for name in (pair[1][0], pair[0])]
+    print(
+        table(
+            ["method", f"NDCG@{K} all queries"], [[n, result["all"][n]] for n in names], title=title
+        )
+    )
+    for old, (new, _options) in EVERY_WORD_ROWS.items():
+        print_paired(result["per_query"], new, old)
+
+
 def run_store(args, seed: int) -> None:
     """A demo store of ``seed`` judged with the held-out grammar: every row with the base
     encoder (phase ``base``), the synthetic-query fine-tune (``adapt``), the semantic and
@@ -471,6 +505,8 @@ def run_store(args, seed: int) -> None:
     base_rows = {"lexical only (BM25)", "semantic only", "hybrid (default)", "hybrid (tuned)"}
     if args.lexical:
         base_rows = set(LEXICAL_ROWS) - {"lexical only (ts_rank_cd)"}  # the scorings side by side
+    elif args.full_match:
+        base_rows = set(FULL_MATCH_ROWS)
     elif not args.pipeline:
         base_rows = set()  # embed only: the in-memory rows of the adapted phase
     started = time.perf_counter()
@@ -504,6 +540,12 @@ def run_store(args, seed: int) -> None:
             from bench._fusion import print_lexical_rows
 
             print_lexical_rows(base, seed, base_rows, METHODS)
+        if args.full_match:
+            print_full_match_rows(
+                base,
+                title=f"demo store seed {seed}: {base['queries']} held-out-grammar judged "
+                f"queries over {base['products']} products",
+            )
     if "adapt" in phases:
         version = adapt(
             selectors.active_version("retriever"),
@@ -568,6 +610,13 @@ def main() -> None:
         "--lexical",
         action="store_true",
         help="--store-seed, phase base: score the lexical scorings' pipeline rows side by side",
+    )
+    parser.add_argument(
+        "--full-match",
+        action="store_true",
+        help="score only the lexical-only (BM25F) and default hybrid rows, each served with full "
+        "matches holding every query word the catalogue knows (as now) and every query word (as "
+        "before), side by side with paired intervals (CSV mode, or --store-seed --phase base)",
     )
     parser.add_argument(
         "--synthetic-queries",
@@ -650,6 +699,23 @@ def main() -> None:
     reset_serving_caches()
     ranker = _development_ranker(args.ranker_version)
     started = time.perf_counter()
+    if args.full_match:
+        result = evaluate(
+            rows,
+            encoder_base=args.encoder,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            log=lambda m: print(f"  {m}", flush=True),
+            only=set(FULL_MATCH_ROWS),
+            latency=False,
+        )
+        print_full_match_rows(
+            result,
+            title=f"{args.path}: {result['queries']} judged queries over {result['products']} "
+            f"products ({time.perf_counter() - started:.0f} s)",
+        )
+        reset_serving_caches()
+        return
     result = evaluate(
         rows,
         encoder_base=args.encoder,
