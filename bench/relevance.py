@@ -23,10 +23,6 @@ packaged MiniLM (or the model ``--encoder`` names), and each query is run throug
 NDCG@10 uses the grades as gains (2^g - 1), averaged over the queries: over all of them, and
 over the test half alone (the queries the tuned fusion was not chosen on: the fair column for
 "hybrid (tuned)"). The halves are a seeded split by query (``--seed``).
-
-``--full-match`` scores only the lexical-only (BM25F) and default hybrid rows, each beside the
-same row served with the old full matches (every query word, ``full_match="every_word"``), and
-the paired bootstrap interval of each difference (CSV mode, or ``--store-seed N --phase base``).
 """
 
 from __future__ import annotations
@@ -45,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import _full_match
 from bench._bm25 import BM25
 from bench._paired import print_paired
 from bench._serving import reset_serving_caches, setup_django, table
@@ -59,27 +56,14 @@ LEXICAL_ROWS = {
     "lexical only (BM25F + exact)": "bm25f_exact",
     "lexical only (ts_rank_cd)": "ts_rank_cd",
 }
-#: ``--full-match``: the served rows with the lexical retriever's full matches as before (a
-#: product holding every query word, ``full_match="every_word"``), beside the same rows served
-#: as now (every word the catalogue knows): name -> (its counterpart, the retriever's options).
-EVERY_WORD_ROWS = {
-    "lexical only (BM25F, every word)": (
-        "lexical only (BM25F)",
-        {"scoring": "bm25f", "full_match": "every_word"},
-    ),
-    "hybrid (default, every word)": ("hybrid (default)", {"full_match": "every_word"}),
-}
-FULL_MATCH_ROWS = {*EVERY_WORD_ROWS, *(new for new, _ in EVERY_WORD_ROWS.values())}
 METHODS = (
     "lexical only (BM25)",
     "lexical only (BM25F)",
-    "lexical only (BM25F, every word)",
     "lexical only (BM25 + exact)",
     "lexical only (BM25F + exact)",
     "lexical only (ts_rank_cd)",
     "semantic only",
     "hybrid (default)",
-    "hybrid (default, every word)",
     "hybrid (tuned)",
     "hybrid + ranker",
     "BM25 (numpy)",
@@ -297,10 +281,8 @@ def evaluate(
         "lexical only (ts_rank_cd)": (replace(base, id=-6, semantic_weight=0.0), None),
         "semantic only": (replace(base, id=-2, lexical_weight=0.0), None),
         "hybrid (default)": (replace(base, id=-3), None),
-        "lexical only (BM25F, every word)": (replace(base, id=-10, semantic_weight=0.0), None),
-        "hybrid (default, every word)": (replace(base, id=-11), None),
         "hybrid + ranker": (replace(base, id=-4), ranker),
-    }
+    } | _full_match.variants(base)
     # Queries are encoded in two batches up front (what the pipeline embeds, primed into its
     # query-vector cache; and the raw queries for the plain baseline): this measures relevance,
     # and one forward pass per query is slow on a busy CPU.
@@ -370,13 +352,8 @@ def evaluate(
             if only is not None and name not in only:
                 continue
             # The BM25F and ts_rank_cd rows: the same pipeline, the retriever scoring otherwise.
-            if name in LEXICAL_ROWS:
-                served = partial(PostgresLexicalIndex, scoring=LEXICAL_ROWS[name])
-            elif name in EVERY_WORD_ROWS:
-                served = partial(PostgresLexicalIndex, **EVERY_WORD_ROWS[name][1])
-            else:
-                served = PostgresLexicalIndex
-            search.PostgresLexicalIndex = served
+            options = _full_match.lexical_options(name, LEXICAL_ROWS)
+            search.PostgresLexicalIndex = partial(PostgresLexicalIndex, **options)
             ctx = ServingContext(
                 surface="search",
                 strategy=strategy,
@@ -465,19 +442,6 @@ def _development_ranker(version_id: int | None = None) -> str | None:
     return row[0] if row and row[0] else None
 
 
-def print_full_match_rows(result: dict, *, title: str) -> None:
-    """``--full-match``: each served row beside its every-word counterpart, measured in the same
-    run, and the paired bootstrap interval of the difference."""
-    names = [name for pair in EVERY_WORD_ROWS.items() for name in (pair[1][0], pair[0])]
-    print(
-        table(
-            ["method", f"NDCG@{K} all queries"], [[n, result["all"][n]] for n in names], title=title
-        )
-    )
-    for old, (new, _options) in EVERY_WORD_ROWS.items():
-        print_paired(result["per_query"], new, old)
-
-
 def run_store(args, seed: int) -> None:
     """A demo store of ``seed`` judged with the held-out grammar: every row with the base
     encoder (phase ``base``), the synthetic-query fine-tune (``adapt``), the semantic and
@@ -506,7 +470,7 @@ def run_store(args, seed: int) -> None:
     if args.lexical:
         base_rows = set(LEXICAL_ROWS) - {"lexical only (ts_rank_cd)"}  # the scorings side by side
     elif args.full_match:
-        base_rows = set(FULL_MATCH_ROWS)
+        base_rows = set(_full_match.ROWS)
     elif not args.pipeline:
         base_rows = set()  # embed only: the in-memory rows of the adapted phase
     started = time.perf_counter()
@@ -541,11 +505,7 @@ def run_store(args, seed: int) -> None:
 
             print_lexical_rows(base, seed, base_rows, METHODS)
         if args.full_match:
-            print_full_match_rows(
-                base,
-                title=f"demo store seed {seed}: {base['queries']} held-out-grammar judged "
-                f"queries over {base['products']} products",
-            )
+            _full_match.print_store_rows(base, seed)
     if "adapt" in phases:
         version = adapt(
             selectors.active_version("retriever"),
@@ -611,13 +571,7 @@ def main() -> None:
         action="store_true",
         help="--store-seed, phase base: score the lexical scorings' pipeline rows side by side",
     )
-    parser.add_argument(
-        "--full-match",
-        action="store_true",
-        help="score only the lexical-only (BM25F) and default hybrid rows, each served with full "
-        "matches holding every query word the catalogue knows (as now) and every query word (as "
-        "before), side by side with paired intervals (CSV mode, or --store-seed --phase base)",
-    )
+    _full_match.add_argument(parser)
     parser.add_argument(
         "--synthetic-queries",
         type=int,
@@ -697,25 +651,10 @@ def main() -> None:
         ModelVersion.objects.filter(task="ranker", is_active=True).update(is_active=False)
         ModelVersion.objects.filter(task="ranker").delete()
     reset_serving_caches()
+    if args.full_match:
+        return _full_match.run_csv(args, rows, evaluate)
     ranker = _development_ranker(args.ranker_version)
     started = time.perf_counter()
-    if args.full_match:
-        result = evaluate(
-            rows,
-            encoder_base=args.encoder,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            log=lambda m: print(f"  {m}", flush=True),
-            only=set(FULL_MATCH_ROWS),
-            latency=False,
-        )
-        print_full_match_rows(
-            result,
-            title=f"{args.path}: {result['queries']} judged queries over {result['products']} "
-            f"products ({time.perf_counter() - started:.0f} s)",
-        )
-        reset_serving_caches()
-        return
     result = evaluate(
         rows,
         encoder_base=args.encoder,

@@ -38,8 +38,12 @@ from recommend.serving.bm25_sql import (  # noqa: F401  (the scoring's constants
     BM25_K1,
     BM25F_FIELD_WEIGHTS,
     CORPUS_STATS_TABLE,
+    DEFAULT_FULL_MATCH,
     EXACT_TERM_STATS_TABLE,
     EXACT_WEIGHT,
+    FULL_MATCH_EVERY_SQL,
+    FULL_MATCH_KNOWN_SQL,
+    FULL_MATCHES,
     TERM_STATS_TABLE,
     bm25_sql,
 )
@@ -123,34 +127,6 @@ def _rarest_sql(limit: int) -> str:
         f"  || coalesce((SELECT string_agg(' & !' || {_QUOTED_SQL}, '' ORDER BY w COLLATE \"C\")"
         "  FROM words WHERE negated), ''))::tsquery END AS q)"
     )
-
-
-#: The full-match tsquery of ``full_match="known_words"`` (parameter: the query text), an SQL
-#: expression: ``websearch_to_tsquery``'s AND of the query's lexemes, less those no active
-#: product holds (document frequency 0 in the statistics the idf reads), so that a word the
-#: catalogue does not know ("good", "cheap", a misspelling) no longer makes every product a
-#: partial match. An ``or`` (the synonym expansion renders each variant of the query as an AND
-#: group, the groups joined by ``or``: ``tv remote or television remote``) is kept, each group
-#: less its unknown words. Unchanged when no lexeme is known (a group: when none of its
-#: lexemes is), and whenever the tsquery holds anything but plain lexemes, ANDs and ORs: a
-#: quoted phrase or a ``-word`` exclusion keeps the query as typed (so do hyphenated and other
-#: compound words, which the parser turns into phrases: "t-shirt" is ``'t-shirt' <2> 'shirt'``).
-FULL_MATCH_KNOWN_SQL = (
-    "(SELECT coalesce(CASE WHEN regexp_replace(w.t, '''(?:[^'']|'''')*''', '', 'g')"
-    " ~ '^( & | \\| )*$' THEN (SELECT string_agg(coalesce((SELECT string_agg(x.m[1], ' & '"
-    "  ORDER BY x.n) FROM regexp_matches(g.t, '(''(?:[^'']|'''')*'')', 'g')"
-    # a lookup by key per query word (a join was planned as a scan of the whole statistics)
-    f"  WITH ORDINALITY AS x(m, n) WHERE (SELECT s.documents FROM {TERM_STATS_TABLE} s"
-    "  WHERE s.lexeme = replace(substr(x.m[1], 2, length(x.m[1]) - 2), '''''', '''')) > 0),"
-    "  g.t), ' | ' ORDER BY g.n) FROM string_to_table(w.t, ' | ') WITH ORDINALITY AS g(t, n))"
-    " END, w.t)::tsquery FROM (SELECT websearch_to_tsquery('english', %s)::text AS t) w)"
-)
-#: The full-match tsquery of ``full_match="every_word"`` (parameter: the query text).
-FULL_MATCH_EVERY_SQL = "websearch_to_tsquery('english', %s)"
-#: What a full match is: a product holding every query word the catalogue knows (the default),
-#: or every query word (as before).
-FULL_MATCHES = {"known_words": FULL_MATCH_KNOWN_SQL, "every_word": FULL_MATCH_EVERY_SQL}
-DEFAULT_FULL_MATCH = "known_words"
 
 
 def _quoted(lexeme: str) -> str:
