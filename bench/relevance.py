@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import _full_match
 from bench._bm25 import BM25
 from bench._paired import print_paired
 from bench._serving import reset_serving_caches, setup_django, table
@@ -281,7 +282,7 @@ def evaluate(
         "semantic only": (replace(base, id=-2, lexical_weight=0.0), None),
         "hybrid (default)": (replace(base, id=-3), None),
         "hybrid + ranker": (replace(base, id=-4), ranker),
-    }
+    } | _full_match.variants(base)
     # Queries are encoded in two batches up front (what the pipeline embeds, primed into its
     # query-vector cache; and the raw queries for the plain baseline): this measures relevance,
     # and one forward pass per query is slow on a busy CPU.
@@ -351,11 +352,8 @@ def evaluate(
             if only is not None and name not in only:
                 continue
             # The BM25F and ts_rank_cd rows: the same pipeline, the retriever scoring otherwise.
-            search.PostgresLexicalIndex = (
-                partial(PostgresLexicalIndex, scoring=LEXICAL_ROWS[name])
-                if name in LEXICAL_ROWS
-                else PostgresLexicalIndex
-            )
+            options = _full_match.lexical_options(name, LEXICAL_ROWS)
+            search.PostgresLexicalIndex = partial(PostgresLexicalIndex, **options)
             ctx = ServingContext(
                 surface="search",
                 strategy=strategy,
@@ -471,6 +469,8 @@ def run_store(args, seed: int) -> None:
     base_rows = {"lexical only (BM25)", "semantic only", "hybrid (default)", "hybrid (tuned)"}
     if args.lexical:
         base_rows = set(LEXICAL_ROWS) - {"lexical only (ts_rank_cd)"}  # the scorings side by side
+    elif args.full_match:
+        base_rows = set(_full_match.ROWS)
     elif not args.pipeline:
         base_rows = set()  # embed only: the in-memory rows of the adapted phase
     started = time.perf_counter()
@@ -504,6 +504,8 @@ def run_store(args, seed: int) -> None:
             from bench._fusion import print_lexical_rows
 
             print_lexical_rows(base, seed, base_rows, METHODS)
+        if args.full_match:
+            _full_match.print_store_rows(base, seed)
     if "adapt" in phases:
         version = adapt(
             selectors.active_version("retriever"),
@@ -569,6 +571,7 @@ def main() -> None:
         action="store_true",
         help="--store-seed, phase base: score the lexical scorings' pipeline rows side by side",
     )
+    _full_match.add_argument(parser)
     parser.add_argument(
         "--synthetic-queries",
         type=int,
@@ -649,6 +652,8 @@ def main() -> None:
         ModelVersion.objects.filter(task="ranker", is_active=True).update(is_active=False)
         ModelVersion.objects.filter(task="ranker").delete()
     reset_serving_caches()
+    if args.full_match:
+        return _full_match.run_csv(args, rows, evaluate)
     ranker = _development_ranker(args.ranker_version)
     started = time.perf_counter()
     result = evaluate(

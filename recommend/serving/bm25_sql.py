@@ -2,7 +2,8 @@
 terms with their idf from the statistics the triggers keep, each candidate's term frequencies
 looked up in its stored term counts (``Product.search_terms`` / ``search_term_counts``) or cut
 from its full-text vectors, summed into Okapi BM25 (or BM25F), over the stemmed vector and,
-for the ``*_exact`` scorings, the unstemmed one too."""
+for the ``*_exact`` scorings, the unstemmed one too; and the tsquery of its full matches
+(:data:`FULL_MATCHES`), from the same statistics."""
 
 from __future__ import annotations
 
@@ -30,6 +31,33 @@ BM25F_FIELD_WEIGHTS = {"A": 2.0, "B": 1.0, "C": 1.0}
 #: (``search_vector_exact``) and added at this weight (see ``bm25_sql``). 1: a word found as
 #: written counts as much again as a word found by its stem, a prior, not fitted to any store.
 EXACT_WEIGHT = 1.0
+
+#: The full-match tsquery of ``full_match="known_words"`` (parameter: the query text), an SQL
+#: expression: ``websearch_to_tsquery``'s AND of the query's lexemes, less those no active
+#: product holds (document frequency 0 in the statistics the idf reads), so that a word the
+#: catalogue does not know ("good", "cheap", a misspelling) no longer makes every product a
+#: partial match. An ``or`` (the synonym expansion renders each variant of the query as an AND
+#: group, the groups joined by ``or``: ``tv remote or television remote``) is kept, each group
+#: less its unknown words. Unchanged when no lexeme is known (a group: when none of its
+#: lexemes is), and whenever the tsquery holds anything but plain lexemes, ANDs and ORs: a
+#: quoted phrase or a ``-word`` exclusion keeps the query as typed (so do hyphenated and other
+#: compound words, which the parser turns into phrases: "t-shirt" is ``'t-shirt' <2> 'shirt'``).
+FULL_MATCH_KNOWN_SQL = (
+    "(SELECT coalesce(CASE WHEN regexp_replace(w.t, '''(?:[^'']|'''')*''', '', 'g')"
+    " ~ '^( & | \\| )*$' THEN (SELECT string_agg(coalesce((SELECT string_agg(x.m[1], ' & '"
+    "  ORDER BY x.n) FROM regexp_matches(g.t, '(''(?:[^'']|'''')*'')', 'g')"
+    # a lookup by key per query word (a join was planned as a scan of the whole statistics)
+    f"  WITH ORDINALITY AS x(m, n) WHERE (SELECT s.documents FROM {TERM_STATS_TABLE} s"
+    "  WHERE s.lexeme = replace(substr(x.m[1], 2, length(x.m[1]) - 2), '''''', '''')) > 0),"
+    "  g.t), ' | ' ORDER BY g.n) FROM string_to_table(w.t, ' | ') WITH ORDINALITY AS g(t, n))"
+    " END, w.t)::tsquery FROM (SELECT websearch_to_tsquery('english', %s)::text AS t) w)"
+)
+#: The full-match tsquery of ``full_match="every_word"`` (parameter: the query text).
+FULL_MATCH_EVERY_SQL = "websearch_to_tsquery('english', %s)"
+#: What a full match is: a product holding every query word the catalogue knows (the default),
+#: or every query word (as before).
+FULL_MATCHES = {"known_words": FULL_MATCH_KNOWN_SQL, "every_word": FULL_MATCH_EVERY_SQL}
+DEFAULT_FULL_MATCH = "known_words"
 
 
 def _frequencies(vector: str, terms: str, *, fields: bool) -> str:

@@ -38,8 +38,12 @@ from recommend.serving.bm25_sql import (  # noqa: F401  (the scoring's constants
     BM25_K1,
     BM25F_FIELD_WEIGHTS,
     CORPUS_STATS_TABLE,
+    DEFAULT_FULL_MATCH,
     EXACT_TERM_STATS_TABLE,
     EXACT_WEIGHT,
+    FULL_MATCH_EVERY_SQL,
+    FULL_MATCH_KNOWN_SQL,
+    FULL_MATCHES,
     TERM_STATS_TABLE,
     bm25_sql,
 )
@@ -137,7 +141,13 @@ class PostgresLexicalIndex:
     ``term_counts`` (the default): ``bm25`` / ``bm25f`` read the candidates' term frequencies
     from their generated ``search_terms`` / ``search_term_counts`` columns; ``False`` cuts them
     from each candidate's vector, as before (the same scores, at about twice the cost:
-    ``bench/lexical_latency.py``)."""
+    ``bench/lexical_latency.py``).
+
+    ``full_match``: which products are full matches, the rest of the candidates being partial
+    ones (search fuses those at half the lexical weight): ``"known_words"`` (the default)
+    those holding every query word that some active product holds
+    (:data:`FULL_MATCH_KNOWN_SQL`), ``"every_word"`` those holding every query word, as before.
+    The scores are the same either way (a word no product holds adds nothing to BM25)."""
 
     def __init__(
         self,
@@ -145,9 +155,13 @@ class PostgresLexicalIndex:
         scoring: str = DEFAULT_SCORING,
         *,
         term_counts: bool = True,
+        full_match: str = DEFAULT_FULL_MATCH,
     ) -> None:
         if scoring not in SCORINGS:
             raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+        if full_match not in FULL_MATCHES:
+            raise ValueError(f"full_match must be one of {tuple(FULL_MATCHES)}, got {full_match!r}")
+        self.full_match = full_match
         self.match_limit = match_limit
         self.scoring = scoring
         self.term_counts = term_counts and scoring in ("bm25", "bm25f")
@@ -256,8 +270,9 @@ class PostgresLexicalIndex:
     def search(
         self, query_text: str, k: int, filters: Mapping[str, Any] | None = None
     ) -> list[tuple[Hashable, float]]:
-        """Up to ``k`` products matching every term, best BM25 first; when fewer than
-        ``OR_FALLBACK_BELOW`` match them all, products matching any term follow."""
+        """Up to ``k`` full matches (every term the catalogue knows: ``full_match``), best
+        BM25 first; when fewer than ``OR_FALLBACK_BELOW`` match them all, products matching any
+        term follow."""
         strict, partial = self.search_split(query_text, k, filters)
         return strict + partial
 
@@ -265,14 +280,15 @@ class PostgresLexicalIndex:
         self, query_text: str, k: int, filters: Mapping[str, Any] | None = None
     ) -> tuple[list[tuple[Hashable, float]], list[tuple[Hashable, float]]]:
         """``(full matches, partial matches)``: the partial list (any term) is filled only when
-        fewer than ``OR_FALLBACK_BELOW`` products match every term."""
+        fewer than ``OR_FALLBACK_BELOW`` products are full matches (every term, or every term
+        the catalogue knows: ``full_match``)."""
         if not query_text.strip() or k <= 0:
             return [], []
         # Chinese/Japanese/Thai runs split into words as the documents were (search_text)
         query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
         if self.scoring != "ts_rank_cd":
             return self._split_in_one_statement(query_text, k, filters)
-        strict = self._query("websearch_to_tsquery('english', %s)", query_text, k, filters)
+        strict = self._query(FULL_MATCHES[self.full_match], query_text, k, filters)
         if len(strict) >= min(k, OR_FALLBACK_BELOW):
             return strict, []
         any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
@@ -300,7 +316,8 @@ class PostgresLexicalIndex:
         limit = int(self.match_limit)
         match = f"SELECT p.id{self._columns} FROM {PRODUCT_TABLE} p WHERE p.search_vector @@ "
         any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
-        strict = self._bm25(f"{match}websearch_to_tsquery('english', %s) AND {where} LIMIT {limit}")
+        full = FULL_MATCHES[self.full_match]
+        strict = self._bm25(f"{match}{full} AND {where} LIMIT {limit}")
         relaxed = self._bm25(
             f"{match}(CASE WHEN (SELECT q FROM rarest) IS NULL THEN {any_term} ELSE ({any_term}"
             f" && (SELECT q FROM rarest)) END) AND {where}"

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.segmentation import segment
-from recommend.serving.retrievers import OR_FALLBACK_BELOW, PostgresLexicalIndex
+from recommend.serving.retrievers import FULL_MATCHES, OR_FALLBACK_BELOW, PostgresLexicalIndex
 from tests.factories.catalog import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +27,7 @@ QUERIES = [
     "zzz unknown words",
     "toy's",
     "O'Brien kettle",
+    "tinytales bunny or zzz red kettle",
 ]
 
 
@@ -34,7 +35,7 @@ def three_statements(index: PostgresLexicalIndex, query_text: str, k: int, filte
     """The lexical split as it was: full matches; when too few, the rarest terms and then the
     partial matches, each a statement of its own."""
     query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
-    strict = index._query("websearch_to_tsquery('english', %s)", query_text, k, filters)
+    strict = index._query(FULL_MATCHES[index.full_match], query_text, k, filters)
     if len(strict) >= min(k, OR_FALLBACK_BELOW):
         return strict, []
     any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
@@ -72,11 +73,14 @@ def catalogue():
     return products
 
 
+@pytest.mark.parametrize("full_match", ["known_words", "every_word"])
 @pytest.mark.parametrize("scoring", ["bm25", "bm25f"])
-def test_one_statement_returns_what_three_did(catalogue, scoring):
+def test_one_statement_returns_what_three_did(catalogue, scoring, full_match):
     category = catalogue[-1].category_id
     for match_limit in (5, 1000):  # the rarest-terms bound biting, and not
-        index = PostgresLexicalIndex(match_limit=match_limit, scoring=scoring)
+        index = PostgresLexicalIndex(
+            match_limit=match_limit, scoring=scoring, full_match=full_match
+        )
         for query in QUERIES:
             for k, filters in ((10, None), (3, None), (30, {"category_id": {category}})):
                 expected = three_statements(index, query, k, filters)
@@ -85,7 +89,8 @@ def test_one_statement_returns_what_three_did(catalogue, scoring):
 
 def test_the_bound_bites_in_the_comparison(catalogue):
     """The cases above do exercise the rarest-terms path and the partial matches."""
-    index = PostgresLexicalIndex(match_limit=5)
+    # "tinytales" (no product holds it) makes every hit partial with full_match "every_word"
+    index = PostgresLexicalIndex(match_limit=5, full_match="every_word")
     assert index._rarest_terms("tinytales bunny toy") is not None
     strict, partial = index.search_split("tinytales bunny toy", 10)
     assert strict == [] and len(partial) == 3
