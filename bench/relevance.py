@@ -589,8 +589,7 @@ def main() -> None:
         "--heldout-queries",
         type=int,
         default=0,
-        help="--phase fusion or adapted: this many more held-out-grammar judged queries over the "
-        "store (its own 80 cannot tell a gain of 0.01 NDCG@10 from chance)",
+        help="--phase fusion or adapted: this many more held-out-grammar judged queries",
     )
     parser.add_argument("--products", type=int, default=2000, help="--store-seed store size")
     parser.add_argument(
