@@ -36,14 +36,19 @@ def store_rows(seed: int, products: int, *, more: int = 0):
     return rows, ids
 
 
-def load_store(seed: int, products: int, log: Callable[[str], None]):
+def load_store(seed: int, products: int, log: Callable[[str], None], *, title_only=False):
     """Write the catalogue of the demo store ``seed`` into the (emptied) bench database;
-    returns what :func:`store_rows` returns."""
+    returns what :func:`store_rows` returns. ``title_only``: every description and attribute
+    left out (a short, title-only catalogue, where lexical matching is strong: the judged
+    queries and their grades stay those of the full store)."""
     from catalog.demo import generate_store
     from catalog.services.demo import _demo_store_write, catalog_truncate
 
     started = time.perf_counter()
     store = generate_store(products=products, shoppers=0, days=1, seed=seed)
+    if title_only:
+        for product in store.products:
+            product["description"], product["attributes"] = "", {}
     catalog_truncate()
     _demo_store_write(store)
     log(

@@ -487,7 +487,7 @@ def run_store(args, seed: int) -> None:
         else:
             ModelVersion.objects.filter(is_active=True).update(is_active=False)
             ModelVersion.objects.all().delete()
-            rows, products = load_store(seed, args.products, log)
+            rows, products = load_store(seed, args.products, log, title_only=args.title_only)
             state = {"loaded": args.products, "products": args.products}
             state_path.write_text(json.dumps(state))
         base = evaluate(
@@ -603,9 +603,8 @@ def main() -> None:
     parser.add_argument(
         "--fresh", action="store_true", help="--store-seed: write the store again (else reused)"
     )
-    parser.add_argument(
-        "--adapt-pairs", type=int, default=3000, help="synthetic training pairs at most"
-    )
+    parser.add_argument("--title-only", action="store_true", help="--fresh: no descriptions")
+    parser.add_argument("--adapt-pairs", type=int, default=3000, help="synthetic pairs at most")
     parser.add_argument("--adapt-epochs", type=int, default=1)
     parser.add_argument("--adapt-seq-len", type=int, default=64, help="tokens per text in training")
     parser.add_argument("--adapt-batch-size", type=int, default=32)
