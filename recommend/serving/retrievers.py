@@ -52,6 +52,8 @@ EMBEDDING_TABLE = "training_productembedding"
 PRODUCT_TABLE = "catalog_product"
 LEXICAL_MATCH_LIMIT = 1000
 OR_FALLBACK_BELOW = 10
+#: The partial matches' tsquery (parameter: the query text): any of the query's words.
+ANY_TERM_SQL = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
 SCORINGS = ("bm25", "bm25f", "bm25_exact", "bm25f_exact", "ts_rank_cd")
 #: A lexeme of a tsquery's text form, with the "!" of a negation: ``!'leather'``.
 _TSQUERY_WORD = re.compile(r"(!?)'((?:[^']|'')*)'")
@@ -172,7 +174,8 @@ class PostgresLexicalIndex:
 
     @property
     def _columns(self) -> str:
-        """The candidates' columns (after ``p.id``) that the BM25 scorings read."""
+        """The candidates' columns (after ``p.id``) that the scoring reads (``ts_rank_cd``:
+        the vector, as the BM25 scorings without ``term_counts``)."""
         if self.term_counts:
             return ", p.search_terms, p.search_term_counts"
         return ", p.search_vector, p.search_vector_exact" if self._exact else ", p.search_vector"
@@ -207,9 +210,8 @@ class PostgresLexicalIndex:
         # The tsquery expression is written out inline, not put in a CTE: inline, the planner
         # folds it to a constant and uses the GIN index (0.1 ms); joined from a CTE it took a
         # sequential scan and 13 ms of planning on 10k products.
-        columns = self._columns if self.scoring != "ts_rank_cd" else ", p.search_vector"
         candidates = (
-            f"SELECT p.id{columns} FROM {PRODUCT_TABLE} p"
+            f"SELECT p.id{self._columns} FROM {PRODUCT_TABLE} p"
             f"  WHERE p.search_vector @@ {tsquery_sql} AND {where} LIMIT {int(self.match_limit)}"
         )
         if self.scoring != "ts_rank_cd":
@@ -291,15 +293,9 @@ class PostgresLexicalIndex:
         strict = self._query(FULL_MATCHES[self.full_match], query_text, k, filters)
         if len(strict) >= min(k, OR_FALLBACK_BELOW):
             return strict, []
-        any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
-        rarest = self._rarest_terms(query_text) if self.scoring != "ts_rank_cd" else None
+        # ts_rank_cd: no rarest-terms bound (it needs the BM25 statistics)
         relaxed = self._query(
-            any_term if rarest is None else f"({any_term} && %s::tsquery)",
-            query_text,
-            k - len(strict),
-            filters,
-            exclude=[pk for pk, _ in strict],
-            match_params=[query_text] if rarest is None else [query_text, rarest],
+            ANY_TERM_SQL, query_text, k - len(strict), filters, exclude=[pk for pk, _ in strict]
         )
         return strict, relaxed
 
@@ -315,12 +311,11 @@ class PostgresLexicalIndex:
         where, params = filter_sql(filters, "p")
         limit = int(self.match_limit)
         match = f"SELECT p.id{self._columns} FROM {PRODUCT_TABLE} p WHERE p.search_vector @@ "
-        any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
         full = FULL_MATCHES[self.full_match]
         strict = self._bm25(f"{match}{full} AND {where} LIMIT {limit}")
         relaxed = self._bm25(
-            f"{match}(CASE WHEN (SELECT q FROM rarest) IS NULL THEN {any_term} ELSE ({any_term}"
-            f" && (SELECT q FROM rarest)) END) AND {where}"
+            f"{match}(CASE WHEN (SELECT q FROM rarest) IS NULL THEN {ANY_TERM_SQL}"
+            f" ELSE ({ANY_TERM_SQL} && (SELECT q FROM rarest)) END) AND {where}"
             " AND NOT (p.id = ANY(ARRAY(SELECT id FROM strict)))"
             f" AND (SELECT count(*) FROM strict) < {min(int(k), OR_FALLBACK_BELOW)} LIMIT {limit}"
         )

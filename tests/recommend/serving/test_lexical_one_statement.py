@@ -10,7 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.segmentation import segment
-from recommend.serving.retrievers import FULL_MATCHES, OR_FALLBACK_BELOW, PostgresLexicalIndex
+from recommend.serving.retrievers import (
+    ANY_TERM_SQL,
+    FULL_MATCHES,
+    OR_FALLBACK_BELOW,
+    PostgresLexicalIndex,
+)
 from tests.factories.catalog import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +43,7 @@ def three_statements(index: PostgresLexicalIndex, query_text: str, k: int, filte
     strict = index._query(FULL_MATCHES[index.full_match], query_text, k, filters)
     if len(strict) >= min(k, OR_FALLBACK_BELOW):
         return strict, []
-    any_term = "replace(websearch_to_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
+    any_term = ANY_TERM_SQL
     rarest = index._rarest_terms(query_text)
     relaxed = index._query(
         any_term if rarest is None else f"({any_term} && %s::tsquery)",
