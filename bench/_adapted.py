@@ -36,6 +36,16 @@ def store_rows(seed: int, products: int, *, more: int = 0):
     return rows, ids
 
 
+def graded_truth(rows) -> dict[str, dict[str, float]]:
+    """``{query: {product external id: grade}}`` of judged rows (a pair judged twice keeps its
+    higher grade)."""
+    truth: dict[str, dict[str, float]] = {}
+    for row in rows:
+        graded = truth.setdefault(row["query"], {})
+        graded[row["product_id"]] = max(graded.get(row["product_id"], 0.0), float(row["grade"]))
+    return truth
+
+
 def load_store(seed: int, products: int, log: Callable[[str], None], *, title_only=False):
     """Write the catalogue of the demo store ``seed`` into the (emptied) bench database;
     returns what :func:`store_rows` returns. ``title_only``: every description and attribute
@@ -128,10 +138,7 @@ def offline_figures(
     from training.runners.embed import load_version_encoder
     from training.vectors import category_labels
 
-    truth: dict[str, dict[str, float]] = {}
-    for row in rows:
-        graded = truth.setdefault(row["query"], {})
-        graded[row["product_id"]] = max(graded.get(row["product_id"], 0.0), float(row["grade"]))
+    truth = graded_truth(rows)
     external = {pk: ext for ext, pk in products.items()}
     categories = category_labels()
     texts = {

@@ -55,6 +55,7 @@ def fusion_figures(
 ) -> dict[str, dict[str, float]]:
     """Per judged query NDCG@10 of the default fusion and of each tuning; the test queries; the
     ceilings (:func:`training.ml.search_fusion.fusion_ceiling`) on each half."""
+    from bench._adapted import graded_truth
     from catalog.models import Product
     from recommend.models import Strategy
     from training import vectors
@@ -74,10 +75,7 @@ def fusion_figures(
     from training.synthetic_data import catalog_items
     from training.vectors import category_labels
 
-    truth: dict[str, dict[str, float]] = {}
-    for row in rows:
-        graded = truth.setdefault(row["query"], {})
-        graded[row["product_id"]] = max(graded.get(row["product_id"], 0.0), float(row["grade"]))
+    truth = graded_truth(rows)
     external = {pk: ext for ext, pk in products.items()}
     valid, test = split_queries(list(truth), seed=seed, valid_fraction=0.5)
     # synthetic validation queries: a seeded sample of the catalogue's products, one query per
