@@ -49,8 +49,13 @@ def planted(tmp_path, settings, serving_state, monkeypatch):
                 title=f"{colour} {noun}", description="", attributes={}, brand=None, stock=3
             )
     retriever = ModelVersionFactory(task="retriever", is_active=True, dimension=DIM)
-    ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
-    write_vectors(retriever.pk, ids, np.stack([noise(f"product {pk}") for pk in ids]))
+    # the noise is seeded by title, not by primary key: keys depend on the tests run before
+    rows = list(Product.objects.order_by("pk").values_list("pk", "title"))
+    write_vectors(
+        retriever.pk,
+        [pk for pk, _ in rows],
+        np.stack([noise(f"product {title}") for _, title in rows]),
+    )
     monkeypatch.setattr(loaders, "encode_query", lambda version, text: noise(text))
     monkeypatch.setattr(loaders, "known_words", lambda version: frozenset())
     external = dict(Product.objects.values_list("pk", "external_id"))
