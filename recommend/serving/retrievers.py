@@ -1,4 +1,5 @@
-"""PostgreSQL implementations of the engine's retrieval protocols, and product row loading.
+"""PostgreSQL implementations of the engine's retrieval protocols (product rows and the filters'
+SQL: ``recommend.serving.rows``, re-exported here).
 
 - :class:`PostgresLexicalIndex` — full text on ``catalog_product.search_vector`` (GIN) with
   ``websearch_to_tsquery('english', …)``; ranks a bounded set: at most ``match_limit``
@@ -32,7 +33,7 @@ from django.db import connection
 from catalog.segmentation import segment
 from platform_core.caches import TimedValue
 from recommend.engine import retrieval
-from recommend.engine.retrieval import Range, SemanticPlan
+from recommend.engine.retrieval import SemanticPlan
 from recommend.serving.bm25_sql import (  # noqa: F401  (the scoring's constants, re-exported)
     BM25_B,
     BM25_K1,
@@ -47,9 +48,17 @@ from recommend.serving.bm25_sql import (  # noqa: F401  (the scoring's constants
     TERM_STATS_TABLE,
     bm25_sql,
 )
+from recommend.serving.rows import (  # noqa: F401  (re-exported: the readers of rows import them here too)
+    MATCH_TEXT_SQL,
+    PRODUCT_TABLE,
+    ProductRow,
+    filter_sql,
+    product_ids_for_external,
+    product_rows,
+    product_texts,
+)
 
 EMBEDDING_TABLE = "training_productembedding"
-PRODUCT_TABLE = "catalog_product"
 LEXICAL_MATCH_LIMIT = 1000
 OR_FALLBACK_BELOW = 10
 #: The partial matches' tsquery (parameter: the query text): any of the query's words.
@@ -61,38 +70,6 @@ DEFAULT_SCORING = "bm25f"
 FILTER_STATS_TTL = 120.0
 #: Unfiltered queries over more rows than this walk the HNSW graph (see ``search_planned``).
 UNFILTERED_EXACT_MAX_ROWS = 1000
-
-
-# --------------------------------------------------------------------------- filters
-
-
-def filter_sql(filters: Mapping[str, Any] | None, alias: str = "p") -> tuple[str, list[Any]]:
-    """``(sql, params)`` for the active products passing ``filters``."""
-    clauses = [f"{alias}.active"]
-    params: list[Any] = []
-    for name, condition in (filters or {}).items():
-        if name in ("category_id", "brand_id", "id"):
-            values = (
-                sorted(condition)
-                if isinstance(condition, set | frozenset | list | tuple)
-                else [condition]
-            )
-            clauses.append(f"{alias}.{name} = ANY(%s)")
-            params.append([int(v) for v in values])
-        elif name == "price":
-            if not isinstance(condition, Range):
-                raise ValueError("the price filter takes a Range")
-            if condition.min is not None:
-                clauses.append(f"{alias}.price >= %s")
-                params.append(condition.min)
-            if condition.max is not None:
-                clauses.append(f"{alias}.price <= %s")
-                params.append(condition.max)
-        elif name == "in_stock":
-            clauses.append(f"{alias}.stock > 0" if condition else f"{alias}.stock <= 0")
-        else:
-            raise KeyError(f"unknown filter {name!r}")
-    return " AND ".join(clauses), params
 
 
 def vector_literal(vector: np.ndarray) -> str:
@@ -590,92 +567,3 @@ class PgVectorIndex:
                 f"SELECT count(*) FROM {EMBEDDING_TABLE} WHERE model_version_id = {self.version_id}"
             )
             return int(cursor.fetchone()[0])
-
-
-# --------------------------------------------------------------------------- product rows
-
-
-@dataclass(frozen=True)
-class ProductRow:
-    id: int
-    external_id: str
-    title: str
-    price: float
-    currency: str
-    category_id: int | None
-    brand: str | None
-    image_url: str
-    stock: int
-    #: The text matched terms are looked for in (``with_text=True`` only; see MATCH_TEXT_SQL).
-    text: str = ""
-
-    @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
-
-
-#: The text an explanation's matched terms are looked for in: title, brand/category/attributes
-#: and the start of the description.
-MATCH_TEXT_SQL = "concat_ws(' ', {a}.title, {a}.search_text, left({a}.description, 400))"
-
-
-def product_rows(
-    product_ids: Sequence[int],
-    filters: Mapping[str, Any] | None = None,
-    *,
-    with_text: bool = False,
-) -> dict[int, ProductRow]:
-    """Rows of the given active products that pass ``filters``, by id (one query).
-    ``with_text``: each row carries its :data:`MATCH_TEXT_SQL` text too, so a search reads
-    its candidates and its page's explanation texts in one round trip."""
-    if not product_ids:
-        return {}
-    where, params = filter_sql(filters, "p")
-    text = f", {MATCH_TEXT_SQL.format(a='p')}" if with_text else ""
-    sql = (
-        f"SELECT p.id, p.external_id, p.title, p.price, p.currency, p.category_id, b.name, p.image_url, "
-        f"p.stock{text} FROM {PRODUCT_TABLE} p LEFT JOIN catalog_brand b ON b.id = p.brand_id "
-        f"WHERE p.id = ANY(%s) AND {where}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(product_ids), *params])
-        return {
-            row[0]: ProductRow(
-                row[0],
-                row[1],
-                row[2],
-                float(row[3]),
-                row[4],
-                row[5],
-                row[6],
-                row[7] or "",
-                row[8],
-                row[9] if with_text else "",
-            )
-            for row in cursor.fetchall()
-        }
-
-
-def product_texts(product_ids: Sequence[int]) -> dict[int, str]:
-    """The :data:`MATCH_TEXT_SQL` text of some products, by id (search reads it with its
-    candidates' rows: ``product_rows(..., with_text=True)``)."""
-    if not product_ids:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT p.id, {MATCH_TEXT_SQL.format(a='p')} FROM {PRODUCT_TABLE} p "
-            "WHERE p.id = ANY(%s)",
-            [list(product_ids)],
-        )
-        return dict(cursor.fetchall())
-
-
-def product_ids_for_external(external_ids: Sequence[str]) -> dict[str, int]:
-    if not external_ids:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT external_id, id FROM {PRODUCT_TABLE} WHERE external_id = ANY(%s)",
-            [list(external_ids)],
-        )
-        return dict(cursor.fetchall())
