@@ -56,6 +56,8 @@ from recommend.serving.rows import (  # noqa: F401  (re-exported: the readers of
     product_ids_for_external,
     product_rows,
     product_texts,
+    row_from,
+    with_hit_rows,
 )
 
 EMBEDDING_TABLE = "training_productembedding"
@@ -261,24 +263,38 @@ class PostgresLexicalIndex:
         """``(full matches, partial matches)``: the partial list (any term) is filled only when
         fewer than ``OR_FALLBACK_BELOW`` products are full matches (every term, or every term
         the catalogue knows: ``full_match``)."""
+        full, partial, _rows = self.search_split_rows(query_text, k, filters, with_rows=False)
+        return full, partial
+
+    def search_split_rows(
+        self,
+        query_text: str,
+        k: int,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        with_rows: bool = True,
+    ) -> tuple[list[tuple[Hashable, float]], list[tuple[Hashable, float]], dict[int, ProductRow]]:
+        """:meth:`search_split` and each hit's :class:`ProductRow` (with its match text), read
+        by the same statement (search: no round trip of its own for its candidates' rows)."""
         if not query_text.strip() or k <= 0:
-            return [], []
+            return [], [], {}
         # Chinese/Japanese/Thai runs split into words as the documents were (search_text)
         query_text = segment(query_text, language=settings.CATALOG_LANGUAGE)
         if self.scoring != "ts_rank_cd":
-            return self._split_in_one_statement(query_text, k, filters)
+            return self._split_in_one_statement(query_text, k, filters, with_rows)
         strict = self._query(FULL_MATCHES[self.full_match], query_text, k, filters)
-        if len(strict) >= min(k, OR_FALLBACK_BELOW):
-            return strict, []
-        # ts_rank_cd: no rarest-terms bound (it needs the BM25 statistics)
-        relaxed = self._query(
-            ANY_TERM_SQL, query_text, k - len(strict), filters, exclude=[pk for pk, _ in strict]
-        )
-        return strict, relaxed
+        relaxed = []
+        if len(strict) < min(k, OR_FALLBACK_BELOW):
+            # ts_rank_cd: no rarest-terms bound (it needs the BM25 statistics)
+            relaxed = self._query(
+                ANY_TERM_SQL, query_text, k - len(strict), filters, exclude=[pk for pk, _ in strict]
+            )
+        ids = [pk for pk, _ in strict + relaxed] if with_rows else []
+        return strict, relaxed, product_rows(ids, filters, with_text=True)
 
     def _split_in_one_statement(
-        self, query_text: str, k: int, filters: Mapping[str, Any] | None
-    ) -> tuple[list[tuple[Hashable, float]], list[tuple[Hashable, float]]]:
+        self, query_text: str, k: int, filters: Mapping[str, Any] | None, with_rows: bool
+    ) -> tuple[list[tuple[Hashable, float]], list[tuple[Hashable, float]], dict[int, ProductRow]]:
         """:meth:`search_split` (BM25 scorings) as one SQL statement: the full matches, then,
         only when fewer than ``OR_FALLBACK_BELOW`` came back, the rarest-terms bound
         (:meth:`_rarest_terms`, in SQL from the same statistics) and the partial matches. The
@@ -300,15 +316,21 @@ class PostgresLexicalIndex:
             f"WITH strict AS MATERIALIZED ({strict} ORDER BY score DESC, m.id LIMIT {int(k)}), "
             f"{_rarest_sql(limit)}, relaxed AS MATERIALIZED ({relaxed} ORDER BY score DESC, m.id"
             f" LIMIT {int(k)} - (SELECT count(*) FROM strict)) "
-            "SELECT true, id, score FROM strict UNION ALL SELECT false, id, score FROM relaxed"
+            "SELECT id, true AS is_full, score FROM strict"
+            " UNION ALL SELECT id, false, score FROM relaxed"
         )
+        if with_rows:
+            sql = with_hit_rows(sql, "is_full, score")
         q, text = query_text, self._text_params(query_text)
         with connection.cursor() as cursor:  # strict (terms, tsquery), rarest, relaxed
             cursor.execute(sql, [*text, q, *params, q, q, *text, q, q, *params])
             rows = cursor.fetchall()
+        if with_rows:  # joined: back in each list's order (score, then id)
+            rows.sort(key=lambda r: (not r[1], -r[2], r[0]))
         return (
-            [(pk, float(score)) for full, pk, score in rows if full],
-            [(pk, float(score)) for full, pk, score in rows if not full],
+            [(r[0], float(r[2])) for r in rows if r[1]],
+            [(r[0], float(r[2])) for r in rows if not r[1]],
+            {r[0]: row_from(r[0], r[3:]) for r in rows} if with_rows else {},
         )
 
     def scores(self, query_text: str, product_ids: Sequence[int]) -> dict[int, float]:
@@ -424,6 +446,8 @@ class SemanticOutcome:
     results: list[tuple[int, float]]
     plan: SemanticPlan | None
     fallback: bool = False
+    #: The hits' rows with their match text (``with_rows=True``), read by the same statement.
+    rows: dict[int, ProductRow] = field(default_factory=dict)
 
 
 class PgVectorIndex:
@@ -452,9 +476,12 @@ class PgVectorIndex:
         total: int | None = None,
         expected_rows: int | None = None,
         exclude: Sequence[int] = (),
+        with_rows: bool = False,
     ) -> SemanticOutcome:
         """Top ``k`` ``(product id, cosine)``; plans HNSW vs exact from the filter's estimated
-        rows, and falls back to an exact scan when a filtered HNSW walk comes back short."""
+        rows, and falls back to an exact scan when a filtered HNSW walk comes back short.
+        ``with_rows``: each hit's :class:`ProductRow` (with its match text) comes back from the
+        same statement (search: no round trip of its own for its candidates' rows)."""
         if k <= 0:
             return SemanticOutcome([], None)
         if total is None or expected_rows is None:
@@ -471,15 +498,14 @@ class PgVectorIndex:
             # machine: the engine's exact-scan threshold is meant for filtered queries.
             plan = SemanticPlan("hnsw", want, max(retrieval.EF_SEARCH_DEFAULT, want), total)
         literal = vector_literal(vector)
+        fallback = False
         if plan.method == "hnsw":
-            rows = self._hnsw(literal, plan, filters)
-            if filters and len(rows) < min(want, plan.expected_rows):
-                exact = SemanticPlan("exact", plan.limit, None, plan.expected_rows)
-                return SemanticOutcome(
-                    self._finish(self._exact(literal, exact, filters), k, exclude), exact, True
-                )
-            return SemanticOutcome(self._finish(rows, k, exclude), plan)
-        return SemanticOutcome(self._finish(self._exact(literal, plan, filters), k, exclude), plan)
+            hits, rows = self._hnsw(literal, plan, filters, with_rows)
+            if filters and len(hits) < min(want, plan.expected_rows):
+                plan, fallback = SemanticPlan("exact", plan.limit, None, plan.expected_rows), True
+        if plan.method == "exact":
+            hits, rows = self._exact(literal, plan, filters, with_rows)
+        return SemanticOutcome(self._finish(hits, k, exclude), plan, fallback, rows)
 
     @staticmethod
     def _finish(
@@ -490,16 +516,31 @@ class PgVectorIndex:
             rows = [r for r in rows if r[0] not in skip]
         return rows[:k]
 
+    @staticmethod
+    def _hits(cursor, with_rows: bool) -> tuple[list[tuple[int, float]], dict[int, ProductRow]]:
+        rows = cursor.fetchall()
+        if not with_rows:
+            return [(row[0], float(row[1])) for row in rows], {}
+        rows.sort(key=lambda r: (-r[1], r[0]))  # joined: back in order (nearest, then id)
+        return [(r[0], float(r[1])) for r in rows], {r[0]: row_from(r[0], r[2:]) for r in rows}
+
     def _hnsw(
-        self, literal: str, plan: SemanticPlan, filters: Mapping[str, Any] | None
-    ) -> list[tuple[int, float]]:
+        self,
+        literal: str,
+        plan: SemanticPlan,
+        filters: Mapping[str, Any] | None,
+        with_rows: bool = False,
+    ) -> tuple[list[tuple[int, float]], dict[int, ProductRow]]:
         where, params = filter_sql(filters, "p")
         sql = (
-            f"SELECT e.product_id, 1 - ({self._expr} <=> %s::vector) FROM {EMBEDDING_TABLE} e "
+            f"SELECT e.product_id AS id, 1 - ({self._expr} <=> %s::vector) AS score"
+            f" FROM {EMBEDDING_TABLE} e "
             f"JOIN {PRODUCT_TABLE} p ON p.id = e.product_id "
             f"WHERE e.model_version_id = {self.version_id} AND {where} "
             f"ORDER BY {self._expr} <=> %s::vector LIMIT {int(plan.limit)}"
         )
+        if with_rows:
+            sql = with_hit_rows(sql, "score")
         ef_search = int(plan.ef_search or retrieval.EF_SEARCH_DEFAULT)
         with connection.cursor() as cursor:
             # One round trip: psycopg's client-side cursor sends both statements as one simple
@@ -509,22 +550,29 @@ class PgVectorIndex:
                 f"SET LOCAL hnsw.ef_search = {ef_search}; {sql}", [literal, *params, literal]
             )
             cursor.nextset()
-            return [(row[0], float(row[1])) for row in cursor.fetchall()]
+            return self._hits(cursor, with_rows)
 
     def _exact(
-        self, literal: str, plan: SemanticPlan, filters: Mapping[str, Any] | None
-    ) -> list[tuple[int, float]]:
+        self,
+        literal: str,
+        plan: SemanticPlan,
+        filters: Mapping[str, Any] | None,
+        with_rows: bool = False,
+    ) -> tuple[list[tuple[int, float]], dict[int, ProductRow]]:
         where, params = filter_sql(filters, "p")
         # "+ 0" makes the ORDER BY expression differ from the index's: the planner cannot use
         # the HNSW graph and computes every filtered row's distance (exact).
         sql = (
-            f"SELECT e.product_id, 1 - ({self._expr} <=> %s::vector) FROM {PRODUCT_TABLE} p "
+            f"SELECT e.product_id AS id, 1 - ({self._expr} <=> %s::vector) AS score"
+            f" FROM {PRODUCT_TABLE} p "
             f"JOIN {EMBEDDING_TABLE} e ON e.product_id = p.id AND e.model_version_id = {self.version_id} "
             f"WHERE {where} ORDER BY ({self._expr} <=> %s::vector) + 0, e.product_id LIMIT {int(plan.limit)}"
         )
+        if with_rows:
+            sql = with_hit_rows(sql, "score")
         with connection.cursor() as cursor:
             cursor.execute(sql, [literal, *params, literal])
-            return [(row[0], float(row[1])) for row in cursor.fetchall()]
+            return self._hits(cursor, with_rows)
 
     def similarities(
         self, product_ids: Sequence[int], vectors: Sequence[np.ndarray]

@@ -73,6 +73,44 @@ class ProductRow:
 MATCH_TEXT_SQL = "concat_ws(' ', {a}.title, {a}.search_text, left({a}.description, 400))"
 
 
+#: A product row's columns after its id, in :class:`ProductRow`'s order (``p``: the product,
+#: ``b``: its brand, joined by :data:`ROW_JOIN_SQL`); :data:`MATCH_TEXT_SQL` may follow.
+ROW_COLUMNS_SQL = (
+    "p.external_id, p.title, p.price, p.currency, p.category_id, b.name, p.image_url, p.stock"
+)
+ROW_JOIN_SQL = "LEFT JOIN catalog_brand b ON b.id = p.brand_id"
+
+
+def row_from(pk: int, values: Sequence[Any]) -> ProductRow:
+    """A :class:`ProductRow` from the values of :data:`ROW_COLUMNS_SQL` (and the text, when
+    there is a ninth value)."""
+    text = values[8] if len(values) > 8 else ""
+    return ProductRow(
+        pk,
+        values[0],
+        values[1],
+        float(values[2]),
+        values[3],
+        values[4],
+        values[5],
+        values[6] or "",
+        values[7],
+        text or "",
+    )
+
+
+def with_hit_rows(sql: str, columns: str) -> str:
+    """``sql`` (a statement whose output is ``id`` then ``columns``, comma-separated, in that
+    order) with each hit's :class:`ProductRow` values and match text after them, in the same
+    statement: the rows the hits' ranking needs come back in the round trip that found them.
+    The output's order is not kept (a join): the caller sorts."""
+    picked = ", ".join(f"h.{c.strip()}" for c in columns.split(","))
+    return (
+        f"SELECT h.id, {picked}, {ROW_COLUMNS_SQL}, {MATCH_TEXT_SQL.format(a='p')} FROM ({sql}) h"
+        f" JOIN {PRODUCT_TABLE} p ON p.id = h.id {ROW_JOIN_SQL}"
+    )
+
+
 def product_rows(
     product_ids: Sequence[int],
     filters: Mapping[str, Any] | None = None,
@@ -87,27 +125,12 @@ def product_rows(
     where, params = filter_sql(filters, "p")
     text = f", {MATCH_TEXT_SQL.format(a='p')}" if with_text else ""
     sql = (
-        f"SELECT p.id, p.external_id, p.title, p.price, p.currency, p.category_id, b.name, p.image_url, "
-        f"p.stock{text} FROM {PRODUCT_TABLE} p LEFT JOIN catalog_brand b ON b.id = p.brand_id "
+        f"SELECT p.id, {ROW_COLUMNS_SQL}{text} FROM {PRODUCT_TABLE} p {ROW_JOIN_SQL} "
         f"WHERE p.id = ANY(%s) AND {where}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(product_ids), *params])
-        return {
-            row[0]: ProductRow(
-                row[0],
-                row[1],
-                row[2],
-                float(row[3]),
-                row[4],
-                row[5],
-                row[6],
-                row[7] or "",
-                row[8],
-                row[9] if with_text else "",
-            )
-            for row in cursor.fetchall()
-        }
+        return {row[0]: row_from(row[0], row[1:]) for row in cursor.fetchall()}
 
 
 def product_texts(product_ids: Sequence[int]) -> dict[int, str]:

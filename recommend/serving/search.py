@@ -187,7 +187,8 @@ def _compute(
     wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, params.page * params.size))
 
     lexical_index = PostgresLexicalIndex()
-    lexical_future = submit(_timed, lexical_index.search_split, lexical_text, wanted, filters)
+    # Each retriever's statement returns its hits' rows too: no round trip of its own for them.
+    lexical_future = submit(_timed, lexical_index.search_split_rows, lexical_text, wanted, filters)
 
     with ctx.stage("intent"):
         if params.intent:
@@ -215,8 +216,8 @@ def _compute(
         dimension = retriever.dimension or int(query_vector.shape[0])
         with ctx.stage("semantic"):
             index = PgVectorIndex(retriever.space_id, dimension)
-            semantic = index.search_planned(query_vector, wanted, filters or None)
-    (lexical_full, lexical_partial), lexical_ms = lexical_future.result()
+            semantic = index.search_planned(query_vector, wanted, filters or None, with_rows=True)
+    (lexical_full, lexical_partial, hit_rows), lexical_ms = lexical_future.result()
     lexical = lexical_full + lexical_partial
     ctx.timings["lexical"] = lexical_ms
 
@@ -265,8 +266,13 @@ def _compute(
         candidate_ids = [f.id for f in fused] + [
             pk for pk in pins if pk not in {f.id for f in fused}
         ]
-        # One round trip: the candidates' rows with the text the page's explanations match in.
-        rows = product_rows(candidate_ids, filters, with_text=True)
+        # The candidates' rows, with the text the page's explanations match in: the retrievers
+        # read them with their hits; the rest (pins, pictures' hits) in one round trip.
+        if semantic is not None:
+            hit_rows = {**semantic.rows, **hit_rows}
+        rows = {pk: hit_rows[pk] for pk in candidate_ids if pk in hit_rows}
+        missing = [pk for pk in candidate_ids if pk not in hit_rows]
+        rows.update(product_rows(missing, filters, with_text=True))
         tree = selectors.category_tree()
         by_id = {f.id: f for f in fused}
 

@@ -224,13 +224,13 @@ def test_lexical_runs_on_a_pool_thread_beside_semantic_when_data_is_committed(
 
     build_serving_store()
     threads = []
-    original = PostgresLexicalIndex.search_split
+    original = PostgresLexicalIndex.search_split_rows
 
     def spy(self, *args, **kwargs):
         threads.append(threading.current_thread().name)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(PostgresLexicalIndex, "search_split", spy)
+    monkeypatch.setattr(PostgresLexicalIndex, "search_split_rows", spy)
     body = storefront.get("/api/v1/search", {"q": "espresso machine"}).json()
     assert threads and threads[0].startswith("recommend-db")
     top = body["results"][0]

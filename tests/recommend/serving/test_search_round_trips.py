@@ -1,6 +1,7 @@
 """One search's round trips (issue 19 §2): the candidates' rows and the page's explanation texts
-come in one query, the request reads its generations once, and a fresh query vector's cache
-write travels with the cached result's. Same items and explanations as the separate queries."""
+come back with the retrievers' hits (no query of their own), the request reads its generations
+once, and a fresh query vector's cache write travels with the cached result's. Same items and
+explanations as separate queries for the rows and the texts."""
 
 from __future__ import annotations
 
@@ -51,17 +52,47 @@ class RoundTrips:
         monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
 
 
-def test_a_search_reads_its_candidates_and_texts_in_one_query(storefront, serving_store):
+def test_a_search_reads_its_candidates_and_texts_with_the_retrievers_hits(
+    storefront, serving_store
+):
     _search(storefront, "running shoes")  # the process caches (strategy, tree, filter stats)
     with CaptureQueriesContext(connection) as captured:
         body = _search(storefront, "coffee maker")
     assert body["results"]
-    product_reads = [
+    sql = [q["sql"] for q in captured.captured_queries]
+    # no query of their own for the rows ...
+    assert not [s for s in sql if "FROM catalog_product p LEFT JOIN catalog_brand" in s], sql
+    # ... which come with the hits of the lexical and the semantic statements
+    with_rows = [s for s in sql if "concat_ws" in s]
+    assert len(with_rows) == 2, with_rows
+    assert any("websearch_to_tsquery" in s for s in with_rows)
+    assert any("<=>" in s for s in with_rows)
+
+
+def test_a_pinned_product_no_retriever_found_is_read_on_its_own(
+    storefront, serving_store, operator_user
+):
+    from recommend import services
+    from recommend.models import Strategy
+    from tests.factories.recommend import PinnedResultFactory
+
+    strategy = Strategy.objects.get(surface="search", is_default=True)
+    strategy.semantic_weight = 0.0  # lexical only: the pin below matches no query word
+    services.strategy_save(strategy=strategy, actor=operator_user, changed=["semantic_weight"])
+    pinned = serving_store.products["hp-4"]
+    PinnedResultFactory(query="coffee", product=pinned, position=1)
+    django_cache.clear()
+    with CaptureQueriesContext(connection) as captured:
+        body = _search(storefront, "coffee")
+    assert body["results"][0]["product"]["id"] == "hp-4"
+    assert body["results"][0]["product"]["title"] == pinned.title
+    assert len(body["results"]) > 1  # the lexical hits, with their rows, follow
+    reads = [
         q["sql"]
         for q in captured.captured_queries
-        if "FROM catalog_product p LEFT JOIN catalog_brand" in q["sql"] or "concat_ws" in q["sql"]
+        if "FROM catalog_product p LEFT JOIN catalog_brand" in q["sql"]
     ]
-    assert len(product_reads) == 1, product_reads
+    assert len(reads) == 1, reads  # the pin's row alone
 
 
 def test_the_merged_read_serves_the_same_bodies_as_separate_text_queries(
@@ -82,6 +113,21 @@ def test_the_merged_read_serves_the_same_bodies_as_separate_text_queries(
             pk: row.__class__(**{**row.__dict__, "text": texts[pk]}) for pk, row in rows.items()
         }
 
+    # the retrievers return no rows: every candidate's row is read by the function above
+    lexical, semantic = (
+        retrievers.PostgresLexicalIndex.search_split_rows,
+        retrievers.PgVectorIndex.search_planned,
+    )
+    monkeypatch.setattr(
+        retrievers.PostgresLexicalIndex,
+        "search_split_rows",
+        lambda self, *a, **kw: lexical(self, *a, **{**kw, "with_rows": False}),
+    )
+    monkeypatch.setattr(
+        retrievers.PgVectorIndex,
+        "search_planned",
+        lambda self, *a, **kw: semantic(self, *a, **{**kw, "with_rows": False}),
+    )
     monkeypatch.setattr(search, "product_rows", rows_then_texts)
     django_cache.clear()  # no cached results, no cached query vectors
     for q in QUERIES:

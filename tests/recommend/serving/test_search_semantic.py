@@ -48,7 +48,7 @@ def test_unfiltered_query_walks_the_versions_hnsw_index(big_store, monkeypatch):
     # Unfiltered, nothing can starve the graph: HNSW even where the engine would scan exactly.
     assert outcome.plan.method == "hnsw" and len(outcome.results) == 10
     assert outcome.results[0][1] >= outcome.results[-1][1]
-    exact = index._exact(literal, retrieval.SemanticPlan("exact", 10, None, 1016), None)
+    exact, _rows = index._exact(literal, retrieval.SemanticPlan("exact", 10, None, 1016), None)
     # Approximate: never better than the exact answer. (Recall itself is pgvector's business;
     # on these tightly clustered synthetic vectors a graph occasionally misses a cluster.)
     assert outcome.results[0][1] <= exact[0][1] + 1e-6
@@ -76,7 +76,7 @@ def test_selective_category_filter_scans_exactly_and_finds_every_row(big_store):
     # (enable_sort off: make the planner walk the graph, as it does on a large catalogue.)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
-        starved = index._hnsw(
+        starved, _rows = index._hnsw(
             vector_literal(query), retrieval.SemanticPlan("hnsw", 50, 40, N_RARE), filters
         )
     assert len(starved) < N_RARE
