@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -94,6 +95,16 @@ def price_buckets(prices: Sequence[float], max_buckets: int = 5) -> list[dict[st
     return buckets
 
 
+@functools.lru_cache(maxsize=8192)
+def _brand_forms(brand: str) -> tuple[str, str] | None:
+    """A brand's grouping key (its normalised form) and its spelling (whitespace collapsed), or
+    None when blank: a catalogue's brands are few and repeat in every search's candidates, and
+    normalising one was most of what counting it cost."""
+    if not brand.strip():
+        return None
+    return normalise(brand), " ".join(brand.split())
+
+
 def compute_facets(
     candidates: Iterable[tuple[Hashable | None, str | None, float | Decimal | None]],
     *,
@@ -113,16 +124,17 @@ def compute_facets(
     brand_counts: Counter[str] = Counter()
     spellings: dict[str, Counter[str]] = {}
     prices: list[float] = []
-    keys: dict[str, str] = {}  # each spelling normalised once (a brand repeats down the list)
     for category_id, brand, price in candidates:
         if category_id is not None:
             categories[category_id] += 1
-        if brand is not None and brand.strip():
-            key = keys.get(brand)
-            if key is None:
-                key = keys[brand] = normalise(brand)
+        forms = _brand_forms(brand) if brand is not None else None
+        if forms is not None:
+            key, spelling = forms
             brand_counts[key] += 1
-            spellings.setdefault(key, Counter())[" ".join(brand.split())] += 1
+            seen = spellings.get(key)
+            if seen is None:
+                seen = spellings[key] = Counter()
+            seen[spelling] += 1
         if price is not None:
             prices.append(float(price))
 
@@ -130,12 +142,12 @@ def compute_facets(
         {"id": cid, "name": names.get(cid, str(cid)), "count": n} for cid, n in categories.items()
     ]
     category_facet.sort(key=lambda row: (-row["count"], str(row["name"]), str(row["id"])))
-    brand_facet = [
-        {"name": spellings[key].most_common(1)[0][0], "count": n} for key, n in brand_counts.items()
-    ]
-    brand_facet.sort(key=lambda row: (-row["count"], normalise(row["name"])))
+    # by count, then by the grouping key (every spelling of a brand normalises to it); each
+    # shown brand in its most frequent spelling
+    ranked = sorted(brand_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if top_n is not None:
-        category_facet, brand_facet = category_facet[:top_n], brand_facet[:top_n]
+        category_facet, ranked = category_facet[:top_n], ranked[:top_n]
+    brand_facet = [{"name": spellings[key].most_common(1)[0][0], "count": n} for key, n in ranked]
     return {
         "category": category_facet,
         "brand": brand_facet,

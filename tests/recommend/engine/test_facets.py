@@ -27,6 +27,14 @@ def test_category_and_brand_counts():
     assert compute_facets(rows, top_n=1)["category"] == [{"id": 1, "name": "1", "count": 2}]
 
 
+def test_brands_cut_to_top_n_by_count_then_name_in_their_most_frequent_spelling():
+    rows = [(None, b, None) for b in ["zed", "Beta  Co", "beta co", "BETA CO", "Alpha", "Zed"]]
+    facets = compute_facets(rows + [(None, "Ｚｅｄ", None)], top_n=2)  # full width: the same brand
+    # tied counts order by the normalised name; a spelling's inner spaces collapse first
+    assert facets["brand"] == [{"name": "Beta Co", "count": 3}, {"name": "zed", "count": 3}]
+    assert compute_facets(rows)["brand"][-1] == {"name": "Alpha", "count": 1}
+
+
 def test_price_buckets_hand_example():
     # quantiles of 1..100 are 20.8, 40.6, 60.4, 80.2 -> rounded to 20, 40, 60, 80
     assert price_buckets(list(range(1, 101))) == [
