@@ -21,6 +21,7 @@ import time
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 
 from platform_core import buffers
 from platform_core.caches import Generation, ProcessCache
@@ -103,6 +104,25 @@ def hold(key_hash: str, client, generation: int | None) -> None:
     """Keep an active client's row read under ``generation`` (None: unknown, keep nothing)."""
     if generation is not None:
         _held.put(key_hash, copy.copy(client), generation)
+
+
+def hold_active(limit: int = MAX_HELD // 2) -> int:
+    """Hold the rows of the active clients (the most recently used first, at most ``limit``): a
+    web worker's warm-up, so that a storefront's first call to a fresh worker reads no row
+    either. The generation is read before the rows, as a request's own read does: a write in
+    between leaves them held under an older generation, read again on their next use."""
+    from platform_core.caches import read_generations
+    from platform_core.models import ApiClient
+
+    (generation,) = read_generations(API_CLIENTS_GENERATION)
+    clients = list(
+        ApiClient.objects.filter(active=True).order_by(F("last_used_at").desc(nulls_last=True))[
+            :limit
+        ]
+    )
+    for client in clients:
+        _held.put(client.key_hash, client, generation)
+    return len(clients)
 
 
 def invalidate(**kwargs) -> None:

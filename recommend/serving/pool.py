@@ -32,9 +32,11 @@ def close_pool_connections() -> None:
         future.result()
 
 
-def warm_connections() -> None:
+def warm_connections(then: Callable[[], Any] | None = None) -> None:
     """Start every pool thread and open its connection (a web worker's warm-up): the first
-    requests then neither start threads nor connect. One task per thread, held at a barrier."""
+    requests then neither start threads nor connect. ``then``: run on each thread once it is
+    connected (a query that loads what a fresh database session loads on its first search).
+    One task per thread, held at a barrier."""
     import threading
 
     workers = _pool._max_workers
@@ -45,6 +47,8 @@ def warm_connections() -> None:
             barrier.wait(timeout=5)
         close_old_connections()
         connection.ensure_connection()
+        if then is not None:
+            then()
 
     for future in [_pool.submit(connect) for _ in range(workers)]:
         future.result()

@@ -124,7 +124,9 @@ def test_a_fresh_gunicorn_is_ready_only_once_warm_and_its_first_search_loads_not
         assert models["detail"]["status"] == "ready"
         assert f"retriever {retriever.pk}" in models["detail"]["loaded"]
         assert f"vector index {retriever.pk}" in models["detail"]["loaded"]
-        assert {"url patterns", "spelling", "request pool"} <= set(models["detail"]["loaded"])
+        assert {"url patterns", "spelling", "request pool", "api keys", "context search"} <= set(
+            models["detail"]["loaded"]
+        )
         assert models["detail"]["loaded_on_request"] == []
 
         status, found = _get(
@@ -141,3 +143,20 @@ def test_a_fresh_gunicorn_is_ready_only_once_warm_and_its_first_search_loads_not
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.mark.django_db
+def test_the_pool_warm_up_runs_its_statement_on_every_pool_thread():
+    """Each pool thread's database session runs the warm-up's statement once (a fresh
+    session's first lexical statement is the slow one)."""
+    import threading
+
+    from recommend.serving import pool
+
+    names: list[str] = []
+    try:
+        pool.warm_connections(lambda: names.append(threading.current_thread().name))
+    finally:
+        pool.close_pool_connections()
+    assert len(set(names)) == len(names) == pool._pool._max_workers
+    assert all(name.startswith("recommend-db") for name in names)

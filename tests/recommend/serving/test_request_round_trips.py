@@ -127,6 +127,30 @@ def test_another_process_sees_the_change_through_the_generation(serving_state):
     assert caller.get("/api/v1/whoami").status_code == 401
 
 
+def test_a_warm_worker_holds_the_active_keys_before_their_first_request(serving_state):
+    """The warm-up holds every active client's row, so a storefront's first call to a fresh
+    worker reads none; a revoked client is not held, and a key held through a write made after
+    the warm-up is read again (the generation moved on)."""
+    from platform_core import api_keys
+    from platform_core.models import ApiClient
+
+    _, key = api_client_create(name="shop", scopes="read")
+    revoked, revoked_key = api_client_create(name="gone", scopes="read")
+    api_client_revoke(client=revoked)
+    api_keys._held.clear()
+    assert api_keys.hold_active() == 1
+    with CaptureQueriesContext(connection) as captured:
+        assert _client(key).get("/api/v1/whoami").status_code == 200
+    assert not _key_reads(captured)
+    assert _client(revoked_key).get("/api/v1/whoami").status_code == 401
+
+    api_keys._held.clear()
+    api_keys.hold_active()
+    ApiClient.objects.filter(name="shop").update(active=False)
+    api_keys.API_CLIENTS_GENERATION.bump()  # another process's write
+    assert _client(key).get("/api/v1/whoami").status_code == 401
+
+
 def test_held_keys_still_count_every_request(serving_state):
     from platform_core.services import api_client_usage_flush
 
