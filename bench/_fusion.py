@@ -70,25 +70,14 @@ def fusion_figures(
         split_queries,
         tune_search_fusion,
     )
-    from training.ml.synthetic_queries import synthesize_pairs
     from training.runners.embed import load_version_encoder
-    from training.synthetic_data import catalog_items
     from training.vectors import category_labels
 
     truth = graded_truth(rows)
     external = {pk: ext for ext, pk in products.items()}
     valid, test = split_queries(list(truth), seed=seed, valid_fraction=0.5)
-    # synthetic validation queries: a seeded sample of the catalogue's products, one query per
-    # rule each, a query kept once (its source product the relevant one); never a judged query
-    items = [i for i in catalog_items() if i.id in external]
-    sample = random.Random(seed).sample(items, min(len(items), synthetic))
-    synthetic_truth: dict[str, dict[str, float]] = {}
-    for pair in synthesize_pairs(sample, seed=seed):
-        if pair.query not in truth and pair.query not in synthetic_truth:
-            synthetic_truth[pair.query] = {external[pair.product_id]: 1.0}
-    chosen = sorted(synthetic_truth)
-    random.Random(seed).shuffle(chosen)
-    synthetic_truth = {q: synthetic_truth[q] for q in chosen[:synthetic]}
+    synthetic_truth = synthetic_judgments(truth, external, seed=seed, count=synthetic)
+    sample_size = min(len(external), synthetic)
     every = {**truth, **synthetic_truth}
 
     categories = category_labels()
@@ -149,7 +138,7 @@ def fusion_figures(
     }
     log(
         f"validation: {len(valid)} judged queries, {len(synthetic_truth)} synthetic "
-        f"(from {len(sample)} products); test: {len(test)} judged queries"
+        f"(from {sample_size} products); test: {len(test)} judged queries"
     )
     scores = {"hybrid default": {q: ndcg(fused_ids(lists[q], default), truth[q]) for q in truth}}
     for name, result in tunings.items():
@@ -175,6 +164,26 @@ def fusion_figures(
         for half, qs in (("validation", valid), ("test", test))
     }
     return scores, test, ceilings
+
+
+def synthetic_judgments(
+    truth, external: dict[int, str], *, seed: int, count: int
+) -> dict[str, dict[str, float]]:
+    """Synthetic validation queries: a seeded sample of ``count`` of the catalogue's products,
+    one query per rule each (``training.ml.synthetic_queries``), a query kept once (its source
+    product the relevant one), never a judged query; ``count`` of them at most."""
+    from training.ml.synthetic_queries import synthesize_pairs
+    from training.synthetic_data import catalog_items
+
+    items = [i for i in catalog_items() if i.id in external]
+    sample = random.Random(seed).sample(items, min(len(items), count))
+    found: dict[str, dict[str, float]] = {}
+    for pair in synthesize_pairs(sample, seed=seed):
+        if pair.query not in truth and pair.query not in found:
+            found[pair.query] = {external[pair.product_id]: 1.0}
+    chosen = sorted(found)
+    random.Random(seed).shuffle(chosen)
+    return {q: found[q] for q in chosen[:count]}
 
 
 def _serving_lists(queries, external: dict[int, str]):
@@ -260,6 +269,10 @@ def run_fusion_phase(args, seed: int, state: dict, *, log, bm25, ndcg, started: 
     from bench._adapted import store_rows
     from training import selectors
 
+    if args.phase == "fusion-learned":
+        from bench._fusion_learned import run_learned_phase
+
+        return run_learned_phase(args, seed, state, log=log, started=started)
     rows, products = store_rows(seed, state["products"], more=args.heldout_queries or 0)
     scores, test, ceilings = fusion_figures(
         rows,

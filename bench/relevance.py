@@ -474,7 +474,7 @@ def run_store(args, seed: int) -> None:
     elif not args.pipeline:
         base_rows = set()  # embed only: the in-memory rows of the adapted phase
     started = time.perf_counter()
-    if args.phase == "fusion":
+    if args.phase in ("fusion", "fusion-learned"):  # the latter: bench/_fusion_learned.py
         from bench._fusion import run_fusion_phase
 
         reset_serving_caches()
@@ -561,7 +561,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--phase",
-        choices=("all", "base", "adapt", "adapted", "fusion"),
+        choices=("all", "base", "adapt", "adapted", "fusion", "fusion-learned"),
         default="all",
         help="--store-seed: run one phase (each its own process on a busy CPU); fusion (after "
         "base): default vs tuned hybrid, each tuning's test-half interval (bench/_fusion.py)",
