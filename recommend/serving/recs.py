@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,6 @@ from recommend.serving.features import (
 from recommend.serving.filters import NO_FILTERS, ProductFilters
 from recommend.serving.merchandising import apply_merchandising
 from recommend.serving.payload import item_payload
-from recommend.serving.pool import submit
 from recommend.serving.retrievers import (
     PgVectorIndex,
     ProductRow,
@@ -144,11 +142,9 @@ def _finish(
     profile_vector: np.ndarray | None = None,
     filters: dict[str, Any] | None = None,
     chain: list[tuple[str, list[tuple[int, float]]]] | None = None,
-    because: Future | None = None,
 ) -> list[dict[str, Any]]:
     """Fuse, filter, rank, apply rules, diversify, fill a short list from ``chain`` (the
-    fallback chain) and shape the items. ``because``: the "because you viewed ..." texts
-    (:func:`_because_texts`) being read on a pool thread; they win over ``personal_text``."""
+    fallback chain) and shape the items."""
     with ctx.stage("fusion"):
         fused = [
             f
@@ -221,12 +217,6 @@ def _finish(
             )
         rows = {**rows, **filled.rows}
         ctx.notes["fallback"] = str(len(filled.items))
-    if because is not None:
-        with ctx.stage("explain"):  # the wait for the pool thread's statement
-            personal_text = {
-                **(personal_text or {}),
-                **{pk: text for pk, text in because.result().items() if text},
-            }
     results = []
     for item in items:
         fused_item = by_id.get(item.id)
@@ -373,12 +363,12 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
                     ]
         for rank, (pk, _) in enumerate(agg.bought_together.get(anchor.id, []), start=1):
             ranked.setdefault("context", []).append((pk, 1.0 / rank))
-    because = None
     if state is not None and profile_vector is not None:
-        # "because you viewed ...": its statement runs on a pool thread, beside the fusion's
-        # read of the candidates' rows; the texts are taken when the items are shaped
-        candidates = [pk for pk, _ in ranked.get("profile", [])]
-        because = submit(_because_texts, retriever, state.recent, candidates)
+        with ctx.stage("explain"):
+            candidates = [pk for pk, _ in ranked.get("profile", [])]
+            for pk, text in _because_texts(retriever, state.recent, candidates).items():
+                if text:
+                    personal_text[pk] = text
     chain = [(name, ranked[name]) for name in ("cf", "profile", "interests") if ranked.get(name)]
     chain += [("trending", agg.trending), ("popular", agg.popular)]
     results = _finish(
@@ -391,7 +381,6 @@ def recommendations(params: RecsParams, ctx: ServingContext) -> list[dict[str, A
         profile_vector=profile_vector,
         filters=filters,
         chain=chain,
-        because=because,
     )
     if strategy.exploration_share > 0:
         with ctx.stage("explore"):

@@ -328,35 +328,3 @@ def test_intent_from_the_strategys_classifier(storefront, serving_store):
         assert body["intent"]["label"] is None and body["intent"]["reason"]
     finally:
         loaders._intent_models.clear()
-
-
-@pytest.mark.slow  # transaction=True: flushing every table afterwards takes 3 to 8 s here
-@pytest.mark.django_db(transaction=True)
-def test_because_you_viewed_is_read_on_a_pool_thread_beside_the_fusion(
-    storefront, serving_state, hashing_encoder, monkeypatch
-):
-    """With committed data, the "because you viewed" statement runs on a pool thread while the
-    request thread reads the candidates' rows; its texts still reach the items."""
-    import threading
-
-    from recommend.serving import recs
-    from tests.factories.recommend import build_serving_store
-
-    services.strategy_ensure_defaults()
-    store = build_serving_store()
-    fan = ShopperFactory(external_id="headphone-fan")
-    events(fan, store, [("hp-1", "view"), ("hp-2", "view"), ("hp-2", "add_to_cart")])
-    threads = []
-    original = recs._because_texts
-
-    def spy(*args):
-        threads.append(threading.current_thread().name)
-        return original(*args)
-
-    monkeypatch.setattr(recs, "_because_texts", spy)
-    body = storefront.get("/api/v1/recommendations", {"shopper": "headphone-fan"}).json()
-    assert threads and threads[0].startswith("recommend-db")
-    assert any(
-        (r["explanation"]["personalisation"] or "").startswith("because you viewed ")
-        for r in body["results"]
-    )
