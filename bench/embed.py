@@ -142,7 +142,7 @@ def main() -> None:
     from catalog.models import Product
     from training import vectors
     from training.ml.device import pick_device
-    from training.ml.encoders import load_encoder, text_hash
+    from training.ml.encoders import encode_texts, load_encoder, text_hash
     from training.models import ModelVersion, Task
 
     device = pick_device(args.device)
@@ -190,13 +190,11 @@ def main() -> None:
                 f"reading them took {read_s:.2f} s"
             )
             warm = texts[: min(256, len(texts))]
-            for each in models.values():
-                each.encode(
-                    warm,
-                    batch_size=args.batch_size,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                )
+            model.encode(
+                warm, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+            for each in models.values():  # the job's encode (an int8 ONNX encoder has no .encode)
+                encode_texts(each, warm, batch_size=args.batch_size)
             if "int8" in encoders:
                 quality = _agreement(models["fp32"], models["int8"], texts[:1024], args.batch_size)
             for round_number in range(args.rounds):
