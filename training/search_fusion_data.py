@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from recommend import selectors
 from recommend.engine.text import normalise
-from recommend.serving import loaders
+from recommend.serving import cache, loaders
 from recommend.serving.retrievers import PgVectorIndex, PostgresLexicalIndex
 from recommend.serving.search import MIN_CANDIDATES, QUERY_MAX_CHARS, prepare_query
 from training.ml.search_fusion import QueryLists
@@ -33,16 +33,27 @@ def search_query_lists(
     config = selectors.serving_config()
     known = loaders.known_words(retriever)
     lexical = PostgresLexicalIndex()
-    out: dict[str, QueryLists] = {}
+    prepared_queries = []
     for n, query in enumerate(queries, start=1):
         normalised = normalise(query, QUERY_MAX_CHARS)
-        if not normalised:
-            continue
-        prepared = prepare_query(normalised, config.synonyms, known)
+        if normalised:
+            prepared_queries.append((n, query, prepare_query(normalised, config.synonyms, known)))
+    vectors = {}
+    if retriever is not None:
+        # every query's vector through the query-vector cache, the missing ones encoded in
+        # batches: one at a time cost about 15x more (cache.query_vectors)
+        vectors = cache.query_vectors(
+            retriever.id,
+            sorted({p.semantic_text for _, _, p in prepared_queries}),
+            lambda texts: loaders.encode_queries(retriever, texts),
+            vector_space=retriever.space_id,
+        )
+    out: dict[str, QueryLists] = {}
+    for n, query, prepared in prepared_queries:
         full, partial = lexical.search_split(prepared.lexical_text, depth)
         semantic: list[tuple[int, float]] = []
         if retriever is not None:
-            vector = loaders.encode_query(retriever, prepared.semantic_text)
+            vector = vectors[prepared.semantic_text]
             index = PgVectorIndex(retriever.space_id, retriever.dimension or int(vector.shape[0]))
             semantic = [
                 (pk, score)

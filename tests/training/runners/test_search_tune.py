@@ -57,6 +57,11 @@ def planted(tmp_path, settings, serving_state, monkeypatch):
         np.stack([noise(f"product {title}") for _, title in rows]),
     )
     monkeypatch.setattr(loaders, "encode_query", lambda version, text: noise(text))
+    monkeypatch.setattr(  # the job encodes its queries in batches
+        loaders,
+        "encode_queries",
+        lambda version, texts, batch_size=64: np.stack([noise(text) for text in texts]),
+    )
     monkeypatch.setattr(loaders, "known_words", lambda version: frozenset())
     external = dict(Product.objects.values_list("pk", "external_id"))
     with open(tmp_path / "judged.csv", "w", newline="") as handle:
@@ -148,3 +153,40 @@ def test_a_setting_not_clearly_better_leaves_the_defaults_and_says_so(planted, o
     job = launch(operator_user, max_queries=1, selection="best")
     assert job.metrics["selection"]["method"] == "best"
     assert job.metrics["weights"] != {"lexical": 1.0, "semantic": 1.0, "rrf_k": 60}
+
+
+def test_the_lists_encode_their_queries_in_one_batch(planted, monkeypatch):
+    """Every validation query's vector comes from one batched encode (through the query-vector
+    cache), and each semantic list is the one its own vector finds."""
+    from django.core.cache import cache as django_cache
+
+    from recommend import selectors
+    from recommend.serving import loaders
+    from recommend.serving.retrievers import PgVectorIndex
+    from training.search_fusion_data import search_query_lists
+
+    batches = []
+
+    def one_at_a_time(version, text):
+        raise AssertionError("a query encoded on its own")
+
+    def in_batches(version, texts, batch_size=64):
+        batches.append(list(texts))
+        return np.stack([noise(text) for text in texts])
+
+    monkeypatch.setattr(loaders, "encode_query", one_at_a_time)
+    monkeypatch.setattr(loaders, "encode_queries", in_batches)
+    django_cache.clear()  # no query vector cached by an earlier test
+    strategy = selectors.strategy_config(search_default())
+    queries = ["red kettle", "blue teapot", "green whisk", "  "]
+    lists = search_query_lists(queries, strategy=strategy)
+    assert len(batches) == 1 and sorted(batches[0]) == sorted(queries[:3])
+    assert set(lists) == set(queries[:3])  # a query with no words has no lists
+    index = PgVectorIndex(planted.pk, DIM)
+    for query in queries[:3]:
+        expected = [
+            pk
+            for pk, score in index.search_planned(noise(query), 100).results
+            if score >= strategy.semantic_min_score
+        ]
+        assert lists[query].semantic == expected
