@@ -129,15 +129,21 @@ def warm() -> tuple[list[str], list[str]]:
     surfaces = sorted({s.surface for s in config.strategies.values()} | set(config.defaults))
     strategies = [selectors.default_strategy(surface) for surface in surfaces]
     strategies += [s for s in config.strategies.values() if s not in strategies]
+    warm_vectors: dict[int, Any] = {}  # the warm query's vector per retriever, encoded once
     for strategy in strategies:
         models = selectors.served_models(strategy)
         if (version := models.retriever) is not None:
             step(
                 f"retriever {version.id}",
-                lambda v=version: loaders.encode_query(v, WARM_QUERY),
+                lambda v=version: warm_vectors.setdefault(
+                    v.id, loaders.encode_query(v, WARM_QUERY)
+                ),
             )
             step(f"vocabulary {version.id}", lambda v=version: loaders.known_words(v))
-            step(f"vector index {version.space_id}", lambda v=version: _vector_index(v))
+            step(
+                f"vector index {version.space_id}",
+                lambda v=version: _vector_index(v, warm_vectors.get(v.id)),
+            )
         if (version := models.ranker) is not None:
             step(f"ranker {version.id}", lambda v=version: loaders.ranker_scorer(v))
         if (version := models.cf) is not None:
@@ -155,14 +161,15 @@ def warm() -> tuple[list[str], list[str]]:
     return loaded, errors
 
 
-def _vector_index(version) -> None:
+def _vector_index(version, vector=None) -> None:
     """One nearest-neighbour search of the retriever's vector index on this process's
     connection: a fresh connection's first HNSW scan cost 172 ms at 100k products against
     10 ms for the next ones (bench/search_latency.py's first search, stage by stage)."""
     from recommend.serving import loaders, search
     from recommend.serving.retrievers import PgVectorIndex
 
-    vector = loaders.encode_query(version, WARM_QUERY)
+    if vector is None:
+        vector = loaders.encode_query(version, WARM_QUERY)
     index = PgVectorIndex(version.space_id, version.dimension or int(vector.shape[0]))
     index.search_planned(vector, search.MIN_CANDIDATES, None)
 
