@@ -369,6 +369,22 @@ def cv_rule(queries: Sequence[Served], fit, *, seed: int, folds: int = 5, fits: 
 # --------------------------------------------------------------------------- the phase
 
 
+def above_cosine(lists, min_cos: float):
+    """``lists`` (``QueryLists``, fetched at any cosine) with the semantic hits below
+    ``min_cos`` left out: the lists serving fuses at that minimum cosine."""
+    kept = [
+        (i, s) for i, s in zip(lists.semantic, lists.semantic_scores, strict=True) if s >= min_cos
+    ]
+    return type(lists)(
+        lexical=lists.lexical,
+        partial=lists.partial,
+        semantic=[i for i, _ in kept],
+        lexical_scores=lists.lexical_scores,
+        partial_scores=lists.partial_scores,
+        semantic_scores=[s for _, s in kept],
+    )
+
+
 def fetch_lists(queries: Sequence[str], external: dict[int, str]):
     """Serving's lists of each query (external ids), the semantic hits at any cosine."""
     from dataclasses import replace
@@ -418,19 +434,9 @@ def learned_figures(rows, products: dict[str, int], *, seed: int, synthetic: int
     default_setting = FusionSetting(60, 1.0, 1.0)
     reference = {}
     for q in truth:
-        got = lists[q]
-        kept = [
-            (i, s) for i, s in zip(got.semantic, got.semantic_scores, strict=True) if s >= min_cos
-        ]
-        served_lists = type(got)(
-            lexical=got.lexical,
-            partial=got.partial,
-            semantic=[i for i, _ in kept],
-            lexical_scores=got.lexical_scores,
-            partial_scores=got.partial_scores,
-            semantic_scores=[s for _, s in kept],
+        reference[q] = ndcg_at_k(
+            fused_ids(above_cosine(lists[q], min_cos), default_setting), truth[q], K
         )
-        reference[q] = ndcg_at_k(fused_ids(served_lists, default_setting), truth[q], K)
     started = time.perf_counter()
     matrix = np.vstack([grid_ndcg(cands[q], GRID) for q in truth]).T  # settings x queries
     log(

@@ -12,6 +12,7 @@ import pytest
 from bench._fusion_learned import (
     DEFAULT,
     DEFAULT_WEIGHTS,
+    above_cosine,
     candidates,
     cv_rule,
     grid_ndcg,
@@ -42,20 +43,6 @@ def random_query(rng: random.Random, pool: int = 40):
     return lists, gains
 
 
-def served_lists(lists: QueryLists, min_cos: float) -> QueryLists:
-    kept = [
-        (i, s) for i, s in zip(lists.semantic, lists.semantic_scores, strict=True) if s >= min_cos
-    ]
-    return QueryLists(
-        lexical=lists.lexical,
-        partial=lists.partial,
-        semantic=[i for i, _ in kept],
-        lexical_scores=lists.lexical_scores,
-        partial_scores=lists.partial_scores,
-        semantic_scores=[s for _, s in kept],
-    )
-
-
 @pytest.mark.parametrize(
     "setting",
     [DEFAULT, (10, 10, 10, 0.3, 0.0, 0.0, 10), (120, 120, 120, 0.7, 1.0, 0.3, 30)],
@@ -67,7 +54,7 @@ def test_the_grid_fusion_is_fused_ids(setting):
         lists, gains = random_query(rng)
         expected = ndcg_at_k(
             fused_ids(
-                served_lists(lists, min_cos),
+                above_cosine(lists, min_cos),
                 FusionSetting.from_share(int(k), share, semantic_depth=int(depth)),
                 partial_weight=partial_weight,
             ),
@@ -86,7 +73,7 @@ def test_the_default_weights_are_the_default_hybrid():
         lists, gains = random_query(rng)
         got.append(learned_ndcg([served(candidates(lists, gains), 0.2)], DEFAULT_WEIGHTS)[0])
         expected.append(
-            ndcg_at_k(fused_ids(served_lists(lists, 0.2), FusionSetting(60, 1.0, 1.0)), gains, 10)
+            ndcg_at_k(fused_ids(above_cosine(lists, 0.2), FusionSetting(60, 1.0, 1.0)), gains, 10)
         )
     assert got == pytest.approx(expected, abs=1e-12)
 
