@@ -131,13 +131,28 @@ class GenerationalValue(ProcessCache):
 
 class TimedValue(ProcessCache):
     """One value, rebuilt after ``ttl`` seconds (one builder at a time). A build that returns
-    None stores nothing and is returned: the next call builds again."""
+    None stores nothing and is returned: the next call builds again.
 
-    def __init__(self, name: str, ttl: float, **kwargs: Any) -> None:
+    ``background`` (the serving caches a request meets): once a value is held, an expired one is
+    still returned while ``background(refresh)`` rebuilds it elsewhere, one refresh at a time,
+    so that no request waits on a rebuild (a search met the spelling vocabulary's check, a count
+    over every active product, once a minute per process). Until a value is held, and when
+    ``background`` raises, the caller builds, as without it."""
+
+    def __init__(
+        self,
+        name: str,
+        ttl: float,
+        *,
+        background: Callable[[Callable[[], None]], Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name, **kwargs)
         self.ttl = ttl
         self._at = -1e18
         self._value: Any = None
+        self._background = background
+        self._refreshing = False
 
     @property
     def value(self) -> Any:
@@ -147,6 +162,17 @@ class TimedValue(ProcessCache):
     def get(self, build: Callable[[], Any]) -> Any:
         if time.monotonic() - self._at < self.ttl:
             return self._value
+        if self._background is not None and self._value is not None:
+            with self._lock:
+                if self._refreshing or time.monotonic() - self._at < self.ttl:
+                    return self._value
+                self._refreshing = True
+            try:
+                self._background(lambda: self._refresh(build))
+                return self._value  # the held one (or the new one: a background that ran inline)
+            except Exception:
+                self._refreshing = False
+                logger.warning("background refresh of %s not started", self.name, exc_info=True)
         with self._lock:
             if time.monotonic() - self._at >= self.ttl:
                 value = build()
@@ -154,6 +180,16 @@ class TimedValue(ProcessCache):
                     return None
                 self._value, self._at = value, time.monotonic()
         return self._value
+
+    def _refresh(self, build: Callable[[], Any]) -> None:
+        try:
+            value = build()
+            if value is not None:
+                self.set(value)
+        except Exception:  # the held value stays; the next expired read tries again
+            logger.warning("background refresh of %s failed", self.name, exc_info=True)
+        finally:
+            self._refreshing = False
 
     def set(self, value: Any) -> None:
         """Hold ``value`` from now on (a writer in this process that has just computed it)."""
@@ -163,6 +199,7 @@ class TimedValue(ProcessCache):
     def clear(self) -> None:
         with self._lock:
             self._value, self._at = None, -1e18
+            self._refreshing = False
 
 
 class KeyedCache(ProcessCache):

@@ -26,6 +26,7 @@ from django.core.cache import cache
 from platform_core.caches import GenerationalValue, KeyedCache, TimedValue
 from recommend.engine.spelling import SpellCorrector
 from recommend.selectors import VersionRef
+from recommend.serving.pool import submit
 
 logger = logging.getLogger(__name__)
 
@@ -384,7 +385,7 @@ def _predict_one(classifier: Any, text: str) -> tuple[str, float]:
 
 #: The corrector is checked against the vocabulary at most every SPELL_CHECK_SECONDS, and
 #: rebuilt (from Redis, else from the database) when its vocabulary version changed.
-_spell_checked = TimedValue("recommend.spelling-checked", SPELL_CHECK_SECONDS)
+_spell_checked = TimedValue("recommend.spelling-checked", SPELL_CHECK_SECONDS, background=submit)
 _spell_by_vocabulary = GenerationalValue("recommend.spelling")
 
 

@@ -48,6 +48,7 @@ from recommend.serving.bm25_sql import (  # noqa: F401  (the scoring's constants
     TERM_STATS_TABLE,
     bm25_sql,
 )
+from recommend.serving.pool import submit
 from recommend.serving.rows import (  # noqa: F401  (re-exported: the readers of rows import them here too)
     MATCH_TEXT_SQL,
     PRODUCT_TABLE,
@@ -399,7 +400,7 @@ class FilterStats:
         return int(round(fraction * self.total))
 
 
-_stats = TimedValue("recommend.filter-stats", FILTER_STATS_TTL)
+_stats = TimedValue("recommend.filter-stats", FILTER_STATS_TTL, background=submit)
 
 
 def _compute_filter_stats() -> FilterStats:
