@@ -153,6 +153,7 @@ class TimedValue(ProcessCache):
         self._value: Any = None
         self._background = background
         self._refreshing = False
+        self._epoch = 0  # bumped by clear(): a refresh started before it stores nothing
 
     @property
     def value(self) -> Any:
@@ -167,8 +168,9 @@ class TimedValue(ProcessCache):
                 if self._refreshing or time.monotonic() - self._at < self.ttl:
                     return self._value
                 self._refreshing = True
+            epoch = self._epoch
             try:
-                self._background(lambda: self._refresh(build))
+                self._background(lambda: self._refresh(build, epoch))
                 return self._value  # the held one (or the new one: a background that ran inline)
             except Exception:
                 self._refreshing = False
@@ -181,11 +183,13 @@ class TimedValue(ProcessCache):
                 self._value, self._at = value, time.monotonic()
         return self._value
 
-    def _refresh(self, build: Callable[[], Any]) -> None:
+    def _refresh(self, build: Callable[[], Any], epoch: int) -> None:
         try:
             value = build()
             if value is not None:
-                self.set(value)
+                with self._lock:
+                    if epoch == self._epoch:
+                        self._value, self._at = value, time.monotonic()
         except Exception:  # the held value stays; the next expired read tries again
             logger.warning("background refresh of %s failed", self.name, exc_info=True)
         finally:
@@ -200,6 +204,7 @@ class TimedValue(ProcessCache):
         with self._lock:
             self._value, self._at = None, -1e18
             self._refreshing = False
+            self._epoch += 1
 
 
 class KeyedCache(ProcessCache):

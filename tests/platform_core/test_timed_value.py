@@ -65,6 +65,17 @@ def test_a_failed_refresh_keeps_the_value_and_the_next_expired_read_tries_again(
     assert value.get(lambda: "third") == "second"
 
 
+def test_a_refresh_started_before_a_clear_stores_nothing():
+    queued = []
+    value = TimedValue("test.timed-cleared", 60.0, background=queued.append)
+    assert value.get(lambda: "old data") == "old data"
+    expire(value)
+    assert value.get(lambda: "built from the old data") == "old data"
+    value.clear()  # the caches reset (a test, a new store) while the refresh is in flight
+    queued.pop()()
+    assert value.get(lambda: "new data") == "new data"
+
+
 def test_a_background_that_cannot_start_falls_back_to_building_inline():
     def refuse(fn):
         raise RuntimeError("executor shut down")
