@@ -29,6 +29,10 @@ def database_settings(url: str) -> dict:
     if not name:
         raise ConfigurationError("DATABASE_URL names no database (the path after the host).")
     options = {k: v[0] for k, v in query.items()}
+    # Statements bound on the server (platform_core.bound_sql: the retrievers' hot statements)
+    # are prepared from their fifth run on a connection, psycopg's default, which Django turns
+    # off (None). The ORM's cursors bind on the client and never prepare.
+    options["prepare_threshold"] = int(options.get("prepare_threshold", 5))
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,

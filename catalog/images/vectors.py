@@ -10,6 +10,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from catalog.images.models import ImageEmbedding
+from platform_core.bound_sql import VectorParam, bound_cursor, use_ef_search
 
 TABLE = ImageEmbedding._meta.db_table
 
@@ -76,21 +77,21 @@ def nearest_products(
 ) -> list[tuple[int, float]]:
     """(product id, cosine similarity) of the ``limit`` nearest active products under the
     version, through its HNSW index (``where_sql`` filters on ``p``, the product row)."""
-    literal = "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+    query = VectorParam(vector)
     extra = f" AND {where_sql}" if where_sql else ""
-    params: list = [literal, version_id, *where_params]
+    params: list = [query, version_id, *where_params]
     if exclude_product is not None:
         extra += " AND e.product_id <> %s"
         params.append(exclude_product)
-    params.extend([literal, limit])
+    params.extend([query, limit])
     dim = int(dimension)
     # A filter applied after the HNSW walk can leave a selective filter with nothing (the walk
     # returns ef_search rows, filtered afterwards): filtered queries scan the version exactly
     # (an ORDER BY the index does not match), as do walks that came back short.
     orders = ([] if where_sql else [f"e.vector::vector({dim})"]) + ["e.vector"]
     for order_by in orders:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        with bound_cursor() as cursor:  # the vector in binary, the statement prepared
+            use_ef_search(cursor, ef_search)
             cursor.execute(
                 f"SELECT e.product_id, 1 - (e.vector::vector({dim}) <=> %s::vector({dim})) AS sim "
                 f"FROM {TABLE} e JOIN catalog_product p ON p.id = e.product_id "

@@ -18,15 +18,15 @@ from django.db.models import Exists, OuterRef
 
 from catalog.knowledge.models import AnswerSummary, Passage, PassageEmbedding
 from catalog.segmentation import segment
+from platform_core.bound_sql import VectorParam, bound_cursor, use_ef_search
 
 PASSAGES = Passage._meta.db_table
 EMBEDDINGS = PassageEmbedding._meta.db_table
 BM25_K1 = 1.2
 BM25_B = 0.75
-
-
-def _vector_literal(vector: np.ndarray) -> str:
-    return "[" + ",".join(map(str, np.asarray(vector, dtype=np.float32).tolist())) + "]"
+#: ``hnsw.ef_search`` of a walk over the passages' vectors: pgvector's default, what it was
+#: before each walk stated its own (a connection's setting is the last walk's).
+PASSAGE_EF_SEARCH = 40
 
 
 def passages_bm25(query_text: str, limit: int) -> list[tuple[int, float]]:
@@ -81,9 +81,10 @@ def passages_nearest(
         f"WHERE e.model_version_id = {int(version_id)} "
         f"ORDER BY {expr} <=> %s::vector LIMIT {int(limit)}"
     )
-    literal = _vector_literal(vector)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [literal, literal])
+    query = VectorParam(vector)
+    with bound_cursor() as cursor:
+        use_ef_search(cursor, PASSAGE_EF_SEARCH)
+        cursor.execute(sql, [query, query])
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 

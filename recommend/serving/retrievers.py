@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from catalog.segmentation import segment
+from platform_core.bound_sql import VectorParam, bound_cursor, use_ef_search
 from platform_core.caches import TimedValue
 from recommend.engine import retrieval
 from recommend.engine.retrieval import SemanticPlan
@@ -323,7 +324,8 @@ class PostgresLexicalIndex:
         if with_rows:
             sql = with_hit_rows(sql, "is_full, score")
         q, text = query_text, self._text_params(query_text)
-        with connection.cursor() as cursor:  # strict (terms, tsquery), rarest, relaxed
+        # bound on the server: prepared on a connection's fifth search, its plan kept
+        with bound_cursor() as cursor:  # strict (terms, tsquery), rarest, relaxed
             cursor.execute(sql, [*text, q, *params, q, q, *text, q, q, *params])
             rows = cursor.fetchall()
         if with_rows:  # joined: back in each list's order (score, then id)
@@ -498,14 +500,14 @@ class PgVectorIndex:
             # catalogue exactly cost 30 ms against 4 ms for the HNSW walk on a busy 2-core
             # machine: the engine's exact-scan threshold is meant for filtered queries.
             plan = SemanticPlan("hnsw", want, max(retrieval.EF_SEARCH_DEFAULT, want), total)
-        literal = vector_literal(vector)
+        query = VectorParam(vector)
         fallback = False
         if plan.method == "hnsw":
-            hits, rows = self._hnsw(literal, plan, filters, with_rows)
+            hits, rows = self._hnsw(query, plan, filters, with_rows)
             if filters and len(hits) < min(want, plan.expected_rows):
                 plan, fallback = SemanticPlan("exact", plan.limit, None, plan.expected_rows), True
         if plan.method == "exact":
-            hits, rows = self._exact(literal, plan, filters, with_rows)
+            hits, rows = self._exact(query, plan, filters, with_rows)
         return SemanticOutcome(self._finish(hits, k, exclude), plan, fallback, rows)
 
     @staticmethod
@@ -527,7 +529,7 @@ class PgVectorIndex:
 
     def _hnsw(
         self,
-        literal: str,
+        query: VectorParam,
         plan: SemanticPlan,
         filters: Mapping[str, Any] | None,
         with_rows: bool = False,
@@ -542,20 +544,14 @@ class PgVectorIndex:
         )
         if with_rows:
             sql = with_hit_rows(sql, "score")
-        ef_search = int(plan.ef_search or retrieval.EF_SEARCH_DEFAULT)
-        with connection.cursor() as cursor:
-            # One round trip: psycopg's client-side cursor sends both statements as one simple
-            # query, which PostgreSQL runs as one (implicit) transaction, so SET LOCAL holds for
-            # this SELECT only. (Inside an outer transaction it lasts until that ends.)
-            cursor.execute(
-                f"SET LOCAL hnsw.ef_search = {ef_search}; {sql}", [literal, *params, literal]
-            )
-            cursor.nextset()
+        with bound_cursor() as cursor:  # the vector in binary; ef_search set when it changes
+            use_ef_search(cursor, plan.ef_search or retrieval.EF_SEARCH_DEFAULT)
+            cursor.execute(sql, [query, *params, query])
             return self._hits(cursor, with_rows)
 
     def _exact(
         self,
-        literal: str,
+        query: VectorParam,
         plan: SemanticPlan,
         filters: Mapping[str, Any] | None,
         with_rows: bool = False,
@@ -571,8 +567,8 @@ class PgVectorIndex:
         )
         if with_rows:
             sql = with_hit_rows(sql, "score")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [literal, *params, literal])
+        with bound_cursor() as cursor:
+            cursor.execute(sql, [query, *params, query])
             return self._hits(cursor, with_rows)
 
     def similarities(
@@ -588,8 +584,8 @@ class PgVectorIndex:
             f"WHERE e.model_version_id = {self.version_id} AND e.product_id = ANY(%s)"
         )
         out: list[dict[int, float]] = [{} for _ in vectors]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*[vector_literal(v) for v in vectors], list(product_ids)])
+        with bound_cursor() as cursor:
+            cursor.execute(sql, [*[VectorParam(v) for v in vectors], list(product_ids)])
             for row in cursor.fetchall():
                 for i in range(len(vectors)):
                     out[i][row[0]] = float(row[1 + i])

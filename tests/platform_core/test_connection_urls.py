@@ -33,7 +33,11 @@ def test_tcp_database_url_with_password():
         "5433",
         "shop",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    # psycopg's own threshold for statements bound on the server (Django's default turns it off)
+    assert db["OPTIONS"] == {"sslmode": "require", "prepare_threshold": 5}
+    assert connection_urls.database_settings("postgres://h/shop?prepare_threshold=0")[
+        "OPTIONS"
+    ] == {"prepare_threshold": 0}
 
 
 @pytest.mark.parametrize(
