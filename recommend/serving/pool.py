@@ -55,9 +55,28 @@ def warm_connections(then: Callable[[], Any] | None = None) -> None:
 
 
 def _run_with_connection(fn: Callable[..., Any], *args: Any) -> Any:
-    close_old_connections()  # a worker thread's connection: drop it when expired or broken
+    """``fn`` on this thread's connection, dropped first when expired or left broken.
+
+    Django's health check (``CONN_HEALTH_CHECKS``) would send a ``SELECT 1`` before each
+    task's first statement: a round trip on the critical path of the stage the task runs
+    (the lexical retriever). The connection is checked by use instead: when the task fails
+    and the connection turns out unusable (the server restarted, the session was killed),
+    the task runs once more on a fresh connection. Every task here reads."""
+    connection.close_if_unusable_or_obsolete()  # expired, or broken by an earlier task
+    connection.health_check_done = True
     try:
         return fn(*args)
+    except Exception:
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
+            return _retried(fn, *args)
+        connection.close_if_unusable_or_obsolete()
+        raise
+
+
+def _retried(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)  # connects afresh
     except Exception:
         connection.close_if_unusable_or_obsolete()
         raise
