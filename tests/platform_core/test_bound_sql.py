@@ -24,7 +24,9 @@ def _ef_sets(queries) -> list[str]:
 def test_a_vector_parameter_reaches_the_server_as_the_same_floats():
     vector = np.random.default_rng(3).normal(size=384).astype(np.float32)
     with bound_cursor() as cursor:
-        cursor.execute("SELECT %s::vector::text, vector_dims(%s::vector)", [VectorParam(vector)] * 2)
+        cursor.execute(
+            "SELECT %s::vector::text, vector_dims(%s::vector)", [VectorParam(vector)] * 2
+        )
         text, dims = cursor.fetchone()
     assert dims == 384
     assert np.array_equal(np.array(text[1:-1].split(","), dtype=np.float32), vector)
