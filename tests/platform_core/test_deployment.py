@@ -24,6 +24,8 @@ def test_services_images_and_commands():
         "prometheus",
     }
     assert services["db"]["image"].startswith("pgvector/pgvector:pg16")
+    # the HNSW indexes and vectors must fit in its buffers (128MB, the default, holds neither)
+    assert "shared_buffers=${POSTGRES_SHARED_BUFFERS:-1GB}" in services["db"]["command"]
     assert services["redis"]["image"].startswith("redis:7")
     assert "healthcheck" in services["db"] and "healthcheck" in services["redis"]
     assert "gunicorn" in " ".join(services["web"]["command"])
@@ -61,7 +63,7 @@ def test_every_variable_it_sets_is_read_by_the_settings():
         for line in (ROOT / ".env.example").read_text().splitlines()
         if line and not line.startswith("#")
     }
-    db_only = {"POSTGRES_PASSWORD"}
+    db_only = {"POSTGRES_PASSWORD", "POSTGRES_SHARED_BUFFERS"}  # read by compose's db service
     assert app_env <= SETTINGS_VARS, app_env - SETTINGS_VARS
     assert example - db_only <= SETTINGS_VARS, (example - db_only) - SETTINGS_VARS
     assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"} <= example
