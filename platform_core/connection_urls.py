@@ -31,8 +31,10 @@ def database_settings(url: str) -> dict:
     options = {k: v[0] for k, v in query.items()}
     # Statements bound on the server (platform_core.bound_sql: the retrievers' hot statements)
     # are prepared from their fifth run on a connection, psycopg's default, which Django turns
-    # off (None). The ORM's cursors bind on the client and never prepare.
-    options["prepare_threshold"] = int(options.get("prepare_threshold", 5))
+    # off (None). The ORM's cursors bind on the client and never prepare. "none" turns it off
+    # (a pooler in transaction mode that cannot keep prepared statements).
+    threshold = options.get("prepare_threshold", "5")
+    options["prepare_threshold"] = None if str(threshold).lower() == "none" else int(threshold)
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,

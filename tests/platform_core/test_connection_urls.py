@@ -38,6 +38,10 @@ def test_tcp_database_url_with_password():
     assert connection_urls.database_settings("postgres://h/shop?prepare_threshold=0")[
         "OPTIONS"
     ] == {"prepare_threshold": 0}
+    # off, for a pooler in transaction mode
+    assert connection_urls.database_settings("postgres://h/shop?prepare_threshold=none")[
+        "OPTIONS"
+    ] == {"prepare_threshold": None}
 
 
 @pytest.mark.parametrize(
