@@ -19,9 +19,11 @@ events. Then one client sends requests one at a time through the whole Django st
 * ``recommendations``: ``--shoppers`` distinct known shoppers (their profiles computed
   beforehand, as event ingestion stores them; a request only reads its profile) and a few
   anonymous requests.
-* ``bare``: for every search, the same encode + lexical SQL + semantic SQL run directly
-  (no HTTP, no pipeline), alternating order with the served request so neither gets the
-  warmer buffer cache.
+* ``bare``: for every search, the same encode and the same two statements the pipeline sends
+  (each hit's row and match text joined to its score, as search reads them) run directly (no
+  HTTP, no pipeline), alternating order with the served request so neither gets the warmer
+  buffer cache. Beside it, "ids only": the two statements without the rows, the baseline
+  before the pipeline read its rows with its hits (issue 19 runs until stop 29).
 * ``--encoders fp32,int8``: the searches run once per query encoder, side by side: the store's
   fp32 retriever and an int8 ONNX child of it made here as the ``quantize`` job makes one
   (``training.ml.quantize``; precision int8, serving against its parent's vectors). The default
@@ -65,9 +67,17 @@ def _timings(header: str) -> dict[str, float]:
     return out
 
 
+_bare_runs = 0
+
+
 def bare_search(params: dict, store: dict, model=None) -> dict[str, float]:
     """The same encode + lexical SQL + semantic SQL as the pipeline runs, without it (``model``:
-    the query encoder, default the fp32 one; the index is always the fp32 version's space)."""
+    the query encoder, default the fp32 one; the index is always the fp32 version's space):
+    ``total`` with the statements as search sends them (the hits' rows joined), ``total_ids``
+    with ids and scores only; the two run in turns first, so neither always meets the buffers
+    the other warmed."""
+    global _bare_runs
+    _bare_runs += 1
     from recommend import selectors
     from recommend.serving import loaders, search
     from recommend.serving.retrievers import PgVectorIndex, PostgresLexicalIndex
@@ -87,15 +97,19 @@ def bare_search(params: dict, store: dict, model=None) -> dict[str, float]:
     started = time.perf_counter()
     vector = encode_texts(model or store["model"], [prepared.semantic_text], batch_size=1)[0]
     out["encode"] = (time.perf_counter() - started) * 1000
-    started = time.perf_counter()
-    PostgresLexicalIndex().search(prepared.lexical_text, search.MIN_CANDIDATES, filters)
-    out["lexical"] = (time.perf_counter() - started) * 1000
-    started = time.perf_counter()
-    PgVectorIndex(store["version"].pk, 384).search_planned(
-        vector, search.MIN_CANDIDATES, filters or None
-    )
-    out["semantic"] = (time.perf_counter() - started) * 1000
-    out["total"] = out["encode"] + out["lexical"] + out["semantic"]
+    for with_rows in (True, False) if _bare_runs % 2 else (False, True):
+        suffix = "" if with_rows else "_ids"
+        started = time.perf_counter()
+        PostgresLexicalIndex().search_split_rows(
+            prepared.lexical_text, search.MIN_CANDIDATES, filters, with_rows=with_rows
+        )
+        out["lexical" + suffix] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        PgVectorIndex(store["version"].pk, 384).search_planned(
+            vector, search.MIN_CANDIDATES, filters or None, with_rows=with_rows
+        )
+        out["semantic" + suffix] = (time.perf_counter() - started) * 1000
+        out["total" + suffix] = out["encode"] + out["lexical" + suffix] + out["semantic" + suffix]
     return out
 
 
@@ -509,7 +523,9 @@ def main() -> None:
                 f"{percentile(served, 95):.1f} ms (target p95 < 25), bare encode+SQL p50 "
                 f"{percentile(bare, 50):.1f} / p95 {percentile(bare, 95):.1f} ms; served/bare p50 "
                 f"{percentile(served, 50) / percentile(bare, 50):.2f}x, p95 "
-                f"{percentile(served, 95) / percentile(bare, 95):.2f}x (target <= 1.25x)"
+                f"{percentile(served, 95) / percentile(bare, 95):.2f}x (target <= 1.25x); "
+                f"against bare with ids only p50 {_ratio(run, 50, 'total_ids'):.2f}x, p95 "
+                f"{_ratio(run, 95, 'total_ids'):.2f}x"
             )
         f = r["first"]
         print(
@@ -556,19 +572,25 @@ def search_table(results: dict, scales: list[int], encoders: list[str], queries:
     rows.append(row("search: bare encode+SQL", lambda r: [b["total"] for b in r["bare"]]))
     for stage in ("encode", "lexical", "semantic"):
         rows.append(row(f"  bare {stage}", lambda r, s=stage: [b[s] for b in r["bare"]]))
-    rows.append(
-        [
-            "served / bare",
-            *[
-                x
-                for n, label in columns
-                for x in (
-                    _ratio(results[n]["passes"][label], 50),
-                    _ratio(results[n]["passes"][label], 95),
-                )
-            ],
-        ]
-    )
+    rows.append(row("bare, ids only", lambda r: [b["total_ids"] for b in r["bare"]]))
+    for stage in ("lexical", "semantic"):
+        rows.append(
+            row(f"  {stage}, ids only", lambda r, s=stage: [b[f"{s}_ids"] for b in r["bare"]])
+        )
+    for name, key in (("served / bare", "total"), ("served / bare, ids only", "total_ids")):
+        rows.append(
+            [
+                name,
+                *[
+                    x
+                    for n, label in columns
+                    for x in (
+                        _ratio(results[n]["passes"][label], 50, key),
+                        _ratio(results[n]["passes"][label], 95, key),
+                    )
+                ],
+            ]
+        )
     return table(
         headers,
         rows,
@@ -576,8 +598,8 @@ def search_table(results: dict, scales: list[int], encoders: list[str], queries:
     )
 
 
-def _ratio(run: dict, q: float) -> float:
-    return percentile(run["served"], q) / percentile([b["total"] for b in run["bare"]], q)
+def _ratio(run: dict, q: float, key: str = "total") -> float:
+    return percentile(run["served"], q) / percentile([b[key] for b in run["bare"]], q)
 
 
 def other_table(results: dict, scales: list[int], args) -> str:
