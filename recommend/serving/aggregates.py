@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 
-from recommend.aggregates import Aggregates, last_seen, latest
+from recommend.aggregates import Aggregates, last_seen, latest, missed
 from recommend.tasks import refresh_trending
 
 logger = logging.getLogger(__name__)
@@ -23,9 +23,10 @@ REFRESH_REQUEST_SECONDS = 60
 
 
 def current(now: datetime | None = None) -> Aggregates:
-    """The latest aggregates; on a miss the last ones seen (or empty) and a refresh requested."""
+    """The latest aggregates; on a miss the last ones seen (or empty) and a refresh requested
+    (a miss found by a check in the background shows in ``missed()``)."""
     value = latest()
-    if value is not None:
+    if value is not None and not missed():
         return value
     _request_refresh()
     return latest() or last_seen() or Aggregates()
