@@ -4,7 +4,6 @@ meets it, and a miss it finds still asks for a refresh."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.core.cache import cache
@@ -12,6 +11,7 @@ from django.core.cache import cache
 from recommend import aggregates
 from recommend.aggregates import Aggregates
 from recommend.serving import aggregates as serving_aggregates
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -35,16 +35,6 @@ def held():
     reset()
 
 
-def _until(condition, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("the background check never finished")
-
-
 def test_a_new_blob_is_read_beside_the_request_which_gets_the_held_one(held, monkeypatch):
     new = Aggregates(stamp="2026-12-07T08:10:00:new", trending=[(2, 1.0)])
     cache.set(aggregates.BLOB_KEY, new.__dict__)  # another process's refresh
@@ -61,7 +51,7 @@ def test_a_new_blob_is_read_beside_the_request_which_gets_the_held_one(held, mon
     monkeypatch.setattr(aggregates, "_shared", slow_shared)
     assert aggregates.latest().stamp == held.stamp  # not waiting for the blob
     release.set()
-    assert _until(lambda: aggregates.latest().stamp == new.stamp)
+    wait_for(lambda: aggregates.latest().stamp == new.stamp, 30, "the new blob")
     assert read_on and read_on[0] != threading.current_thread().name
 
 
@@ -70,6 +60,6 @@ def test_a_miss_found_in_the_background_still_asks_for_a_refresh(held, monkeypat
     monkeypatch.setattr(serving_aggregates.refresh_trending, "delay", lambda: asked.append(1))
     cache.delete_many([aggregates.BLOB_KEY, aggregates.STAMP_KEY])  # Redis lost them
     assert serving_aggregates.current().stamp == held.stamp
-    _until(aggregates.missed)
+    wait_for(aggregates.missed, 30, "the background check's miss")
     assert serving_aggregates.current().stamp == held.stamp  # the last seen, meanwhile
     assert asked == [1]

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from tests import factories
+from tests.waiting import wait_for
 from training import selectors, services
 from training.models import Job, JobNotice, ModelVersion, Task
 
@@ -75,16 +76,6 @@ def _start_worker(queue: str, log: Path) -> subprocess.Popen:
     raise RuntimeError(f"worker did not answer:\n{log.read_text()[-3000:]}")
 
 
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_killed_worker_leaves_a_failed_job_with_nothing_registered_and_a_retry_succeeds(
     monkeypatch, tmp_path, operator_user
 ):
@@ -109,12 +100,13 @@ def test_killed_worker_leaves_a_failed_job_with_nothing_registered_and_a_retry_s
     worker = _start_worker(queue, log)
     try:
         job = services.job_launch(kind="finetune_retriever", params=params, user=operator_user)
-        running = _wait_for(
+        running = wait_for(
             lambda: Job.objects.filter(
                 pk=job.pk, status=Job.Status.RUNNING, step__gte=1, message="train"
             ).first(),
             240,
             "training steps",
+            every=0.25,
         )
         version = ModelVersion.objects.get(job=job)  # created, still training
         assert version.status == ModelVersion.Status.TRAINING and running.heartbeat_at is not None
@@ -139,7 +131,7 @@ def test_killed_worker_leaves_a_failed_job_with_nothing_registered_and_a_retry_s
     worker = _start_worker(queue, log)
     try:
         retry = services.job_retry(job=job, user=operator_user)
-        done = _wait_for(
+        done = wait_for(
             lambda: (
                 Job.objects.filter(pk=retry.pk)
                 .exclude(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
@@ -147,6 +139,7 @@ def test_killed_worker_leaves_a_failed_job_with_nothing_registered_and_a_retry_s
             ),
             400,
             "the retry to finish",
+            every=0.25,
         )
     finally:
         worker.terminate()
