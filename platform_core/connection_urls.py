@@ -33,8 +33,12 @@ def database_settings(url: str) -> dict:
     # are prepared from their fifth run on a connection, psycopg's default, which Django turns
     # off (None). The ORM's cursors bind on the client and never prepare. "none" turns it off
     # (a pooler in transaction mode that cannot keep prepared statements).
-    threshold = options.get("prepare_threshold", "5")
-    options["prepare_threshold"] = None if str(threshold).lower() == "none" else int(threshold)
+    threshold = str(options.get("prepare_threshold", "5")).strip().lower()
+    if threshold != "none" and not threshold.isdigit():
+        raise ConfigurationError(
+            f"DATABASE_URL's prepare_threshold must be a whole number or none, got {threshold!r}."
+        )
+    options["prepare_threshold"] = None if threshold == "none" else int(threshold)
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,

@@ -49,6 +49,7 @@ def test_tcp_database_url_with_password():
     [
         ("mysql://x@host/db", "postgresql://"),
         ("postgresql://x@host/", "names no database"),
+        ("postgresql://x@host/db?prepare_threshold=often", "prepare_threshold must be"),
     ],
 )
 def test_bad_database_urls_name_the_problem(url, fragment):
