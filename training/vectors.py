@@ -21,6 +21,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from catalog.models import Category, Product
+from platform_core.bound_sql import use_ef_search
 from training.ml.encoders import product_text, text_hash
 from training.models import ProductEmbedding
 
@@ -240,7 +241,7 @@ def nearest_neighbour_pairs(
     dim, version = int(dimension), int(version_id)
     cast = f"::vector({dim})"  # the index's expression: (vector::vector(dim))
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        use_ef_search(cursor, ef_search)  # in this transaction only (SET LOCAL)
         cursor.execute(
             f"SELECT e.product_id, nn.product_id, nn.cosine FROM {TABLE} e "
             "JOIN catalog_product p ON p.id = e.product_id AND p.active "

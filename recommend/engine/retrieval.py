@@ -185,8 +185,8 @@ CANDIDATE_MARGIN = 2.0
 class SemanticPlan:
     """How to run one semantic query.
 
-    ``method`` "hnsw": ``SET LOCAL hnsw.ef_search = ef_search`` and ``ORDER BY distance LIMIT
-    limit``; "exact": the same query with the index disabled (``ef_search`` is ``None``).
+    ``method`` "hnsw": ``hnsw.ef_search = ef_search`` for the walk and ``ORDER BY distance
+    LIMIT limit``; "exact": the same query with the index disabled (``ef_search`` is ``None``).
     """
 
     method: Literal["hnsw", "exact"]
