@@ -4,6 +4,8 @@ and ``recommend.serving.recs`` do the work."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -22,6 +24,8 @@ from recommend.serving import answers, cache, loaders, recs, search
 from recommend.serving.context import ServingContext, serving_context
 from recommend.serving.filters import ProductFilters, UnknownCategory
 from recommend.serving.recs import RecsParams, UnknownProduct
+
+logger = logging.getLogger(__name__)
 
 SIMULATED_TIME_HEADER = "X-Aisle-Simulated-Time"
 
@@ -66,6 +70,13 @@ def _unknown_category(category: str | None) -> ApiError:
         code="unknown_category",
         details={"category": [f"No category has the external id {category!r}."]},
     )
+
+
+def _send_writes(ctx: ServingContext) -> None:
+    try:
+        cache.request_writes_send(ctx)
+    except Exception:  # the response has gone: log, never raise into the server
+        logger.exception("request %s: its writes could not be sent", ctx.request_id)
 
 
 class ServingView(APIView):
@@ -119,7 +130,7 @@ class ServingView(APIView):
             simulated=simulated,
         )
         # The cached result, a fresh query vector and the log rows go to Redis together, in one
-        # round trip, when the response is ready (finalize_response).
+        # round trip, once the response has been sent (finalize_response).
         ctx.defer_writes = True
         self.serving_ctx = ctx
         return ctx
@@ -129,7 +140,12 @@ class ServingView(APIView):
         ctx = getattr(self, "serving_ctx", None)
         if ctx is not None:
             self.serving_ctx = None
-            cache.request_writes_send(ctx)
+            # The server calls close() once it has sent the body (gunicorn after its last write
+            # to the socket, Django's ASGI handler after its last message, the test client before
+            # it returns): the storefront does not wait on the writes' round trip, and the worker
+            # still sends them before it takes its next request. Django's close() swallows a
+            # closer's exception: _send_writes logs its own.
+            response._resource_closers.append(functools.partial(_send_writes, ctx))
         return response
 
     def respond(

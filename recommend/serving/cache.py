@@ -106,7 +106,7 @@ def result_store(ctx: Any, key: str, value: Any, timeout: int = RESULT_TTL) -> N
 def request_writes_send(ctx: Any) -> None:
     """Send what a request deferred (its cached result, a fresh query vector, its search-log
     and served-request rows) in one round trip; a row Redis refused is written directly by its
-    fallback. Called once the response is ready (``recommend.api.views.ServingView``)."""
+    fallback. Called once the response has been sent (``recommend.api.views.ServingView``)."""
     writes, pushes = list(ctx.cache_writes), list(ctx.pushes)
     ctx.cache_writes.clear()
     ctx.pushes.clear()

@@ -45,7 +45,7 @@ class ServingContext:
     # result (``recommend.serving.cache.result_set``): a fresh query vector.
     cache_writes: list[tuple[str, bytes, int]] = field(default_factory=list)
     # An API request (``recommend.api.views.ServingView``) defers its cached result and its log
-    # rows too, and sends them all in one round trip when its response is ready
+    # rows too, and sends them all in one round trip once its response has been sent
     # (``recommend.serving.cache.request_writes_send``).
     defer_writes: bool = False
     # Log rows deferred: ``(buffer, row, fallback)``; ``fallback(row)`` writes one directly

@@ -6,8 +6,11 @@ the commands sent to the real Redis, never by time."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
+from django.http.response import HttpResponseBase
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -17,6 +20,7 @@ from platform_core.services import api_client_create, api_client_revoke, api_cli
 from recommend import services
 from recommend.analytics.models import ServedRequest
 from recommend.analytics.services import served_flush
+from recommend.serving import cache
 from tests.recommend.serving.test_search_round_trips import RoundTrips, _search
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +50,44 @@ def test_a_cold_search_makes_five_redis_round_trips_and_no_api_key_query(
     assert len(trips.sent) == 5, "\n".join(map(str, trips.sent))
     assert trips.sent[-1] == ("PIPELINE", "SET,SET,EVALSHA,EVALSHA"), trips.sent
     assert [name for name, _ in trips.sent[:2]] == ["EVALSHA", "EVALSHA"], trips.sent
+
+
+def test_a_searchs_writes_are_sent_once_its_response_is_complete(
+    storefront, serving_store, monkeypatch
+):
+    """The cached result, the query vector and the log rows leave from the response's close(),
+    which the server calls once it has sent the body: nothing is sent before the response is
+    whole, everything before the test client (as a worker before its next request) returns."""
+    _search(storefront, "running shoes")
+    trips = RoundTrips(monkeypatch)
+    at_close = []
+    plain_close = HttpResponseBase.close
+
+    def close(response):
+        at_close.append((list(trips.sent), response.content))
+        plain_close(response)
+
+    monkeypatch.setattr(HttpResponseBase, "close", close)
+    body = _search(storefront, "wireless headphones")
+    ((sent_before, content),) = at_close
+    assert json.loads(content)["request_id"] == body["request_id"]  # rendered, whole
+    assert "PIPELINE" not in [name for name, _ in sent_before], sent_before
+    assert trips.sent[len(sent_before) :] == [("PIPELINE", "SET,SET,EVALSHA,EVALSHA")]
+    services.searchlogs_flush()
+    assert SearchLog.objects.filter(request_id=body["request_id"]).count() == 1
+
+
+def test_a_failure_sending_the_writes_after_the_response_is_logged(
+    storefront, serving_store, monkeypatch, caplog
+):
+    """Django's close() swallows a closer's exception: the view logs its own."""
+
+    def broken(ctx):
+        raise RuntimeError("no connection to anything")
+
+    monkeypatch.setattr(cache, "request_writes_send", broken)
+    body = _search(storefront, "espresso")
+    assert [r for r in caplog.records if body["request_id"] in r.getMessage()], caplog.text
 
 
 def test_recommendations_send_their_writes_and_log_row_in_one_pipeline(
