@@ -80,6 +80,33 @@ def reset_serving_caches() -> None:
     caches.reset_all()
 
 
+def timed_get(client, path: str, params: dict):
+    """``client.get(path, params)`` timed as a WSGI server sees it: ``(response, sent_ms,
+    closed_ms)``. ``sent_ms`` runs until the response is complete (rendered, headers set), where
+    gunicorn writes it to the socket and the storefront has its answer; ``closed_ms`` until the
+    server has called its ``close()`` too, which runs what a serving request sends after its
+    response (its cached result and log rows: ``ServingView.finalize_response``) before the
+    worker takes its next request. The test client closes the response before it returns."""
+    import time
+
+    from django.http.response import HttpResponseBase
+
+    if not getattr(HttpResponseBase.close, "_bench_clock", False):
+        plain_close = HttpResponseBase.close
+
+        def close(self):
+            self.bench_close_started = time.perf_counter()
+            plain_close(self)
+
+        close._bench_clock = True
+        HttpResponseBase.close = close
+    started = time.perf_counter()
+    response = client.get(path, params)
+    ended = time.perf_counter()
+    sent = getattr(response, "bench_close_started", ended)
+    return response, (sent - started) * 1000, (ended - started) * 1000
+
+
 def percentile(values, q: float) -> float:
     import numpy as np
 
