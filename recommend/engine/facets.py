@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
-
-import numpy as np
 
 from recommend.engine.text import normalise
 
@@ -54,6 +53,18 @@ def _edge(value: float, mode: str, spread_step: float, coarse: bool) -> float:
     return nice_round(value, mode, step=min(own, spread_step))
 
 
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    """numpy.quantile(ordered, q) with its default method ("linear"), the same float."""
+    index = (len(ordered) - 1) * q
+    if index >= len(ordered) - 1:
+        return ordered[-1]
+    below = math.floor(index)
+    t = index - below
+    a, b = ordered[below], ordered[below + 1]
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
 def price_buckets(prices: Sequence[float], max_buckets: int = 5) -> list[dict[str, float | int]]:
     """Split prices into at most ``max_buckets`` ranges with round edges.
 
@@ -66,21 +77,25 @@ def price_buckets(prices: Sequence[float], max_buckets: int = 5) -> list[dict[st
     """
     if max_buckets < 1:
         raise ValueError(f"max_buckets must be >= 1, got {max_buckets}")
-    values = np.asarray([float(p) for p in prices], dtype=np.float64)
-    values = values[np.isfinite(values) & (values >= 0)]
-    if values.size == 0:
+    # Plain Python on a sorted list, as numpy's quantile (method "linear") and histogram compute
+    # them, to the last bit: a search's few hundred prices cost less than numpy's set-up.
+    values = sorted(v for v in map(float, prices) if math.isfinite(v) and v >= 0)
+    if not values:
         return []
-    low, high = float(values.min()), float(values.max())
+    low, high = values[0], values[-1]
     if low == high:
-        return [{"min": low, "max": high, "count": int(values.size)}]
+        return [{"min": low, "max": high, "count": len(values)}]
     # a narrow range (1000-1500) needs finer steps than its magnitude (500) suggests
     spread_step = nice_step((high - low) / (2 * max_buckets))
     lo_edge = _edge(low, "down", spread_step, coarse=True)
     hi_edge = _edge(high, "up", spread_step, coarse=True)
-    quantiles = np.quantile(values, np.arange(1, max_buckets) / max_buckets)
-    inner = sorted({_edge(float(q), "nearest", spread_step, coarse=False) for q in quantiles})
+    quantiles = [_quantile(values, i / max_buckets) for i in range(1, max_buckets)]
+    inner = sorted({_edge(q, "nearest", spread_step, coarse=False) for q in quantiles})
     edges = [lo_edge, *(e for e in inner if lo_edge < e < hi_edge), hi_edge]
-    counts = np.histogram(values, bins=np.asarray(edges))[0]  # last bin is closed
+    # min <= price < max per bucket, the last one closed (numpy.histogram's bins)
+    below = [bisect.bisect_left(values, e) for e in edges[:-1]]
+    below.append(bisect.bisect_right(values, edges[-1]))
+    counts = [below[i + 1] - below[i] for i in range(len(edges) - 1)]
     buckets: list[dict[str, float | int]] = []
     for i, count in enumerate(counts):
         if count == 0 and buckets:
@@ -89,7 +104,7 @@ def price_buckets(prices: Sequence[float], max_buckets: int = 5) -> list[dict[st
             continue  # a leading empty bucket: the next one starts lower instead
         else:
             start = buckets[-1]["max"] if buckets else edges[0]
-            buckets.append({"min": start, "max": edges[i + 1], "count": int(count)})
+            buckets.append({"min": start, "max": edges[i + 1], "count": count})
     if buckets:
         buckets[0]["min"] = edges[0]
     return buckets
@@ -120,23 +135,29 @@ def compute_facets(
     in their most frequent spelling. ``None`` values are skipped per facet.
     """
     names = category_names or {}
-    categories: Counter[Hashable] = Counter()
-    brand_counts: Counter[str] = Counter()
-    spellings: dict[str, Counter[str]] = {}
+    # Counted as given first (a search's candidates repeat a few categories and brands), then
+    # each distinct brand grouped once.
+    categories: dict[Hashable, int] = {}
+    given_brands: dict[str, int] = {}
     prices: list[float] = []
     for category_id, brand, price in candidates:
         if category_id is not None:
-            categories[category_id] += 1
-        forms = _brand_forms(brand) if brand is not None else None
+            categories[category_id] = categories.get(category_id, 0) + 1
+        if brand is not None:
+            given_brands[brand] = given_brands.get(brand, 0) + 1
+        if price is not None:
+            prices.append(float(price))
+    brand_counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    for brand, n in given_brands.items():  # in order of first appearance, as before grouping
+        forms = _brand_forms(brand)
         if forms is not None:
             key, spelling = forms
-            brand_counts[key] += 1
+            brand_counts[key] += n
             seen = spellings.get(key)
             if seen is None:
                 seen = spellings[key] = Counter()
-            seen[spelling] += 1
-        if price is not None:
-            prices.append(float(price))
+            seen[spelling] += n
 
     category_facet = [
         {"id": cid, "name": names.get(cid, str(cid)), "count": n} for cid, n in categories.items()

@@ -75,3 +75,33 @@ def test_price_buckets_edge_cases():
     assert nice_round(37) == 35 and nice_round(3.7) == 3.5 and nice_round(240) == 250
     assert nice_round(731, "up", step=100) == 800 and nice_round(3.99, "down", step=1) == 3
     assert nice_step(37) == 50 and nice_step(0.7) == 0.5 and nice_step(140) == 100
+
+
+def test_quantiles_are_numpys_to_the_last_bit():
+    """price_buckets computes its quantiles in plain Python: the same floats as numpy.quantile
+    (method "linear"), so the buckets' edges did not move when numpy left the request path."""
+    import random
+
+    import numpy as np
+
+    from recommend.engine.facets import _quantile
+
+    rng = random.Random(3)
+    for _ in range(500):
+        values = sorted(
+            rng.choice([rng.uniform(0, 1000), rng.randint(0, 30) * 5.0, 10 ** rng.uniform(-3, 6)])
+            for _ in range(rng.randint(1, 40))
+        )
+        for buckets in (2, 3, 5, 7):
+            qs = np.arange(1, buckets) / buckets
+            expected = np.quantile(np.asarray(values), qs)
+            assert [_quantile(values, float(q)) for q in qs] == expected.tolist(), values
+
+
+def test_brand_spellings_are_grouped_as_they_first_appear():
+    rows = [(None, "ACME", 1.0), (None, "Acme", 1.0), (None, "acme ", 1.0), (None, "Acme", 2.0)]
+    rows += [(None, "ACME", 3.0), (None, " ", 4.0), (None, None, None)]
+    facets = compute_facets(rows)
+    # "Acme" and "ACME" both twice (whitespace collapsed: "acme " is "acme"): the first seen wins
+    assert facets["brand"] == [{"name": "ACME", "count": 5}]
+    assert sum(b["count"] for b in facets["price"]) == 6
