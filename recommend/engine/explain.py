@@ -86,7 +86,10 @@ def light_stem(word: str) -> str:
 
 def _contains_phrase(haystack: Sequence[str], phrase: Sequence[str]) -> bool:
     n = len(phrase)
-    return any(tuple(haystack[i : i + n]) == tuple(phrase) for i in range(len(haystack) - n + 1))
+    if n == 1:  # most terms are one word: a membership test, not a slice per position
+        return phrase[0] in haystack
+    phrase = tuple(phrase)
+    return any(tuple(haystack[i : i + n]) == phrase for i in range(len(haystack) - n + 1))
 
 
 def matched_terms(

@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["Fused", "id_sort_key", "reciprocal_rank_fusion"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fused:
     """One fused result: its id, RRF score and ``{source: (rank, raw_score)}``."""
 
@@ -58,6 +58,7 @@ def reciprocal_rank_fusion(
             raise ValueError(f"weight for {name!r} must be >= 0, got {weight}")
     scores: dict[Hashable, float] = {}
     sources: dict[Hashable, dict[str, tuple[int, float]]] = {}
+    best: dict[Hashable, int] = {}  # each item's best rank over its sources
     for name in sorted(ranked):  # fixed summation order: identical floats on every run
         weight = float(weights.get(name, 1.0))
         if weight == 0:
@@ -67,17 +68,30 @@ def reciprocal_rank_fusion(
             if item_id in seen:
                 continue
             seen.add(item_id)
-            scores[item_id] = scores.get(item_id, 0.0) + weight / (k + position)
-            sources.setdefault(item_id, {})[name] = (position, float(raw_score))
+            found = sources.get(item_id)
+            if found is None:
+                scores[item_id] = weight / (k + position)
+                sources[item_id] = {name: (position, float(raw_score))}
+                best[item_id] = position
+            else:
+                scores[item_id] += weight / (k + position)
+                found[name] = (position, float(raw_score))
+                if position < best[item_id]:
+                    best[item_id] = position
+    # Sorted on keys built once per item (a key function's calls were most of a search's
+    # fusion time); the item's position in ``scores`` ends each key, as a stable sort would,
+    # so two ids are never compared themselves.
     order = sorted(
-        scores,
-        key=lambda i: (
-            -scores[i],
+        (
+            -score,
             -len(sources[i]),
-            min(rank for rank, _ in sources[i].values()),
-            id_sort_key(i),
-        ),
+            best[i],
+            (0, i) if type(i) is int else id_sort_key(i),
+            n,
+            i,
+        )
+        for n, (i, score) in enumerate(scores.items())
     )
     if limit is not None:
         order = order[: max(0, limit)]
-    return [Fused(id=i, score=scores[i], sources=sources[i]) for i in order]
+    return [Fused(i, -neg_score, sources[i]) for neg_score, _, _, _, _, i in order]

@@ -8,7 +8,7 @@ out-of-stock, pins) → facets over the filtered candidate set → explanations 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -65,14 +65,14 @@ class SearchParams:
     intent: str | None = None  # the intent= override (validated by the API)
 
     def token(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = dict(vars(self))  # every field is immutable: asdict's deep copy was per request
         data["q"] = normalise(self.q, QUERY_MAX_CHARS)
         return data
 
     def filters_for_log(self) -> dict[str, Any]:
         return {
             k: (str(v) if isinstance(v, Decimal) else v)
-            for k, v in asdict(self).items()
+            for k, v in vars(self).items()
             if k not in ("q", "page", "size", "intent") and v is not None
         }
 
@@ -261,7 +261,6 @@ def _compute(
             },
             k=ctx.strategy.rrf_k,
         )
-        fused = [_as_lexical(f, offset=len(lexical_full)) for f in fused]
         pins = list(pinned_ids(ctx.config.pins, normalised))
         candidate_ids = [f.id for f in fused] + [
             pk for pk in pins if pk not in {f.id for f in fused}
@@ -300,11 +299,13 @@ def _compute(
 
     with ctx.stage("facets"):
         candidates = outcome.items
-        names = {c.external_id: c.name for c in tree.by_id.values()}
+        names: dict[str, str] = {}  # the candidates' categories only, not the whole tree's
         facet_rows = []
         for item in candidates:
             row = rows[item.id]
             category = tree.by_id.get(row.category_id) if row.category_id else None
+            if category is not None:
+                names[category.external_id] = category.name
             facet_rows.append((category.external_id if category else None, row.brand, row.price))
         facets = compute_facets(facet_rows, category_names=names, top_n=FACET_TOP)
 
@@ -317,7 +318,10 @@ def _compute(
             fused_item = by_id.get(item.id)
             evidence = ItemEvidence(
                 id=item.id,
-                sources=fused_item.sources if fused_item else {},
+                # a partial match shows as "lexical", after the full matches (the page's only)
+                sources=_as_lexical(fused_item, offset=len(lexical_full)).sources
+                if fused_item
+                else {},
                 matched_terms=matched_terms(tokens, row.text or row.title, expansion=expansion),
                 rules=item.applied_rules,
                 ranker_score=ranker_by_id.get(item.id),
