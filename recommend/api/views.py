@@ -72,6 +72,17 @@ def _unknown_category(category: str | None) -> ApiError:
     )
 
 
+@functools.cache
+def _query_validator(serializer_class: type[serializers.CommonQuery]) -> serializers.CommonQuery:
+    """One instance of a query serializer, its fields bound once, validates every request: its
+    ``run_validation`` keeps nothing on the instance (``is_valid`` is what stores the data and
+    the errors), and the query serializers read no context. A new instance per request deep-
+    copied its dozen fields: 0.3–0.4 ms of a search."""
+    validator = serializer_class()
+    validator.fields  # noqa: B018 (bound here, before any two requests can share it)
+    return validator
+
+
 def _send_writes(ctx: ServingContext) -> None:
     try:
         cache.request_writes_send(ctx)
@@ -93,9 +104,10 @@ class ServingView(APIView):
         loaders.use_serving_threads()
 
     def params(self, request) -> dict:
-        serializer = self.query_serializer(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        return {k: _clean_text(v) for k, v in serializer.validated_data.items()}
+        """The validated query parameters; invalid ones raise DRF's ``ValidationError`` with
+        the field errors ``is_valid(raise_exception=True)`` gives."""
+        validated = _query_validator(self.query_serializer).run_validation(request.query_params)
+        return {k: _clean_text(v) for k, v in validated.items()}
 
     def served_at(self, request) -> tuple[datetime, bool]:
         raw = request.headers.get(SIMULATED_TIME_HEADER)

@@ -204,3 +204,38 @@ def test_the_query_parameters_document_the_nul_rule(admin_client):
     for path in ("/api/v1/search", "/api/v1/autocomplete"):
         q = next(p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "q")
         assert "NUL" in q["description"]
+
+
+def test_one_shared_validator_keeps_nothing_between_requests():
+    """Every request (and thread) validates with one instance per query serializer
+    (``views._query_validator``): an invalid request's errors never reach the next one, and two
+    threads validating at once each get their own answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.http import QueryDict
+    from rest_framework.exceptions import ValidationError
+
+    from recommend.api import serializers
+    from recommend.api.views import _query_validator
+
+    validator = _query_validator(serializers.SearchQuery)
+    assert _query_validator(serializers.SearchQuery) is validator
+
+    def check(n: int):
+        if n % 2:
+            query = QueryDict(f"q=shoes {n}&price_min=9&price_max=3&size={n % 7 + 1}")
+            try:
+                validator.run_validation(query)
+            except ValidationError as exc:
+                return ("invalid", sorted(exc.detail))
+            return ("valid", None)
+        data = validator.run_validation(QueryDict(f"q=shoes {n}&size={n % 7 + 1}"))
+        return ("valid", (data["q"], data["size"], data["page"]))
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(check, range(400)))
+    for n, answer in enumerate(answers):
+        if n % 2:
+            assert answer == ("invalid", ["price_max"]), (n, answer)
+        else:
+            assert answer == ("valid", (f"shoes {n}", n % 7 + 1, 1)), (n, answer)
