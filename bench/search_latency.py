@@ -305,6 +305,7 @@ def first_search_after_ready(client, queries: list[dict], log) -> dict:
     client.handler.load_middleware()
     started = time.perf_counter()
     loaded, errors = warmup.warm()
+    warmup.settle_collector()  # as a worker does after its warm-up (warmup._run)
     warm_s = time.perf_counter() - started
     times, stages = [], []
     for params in queries:

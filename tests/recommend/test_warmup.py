@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.waiting import wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -69,9 +71,11 @@ def _get(url: str, headers: dict | None = None) -> tuple[int, dict]:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_fresh_gunicorn_is_ready_only_once_warm_and_its_first_search_loads_nothing(tmp_path):
+    from catalog.models import SearchLog
     from platform_core.connection_urls import database_url
     from platform_core.services import api_client_create
     from recommend import services
+    from recommend.serving import warmup
     from tests.factories.catalog import CategoryFactory, ProductFactory
     from tests.factories.training import ModelVersionFactory
 
@@ -133,6 +137,10 @@ def test_a_fresh_gunicorn_is_ready_only_once_warm_and_its_first_search_loads_not
             "aggregates",
         } <= set(models["detail"]["loaded"])
         assert models["detail"]["loaded_on_request"] == []
+        # what it loaded is frozen out of the collector's walks (settle_collector)
+        collector = models["detail"]["collector"]
+        assert collector["frozen"] > 100_000, collector
+        assert collector["threshold"] == list(warmup.COLLECTOR_THRESHOLD), collector
 
         status, found = _get(
             f"{base}/api/v1/search?q=headphones", {"Authorization": f"Api-Key {key}"}
@@ -142,6 +150,13 @@ def test_a_fresh_gunicorn_is_ready_only_once_warm_and_its_first_search_loads_not
         # the one worker served that search without loading any model on its path
         _, after = _get(f"{base}/readyz")
         assert after["checks"]["models"]["detail"]["loaded_on_request"] == []
+
+        # its log row left after the response, from close(): the worker sent it all the same
+        def logged() -> bool:
+            services.searchlogs_flush()
+            return SearchLog.objects.filter(request_id=found["request_id"]).exists()
+
+        wait_for(logged, timeout=60, what="the search's log row")
     finally:
         proc.terminate()
         try:
