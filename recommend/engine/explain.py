@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,7 @@ def explanation(item: ItemEvidence) -> dict[str, Any]:
     return body
 
 
+@functools.lru_cache(maxsize=65536)  # a catalogue's words repeat in every page's texts
 def light_stem(word: str) -> str:
     """Strip a plural ending ("cables" -> "cable", "batteries" -> "battery").
 

@@ -159,15 +159,16 @@ def compute_facets(
                 seen = spellings[key] = Counter()
             seen[spelling] += n
 
-    category_facet = [
-        {"id": cid, "name": names.get(cid, str(cid)), "count": n} for cid, n in categories.items()
-    ]
-    category_facet.sort(key=lambda row: (-row["count"], str(row["name"]), str(row["id"])))
+    # by count, then by name, then by id; rows built for the shown ones only
+    shown = sorted(
+        categories.items(), key=lambda kv: (-kv[1], str(names.get(kv[0], kv[0])), str(kv[0]))
+    )
     # by count, then by the grouping key (every spelling of a brand normalises to it); each
     # shown brand in its most frequent spelling
     ranked = sorted(brand_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if top_n is not None:
-        category_facet, ranked = category_facet[:top_n], ranked[:top_n]
+        shown, ranked = shown[:top_n], ranked[:top_n]
+    category_facet = [{"id": cid, "name": names.get(cid, str(cid)), "count": n} for cid, n in shown]
     brand_facet = [{"name": spellings[key].most_common(1)[0][0], "count": n} for key, n in ranked]
     return {
         "category": category_facet,
