@@ -129,20 +129,27 @@ class MetricsMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        try:
-            endpoint = _endpoint(request)
-            HTTP_REQUEST_SECONDS.labels(
-                endpoint=endpoint,
-                method=request.method if request.method in _METHODS else "other",
-                status=f"{response.status_code // 100}xx",
-            ).observe(time.perf_counter() - started)
-            timing = response.get("Server-Timing")
-            if timing:
-                for stage, ms in parse_server_timing(timing).items():
-                    SERVING_STAGE_SECONDS.labels(endpoint=endpoint, stage=stage).observe(ms / 1000)
-        except Exception:  # a metric must never fail a request
-            logger.warning("request metrics failed", exc_info=True)
+        seconds = time.perf_counter() - started
+        # Recorded from close(), once the server has sent the response (a search reports a dozen
+        # stages): the time is the response's, the bookkeeping is not.
+        response._resource_closers.append(lambda: _observe(request, response, seconds))
         return response
+
+
+def _observe(request, response, seconds: float) -> None:
+    try:
+        endpoint = _endpoint(request)
+        HTTP_REQUEST_SECONDS.labels(
+            endpoint=endpoint,
+            method=request.method if request.method in _METHODS else "other",
+            status=f"{response.status_code // 100}xx",
+        ).observe(seconds)
+        timing = response.get("Server-Timing")
+        if timing:
+            for stage, ms in parse_server_timing(timing).items():
+                SERVING_STAGE_SECONDS.labels(endpoint=endpoint, stage=stage).observe(ms / 1000)
+    except Exception:  # a metric must never fail a request (close() would swallow it unlogged)
+        logger.warning("request metrics failed", exc_info=True)
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
