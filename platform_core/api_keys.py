@@ -10,6 +10,11 @@ API client (create, rotate, revoke, an edit in the admin: the ``post_save`` / ``
 signals) bumps the generation, so every process reads the row again on its next request with
 that key; a revoked or rotated key stops working at once, in every process. A held row is also
 re-read after :data:`HELD_SECONDS` whatever the generation says (a Redis flushed in between).
+
+What else a request does in Redis before its view runs rides in the same script when its row is
+held (:class:`Riders`): the view's throttle window and the generations it reads
+(``platform_core.api.authentication``). A held key's storefront request then makes one round
+trip before its view, where it made three.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import copy
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -25,6 +33,7 @@ from django.db.models import F
 
 from platform_core import buffers
 from platform_core.caches import Generation, ProcessCache
+from platform_core.ratelimit import WINDOW_FUNCTION
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +42,48 @@ API_CLIENTS_GENERATION = Generation("platform:api-clients-generation")
 HELD_SECONDS = 300.0
 MAX_HELD = 1000
 
-# Count the request only when the client's row is still current (KEYS: generation, counts,
-# last-used; ARGV: generation held, client id, now). Returns the generation (nil: never bumped).
-_COUNT_IF_CURRENT = """
+# Count the request only when the client's row is still current; then, for the request, run
+# its throttle window and read some keys in the same round trip (KEYS: generation, counts,
+# last-used, [the throttle's set], keys to read; ARGV: generation held, client id, now, '1' and
+# the window's now, span, limit and member, or '0'). Returns {generation} when the generation
+# moved on (nothing else ran), else {generation, allowed, wait, values read...}; a missing
+# generation or value is nil.
+_COUNT_IF_CURRENT = (
+    WINDOW_FUNCTION
+    + """
 local g = redis.call('GET', KEYS[1])
-if (g or '0') == ARGV[1] then
-  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+if (g or '0') ~= ARGV[1] then return {g} end
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+local out = {g, false, false}
+local first = 4
+if ARGV[4] == '1' then
+  out[2], out[3] = window(KEYS[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]),
+    ARGV[8])
+  first = 5
 end
-return g
+for i = first, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
+return out
 """
+)
+
+
+@dataclass(frozen=True)
+class Riders:
+    """What a request with a held key does in the key's round trip: its throttle window
+    (``(set key, [now, span, limit, member])``) and the Redis keys whose values it will read."""
+
+    throttle: tuple[str, list] | None = None
+    reads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RiderAnswers:
+    """The riders' results: the throttle's ``(allowed, wait seconds)`` (None: none rode) and
+    the values read, in order (None for a missing key)."""
+
+    throttle: tuple[bool, float] | None
+    values: tuple[Any, ...]
 
 
 class _HeldClients(ProcessCache):
@@ -80,24 +121,43 @@ def _count_if_current():
     return _script
 
 
-def held_client(key_hash: str, *, counts_key: str, seen_key: str, now: float):
+def held_client(
+    key_hash: str,
+    *,
+    counts_key: str,
+    seen_key: str,
+    now: float,
+    riders: Callable[[Any], Riders] | None = None,
+):
     """The client held for this key hash when its row is still current, its request counted
     (one round trip); None when this process must read the row (and count the request) itself.
-    Also returns the generation Redis holds now (0 when never bumped or unreadable)."""
+    Also returns the generation Redis holds now (0 when never bumped or unreadable), and what
+    ``riders(held client)`` asked for, done in the same round trip (None when no row was held
+    or it was no longer current: then nothing rode)."""
     entry = _held.get(key_hash)
-    expected = entry[1] if entry and time.monotonic() - entry[2] < HELD_SECONDS else -1
+    current = entry is not None and time.monotonic() - entry[2] < HELD_SECONDS
+    expected = entry[1] if current else -1
+    extra = riders(entry[0]) if current and riders is not None else Riders()
+    keys = [cache.make_key(API_CLIENTS_GENERATION.key), counts_key, seen_key]
+    args = [str(expected), str(entry[0].pk) if entry else "0", str(now)]
+    if extra.throttle is not None:
+        keys.append(extra.throttle[0])
+        args += ["1", *map(str, extra.throttle[1])]
+    else:
+        args.append("0")
+    keys += extra.reads
     try:
-        raw = _count_if_current()(
-            keys=[cache.make_key(API_CLIENTS_GENERATION.key), counts_key, seen_key],
-            args=[str(expected), str(entry[0].pk) if entry else "0", str(now)],
-        )
+        raw = _count_if_current()(keys=keys, args=args)
     except Exception:  # Redis down: read the row (the count is lost, as before)
         logger.warning("API key generation read failed", exc_info=True)
-        return None, None
-    generation = int(raw) if raw is not None else 0
+        return None, None, None
+    generation = int(raw[0]) if raw[0] is not None else 0
     if entry is not None and generation == expected:
-        return copy.copy(entry[0]), generation
-    return None, generation
+        throttle = None
+        if extra.throttle is not None:  # (1, '') or (0, the wait in seconds)
+            throttle = (bool(raw[1]), float(raw[2] or 0))
+        return copy.copy(entry[0]), generation, RiderAnswers(throttle, tuple(raw[3:]))
+    return None, generation, None
 
 
 def hold(key_hash: str, client, generation: int | None) -> None:

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from django.core.cache import cache
@@ -69,6 +69,16 @@ def read_generations(*counters: Generation) -> tuple[int, ...]:
         logger.warning("generation read failed", exc_info=True)
         return (0,) * len(counters)
     return tuple(_raw_int(v) for v in values)
+
+
+def generations_read(
+    read: Mapping[str, Any] | None, *counters: Generation
+) -> tuple[int, ...] | None:
+    """The counters' values from ``read`` (``{counter key: raw value}``, as a request's API-key
+    round trip read them: ``platform_core.api.authentication``), or None when it lacks one."""
+    if not read or any(c.key not in read for c in counters):
+        return None
+    return tuple(_raw_int(read[c.key]) for c in counters)
 
 
 #: The model versions serving uses: Training bumps it whenever a version is promoted or rolled

@@ -160,31 +160,37 @@ def api_client_revoke(*, client: ApiClient, actor=None) -> None:
     audit_record(actor=actor, action="api_client.revoke", obj=client)
 
 
-def api_client_authenticate(key: str) -> ApiClient | None:
-    """The client whose key this is, or None. Counts the request of an active client.
+def api_client_authenticate(
+    key: str, *, riders=None
+) -> tuple[ApiClient | None, api_keys.RiderAnswers | None]:
+    """The client whose key this is (or None), and what ``riders`` asked for. Counts the request
+    of an active client.
 
     A process holds the rows of the active keys it has seen (``platform_core.api_keys``): a
-    request with a held key costs one Redis round trip and no SQL."""
+    request with a held key costs one Redis round trip and no SQL, and ``riders(client)`` (a
+    throttle window, values to read: :class:`~platform_core.api_keys.Riders`) ride in it. The
+    answers are None when the row was read instead: the request does those itself."""
     parts = key.split("_")
     if len(parts) < 3 or parts[0] != "ak":
-        return None
+        return None, None
     key_hash = _hash_key(key)
     # The row this process holds for the key, when still current, counted in one round trip.
-    client, generation = api_keys.held_client(
+    client, generation, answers = api_keys.held_client(
         key_hash,
         counts_key=USAGE_COUNTS_KEY,
         seen_key=USAGE_SEEN_KEY,
         now=timezone.now().timestamp(),
+        riders=riders,
     )
     if client is not None:
-        return client
+        return client, answers
     client = ApiClient.objects.filter(prefix=parts[1]).first()
     if client is None or not hmac.compare_digest(client.key_hash, key_hash):
-        return None
+        return None, None
     if client.active:
         _count_request(client)
         api_keys.hold(key_hash, client, generation)
-    return client
+    return client, None
 
 
 USAGE_COUNTS_KEY = "aisle:platform:apiclient-usage"

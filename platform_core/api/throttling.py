@@ -16,6 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from platform_core import buffers
 from platform_core.api.permissions import api_client
+from platform_core.ratelimit import WINDOW_FUNCTION
 
 logger = logging.getLogger(__name__)
 
@@ -23,19 +24,14 @@ logger = logging.getLogger(__name__)
 # A sliding window of one key's requests in a sorted set, checked and recorded in one round trip
 # (KEYS: the set; ARGV: now, window seconds, limit, a unique member). Returns {allowed, wait}:
 # when refused, the seconds until enough of the recent requests age out that one more fits.
-_SLIDING_WINDOW = """
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local n = redis.call('ZCARD', KEYS[1])
-if n < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('EXPIRE', KEYS[1], math.ceil(window))
-  return {1, ''}
-end
-if limit <= 0 or n == 0 then return {0, tostring(window)} end
-local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-return {0, tostring(tonumber(oldest[2]) + window - now)}
+_SLIDING_WINDOW = (
+    WINDOW_FUNCTION
+    + """
+local allowed, wait = window(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  ARGV[4])
+return {allowed, wait}
 """
+)
 
 
 class ApiClientRateThrottle(SimpleRateThrottle):
@@ -45,8 +41,9 @@ class ApiClientRateThrottle(SimpleRateThrottle):
     slides as DRF's does (a request counts for ``duration`` seconds after it was allowed; a
     refused one does not count), but the history is a Redis sorted set checked and appended by
     one script: one round trip per request instead of a GET and a SET of the pickled history,
-    and two processes can no longer overwrite each other's requests. A Redis outage lets the
-    request through (logged): throttling must never fail a request.
+    and two processes can no longer overwrite each other's requests; none of its own when the
+    caller's API key is held, whose check runs the window (``window_for_client``). A Redis
+    outage lets the request through (logged): throttling must never fail a request.
     """
 
     scope = "client"
@@ -60,24 +57,46 @@ class ApiClientRateThrottle(SimpleRateThrottle):
         # this class was first imported; read the current settings on every request instead.
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
-    def allow_request(self, request, view):
+    def _resolve(self, view) -> None:
         self.scope = getattr(view, "throttle_scope", None) or "client"
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
+
+    def _window_args(self) -> list:
+        now = self.timer()
+        return [repr(now), self.duration, self.num_requests, f"{now!r}:{uuid.uuid4().hex}"]
+
+    def window_for_client(self, client, view) -> tuple[str, list] | None:
+        """The window this view's request by ``client`` runs (its set's Redis key and the
+        script's arguments), for the API key's round trip to run it instead
+        (``platform_core.api.authentication``); None when the view's rate is off."""
+        self._resolve(view)
+        if self.rate is None:
+            return None
+        return cache.make_key(self.key_for_client(client, view)), self._window_args()
+
+    @classmethod
+    def key_for_client(cls, client, view) -> str:
+        scope = getattr(view, "throttle_scope", None) or "client"
+        return cls.cache_format % {"scope": scope, "ident": f"client-{client.pk}"}
+
+    def allow_request(self, request, view):
+        self._resolve(view)
         if self.rate is None:
             return True
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        now = self.timer()
-        try:
-            allowed, wait = _script()(
-                keys=[cache.make_key(key)],
-                args=[repr(now), self.duration, self.num_requests, f"{now!r}:{uuid.uuid4().hex}"],
-            )
-        except Exception:
-            logger.warning("throttle check failed: request let through", exc_info=True)
-            return True
+        # Already run in the API key's round trip (a held key): its answer, once.
+        ran = getattr(request._request, "aisle_throttle_answers", None)
+        answer = ran.pop(key, None) if ran else None
+        if answer is None:
+            try:
+                answer = _script()(keys=[cache.make_key(key)], args=self._window_args())
+            except Exception:
+                logger.warning("throttle check failed: request let through", exc_info=True)
+                return True
+        allowed, wait = answer
         if int(allowed):
             return True
         self._wait = float(wait)
@@ -92,8 +111,8 @@ class ApiClientRateThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):
         client = api_client(request)
         if client is not None:
-            ident = f"client-{client.pk}"
-        elif request.user and request.user.is_authenticated:
+            return self.key_for_client(client, view)
+        if request.user and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"
         else:
             ident = f"ip-{self.get_ident(request)}"

@@ -98,6 +98,8 @@ class ServingView(APIView):
     surface = "search"
     endpoint = "search"  # the served-request log's name for this endpoint
     query_serializer: type[serializers.CommonQuery] = serializers.CommonQuery
+    # read with the API key's check, in its round trip (platform_core.api.authentication)
+    read_with_key = cache.GENERATIONS
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -140,6 +142,7 @@ class ServingView(APIView):
             session=params.get("session") or "",
             now=now,
             simulated=simulated,
+            read=getattr(request._request, "aisle_read_with_key", None),
         )
         # The cached result, a fresh query vector and the log rows go to Redis together, in one
         # round trip, once the response has been sent (finalize_response).
@@ -413,7 +416,12 @@ class AnswersView(ServingView):
     def get(self, request):
         params = self.params(request)
         ctx = serving_context(
-            "search", shopper_external_id=None, session="", now=datetime.now(UTC), simulated=False
+            "search",
+            shopper_external_id=None,
+            session="",
+            now=datetime.now(UTC),
+            simulated=False,
+            read=getattr(request._request, "aisle_read_with_key", None),
         )
         with ctx.stage("support_category"):
             category = answers.question_category(params["q"], params.get("category"))

@@ -14,13 +14,18 @@ import hashlib
 import json
 import logging
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from platform_core import buffers, metrics
-from platform_core.caches import MODELS_GENERATION, Generation, read_generations
+from platform_core.caches import (
+    MODELS_GENERATION,
+    Generation,
+    generations_read,
+    read_generations,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +36,14 @@ QUERY_VECTOR_TTL = 24 * 3600
 redis_client = buffers.redis_client  # one client per process for serving and the buffers
 
 
-def generations() -> tuple[int, int]:
-    """``(models generation, config generation)`` in one round trip."""
-    models, config = read_generations(MODELS_GENERATION, CONFIG_GENERATION)
+#: What a serving request reads in its API key's round trip (``ServingView.read_with_key``).
+GENERATIONS = (MODELS_GENERATION, CONFIG_GENERATION)
+
+
+def generations(read: Mapping[str, Any] | None = None) -> tuple[int, int]:
+    """``(models generation, config generation)``: from ``read`` when the request's API-key
+    round trip read them (``platform_core.caches.generations_read``), else in a round trip."""
+    models, config = generations_read(read, *GENERATIONS) or read_generations(*GENERATIONS)
     return models, config
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,9 +85,11 @@ def serving_context(
     now: datetime,
     simulated: bool,
     read_only: bool = False,
+    read: Mapping[str, Any] | None = None,
 ) -> ServingContext:
-    """Resolve generations, shopper, strategy (default or experiment variant) and models."""
-    gens = generations()
+    """Resolve generations, shopper, strategy (default or experiment variant) and models
+    (``read``: the generations as the request's API-key round trip read them, if it did)."""
+    gens = generations(read)
     config = selectors.serving_config(gens[1])
     shopper = selectors.shopper_ref(shopper_external_id)
     strategy, variant = selectors.resolve_strategy(

@@ -1,6 +1,7 @@
 """What a served request costs outside the pipeline (issue 19 §2): the API key is read from the
 database once per process, not per request; the key's usage count, the throttle and the
-generations are one Redis round trip each; the cached result, the query vector and the two log
+generations are one Redis round trip (one script, when the process holds the key's row); the
+cached result and the query vector one more; the cached result, the query vector and the two log
 rows (search log, served request) travel in one pipeline. Pinned by counting SQL queries and
 the commands sent to the real Redis, never by time."""
 
@@ -36,7 +37,7 @@ def _key_reads(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if "platform_core_apiclient" in q["sql"]]
 
 
-def test_a_cold_search_makes_five_redis_round_trips_and_no_api_key_query(
+def test_a_cold_search_makes_three_redis_round_trips_and_no_api_key_query(
     storefront, serving_store, monkeypatch
 ):
     _search(storefront, "running shoes")  # the process caches, the key's row included
@@ -45,11 +46,12 @@ def test_a_cold_search_makes_five_redis_round_trips_and_no_api_key_query(
         body = _search(storefront, "wireless headphones")  # cold: result and vector are new
     assert body["results"]
     assert not _key_reads(captured), _key_reads(captured)
-    # the key's generation + usage count (one script), the throttle (one script), the
-    # generations, the result with the query vector, and one pipeline with every write
-    assert len(trips.sent) == 5, "\n".join(map(str, trips.sent))
+    # the key's generation + usage count + throttle + the serving generations (one script),
+    # the result with the query vector, and one pipeline with every write
+    assert len(trips.sent) == 3, "\n".join(map(str, trips.sent))
+    name, args = trips.sent[0]
+    assert name == "EVALSHA" and "throttle:client" in args and "models-generation" in args
     assert trips.sent[-1] == ("PIPELINE", "SET,SET,EVALSHA,EVALSHA"), trips.sent
-    assert [name for name, _ in trips.sent[:2]] == ["EVALSHA", "EVALSHA"], trips.sent
 
 
 def test_a_searchs_writes_are_sent_once_its_response_is_complete(
@@ -97,8 +99,9 @@ def test_recommendations_send_their_writes_and_log_row_in_one_pipeline(
     trips = RoundTrips(monkeypatch)
     response = storefront.get("/api/v1/recommendations", {"size": 5, "session": "s-2"})
     assert response.status_code == 200, response.content
-    # after the key, the throttle, the generations and the result read: the writes, once
-    writes = trips.sent[4:]
+    # after the key's script (throttle and generations with it) and the result read: the
+    # writes, once
+    writes = trips.sent[2:]
     assert len(writes) == 1 and writes[0][0] == "PIPELINE", "\n".join(map(str, trips.sent))
     assert writes[0][1].endswith("EVALSHA"), writes  # (SET: the result, when cacheable)
 
@@ -205,22 +208,63 @@ def test_held_keys_still_count_every_request(serving_state):
     assert client.request_count == 4 and client.last_used_at is not None
 
 
-def test_the_throttle_is_one_round_trip(serving_state, monkeypatch, settings):
+def _rate(settings, rate: str) -> None:
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
             **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "client": "2/min",
+            "client": rate,
         },
     }
+
+
+def test_a_held_keys_throttle_runs_in_its_round_trip_and_counts_each_request_once(
+    serving_state, monkeypatch, settings
+):
+    _rate(settings, "2/min")
+    _, key = api_client_create(name="shop", scopes="read")
+    caller = _client(key)
+    trips = RoundTrips(monkeypatch)
+    assert caller.get("/api/v1/whoami").status_code == 200  # the row read: a script of its own
+    assert [name for name, _ in trips.sent] == ["EVALSHA", "PIPELINE", "EVALSHA"], trips.sent
+    assert "throttle" in trips.sent[-1][1]
+    trips.sent.clear()
+    assert caller.get("/api/v1/whoami").status_code == 200  # held: one round trip for both
+    assert len(trips.sent) == 1 and "throttle:client:client-" in trips.sent[0][1], trips.sent
+    trips.sent.clear()
+    refused = caller.get("/api/v1/whoami")  # the third in a minute: 2/min counted once each
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["error"]["code"] == "throttled"
+    assert len(trips.sent) == 1, trips.sent
+
+
+def test_a_key_whose_row_changed_runs_its_throttle_on_its_own(serving_state, settings):
+    """The generation moved on: nothing rode with the check, and the throttle still counts."""
+    from platform_core import api_keys
+
+    _rate(settings, "2/min")
     _, key = api_client_create(name="shop", scopes="read")
     caller = _client(key)
     assert caller.get("/api/v1/whoami").status_code == 200
-    trips = RoundTrips(monkeypatch)
+    api_keys.API_CLIENTS_GENERATION.bump()  # another process's write
     assert caller.get("/api/v1/whoami").status_code == 200
-    assert trips.sent == [("EVALSHA", trips.sent[0][1]), ("EVALSHA", trips.sent[1][1])]
-    assert "throttle" in trips.sent[1][1]
-    trips.sent.clear()
-    refused = caller.get("/api/v1/whoami")
-    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
-    assert len(trips.sent) == 2, trips.sent
+    assert caller.get("/api/v1/whoami").status_code == 429
+
+
+def test_a_search_reads_the_generations_its_key_round_trip_read(
+    storefront, serving_store, monkeypatch
+):
+    """The serving generations ride with the key's check: a bump just before the request is
+    what the request serves with (the cached result of the old config is not reused)."""
+    from recommend.serving.cache import bump_config_generation
+
+    _search(storefront, "coffee grinder")
+    trips = RoundTrips(monkeypatch)
+    again = storefront.get("/api/v1/search", {"q": "coffee grinder"})
+    assert 'cache;desc="hit"' in again["Server-Timing"]
+    # read in the key's script only, never by a command of their own
+    reads = [name for name, args in trips.sent if "models-generation" in args]
+    assert reads == ["EVALSHA"], trips.sent
+    bump_config_generation()
+    fresh = storefront.get("/api/v1/search", {"q": "coffee grinder"})
+    assert 'cache;desc="hit"' not in fresh["Server-Timing"], fresh["Server-Timing"]
