@@ -55,3 +55,20 @@ def test_support_and_zero_strength_do_not_reorder():
     assert rerank([1, 2], items, DEFAULTS["support"], Signals()) == ([1, 2], {})
     assert rerank([1, 2], items, Behaviour(in_stock=1.0, strength=0.0), Signals()) == ([1, 2], {})
     assert DEFAULTS["support"].answers_first
+
+
+def test_browse_breaks_equal_scores_by_the_earlier_place():
+    # equal relevance: each round takes the earliest item among those with the fewest of its
+    # brand and category already placed
+    items = {
+        pk: cand(pk, brand=b, category=c)
+        for pk, b, c in [
+            (1, "x", "c1"),
+            (2, "x", "c1"),
+            (3, "y", "c2"),
+            (4, "y", "c1"),
+            (5, "z", "c3"),
+        ]
+    }
+    flat = dict.fromkeys(items, 0.5)
+    assert intent_actions._diversified([1, 2, 3, 4, 5], items, flat) == [1, 3, 5, 2, 4]
