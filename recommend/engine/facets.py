@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -147,17 +146,18 @@ def compute_facets(
             given_brands[brand] = given_brands.get(brand, 0) + 1
         if price is not None:
             prices.append(float(price))
-    brand_counts: Counter[str] = Counter()
-    spellings: dict[str, Counter[str]] = {}
+    brand_counts: dict[str, int] = {}
+    spellings: dict[str, dict[str, int]] = {}  # {grouping key: {spelling: count}}, first seen first
     for brand, n in given_brands.items():  # in order of first appearance, as before grouping
         forms = _brand_forms(brand)
         if forms is not None:
             key, spelling = forms
-            brand_counts[key] += n
+            brand_counts[key] = brand_counts.get(key, 0) + n
             seen = spellings.get(key)
             if seen is None:
-                seen = spellings[key] = Counter()
-            seen[spelling] += n
+                spellings[key] = {spelling: n}
+            else:
+                seen[spelling] = seen.get(spelling, 0) + n
 
     # by count, then by name, then by id; rows built for the shown ones only
     shown = sorted(
@@ -169,7 +169,11 @@ def compute_facets(
     if top_n is not None:
         shown, ranked = shown[:top_n], ranked[:top_n]
     category_facet = [{"id": cid, "name": names.get(cid, str(cid)), "count": n} for cid, n in shown]
-    brand_facet = [{"name": spellings[key].most_common(1)[0][0], "count": n} for key, n in ranked]
+    # the most frequent spelling, the first seen among equals (as Counter.most_common)
+    brand_facet = [
+        {"name": max(spellings[key].items(), key=lambda kv: kv[1])[0], "count": n}
+        for key, n in ranked
+    ]
     return {
         "category": category_facet,
         "brand": brand_facet,
