@@ -86,6 +86,11 @@ def light_stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=1024)  # a store's popular products are on many result pages
+def _stemmed_words(text: str) -> tuple[str, ...]:
+    return tuple(light_stem(t) for t in tokenize(text))
+
+
 def _contains_phrase(haystack: Sequence[str], phrase: Sequence[str]) -> bool:
     n = len(phrase)
     if n == 1:  # most terms are one word: a membership test, not a slice per position
@@ -107,7 +112,7 @@ def matched_terms(
     "tv", product "Samsung Television" -> ``["television"]``), which is what a highlighter
     needs. Multi-word terms must appear as a phrase.
     """
-    product = [light_stem(t) for t in tokenize(product_text)]
+    product = _stemmed_words(product_text)
     if expansion is not None and expansion.segments:
         segments = expansion.segments
     else:
