@@ -137,7 +137,12 @@ def held_client(
     entry = _held.get(key_hash)
     current = entry is not None and time.monotonic() - entry[2] < HELD_SECONDS
     expected = entry[1] if current else -1
-    extra = riders(entry[0]) if current and riders is not None else Riders()
+    extra = Riders()
+    if current and riders is not None:
+        try:
+            extra = riders(entry[0])
+        except Exception:  # nothing rides: the request does those itself, as an unheld key's
+            logger.warning("API key riders failed", exc_info=True)
     keys = [cache.make_key(API_CLIENTS_GENERATION.key), counts_key, seen_key]
     args = [str(expected), str(entry[0].pk) if entry else "0", str(now)]
     if extra.throttle is not None:

@@ -268,3 +268,21 @@ def test_a_search_reads_the_generations_its_key_round_trip_read(
     bump_config_generation()
     fresh = storefront.get("/api/v1/search", {"q": "coffee grinder"})
     assert 'cache;desc="hit"' not in fresh["Server-Timing"], fresh["Server-Timing"]
+
+
+def test_riders_that_fail_leave_the_request_to_do_its_own(serving_state, monkeypatch, settings):
+    """A broken rider (a view's throttles that cannot be built) never fails the request: the key
+    is still checked in its round trip, and the throttle runs on its own and still counts."""
+    from platform_core.api import authentication
+
+    _rate(settings, "2/min")
+    _, key = api_client_create(name="shop", scopes="read")
+    caller = _client(key)
+    assert caller.get("/api/v1/whoami").status_code == 200
+
+    def broken(view, client):
+        raise RuntimeError("no riders today")
+
+    monkeypatch.setattr(authentication, "_riders", broken)
+    assert caller.get("/api/v1/whoami").status_code == 200
+    assert caller.get("/api/v1/whoami").status_code == 429
