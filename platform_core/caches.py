@@ -57,28 +57,24 @@ class Generation:
         return f"Generation({self.key!r})"
 
 
-def read_generations(*counters: Generation) -> tuple[int, ...]:
+def read_generations(
+    *counters: Generation, read: Mapping[str, Any] | None = None
+) -> tuple[int, ...]:
     """The counters' values in one round trip (0 for a missing one, or all 0 when Redis fails).
+    ``read``: ``{counter key: raw value}`` already read in another round trip (a request's API
+    key check: ``platform_core.api.authentication``); used when it holds every counter.
 
     Read with the raw client (Django's cache builds a client object per call, a measurable
     cost per request); the values are the plain integers ``cache.incr`` stores.
     """
+    if read and all(c.key in read for c in counters):
+        return tuple(_raw_int(read[c.key]) for c in counters)
     try:
         values = buffers.redis_client().mget([cache.make_key(c.key) for c in counters])
     except Exception:
         logger.warning("generation read failed", exc_info=True)
         return (0,) * len(counters)
     return tuple(_raw_int(v) for v in values)
-
-
-def generations_read(
-    read: Mapping[str, Any] | None, *counters: Generation
-) -> tuple[int, ...] | None:
-    """The counters' values from ``read`` (``{counter key: raw value}``, as a request's API-key
-    round trip read them: ``platform_core.api.authentication``), or None when it lacks one."""
-    if not read or any(c.key not in read for c in counters):
-        return None
-    return tuple(_raw_int(read[c.key]) for c in counters)
 
 
 #: The model versions serving uses: Training bumps it whenever a version is promoted or rolled

@@ -83,6 +83,12 @@ def _query_validator(serializer_class: type[serializers.CommonQuery]) -> seriali
     return validator
 
 
+def _read_by_key(request) -> dict | None:
+    """What the request's API-key round trip read for the view (``ServingView.read_with_key``;
+    None when the key was not held and nothing rode with it)."""
+    return getattr(request._request, "aisle_read_with_key", None)
+
+
 def _send_writes(ctx: ServingContext) -> None:
     try:
         cache.request_writes_send(ctx)
@@ -142,7 +148,7 @@ class ServingView(APIView):
             session=params.get("session") or "",
             now=now,
             simulated=simulated,
-            read=getattr(request._request, "aisle_read_with_key", None),
+            read=_read_by_key(request),
         )
         # The cached result, a fresh query vector and the log rows go to Redis together, in one
         # round trip, once the response has been sent (finalize_response).
@@ -421,7 +427,7 @@ class AnswersView(ServingView):
             session="",
             now=datetime.now(UTC),
             simulated=False,
-            read=getattr(request._request, "aisle_read_with_key", None),
+            read=_read_by_key(request),
         )
         with ctx.stage("support_category"):
             category = answers.question_category(params["q"], params.get("category"))

@@ -20,12 +20,7 @@ from typing import Any
 import numpy as np
 
 from platform_core import buffers, metrics
-from platform_core.caches import (
-    MODELS_GENERATION,
-    Generation,
-    generations_read,
-    read_generations,
-)
+from platform_core.caches import MODELS_GENERATION, Generation, read_generations
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +37,8 @@ GENERATIONS = (MODELS_GENERATION, CONFIG_GENERATION)
 
 def generations(read: Mapping[str, Any] | None = None) -> tuple[int, int]:
     """``(models generation, config generation)``: from ``read`` when the request's API-key
-    round trip read them (``platform_core.caches.generations_read``), else in a round trip."""
-    models, config = generations_read(read, *GENERATIONS) or read_generations(*GENERATIONS)
+    round trip read them, else in a round trip of their own."""
+    models, config = read_generations(*GENERATIONS, read=read)
     return models, config
 
 
