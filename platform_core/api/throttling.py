@@ -57,8 +57,12 @@ class ApiClientRateThrottle(SimpleRateThrottle):
         # this class was first imported; read the current settings on every request instead.
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
+    @staticmethod
+    def _scope_of(view) -> str:
+        return getattr(view, "throttle_scope", None) or "client"
+
     def _resolve(self, view) -> None:
-        self.scope = getattr(view, "throttle_scope", None) or "client"
+        self.scope = self._scope_of(view)
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
 
@@ -77,8 +81,7 @@ class ApiClientRateThrottle(SimpleRateThrottle):
 
     @classmethod
     def key_for_client(cls, client, view) -> str:
-        scope = getattr(view, "throttle_scope", None) or "client"
-        return cls.cache_format % {"scope": scope, "ident": f"client-{client.pk}"}
+        return cls.cache_format % {"scope": cls._scope_of(view), "ident": f"client-{client.pk}"}
 
     def allow_request(self, request, view):
         self._resolve(view)
